@@ -1,0 +1,176 @@
+//! The `.kwo` object format: an owned, in-memory model of an object
+//! ([`Object`]), its byte encoding ([`Object::to_bytes`]) and a reader that
+//! validates untrusted bytes ([`Object::parse`]).
+//!
+//! The layout is specified in `docs/kwo-format.md` and defined for C in
+//! `kmod/core/kwo_format.h`; the C core is the reader the kernel trusts, this
+//! crate is the writer the compiler uses and the reader `kwo inspect` uses.
+//! This crate has no dependencies and never panics on input.
+
+/// Numbers fixed by the format (mirrors `kwo_format.h`).
+pub mod consts;
+
+pub use consts::*;
+
+/// Target architecture of an object's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    X86_64,
+    Aarch64,
+}
+
+/// A value type, in the WebAssembly binary encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValType {
+    I32,
+    I64,
+    F32,
+    F64,
+    FuncRef,
+    ExternRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuncSig {
+    pub params: Vec<ValType>,
+    pub results: Vec<ValType>,
+    /// Canonical signature id compared by `call_indirect`.
+    pub sig_id: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// `KWO_HOST_WASI_*` id.
+    pub host_id: u32,
+    pub type_index: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Func {
+    pub type_index: u32,
+    /// Offset of the entry (landing pad) in the code.
+    pub code_off: u32,
+    pub code_len: u32,
+    pub name: Option<String>,
+    /// Offset of the body in the `.wasm`.
+    pub wasm_off: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub elem_type: ValType,
+    pub min: u32,
+    pub max: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Memory {
+    pub min_pages: u32,
+    pub max_pages: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalInit {
+    /// Raw bits (f32 in the low 32 bits).
+    Value(u64),
+    RefFunc(u32),
+    RefNull,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    pub ty: ValType,
+    pub mutable: bool,
+    pub init: GlobalInit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    Func,
+    Table,
+    Memory,
+    Global,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    pub kind: ExportKind,
+    pub index: u32,
+    pub name: String,
+    /// Functions: offset of the array-call trampoline in the code.
+    pub tramp: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentMode {
+    Passive,
+    Active { index: u32, offset: u32 },
+    Declarative,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Data {
+    /// `Active { index: 0, .. }` or `Passive`.
+    pub mode: SegmentMode,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elem {
+    pub mode: SegmentMode,
+    pub elem_type: ValType,
+    /// Wasm function indices; `None` is null.
+    pub items: Vec<Option<u32>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelocKind {
+    /// `KWO_RELOC_X86_CALL32`
+    X86Call32,
+    /// `KWO_RELOC_ARM64_CALL26`
+    Arm64Call26,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reloc {
+    pub offset: u32,
+    pub kind: RelocKind,
+    /// `KWO_HOST_*` id of the target.
+    pub host_id: u32,
+    pub addend: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrapSite {
+    /// Code offset of the return address of the host call.
+    pub code_off: u32,
+    /// `KWO_TRAP_*`, 0 when the host function decides.
+    pub trap_code: u32,
+    pub func: u32,
+    pub wasm_off: u32,
+}
+
+/// A whole `.kwo` object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub target: Target,
+    /// `KWO_F_*`.
+    pub flags: u32,
+    /// Largest native frame of any function, in bytes.
+    pub max_frame: u32,
+    /// Start function: (wasm function index, trampoline code offset).
+    pub start: Option<(u32, u32)>,
+    pub code: Vec<u8>,
+    pub types: Vec<FuncSig>,
+    pub imports: Vec<Import>,
+    pub funcs: Vec<Func>,
+    pub tables: Vec<Table>,
+    pub memory: Option<Memory>,
+    pub globals: Vec<Global>,
+    pub exports: Vec<Export>,
+    pub data: Vec<Data>,
+    pub elems: Vec<Elem>,
+    pub relocs: Vec<Reloc>,
+    /// Sorted by `code_off`.
+    pub traps: Vec<TrapSite>,
+}
