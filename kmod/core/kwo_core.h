@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0) */
+/*
+ * The portable core's API: validate a .kwo object, instantiate it, invoke
+ * its exports, read back results, traps and WASI output. The Linux glue
+ * (kmod/linux/) and the userspace runtime (loader/) are its only callers.
+ *
+ * Concurrency: objects are immutable after kwo_object_load() and may be
+ * shared. An instance is single-threaded: kwo_invoke() returns -EBUSY if a
+ * call on the same instance is already running (the kernel glue also holds
+ * a mutex); nothing else on an instance may run during a call.
+ *
+ * Error convention: negative errno values; functions taking (log, log_len)
+ * also write a one-line human message there (always NUL-terminated when
+ * log_len > 0).
+ */
+#ifndef KWO_CORE_H
+#define KWO_CORE_H
+
+#include "kwo_types.h"
+#include "kwo_format.h"
+#include "kwo_abi.h"
+#include "kwo_platform.h"
+
+/* Hard limits enforced by the object validator. */
+#define KWO_MAX_OBJECT_LEN	(256u << 20)	/* 256 MiB */
+#define KWO_MAX_FUNCS		1000000u
+#define KWO_MAX_TABLE_ELEMS	10000000u	/* per table, also for growth */
+#define KWO_MAX_PAGES		65536u		/* 4 GiB: the wasm32 maximum */
+
+struct kwo_object;	/* a validated object; immutable */
+struct kwo_instance;	/* an instantiated object */
+
+/*
+ * Validate len bytes of an untrusted object and return a private parsed
+ * copy in *out (the caller's buffer can be freed afterwards). Checks the
+ * layout, every offset, count and index, the checksum, the target
+ * architecture and the CPU baseline. Returns 0, -ENOMEM, -EINVAL
+ * (malformed), -ENOEXEC (wrong architecture / unsupported CPU / version).
+ */
+int kwo_object_load(const void *bytes, size_t len, struct kwo_object **out,
+		    char *log, size_t log_len);
+void kwo_object_free(struct kwo_object *obj);
+
+/* Per-instance configuration; kwo_config_init() sets the defaults. */
+struct kwo_config {
+	__u32 max_memory_pages;	/* runtime cap on memory 0 (default 16384 = 1 GiB) */
+	__u32 max_table_elems;	/* runtime cap per table (default 1000000) */
+	__u64 stack_budget;	/* bytes of native stack per call (default 512 KiB) */
+	__u64 host_reserve;	/* stack kept for host functions (default 8 KiB) */
+	__u64 output_limit;	/* bytes kept per stdout/stderr buffer (default 1 MiB) */
+	/* WASI: argv and environ ("K=V") strings, each NUL-terminated. */
+	const char *const *argv;
+	__u32 argc;
+	__u32 envc;
+	const char *const *envp;
+	/* fd 0 contents; copied at instantiation. */
+	const __u8 *stdin_data;
+	size_t stdin_len;
+};
+
+void kwo_config_init(struct kwo_config *cfg);
+
+/* kwo_call.status */
+#define KWO_STATUS_OK		0
+#define KWO_STATUS_TRAP		1
+#define KWO_STATUS_EXIT		2	/* proc_exit(exit_code) */
+
+#define KWO_FUEL_UNLIMITED	(~(__u64)0)
+
+/* Budgets for one call (in) and how it ended (out). */
+struct kwo_call {
+	/* in */
+	__u64 fuel;		/* checkpoints allowed, or KWO_FUEL_UNLIMITED */
+	__u64 timeout_ns;	/* wall-clock budget, 0 for none */
+	/* out */
+	__u32 status;		/* KWO_STATUS_* */
+	__u32 trap_code;	/* KWO_TRAP_* when status is TRAP */
+	__u32 func;		/* wasm function index of the trap, or KWO_NONE */
+	__u32 wasm_off;		/* .wasm offset of the trap, or KWO_NONE */
+	__s32 exit_code;	/* when status is EXIT */
+	__u32 pad;
+	__u64 fuel_left;	/* after the call, if fuel was limited */
+};
+
+/* Budget defaults for kwo_call: unlimited fuel, no timeout. */
+void kwo_call_init(struct kwo_call *call);
+
+/*
+ * Instantiate obj (which must outlive the instance): allocate memory,
+ * tables, globals and code, apply relocations, seal the code, copy the
+ * active data and element segments and run the start function with the
+ * budgets in *call. Returns 0 with *out set; a negative errno with a
+ * message in log; or 1 (KWO_TRAPPED) when a segment or the start
+ * function trapped or exited: *out is then NULL and *call says why.
+ */
+#define KWO_TRAPPED	1
+int kwo_instance_new(const struct kwo_object *obj,
+		     const struct kwo_config *cfg, struct kwo_call *call,
+		     struct kwo_instance **out, char *log, size_t log_len);
+void kwo_instance_free(struct kwo_instance *inst);
+const struct kwo_object *kwo_instance_object(const struct kwo_instance *inst);
+
+/* An export, as found by kwo_export_find() / kwo_export_get(). */
+struct kwo_export_info {
+	__u32 kind;		/* KWO_EXPORT_* */
+	__u32 index;		/* index in that kind's index space */
+	const char *name;	/* not NUL-terminated */
+	__u32 name_len;
+	/* functions only: the signature (KWO_VAL_* bytes) */
+	__u32 param_count;
+	__u32 result_count;
+	const __u8 *params;
+	const __u8 *results;
+};
+
+__u32 kwo_export_count(const struct kwo_object *obj);
+/* Returns 0 or -ENOENT. */
+int kwo_export_get(const struct kwo_object *obj, __u32 i,
+		   struct kwo_export_info *info);
+/* Returns the export's position (>= 0) or -ENOENT. */
+int kwo_export_find(const struct kwo_object *obj, const char *name,
+		    size_t name_len, struct kwo_export_info *info);
+
+/* The function's name from the name section, or NULL (len 0). */
+const char *kwo_func_name(const struct kwo_object *obj, __u32 func,
+			  __u32 *len);
+
+/*
+ * Call exported function number export_pos (from kwo_export_find). vals
+ * holds max(params, results) slots: the arguments on entry (i32/f32 in the
+ * low 32 bits), the results on return. The caller has checked the types
+ * against kwo_export_info. Returns 0 when the call ran (ok, trap or exit:
+ * see call->status), -ENOENT (not a function export), -EINVAL (nvals too
+ * small), -EBUSY (a call is running on this instance).
+ */
+int kwo_invoke(struct kwo_instance *inst, __u32 export_pos, __u64 *vals,
+	       __u32 nvals, struct kwo_call *call);
+
+/* Read an exported or internal global: 0, or -ENOENT. */
+int kwo_global_get(const struct kwo_instance *inst, __u32 global,
+		   __u64 *value, __u8 *type);
+
+/* Current linear memory 0 (base may be NULL with size 0). */
+void kwo_memory_get(const struct kwo_instance *inst, __u8 **base,
+		    __u64 *size);
+
+/*
+ * WASI output captured from fd 1 (KWO_FD_STDOUT) and 2: the bytes written
+ * since the last kwo_output_clear(). Writes beyond cfg->output_limit are
+ * dropped and *truncated is set (the guest still sees success).
+ */
+#define KWO_FD_STDOUT	1
+#define KWO_FD_STDERR	2
+const __u8 *kwo_output_get(const struct kwo_instance *inst, int fd,
+			   size_t *len, int *truncated);
+void kwo_output_clear(struct kwo_instance *inst, int fd);
+
+/* Human wording of a trap code (the spec testsuite's assert_trap text). */
+const char *kwo_trap_message(__u32 code);
+
+#endif /* KWO_CORE_H */

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0) */
+/*
+ * What each world (the Linux kernel module, the userspace runtime) provides
+ * to the portable core. The core calls nothing else: no libc beyond the
+ * compiler-level string functions (memcpy, memmove, memset, memcmp), which
+ * both worlds have.
+ *
+ * Kernel: kmod/linux/platform.c. Userspace: loader/csrc/platform_user.c.
+ * All functions may sleep unless said otherwise; none is called with the
+ * FPU section open except kwo_plat_fpu_end().
+ */
+#ifndef KWO_PLATFORM_H
+#define KWO_PLATFORM_H
+
+#include "kwo_types.h"
+
+#ifdef __KERNEL__
+#include <linux/errno.h>
+#include <linux/stddef.h>
+#include <linux/string.h>
+#else
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#endif
+
+/*
+ * Zeroed allocation of any size (kvzalloc(GFP_KERNEL_ACCOUNT) / calloc);
+ * NULL on failure. Linear memories and tables come from here too, so it
+ * must handle many megabytes. kwo_plat_free(NULL) is a no-op.
+ */
+void *kwo_plat_zalloc(size_t size);
+void kwo_plat_free(void *ptr);
+
+/*
+ * Code memory. kwo_plat_code_alloc() returns writable, non-executable
+ * memory of at least size bytes, within +-2 GiB (x86_64) / +-128 MiB
+ * (aarch64) of the core's own functions if the world can arrange it (the
+ * kernel's module area), anywhere otherwise: the core adds veneers for
+ * targets out of reach. kwo_plat_code_seal() makes it read-only, then
+ * executable (never writable and executable at once) and makes the
+ * instruction cache coherent; returns 0 or a negative errno. After a
+ * failed seal the memory is still freed with kwo_plat_code_free().
+ */
+void *kwo_plat_code_alloc(size_t size);
+int kwo_plat_code_seal(void *code, size_t size);
+void kwo_plat_code_free(void *code, size_t size);
+
+/*
+ * The epoch: the address of a counter that increases by one per tick
+ * (&jiffies in the kernel, a 1 ms ticker in userspace). Generated code
+ * loads it at loop headers and function entries. Never changes.
+ */
+const volatile __u64 *kwo_plat_epoch(void);
+
+/* Clocks in nanoseconds: KWO_CLOCK_REALTIME (since 1970) or MONOTONIC. */
+#define KWO_CLOCK_REALTIME	0
+#define KWO_CLOCK_MONOTONIC	1
+__u64 kwo_plat_clock_ns(int clock);
+__u64 kwo_plat_clock_res_ns(int clock);
+
+/* Give up the CPU if someone else wants it (cond_resched / sched_yield). */
+void kwo_plat_resched(void);
+
+/* Nonzero if the calling task should stop (fatal_signal_pending). */
+int kwo_plat_should_stop(void);
+
+/*
+ * FPU bracketing around generated code that uses FP/SIMD registers
+ * (kernel_fpu_begin_mask(KFPU_MXCSR) / kernel_fpu_end, kernel_neon_*).
+ * No-ops in userspace. Sections never nest.
+ */
+void kwo_plat_fpu_begin(void);
+void kwo_plat_fpu_end(void);
+
+/* Fill buf with random bytes (get_random_bytes / getrandom). */
+void kwo_plat_random(void *buf, size_t len);
+
+/* Log one line (no trailing newline) to the system log / stderr. */
+void kwo_plat_log(const char *msg);
+
+/*
+ * CPU baseline: NULL if the running CPU can execute objects for this
+ * architecture, else the name of a missing feature ("sse4.2", "popcnt").
+ * x86_64 requires x86-64-v2 (SSE4.1, SSE4.2, POPCNT); aarch64 has no extra
+ * requirement.
+ */
+const char *kwo_plat_cpu_missing(void);
+
+#endif /* KWO_PLATFORM_H */
