@@ -5,18 +5,72 @@
 //! The layout is specified in `docs/kwo-format.md` and defined for C in
 //! `kmod/core/kwo_format.h`; the C core is the reader the kernel trusts, this
 //! crate is the writer the compiler uses and the reader `kwo inspect` uses.
-//! This crate has no dependencies and never panics on input.
+//! This crate has no dependencies and never panics on input. It does not
+//! disassemble code or check that the code is safe: the code is trusted
+//! output of the compiler; the format rules only keep every index, offset
+//! and size inside the object.
 
-/// Numbers fixed by the format (mirrors `kwo_format.h`).
+/// Numbers fixed by the format and the ABI (mirrors both C headers).
 pub mod consts;
+mod crc;
+mod describe;
+pub mod layout;
+pub mod limits;
+mod read;
+mod write;
 
 pub use consts::*;
+pub use crc::crc32;
+pub use describe::describe;
+
+use std::fmt;
+
+/// Why [`Object::parse`] rejected its input: the byte offset in the object
+/// of the offending field (or of the entry holding it) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "offset {:#x}: {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for FormatError {}
 
 /// Target architecture of an object's code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     X86_64,
     Aarch64,
+}
+
+impl Target {
+    /// The `KWO_TARGET_*` code.
+    pub fn code(self) -> u32 {
+        match self {
+            Target::X86_64 => KWO_TARGET_X86_64,
+            Target::Aarch64 => KWO_TARGET_AARCH64,
+        }
+    }
+
+    pub fn from_code(code: u32) -> Option<Target> {
+        match code {
+            KWO_TARGET_X86_64 => Some(Target::X86_64),
+            KWO_TARGET_AARCH64 => Some(Target::Aarch64),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::X86_64 => "x86_64",
+            Target::Aarch64 => "aarch64",
+        }
+    }
 }
 
 /// A value type, in the WebAssembly binary encoding.
@@ -28,6 +82,48 @@ pub enum ValType {
     F64,
     FuncRef,
     ExternRef,
+}
+
+impl ValType {
+    /// The `KWO_VAL_*` code (the Wasm binary encoding).
+    pub fn code(self) -> u8 {
+        match self {
+            ValType::I32 => 0x7f,
+            ValType::I64 => 0x7e,
+            ValType::F32 => 0x7d,
+            ValType::F64 => 0x7c,
+            ValType::FuncRef => 0x70,
+            ValType::ExternRef => 0x6f,
+        }
+    }
+
+    pub fn from_code(code: u32) -> Option<ValType> {
+        Some(match code {
+            KWO_VAL_I32 => ValType::I32,
+            KWO_VAL_I64 => ValType::I64,
+            KWO_VAL_F32 => ValType::F32,
+            KWO_VAL_F64 => ValType::F64,
+            KWO_VAL_FUNCREF => ValType::FuncRef,
+            KWO_VAL_EXTERNREF => ValType::ExternRef,
+            _ => return None,
+        })
+    }
+
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::FuncRef | ValType::ExternRef)
+    }
+
+    /// The Wasm text name ("i32", "funcref").
+    pub fn name(self) -> &'static str {
+        match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

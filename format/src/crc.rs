@@ -1,0 +1,30 @@
+//! CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, initial value and
+//! final xor 0xFFFFFFFF), the checksum of a `.kwo` object. Bitwise, no
+//! table: objects are checksummed once per load, and this stays a few lines
+//! the C core can mirror exactly.
+
+/// CRC-32 of `bytes`; `crc32(b"123456789") == 0xcbf43926`.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    !update(0xffff_ffff, bytes)
+}
+
+/// CRC-32 of an object with its checksum field (header bytes 20..24) read
+/// as zero, without copying the object.
+pub(crate) fn object_crc(bytes: &[u8]) -> u32 {
+    let field = crate::layout::HDR_CHECKSUM.min(bytes.len());
+    let (head, rest) = bytes.split_at(field);
+    let zeros = &[0u8; 4][..rest.len().min(4)];
+    let tail = rest.get(4..).unwrap_or(&[]);
+    !update(update(update(0xffff_ffff, head), zeros), tail)
+}
+
+fn update(mut crc: u32, bytes: &[u8]) -> u32 {
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
+        }
+    }
+    crc
+}
