@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR Apache-2.0 */
+/*
+ * kwo userspace API: the ioctls of /dev/kwo and of the instance file
+ * descriptors it hands out. loader/src/uapi.rs mirrors every struct and
+ * number here; a test there compiles this header and compares sizes and
+ * offsets.
+ *
+ * Flow:
+ *	fd = open("/dev/kwo", O_RDWR);			// 0600, root
+ *	ioctl(fd, KWO_IOC_VERSION, &ver);		// handshake
+ *	ifd = ioctl(fd, KWO_IOC_LOAD, &load);		// CAP_SYS_ADMIN; new fd
+ *	ioctl(ifd, KWO_IOC_INVOKE, &inv);		// call an export
+ *	ioctl(ifd, KWO_IOC_INFO, &info);
+ *	close(ifd);					// frees the instance
+ *
+ * All pointers are passed as __u64. All structs have explicit padding and
+ * the same layout for 32- and 64-bit userspace. Reserved fields must be
+ * zero (the kernel rejects anything else with EINVAL so they can gain a
+ * meaning later).
+ */
+#ifndef _UAPI_LINUX_KWO_H
+#define _UAPI_LINUX_KWO_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define KWO_API_VERSION		1
+
+/* Default and hard limits; the module may be configured lower. */
+#define KWO_MAX_OBJECT_SIZE	(64u << 20)	/* bytes of a .kwo object */
+#define KWO_MAX_VALS		16		/* arguments or results of one call */
+#define KWO_MAX_NAME		256		/* bytes of an export name */
+#define KWO_MAX_IO		(16u << 20)	/* stdin, stdout or stderr buffer */
+#define KWO_MAX_ARGS_ENV	(64u << 10)	/* bytes of argv or envp block */
+
+/* KWO_IOC_VERSION */
+struct kwo_version {
+	__u32 api_version;	/* in: the client's KWO_API_VERSION; out: the module's */
+	__u32 object_version;	/* out: the .kwo format version it loads (KWO_VERSION) */
+	__u32 targets;		/* out: bit (1 << KWO_TARGET_*) per loadable target */
+	__u32 features;		/* out: KWO_FEAT_* */
+	__u64 max_object_size;	/* out: largest object accepted */
+	__u64 reserved[4];
+};
+
+#define KWO_FEAT_FPU		(1u << 0)	/* objects that use FP run */
+#define KWO_FEAT_PRINTK		(1u << 1)	/* KWO_LOAD_PRINTK is honoured */
+
+/* KWO_IOC_LOAD: flags */
+#define KWO_LOAD_PRINTK		(1u << 0)	/* mirror stdout/stderr to the kernel log */
+#define KWO_LOAD_KNOWN		KWO_LOAD_PRINTK
+
+/* KWO_IOC_LOAD and KWO_IOC_INVOKE: status */
+#define KWO_STATUS_OK		0	/* returned; vals[0..nvals) are the results */
+#define KWO_STATUS_TRAP		1	/* trapped; see trap */
+#define KWO_STATUS_EXIT		2	/* WASI proc_exit; see exit_code */
+
+/* Where a trap happened. code is KWO_TRAP_* from kwo_abi.h. */
+struct kwo_trap_report {
+	__u32 code;		/* KWO_TRAP_* */
+	__u32 func;		/* wasm function index, or 0xffffffff if unknown */
+	__u32 wasm_off;		/* byte offset in the .wasm, or 0xffffffff if unknown */
+	__u32 reserved;
+};
+
+/*
+ * KWO_IOC_LOAD: validate an object, instantiate it and run its wasm start
+ * function (if any) with the budgets given here. Returns a new file
+ * descriptor (O_CLOEXEC) for the instance; closing it frees all of the
+ * instance's memory. Errors: EPERM without CAP_SYS_ADMIN, E2BIG over the
+ * size limit, EINVAL for a malformed object, ENOEXEC for a wrong target or
+ * CPU, ECANCELED when the start function trapped or exited (status, trap
+ * and exit_code say how; no instance is left). On every error with a
+ * message, it is written to log_buf (NUL-terminated, truncated to
+ * log_size) and log_len is set to its length. Output the start function
+ * writes is returned by the first KWO_IOC_INVOKE.
+ */
+struct kwo_load {
+	__u64 object;		/* in: user address of the .kwo bytes */
+	__u32 object_len;	/* in */
+	__u32 flags;		/* in: KWO_LOAD_* */
+	__u64 log_buf;		/* in: user address, or 0 */
+	__u32 log_size;		/* in: bytes at log_buf */
+	__u32 log_len;		/* out: length of the message (0: none) */
+	__u64 args;		/* in: argv for WASI, NUL-terminated strings, or 0 */
+	__u64 env;		/* in: environ for WASI, NUL-terminated "K=V" strings, or 0 */
+	__u32 args_len;		/* in: bytes at args, including every NUL */
+	__u32 env_len;		/* in: bytes at env, including every NUL */
+	__u64 stdin_buf;	/* in: user address of fd 0's contents, or 0 */
+	__u32 stdin_len;	/* in */
+	__u32 max_pages;	/* in: cap on linear memory (64 KiB pages), 0 = default */
+	__u64 timeout_ns;	/* in: start function's wall-clock budget, 0 = default */
+	__u64 fuel;		/* in: start function's checkpoint budget, 0 = unlimited */
+	__u32 status;		/* out: KWO_STATUS_* of the start function */
+	__s32 exit_code;	/* out: KWO_STATUS_EXIT: the proc_exit code */
+	struct kwo_trap_report trap;	/* out: KWO_STATUS_TRAP */
+	__u64 reserved[4];
+};
+
+/*
+ * KWO_IOC_INVOKE: call an exported function. Calls on one instance are
+ * serialized; different instances run concurrently. Returns 0 whenever the
+ * call ran (status says how it ended) and a negative errno only if it could
+ * not run (unknown export: ENOENT, argument mismatch: EINVAL, bad buffer:
+ * EFAULT, pending signal before start: EINTR). After a trap the instance
+ * stays usable; its memory keeps whatever the trapped call wrote.
+ *
+ * stdout/stderr receive what the instance wrote to fd 1/2 since the
+ * previous call returned (the first call also gets the start function's
+ * output); what does not fit in the buffer is dropped and flagged.
+ *
+ * Values are raw bits: i32/f32 in the low 32 bits, i64/f64 in all 64.
+ * types[] holds KWO_VAL_* bytes (kwo_format.h): on input the argument
+ * types, checked against the export's signature; on output the result
+ * types.
+ */
+#define KWO_OUT_STDOUT_TRUNC	(1u << 0)	/* stdout did not fit */
+#define KWO_OUT_STDERR_TRUNC	(1u << 1)	/* stderr did not fit */
+
+struct kwo_invoke {
+	__u64 name;		/* in: user address of the export name (not NUL-terminated) */
+	__u32 name_len;		/* in */
+	__u32 flags;		/* in: must be 0 */
+	__u32 nvals;		/* in: number of arguments; out: number of results */
+	__u32 status;		/* out: KWO_STATUS_* */
+	__u8 types[KWO_MAX_VALS];	/* in/out, see above */
+	__u64 vals[KWO_MAX_VALS];	/* in: arguments; out: results */
+	__u64 stdout_buf;	/* in: user address for fd 1 output, or 0 */
+	__u64 stderr_buf;	/* in: user address for fd 2 output, or 0 */
+	__u32 stdout_size;	/* in: bytes at stdout_buf */
+	__u32 stderr_size;	/* in: bytes at stderr_buf */
+	__u32 stdout_len;	/* out: bytes written to stdout_buf */
+	__u32 stderr_len;	/* out: bytes written to stderr_buf */
+	__u32 out_flags;	/* out: KWO_OUT_* */
+	__s32 exit_code;	/* out: KWO_STATUS_EXIT: the proc_exit code */
+	__u64 timeout_ns;	/* in: wall-clock budget, 0 = the module's default */
+	__u64 fuel;		/* in: checkpoint budget, 0 = unlimited */
+	__u64 duration_ns;	/* out: time spent in the call */
+	struct kwo_trap_report trap;	/* out: KWO_STATUS_TRAP */
+	__u64 reserved[4];
+};
+
+/* KWO_IOC_INFO */
+struct kwo_info {
+	__u32 target;		/* KWO_TARGET_* of the object */
+	__u32 obj_flags;	/* KWO_F_* of the object */
+	__u32 exports;		/* exports of any kind */
+	__u32 load_flags;	/* KWO_LOAD_* it was loaded with */
+	__u64 object_len;	/* bytes of the object */
+	__u64 mem_size;		/* current bytes of linear memory 0 */
+	__u64 mem_max;		/* byte limit of linear memory 0 */
+	__u64 invocations;	/* KWO_IOC_INVOKE calls that ran */
+	__u64 traps;		/* of which ended in a trap */
+	__u64 reserved[4];
+};
+
+#define KWO_IOC_MAGIC	0xb7
+#define KWO_IOC_VERSION	_IOWR(KWO_IOC_MAGIC, 0x00, struct kwo_version)
+#define KWO_IOC_LOAD	_IOWR(KWO_IOC_MAGIC, 0x01, struct kwo_load)
+#define KWO_IOC_INVOKE	_IOWR(KWO_IOC_MAGIC, 0x02, struct kwo_invoke)
+#define KWO_IOC_INFO	_IOR(KWO_IOC_MAGIC, 0x03, struct kwo_info)
+
+#endif /* _UAPI_LINUX_KWO_H */

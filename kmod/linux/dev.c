@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/kwo: the API version handshake and KWO_IOC_LOAD, which validates an
+ * object with the core and returns an instance file descriptor
+ * (instance.c). The device node is root-only (0600) and loading also
+ * requires CAP_SYS_ADMIN: see docs/security.md for the trust model.
+ */
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/kwo.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "kwo_linux.h"
+#include "../core/kwo_core.h"
+
+#define KWO_LOG_SIZE	512	/* validator messages are one line */
+
+static long kwo_ioctl_version(void __user *uarg)
+{
+	struct kwo_version ver = {
+		.api_version = KWO_API_VERSION,
+		.object_version = KWO_VERSION,
+		.targets = IS_ENABLED(CONFIG_X86_64) ? 1u << KWO_TARGET_X86_64 :
+			   1u << KWO_TARGET_AARCH64,
+		.features = KWO_FEAT_FPU | KWO_FEAT_PRINTK,
+		.max_object_size = kwo_param_max_object,
+	};
+
+	return copy_to_user(uarg, &ver, sizeof(ver)) ? -EFAULT : 0;
+}
+
+static bool kwo_load_valid(const struct kwo_load *req)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(req->reserved); i++)
+		if (req->reserved[i])
+			return false;
+	return !(req->flags & ~KWO_LOAD_KNOWN) && req->object_len &&
+	       !req->trap.reserved;
+}
+
+/*
+ * Validate the object and instantiate it into *k. Returns 0 or a negative
+ * errno; log gets the core's message.
+ */
+static int kwo_load(struct kwo_load *req, char *log, struct kwo_kinst **k)
+{
+	struct kwo_object *obj;
+	u8 header[sizeof(struct kwo_header)] = { 0 };
+	void *bytes;
+	int ret;
+
+	if (req->object_len > kwo_param_max_object) {
+		snprintf(log, KWO_LOG_SIZE, "object of %u bytes exceeds the limit of %u",
+			 req->object_len, kwo_param_max_object);
+		return -E2BIG;
+	}
+	bytes = vmemdup_user(u64_to_user_ptr(req->object), req->object_len);
+	if (IS_ERR(bytes))
+		return PTR_ERR(bytes);
+	memcpy(header, bytes, min_t(size_t, req->object_len, sizeof(header)));
+	ret = kwo_object_load(bytes, req->object_len, &obj, log, KWO_LOG_SIZE);
+	kvfree(bytes);
+	if (ret)
+		return ret;
+	ret = kwo_kinst_create(obj, req, header, log, KWO_LOG_SIZE, k);
+	return ret == KWO_TRAPPED ? -ECANCELED : ret;
+}
+
+/* Copy the message back; log_len is its full length. */
+static int kwo_put_log(struct kwo_load *req, const char *log)
+{
+	size_t len = strnlen(log, KWO_LOG_SIZE - 1);
+
+	req->log_len = len;
+	if (!req->log_buf || !req->log_size || !len)
+		return 0;
+	len = min_t(size_t, len, req->log_size - 1);
+	if (copy_to_user(u64_to_user_ptr(req->log_buf), log, len) ||
+	    put_user(0, (char __user *)u64_to_user_ptr(req->log_buf) + len))
+		return -EFAULT;
+	return 0;
+}
+
+static long kwo_ioctl_load(struct kwo_load __user *uarg)
+{
+	struct kwo_kinst *k = NULL;
+	struct kwo_load req;
+	char *log;
+	int ret, err;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (!kwo_load_valid(&req))
+		return -EINVAL;
+	log = kzalloc(KWO_LOG_SIZE, GFP_KERNEL);
+	if (!log)
+		return -ENOMEM;
+	ret = kwo_load(&req, log, &k);
+	err = kwo_put_log(&req, log);
+	if (!err && copy_to_user(uarg, &req, sizeof(req)))
+		err = -EFAULT;
+	kfree(log);
+	if (!ret && err) {
+		kwo_kinst_destroy(k);
+		return err;
+	}
+	/* Installed last: once the descriptor exists it cannot be taken back. */
+	return ret ? ret : kwo_kinst_install(k);
+}
+
+static long kwo_dev_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	switch (cmd) {
+	case KWO_IOC_VERSION:
+		return kwo_ioctl_version((void __user *)arg);
+	case KWO_IOC_LOAD:
+		return kwo_ioctl_load((struct kwo_load __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations kwo_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = kwo_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice kwo_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "kwo",
+	.fops = &kwo_dev_fops,
+	.mode = 0600,
+};
+
+int kwo_dev_init(void)
+{
+	return misc_register(&kwo_miscdev);
+}
+
+void kwo_dev_exit(void)
+{
+	misc_deregister(&kwo_miscdev);
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Executable memory for generated code: kwo_plat_code_alloc/seal/free of
+ * kwo_platform.h.
+ *
+ * No exported API gives a module executable memory, so this file finds
+ * kallsyms_lookup_name with a kprobe and resolves the kernel's own
+ * allocator with it:
+ *  - before 6.10: module_alloc(), then set_memory_ro() and only then
+ *    set_memory_x(), freed with module_memfree();
+ *  - 6.10 and later: execmem_alloc(EXECMEM_BPF), then set_memory_rox(),
+ *    freed with execmem_free().
+ * Memory is never writable and executable at once. It lies in the module
+ * area, within rel32 reach of this module's text, so generated code calls
+ * host functions directly. The area is marked VM_FLUSH_RESET_PERMS so that
+ * freeing it restores the direct map's permissions (arm64's module_alloc
+ * does not do this by itself).
+ *
+ * With CONFIG_X86_KERNEL_IBT the kernel seals functions it never calls
+ * indirectly (their ENDBR64 is poisoned), and every function found here is
+ * one of them: calls go through kwo_ibt_call (ibt_call.S), which reaches
+ * the target with "push; ret", a branch IBT does not check.
+ *
+ * This file does not decide what goes into the memory; the core writes and
+ * relocates the code between alloc and seal.
+ */
+#include <linux/kernel.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
+#include <linux/version.h>
+#include <asm/cacheflush.h>
+#include <asm/set_memory.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#include <linux/execmem.h>
+#endif
+
+#include "kwo_linux.h"
+#include "../core/kwo_platform.h"
+
+#define KWO_ENDBR64		0xfa1e0ff3u	/* endbr64, little-endian */
+#define KWO_ENDBR_POISON	0x001f0f66u	/* osp nopl (%rax): a sealed ENDBR64 */
+
+#ifdef CONFIG_X86_KERNEL_IBT
+unsigned long kwo_ibt_call(unsigned long a0, unsigned long a1,
+			   unsigned long fn);
+#endif
+
+/* Call a resolved kernel function of up to two word-sized arguments. */
+static unsigned long kwo_kcall(unsigned long fn, unsigned long a0,
+			       unsigned long a1)
+{
+#ifdef CONFIG_X86_KERNEL_IBT
+	return kwo_ibt_call(a0, a1, fn);
+#else
+	return ((unsigned long (*)(unsigned long, unsigned long))fn)(a0, a1);
+#endif
+}
+
+static unsigned long kwo_kallsyms;	/* kallsyms_lookup_name */
+
+static struct {
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	unsigned long execmem_alloc, execmem_free, set_memory_rox;
+#else
+	unsigned long module_alloc, module_memfree, set_memory_ro, set_memory_x;
+	unsigned long find_vm_area;
+#endif
+} kwo_fn;
+
+static const struct {
+	const char *name;
+	unsigned long *addr;
+} kwo_syms[] = {
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	{ "execmem_alloc", &kwo_fn.execmem_alloc },
+	{ "execmem_free", &kwo_fn.execmem_free },
+	{ "set_memory_rox", &kwo_fn.set_memory_rox },
+#else
+	{ "module_alloc", &kwo_fn.module_alloc },
+	{ "module_memfree", &kwo_fn.module_memfree },
+	{ "set_memory_ro", &kwo_fn.set_memory_ro },
+	{ "set_memory_x", &kwo_fn.set_memory_x },
+	{ "find_vm_area", &kwo_fn.find_vm_area },
+#endif
+};
+
+static unsigned long kwo_lookup(const char *name)
+{
+	return kwo_kcall(kwo_kallsyms, (unsigned long)name, 0);
+}
+
+/*
+ * A kprobe on a function sits after its ENDBR64 on IBT kernels, at the
+ * symbol otherwise. Only accept the address once the function finds
+ * itself.
+ */
+static int kwo_find_kallsyms(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long addr;
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret) {
+		pr_err("kwo: kprobe on kallsyms_lookup_name failed: %d\n", ret);
+		return ret;
+	}
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT)) {
+		u32 before = *(u32 *)(addr - 4);
+
+		if (before == KWO_ENDBR64 || before == KWO_ENDBR_POISON)
+			addr -= 4;
+	}
+	kwo_kallsyms = addr;
+	if (kwo_lookup("kallsyms_lookup_name") != addr) {
+		pr_err("kwo: kallsyms_lookup_name self-check failed\n");
+		kwo_kallsyms = 0;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int kwo_execmem_init(void)
+{
+	unsigned int i;
+	int ret = kwo_find_kallsyms();
+
+	if (ret)
+		return ret;
+	for (i = 0; i < ARRAY_SIZE(kwo_syms); i++) {
+		*kwo_syms[i].addr = kwo_lookup(kwo_syms[i].name);
+		if (!*kwo_syms[i].addr) {
+			pr_err("kwo: kernel symbol %s not found\n",
+			       kwo_syms[i].name);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+static int kwo_npages(size_t size)
+{
+	return DIV_ROUND_UP(size, PAGE_SIZE);
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+
+void *kwo_plat_code_alloc(size_t size)
+{
+	if (!size || size > INT_MAX)
+		return NULL;
+	return (void *)kwo_kcall(kwo_fn.execmem_alloc, EXECMEM_BPF,
+				 PAGE_ALIGN(size));
+}
+
+static int kwo_code_protect(unsigned long addr, int npages)
+{
+	return (int)kwo_kcall(kwo_fn.set_memory_rox, addr, npages);
+}
+
+void kwo_plat_code_free(void *code, size_t size)
+{
+	if (code)
+		kwo_kcall(kwo_fn.execmem_free, (unsigned long)code, 0);
+}
+
+#else /* before 6.10 */
+
+void *kwo_plat_code_alloc(size_t size)
+{
+	struct vm_struct *area;
+	void *code;
+
+	if (!size || size > INT_MAX)
+		return NULL;
+	code = (void *)kwo_kcall(kwo_fn.module_alloc, PAGE_ALIGN(size), 0);
+	if (!code)
+		return NULL;
+	area = (void *)kwo_kcall(kwo_fn.find_vm_area, (unsigned long)code, 0);
+	if (!area) {
+		kwo_kcall(kwo_fn.module_memfree, (unsigned long)code, 0);
+		return NULL;
+	}
+	area->flags |= VM_FLUSH_RESET_PERMS;
+	return code;
+}
+
+/* Read-only first, executable second: never W+X. */
+static int kwo_code_protect(unsigned long addr, int npages)
+{
+	int ret = (int)kwo_kcall(kwo_fn.set_memory_ro, addr, npages);
+
+	if (ret)
+		return ret;
+	return (int)kwo_kcall(kwo_fn.set_memory_x, addr, npages);
+}
+
+void kwo_plat_code_free(void *code, size_t size)
+{
+	if (code)
+		kwo_kcall(kwo_fn.module_memfree, (unsigned long)code, 0);
+}
+
+#endif
+
+int kwo_plat_code_seal(void *code, size_t size)
+{
+	unsigned long addr = (unsigned long)code;
+
+	flush_icache_range(addr, addr + size);
+	return kwo_code_protect(addr, kwo_npages(size));
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * unsigned long kwo_ibt_call(unsigned long a0, unsigned long a1,
+ *			      unsigned long fn);
+ *
+ * Calls fn(a0, a1) on X86_KERNEL_IBT kernels, where fn is a function the
+ * kernel sealed (no ENDBR64 landing pad) and an indirect call would fault.
+ * RET is not an IBT-tracked branch, so push fn and return into it: fn then
+ * returns straight to our caller. Built only when CONFIG_X86_KERNEL_IBT=y.
+ */
+#include <linux/linkage.h>
+#include <asm/nospec-branch.h>
+
+	.text
+SYM_FUNC_START(kwo_ibt_call)
+	push	%rdx
+	ANNOTATE_UNRET_SAFE
+	ret
+	int3
+SYM_FUNC_END(kwo_ibt_call)

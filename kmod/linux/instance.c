@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Instance file descriptors: KWO_IOC_LOAD (dev.c) creates one per loaded
+ * object; KWO_IOC_INVOKE and KWO_IOC_INFO work on it; closing it frees
+ * everything. A mutex serializes calls on one instance; separate instances
+ * share nothing and run concurrently. Traps come back as a report in the
+ * ioctl's result, never as a kernel error.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/kwo.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "kwo_linux.h"
+#include "../core/kwo_core.h"
+
+/* The WASI world of an instance: argv, environ and stdin it was given. */
+struct kwo_world {
+	char *args, *env;
+	u8 *stdin_data;
+	const char **argv, **envp;
+};
+
+struct kwo_kinst {
+	struct mutex lock;		/* held for every call and read */
+	struct kwo_object *obj;
+	struct kwo_instance *inst;
+	u32 load_flags;			/* KWO_LOAD_* */
+	u32 target;			/* from the object header */
+	u32 obj_flags;
+	u64 object_len;
+	u64 mem_max;			/* bytes */
+	u64 invocations;
+	u64 traps;
+	struct kwo_world world;		/* kept as long as the instance */
+};
+
+static u64 kwo_timeout_ns(u64 requested)
+{
+	return requested ? requested : (u64)kwo_param_timeout_ms * NSEC_PER_MSEC;
+}
+
+static u64 kwo_fuel(u64 requested)
+{
+	return requested ? requested : KWO_FUEL_UNLIMITED;
+}
+
+static void kwo_report_trap(const struct kwo_call *call,
+			    struct kwo_trap_report *trap)
+{
+	trap->code = call->status == KWO_STATUS_TRAP ? call->trap_code : 0;
+	trap->func = call->func;
+	trap->wasm_off = call->wasm_off;
+	trap->reserved = 0;
+}
+
+/* Mirror one output stream to the kernel log, a line at a time. */
+static void kwo_printk_output(const char *stream, const u8 *data, size_t len)
+{
+	while (len) {
+		const u8 *nl = memchr(data, '\n', len);
+		size_t n = nl ? nl - data : len;
+
+		pr_info("kwo[%d] %s: %.*s\n", task_pid_nr(current), stream,
+			(int)min_t(size_t, n, 512), data);
+		n = nl ? n + 1 : n;
+		data += n;
+		len -= n;
+	}
+}
+
+/*
+ * Hand fd's captured output to the caller's buffer and clear it. Returns
+ * 0 or -EFAULT; *len_out is what was copied.
+ */
+static int kwo_take_output(struct kwo_kinst *k, int fd, u64 ubuf, u32 size,
+			   u32 *len_out, u32 *flags, u32 trunc_flag)
+{
+	int truncated = 0;
+	size_t len;
+	const u8 *data = kwo_output_get(k->inst, fd, &len, &truncated);
+	size_t n = ubuf ? min_t(size_t, len, size) : 0;
+	int ret = 0;
+
+	if (k->load_flags & KWO_LOAD_PRINTK)
+		kwo_printk_output(fd == KWO_FD_STDOUT ? "stdout" : "stderr",
+				  data, len);
+	if (n && copy_to_user(u64_to_user_ptr(ubuf), data, n))
+		ret = -EFAULT;
+	*len_out = n;
+	if (truncated || n < len)
+		*flags |= trunc_flag;
+	kwo_output_clear(k->inst, fd);
+	return ret;
+}
+
+/* Find the export and check the caller's argument types against it. */
+static int kwo_check_call(struct kwo_kinst *k, const char *name,
+			  const struct kwo_invoke *req,
+			  struct kwo_export_info *info)
+{
+	int pos = kwo_export_find(k->obj, name, req->name_len, info);
+
+	if (pos < 0 || info->kind != KWO_EXPORT_FUNC)
+		return -ENOENT;
+	if (info->param_count != req->nvals ||
+	    info->result_count > KWO_MAX_VALS ||
+	    memcmp(info->params, req->types, req->nvals))
+		return -EINVAL;
+	return pos;
+}
+
+static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
+			 const char *name)
+{
+	struct kwo_export_info info;
+	struct kwo_call call;
+	u64 start;
+	int pos, ret;
+
+	pos = kwo_check_call(k, name, req, &info);
+	if (pos < 0)
+		return pos;
+	kwo_call_init(&call);
+	call.timeout_ns = kwo_timeout_ns(req->timeout_ns);
+	call.fuel = kwo_fuel(req->fuel);
+	start = ktime_get_ns();
+	ret = kwo_invoke(k->inst, pos, req->vals,
+			 max(info.param_count, info.result_count), &call);
+	req->duration_ns = ktime_get_ns() - start;
+	if (ret)
+		return ret;
+	k->invocations++;
+	req->status = call.status;
+	req->exit_code = call.exit_code;
+	kwo_report_trap(&call, &req->trap);
+	if (call.status == KWO_STATUS_TRAP)
+		k->traps++;
+	req->nvals = call.status == KWO_STATUS_OK ? info.result_count : 0;
+	memset(req->types, 0, sizeof(req->types));
+	memcpy(req->types, info.results, req->nvals);
+	req->out_flags = 0;
+	ret = kwo_take_output(k, KWO_FD_STDOUT, req->stdout_buf,
+			      req->stdout_size, &req->stdout_len,
+			      &req->out_flags, KWO_OUT_STDOUT_TRUNC);
+	return ret ? ret : kwo_take_output(k, KWO_FD_STDERR, req->stderr_buf,
+					   req->stderr_size, &req->stderr_len,
+					   &req->out_flags, KWO_OUT_STDERR_TRUNC);
+}
+
+static bool kwo_zero(const u64 *words, size_t n)
+{
+	while (n--)
+		if (*words++)
+			return false;
+	return true;
+}
+
+static long kwo_ioctl_invoke(struct kwo_kinst *k, void __user *uarg)
+{
+	struct kwo_invoke *req;
+	char *name = NULL;
+	long ret;
+
+	req = kmalloc(sizeof(*req), GFP_KERNEL);
+	if (!req)
+		return -ENOMEM;
+	ret = -EFAULT;
+	if (copy_from_user(req, uarg, sizeof(*req)))
+		goto out;
+	ret = -EINVAL;
+	if (req->flags || req->nvals > KWO_MAX_VALS || !req->name_len ||
+	    req->name_len > KWO_MAX_NAME ||
+	    !kwo_zero(req->reserved, ARRAY_SIZE(req->reserved)))
+		goto out;
+	name = memdup_user(u64_to_user_ptr(req->name), req->name_len);
+	if (IS_ERR(name)) {
+		ret = PTR_ERR(name);
+		name = NULL;
+		goto out;
+	}
+	ret = mutex_lock_interruptible(&k->lock);
+	if (ret)
+		goto out;
+	ret = kwo_do_invoke(k, req, name);
+	mutex_unlock(&k->lock);
+	if (!ret && copy_to_user(uarg, req, sizeof(*req)))
+		ret = -EFAULT;
+out:
+	kfree(name);
+	kfree(req);
+	return ret;
+}
+
+static long kwo_ioctl_info(struct kwo_kinst *k, void __user *uarg)
+{
+	struct kwo_info info = {
+		.target = k->target,
+		.obj_flags = k->obj_flags,
+		.exports = kwo_export_count(k->obj),
+		.load_flags = k->load_flags,
+		.object_len = k->object_len,
+		.mem_max = k->mem_max,
+	};
+	u8 *base;
+	int ret = mutex_lock_interruptible(&k->lock);
+
+	if (ret)
+		return ret;
+	kwo_memory_get(k->inst, &base, &info.mem_size);
+	info.invocations = k->invocations;
+	info.traps = k->traps;
+	mutex_unlock(&k->lock);
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long kwo_inst_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct kwo_kinst *k = file->private_data;
+
+	switch (cmd) {
+	case KWO_IOC_INVOKE:
+		return kwo_ioctl_invoke(k, (void __user *)arg);
+	case KWO_IOC_INFO:
+		return kwo_ioctl_info(k, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static void kwo_world_free(struct kwo_world *w)
+{
+	kvfree(w->argv);
+	kvfree(w->envp);
+	if (!IS_ERR(w->args))
+		kvfree(w->args);
+	if (!IS_ERR(w->env))
+		kvfree(w->env);
+	if (!IS_ERR(w->stdin_data))
+		kvfree(w->stdin_data);
+}
+
+void kwo_kinst_destroy(struct kwo_kinst *k)
+{
+	if (k->inst)
+		kwo_instance_free(k->inst);
+	kwo_object_free(k->obj);
+	kwo_world_free(&k->world);
+	kfree(k);
+}
+
+static int kwo_inst_release(struct inode *inode, struct file *file)
+{
+	kwo_kinst_destroy(file->private_data);
+	return 0;
+}
+
+static const struct file_operations kwo_inst_fops = {
+	.owner = THIS_MODULE,
+	.release = kwo_inst_release,
+	.unlocked_ioctl = kwo_inst_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/*
+ * Split a block of NUL-terminated strings into an array of pointers into
+ * it. The block must end with a NUL.
+ */
+static int kwo_split_strings(const char *block, u32 len, const char ***out,
+			     u32 *count)
+{
+	const char **ptrs;
+	u32 i, n = 0;
+
+	*out = NULL;
+	*count = 0;
+	if (!len)
+		return 0;
+	if (block[len - 1])
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		n += !block[i];
+	ptrs = kvmalloc_array(n, sizeof(*ptrs), GFP_KERNEL_ACCOUNT);
+	if (!ptrs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		ptrs[i] = block;
+		block += strlen(block) + 1;
+	}
+	*out = ptrs;
+	*count = n;
+	return 0;
+}
+
+/* Copy a user buffer of at most max bytes; NULL for an empty one. */
+static void *kwo_copy_block(u64 uptr, u32 len, u32 max)
+{
+	if (!len)
+		return NULL;
+	if (len > max)
+		return ERR_PTR(-E2BIG);
+	return vmemdup_user(u64_to_user_ptr(uptr), len);
+}
+
+static int kwo_world_get(const struct kwo_load *req, struct kwo_world *w,
+			 struct kwo_config *cfg)
+{
+	int ret;
+
+	w->args = kwo_copy_block(req->args, req->args_len, KWO_MAX_ARGS_ENV);
+	w->env = kwo_copy_block(req->env, req->env_len, KWO_MAX_ARGS_ENV);
+	w->stdin_data = kwo_copy_block(req->stdin_buf, req->stdin_len,
+				       KWO_MAX_IO);
+	if (IS_ERR(w->args))
+		return PTR_ERR(w->args);
+	if (IS_ERR(w->env))
+		return PTR_ERR(w->env);
+	if (IS_ERR(w->stdin_data))
+		return PTR_ERR(w->stdin_data);
+	ret = kwo_split_strings(w->args, req->args_len, &w->argv, &cfg->argc);
+	if (!ret)
+		ret = kwo_split_strings(w->env, req->env_len, &w->envp,
+					&cfg->envc);
+	cfg->argv = w->argv;
+	cfg->envp = w->envp;
+	cfg->stdin_data = w->stdin_data;
+	cfg->stdin_len = req->stdin_len;
+	return ret;
+}
+
+static u32 kwo_le32(const u8 *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (u32)p[3] << 24;
+}
+
+static void kwo_config_fill(const struct kwo_load *req, struct kwo_config *cfg)
+{
+	u32 pages = req->max_pages ? req->max_pages : kwo_param_max_pages;
+
+	kwo_config_init(cfg);
+	cfg->max_memory_pages = min_t(u32, pages, KWO_MAX_PAGES);
+	cfg->stack_budget = kwo_param_stack_budget;
+	cfg->output_limit = kwo_param_output_limit;
+}
+
+/*
+ * Instantiate obj (taking ownership of it) and run its start function.
+ * Returns 0 with *out set, KWO_TRAPPED with req->status/trap/exit_code
+ * set, or a negative errno with a message in log.
+ */
+int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
+		     const u8 *header, char *log, size_t log_len,
+		     struct kwo_kinst **out)
+{
+	struct kwo_config cfg;
+	struct kwo_call call;
+	struct kwo_kinst *k;
+	int ret;
+
+	k = kzalloc(sizeof(*k), GFP_KERNEL_ACCOUNT);
+	if (!k) {
+		kwo_object_free(obj);
+		return -ENOMEM;
+	}
+	mutex_init(&k->lock);
+	k->obj = obj;
+	k->load_flags = req->flags;
+	k->target = kwo_le32(header + 12);
+	k->obj_flags = kwo_le32(header + 16);
+	k->object_len = req->object_len;
+	kwo_config_fill(req, &cfg);
+	k->mem_max = (u64)cfg.max_memory_pages << 16;
+	ret = kwo_world_get(req, &k->world, &cfg);
+	if (ret) {
+		snprintf(log, log_len, "bad args, env or stdin block");
+		goto fail;
+	}
+	kwo_call_init(&call);
+	call.timeout_ns = kwo_timeout_ns(req->timeout_ns);
+	call.fuel = kwo_fuel(req->fuel);
+	ret = kwo_instance_new(obj, &cfg, &call, &k->inst, log, log_len);
+	req->status = call.status;
+	req->exit_code = call.exit_code;
+	kwo_report_trap(&call, &req->trap);
+	if (ret)
+		goto fail;
+	*out = k;
+	return 0;
+fail:
+	kwo_kinst_destroy(k);
+	return ret;
+}
+
+/* A new O_CLOEXEC descriptor for k; frees k on failure. */
+int kwo_kinst_install(struct kwo_kinst *k)
+{
+	int fd = anon_inode_getfd("kwo-instance", &kwo_inst_fops, k,
+				  O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		kwo_kinst_destroy(k);
+	return fd;
+}

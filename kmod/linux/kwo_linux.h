@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interfaces between the files of the Linux glue. The glue is
+ * thin: the portable core (../core) validates objects and runs instances;
+ * these files give it kernel memory, time and scheduling, and expose it
+ * through /dev/kwo.
+ */
+#ifndef KWO_LINUX_H
+#define KWO_LINUX_H
+
+#include <linux/types.h>
+#include <linux/fs.h>
+
+/*
+ * execmem.c: executable memory for generated code (kwo_plat_code_* of
+ * kwo_platform.h), through unexported kernel functions found by kallsyms.
+ */
+int kwo_execmem_init(void);
+
+/* selftest.c: exercise executable memory once at load (selftest=1). */
+int kwo_selftest(void);
+
+/* dev.c: /dev/kwo. */
+int kwo_dev_init(void);
+void kwo_dev_exit(void);
+
+/* instance.c: instance file descriptors. */
+struct kwo_object;
+struct kwo_kinst;
+struct kwo_load;
+int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
+		     const u8 *header, char *log, size_t log_len,
+		     struct kwo_kinst **out);
+int kwo_kinst_install(struct kwo_kinst *k);
+void kwo_kinst_destroy(struct kwo_kinst *k);
+
+/* main.c: module parameters. */
+extern unsigned int kwo_param_max_object;	/* bytes */
+extern unsigned int kwo_param_timeout_ms;	/* default call budget */
+extern unsigned int kwo_param_max_pages;	/* default linear memory cap */
+extern unsigned int kwo_param_stack_budget;	/* bytes of task stack for wasm */
+extern unsigned int kwo_param_output_limit;	/* bytes per stdout/stderr */
+
+#endif /* KWO_LINUX_H */

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kwo_platform.h for the kernel: what the portable core needs from Linux,
+ * except executable memory (execmem.c). Memory is charged to the caller's
+ * memory cgroup and fails quietly (a guest asking for too much memory is
+ * not a kernel problem worth a warning); the epoch is jiffies.
+ */
+#include <linux/hrtimer.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#ifdef CONFIG_X86
+#include <asm/cpufeature.h>
+#include <asm/fpu/api.h>
+#else
+#include <asm/neon.h>
+#endif
+
+#include "../core/kwo_platform.h"
+
+void *kwo_plat_zalloc(size_t size)
+{
+	/* kvmalloc() warns above INT_MAX; refuse quietly instead. */
+	if (size > INT_MAX)
+		return NULL;
+	return kvzalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN |
+			__GFP_RETRY_MAYFAIL);
+}
+
+void kwo_plat_free(void *ptr)
+{
+	kvfree(ptr);
+}
+
+const volatile __u64 *kwo_plat_epoch(void)
+{
+	BUILD_BUG_ON(sizeof(jiffies) != sizeof(__u64));
+	return (const volatile __u64 *)&jiffies;
+}
+
+__u64 kwo_plat_clock_ns(int clock)
+{
+	return clock == KWO_CLOCK_REALTIME ? ktime_get_real_ns() : ktime_get_ns();
+}
+
+__u64 kwo_plat_clock_res_ns(int clock)
+{
+	return hrtimer_resolution;
+}
+
+void kwo_plat_resched(void)
+{
+	cond_resched();
+}
+
+int kwo_plat_should_stop(void)
+{
+	return fatal_signal_pending(current);
+}
+
+#ifdef CONFIG_X86
+void kwo_plat_fpu_begin(void)
+{
+	kernel_fpu_begin_mask(KFPU_MXCSR);
+}
+
+void kwo_plat_fpu_end(void)
+{
+	kernel_fpu_end();
+}
+
+const char *kwo_plat_cpu_missing(void)
+{
+	if (!boot_cpu_has(X86_FEATURE_XMM4_1))
+		return "sse4.1";
+	if (!boot_cpu_has(X86_FEATURE_XMM4_2))
+		return "sse4.2";
+	if (!boot_cpu_has(X86_FEATURE_POPCNT))
+		return "popcnt";
+	return NULL;
+}
+#else
+void kwo_plat_fpu_begin(void)
+{
+	kernel_neon_begin();
+}
+
+void kwo_plat_fpu_end(void)
+{
+	kernel_neon_end();
+}
+
+const char *kwo_plat_cpu_missing(void)
+{
+	return NULL;
+}
+#endif
+
+void kwo_plat_random(void *buf, size_t len)
+{
+	get_random_bytes(buf, len);
+}
+
+void kwo_plat_log(const char *msg)
+{
+	pr_info("kwo: %s\n", msg);
+}
