@@ -99,7 +99,10 @@ pub struct Export {
 pub enum SegmentMode {
     Passive,
     /// Active segment with its folded destination offset.
-    Active { index: u32, offset: u32 },
+    Active {
+        index: u32,
+        offset: u32,
+    },
     Declarative,
 }
 
