@@ -1,0 +1,363 @@
+//! The WebAssembly spec testsuite through the whole kwo pipeline: every
+//! directive of every non-SIMD `.wast` file is encoded with the `wast` crate,
+//! verified (`Policy::spectest()`), compiled to a `.kwo` object and run in the
+//! userspace runtime. SIMD files are excluded by design (kwo has no SIMD).
+//!
+//! Each file runs in a child process (this test binary re-executed with
+//! `KWO_SPEC_CHILD`), on a 64 MiB thread so that deep recursion meets the
+//! runtime's own stack budget first. A crash or a hang in generated code
+//! costs one directive: the parent kills a child that overruns its time,
+//! records the failure and resumes the file after that directive.
+//!
+//! Environment:
+//! - `KWO_SPEC_DIR`: the testsuite directory (default: `../shared/spec-testsuite`
+//!   beside the repository, then `/work/shared/spec-testsuite`);
+//! - `KWO_SPEC_FILE`: run only these files (comma-separated, e.g. `i32.wast`);
+//! - `KWO_SPEC_JOBS`: files run at once (default 1);
+//! - `KWO_SPEC_TIMEOUT`: seconds one directive may take before its child is
+//!   killed (default 60; calls into Wasm have their own 20 s budget);
+//! - `KWO_SPEC_SHOW`: failures printed per file (default 10).
+//!
+//! Output: `file.wast: N passed, N failed, N skipped` per file, the skip
+//! reasons with counts, then one line `spec: N passed, N failed, N skipped`.
+//! The test fails if anything failed.
+
+mod runner;
+mod scan;
+mod values;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const CHILD_ENV: &str = "KWO_SPEC_CHILD";
+const RESUME_ENV: &str = "KWO_SPEC_RESUME";
+const AVOID_ENV: &str = "KWO_SPEC_AVOID";
+const CHILD_STACK: usize = 64 << 20;
+/// A file that keeps crashing is abandoned after this many restarts.
+const MAX_RESTARTS: usize = 25;
+
+#[test]
+fn spec() {
+    if let Ok(file) = std::env::var(CHILD_ENV) {
+        run_child(PathBuf::from(file));
+        return;
+    }
+    let dir = spec_dir();
+    let (files, simd) = select_files(&dir);
+    let totals = run_all(&files, env_usize("KWO_SPEC_JOBS", 1).max(1));
+    totals.print_summary(simd);
+    assert_eq!(totals.failed, 0, "spec: {} directives failed", totals.failed);
+}
+
+fn run_child(file: PathBuf) {
+    let resume = env_usize(RESUME_ENV, 0);
+    let avoid: HashSet<usize> = std::env::var(AVOID_ENV)
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let worker = std::thread::Builder::new()
+        .name("spec-file".into())
+        .stack_size(CHILD_STACK)
+        .spawn(move || runner::run_file(&file, resume, &avoid))
+        .expect("spawning the spec thread");
+    let parsed = worker.join().expect("the spec thread panicked");
+    assert!(parsed, "the .wast file did not parse");
+}
+
+/// `KWO_SPEC_DIR`, else `shared/spec-testsuite` beside the repository, else
+/// the machine-wide copy. Panics (fails the test) if none exists.
+fn spec_dir() -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let candidates = [
+        std::env::var_os("KWO_SPEC_DIR").map(PathBuf::from),
+        Some(repo.join("../shared/spec-testsuite")),
+        Some(PathBuf::from("/work/shared/spec-testsuite")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|d| d.join("i32.wast").is_file())
+        .expect("spec testsuite not found: set KWO_SPEC_DIR to the directory of the .wast files")
+}
+
+/// The files to run, sorted, and how many SIMD files were left out.
+fn select_files(dir: &Path) -> (Vec<PathBuf>, usize) {
+    let wanted: Option<HashSet<String>> = std::env::var("KWO_SPEC_FILE")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let mut files = Vec::new();
+    let mut simd = 0;
+    for entry in std::fs::read_dir(dir).expect("reading the spec directory") {
+        let path = entry.expect("reading the spec directory").path();
+        let name = file_name(&path);
+        if !name.ends_with(".wast") {
+            continue;
+        }
+        if name.starts_with("simd_") {
+            simd += 1;
+        } else if wanted.as_ref().is_none_or(|w| w.contains(&name)) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if let Some(w) = &wanted {
+        assert_eq!(files.len(), w.len(), "KWO_SPEC_FILE names a missing or SIMD file");
+    }
+    (files, simd)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Counts for one file or for the whole run.
+#[derive(Default)]
+struct Stats {
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+    reasons: BTreeMap<String, usize>,
+    failures: Vec<String>,
+}
+
+impl Stats {
+    fn add(&mut self, other: Stats) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        for (reason, n) in other.reasons {
+            *self.reasons.entry(reason).or_default() += n;
+        }
+    }
+
+    fn fail(&mut self, at: String) {
+        self.failed += 1;
+        self.failures.push(at);
+    }
+
+    fn print_file(&self, name: &str) {
+        let show = env_usize("KWO_SPEC_SHOW", 10);
+        let mut out = format!(
+            "{name}: {} passed, {} failed, {} skipped\n",
+            self.passed, self.failed, self.skipped
+        );
+        for f in self.failures.iter().take(show) {
+            out.push_str(&format!("    FAIL {f}\n"));
+        }
+        if self.failures.len() > show {
+            out.push_str(&format!("    ... {} more failures\n", self.failures.len() - show));
+        }
+        print!("{out}");
+    }
+
+    fn print_summary(&self, simd_files: usize) {
+        println!("skip reasons:");
+        for (reason, n) in &self.reasons {
+            println!("  {n:6}  {reason}");
+        }
+        println!("legend: {simd_files} simd_*.wast files are not run (SIMD not supported by design)");
+        println!(
+            "spec: {} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
+        );
+    }
+}
+
+/// Run the files on `jobs` workers, printing each file's line as it ends.
+fn run_all(files: &[PathBuf], jobs: usize) -> Stats {
+    // Workers pop from the end: reverse so files start in name order.
+    let queue = Arc::new(Mutex::new(files.iter().rev().cloned().collect::<Vec<_>>()));
+    let totals = Arc::new(Mutex::new(Stats::default()));
+    let workers: Vec<_> = (0..jobs.min(files.len()))
+        .map(|_| {
+            let queue = queue.clone();
+            let totals = totals.clone();
+            std::thread::spawn(move || loop {
+                let Some(file) = queue.lock().expect("queue").pop() else {
+                    break;
+                };
+                let stats = run_file(&file);
+                let mut totals = totals.lock().expect("totals");
+                stats.print_file(&file_name(&file));
+                totals.add(stats);
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("spec worker panicked");
+    }
+    Arc::try_unwrap(totals)
+        .ok()
+        .expect("workers are done")
+        .into_inner()
+        .expect("totals")
+}
+
+/// Run one file in child processes until it ends, resuming after crashes.
+fn run_file(file: &Path) -> Stats {
+    let name = file_name(file);
+    let mut stats = Stats::default();
+    let mut resume = 0;
+    let mut avoid = Vec::new();
+    for _ in 0..=MAX_RESTARTS {
+        let run = ChildRun::run(file, resume, &avoid, &mut stats);
+        let Some((index, line, why)) = run.abnormal else {
+            return stats;
+        };
+        stats.fail(format!("{name}:{line}: {why}"));
+        avoid.push(index);
+        resume = index + 1;
+    }
+    stats.fail(format!("{name}: gave up after {MAX_RESTARTS} crashes"));
+    stats
+}
+
+/// One child process over one file (from directive `resume` on).
+struct ChildRun {
+    /// (directive index, line, what happened) if the child did not finish.
+    abnormal: Option<(usize, usize, String)>,
+}
+
+enum Msg {
+    Out(String),
+    Eof,
+}
+
+impl ChildRun {
+    fn run(file: &Path, resume: usize, avoid: &[usize], stats: &mut Stats) -> ChildRun {
+        let mut child = match spawn_child(file, resume, avoid) {
+            Ok(c) => c,
+            Err(e) => {
+                let why = format!("cannot start the child process: {e}");
+                return ChildRun { abnormal: Some((resume, 0, why)) };
+            }
+        };
+        let stderr = collect_stderr(&mut child);
+        let lines = stream_stdout(&mut child);
+        let name = file_name(file);
+        let timeout = Duration::from_secs(env_usize("KWO_SPEC_TIMEOUT", 60) as u64);
+        let mut at = (resume, 0);
+        let mut ended = false;
+        loop {
+            match lines.recv_timeout(timeout) {
+                Ok(Msg::Out(line)) => ended |= record(&line, &name, &mut at, stats),
+                Ok(Msg::Eof) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    // The child may already be gone; either way it is reaped below.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let why = format!("timed out after {}s (killed)", timeout.as_secs());
+                    return ChildRun { abnormal: Some((at.0, at.1, why)) };
+                }
+            }
+        }
+        let status = child.wait();
+        let clean = status.as_ref().is_ok_and(|s| s.success());
+        if clean {
+            return ChildRun { abnormal: None };
+        }
+        let tail = stderr.join().unwrap_or_default();
+        let why = format!("child process died ({}): {}", show_status(&status), tail);
+        if ended {
+            // Every directive reported; the file itself failed (parse
+            // error) or the exit crashed. Nothing is left to resume.
+            stats.fail(format!("{name}: {why}"));
+            return ChildRun { abnormal: None };
+        }
+        ChildRun { abnormal: Some((at.0, at.1, why)) }
+    }
+}
+
+fn spawn_child(file: &Path, resume: usize, avoid: &[usize]) -> std::io::Result<Child> {
+    let avoid: Vec<String> = avoid.iter().map(usize::to_string).collect();
+    Command::new(std::env::current_exe()?)
+        .args(["spec", "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, file)
+        .env(RESUME_ENV, resume.to_string())
+        .env(AVOID_ENV, avoid.join(","))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+}
+
+/// Apply one protocol line; returns true on `END`. `at` tracks the
+/// directive (index, line) being run.
+fn record(line: &str, name: &str, at: &mut (usize, usize), stats: &mut Stats) -> bool {
+    // libtest may print "test spec ... " in front of the first line.
+    let Some(start) = line.find(runner::TAG) else {
+        return false;
+    };
+    let rest = line[start + runner::TAG.len()..].trim_start();
+    let (kind, arg) = rest.split_once(' ').unwrap_or((rest, ""));
+    match kind {
+        "D" => {
+            let mut it = arg.split(' ').filter_map(|s| s.parse().ok());
+            *at = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+        }
+        "P" => stats.passed += 1,
+        "S" => {
+            stats.skipped += 1;
+            *stats.reasons.entry(arg.to_string()).or_default() += 1;
+        }
+        "F" => stats.fail(format!("{name}:{}: {arg}", at.1)),
+        "END" => return true,
+        _ => {}
+    }
+    false
+}
+
+fn stream_stdout(child: &mut Child) -> Receiver<Msg> {
+    let (tx, rx) = mpsc::channel();
+    if let Some(out) = child.stdout.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(Msg::Out(line)).is_err() {
+                    return;
+                }
+            }
+            // The receiver may have given up on this child already.
+            let _ = tx.send(Msg::Eof);
+        });
+    }
+    rx
+}
+
+/// The last few hundred bytes of the child's stderr, for crash reports.
+fn collect_stderr(child: &mut Child) -> std::thread::JoinHandle<String> {
+    let err = child.stderr.take();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut err) = err {
+            // A read error just shortens the report.
+            let _ = err.read_to_end(&mut buf);
+        }
+        let text = String::from_utf8_lossy(&buf);
+        let text = text.trim();
+        let start = text.len().saturating_sub(300);
+        let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        text[start..].replace('\n', " | ")
+    })
+}
+
+fn show_status(status: &std::io::Result<std::process::ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Ok(s) => match s.signal() {
+            Some(sig) => format!("signal {sig}"),
+            None => format!("exit {}", s.code().unwrap_or(-1)),
+        },
+        Err(e) => format!("wait failed: {e}"),
+    }
+}
