@@ -243,12 +243,8 @@ impl<'a> Parser<'a> {
             let msg = format!("section {index} ({name}) offset {offset:#x} is not 8-byte aligned");
             return err(entry + SEC_OFFSET, msg);
         }
-        if u64::from(offset) + u64::from(size) > self.b.0.len() as u64 {
-            return err(entry, format!("section {index} out of bounds"));
-        }
-        if (offset as usize) < table_end {
-            let msg = format!("section {index} ({name}) overlaps the header or section table");
-            return err(entry + SEC_OFFSET, msg);
+        if size != 0 {
+            self.check_placement(entry, index, offset, size, table_end)?;
         }
         if esize == 0 && count != 0 {
             return err(
@@ -260,9 +256,8 @@ impl<'a> Parser<'a> {
             let msg = format!("section {index} ({name}) size {size} is not {count} * {esize}");
             return err(entry + SEC_SIZE, msg);
         }
-        if let Some(limit) = count_limit(kind).filter(|&l| count > l) {
-            let msg =
-                format!("section {index}: {count} {name} entries exceed the limit of {limit}");
+        if kind == KWO_SEC_MEMORY && count > MAX_MEMORIES {
+            let msg = format!("section {index}: {count} memories, at most {MAX_MEMORIES}");
             return err(entry + SEC_COUNT, msg);
         }
         let (offset, size) = (offset as usize, size as usize);
@@ -273,6 +268,29 @@ impl<'a> Parser<'a> {
             offset,
             size,
         });
+        Ok(())
+    }
+
+    /// A non-empty section lies inside the object, after the header and
+    /// outside the section table.
+    fn check_placement(
+        &self,
+        entry: usize,
+        index: u32,
+        offset: u32,
+        size: u32,
+        table_end: usize,
+    ) -> Result<()> {
+        let end = u64::from(offset) + u64::from(size);
+        if end > self.b.0.len() as u64 {
+            return err(entry, format!("section {index} out of bounds"));
+        }
+        let table_off = u64::from(self.b.u32(HDR_SECTION_OFF)?);
+        let in_table = u64::from(offset) < table_end as u64 && end > table_off;
+        if offset < KWO_HEADER_SIZE || in_table {
+            let msg = format!("section {index} overlaps the header or section table");
+            return err(entry + SEC_OFFSET, msg);
+        }
         Ok(())
     }
 
@@ -308,18 +326,10 @@ impl<'a> Parser<'a> {
         (0..count).map(move |i| (i, offset + i as usize * esize))
     }
 
-    /// The blob bytes of an (off, len) pair stored at `at`. An empty range
-    /// must have offset 0.
+    /// The blob bytes of an (off, len) pair stored at `at`: `off + len`
+    /// must not exceed the blob's size, so even an empty range needs
+    /// `off <= size`.
     fn blob_range(&self, off: u32, len: u64, at: usize, what: &str) -> Result<&'a [u8]> {
-        if len == 0 {
-            if off != 0 {
-                return err(
-                    at,
-                    format!("{what}: empty range has offset {off:#x}, not 0"),
-                );
-            }
-            return Ok(&[]);
-        }
         let end = u64::from(off) + len;
         match usize::try_from(end)
             .ok()
@@ -389,10 +399,6 @@ impl<'a> Parser<'a> {
             let what = format!("type {i}");
             let params = self.b.u32(e + TYPE_PARAM_COUNT)?;
             let results = self.b.u32(e + TYPE_RESULT_COUNT)?;
-            if params > MAX_PARAMS || results > MAX_RESULTS {
-                let msg = format!("{what}: {params} params / {results} results exceed the limit");
-                return err(e, msg);
-            }
             let off = self.b.u32(e + TYPE_VALTYPES)?;
             let n = u64::from(params) + u64::from(results);
             let codes = self.blob_range(off, n, e + TYPE_VALTYPES, &what)?;
@@ -412,27 +418,7 @@ impl<'a> Parser<'a> {
                 sig_id,
             });
         }
-        self.check_sig_ids(&types)?;
         Ok(types)
-    }
-
-    /// Types sharing a `sig_id` must be the same signature, or
-    /// `call_indirect` would accept a function of another type.
-    fn check_sig_ids(&self, types: &[FuncSig]) -> Result<()> {
-        let mut order: Vec<usize> = (0..types.len()).collect();
-        order.sort_by_key(|&i| (types[i].sig_id, i));
-        for w in order.windows(2) {
-            let (a, b) = (&types[w[0]], &types[w[1]]);
-            if a.sig_id == b.sig_id && (a.params != b.params || a.results != b.results) {
-                let at = self.entry_at(KWO_SEC_TYPES, w[1]) + TYPE_SIG_ID;
-                let msg = format!(
-                    "types {} and {} share sig_id {} but differ",
-                    w[0], w[1], a.sig_id
-                );
-                return err(at, msg);
-            }
-        }
-        Ok(())
     }
 
     fn entry_at(&self, kind: u32, i: usize) -> usize {
@@ -472,13 +458,17 @@ impl<'a> Parser<'a> {
                 );
                 return err(e + FUNC_CODE_OFF, msg);
             }
-            let name = self.string(e + FUNC_NAME_OFF, &format!("{what} name"))?;
+            // name_len = 0 means no name; name_off is then ignored.
+            let name = match self.b.u32(e + FUNC_NAME_LEN)? {
+                0 => None,
+                _ => Some(self.string(e + FUNC_NAME_OFF, &format!("{what} name"))?),
+            };
             self.b.zero(e + FUNC_RESERVED, 8, &what)?;
             funcs.push(Func {
                 type_index,
                 code_off,
                 code_len,
-                name: (!name.is_empty()).then_some(name),
+                name,
                 wasm_off: self.b.u32(e + FUNC_WASM_OFF)?,
             });
         }
@@ -491,6 +481,10 @@ impl<'a> Parser<'a> {
             let what = format!("table {i}");
             let elem_type = self.ref_type(e + TABLE_ELEM_TYPE, &what)?;
             let min = self.b.u32(e + TABLE_MIN)?;
+            if min > MAX_TABLE_ELEMS {
+                let msg = format!("{what}: min {min} exceeds {MAX_TABLE_ELEMS}");
+                return err(e + TABLE_MIN, msg);
+            }
             let max = self.limits_max(e + TABLE_MAX, min, u32::MAX, &what)?;
             self.b.zero(e + TABLE_RESERVED, 4, &what)?;
             tables.push(Table {
@@ -737,12 +731,6 @@ impl<'a> Parser<'a> {
 
     fn elem_items(&self, e: usize, ty: ValType, what: &str) -> Result<Vec<Option<u32>>> {
         let count = self.b.u32(e + ELEM_COUNT)?;
-        if count > MAX_ELEM_ITEMS {
-            return err(
-                e + ELEM_COUNT,
-                format!("{what}: {count} items exceed {MAX_ELEM_ITEMS}"),
-            );
-        }
         let off = self.b.u32(e + ELEM_ITEMS)?;
         let raw = self.blob_range(off, u64::from(count) * 4, e + ELEM_ITEMS, what)?;
         let mut items = Vec::with_capacity(count as usize);
@@ -763,7 +751,6 @@ impl<'a> Parser<'a> {
 
     fn relocs(&self, target: Target) -> Result<Vec<Reloc>> {
         let mut relocs = Vec::new();
-        let mut next_free = 0u64;
         for (i, e) in self.entries(KWO_SEC_RELOCS) {
             let what = format!("relocation {i}");
             let offset = self.b.u32(e + RELOC_OFFSET)?;
@@ -784,20 +771,14 @@ impl<'a> Parser<'a> {
                 );
             }
             let addend = self.b.u32(e + RELOC_ADDEND)? as i32;
-            let end = u64::from(offset) + u64::from(RELOC_FIELD_SIZE);
-            if u64::from(offset) < next_free || end > self.code_len {
-                let msg = format!(
-                    "{what}: field at {offset:#x} overlaps the previous one or leaves the code"
-                );
+            if u64::from(offset) + u64::from(RELOC_FIELD_SIZE) > self.code_len {
+                let msg = format!("{what}: field at {offset:#x} leaves the code");
                 return err(e + RELOC_OFFSET, msg);
             }
-            if kind == RelocKind::Arm64Call26 && (offset % 4 != 0 || addend % 4 != 0) {
-                return err(
-                    e + RELOC_OFFSET,
-                    format!("{what}: BL offset or addend not 4-byte aligned"),
-                );
+            if kind == RelocKind::Arm64Call26 && offset % 4 != 0 {
+                let msg = format!("{what}: BL at {offset:#x} is not 4-byte aligned");
+                return err(e + RELOC_OFFSET, msg);
             }
-            next_free = end;
             relocs.push(Reloc {
                 offset,
                 kind,
@@ -810,17 +791,20 @@ impl<'a> Parser<'a> {
 
     fn traps(&self) -> Result<Vec<TrapSite>> {
         let mut traps = Vec::new();
-        let mut prev = 0u32;
+        let mut prev: Option<u32> = None;
         for (i, e) in self.entries(KWO_SEC_TRAPS) {
             let what = format!("trap site {i}");
             let code_off = self.b.u32(e + TRAP_CODE_OFF)?;
-            if code_off <= prev || u64::from(code_off) > self.code_len {
-                let msg = format!(
-                    "{what}: {code_off:#x} not after the previous site or outside the code"
-                );
+            if u64::from(code_off) > self.code_len {
+                let n = self.code_len;
+                let msg = format!("{what}: {code_off:#x} outside the code of {n} bytes");
                 return err(e + TRAP_CODE_OFF, msg);
             }
-            prev = code_off;
+            if prev.is_some_and(|p| code_off <= p) {
+                let msg = format!("{what}: {code_off:#x} is not after the previous site");
+                return err(e + TRAP_CODE_OFF, msg);
+            }
+            prev = Some(code_off);
             let trap_code = self.b.u32(e + TRAP_TRAP_CODE)?;
             if trap_code >= KWO_TRAP_COUNT {
                 return err(
@@ -855,22 +839,5 @@ impl<'a> Parser<'a> {
                 )))
             }
         }
-    }
-}
-
-/// Entity limit of a table section's count; relocations and trap sites
-/// are bounded by the object size alone.
-fn count_limit(kind: u32) -> Option<u32> {
-    match kind {
-        KWO_SEC_TYPES => Some(MAX_TYPES),
-        KWO_SEC_IMPORTS => Some(MAX_IMPORTS),
-        KWO_SEC_FUNCS => Some(MAX_FUNCS),
-        KWO_SEC_TABLES => Some(MAX_TABLES),
-        KWO_SEC_MEMORY => Some(MAX_MEMORIES),
-        KWO_SEC_GLOBALS => Some(MAX_GLOBALS),
-        KWO_SEC_EXPORTS => Some(MAX_EXPORTS),
-        KWO_SEC_DATA => Some(MAX_DATA_SEGMENTS),
-        KWO_SEC_ELEMS => Some(MAX_ELEM_SEGMENTS),
-        _ => None,
     }
 }
