@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0) */
+/*
+ * x86_64 entry stub: call generated code with the callee-saved registers
+ * and the stack pointer recorded, so that a host function can unwind
+ * straight back here (setjmp/longjmp style, without libc).
+ *
+ * int kwo_arch_enter(struct kwo_jmpbuf *jb, struct kwo_vmctx *vmctx,
+ *		      void *tramp, __u64 *vals);
+ *	saves rbx, r12-r15 and the frame (rbp) into jb, aligns the stack to
+ *	16 bytes (the kernel only guarantees 8), calls tramp(vmctx, vals)
+ *	and returns 0.
+ * void kwo_arch_unwind(struct kwo_jmpbuf *jb, int code);
+ *	restores them and makes kwo_arch_enter return code.
+ *
+ * jb layout (8-byte slots): 0 rbx, 1 r12, 2 r13, 3 r14, 4 r15, 5 rbp.
+ * The frame pointer chain stays intact (rbp is pushed first), and nothing
+ * is stored below the stack pointer.
+ */
+#ifdef __KERNEL__
+#include <linux/linkage.h>
+#include <asm/nospec-branch.h>
+#define KWO_FUNC(name)		SYM_FUNC_START(name)
+#define KWO_END(name)		SYM_FUNC_END(name)
+#define KWO_RET			RET
+#define KWO_CALL_RDX		CALL_NOSPEC rdx
+#else
+#define KWO_FUNC(name)		.globl name; .type name, @function; name:
+#define KWO_END(name)		.size name, . - name
+#define KWO_RET			ret
+#define KWO_CALL_RDX		call *%rdx
+#endif
+
+	.text
+	.p2align 4
+KWO_FUNC(kwo_arch_enter)
+#ifdef __CET__
+	endbr64
+#endif
+	push	%rbp
+	mov	%rsp, %rbp
+	mov	%rbx, 0(%rdi)
+	mov	%r12, 8(%rdi)
+	mov	%r13, 16(%rdi)
+	mov	%r14, 24(%rdi)
+	mov	%r15, 32(%rdi)
+	mov	%rbp, 40(%rdi)
+	and	$-16, %rsp
+	mov	%rsi, %rdi
+	mov	%rcx, %rsi
+	KWO_CALL_RDX
+	xor	%eax, %eax
+	mov	%rbp, %rsp
+	pop	%rbp
+	KWO_RET
+KWO_END(kwo_arch_enter)
+
+	.p2align 4
+KWO_FUNC(kwo_arch_unwind)
+#ifdef __CET__
+	endbr64
+#endif
+	mov	0(%rdi), %rbx
+	mov	8(%rdi), %r12
+	mov	16(%rdi), %r13
+	mov	24(%rdi), %r14
+	mov	32(%rdi), %r15
+	mov	40(%rdi), %rbp
+	mov	%rbp, %rsp
+	mov	%esi, %eax
+	pop	%rbp
+	KWO_RET
+KWO_END(kwo_arch_unwind)
+
+/* XMM registers are all caller-saved in the SysV ABI: nothing to keep. */
+	.p2align 4
+KWO_FUNC(kwo_arch_fp_save)
+#ifdef __CET__
+	endbr64
+#endif
+	KWO_RET
+KWO_END(kwo_arch_fp_save)
+
+	.p2align 4
+KWO_FUNC(kwo_arch_fp_restore)
+#ifdef __CET__
+	endbr64
+#endif
+	KWO_RET
+KWO_END(kwo_arch_fp_restore)
+
+#ifndef __KERNEL__
+	.section .note.GNU-stack, "", @progbits
+#endif

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0)
+/*
+ * Host functions called by generated code (KWO_HOST_* in kwo_abi.h) and the
+ * trap path. Each host function that can trap reads its own return address,
+ * which lies in the generated code, to find the trap site; so these are
+ * only ever called from generated code (directly or through a veneer,
+ * which does not push a frame), never from C. Bounds are checked with
+ * 64-bit arithmetic on 32-bit wasm operands, so they cannot overflow.
+ */
+#include "kwo_internal.h"
+
+#define KWO_RA()	((unsigned long)__builtin_return_address(0))
+
+static const struct kwo_trap_site *find_site(const struct kwo_object *obj,
+					     __u32 off)
+{
+	__u32 lo = 0, hi = obj->ntraps, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (obj->traps[mid].code_off == off)
+			return &obj->traps[mid];
+		if (obj->traps[mid].code_off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The defined function whose code holds the call ending at off. */
+static __u32 find_func(const struct kwo_object *obj, __u32 off)
+{
+	__u32 i;
+
+	for (i = 0; i < obj->nfuncs; i++) {
+		const struct kwo_func *f = &obj->funcs[i];
+
+		if (off > f->code_off && off - f->code_off <= f->code_len)
+			return obj->nimports + i;
+	}
+	return KWO_NONE;
+}
+
+void kwo_raise(struct kwo_instance *inst, __u32 code, unsigned long ra)
+{
+	const struct kwo_object *obj = inst->obj;
+	unsigned long base = (unsigned long)inst->code;
+	const struct kwo_trap_site *site = NULL;
+
+	if (ra > base && ra - base <= obj->code_len) {
+		site = find_site(obj, (__u32)(ra - base));
+		inst->trap_func = site ? site->func :
+				  find_func(obj, (__u32)(ra - base));
+		if (site)
+			inst->trap_wasm_off = site->wasm_off;
+	}
+	if (code == KWO_TRAP_NONE && site)
+		code = site->trap_code;
+	if (code == KWO_TRAP_NONE || code >= KWO_TRAP_COUNT)
+		code = KWO_TRAP_UNREACHABLE;
+	kwo_arch_unwind(&inst->jb, (int)code);
+}
+
+int kwo_fpu_pause(struct kwo_instance *inst, __u64 *fp_save)
+{
+	if (!inst->fpu_on)
+		return 0;
+	kwo_arch_fp_save(fp_save);
+	inst->fpu_on = 0;
+	kwo_plat_fpu_end();
+	return 1;
+}
+
+void kwo_fpu_resume(struct kwo_instance *inst, const __u64 *fp_save,
+		    int paused)
+{
+	if (!paused)
+		return;
+	kwo_plat_fpu_begin();
+	inst->fpu_on = 1;
+	kwo_arch_fp_restore(fp_save);
+}
+
+void *kwo_realloc_zero(void *old, size_t old_size, size_t new_size)
+{
+	void *p = kwo_plat_zalloc(new_size);
+
+	if (!p)
+		return NULL;
+	if (old_size)
+		memcpy(p, old, old_size);
+	kwo_plat_free(old);
+	return p;
+}
+
+static void host_trap(struct kwo_vmctx *vmctx, __u32 code)
+{
+	kwo_raise(kwo_inst(vmctx), code, KWO_RA());
+}
+
+static void host_yield(struct kwo_vmctx *vmctx)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	int paused;
+
+	if (inst->fuel_limited && vmctx->fuel < 0)
+		kwo_raise(inst, KWO_TRAP_FUEL_EXHAUSTED, KWO_RA());
+	paused = kwo_fpu_pause(inst, fp);
+	kwo_plat_resched();
+	if (kwo_plat_should_stop() ||
+	    (inst->deadline_ns &&
+	     kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) >= inst->deadline_ns))
+		kwo_raise(inst, KWO_TRAP_INTERRUPTED, KWO_RA());
+	kwo_fpu_resume(inst, fp, paused);
+	vmctx->epoch_deadline = *kwo_plat_epoch() + 1;
+	if (!inst->fuel_limited)
+		vmctx->fuel = 0x7fffffffffffffffll;
+}
+
+static __u32 host_memory_grow(struct kwo_vmctx *vmctx, __u32 delta)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	__u64 old = inst->mem_pages, pages = old + delta;
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	int paused;
+	__u8 *mem;
+
+	if (!inst->obj->nmems || pages > inst->mem_max_pages)
+		return 0xffffffffu;
+	if (!delta)
+		return (__u32)old;
+	paused = kwo_fpu_pause(inst, fp);
+	mem = kwo_realloc_zero(inst->mem, old * KWO_PAGE_SIZE,
+			       pages * KWO_PAGE_SIZE);
+	kwo_fpu_resume(inst, fp, paused);
+	if (!mem)
+		return 0xffffffffu;
+	inst->mem = mem;
+	inst->mem_pages = (__u32)pages;
+	vmctx->mem_base = (unsigned long)mem;
+	vmctx->mem_size = pages * KWO_PAGE_SIZE;
+	return (__u32)old;
+}
+
+static void host_memory_fill(struct kwo_vmctx *vmctx, __u32 dst, __u32 val,
+			     __u32 len)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+
+	if ((__u64)dst + len > vmctx->mem_size)
+		kwo_raise(inst, KWO_TRAP_MEMORY_OOB, KWO_RA());
+	memset(inst->mem + dst, (int)(val & 0xff), len);
+}
+
+static void host_memory_copy(struct kwo_vmctx *vmctx, __u32 dst, __u32 src,
+			     __u32 len)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+
+	if ((__u64)dst + len > vmctx->mem_size ||
+	    (__u64)src + len > vmctx->mem_size)
+		kwo_raise(inst, KWO_TRAP_MEMORY_OOB, KWO_RA());
+	memmove(inst->mem + dst, inst->mem + src, len);
+}
+
+static void host_memory_init(struct kwo_vmctx *vmctx, __u32 seg, __u32 dst,
+			     __u32 src, __u32 len)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	const struct kwo_data *d;
+	__u32 seg_len;
+
+	if (seg >= inst->obj->ndata)
+		kwo_raise(inst, KWO_TRAP_MEMORY_OOB, KWO_RA());
+	d = &inst->obj->data[seg];
+	seg_len = inst->data_dropped[seg] ? 0 : d->data_len;
+	if ((__u64)src + len > seg_len || (__u64)dst + len > vmctx->mem_size)
+		kwo_raise(inst, KWO_TRAP_MEMORY_OOB, KWO_RA());
+	if (len)
+		memcpy(inst->mem + dst, inst->obj->blob + d->data_off + src,
+		       len);
+}
+
+static void host_data_drop(struct kwo_vmctx *vmctx, __u32 seg)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+
+	if (seg < inst->obj->ndata)
+		inst->data_dropped[seg] = 1;
+}
+
+static __u32 host_table_grow(struct kwo_vmctx *vmctx, __u32 table, __u64 init,
+			     __u32 delta)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	struct kwo_vmtable *t;
+	__u64 old, len, i, *base;
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	int paused;
+
+	if (table >= inst->obj->ntables)
+		return 0xffffffffu;
+	t = &inst->tables[table];
+	old = t->len;
+	len = old + delta;
+	if (len > inst->table_max[table])
+		return 0xffffffffu;
+	if (!delta)
+		return (__u32)old;
+	paused = kwo_fpu_pause(inst, fp);
+	base = kwo_realloc_zero((void *)(unsigned long)t->base,
+				(old ? old : 1) * sizeof(__u64),
+				len * sizeof(__u64));
+	kwo_fpu_resume(inst, fp, paused);
+	if (!base)
+		return 0xffffffffu;
+	for (i = old; i < len; i++)
+		base[i] = init;
+	t->base = (unsigned long)base;
+	t->len = len;
+	return (__u32)old;
+}
+
+static void host_table_fill(struct kwo_vmctx *vmctx, __u32 table, __u32 dst,
+			    __u64 val, __u32 len)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	struct kwo_vmtable *t;
+	__u64 *base;
+	__u32 i;
+
+	if (table >= inst->obj->ntables)
+		kwo_raise(inst, KWO_TRAP_TABLE_OOB, KWO_RA());
+	t = &inst->tables[table];
+	if ((__u64)dst + len > t->len)
+		kwo_raise(inst, KWO_TRAP_TABLE_OOB, KWO_RA());
+	base = (__u64 *)(unsigned long)t->base;
+	for (i = 0; i < len; i++)
+		base[dst + i] = val;
+}
+
+static void host_table_copy(struct kwo_vmctx *vmctx, __u32 dst_tab,
+			    __u32 src_tab, __u32 dst, __u32 src, __u32 len)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	struct kwo_vmtable *d, *s;
+
+	if (dst_tab >= inst->obj->ntables || src_tab >= inst->obj->ntables)
+		kwo_raise(inst, KWO_TRAP_TABLE_OOB, KWO_RA());
+	d = &inst->tables[dst_tab];
+	s = &inst->tables[src_tab];
+	if ((__u64)dst + len > d->len || (__u64)src + len > s->len)
+		kwo_raise(inst, KWO_TRAP_TABLE_OOB, KWO_RA());
+	if (len)
+		memmove((__u64 *)(unsigned long)d->base + dst,
+			(__u64 *)(unsigned long)s->base + src,
+			(size_t)len * sizeof(__u64));
+}
+
+static void host_table_init(struct kwo_vmctx *vmctx, __u32 table, __u32 seg,
+			    __u32 dst, __u32 src, __u32 len)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+
+	if (table >= inst->obj->ntables || seg >= inst->obj->nelems ||
+	    kwo_table_init_items(inst, table, seg, dst, src, len))
+		kwo_raise(inst, KWO_TRAP_TABLE_OOB, KWO_RA());
+}
+
+static void host_elem_drop(struct kwo_vmctx *vmctx, __u32 seg)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+
+	if (seg < inst->obj->nelems)
+		inst->elem_dropped[seg] = 1;
+}
+
+/* spectest.print*: accepts any arguments (caller-cleaned ABIs). */
+static void host_spectest_print(void)
+{
+}
+
+void *kwo_host_addr(__u32 host_id)
+{
+	static void *const builtins[KWO_HOST_BUILTIN_COUNT] = {
+		[KWO_HOST_TRAP] = (void *)host_trap,
+		[KWO_HOST_YIELD] = (void *)host_yield,
+		[KWO_HOST_MEMORY_GROW] = (void *)host_memory_grow,
+		[KWO_HOST_MEMORY_FILL] = (void *)host_memory_fill,
+		[KWO_HOST_MEMORY_COPY] = (void *)host_memory_copy,
+		[KWO_HOST_MEMORY_INIT] = (void *)host_memory_init,
+		[KWO_HOST_DATA_DROP] = (void *)host_data_drop,
+		[KWO_HOST_TABLE_GROW] = (void *)host_table_grow,
+		[KWO_HOST_TABLE_FILL] = (void *)host_table_fill,
+		[KWO_HOST_TABLE_COPY] = (void *)host_table_copy,
+		[KWO_HOST_TABLE_INIT] = (void *)host_table_init,
+		[KWO_HOST_ELEM_DROP] = (void *)host_elem_drop,
+		[KWO_HOST_SPECTEST_PRINT] = (void *)host_spectest_print,
+	};
+
+	if (host_id < KWO_HOST_BUILTIN_COUNT)
+		return builtins[host_id];
+	return kwo_wasi_addr(host_id);
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0)
+/*
+ * Calls into generated code: per-call budgets (stack limit, epoch deadline,
+ * fuel, wall-clock time), FPU bracketing, the arch entry stub, and turning
+ * the way the call ended (return, trap, proc_exit) into a struct kwo_call.
+ * The trap path itself (recording the site, unwinding) is in builtins.c.
+ */
+#include "kwo_internal.h"
+
+#define KWO_FUEL_MAX	0x7fffffffffffffffll
+
+/*
+ * The lowest stack pointer a function body may run at: the budget below
+ * the current stack pointer, minus room for the largest frame and for a
+ * host function called from it. A budget smaller than that reserve makes
+ * every call trap with "call stack exhausted" rather than overrun.
+ */
+static __u64 stack_limit(const struct kwo_instance *inst)
+{
+	unsigned long sp = (unsigned long)__builtin_frame_address(0);
+	__u64 reserve = inst->obj->max_frame + inst->host_reserve;
+
+	if (inst->stack_budget <= reserve)
+		return sp;
+	if (inst->stack_budget - reserve > sp)
+		return reserve;
+	return sp - inst->stack_budget + reserve;
+}
+
+static void set_budgets(struct kwo_instance *inst, const struct kwo_call *call)
+{
+	inst->fuel_limited = call->fuel != KWO_FUEL_UNLIMITED;
+	if (!inst->fuel_limited || call->fuel > KWO_FUEL_MAX)
+		inst->vmctx.fuel = KWO_FUEL_MAX;
+	else
+		inst->vmctx.fuel = (__s64)call->fuel;
+	inst->deadline_ns = 0;
+	if (call->timeout_ns)
+		inst->deadline_ns = kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) +
+				    call->timeout_ns;
+	inst->vmctx.epoch_deadline = *kwo_plat_epoch() + 1;
+	inst->vmctx.stack_limit = stack_limit(inst);
+	inst->trap_func = KWO_NONE;
+	inst->trap_wasm_off = KWO_NONE;
+	inst->exit_code = 0;
+}
+
+static void report(struct kwo_instance *inst, int code, struct kwo_call *call)
+{
+	call->trap_code = KWO_TRAP_NONE;
+	call->func = KWO_NONE;
+	call->wasm_off = KWO_NONE;
+	call->exit_code = 0;
+	call->fuel_left = inst->vmctx.fuel < 0 ? 0 : (__u64)inst->vmctx.fuel;
+	if (code == 0) {
+		call->status = KWO_STATUS_OK;
+	} else if (code == KWO_TRAP_EXIT) {
+		call->status = KWO_STATUS_EXIT;
+		call->exit_code = inst->exit_code;
+	} else {
+		call->status = KWO_STATUS_TRAP;
+		call->trap_code = (__u32)code;
+		call->func = inst->trap_func;
+		call->wasm_off = inst->trap_wasm_off;
+	}
+}
+
+void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
+	     struct kwo_call *call)
+{
+	int code;
+
+	set_budgets(inst, call);
+	if (inst->obj->flags & KWO_F_USES_FP) {
+		kwo_plat_fpu_begin();
+		inst->fpu_on = 1;
+	}
+	/*
+	 * Returns 0, or the code given to kwo_arch_unwind(). Callee-saved
+	 * registers and the stack are as they were at the call either way.
+	 */
+	code = kwo_arch_enter(&inst->jb, &inst->vmctx, tramp, vals);
+	if (inst->fpu_on) {
+		inst->fpu_on = 0;
+		kwo_plat_fpu_end();
+	}
+	report(inst, code, call);
+}
+
+int kwo_invoke(struct kwo_instance *inst, __u32 export_pos, __u64 *vals,
+	       __u32 nvals, struct kwo_call *call)
+{
+	const struct kwo_object *obj = inst->obj;
+	const struct kwo_export *x;
+	const struct kwo_type *t;
+
+	if (export_pos >= obj->nexports)
+		return -ENOENT;
+	x = &obj->exports[export_pos];
+	if (x->kind != KWO_EXPORT_FUNC)
+		return -ENOENT;
+	t = kwo_func_type(obj, x->index);
+	if (nvals < t->param_count || nvals < t->result_count)
+		return -EINVAL;
+	if (inst->busy)
+		return -EBUSY;
+	inst->busy = 1;
+	kwo_run(inst, inst->code + x->tramp, vals, call);
+	inst->busy = 0;
+	return 0;
+}

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0) */
+/*
+ * Private to the core: the parsed object, the instance, the entry stubs and
+ * helpers shared between object.c, instance.c, invoke.c, builtins.c and
+ * wasi.c. Neither the glue nor generated code sees these definitions.
+ */
+#ifndef KWO_INTERNAL_H
+#define KWO_INTERNAL_H
+
+#include "kwo_core.h"
+
+#if defined(__x86_64__)
+#define KWO_HOST_TARGET		KWO_TARGET_X86_64
+#elif defined(__aarch64__)
+#define KWO_HOST_TARGET		KWO_TARGET_AARCH64
+#else
+#error "kwo: unsupported architecture"
+#endif
+
+#define KWO_PAGE_SIZE		65536u
+#define KWO_HOST_ID_COUNT	KWO_HOST_WASI_END	/* ids 0 .. 47 */
+#define KWO_VENEER_SIZE		16u
+
+/* A validated object, decoded into native structs. */
+struct kwo_object {
+	__u32 target;
+	__u32 flags;
+	__u32 max_frame;
+	__u32 start_func;
+	__u32 start_tramp;
+	__u32 code_len;
+	__u32 blob_len;
+	__u32 ntypes, nimports, nfuncs, ntables, nmems, nglobals;
+	__u32 nexports, ndata, nelems, nrelocs, ntraps;
+	__u32 nall_funcs;		/* imports + defined functions */
+	const __u8 *code;		/* points into bytes */
+	const __u8 *blob;		/* points into bytes */
+	struct kwo_type *types;
+	struct kwo_import *imports;
+	struct kwo_func *funcs;
+	struct kwo_table *tables;
+	struct kwo_memory memory;	/* valid if nmems = 1 */
+	struct kwo_global *globals;
+	struct kwo_export *exports;
+	struct kwo_data *data;
+	struct kwo_elem *elems;
+	struct kwo_reloc *relocs;
+	struct kwo_trap_site *traps;
+	__u8 *bytes;			/* private copy of the object */
+	size_t len;
+};
+
+/* Callee-saved state of kwo_arch_enter(); see arch/ (x86_64 uses 6). */
+struct kwo_jmpbuf {
+	__u64 regs[24];
+};
+
+int kwo_arch_enter(struct kwo_jmpbuf *jb, struct kwo_vmctx *vmctx,
+		   void *tramp, __u64 *vals);
+void kwo_arch_unwind(struct kwo_jmpbuf *jb, int code)
+	__attribute__((noreturn));
+/* aarch64: save/restore d8-d15 around an FPU pause (no-ops on x86_64). */
+void kwo_arch_fp_save(__u64 *buf);
+void kwo_arch_fp_restore(const __u64 *buf);
+
+struct kwo_outbuf {
+	__u8 *data;
+	size_t len;
+	size_t cap;
+	int truncated;
+};
+
+struct kwo_instance {
+	struct kwo_vmctx vmctx;		/* first: generated code's view */
+	const struct kwo_object *obj;
+	__u8 *mem;			/* NULL when no pages */
+	__u32 mem_pages;
+	__u32 mem_max_pages;		/* object max capped by the config */
+	struct kwo_vmtable *tables;
+	__u32 *table_max;		/* per table, capped by the config */
+	__u64 *globals;
+	struct kwo_funcref *funcrefs;
+	__u8 *code;			/* CODE + veneers, sealed */
+	size_t code_size;
+	__u8 *data_dropped;		/* per data segment */
+	__u8 *elem_dropped;		/* per elem segment */
+	__u64 stack_budget;
+	__u64 host_reserve;
+	__u64 output_limit;
+	/* WASI state */
+	struct kwo_outbuf out[2];	/* fd 1, fd 2 */
+	__u8 *stdin_data;
+	size_t stdin_len, stdin_pos;
+	char *argbuf;			/* argv strings, NUL-separated */
+	size_t argbuf_len;
+	__u32 argc;
+	char *envbuf;
+	size_t envbuf_len;
+	__u32 envc;
+	/* state of the running call */
+	int busy;
+	int fpu_on;
+	int fuel_limited;
+	__u64 deadline_ns;		/* 0: no time budget */
+	__u32 trap_func;
+	__u32 trap_wasm_off;
+	__s32 exit_code;
+	struct kwo_jmpbuf jb;
+};
+
+static inline struct kwo_instance *kwo_inst(struct kwo_vmctx *vmctx)
+{
+	return (struct kwo_instance *)(unsigned long)vmctx->instance;
+}
+
+/* Explicit little-endian loads from untrusted bytes. */
+static inline __u32 kwo_le32(const __u8 *p)
+{
+	return (__u32)p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 |
+	       (__u32)p[3] << 24;
+}
+
+static inline __u64 kwo_le64(const __u8 *p)
+{
+	return (__u64)kwo_le32(p) | (__u64)kwo_le32(p + 4) << 32;
+}
+
+static inline void kwo_st32(__u8 *p, __u32 v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+static inline void kwo_st64(__u8 *p, __u64 v)
+{
+	kwo_st32(p, (__u32)v);
+	kwo_st32(p + 4, (__u32)(v >> 32));
+}
+
+/* util.c: a tiny snprintf (%s %u %d %x %llu %llx) and a CRC-32. */
+void kwo_logf(char *log, size_t log_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+__u32 kwo_crc32(__u32 crc, const __u8 *p, size_t len);
+
+/* object.c */
+const __u8 *kwo_type_vals(const struct kwo_object *obj, __u32 type);
+const struct kwo_type *kwo_func_type(const struct kwo_object *obj,
+				     __u32 func);
+
+/* builtins.c: host function table, indexed by KWO_HOST_* id. */
+void *kwo_host_addr(__u32 host_id);
+/* The trap path: record where (from a return address) and unwind. */
+void kwo_raise(struct kwo_instance *inst, __u32 code, unsigned long ra)
+	__attribute__((noreturn));
+/*
+ * Bracket host work that may sleep: end the FPU section (saving d8-d15 on
+ * aarch64, which generated code may keep live across the call) and
+ * restart it. pause returns whether resume has anything to do.
+ */
+#define KWO_FP_SAVE_SLOTS	8
+int kwo_fpu_pause(struct kwo_instance *inst, __u64 *fp_save);
+void kwo_fpu_resume(struct kwo_instance *inst, const __u64 *fp_save,
+		    int paused);
+/* Grow a zeroed buffer from old to new bytes (copy + free): NULL on failure. */
+void *kwo_realloc_zero(void *old, size_t old_size, size_t new_size);
+
+/* instance.c */
+int kwo_table_init_items(struct kwo_instance *inst, __u32 table, __u32 seg,
+			 __u32 dst, __u32 src, __u32 len);
+__u64 kwo_funcref_value(struct kwo_instance *inst, __u32 func);
+
+/* invoke.c: run a trampoline with the call budgets, fill in *call. */
+void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
+	     struct kwo_call *call);
+
+/* wasi.c */
+void *kwo_wasi_addr(__u32 host_id);
+int kwo_output_append(struct kwo_instance *inst, int fd, const __u8 *p,
+		      size_t len);
+
+#endif /* KWO_INTERNAL_H */

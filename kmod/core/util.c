@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0)
+/*
+ * Small freestanding helpers: a bounded formatter for diagnostics (the core
+ * links against no libc, and the kernel's snprintf is not in userspace) and
+ * CRC-32 (IEEE 802.3, reflected, the zlib/crc32fast variant) for the object
+ * checksum.
+ */
+#include "kwo_internal.h"
+
+struct kwo_sink {
+	char *buf;
+	size_t len;
+	size_t pos;
+};
+
+static void sink_put(struct kwo_sink *s, char c)
+{
+	if (s->pos + 1 < s->len)
+		s->buf[s->pos++] = c;
+}
+
+static void sink_str(struct kwo_sink *s, const char *str)
+{
+	if (!str)
+		str = "(null)";
+	while (*str)
+		sink_put(s, *str++);
+}
+
+static void sink_num(struct kwo_sink *s, unsigned long long v, unsigned base)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v && n < (int)sizeof(tmp));
+	while (n > 0)
+		sink_put(s, tmp[--n]);
+}
+
+/* Handles %s %u %d %x %llu %lld %llx %zu %%; anything else prints '?'. */
+void kwo_logf(char *log, size_t log_len, const char *fmt, ...)
+{
+	struct kwo_sink s = { log, log_len, 0 };
+	__builtin_va_list ap;
+	int ll;
+
+	if (!log || !log_len)
+		return;
+	__builtin_va_start(ap, fmt);
+	for (; *fmt; fmt++) {
+		if (*fmt != '%') {
+			sink_put(&s, *fmt);
+			continue;
+		}
+		fmt++;
+		ll = 0;
+		if (*fmt == 'z' || (fmt[0] == 'l' && fmt[1] == 'l')) {
+			ll = 1;
+			fmt += *fmt == 'z' ? 1 : 2;
+		}
+		switch (*fmt) {
+		case 's':
+			sink_str(&s, __builtin_va_arg(ap, const char *));
+			break;
+		case 'u':
+		case 'x':
+			sink_num(&s, ll ? __builtin_va_arg(ap, unsigned long long) :
+				 __builtin_va_arg(ap, unsigned int),
+				 *fmt == 'u' ? 10 : 16);
+			break;
+		case 'd': {
+			long long v = ll ? __builtin_va_arg(ap, long long) :
+				      __builtin_va_arg(ap, int);
+			if (v < 0) {
+				sink_put(&s, '-');
+				sink_num(&s, 0ull - (unsigned long long)v, 10);
+			} else {
+				sink_num(&s, v, 10);
+			}
+			break;
+		}
+		case '%':
+			sink_put(&s, '%');
+			break;
+		case '\0':
+			fmt--;
+			break;
+		default:
+			sink_put(&s, '?');
+		}
+	}
+	__builtin_va_end(ap);
+	s.buf[s.pos] = '\0';
+}
+
+/* Half-byte table: small enough for the kernel, fast enough for objects. */
+static const __u32 crc_nibble[16] = {
+	0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
+	0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
+	0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+	0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+};
+
+__u32 kwo_crc32(__u32 crc, const __u8 *p, size_t len)
+{
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		crc = (crc >> 4) ^ crc_nibble[crc & 15];
+		crc = (crc >> 4) ^ crc_nibble[crc & 15];
+	}
+	return ~crc;
+}

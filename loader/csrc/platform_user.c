@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0)
+/*
+ * kwo_platform.h for userspace: libc allocation, mmap'd code memory sealed
+ * RW -> R -> RX with mprotect (never writable and executable at once),
+ * clock_gettime, getrandom, sched_yield and stderr.
+ *
+ * The epoch is a process-wide counter bumped every millisecond by a
+ * detached ticker thread, started on first use and never stopped; its cost
+ * is one wakeup per millisecond while the process lives. Generated code
+ * compares it with its deadline at loop headers and function entries, so
+ * the runtime regains control (timeouts) at least once per tick.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kwo_platform.h"
+
+static volatile __u64 kwo_epoch_counter;
+static pthread_once_t kwo_ticker_once = PTHREAD_ONCE_INIT;
+
+void *kwo_plat_zalloc(size_t size)
+{
+	return calloc(1, size ? size : 1);
+}
+
+void kwo_plat_free(void *ptr)
+{
+	free(ptr);
+}
+
+static size_t page_round(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (size + page - 1) & ~(page - 1);
+}
+
+void *kwo_plat_code_alloc(size_t size)
+{
+	void *p = mmap(NULL, page_round(size), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int kwo_plat_code_seal(void *code, size_t size)
+{
+	size_t len = page_round(size);
+
+	if (mprotect(code, len, PROT_READ))
+		return -errno;
+	__builtin___clear_cache((char *)code, (char *)code + size);
+	if (mprotect(code, len, PROT_READ | PROT_EXEC))
+		return -errno;
+	return 0;
+}
+
+void kwo_plat_code_free(void *code, size_t size)
+{
+	munmap(code, page_round(size));
+}
+
+static void *ticker(void *arg)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	(void)arg;
+	for (;;) {
+		nanosleep(&ms, NULL);
+		__atomic_fetch_add(&kwo_epoch_counter, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void start_ticker(void)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (pthread_create(&t, &attr, ticker, NULL))
+		kwo_plat_log("kwo: cannot start the epoch ticker; timeouts will not fire");
+	pthread_attr_destroy(&attr);
+}
+
+const volatile __u64 *kwo_plat_epoch(void)
+{
+	pthread_once(&kwo_ticker_once, start_ticker);
+	return &kwo_epoch_counter;
+}
+
+static clockid_t clock_id(int clock)
+{
+	return clock == KWO_CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+}
+
+__u64 kwo_plat_clock_ns(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock_id(clock), &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+__u64 kwo_plat_clock_res_ns(int clock)
+{
+	struct timespec ts;
+
+	clock_getres(clock_id(clock), &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+void kwo_plat_resched(void)
+{
+	sched_yield();
+}
+
+/* Userspace calls are stopped by their timeout, not by signals. */
+int kwo_plat_should_stop(void)
+{
+	return 0;
+}
+
+void kwo_plat_fpu_begin(void)
+{
+}
+
+void kwo_plat_fpu_end(void)
+{
+}
+
+void kwo_plat_random(void *buf, size_t len)
+{
+	__u8 *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = getrandom(p, len, 0);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			kwo_plat_log("kwo: getrandom failed");
+			abort();
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+void kwo_plat_log(const char *msg)
+{
+	fprintf(stderr, "%s\n", msg);
+}
+
+const char *kwo_plat_cpu_missing(void)
+{
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (!__builtin_cpu_supports("sse4.1"))
+		return "sse4.1";
+	if (!__builtin_cpu_supports("sse4.2"))
+		return "sse4.2";
+	if (!__builtin_cpu_supports("popcnt"))
+		return "popcnt";
+#endif
+	return NULL;
+}
