@@ -42,7 +42,7 @@ const CHILD_STACK: usize = 64 << 20;
 const MAX_RESTARTS: usize = 25;
 
 #[test]
-fn spec() {
+fn spec_testsuite() {
     if let Ok(file) = std::env::var(CHILD_ENV) {
         run_child(PathBuf::from(file));
         return;
@@ -161,15 +161,18 @@ impl Stats {
     }
 
     fn print_summary(&self, simd_files: usize) {
-        println!("skip reasons:");
+        let mut out = String::from("skip reasons:\n");
         for (reason, n) in &self.reasons {
-            println!("  {n:6}  {reason}");
+            out.push_str(&format!("  {n:6}  {reason}\n"));
         }
-        println!("legend: {simd_files} simd_*.wast files are not run (SIMD not supported by design)");
-        println!(
-            "spec: {} passed, {} failed, {} skipped",
+        out.push_str(&format!(
+            "legend: {simd_files} simd_*.wast files are not run (SIMD not supported by design)\n"
+        ));
+        out.push_str(&format!(
+            "spec: {} passed, {} failed, {} skipped\n",
             self.passed, self.failed, self.skipped
-        );
+        ));
+        print!("{out}");
     }
 }
 
@@ -281,7 +284,7 @@ impl ChildRun {
 fn spawn_child(file: &Path, resume: usize, avoid: &[usize]) -> std::io::Result<Child> {
     let avoid: Vec<String> = avoid.iter().map(usize::to_string).collect();
     Command::new(std::env::current_exe()?)
-        .args(["spec", "--exact", "--nocapture", "--test-threads=1"])
+        .args(["spec_testsuite", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, file)
         .env(RESUME_ENV, resume.to_string())
         .env(AVOID_ENV, avoid.join(","))
