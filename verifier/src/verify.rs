@@ -69,7 +69,11 @@ impl<'a> Verifier<'a> {
 
     pub(crate) fn run(mut self) -> Result<VerifiedModule, Diagnostics> {
         let mut validator = Validator::new_with_features(KWO_FEATURES);
-        for payload in Parser::new(0).parse_all(self.wasm) {
+        // The reader's features matter too: e.g. with memory64 on it reads
+        // memory limits as u64 and accepts overlong u32 encodings.
+        let mut parser = Parser::new(0);
+        parser.set_features(KWO_FEATURES);
+        for payload in parser.parse_all(self.wasm) {
             if let Err(e) = self.payload(&mut validator, payload) {
                 self.wasm_error(None, &e);
                 break;
