@@ -1,1 +1,86 @@
+//! kwo's ahead-of-time compiler: a [`VerifiedModule`] in, `.kwo` object bytes
+//! out.
+//!
+//! Each defined function is translated to Cranelift IR by our own translator
+//! (`translate`), compiled in parallel, and laid out into one code blob with
+//! a landing pad (ENDBR64 on x86_64) at every entry (`link`). The generated
+//! code never executes an instruction that can fault: memory and table
+//! accesses are bounds-checked and Spectre-masked, divisions and float→int
+//! conversions are guarded, every trap is a call to the host trap function,
+//! and the link step proves from Cranelift's trap records that no other
+//! faulting instruction survived (see `docs/abi.md`).
+//!
+//! This crate does not validate Wasm (the verifier did) and does not load or
+//! run objects (the loader and the C core do).
 
+pub mod abi;
+mod isa;
+mod link;
+mod object;
+mod trampoline;
+mod translate;
+
+use std::fmt;
+
+use kwo_format::Target;
+use kwo_verifier::VerifiedModule;
+
+pub use isa::OptLevel;
+
+/// What to compile for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub target: Target,
+    pub opt: OptLevel,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { target: Target::X86_64, opt: OptLevel::Speed }
+    }
+}
+
+/// A compilation failure, with the `.wasm` byte offset it concerns when
+/// there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    pub offset: Option<usize>,
+    pub message: String,
+}
+
+impl CompileError {
+    pub(crate) fn at(offset: usize, message: impl Into<String>) -> Self {
+        CompileError { offset: Some(offset), message: message.into() }
+    }
+
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        CompileError { offset: None, message: message.into() }
+    }
+
+    pub(crate) fn wasm(e: &wasmparser::BinaryReaderError) -> Self {
+        CompileError::at(e.offset(), e.message())
+    }
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.offset {
+            Some(off) => write!(f, "offset 0x{off:x}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// Compiles a verified module into `.kwo` object bytes.
+pub fn compile(module: &VerifiedModule, opts: &Options) -> Result<Vec<u8>, CompileError> {
+    compile_object(module, opts).map(|obj| obj.to_bytes())
+}
+
+/// Compiles a verified module into an in-memory object.
+pub fn compile_object(module: &VerifiedModule, opts: &Options) -> Result<kwo_format::Object, CompileError> {
+    let isa = isa::build(opts)?;
+    let linked = link::compile_and_link(module, &*isa, opts.target)?;
+    Ok(object::build(module, opts.target, linked))
+}

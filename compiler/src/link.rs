@@ -1,0 +1,314 @@
+//! Compiles every function (in parallel), lays the machine code out in one
+//! blob, resolves calls between functions, and turns calls to host functions
+//! into object relocations.
+//!
+//! It is also where the no-fault guarantee is proven: after Cranelift's
+//! backend, every trap record of every function must be the zero or
+//! overflow check Cranelift adds to a division that our translator already
+//! guarded (so the record's `ud2` can never execute), and every relocation
+//! must be one of the call forms the loader knows. Anything else fails the
+//! compilation instead of producing code that could oops the kernel.
+
+use std::collections::{BTreeSet, HashMap};
+
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, ExternalName, TrapCode, UserExternalName};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use kwo_format::{Reloc as ObjReloc, RelocKind, Target, TrapSite};
+use kwo_verifier::VerifiedModule;
+use rayon::prelude::*;
+
+use crate::translate::{self, CallSite, ModuleEnv, NS_HOST, NS_WASM_FUNC, SITE_SRCLOC_BIT};
+use crate::{trampoline, CompileError};
+
+/// ENDBR64: the landing pad IBT requires at every indirect-branch target.
+const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+/// Functions start on a 16-byte boundary.
+const FUNC_ALIGN: usize = 16;
+
+/// Machine code of one function plus what linking needs to know about it.
+struct CompiledFunc {
+    code: Vec<u8>,
+    relocs: Vec<(u32, Reloc, UserExternalName, i64)>,
+    /// (return address offset, site) of host calls that may trap.
+    sites: Vec<(u32, CallSite)>,
+    frame_size: u32,
+    uses_fp: bool,
+}
+
+/// Placement of a function in the code blob.
+#[derive(Debug, Clone, Copy)]
+pub struct Placed {
+    /// Offset of the landing pad (the entry address).
+    pub entry: u32,
+    pub len: u32,
+}
+
+/// The linked code blob and its metadata.
+pub struct Linked {
+    pub code: Vec<u8>,
+    /// Placement of each defined function, in index order.
+    pub funcs: Vec<Placed>,
+    /// Trampoline entry of each wasm function that has one.
+    pub trampolines: HashMap<u32, u32>,
+    pub relocs: Vec<ObjReloc>,
+    pub traps: Vec<TrapSite>,
+    pub max_frame: u32,
+    pub uses_fp: bool,
+    pub sig_ids: Vec<u32>,
+}
+
+/// Canonical signature ids: structurally equal types share an id.
+fn canonical_sig_ids(module: &VerifiedModule) -> Vec<u32> {
+    let mut ids: HashMap<(&[wasmparser::ValType], &[wasmparser::ValType]), u32> = HashMap::new();
+    module
+        .types
+        .iter()
+        .map(|t| {
+            let next = ids.len() as u32;
+            *ids.entry((t.params(), t.results())).or_insert(next)
+        })
+        .collect()
+}
+
+/// Wasm functions that need an array-call trampoline: exports and start.
+fn trampoline_targets(module: &VerifiedModule) -> BTreeSet<u32> {
+    let exported = module
+        .exports
+        .iter()
+        .filter(|e| e.kind == kwo_verifier::module::ExportKind::Func)
+        .map(|e| e.index);
+    exported.chain(module.start).collect()
+}
+
+pub fn compile_and_link(module: &VerifiedModule, isa: &dyn TargetIsa, target: Target) -> Result<Linked, CompileError> {
+    let sig_ids = canonical_sig_ids(module);
+    let env = ModuleEnv {
+        module,
+        sig_ids: sig_ids.clone(),
+        call_conv: isa.default_call_conv(),
+        frontend: isa.frontend_config(),
+        popcnt_uses_fp: target == Target::Aarch64,
+    };
+    let imported = module.num_imported_funcs();
+    let defined: Vec<u32> = (imported..imported + module.funcs.len() as u32).collect();
+    let funcs: Vec<CompiledFunc> = defined
+        .par_iter()
+        .map(|&index| {
+            let t = translate::translate_function(&env, index)?;
+            compile_one(isa, t.func, &t.sites, t.guarded_divs, t.uses_fp, index)
+        })
+        .collect::<Result<_, _>>()?;
+    let tramp_targets: Vec<u32> = trampoline_targets(module).into_iter().collect();
+    let tramps: Vec<CompiledFunc> = tramp_targets
+        .par_iter()
+        .map(|&index| {
+            let func = trampoline::build(module, isa, index);
+            let uses_fp = module
+                .func_type(index)
+                .params()
+                .iter()
+                .chain(module.func_type(index).results())
+                .any(|t| matches!(t, wasmparser::ValType::F32 | wasmparser::ValType::F64));
+            compile_one(isa, func, &[], 0, uses_fp, index)
+        })
+        .collect::<Result<_, _>>()?;
+    layout(target, &defined, funcs, &tramp_targets, tramps, sig_ids)
+}
+
+fn compile_one(
+    isa: &dyn TargetIsa,
+    func: ir::Function,
+    sites: &[CallSite],
+    guarded_divs: u32,
+    uses_fp: bool,
+    index: u32,
+) -> Result<CompiledFunc, CompileError> {
+    let names = func.params.user_named_funcs().clone();
+    let mut ctx = Context::for_function(func);
+    let compiled = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| CompileError::new(format!("func {index}: cranelift: {:?}", e.inner)))?;
+    let buffer = &compiled.buffer;
+    prove_no_faults(buffer.traps(), guarded_divs, index)?;
+
+    let mut relocs = Vec::with_capacity(buffer.relocs().len());
+    for r in buffer.relocs() {
+        let FinalizedRelocTarget::ExternalName(ExternalName::User(name)) = &r.target else {
+            return Err(CompileError::new(format!(
+                "func {index}: unexpected relocation target {:?}",
+                r.target
+            )));
+        };
+        let name = names[*name].clone();
+        relocs.push((r.offset, r.kind, name, r.addend));
+    }
+
+    let srclocs = buffer.get_srclocs_sorted();
+    let mut found = Vec::new();
+    for call in buffer.call_sites() {
+        let at = call.ret_addr.saturating_sub(1);
+        let loc = srclocs
+            .iter()
+            .find(|l| l.start <= at && at < l.end)
+            .map(|l| l.loc.bits());
+        if let Some(bits) = loc.filter(|b| *b != u32::MAX && b & SITE_SRCLOC_BIT != 0) {
+            let site = sites
+                .get((bits & !SITE_SRCLOC_BIT) as usize)
+                .ok_or_else(|| CompileError::new(format!("func {index}: unknown call site")))?;
+            found.push((call.ret_addr, *site));
+        }
+    }
+    if found.len() != sites.len() {
+        return Err(CompileError::new(format!(
+            "func {index}: {} host call sites recorded, {} found in machine code",
+            sites.len(),
+            found.len()
+        )));
+    }
+    let frame_size = buffer
+        .frame_layout()
+        .map(|l| l.frame_to_fp_offset)
+        .unwrap_or(0)
+        .saturating_add(16);
+    Ok(CompiledFunc {
+        code: buffer.data().to_vec(),
+        relocs,
+        sites: found,
+        frame_size,
+        uses_fp,
+    })
+}
+
+/// Every trap record Cranelift left must be a division check behind one of
+/// our guards (at most a zero and an overflow record per guarded division).
+fn prove_no_faults(traps: &[cranelift_codegen::MachTrap], guarded_divs: u32, index: u32) -> Result<(), CompileError> {
+    let mut div_records = 0u32;
+    for t in traps {
+        if t.code == TrapCode::INTEGER_DIVISION_BY_ZERO || t.code == TrapCode::INTEGER_OVERFLOW {
+            div_records += 1;
+        } else {
+            return Err(CompileError::new(format!(
+                "func {index}: possible fault at code offset 0x{:x} ({}) is not behind a guard",
+                t.offset, t.code
+            )));
+        }
+    }
+    if div_records > 2 * guarded_divs {
+        return Err(CompileError::new(format!(
+            "func {index}: {div_records} division trap records but only {guarded_divs} guarded divisions"
+        )));
+    }
+    Ok(())
+}
+
+fn layout(
+    target: Target,
+    defined: &[u32],
+    funcs: Vec<CompiledFunc>,
+    tramp_targets: &[u32],
+    tramps: Vec<CompiledFunc>,
+    sig_ids: Vec<u32>,
+) -> Result<Linked, CompileError> {
+    let pad: &[u8] = match target {
+        Target::X86_64 => &ENDBR64,
+        Target::Aarch64 => &[],
+    };
+    let mut code = Vec::new();
+    let place = |f: &CompiledFunc, code: &mut Vec<u8>| -> Result<Placed, CompileError> {
+        code.resize(code.len().next_multiple_of(FUNC_ALIGN), 0);
+        let entry = code.len();
+        code.extend_from_slice(pad);
+        code.extend_from_slice(&f.code);
+        let end = u32::try_from(code.len()).map_err(|_| CompileError::new("code exceeds 4 GiB"))?;
+        Ok(Placed { entry: entry as u32, len: end - entry as u32 })
+    };
+    let mut placed_funcs = Vec::with_capacity(funcs.len());
+    for f in &funcs {
+        placed_funcs.push(place(f, &mut code)?);
+    }
+    let mut placed_tramps = Vec::with_capacity(tramps.len());
+    for f in &tramps {
+        placed_tramps.push(place(f, &mut code)?);
+    }
+    let entry_of: HashMap<u32, u32> = defined
+        .iter()
+        .zip(&placed_funcs)
+        .map(|(i, p)| (*i, p.entry))
+        .collect();
+
+    let mut relocs = Vec::new();
+    let mut traps = Vec::new();
+    let all = defined
+        .iter()
+        .zip(funcs.iter().zip(&placed_funcs))
+        .chain(tramp_targets.iter().zip(tramps.iter().zip(&placed_tramps)));
+    for (&index, (f, p)) in all {
+        let body = p.entry + pad.len() as u32;
+        for (off, kind, name, addend) in &f.relocs {
+            let at = body + off;
+            let kind = match kind {
+                Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 => RelocKind::X86Call32,
+                Reloc::Arm64Call => RelocKind::Arm64Call26,
+                other => {
+                    return Err(CompileError::new(format!("func {index}: unsupported relocation {other:?}")))
+                }
+            };
+            let addend = i32::try_from(*addend).map_err(|_| CompileError::new("relocation addend"))?;
+            match name.namespace {
+                NS_WASM_FUNC => {
+                    let callee = *entry_of
+                        .get(&name.index)
+                        .ok_or_else(|| CompileError::new(format!("call to unknown function {}", name.index)))?;
+                    patch_call(&mut code, kind, at, callee, addend)?;
+                }
+                NS_HOST => relocs.push(ObjReloc { offset: at, kind, host_id: name.index, addend }),
+                ns => return Err(CompileError::new(format!("unknown symbol namespace {ns}"))),
+            }
+        }
+        for (ret, site) in &f.sites {
+            traps.push(TrapSite {
+                code_off: body + ret,
+                trap_code: site.trap_code,
+                func: index,
+                wasm_off: site.wasm_off,
+            });
+        }
+    }
+    traps.sort_by_key(|t| t.code_off);
+    let all_funcs = funcs.iter().chain(&tramps);
+    let max_frame = all_funcs.clone().map(|f| f.frame_size).max().unwrap_or(0);
+    let uses_fp = all_funcs.clone().any(|f| f.uses_fp);
+    let trampolines = tramp_targets
+        .iter()
+        .zip(&placed_tramps)
+        .map(|(i, p)| (*i, p.entry))
+        .collect();
+    Ok(Linked { code, funcs: placed_funcs, trampolines, relocs, traps, max_frame, uses_fp, sig_ids })
+}
+
+/// Resolves a call between functions of the blob.
+fn patch_call(code: &mut [u8], kind: RelocKind, at: u32, target: u32, addend: i32) -> Result<(), CompileError> {
+    let at_usize = at as usize;
+    let field = code
+        .get_mut(at_usize..at_usize + 4)
+        .ok_or_else(|| CompileError::new("relocation outside code"))?;
+    let delta = i64::from(target) + i64::from(addend) - i64::from(at);
+    match kind {
+        RelocKind::X86Call32 => {
+            let rel = i32::try_from(delta).map_err(|_| CompileError::new("call out of range"))?;
+            field.copy_from_slice(&rel.to_le_bytes());
+        }
+        RelocKind::Arm64Call26 => {
+            if delta % 4 != 0 || !(-(1i64 << 27)..(1i64 << 27)).contains(&delta) {
+                return Err(CompileError::new("call out of range"));
+            }
+            let insn = u32::from_le_bytes([field[0], field[1], field[2], field[3]]);
+            let insn = (insn & 0xfc00_0000) | (((delta >> 2) as u32) & 0x03ff_ffff);
+            field.copy_from_slice(&insn.to_le_bytes());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Assembles the `.kwo` object model from the verified module and the linked
+//! code. Constant expressions were folded by the verifier, so globals and
+//! segment offsets are plain values here.
+
+use kwo_format::{
+    Data, Elem, Export, ExportKind, Func, FuncSig, Global, GlobalInit, Import, Memory, Object,
+    SegmentMode, Table, Target, ValType, KWO_F_USES_FP,
+};
+use kwo_verifier::module::{self as v, ConstValue, VerifiedModule};
+use wasmparser::{RefType, ValType as WasmValType};
+
+use crate::link::Linked;
+
+fn val_type(t: WasmValType) -> ValType {
+    match t {
+        WasmValType::I32 => ValType::I32,
+        WasmValType::I64 => ValType::I64,
+        WasmValType::F32 => ValType::F32,
+        WasmValType::F64 => ValType::F64,
+        WasmValType::Ref(r) => ref_type(r),
+        // The verifier rejects SIMD.
+        WasmValType::V128 => unreachable!("v128 in a verified module"),
+    }
+}
+
+fn ref_type(r: RefType) -> ValType {
+    if r.is_func_ref() {
+        ValType::FuncRef
+    } else {
+        ValType::ExternRef
+    }
+}
+
+fn mode(m: v::SegmentMode) -> SegmentMode {
+    match m {
+        v::SegmentMode::Passive => SegmentMode::Passive,
+        v::SegmentMode::Active { index, offset } => SegmentMode::Active { index, offset },
+        v::SegmentMode::Declarative => SegmentMode::Declarative,
+    }
+}
+
+fn global_init(c: ConstValue) -> GlobalInit {
+    match c {
+        ConstValue::I32(x) => GlobalInit::Value(u64::from(x as u32)),
+        ConstValue::I64(x) => GlobalInit::Value(x as u64),
+        ConstValue::F32(bits) => GlobalInit::Value(u64::from(bits)),
+        ConstValue::F64(bits) => GlobalInit::Value(bits),
+        ConstValue::RefNull => GlobalInit::RefNull,
+        ConstValue::RefFunc(f) => GlobalInit::RefFunc(f),
+    }
+}
+
+pub fn build(module: &VerifiedModule, target: Target, linked: Linked) -> Object {
+    let imported = module.num_imported_funcs();
+    let types = module
+        .types
+        .iter()
+        .zip(&linked.sig_ids)
+        .map(|(t, id)| FuncSig {
+            params: t.params().iter().map(|p| val_type(*p)).collect(),
+            results: t.results().iter().map(|p| val_type(*p)).collect(),
+            sig_id: *id,
+        })
+        .collect();
+    let funcs = linked
+        .funcs
+        .iter()
+        .enumerate()
+        .map(|(i, placed)| {
+            let index = imported + i as u32;
+            Func {
+                type_index: module.funcs[i],
+                code_off: placed.entry,
+                code_len: placed.len,
+                name: module.func_name(index).map(str::to_owned),
+                wasm_off: module.bodies[i].range.start as u32,
+            }
+        })
+        .collect();
+    let exports = module
+        .exports
+        .iter()
+        .map(|e| Export {
+            kind: match e.kind {
+                v::ExportKind::Func => ExportKind::Func,
+                v::ExportKind::Table => ExportKind::Table,
+                v::ExportKind::Memory => ExportKind::Memory,
+                v::ExportKind::Global => ExportKind::Global,
+            },
+            index: e.index,
+            name: e.name.clone(),
+            tramp: match e.kind {
+                v::ExportKind::Func => linked.trampolines.get(&e.index).copied(),
+                _ => None,
+            },
+        })
+        .collect();
+    Object {
+        target,
+        flags: if linked.uses_fp { KWO_F_USES_FP } else { 0 },
+        max_frame: linked.max_frame,
+        start: module
+            .start
+            .and_then(|s| linked.trampolines.get(&s).map(|t| (s, *t))),
+        types,
+        imports: module
+            .imports
+            .iter()
+            .map(|i| Import { host_id: i.host_id, type_index: i.type_index })
+            .collect(),
+        funcs,
+        tables: module
+            .tables
+            .iter()
+            .map(|t| Table { elem_type: ref_type(t.elem), min: t.min, max: t.max })
+            .collect(),
+        memory: module.memory.map(|m| Memory { min_pages: m.min, max_pages: m.max }),
+        globals: module
+            .globals
+            .iter()
+            .map(|g| Global { ty: val_type(g.ty), mutable: g.mutable, init: global_init(g.init) })
+            .collect(),
+        exports,
+        data: module
+            .data
+            .iter()
+            .map(|d| Data { mode: mode(d.mode), bytes: module.wasm[d.range.clone()].to_vec() })
+            .collect(),
+        elems: module
+            .elems
+            .iter()
+            .map(|e| Elem { mode: mode(e.mode), elem_type: ref_type(e.elem), items: e.items.clone() })
+            .collect(),
+        relocs: linked.relocs,
+        traps: linked.traps,
+        code: linked.code,
+    }
+}

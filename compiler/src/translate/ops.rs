@@ -1,0 +1,163 @@
+//! Lowering of the numeric operators that need more than one CLIF
+//! instruction: guarded division and remainder, trapping float-to-int
+//! conversions, comparisons and sign extension.
+//!
+//! Division: Cranelift lowers `sdiv/udiv/srem/urem` with a non-constant
+//! divisor to x86 `div`/`idiv`, which raises #DE on a zero divisor or
+//! `INT_MIN / -1` — an oops in the kernel. Every division is therefore
+//! preceded by explicit checks that branch to our trap blocks, and
+//! `FuncTranslator::guarded_divs` counts them so the no-fault proof can check
+//! that each Cranelift trap record is accounted for.
+
+use cranelift_codegen::ir::{
+    condcodes::{FloatCC, IntCC},
+    types, InstBuilder, Type, Value,
+};
+
+use super::FuncTranslator;
+use crate::abi::Trap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DivOp {
+    DivS,
+    DivU,
+    RemS,
+    RemU,
+}
+
+impl FuncTranslator<'_, '_> {
+    pub fn guarded_div(&mut self, op: DivOp, lhs: Value, rhs: Value) -> Value {
+        let ty = self.b.func.dfg.value_type(rhs);
+        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, rhs, 0);
+        self.trap_if(zero, Trap::IntDivByZero);
+        self.guarded_divs += 1;
+        match op {
+            DivOp::DivS => {
+                let min = if ty == types::I32 { i64::from(i32::MIN) } else { i64::MIN };
+                let lhs_min = self.b.ins().icmp_imm_s(IntCC::Equal, lhs, min);
+                let rhs_neg1 = self.b.ins().icmp_imm_s(IntCC::Equal, rhs, -1);
+                let overflow = self.b.ins().band(lhs_min, rhs_neg1);
+                self.trap_if(overflow, Trap::IntOverflow);
+                self.b.ins().sdiv(lhs, rhs)
+            }
+            DivOp::DivU => self.b.ins().udiv(lhs, rhs),
+            DivOp::RemS => {
+                // x % -1 is 0 in wasm; divide by 1 instead so idiv never
+                // sees INT_MIN / -1.
+                let rhs_neg1 = self.b.ins().icmp_imm_s(IntCC::Equal, rhs, -1);
+                let one = self.b.ins().iconst(ty, 1);
+                let safe = self.b.ins().select(rhs_neg1, one, rhs);
+                self.b.ins().srem(lhs, safe)
+            }
+            DivOp::RemU => self.b.ins().urem(lhs, rhs),
+        }
+    }
+
+    /// Trapping `iNN.trunc_fMM_{s,u}`: NaN traps with "invalid conversion to
+    /// integer", out-of-range values with "integer overflow"; in-range values
+    /// go through the saturating (non-trapping) instruction.
+    pub fn trapping_trunc(&mut self, x: Value, to: Type, signed: bool) -> Value {
+        let from = self.b.func.dfg.value_type(x);
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+        self.trap_if(nan, Trap::BadConversion);
+        let (lo, hi) = trunc_bounds(from, to, signed);
+        let lo = self.fconst(from, lo);
+        let hi = self.fconst(from, hi);
+        // In range iff lo < x < hi (both bounds exclusive, chosen below).
+        let too_low = self.b.ins().fcmp(FloatCC::LessThanOrEqual, x, lo);
+        let too_high = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, hi);
+        let out = self.b.ins().bor(too_low, too_high);
+        self.trap_if(out, Trap::IntOverflow);
+        self.saturating_trunc(x, to, signed)
+    }
+
+    pub fn saturating_trunc(&mut self, x: Value, to: Type, signed: bool) -> Value {
+        if signed {
+            self.b.ins().fcvt_to_sint_sat(to, x)
+        } else {
+            self.b.ins().fcvt_to_uint_sat(to, x)
+        }
+    }
+
+    fn fconst(&mut self, ty: Type, v: f64) -> Value {
+        if ty == types::F32 {
+            self.b.ins().f32const(v as f32)
+        } else {
+            self.b.ins().f64const(v)
+        }
+    }
+
+    /// An integer comparison as a wasm i32 (0 or 1).
+    pub fn icmp(&mut self, cc: IntCC, a: Value, b: Value) -> Value {
+        let c = self.b.ins().icmp(cc, a, b);
+        self.b.ins().uextend(types::I32, c)
+    }
+
+    pub fn fcmp(&mut self, cc: FloatCC, a: Value, b: Value) -> Value {
+        let c = self.b.ins().fcmp(cc, a, b);
+        self.b.ins().uextend(types::I32, c)
+    }
+
+    pub fn eqz(&mut self, a: Value) -> Value {
+        let c = self.b.ins().icmp_imm_s(IntCC::Equal, a, 0);
+        self.b.ins().uextend(types::I32, c)
+    }
+
+    /// `iNN.extendK_s`: sign-extend the low `bits` bits.
+    pub fn sign_extend_low(&mut self, a: Value, bits: u32) -> Value {
+        let ty = self.b.func.dfg.value_type(a);
+        let narrow = Type::int(bits as u16).expect("valid int width");
+        let low = self.b.ins().ireduce(narrow, a);
+        self.b.ins().sextend(ty, low)
+    }
+}
+
+/// Exclusive bounds (lo, hi) such that every float strictly between them
+/// truncates to a value representable in `to`. Each bound is exactly
+/// representable in `from`.
+fn trunc_bounds(from: Type, to: Type, signed: bool) -> (f64, f64) {
+    let bits = to.bits() as i32;
+    if !signed {
+        return (-1.0, 2f64.powi(bits));
+    }
+    let min = -(2f64.powi(bits - 1));
+    let hi = 2f64.powi(bits - 1);
+    // The largest float below `min` that still truncates into range is
+    // min - 1 when it is representable (f64 for i32); otherwise `min` itself
+    // is the smallest valid value, so the exclusive bound is the next float
+    // down.
+    let lo = if from == types::F64 && bits == 32 {
+        min - 1.0
+    } else if from == types::F32 {
+        next_down_f32(min as f32) as f64
+    } else {
+        next_down_f64(min)
+    };
+    (lo, hi)
+}
+
+fn next_down_f32(x: f32) -> f32 {
+    // x is a negative power of two: the next float down has a larger magnitude.
+    f32::from_bits(x.to_bits() + 1)
+}
+
+fn next_down_f64(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_admit_exactly_the_representable_range() {
+        let (lo, hi) = trunc_bounds(types::F32, types::I32, true);
+        assert!((lo as f32) < -2147483648.0f32 && hi == 2147483648.0);
+        let (lo, _) = trunc_bounds(types::F64, types::I32, true);
+        assert_eq!(lo, -2147483649.0);
+        let (lo, hi) = trunc_bounds(types::F64, types::I64, false);
+        assert_eq!((lo, hi), (-1.0, 18446744073709551616.0));
+        let (lo, _) = trunc_bounds(types::F64, types::I64, true);
+        assert!(lo < -9223372036854775808.0);
+    }
+}
