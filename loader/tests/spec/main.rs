@@ -66,8 +66,7 @@ fn run_child(file: PathBuf) {
         .stack_size(CHILD_STACK)
         .spawn(move || runner::run_file(&file, resume, &avoid))
         .expect("spawning the spec thread");
-    let parsed = worker.join().expect("the spec thread panicked");
-    assert!(parsed, "the .wast file did not parse");
+    worker.join().expect("the spec thread panicked");
 }
 
 /// `KWO_SPEC_DIR`, else `shared/spec-testsuite` beside the repository, else
