@@ -349,6 +349,7 @@ static void kwo_config_fill(const struct kwo_load *req, struct kwo_config *cfg)
 	kwo_config_init(cfg);
 	cfg->max_memory_pages = min_t(u32, pages, KWO_MAX_PAGES);
 	cfg->stack_budget = kwo_param_stack_budget;
+	cfg->host_reserve = kwo_param_host_reserve;
 	cfg->output_limit = kwo_param_output_limit;
 }
 

@@ -38,7 +38,8 @@ void kwo_kinst_destroy(struct kwo_kinst *k);
 extern unsigned int kwo_param_max_object;	/* bytes */
 extern unsigned int kwo_param_timeout_ms;	/* default call budget */
 extern unsigned int kwo_param_max_pages;	/* default linear memory cap */
-extern unsigned int kwo_param_stack_budget;	/* bytes of task stack for wasm */
+extern unsigned int kwo_param_stack_budget;	/* bytes of task stack per call */
+extern unsigned int kwo_param_host_reserve;	/* of which for host functions */
 extern unsigned int kwo_param_output_limit;	/* bytes per stdout/stderr */
 
 #endif /* KWO_LINUX_H */

@@ -23,9 +23,14 @@ unsigned int kwo_param_max_pages = 4096;
 module_param_named(max_pages, kwo_param_max_pages, uint, 0644);
 MODULE_PARM_DESC(max_pages, "Default cap on linear memory, 64 KiB pages");
 
-unsigned int kwo_param_stack_budget = 8192;
+unsigned int kwo_param_stack_budget = 10240;
 module_param_named(stack_budget, kwo_param_stack_budget, uint, 0444);
-MODULE_PARM_DESC(stack_budget, "Task stack bytes generated code may use");
+MODULE_PARM_DESC(stack_budget, "Task stack bytes a call may use, host functions included");
+
+/* Host functions may allocate memory, which may reclaim: keep room for that. */
+unsigned int kwo_param_host_reserve = 4096;
+module_param_named(host_reserve, kwo_param_host_reserve, uint, 0444);
+MODULE_PARM_DESC(host_reserve, "Part of stack_budget kept for host functions");
 
 unsigned int kwo_param_output_limit = 1 << 20;
 module_param_named(output_limit, kwo_param_output_limit, uint, 0644);

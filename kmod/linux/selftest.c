@@ -81,7 +81,7 @@ int kwo_selftest(void)
 	if (ret)
 		pr_err("kwo: selftest: executable memory failed: %d\n", ret);
 	else
-		pr_info("kwo: selftest: executable memory ok (%d rounds, W^X checked)\n",
+		pr_info("kwo: selftest: executable memory ok (%d rounds, permissions checked)\n",
 			KWO_SELFTEST_ROUNDS);
 	return ret;
 }

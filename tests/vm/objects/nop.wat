@@ -1,0 +1,4 @@
+;; Smallest useful object: load/close cycles, concurrency.
+(module
+  (memory 1)
+  (func (export "nop")))

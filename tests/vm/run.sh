@@ -1,0 +1,208 @@
+#!/bin/bash
+# The kernel test harness: builds kwo.ko against Debian's 6.1 amd64
+# headers, a static `kwo` (musl) and the ktest client, compiles the test
+# objects, packs an initramfs, boots the Debian kernel under QEMU and judges
+# the console. Exit 0 = PASS. Never skips: anything missing is a FAIL.
+#
+#	tests/vm/run.sh				the kernel test suite
+#	tests/vm/run.sh exec APP.wasm [ARGS...]	run one program in a throwaway VM
+#	tests/vm/run.sh selfcheck		prove that a hang and an oops FAIL
+#
+# Environment: ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else
+# TCG), TIMEOUT (seconds, default 300), KVER (default: newest 6.1 amd64
+# headers), KWO_NO_CLI=1 (do not build or test the kwo CLI; said loudly).
+# Run tests/vm/setup.sh first. Nothing is ever loaded into the host kernel.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT=$ROOT/build/vm
+MODE=${1:-suite}
+[ $# -gt 0 ] && shift
+
+die() { echo "RESULT: FAIL ($*)"; exit 1; }
+now() { echo "$EPOCHREALTIME"; }
+el() { awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $1 }"; }
+
+KVER=${KVER:-$(ls /usr/src 2>/dev/null |
+	sed -n 's/^linux-headers-\(6\.1\.[0-9.-]*-amd64\)$/\1/p' | sort -V | tail -1)}
+[ -n "$KVER" ] || die "no linux-headers-6.1.*-amd64: run tests/vm/setup.sh"
+KDIR=/usr/src/linux-headers-$KVER
+VMLINUZ=/boot/vmlinuz-$KVER
+MODDIR=/lib/modules/$KVER/kernel
+RTARGET=x86_64-unknown-linux-musl
+for tool in qemu-system-x86_64 gcc make cpio gzip xz /bin/busybox; do
+	command -v "$tool" >/dev/null || die "$tool missing: run tests/vm/setup.sh"
+done
+[ -r "$VMLINUZ" ] || die "$VMLINUZ missing: run tests/vm/setup.sh"
+mkdir -p "$OUT"
+
+# PVH boot of the uncompressed vmlinux skips the slow xz decompressor.
+vmlinux() {
+	local v=$OUT/vmlinux-$KVER off
+	if [ ! -s "$v" ]; then
+		off=$(grep -abo -m1 $'\xfd7zXZ' "$VMLINUZ" | head -1 | cut -d: -f1)
+		[ -n "$off" ] || die "no xz payload in $VMLINUZ"
+		tail -c +$((off + 1)) "$VMLINUZ" | xz -dc 2>/dev/null > "$v.tmp" || true
+		[ "$(head -c 4 "$v.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] ||
+			die "could not extract vmlinux from $VMLINUZ"
+		mv "$v.tmp" "$v"
+	fi
+	echo "$v"
+}
+
+build_module() {
+	rm -rf "$OUT/kmod"
+	mkdir -p "$OUT/kmod"
+	# Build a copy: the checkout stays free of objects and others' builds.
+	(cd "$ROOT/kmod" && find . -name '*.[chS]' -o -name Kbuild -o -name Makefile |
+		cpio -pdm --quiet "$OUT/kmod")
+	make -s -C "$KDIR" M="$OUT/kmod" modules 2>&1 | grep -v 'Skipping BTF' || true
+	[ -f "$OUT/kmod/kwo.ko" ] || die "kwo.ko did not build"
+}
+
+build_clients() {
+	gcc -static -O2 -Wall -Wextra -Werror -I"$ROOT/kmod/include/uapi" \
+		-o "$OUT/ktest" "$HERE/ktest.c" || die "ktest did not build"
+	if [ "${KWO_NO_CLI:-}" = 1 ]; then
+		echo "NOTE: KWO_NO_CLI=1: the kwo CLI is not built; no objects, no CLI tests"
+		return
+	fi
+	(cd "$ROOT" && cargo build -q --release -p kwo-loader --bin kwo --target $RTARGET) ||
+		die "kwo CLI (musl) did not build"
+	KWO=$ROOT/target/$RTARGET/release/kwo
+}
+
+# Compile every tests/vm/objects/*.wat with the host-side kwo (the static
+# musl binary runs on the host as well).
+build_objects() {
+	local w
+	rm -rf "$OUT/objects"
+	mkdir -p "$OUT/objects"
+	[ -n "${KWO:-}" ] || return 0
+	for w in "$HERE"/objects/*.wat; do
+		"$KWO" compile "$w" -o "$OUT/objects/$(basename "${w%.wat}").kwo" ||
+			die "kwo compile $(basename "$w") failed"
+	done
+	cp "$HERE/objects/calls.txt" "$OUT/objects/"
+}
+
+pack_initramfs() {
+	local r=$OUT/root n=0 m
+	rm -rf "$r"
+	mkdir -p "$r"/{bin,proc,sys,dev,preload}
+	cp /bin/busybox "$r/bin/busybox"
+	cp "$HERE/guest/init" "$HERE/guest/suite.sh" "$HERE/guest/cli.sh" "$r/"
+	cp "$OUT/kmod/kwo.ko" "$r/"
+	cp "$OUT/ktest" "$r/bin/"
+	[ -n "${KWO:-}" ] && cp "$KWO" "$r/bin/kwo"
+	cp -r "$OUT/objects" "$r/objects"
+	# pvpanic: a guest panic makes QEMU exit non-zero instead of 0.
+	for m in misc/pvpanic/pvpanic.ko misc/pvpanic/pvpanic-mmio.ko; do
+		[ -e "$MODDIR/drivers/$m" ] || die "$MODDIR/drivers/$m missing"
+		n=$((n + 1))
+		cp "$MODDIR/drivers/$m" "$r/preload/$n-${m##*/}"
+	done
+	[ -n "${EXEC_DIR:-}" ] && cp -r "$EXEC_DIR"/. "$r/"
+	(cd "$r" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) |
+		gzip -1 > "$OUT/initramfs.cpio.gz"
+}
+
+# boot TIMEOUT LOG CMDLINE-WORDS ACCEL-ARGS... -> QEMU's exit code (124: timeout)
+boot() {
+	local to=$1 log=$2 words=$3
+	shift 3
+	timeout --foreground -k 5 "$to" qemu-system-x86_64 "$@" \
+		-device pvpanic -action panic=exit-failure \
+		-smp 2 -m 1G -nographic -no-reboot -nic none \
+		-kernel "$(vmlinux)" -initrd "$OUT/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic quiet $words" \
+		</dev/null >"$log" 2>&1
+}
+
+pick_accel() {
+	local rc=0
+	case ${ACCEL:-auto} in
+	tcg) ACCEL_ARGS=(-accel tcg -cpu max) ;;
+	kvm) ACCEL_ARGS=(-enable-kvm -cpu host) ;;
+	auto)
+		ACCEL_ARGS=(-accel tcg -cpu max)
+		if [ -w /dev/kvm ]; then
+			boot 20 "$OUT/probe.log" kwo_probe=1 -enable-kvm -cpu host || rc=$?
+			if [ $rc -eq 0 ] && grep -aq KWO-PROBE-OK "$OUT/probe.log"; then
+				ACCEL_ARGS=(-enable-kvm -cpu host)
+			fi
+		fi ;;
+	*) die "ACCEL must be auto, kvm or tcg" ;;
+	esac
+}
+
+# judge LOG RC -> prints the verdict, returns 0 for PASS
+judge() {
+	local log=$1 rc=$2 verdict=PASS
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "FAIL: timed out after ${TIMEOUT}s"; verdict=FAIL
+	elif [ "$rc" -ne 0 ]; then
+		echo "FAIL: qemu exited $rc (guest panic?)"; verdict=FAIL
+	fi
+	grep -aq 'KWO-RESULT: PASS' "$log" || { echo "FAIL: no PASS marker"; verdict=FAIL; }
+	if grep -aqE 'Kernel panic|Oops|BUG:|WARNING:|Call [Tt]race|KWO-RESULT: FAIL|KWO-STEP-FAILED|KTEST FAIL' "$log"; then
+		echo "FAIL: panic/oops/WARNING/failed step in the console log"; verdict=FAIL
+	fi
+	grep -aq 'reboot: Power down' "$log" || { echo "FAIL: no clean power-off"; verdict=FAIL; }
+	[ $verdict = PASS ]
+}
+
+run_vm() { # run_vm CMDLINE-WORDS -> 0 for PASS
+	local t rc=0
+	t=$(now)
+	boot "$TIMEOUT" "$OUT/console.log" "$1" "${ACCEL_ARGS[@]}" || rc=$?
+	echo "boot+test+poweroff (${ACCEL_ARGS[*]}): $(el "$t")s, qemu rc=$rc"
+	tr -d '\r' < "$OUT/console.log" |
+		grep -aE 'KWO|KTEST|kwo|Kernel panic|Oops|BUG|WARNING|Power down' || true
+	judge "$OUT/console.log" "$rc"
+}
+
+TIMEOUT=${TIMEOUT:-300}
+t=$(now)
+build_module
+build_clients
+echo "build: $(el "$t")s (kernel $KVER)"
+case $MODE in
+suite)
+	[ -n "${KWO:-}" ] && build_objects || mkdir -p "$OUT/objects"
+	pack_initramfs
+	pick_accel
+	if run_vm ""; then echo "RESULT: PASS (kernel suite)"; else echo "RESULT: FAIL (kernel suite)"; exit 1; fi ;;
+exec)
+	[ $# -ge 1 ] || die "usage: $0 exec APP.wasm [ARGS...]"
+	[ -n "${KWO:-}" ] || die "exec needs the kwo CLI (unset KWO_NO_CLI)"
+	EXEC_DIR=$OUT/exec
+	rm -rf "$EXEC_DIR"
+	mkdir -p "$EXEC_DIR" "$OUT/objects"
+	cp "$1" "$EXEC_DIR/app.wasm"
+	shift
+	{
+		printf 'step kwo exec /app.wasm'
+		printf ' %q' "$@"
+		printf '\n'
+	} > "$EXEC_DIR/run.sh"
+	pack_initramfs
+	pick_accel
+	if run_vm kwo_exec=1; then echo "RESULT: PASS (exec)"; else echo "RESULT: FAIL (exec)"; exit 1; fi ;;
+selfcheck)
+	mkdir -p "$OUT/objects"
+	pack_initramfs
+	pick_accel
+	ok=1
+	for words in kwo_hang=1 kwo_oops=1; do
+		TIMEOUT=60
+		if run_vm "$words" >/dev/null; then
+			echo "selfcheck: $words was judged PASS"; ok=0
+		else
+			echo "selfcheck: $words judged FAIL, as it must be"
+		fi
+	done
+	[ $ok = 1 ] && echo "RESULT: PASS (selfcheck)" || { echo "RESULT: FAIL (selfcheck)"; exit 1; } ;;
+*)
+	die "unknown mode $MODE" ;;
+esac
