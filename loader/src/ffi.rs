@@ -1,0 +1,107 @@
+//! Raw bindings to the portable C core (`kmod/core/kwo_core.h`), built by
+//! `build.rs`. Only [`crate::runtime`] uses them; layouts mirror the header
+//! field for field.
+
+use std::os::raw::{c_char, c_int};
+
+#[repr(C)]
+pub struct KwoObject {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+pub struct KwoInstance {
+    _private: [u8; 0],
+}
+
+/// `struct kwo_config`
+#[repr(C)]
+pub struct KwoConfig {
+    pub max_memory_pages: u32,
+    pub max_table_elems: u32,
+    pub stack_budget: u64,
+    pub host_reserve: u64,
+    pub output_limit: u64,
+    pub argv: *const *const c_char,
+    pub argc: u32,
+    pub envc: u32,
+    pub envp: *const *const c_char,
+    pub stdin_data: *const u8,
+    pub stdin_len: usize,
+}
+
+/// `struct kwo_call`
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KwoCall {
+    pub fuel: u64,
+    pub timeout_ns: u64,
+    pub status: u32,
+    pub trap_code: u32,
+    pub func: u32,
+    pub wasm_off: u32,
+    pub exit_code: i32,
+    pub pad: u32,
+    pub fuel_left: u64,
+}
+
+/// `struct kwo_export_info`
+#[repr(C)]
+pub struct KwoExportInfo {
+    pub kind: u32,
+    pub index: u32,
+    pub name: *const c_char,
+    pub name_len: u32,
+    pub param_count: u32,
+    pub result_count: u32,
+    pub params: *const u8,
+    pub results: *const u8,
+}
+
+pub const KWO_STATUS_TRAP: u32 = 1;
+pub const KWO_STATUS_EXIT: u32 = 2;
+pub const KWO_TRAPPED: c_int = 1;
+pub const KWO_FUEL_UNLIMITED: u64 = u64::MAX;
+pub const KWO_NONE: u32 = u32::MAX;
+pub const KWO_EXPORT_FUNC: u32 = 0;
+pub const KWO_EXPORT_GLOBAL: u32 = 3;
+
+extern "C" {
+    pub fn kwo_object_load(
+        bytes: *const u8,
+        len: usize,
+        out: *mut *mut KwoObject,
+        log: *mut c_char,
+        log_len: usize,
+    ) -> c_int;
+    pub fn kwo_object_free(obj: *mut KwoObject);
+    pub fn kwo_config_init(cfg: *mut KwoConfig);
+    pub fn kwo_call_init(call: *mut KwoCall);
+    pub fn kwo_instance_new(
+        obj: *const KwoObject,
+        cfg: *const KwoConfig,
+        call: *mut KwoCall,
+        out: *mut *mut KwoInstance,
+        log: *mut c_char,
+        log_len: usize,
+    ) -> c_int;
+    pub fn kwo_instance_free(inst: *mut KwoInstance);
+    pub fn kwo_export_find(
+        obj: *const KwoObject,
+        name: *const c_char,
+        name_len: usize,
+        info: *mut KwoExportInfo,
+    ) -> c_int;
+    pub fn kwo_func_name(obj: *const KwoObject, func: u32, len: *mut u32) -> *const c_char;
+    pub fn kwo_invoke(
+        inst: *mut KwoInstance,
+        export_pos: u32,
+        vals: *mut u64,
+        nvals: u32,
+        call: *mut KwoCall,
+    ) -> c_int;
+    pub fn kwo_global_get(inst: *const KwoInstance, global: u32, value: *mut u64, ty: *mut u8) -> c_int;
+    pub fn kwo_output_get(inst: *const KwoInstance, fd: c_int, len: *mut usize, truncated: *mut c_int)
+        -> *const u8;
+    pub fn kwo_output_clear(inst: *mut KwoInstance, fd: c_int);
+}

@@ -1,0 +1,296 @@
+//! `kwo`: verify, compile, inspect and run WebAssembly for the kwo runtime.
+//!
+//! `kwo run` executes in this process on the userspace runtime (the same C
+//! core as the kernel module). Every failure is a one-line message on
+//! stderr and a non-zero exit status; a trap exits with 134, `proc_exit(n)`
+//! with n.
+
+use clap::{Parser, Subcommand};
+use kwo_compiler::{OptLevel, Options};
+use kwo_format::{Object, Target, ValType};
+use kwo_loader::runtime::{Config, Instance, RunError, Val};
+use kwo_verifier::{Policy, VerifiedModule};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit status of `kwo run` when the program trapped (as for SIGABRT).
+const TRAP_EXIT: u8 = 134;
+
+#[derive(Parser)]
+#[command(name = "kwo", version, about = "WebAssembly for the Linux kernel: verify, compile, inspect, run")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check a .wasm module against the kernel policy.
+    Verify {
+        file: PathBuf,
+        /// Override a verifier limit, e.g. max-memory-pages=1024.
+        #[arg(long = "limit", value_name = "NAME=VALUE")]
+        limits: Vec<String>,
+    },
+    /// Compile a .wasm module into a .kwo object.
+    Compile {
+        file: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, default_value = "x86_64", value_parser = ["x86_64", "aarch64"])]
+        target: String,
+        #[arg(short = 'O', default_value = "speed", value_parser = ["speed", "none"])]
+        opt: String,
+        #[arg(long = "limit", value_name = "NAME=VALUE")]
+        limits: Vec<String>,
+    },
+    /// Describe a .kwo object.
+    Inspect {
+        file: PathBuf,
+        /// Also disassemble every function.
+        #[arg(long)]
+        disasm: bool,
+    },
+    /// Run a .wasm or .kwo file (`_start`, or --invoke NAME ARGS...).
+    Run {
+        file: PathBuf,
+        /// Wall-clock budget, e.g. 500ms, 2s, 1m.
+        #[arg(long, value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        /// Fuel budget (compiler-placed checkpoints).
+        #[arg(long)]
+        fuel: Option<u64>,
+        /// Call this export with these arguments and print its results.
+        #[arg(long, num_args = 1.., value_name = "NAME [ARGS]", allow_hyphen_values = true)]
+        invoke: Vec<String>,
+        /// Arguments for the program (WASI argv[1..]).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+/// `500ms`, `2s`, `1m`, `100us`; a bare number is seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("bad duration `{s}`"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1e3,
+        "us" => n / 1e6,
+        "ns" => n / 1e9,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("bad duration unit in `{s}` (use ns, us, ms, s, m, h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("bad duration `{s}`"))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn policy(limits: &[String]) -> Result<Policy, String> {
+    let mut policy = Policy::kernel();
+    for flag in limits {
+        policy.limits.apply_flag(flag).map_err(|e| e.to_string())?;
+    }
+    Ok(policy)
+}
+
+fn verify(wasm: &[u8], limits: &[String]) -> Result<VerifiedModule, String> {
+    kwo_verifier::verify(wasm, &policy(limits)?).map_err(|d| d.to_string().trim_end().to_string())
+}
+
+fn host_target() -> Target {
+    if cfg!(target_arch = "aarch64") {
+        Target::Aarch64
+    } else {
+        Target::X86_64
+    }
+}
+
+fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result<Vec<u8>, String> {
+    kwo_compiler::compile(module, &Options { target, opt }).map_err(|e| format!("compile error: {e}"))
+}
+
+fn cmd_verify(file: &Path, limits: &[String]) -> Result<ExitCode, String> {
+    let module = verify(&read(file)?, limits)?;
+    println!(
+        "{}: ok ({} functions, {} imports)",
+        file.display(),
+        module.funcs.len(),
+        module.imports.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_compile(file: &Path, output: &Path, target: &str, opt: &str, limits: &[String]) -> Result<ExitCode, String> {
+    let target = if target == "aarch64" { Target::Aarch64 } else { Target::X86_64 };
+    let opt = if opt == "none" { OptLevel::None } else { OptLevel::Speed };
+    let kwo = compile(&verify(&read(file)?, limits)?, target, opt)?;
+    std::fs::write(output, kwo).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_inspect(file: &Path, disasm: bool) -> Result<ExitCode, String> {
+    let obj = Object::parse(&read(file)?).map_err(|e| format!("{}: {e}", file.display()))?;
+    print!("{}", kwo_format::describe(&obj));
+    if disasm {
+        print!("{}", disassemble(&obj)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Capstone disassembly of every function, at code-section offsets.
+fn disassemble(obj: &Object) -> Result<String, String> {
+    use capstone::prelude::*;
+    let cs = match obj.target {
+        Target::X86_64 => Capstone::new().x86().mode(arch::x86::ArchMode::Mode64).build(),
+        Target::Aarch64 => Capstone::new().arm64().mode(arch::arm64::ArchMode::Arm).build(),
+    }
+    .map_err(|e| format!("disassembler: {e}"))?;
+    let mut out = String::new();
+    for (i, f) in obj.funcs.iter().enumerate() {
+        let index = obj.imports.len() + i;
+        let name = f.name.as_deref().unwrap_or("");
+        out.push_str(&format!("\nfunc {index} {name} (code {:#x}..{:#x}):\n", f.code_off, f.code_off + f.code_len));
+        let start = f.code_off as usize;
+        let Some(code) = obj.code.get(start..start + f.code_len as usize) else {
+            continue;
+        };
+        let insns = cs.disasm_all(code, u64::from(f.code_off)).map_err(|e| format!("disassembler: {e}"))?;
+        for insn in insns.iter() {
+            out.push_str(&format!(
+                "  {:8x}:  {:<8} {}\n",
+                insn.address(),
+                insn.mnemonic().unwrap_or(""),
+                insn.op_str().unwrap_or("")
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The object to run: `.kwo` bytes as they are, `.wasm` compiled now.
+fn load_object(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    if bytes.starts_with(&kwo_format::KWO_MAGIC.to_le_bytes()) {
+        return Ok(bytes);
+    }
+    if bytes.starts_with(b"\0asm") {
+        return compile(&verify(&bytes, &[])?, host_target(), OptLevel::Speed);
+    }
+    Err("not a .wasm module or a .kwo object (unknown magic)".into())
+}
+
+fn parse_arg(ty: ValType, s: &str) -> Result<Val, String> {
+    let bad = || format!("argument `{s}` is not a valid {}", ty.name());
+    let int = |s: &str| -> Option<i128> {
+        match s.strip_prefix("0x") {
+            Some(h) => i128::from_str_radix(h, 16).ok(),
+            None => s.parse().ok(),
+        }
+    };
+    Ok(match ty {
+        ValType::I32 => {
+            let v = int(s).filter(|v| *v >= i32::MIN as i128 && *v <= u32::MAX as i128).ok_or_else(bad)?;
+            Val::I32(v as u32 as i32)
+        }
+        ValType::I64 => {
+            let v = int(s).filter(|v| *v >= i64::MIN as i128 && *v <= u64::MAX as i128).ok_or_else(bad)?;
+            Val::I64(v as u64 as i64)
+        }
+        ValType::F32 => Val::F32(s.parse::<f32>().map_err(|_| bad())?.to_bits()),
+        ValType::F64 => Val::F64(s.parse::<f64>().map_err(|_| bad())?.to_bits()),
+        ValType::FuncRef if s == "null" => Val::FuncRef(None),
+        ValType::ExternRef if s == "null" => Val::ExternRef(None),
+        ValType::ExternRef => Val::ExternRef(Some(int(s).and_then(|v| u64::try_from(v).ok()).ok_or_else(bad)?)),
+        ValType::FuncRef => return Err(bad()),
+    })
+}
+
+fn show(v: &Val) -> String {
+    match *v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => x.to_string(),
+        Val::F32(b) => f32::from_bits(b).to_string(),
+        Val::F64(b) => f64::from_bits(b).to_string(),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(Some(x)) => format!("funcref {x:#x}"),
+        Val::ExternRef(Some(x)) => format!("externref {x}"),
+    }
+}
+
+fn flush_output(inst: &mut Instance) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(&inst.take_stdout());
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().write_all(&inst.take_stderr());
+}
+
+/// The exit status for how a run ended.
+fn finish(result: Result<(), RunError>) -> Result<ExitCode, String> {
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(RunError::Exit(code)) => Ok(ExitCode::from(code as u8)),
+        Err(RunError::Trap(info)) => {
+            eprintln!("trap: {info}");
+            Ok(ExitCode::from(TRAP_EXIT))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn cmd_run(file: &Path, timeout: Option<Duration>, fuel: Option<u64>, invoke: &[String], args: &[String])
+    -> Result<ExitCode, String> {
+    let kwo = load_object(read(file)?)?;
+    let mut argv = vec![file.display().to_string()];
+    argv.extend(args.iter().cloned());
+    let config = Config {
+        timeout,
+        fuel,
+        args: argv,
+        env: Vec::new(),
+        ..Config::default()
+    };
+    let mut inst = match Instance::new(&kwo, &config) {
+        Ok(inst) => inst,
+        Err(e) => return finish(Err(e)),
+    };
+    flush_output(&mut inst);
+    let result = match invoke.split_first() {
+        None => inst.invoke("_start", &[]).map(|_| ()),
+        Some((name, raw)) => {
+            let params = inst
+                .func_params(name)
+                .ok_or_else(|| format!("no exported function {name:?}"))?;
+            if params.len() != raw.len() {
+                return Err(format!("{name:?} takes {} arguments, {} given", params.len(), raw.len()));
+            }
+            let vals = params.iter().zip(raw).map(|(&t, s)| parse_arg(t, s)).collect::<Result<Vec<_>, _>>()?;
+            inst.invoke(name, &vals).map(|results| {
+                flush_output(&mut inst);
+                for r in &results {
+                    println!("{}", show(r));
+                }
+            })
+        }
+    };
+    flush_output(&mut inst);
+    finish(result)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.cmd {
+        Cmd::Verify { file, limits } => cmd_verify(file, limits),
+        Cmd::Compile { file, output, target, opt, limits } => cmd_compile(file, output, target, opt, limits),
+        Cmd::Inspect { file, disasm } => cmd_inspect(file, *disasm),
+        Cmd::Run { file, timeout, fuel, invoke, args } => cmd_run(file, *timeout, *fuel, invoke, args),
+    };
+    result.unwrap_or_else(|msg| {
+        eprintln!("kwo: {msg}");
+        ExitCode::FAILURE
+    })
+}

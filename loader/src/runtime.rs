@@ -1,0 +1,480 @@
+//! The userspace runtime: loads a `.kwo` object into the portable C core
+//! (the same code the kernel module runs), instantiates it and invokes its
+//! exports with WASI stdio captured in memory.
+//!
+//! Calls run on the calling thread's stack. Each call may use
+//! [`Config::stack_budget`] bytes of it below the point of the call (the
+//! generated code checks a limit derived from it); the runtime cannot know
+//! how much stack the thread really has left, so callers that run deep
+//! recursion must give the thread a stack comfortably larger than the
+//! budget (the default budget, 512 KiB, fits the 8 MiB main thread and the
+//! 2 MiB threads of `cargo test`).
+//!
+//! Not provided: imports other than the WASI subset, linking modules
+//! together, sharing memories, threads.
+
+use crate::ffi::{self, KwoCall, KwoConfig, KwoExportInfo, KwoInstance, KwoObject};
+use std::ffi::CString;
+use std::fmt;
+use std::os::raw::{c_char, c_int};
+use std::time::Duration;
+
+/// Per-instance settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Wall-clock budget of each call (and of the start function).
+    pub timeout: Option<Duration>,
+    /// Fuel (compiler-placed checkpoints) per call; `None` is unlimited.
+    pub fuel: Option<u64>,
+    /// WASI `argv`.
+    pub args: Vec<String>,
+    /// WASI environment, `"KEY=VALUE"` strings.
+    pub env: Vec<String>,
+    /// Contents of fd 0.
+    pub stdin: Vec<u8>,
+    /// Bytes kept per stdout/stderr stream per call; the rest is dropped.
+    pub output_limit: usize,
+    /// Native stack each call may use, in bytes.
+    pub stack_budget: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            timeout: None,
+            fuel: None,
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: Vec::new(),
+            output_limit: 1 << 20,
+            stack_budget: 512 * 1024,
+        }
+    }
+}
+
+/// A Wasm value crossing the runtime boundary. Floats are raw bits;
+/// references are `None` for null. An externref is an opaque non-zero
+/// integer (`Some(0)` reads back as `None`); a funcref is an address in
+/// the instance and cannot be passed in from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Val {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    FuncRef(Option<u64>),
+    ExternRef(Option<u64>),
+}
+
+/// Why a call trapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrapCode {
+    Unreachable,
+    IntegerDivideByZero,
+    IntegerOverflow,
+    BadConversionToInteger,
+    MemoryOutOfBounds,
+    TableOutOfBounds,
+    UndefinedElement,
+    UninitializedElement,
+    IndirectCallTypeMismatch,
+    StackExhausted,
+    Interrupted,
+    FuelExhausted,
+}
+
+impl TrapCode {
+    /// From a `KWO_TRAP_*` number (exit and unknown codes are `None`).
+    pub fn from_code(code: u32) -> Option<TrapCode> {
+        use TrapCode::*;
+        Some(match code {
+            1 => Unreachable,
+            2 => IntegerDivideByZero,
+            3 => IntegerOverflow,
+            4 => BadConversionToInteger,
+            5 => MemoryOutOfBounds,
+            6 => TableOutOfBounds,
+            7 => UndefinedElement,
+            8 => UninitializedElement,
+            9 => IndirectCallTypeMismatch,
+            10 => StackExhausted,
+            11 => Interrupted,
+            12 => FuelExhausted,
+            _ => return None,
+        })
+    }
+
+    /// The spec testsuite's `assert_trap` wording.
+    pub fn message(&self) -> &'static str {
+        use TrapCode::*;
+        match self {
+            Unreachable => "unreachable",
+            IntegerDivideByZero => "integer divide by zero",
+            IntegerOverflow => "integer overflow",
+            BadConversionToInteger => "invalid conversion to integer",
+            MemoryOutOfBounds => "out of bounds memory access",
+            TableOutOfBounds => "out of bounds table access",
+            UndefinedElement => "undefined element",
+            UninitializedElement => "uninitialized element",
+            IndirectCallTypeMismatch => "indirect call type mismatch",
+            StackExhausted => "call stack exhausted",
+            Interrupted => "interrupted",
+            FuelExhausted => "fuel exhausted",
+        }
+    }
+}
+
+/// Where and why a call trapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrapInfo {
+    pub code: TrapCode,
+    /// Wasm function index, when the trap site is known.
+    pub func: Option<u32>,
+    /// That function's name from the name section.
+    pub func_name: Option<String>,
+    /// Offset of the trapping instruction in the `.wasm`.
+    pub wasm_offset: Option<u32>,
+}
+
+impl fmt::Display for TrapInfo {
+    /// `<kind> in func 3 <name> at wasm offset 0x..`, omitting what is unknown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code.message())?;
+        if let Some(func) = self.func {
+            write!(f, " in func {func}")?;
+            if let Some(name) = &self.func_name {
+                write!(f, " {name}")?;
+            }
+        }
+        if let Some(off) = self.wasm_offset {
+            write!(f, " at wasm offset {off:#x}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// The object was rejected or could not be instantiated.
+    Load(String),
+    Trap(TrapInfo),
+    /// The program called `proc_exit`.
+    Exit(i32),
+    /// The caller asked for something impossible (no such export, wrong
+    /// argument count or types).
+    Usage(String),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Load(m) => write!(f, "load error: {m}"),
+            RunError::Trap(t) => write!(f, "trap: {t}"),
+            RunError::Exit(c) => write!(f, "exit status {c}"),
+            RunError::Usage(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+const LOG_LEN: usize = 256;
+
+fn log_message(log: &[c_char; LOG_LEN]) -> String {
+    let bytes: Vec<u8> = log.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// `KWO_VAL_*` byte of a value.
+fn val_type(v: &Val) -> u8 {
+    match v {
+        Val::I32(_) => 0x7f,
+        Val::I64(_) => 0x7e,
+        Val::F32(_) => 0x7d,
+        Val::F64(_) => 0x7c,
+        Val::FuncRef(_) => 0x70,
+        Val::ExternRef(_) => 0x6f,
+    }
+}
+
+fn type_name(t: u8) -> &'static str {
+    match t {
+        0x7f => "i32",
+        0x7e => "i64",
+        0x7d => "f32",
+        0x7c => "f64",
+        0x70 => "funcref",
+        0x6f => "externref",
+        _ => "?",
+    }
+}
+
+fn to_slot(v: &Val) -> Result<u64, RunError> {
+    Ok(match *v {
+        Val::I32(x) => x as u32 as u64,
+        Val::I64(x) => x as u64,
+        Val::F32(x) => x as u64,
+        Val::F64(x) => x,
+        Val::ExternRef(x) => x.unwrap_or(0),
+        Val::FuncRef(None) => 0,
+        Val::FuncRef(Some(_)) => {
+            return Err(RunError::Usage("non-null funcref arguments are not supported".into()))
+        }
+    })
+}
+
+fn from_slot(t: u8, s: u64) -> Val {
+    let opt = if s == 0 { None } else { Some(s) };
+    match t {
+        0x7f => Val::I32(s as u32 as i32),
+        0x7e => Val::I64(s as i64),
+        0x7d => Val::F32(s as u32),
+        0x7c => Val::F64(s),
+        0x70 => Val::FuncRef(opt),
+        _ => Val::ExternRef(opt),
+    }
+}
+
+/// A C string list for WASI; interior NULs are a usage error.
+fn c_strings(strs: &[String], what: &str) -> Result<Vec<CString>, RunError> {
+    strs.iter()
+        .map(|s| CString::new(s.as_bytes()).map_err(|_| RunError::Usage(format!("{what} contains a NUL byte"))))
+        .collect()
+}
+
+/// An instantiated object.
+pub struct Instance {
+    obj: *mut KwoObject,
+    inst: *mut KwoInstance,
+    fuel: Option<u64>,
+    timeout: Option<Duration>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+// The core instance has no thread affinity; it only must not be used from
+// two threads at once, which `&mut self` on every call guarantees.
+unsafe impl Send for Instance {}
+
+impl Instance {
+    /// Validate `kwo`, instantiate it and run its start function.
+    pub fn new(kwo: &[u8], config: &Config) -> Result<Instance, RunError> {
+        let mut log = [0 as c_char; LOG_LEN];
+        let mut obj = std::ptr::null_mut();
+        // SAFETY: the core copies the bytes; log is LOG_LEN bytes.
+        let rc = unsafe { ffi::kwo_object_load(kwo.as_ptr(), kwo.len(), &mut obj, log.as_mut_ptr(), LOG_LEN) };
+        if rc != 0 {
+            return Err(RunError::Load(log_message(&log)));
+        }
+        let mut this = Instance {
+            obj,
+            inst: std::ptr::null_mut(),
+            fuel: config.fuel,
+            timeout: config.timeout,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
+        this.instantiate(config)?;
+        Ok(this)
+    }
+
+    fn instantiate(&mut self, config: &Config) -> Result<(), RunError> {
+        let args = c_strings(&config.args, "an argument")?;
+        let env = c_strings(&config.env, "an environment string")?;
+        let argv: Vec<*const c_char> = args.iter().map(|s| s.as_ptr()).collect();
+        let envp: Vec<*const c_char> = env.iter().map(|s| s.as_ptr()).collect();
+        // SAFETY: kwo_config_init fills in every field.
+        let mut cfg: KwoConfig = unsafe {
+            let mut cfg = std::mem::MaybeUninit::<KwoConfig>::uninit();
+            ffi::kwo_config_init(cfg.as_mut_ptr());
+            cfg.assume_init()
+        };
+        cfg.stack_budget = config.stack_budget as u64;
+        cfg.output_limit = config.output_limit as u64;
+        cfg.argv = argv.as_ptr();
+        cfg.argc = argv.len() as u32;
+        cfg.envp = envp.as_ptr();
+        cfg.envc = envp.len() as u32;
+        cfg.stdin_data = config.stdin.as_ptr();
+        cfg.stdin_len = config.stdin.len();
+        let mut call = self.call_budget();
+        let mut log = [0 as c_char; LOG_LEN];
+        // SAFETY: every pointer in cfg outlives the call (the core copies
+        // argv, env and stdin); self.obj is a loaded object.
+        let rc = unsafe {
+            ffi::kwo_instance_new(self.obj, &cfg, &mut call, &mut self.inst, log.as_mut_ptr(), LOG_LEN)
+        };
+        match rc {
+            0 => {
+                self.collect_output();
+                Ok(())
+            }
+            ffi::KWO_TRAPPED => Err(self.call_error(&call).unwrap_or_else(|| RunError::Load(log_message(&log)))),
+            _ => Err(RunError::Load(log_message(&log))),
+        }
+    }
+
+    fn call_budget(&self) -> KwoCall {
+        let mut call = KwoCall::default();
+        // SAFETY: plain initialization of a repr(C) struct.
+        unsafe { ffi::kwo_call_init(&mut call) };
+        call.fuel = self.fuel.unwrap_or(ffi::KWO_FUEL_UNLIMITED);
+        call.timeout_ns = self.timeout.map_or(0, |t| (t.as_nanos().min(u64::MAX as u128) as u64).max(1));
+        call
+    }
+
+    /// How a call that did not return normally ended (None if it did).
+    fn call_error(&self, call: &KwoCall) -> Option<RunError> {
+        match call.status {
+            ffi::KWO_STATUS_EXIT => Some(RunError::Exit(call.exit_code)),
+            ffi::KWO_STATUS_TRAP => {
+                let code = TrapCode::from_code(call.trap_code).unwrap_or(TrapCode::Unreachable);
+                let func = (call.func != ffi::KWO_NONE).then_some(call.func);
+                Some(RunError::Trap(TrapInfo {
+                    code,
+                    func,
+                    func_name: func.and_then(|f| self.func_name(f)),
+                    wasm_offset: (call.wasm_off != ffi::KWO_NONE).then_some(call.wasm_off),
+                }))
+            }
+            _ => None,
+        }
+    }
+
+    /// Name of wasm function `func` from the name section.
+    pub fn func_name(&self, func: u32) -> Option<String> {
+        let mut len = 0u32;
+        // SAFETY: the name lives in the object, which outlives this copy.
+        unsafe {
+            let p = ffi::kwo_func_name(self.obj, func, &mut len);
+            if p.is_null() {
+                return None;
+            }
+            let bytes = std::slice::from_raw_parts(p as *const u8, len as usize);
+            Some(String::from_utf8_lossy(bytes).into_owned())
+        }
+    }
+
+    fn find_export(&self, name: &str) -> Option<(u32, KwoExportInfo)> {
+        let mut info = KwoExportInfo {
+            kind: 0,
+            index: 0,
+            name: std::ptr::null(),
+            name_len: 0,
+            param_count: 0,
+            result_count: 0,
+            params: std::ptr::null(),
+            results: std::ptr::null(),
+        };
+        // SAFETY: name is valid for name.len() bytes; info is written.
+        let pos = unsafe { ffi::kwo_export_find(self.obj, name.as_ptr() as *const c_char, name.len(), &mut info) };
+        (pos >= 0).then_some((pos as u32, info))
+    }
+
+    /// Call the exported function `export` with `args`.
+    pub fn invoke(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, RunError> {
+        let (pos, info) = self
+            .find_export(export)
+            .filter(|(_, info)| info.kind == ffi::KWO_EXPORT_FUNC)
+            .ok_or_else(|| RunError::Usage(format!("no exported function {export:?}")))?;
+        // SAFETY: params/results point at param_count/result_count bytes in the object.
+        let (params, results) = unsafe {
+            (
+                std::slice::from_raw_parts(info.params, info.param_count as usize),
+                std::slice::from_raw_parts(info.results, info.result_count as usize),
+            )
+        };
+        check_args(export, params, args)?;
+        let mut vals = vec![0u64; params.len().max(results.len()).max(1)];
+        for (slot, a) in vals.iter_mut().zip(args) {
+            *slot = to_slot(a)?;
+        }
+        let mut call = self.call_budget();
+        // SAFETY: vals has max(params, results) slots of the right types.
+        let rc = unsafe { ffi::kwo_invoke(self.inst, pos, vals.as_mut_ptr(), vals.len() as u32, &mut call) };
+        self.collect_output();
+        if rc != 0 {
+            return Err(RunError::Usage(format!("cannot call {export:?} (error {rc})")));
+        }
+        if let Some(e) = self.call_error(&call) {
+            return Err(e);
+        }
+        Ok(results.iter().zip(&vals).map(|(&t, &s)| from_slot(t, s)).collect())
+    }
+
+    /// Parameter types of the exported function `export`.
+    pub fn func_params(&self, export: &str) -> Option<Vec<kwo_format::ValType>> {
+        let (_, info) = self.find_export(export).filter(|(_, i)| i.kind == ffi::KWO_EXPORT_FUNC)?;
+        // SAFETY: params points at param_count bytes in the object.
+        let params = unsafe { std::slice::from_raw_parts(info.params, info.param_count as usize) };
+        params.iter().map(|&t| kwo_format::ValType::from_code(u32::from(t))).collect()
+    }
+
+    /// The current value of the exported global `export`.
+    pub fn global(&self, export: &str) -> Option<Val> {
+        let (_, info) = self.find_export(export).filter(|(_, i)| i.kind == ffi::KWO_EXPORT_GLOBAL)?;
+        let (mut value, mut ty) = (0u64, 0u8);
+        // SAFETY: out-parameters only.
+        let rc = unsafe { ffi::kwo_global_get(self.inst, info.index, &mut value, &mut ty) };
+        (rc == 0).then(|| from_slot(ty, value))
+    }
+
+    /// Bytes the program wrote to fd 1 since the last call.
+    pub fn take_stdout(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.stdout)
+    }
+
+    /// Bytes the program wrote to fd 2 since the last call.
+    pub fn take_stderr(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.stderr)
+    }
+
+    /// Move the core's output buffers into ours.
+    fn collect_output(&mut self) {
+        if self.inst.is_null() {
+            return;
+        }
+        for (fd, buf) in [(1 as c_int, &mut self.stdout), (2, &mut self.stderr)] {
+            let (mut len, mut truncated) = (0usize, 0 as c_int);
+            // SAFETY: the buffer is valid until kwo_output_clear.
+            unsafe {
+                let p = ffi::kwo_output_get(self.inst, fd, &mut len, &mut truncated);
+                if !p.is_null() {
+                    buf.extend_from_slice(std::slice::from_raw_parts(p, len));
+                }
+                ffi::kwo_output_clear(self.inst, fd);
+            }
+        }
+    }
+}
+
+fn check_args(export: &str, params: &[u8], args: &[Val]) -> Result<(), RunError> {
+    if params.len() != args.len() {
+        return Err(RunError::Usage(format!(
+            "{export:?} takes {} arguments, {} given",
+            params.len(),
+            args.len()
+        )));
+    }
+    for (i, (&t, a)) in params.iter().zip(args).enumerate() {
+        if val_type(a) != t {
+            return Err(RunError::Usage(format!(
+                "argument {i} of {export:?} must be {}, not {}",
+                type_name(t),
+                type_name(val_type(a))
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: both were created by the core and are freed once; the
+        // instance goes first because it refers to the object.
+        unsafe {
+            ffi::kwo_instance_free(self.inst);
+            ffi::kwo_object_free(self.obj);
+        }
+    }
+}
