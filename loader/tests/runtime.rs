@@ -1,0 +1,259 @@
+//! The userspace runtime end to end: Wasm text → verifier → compiler →
+//! `.kwo` → `Instance` over the C core. Invocation, results, traps with
+//! their sites, unwinding out of deep recursion, budgets (time, fuel,
+//! stack), memory growth, bulk memory and tables, WASI output and exit.
+
+use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, Val};
+use kwo_verifier::Policy;
+use std::time::{Duration, Instant};
+
+fn kwo_of(wat: &str, policy: &Policy) -> Vec<u8> {
+    let wasm = wat::parse_str(wat).expect("test module parses");
+    let module = kwo_verifier::verify(&wasm, policy).expect("test module verifies");
+    kwo_compiler::compile(&module, &kwo_compiler::Options::default()).expect("test module compiles")
+}
+
+fn instance(wat: &str) -> Instance {
+    instance_with(wat, &Config::default())
+}
+
+fn instance_with(wat: &str, config: &Config) -> Instance {
+    Instance::new(&kwo_of(wat, &Policy::kernel()), config).expect("instantiates")
+}
+
+fn trap_of(r: Result<Vec<Val>, RunError>) -> kwo_loader::runtime::TrapInfo {
+    match r {
+        Err(RunError::Trap(t)) => t,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+const ARITH: &str = r#"(module
+  (func $add (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func $div (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
+  (func $wide (export "wide") (param i64 f64) (result i64 f64) local.get 0 local.get 1)
+  (func $boom (export "boom") unreachable))"#;
+
+#[test]
+fn invoke_returns_results() {
+    let mut inst = instance(ARITH);
+    assert_eq!(inst.invoke("add", &[Val::I32(2), Val::I32(40)]).unwrap(), vec![Val::I32(42)]);
+    assert_eq!(inst.invoke("add", &[Val::I32(-1), Val::I32(1)]).unwrap(), vec![Val::I32(0)]);
+    let f = 1.5f64.to_bits();
+    assert_eq!(
+        inst.invoke("wide", &[Val::I64(-7), Val::F64(f)]).unwrap(),
+        vec![Val::I64(-7), Val::F64(f)]
+    );
+}
+
+#[test]
+fn traps_report_code_and_site_and_instance_stays_usable() {
+    let mut inst = instance(ARITH);
+    let t = trap_of(inst.invoke("div", &[Val::I32(1), Val::I32(0)]));
+    assert_eq!(t.code, TrapCode::IntegerDivideByZero);
+    assert_eq!(t.func, Some(1));
+    assert!(t.wasm_offset.is_some());
+    let t = trap_of(inst.invoke("div", &[Val::I32(i32::MIN), Val::I32(-1)]));
+    assert_eq!(t.code, TrapCode::IntegerOverflow);
+    let t = trap_of(inst.invoke("boom", &[]));
+    assert_eq!(t.code.message(), "unreachable");
+    assert_eq!(t.func, Some(3));
+    assert_eq!(inst.invoke("div", &[Val::I32(-9), Val::I32(2)]).unwrap(), vec![Val::I32(-4)]);
+}
+
+#[test]
+fn usage_errors_are_reported() {
+    let mut inst = instance(ARITH);
+    assert!(matches!(inst.invoke("nope", &[]), Err(RunError::Usage(_))));
+    assert!(matches!(inst.invoke("add", &[Val::I32(1)]), Err(RunError::Usage(_))));
+    assert!(matches!(inst.invoke("add", &[Val::I32(1), Val::I64(1)]), Err(RunError::Usage(_))));
+}
+
+#[test]
+fn deep_recursion_exhausts_the_stack_budget_and_unwinds() {
+    let wat = r#"(module
+      (func $rec (export "rec") (param i32) (result i32)
+        local.get 0 i32.eqz if (result i32) i32.const 0 else
+        local.get 0 i32.const 1 i32.sub call $rec i32.const 1 i32.add end))"#;
+    let mut inst = instance(wat);
+    assert_eq!(inst.invoke("rec", &[Val::I32(1000)]).unwrap(), vec![Val::I32(1000)]);
+    let t = trap_of(inst.invoke("rec", &[Val::I32(100_000_000)]));
+    assert_eq!(t.code, TrapCode::StackExhausted);
+    // The unwind restored the stack: the same instance recurses again.
+    assert_eq!(inst.invoke("rec", &[Val::I32(500)]).unwrap(), vec![Val::I32(500)]);
+}
+
+#[test]
+fn infinite_loop_is_interrupted_by_the_timeout() {
+    let wat = r#"(module (func (export "spin") (loop br 0)))"#;
+    let config = Config { timeout: Some(Duration::from_millis(100)), ..Config::default() };
+    let mut inst = instance_with(wat, &config);
+    let start = Instant::now();
+    let t = trap_of(inst.invoke("spin", &[]));
+    assert_eq!(t.code, TrapCode::Interrupted);
+    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+}
+
+#[test]
+fn fuel_runs_out() {
+    let wat = r#"(module (func (export "spin") (loop br 0)))"#;
+    let config = Config { fuel: Some(10_000), ..Config::default() };
+    let mut inst = instance_with(wat, &config);
+    let t = trap_of(inst.invoke("spin", &[]));
+    assert_eq!(t.code, TrapCode::FuelExhausted);
+}
+
+#[test]
+fn memory_grow_and_bounds() {
+    let wat = r#"(module (memory 1 4)
+      (func (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+      (func (export "size") (result i32) memory.size)
+      (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store)
+      (func (export "load") (param i32) (result i32) local.get 0 i32.load))"#;
+    let mut inst = instance(wat);
+    inst.invoke("store", &[Val::I32(65532), Val::I32(77)]).unwrap();
+    let t = trap_of(inst.invoke("load", &[Val::I32(65533)]));
+    assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
+    assert_eq!(inst.invoke("grow", &[Val::I32(2)]).unwrap(), vec![Val::I32(1)]);
+    assert_eq!(inst.invoke("size", &[]).unwrap(), vec![Val::I32(3)]);
+    // The old contents moved with the memory; the new pages are zero.
+    assert_eq!(inst.invoke("load", &[Val::I32(65532)]).unwrap(), vec![Val::I32(77)]);
+    assert_eq!(inst.invoke("load", &[Val::I32(3 * 65536 - 4)]).unwrap(), vec![Val::I32(0)]);
+    assert_eq!(inst.invoke("grow", &[Val::I32(2)]).unwrap(), vec![Val::I32(-1)]);
+}
+
+#[test]
+fn bulk_memory_and_data_segments() {
+    let wat = r#"(module (memory 1)
+      (data (i32.const 16) "hello")
+      (data $p "world")
+      (func (export "init") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 memory.init $p)
+      (func (export "drop") data.drop $p)
+      (func (export "fill") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 memory.fill)
+      (func (export "copy") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 memory.copy)
+      (func (export "byte") (param i32) (result i32) local.get 0 i32.load8_u))"#;
+    let mut inst = instance(wat);
+    let byte = |inst: &mut Instance, a: i32| inst.invoke("byte", &[Val::I32(a)]).unwrap()[0];
+    assert_eq!(byte(&mut inst, 16), Val::I32(b'h' as i32));
+    inst.invoke("init", &[Val::I32(100), Val::I32(1), Val::I32(4)]).unwrap();
+    assert_eq!(byte(&mut inst, 100), Val::I32(b'o' as i32));
+    inst.invoke("copy", &[Val::I32(17), Val::I32(16), Val::I32(5)]).unwrap();
+    assert_eq!(byte(&mut inst, 21), Val::I32(b'o' as i32));
+    inst.invoke("fill", &[Val::I32(200), Val::I32(0x1ab), Val::I32(3)]).unwrap();
+    assert_eq!(byte(&mut inst, 202), Val::I32(0xab));
+    let t = trap_of(inst.invoke("fill", &[Val::I32(65530), Val::I32(0), Val::I32(7)]));
+    assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
+    inst.invoke("drop", &[]).unwrap();
+    let t = trap_of(inst.invoke("init", &[Val::I32(0), Val::I32(0), Val::I32(1)]));
+    assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
+}
+
+#[test]
+fn out_of_bounds_data_segment_fails_instantiation() {
+    let wasm = kwo_of(r#"(module (memory 1) (data (i32.const 65534) "abc"))"#, &Policy::kernel());
+    match Instance::new(&wasm, &Config::default()) {
+        Err(RunError::Trap(t)) => assert_eq!(t.code.message(), "out of bounds memory access"),
+        other => panic!("expected a trap, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn tables_and_indirect_calls() {
+    let wat = r#"(module
+      (type $t (func (result i32)))
+      (table $tab 2 10 funcref)
+      (elem (i32.const 0) $one $two)
+      (func $one (result i32) i32.const 1)
+      (func $two (result i32) i32.const 2)
+      (func (export "call") (param i32) (result i32) local.get 0 call_indirect (type $t))
+      (func (export "grow") (param i32) (result i32) ref.null func local.get 0 table.grow $tab)
+      (func (export "size") (result i32) table.size $tab)
+      (func (export "fill") (param i32 i32) local.get 0 ref.func $two local.get 1 table.fill $tab)
+      (func (export "copy") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 table.copy))"#;
+    let mut inst = instance(wat);
+    assert_eq!(inst.invoke("call", &[Val::I32(1)]).unwrap(), vec![Val::I32(2)]);
+    let t = trap_of(inst.invoke("call", &[Val::I32(2)]));
+    assert_eq!(t.code, TrapCode::UndefinedElement);
+    assert_eq!(inst.invoke("grow", &[Val::I32(3)]).unwrap(), vec![Val::I32(2)]);
+    assert_eq!(inst.invoke("size", &[]).unwrap(), vec![Val::I32(5)]);
+    let t = trap_of(inst.invoke("call", &[Val::I32(4)]));
+    assert_eq!(t.code, TrapCode::UninitializedElement);
+    inst.invoke("fill", &[Val::I32(3), Val::I32(2)]).unwrap();
+    assert_eq!(inst.invoke("call", &[Val::I32(4)]).unwrap(), vec![Val::I32(2)]);
+    inst.invoke("copy", &[Val::I32(3), Val::I32(0), Val::I32(1)]).unwrap();
+    assert_eq!(inst.invoke("call", &[Val::I32(3)]).unwrap(), vec![Val::I32(1)]);
+    let t = trap_of(inst.invoke("fill", &[Val::I32(4), Val::I32(2)]));
+    assert_eq!(t.code, TrapCode::TableOutOfBounds);
+    assert_eq!(inst.invoke("grow", &[Val::I32(6)]).unwrap(), vec![Val::I32(-1)]);
+}
+
+#[test]
+fn globals_are_readable() {
+    let wat = r#"(module (global (export "g") (mut i64) (i64.const -5))
+      (func (export "set") (param i64) local.get 0 global.set 0))"#;
+    let mut inst = instance(wat);
+    assert_eq!(inst.global("g"), Some(Val::I64(-5)));
+    inst.invoke("set", &[Val::I64(9)]).unwrap();
+    assert_eq!(inst.global("g"), Some(Val::I64(9)));
+    assert_eq!(inst.global("nope"), None);
+}
+
+const WASI: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $asz (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 8) "hi there\n")
+  (func (export "out") (param i32) (result i32)
+    (i32.store (i32.const 0) (i32.const 8)) (i32.store (i32.const 4) (i32.const 9))
+    (call $w (local.get 0) (i32.const 0) (i32.const 1) (i32.const 100)))
+  (func (export "bad_ptr") (result i32)
+    (call $w (i32.const 1) (i32.const 65535) (i32.const 1) (i32.const 100)))
+  (func (export "argc") (result i32)
+    (drop (call $asz (i32.const 200) (i32.const 204))) (i32.load (i32.const 200)))
+  (func (export "echo") (result i32)
+    (i32.store (i32.const 0) (i32.const 300)) (i32.store (i32.const 4) (i32.const 64))
+    (drop (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 100)))
+    (i32.store (i32.const 4) (i32.load (i32.const 100)))
+    (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 100)))
+  (func (export "_start") (call $exit (i32.const 7))))"#;
+
+#[test]
+fn wasi_output_exit_args_stdin() {
+    let config = Config {
+        args: vec!["prog".into(), "a".into(), "b".into()],
+        stdin: b"from stdin".to_vec(),
+        ..Config::default()
+    };
+    let mut inst = instance_with(WASI, &config);
+    assert_eq!(inst.invoke("out", &[Val::I32(1)]).unwrap(), vec![Val::I32(0)]);
+    assert_eq!(inst.invoke("out", &[Val::I32(2)]).unwrap(), vec![Val::I32(0)]);
+    assert_eq!(inst.invoke("out", &[Val::I32(5)]).unwrap(), vec![Val::I32(8)], "EBADF");
+    assert_eq!(inst.invoke("bad_ptr", &[]).unwrap(), vec![Val::I32(21)], "EFAULT");
+    assert_eq!(inst.take_stdout(), b"hi there\n");
+    assert_eq!(inst.take_stderr(), b"hi there\n");
+    assert_eq!(inst.invoke("argc", &[]).unwrap(), vec![Val::I32(3)]);
+    inst.invoke("echo", &[]).unwrap();
+    assert_eq!(inst.take_stdout(), b"from stdin");
+    assert_eq!(inst.invoke("_start", &[]), Err(RunError::Exit(7)));
+}
+
+#[test]
+fn output_beyond_the_limit_is_dropped() {
+    let config = Config { output_limit: 20, ..Config::default() };
+    let mut inst = instance_with(WASI, &config);
+    for _ in 0..5 {
+        assert_eq!(inst.invoke("out", &[Val::I32(1)]).unwrap(), vec![Val::I32(0)]);
+    }
+    assert_eq!(inst.take_stdout(), b"hi there\nhi there\nhi");
+}
+
+#[test]
+fn start_function_runs_at_instantiation() {
+    let wat = r#"(module (global (export "g") (mut i32) (i32.const 0))
+      (func $s (global.set 0 (i32.const 11))) (start $s))"#;
+    assert_eq!(instance(wat).global("g"), Some(Val::I32(11)));
+    let wasm = kwo_of(r#"(module (func $s unreachable) (start $s))"#, &Policy::kernel());
+    assert!(matches!(Instance::new(&wasm, &Config::default()), Err(RunError::Trap(_))));
+}
