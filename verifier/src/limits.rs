@@ -59,6 +59,8 @@ limits! {
         "Initial size of a table, in elements.";
     max_tables: "max-tables" = 16,
         "Number of tables.";
+    max_imports: "max-imports" = 1000,
+        "Number of imports.";
     max_functions: "max-functions" = 100_000,
         "Number of functions, imported and defined.";
     max_function_size: "max-function-size" = 1 << 20,

@@ -163,6 +163,8 @@ impl<'a> Verifier<'a> {
     }
 
     fn imports(&mut self, r: ImportSectionReader<'a>) -> Result<(), BinaryReaderError> {
+        let max = self.policy.limits.max_imports;
+        self.count_limit(r.range().start, "imports", r.count(), max, "max-imports");
         for item in r.into_imports_with_offsets() {
             let (offset, import) = item?;
             let what = match import.ty {

@@ -87,7 +87,7 @@ fn bit_flips_never_panic() {
     let bytes = seed();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let policies = [Policy::kernel(), Policy::spectest()];
-    for round in 0..20_000 {
+    for round in 0..10_000 {
         let mut mutant = bytes.clone();
         for _ in 0..1 + rng.below(3) {
             let at = rng.below(mutant.len());

@@ -352,6 +352,23 @@ fn count_and_size_limits() {
 }
 
 #[test]
+fn import_count_limit() {
+    let text = r#"(module
+      (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+      (import "wasi_snapshot_preview1" "sched_yield" (func (result i32))))"#;
+    accept(text);
+    let mut policy = Policy::kernel();
+    policy.limits.set("max-imports", 1).unwrap();
+    let d = reject_with(text, &policy);
+    assert_eq!(d.len(), 1, "{d}");
+    assert!(
+        d.to_string()
+            .contains("module has 2 imports, over the limit of 1"),
+        "{d}"
+    );
+}
+
+#[test]
 fn folds_constant_expressions() {
     let m = accept(
         r#"(module
