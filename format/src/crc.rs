@@ -1,7 +1,6 @@
 //! CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, initial value and
-//! final xor 0xFFFFFFFF), the checksum of a `.kwo` object. Bitwise, no
-//! table: objects are checksummed once per load, and this stays a few lines
-//! the C core can mirror exactly.
+//! final xor 0xFFFFFFFF), the checksum of a `.kwo` object: the common
+//! byte-at-a-time table algorithm, with the table built at compile time.
 
 /// CRC-32 of `bytes`; `crc32(b"123456789") == 0xcbf43926`.
 pub fn crc32(bytes: &[u8]) -> u32 {
@@ -20,11 +19,28 @@ pub(crate) fn object_crc(bytes: &[u8]) -> u32 {
 
 fn update(mut crc: u32, bytes: &[u8]) -> u32 {
     for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
-        }
+        crc = TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
     }
     crc
 }
+
+/// `TABLE[n]` is the CRC register after shifting the byte `n` through it.
+const TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut n = 0;
+    while n < 256 {
+        let mut crc = n as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        table[n] = crc;
+        n += 1;
+    }
+    table
+};

@@ -20,6 +20,7 @@ pub fn describe(obj: &Object) -> String {
 
 fn write_all(out: &mut String, obj: &Object) -> std::fmt::Result {
     write_header(out, obj)?;
+    write_types(out, obj)?;
     write_funcs(out, obj)?;
     write_exports(out, obj)?;
     write_storage(out, obj)?;
@@ -80,6 +81,17 @@ fn write_header(out: &mut String, obj: &Object) -> std::fmt::Result {
             "  {:<8} offset {off:#08x} size {size:>8} count {n}",
             section_name(kind)
         )?;
+    }
+    Ok(())
+}
+
+fn write_types(out: &mut String, obj: &Object) -> std::fmt::Result {
+    if obj.types.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "types ({}):", obj.types.len())?;
+    for (i, t) in obj.types.iter().enumerate() {
+        writeln!(out, "  {i:>4} {} sig {}", sig_text(obj, i as u32), t.sig_id)?;
     }
     Ok(())
 }

@@ -47,12 +47,13 @@ impl<'a> Bytes<'a> {
         Ok(u64::from_le_bytes(b))
     }
 
-    /// Checks that `len` bytes at `at` are zero (reserved fields).
+    /// Checks that `len` bytes at `at` are zero (reserved fields); reports
+    /// the first byte that is not.
     fn zero(&self, at: usize, len: usize, what: &str) -> Result<()> {
-        if self.slice(at, len)?.iter().any(|&b| b != 0) {
-            return err(at, format!("{what}: reserved field is not zero"));
+        match self.slice(at, len)?.iter().position(|&b| b != 0) {
+            Some(i) => err(at + i, format!("{what}: reserved field is not zero")),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -719,9 +720,13 @@ impl<'a> Parser<'a> {
                     format!("{what}: table {table} out of range"),
                 ),
             },
-            KWO_SEG_PASSIVE | KWO_SEG_DECLARATIVE if table != 0 || offset != 0 => err(
+            KWO_SEG_PASSIVE | KWO_SEG_DECLARATIVE if table != 0 => err(
                 e + ELEM_TABLE,
-                format!("{what}: table or offset set on an inactive segment"),
+                format!("{what}: table set on an inactive segment"),
+            ),
+            KWO_SEG_PASSIVE | KWO_SEG_DECLARATIVE if offset != 0 => err(
+                e + ELEM_OFFSET,
+                format!("{what}: offset set on an inactive segment"),
             ),
             KWO_SEG_PASSIVE => Ok(SegmentMode::Passive),
             KWO_SEG_DECLARATIVE => Ok(SegmentMode::Declarative),
