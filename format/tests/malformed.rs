@@ -58,7 +58,11 @@ fn header_rules() {
     let mut longer = good.clone();
     longer.extend_from_slice(&[0; 8]);
     rejects(longer, HDR_OBJECT_LEN, "object_len");
-    rejects(patched(X86, |_| HDR_OBJECT_LEN + 4, 1).0, HDR_OBJECT_LEN, "object_len 4294968600");
+    rejects(
+        patched(X86, |_| HDR_OBJECT_LEN + 4, 1).0,
+        HDR_OBJECT_LEN,
+        "object_len 4294968600",
+    );
     field_rejects(|_| HDR_TARGET, 3, "unknown target 3");
     field_rejects(|_| HDR_TARGET, 0, "unknown target 0");
     field_rejects(|_| HDR_FLAGS, 0x6, "unknown flags 0x6");
@@ -87,29 +91,61 @@ fn object_size_limit() {
 
 #[test]
 fn section_table_rules() {
-    field_rejects(|_| HDR_SECTION_COUNT, 14, "14 sections exceed the limit of 13");
+    field_rejects(
+        |_| HDR_SECTION_COUNT,
+        14,
+        "14 sections exceed the limit of 13",
+    );
     field_rejects(|_| HDR_SECTION_OFF, 68, "not 8-byte aligned");
     field_rejects(|_| HDR_SECTION_OFF, 56, "overlaps the header");
     field_rejects(|_| HDR_SECTION_OFF, 0x4f8, "section table out of bounds");
     field_rejects(|_| 64 + SEC_KIND, 0, "section 0 has unknown kind 0");
     field_rejects(|_| 64 + SEC_KIND, 14, "section 0 has unknown kind 14");
-    rejects(patched(X86, |_| 80 + SEC_KIND, KWO_SEC_CODE).0, 80, "second code section");
+    rejects(
+        patched(X86, |_| 80 + SEC_KIND, KWO_SEC_CODE).0,
+        80,
+        "second code section",
+    );
     let code_off = |b: &[u8]| get32(b, 64 + SEC_OFFSET);
     let b = sample(X86).to_bytes();
     field_rejects(|_| 64 + SEC_OFFSET, code_off(&b) + 4, "not 8-byte aligned");
-    rejects(patched(X86, |_| 64 + SEC_SIZE, 0xffff_fff0).0, 64, "section 0 out of bounds");
+    rejects(
+        patched(X86, |_| 64 + SEC_SIZE, 0xffff_fff0).0,
+        64,
+        "section 0 out of bounds",
+    );
     // The code section moved onto the section table, or onto the header.
-    field_rejects(|_| 64 + SEC_OFFSET, 80, "overlaps the header or section table");
-    field_rejects(|_| 64 + SEC_OFFSET, 8, "overlaps the header or section table");
+    field_rejects(
+        |_| 64 + SEC_OFFSET,
+        80,
+        "overlaps the header or section table",
+    );
+    field_rejects(
+        |_| 64 + SEC_OFFSET,
+        8,
+        "overlaps the header or section table",
+    );
     field_rejects(|_| 64 + SEC_COUNT, 1, "section 0 (code) has count 1, not 0");
     field_rejects(|_| 80 + SEC_COUNT, 1, "section 1 (blob) has count 1, not 0");
     field_rejects(sec_entry(KWO_SEC_TYPES), 0, "unknown kind 0");
     let types_count = |b: &[u8]| section(b, KWO_SEC_TYPES).0 + SEC_COUNT;
     field_rejects(|b| types_count(b) + 8, 65, "size 65 is not 4 * 16");
-    rejects(patched(X86, types_count, 5).0, types_count(&b) + 8, "size 64 is not 5 * 16");
+    rejects(
+        patched(X86, types_count, 5).0,
+        types_count(&b) + 8,
+        "size 64 is not 5 * 16",
+    );
     // The types section moved onto the start of the code.
-    let (b, _) = patched(X86, |b| section(b, KWO_SEC_TYPES).0 + SEC_OFFSET, code_off(&b));
-    rejects(b, section(&sample(X86).to_bytes(), KWO_SEC_TYPES).0, "section 2 overlaps section 0");
+    let (b, _) = patched(
+        X86,
+        |b| section(b, KWO_SEC_TYPES).0 + SEC_OFFSET,
+        code_off(&b),
+    );
+    rejects(
+        b,
+        section(&sample(X86).to_bytes(), KWO_SEC_TYPES).0,
+        "section 2 overlaps section 0",
+    );
     // Two memories: the count is checked before the size is used.
     let (mut b, at) = patched(X86, |b| section(b, KWO_SEC_MEMORY).0 + SEC_COUNT, 2);
     set32(&mut b, at + 8, 32);
@@ -137,35 +173,97 @@ fn type_rules() {
     bad[blob(&b, 1)] = 0x40; // type 1's second value type
     rejects(bad, blob(&b, 1), "type 1: invalid value type 0x40");
     let blob_size = get32(&b, section(&b, KWO_SEC_BLOB).0 + SEC_SIZE);
-    field_rejects(ent(KWO_SEC_TYPES, 1, TYPE_VALTYPES), blob_size - 2, "outside the blob");
+    field_rejects(
+        ent(KWO_SEC_TYPES, 1, TYPE_VALTYPES),
+        blob_size - 2,
+        "outside the blob",
+    );
     let (bad, at) = patched(X86, ent(KWO_SEC_TYPES, 1, TYPE_PARAM_COUNT), u32::MAX);
-    rejects(bad, at + TYPE_VALTYPES, "type 1 (0x0, 4294967296) outside the blob");
-    field_rejects(ent(KWO_SEC_TYPES, 0, TYPE_VALTYPES), blob_size + 1, "outside the blob");
+    rejects(
+        bad,
+        at + TYPE_VALTYPES,
+        "type 1 (0x0, 4294967296) outside the blob",
+    );
+    field_rejects(
+        ent(KWO_SEC_TYPES, 0, TYPE_VALTYPES),
+        blob_size + 1,
+        "outside the blob",
+    );
 }
 
 #[test]
 fn import_rules() {
-    for bad in [KWO_HOST_TRAP, KWO_HOST_YIELD, KWO_HOST_BUILTIN_COUNT, KWO_HOST_WASI_END, KWO_NONE] {
-        field_rejects(ent(KWO_SEC_IMPORTS, 0, IMPORT_HOST_ID), bad, "cannot be imported");
+    for bad in [
+        KWO_HOST_TRAP,
+        KWO_HOST_YIELD,
+        KWO_HOST_BUILTIN_COUNT,
+        KWO_HOST_WASI_END,
+        KWO_NONE,
+    ] {
+        field_rejects(
+            ent(KWO_SEC_IMPORTS, 0, IMPORT_HOST_ID),
+            bad,
+            "cannot be imported",
+        );
     }
-    field_rejects(ent(KWO_SEC_IMPORTS, 1, IMPORT_TYPE), 4, "import 1: type 4 out of range (4 types)");
-    field_rejects(ent(KWO_SEC_IMPORTS, 1, IMPORT_RESERVED), 1, "import 1: reserved");
-    field_rejects(ent(KWO_SEC_IMPORTS, 1, IMPORT_RESERVED + 4), 1, "import 1: reserved");
+    field_rejects(
+        ent(KWO_SEC_IMPORTS, 1, IMPORT_TYPE),
+        4,
+        "import 1: type 4 out of range (4 types)",
+    );
+    field_rejects(
+        ent(KWO_SEC_IMPORTS, 1, IMPORT_RESERVED),
+        1,
+        "import 1: reserved",
+    );
+    field_rejects(
+        ent(KWO_SEC_IMPORTS, 1, IMPORT_RESERVED + 4),
+        1,
+        "import 1: reserved",
+    );
 }
 
 #[test]
 fn function_rules() {
-    field_rejects(ent(KWO_SEC_FUNCS, 0, FUNC_TYPE), 4, "function 2: type 4 out of range");
+    field_rejects(
+        ent(KWO_SEC_FUNCS, 0, FUNC_TYPE),
+        4,
+        "function 2: type 4 out of range",
+    );
     let b = sample(X86).to_bytes();
     let at = entry(&b, KWO_SEC_FUNCS, 0);
-    rejects(patched(X86, |_| at + FUNC_CODE_LEN, 0).0, at + FUNC_CODE_OFF, "empty or outside");
-    rejects(patched(X86, |_| at + FUNC_CODE_OFF, 0xc1).0, at + FUNC_CODE_OFF, "outside the code");
-    rejects(patched(X86, |_| at + FUNC_CODE_LEN, 0x101).0, at + FUNC_CODE_OFF, "outside the code");
-    rejects(patched(X86, |_| at + FUNC_NAME_LEN, 0x1000).0, at + FUNC_NAME_OFF, "outside the blob");
+    rejects(
+        patched(X86, |_| at + FUNC_CODE_LEN, 0).0,
+        at + FUNC_CODE_OFF,
+        "empty or outside",
+    );
+    rejects(
+        patched(X86, |_| at + FUNC_CODE_OFF, 0xc1).0,
+        at + FUNC_CODE_OFF,
+        "outside the code",
+    );
+    rejects(
+        patched(X86, |_| at + FUNC_CODE_LEN, 0x101).0,
+        at + FUNC_CODE_OFF,
+        "outside the code",
+    );
+    rejects(
+        patched(X86, |_| at + FUNC_NAME_LEN, 0x1000).0,
+        at + FUNC_NAME_OFF,
+        "outside the blob",
+    );
     let mut bad_utf8 = b.clone();
     bad_utf8[blob(&b, 12)] = 0xff; // the "a" of "add"
-    rejects(bad_utf8, at + FUNC_NAME_OFF, "function 2 name is not valid UTF-8");
-    field_rejects(ent(KWO_SEC_FUNCS, 2, FUNC_RESERVED + 4), 1, "function 4: reserved");
+    rejects(
+        bad_utf8,
+        at + FUNC_NAME_OFF,
+        "function 2 name is not valid UTF-8",
+    );
+    field_rejects(
+        ent(KWO_SEC_FUNCS, 2, FUNC_RESERVED + 4),
+        1,
+        "function 4: reserved",
+    );
     // name_len = 0 is "no name", whatever name_off says.
     let (mut b, _) = patched(X86, ent(KWO_SEC_FUNCS, 0, FUNC_NAME_LEN), 0);
     set32(&mut b, at + FUNC_NAME_OFF, 0xdead_beef);
@@ -179,26 +277,70 @@ fn function_count_limit() {
     let import = obj.imports[0].clone();
     obj.imports.resize(limits::MAX_FUNCS as usize - 2, import);
     let b = obj.to_bytes();
-    rejects(b.clone(), section(&b, KWO_SEC_FUNCS).0 + SEC_COUNT, "1000001 functions exceed");
+    rejects(
+        b.clone(),
+        section(&b, KWO_SEC_FUNCS).0 + SEC_COUNT,
+        "1000001 functions exceed",
+    );
     obj.imports.pop();
     assert!(Object::parse(&obj.to_bytes()).is_ok());
 }
 
 #[test]
 fn table_and_memory_rules() {
-    field_rejects(ent(KWO_SEC_TABLES, 0, TABLE_ELEM_TYPE), 0x7f, "table 0: 0x7f is not a reference type");
-    field_rejects(ent(KWO_SEC_TABLES, 0, TABLE_ELEM_TYPE), 0x170, "not a reference type");
+    field_rejects(
+        ent(KWO_SEC_TABLES, 0, TABLE_ELEM_TYPE),
+        0x7f,
+        "table 0: 0x7f is not a reference type",
+    );
+    field_rejects(
+        ent(KWO_SEC_TABLES, 0, TABLE_ELEM_TYPE),
+        0x170,
+        "not a reference type",
+    );
     let b = sample(X86).to_bytes();
     let t0 = entry(&b, KWO_SEC_TABLES, 0);
-    rejects(patched(X86, |_| t0 + TABLE_MIN, 11).0, t0 + TABLE_MAX, "max 10 is below min 11");
-    field_rejects(ent(KWO_SEC_TABLES, 1, TABLE_MIN), 10_000_001, "exceeds 10000000");
-    field_rejects(ent(KWO_SEC_TABLES, 1, TABLE_RESERVED), 1, "table 1: reserved");
-    field_rejects(ent(KWO_SEC_MEMORY, 0, MEMORY_MIN_PAGES), 65_537, "exceeds 65536");
-    field_rejects(ent(KWO_SEC_MEMORY, 0, MEMORY_MAX_PAGES), 65_537, "above 65536");
-    field_rejects(ent(KWO_SEC_MEMORY, 0, MEMORY_MAX_PAGES), 0, "max 0 is below min 1");
-    field_rejects(ent(KWO_SEC_MEMORY, 0, MEMORY_RESERVED + 4), 1, "memory: reserved");
+    rejects(
+        patched(X86, |_| t0 + TABLE_MIN, 11).0,
+        t0 + TABLE_MAX,
+        "max 10 is below min 11",
+    );
+    field_rejects(
+        ent(KWO_SEC_TABLES, 1, TABLE_MIN),
+        10_000_001,
+        "exceeds 10000000",
+    );
+    field_rejects(
+        ent(KWO_SEC_TABLES, 1, TABLE_RESERVED),
+        1,
+        "table 1: reserved",
+    );
+    field_rejects(
+        ent(KWO_SEC_MEMORY, 0, MEMORY_MIN_PAGES),
+        65_537,
+        "exceeds 65536",
+    );
+    field_rejects(
+        ent(KWO_SEC_MEMORY, 0, MEMORY_MAX_PAGES),
+        65_537,
+        "above 65536",
+    );
+    field_rejects(
+        ent(KWO_SEC_MEMORY, 0, MEMORY_MAX_PAGES),
+        0,
+        "max 0 is below min 1",
+    );
+    field_rejects(
+        ent(KWO_SEC_MEMORY, 0, MEMORY_RESERVED + 4),
+        1,
+        "memory: reserved",
+    );
     // The extremes that are allowed.
-    for (field, value) in [(MEMORY_MIN_PAGES, 0), (MEMORY_MAX_PAGES, 65_536), (MEMORY_MAX_PAGES, KWO_NONE)] {
+    for (field, value) in [
+        (MEMORY_MIN_PAGES, 0),
+        (MEMORY_MAX_PAGES, 65_536),
+        (MEMORY_MAX_PAGES, KWO_NONE),
+    ] {
         let (mut b, _) = patched(X86, ent(KWO_SEC_MEMORY, 0, field), value);
         fix_crc(&mut b);
         Object::parse(&b).unwrap();
@@ -216,17 +358,29 @@ fn global_rules() {
         (1, 0x0003_007c, "global 1: init kind 3 invalid for f64"),
         (0, 0x0002_017f, "global 0: init kind 2 invalid for i32"),
         (2, 0x0000_0070, "global 2: init kind 0 invalid for funcref"),
-        (3, 0x0001_016f, "global 3: init kind 1 invalid for externref"),
+        (
+            3,
+            0x0001_016f,
+            "global 3: init kind 1 invalid for externref",
+        ),
     ] {
         let (b, at) = patched(X86, g(i, GLOBAL_TYPE), bytes);
         rejects(b, at + GLOBAL_INIT_KIND, needle);
     }
     let (b, at) = patched(X86, g(0, GLOBAL_VALUE + 4), 1);
     rejects(b, at - 4, "global 0: 32-bit value has upper bits set");
-    field_rejects(g(2, GLOBAL_VALUE), 5, "global 2: function 5 out of range (5 functions)");
+    field_rejects(
+        g(2, GLOBAL_VALUE),
+        5,
+        "global 2: function 5 out of range (5 functions)",
+    );
     let (b, at) = patched(X86, g(2, GLOBAL_VALUE + 4), 1);
     rejects(b, at - 4, "function 4294967298 out of range");
-    field_rejects(g(3, GLOBAL_VALUE), 1, "global 3: null reference with value 1");
+    field_rejects(
+        g(3, GLOBAL_VALUE),
+        1,
+        "global 3: null reference with value 1",
+    );
     field_rejects(g(3, GLOBAL_RESERVED + 1), 1, "global 3: reserved");
     // A 64-bit value may use all its bits.
     let (mut b, _) = patched(X86, g(1, GLOBAL_VALUE + 4), u32::MAX);
@@ -242,9 +396,17 @@ fn export_rules() {
     field_rejects(x(1, EXPORT_INDEX), 1, "export 1: index 1 out of range (1)");
     field_rejects(x(2, EXPORT_INDEX), 2, "export 2: index 2 out of range (2)");
     field_rejects(x(3, EXPORT_INDEX), 4, "export 3: index 4 out of range (4)");
-    field_rejects(x(0, EXPORT_TRAMP), 0x100, "export 0 trampoline 0x100 outside the code");
+    field_rejects(
+        x(0, EXPORT_TRAMP),
+        0x100,
+        "export 0 trampoline 0x100 outside the code",
+    );
     field_rejects(x(5, EXPORT_TRAMP), KWO_NONE, "outside the code");
-    field_rejects(x(1, EXPORT_TRAMP), 0, "export 1: trampoline on a non-function");
+    field_rejects(
+        x(1, EXPORT_TRAMP),
+        0,
+        "export 1: trampoline on a non-function",
+    );
     field_rejects(x(4, EXPORT_RESERVED), 1, "export 4: reserved");
     let (bad, at) = patched(X86, x(4, EXPORT_NAME_LEN), 0x1000);
     rejects(bad, at - 4, "export 4 name (0x2c, 4096) outside the blob");
@@ -260,16 +422,32 @@ fn export_rules() {
     let mut b = obj.to_bytes();
     let name = blob(&b, get32(&b, x(2, EXPORT_NAME_OFF)(&b)) as usize);
     b[name + 1] = 0xc3;
-    rejects(b.clone(), x(2, EXPORT_NAME_OFF)(&b), "export 2 name is not valid UTF-8");
+    rejects(
+        b.clone(),
+        x(2, EXPORT_NAME_OFF)(&b),
+        "export 2 name is not valid UTF-8",
+    );
 }
 
 #[test]
 fn data_rules() {
     let d = |i, field| ent(KWO_SEC_DATA, i, field);
-    field_rejects(d(0, DATA_FLAGS), KWO_SEG_DECLARATIVE, "data segment 0: invalid flags 2");
-    field_rejects(d(1, DATA_OFFSET), 1, "data segment 1: passive with an offset");
+    field_rejects(
+        d(0, DATA_FLAGS),
+        KWO_SEG_DECLARATIVE,
+        "data segment 0: invalid flags 2",
+    );
+    field_rejects(
+        d(1, DATA_OFFSET),
+        1,
+        "data segment 1: passive with an offset",
+    );
     let (bad, at) = patched(X86, d(1, DATA_DATA_LEN), 0x1000);
-    rejects(bad, at - 4, "data segment 1 (0x36, 4096) outside the blob of 88 bytes");
+    rejects(
+        bad,
+        at - 4,
+        "data segment 1 (0x36, 4096) outside the blob of 88 bytes",
+    );
     field_rejects(d(2, DATA_DATA_OFF), 0x1000, "outside the blob");
     // An active segment needs a memory (the memory export goes too, or
     // it would be the first error).
@@ -277,7 +455,11 @@ fn data_rules() {
     obj.memory = None;
     obj.exports.remove(1);
     let b = obj.to_bytes();
-    rejects(b.clone(), entry(&b, KWO_SEC_DATA, 0), "data segment 0: active without a memory");
+    rejects(
+        b.clone(),
+        entry(&b, KWO_SEC_DATA, 0),
+        "data segment 0: active without a memory",
+    );
 }
 
 #[test]
@@ -285,10 +467,22 @@ fn element_rules() {
     let el = |i, field| ent(KWO_SEC_ELEMS, i, field);
     field_rejects(el(0, ELEM_FLAGS), 3, "element segment 0: invalid flags 3");
     field_rejects(el(0, ELEM_ELEM_TYPE), 0x7e, "0x7e is not a reference type");
-    field_rejects(el(0, ELEM_TABLE), 2, "element segment 0: table 2 out of range");
+    field_rejects(
+        el(0, ELEM_TABLE),
+        2,
+        "element segment 0: table 2 out of range",
+    );
     field_rejects(el(0, ELEM_TABLE), 1, "element type differs from table 1");
-    field_rejects(el(1, ELEM_TABLE), 1, "element segment 1: table set on an inactive segment");
-    field_rejects(el(2, ELEM_OFFSET), 1, "element segment 2: offset set on an inactive segment");
+    field_rejects(
+        el(1, ELEM_TABLE),
+        1,
+        "element segment 1: table set on an inactive segment",
+    );
+    field_rejects(
+        el(2, ELEM_OFFSET),
+        1,
+        "element segment 2: offset set on an inactive segment",
+    );
     for count in [0x1000, 0x4000_0001] {
         let (bad, at) = patched(X86, el(0, ELEM_COUNT), count);
         rejects(bad, at + 4, "element segment 0 (0x3c, ");
@@ -297,22 +491,43 @@ fn element_rules() {
     let b = sample(X86).to_bytes();
     let items = |i: usize| blob(&b, get32(&b, el(i, ELEM_ITEMS)(&b)) as usize);
     let (mut bad, _) = patched(X86, |_| items(0) + 4, 5);
-    rejects(bad.clone(), items(0) + 4, "element segment 0: function 5 out of range");
+    rejects(
+        bad.clone(),
+        items(0) + 4,
+        "element segment 0: function 5 out of range",
+    );
     bad = b.clone();
     set32(&mut bad, items(3) + 4, 0);
-    rejects(bad, items(3) + 4, "element segment 3: externref item 1 is not null");
+    rejects(
+        bad,
+        items(3) + 4,
+        "element segment 3: externref item 1 is not null",
+    );
 }
 
 #[test]
 fn relocation_rules() {
     let r = |i, field| ent(KWO_SEC_RELOCS, i, field);
-    field_rejects(r(0, RELOC_KIND), KWO_RELOC_ARM64_CALL26, "relocation 0: kind 2 invalid for x86_64");
+    field_rejects(
+        r(0, RELOC_KIND),
+        KWO_RELOC_ARM64_CALL26,
+        "relocation 0: kind 2 invalid for x86_64",
+    );
     field_rejects(r(0, RELOC_KIND), 0, "kind 0 invalid");
     let (b, at) = patched(Target::Aarch64, r(1, RELOC_KIND), KWO_RELOC_X86_CALL32);
     rejects(b, at, "relocation 1: kind 1 invalid for aarch64");
-    field_rejects(r(2, RELOC_OFFSET), 0xfd, "relocation 2: field at 0xfd leaves the code");
+    field_rejects(
+        r(2, RELOC_OFFSET),
+        0xfd,
+        "relocation 2: field at 0xfd leaves the code",
+    );
     field_rejects(r(2, RELOC_OFFSET), u32::MAX, "leaves the code");
-    for id in [KWO_HOST_BUILTIN_COUNT, KWO_HOST_WASI_BASE - 1, KWO_HOST_WASI_END, KWO_NONE] {
+    for id in [
+        KWO_HOST_BUILTIN_COUNT,
+        KWO_HOST_WASI_BASE - 1,
+        KWO_HOST_WASI_END,
+        KWO_NONE,
+    ] {
         field_rejects(r(1, RELOC_HOST_ID), id, "unknown host id");
     }
     let (b, at) = patched(Target::Aarch64, r(0, RELOC_OFFSET), 0x12);
@@ -329,11 +544,27 @@ fn relocation_rules() {
 #[test]
 fn trap_site_rules() {
     let t = |i, field| ent(KWO_SEC_TRAPS, i, field);
-    field_rejects(t(2, TRAP_CODE_OFF), 0x101, "trap site 2: 0x101 outside the code of 256 bytes");
-    field_rejects(t(1, TRAP_CODE_OFF), 0x14, "trap site 1: 0x14 is not after the previous site");
+    field_rejects(
+        t(2, TRAP_CODE_OFF),
+        0x101,
+        "trap site 2: 0x101 outside the code of 256 bytes",
+    );
+    field_rejects(
+        t(1, TRAP_CODE_OFF),
+        0x14,
+        "trap site 1: 0x14 is not after the previous site",
+    );
     let (b, at) = patched(X86, t(1, TRAP_CODE_OFF), 0x4c);
-    rejects(b, at + KWO_TRAP_SITE_SIZE as usize, "trap site 2: 0x4c is not after the previous");
-    field_rejects(t(0, TRAP_TRAP_CODE), KWO_TRAP_COUNT, "trap site 0: unknown trap code 14");
+    rejects(
+        b,
+        at + KWO_TRAP_SITE_SIZE as usize,
+        "trap site 2: 0x4c is not after the previous",
+    );
+    field_rejects(
+        t(0, TRAP_TRAP_CODE),
+        KWO_TRAP_COUNT,
+        "trap site 0: unknown trap code 14",
+    );
     field_rejects(t(0, TRAP_FUNC), 5, "trap site 0: function 5 out of range");
     // A site may sit at the very end of the code (a call as the last
     // instruction) and at offset 0.
@@ -347,9 +578,17 @@ fn trap_site_rules() {
 #[test]
 fn start_rules() {
     let (b, _) = patched(X86, |_| HDR_START_FUNC, KWO_NONE);
-    rejects(b, HDR_START_TRAMP, "start trampoline without a start function");
+    rejects(
+        b,
+        HDR_START_TRAMP,
+        "start trampoline without a start function",
+    );
     field_rejects(|_| HDR_START_FUNC, 5, "start: function 5 out of range");
-    field_rejects(|_| HDR_START_TRAMP, 0x100, "start trampoline 0x100 outside the code");
+    field_rejects(
+        |_| HDR_START_TRAMP,
+        0x100,
+        "start trampoline 0x100 outside the code",
+    );
     field_rejects(|_| HDR_START_TRAMP, KWO_NONE, "outside the code");
 }
 
@@ -365,7 +604,10 @@ fn truncation_at_every_length() {
             cut[HDR_OBJECT_LEN..HDR_OBJECT_LEN + 8].copy_from_slice(&(len as u64).to_le_bytes());
         }
         fix_crc(&mut cut);
-        assert!(Object::parse(&cut).is_err(), "accepted {len} consistent bytes");
+        assert!(
+            Object::parse(&cut).is_err(),
+            "accepted {len} consistent bytes"
+        );
     }
 }
 
@@ -398,7 +640,10 @@ fn every_single_bit_flip() {
         // are free-form (about a third of this sample); structural fields
         // are not.
         let flips = good.len() * 8;
-        assert!(accepted_after_fix < flips / 2, "{accepted_after_fix} of {flips} flips accepted");
+        assert!(
+            accepted_after_fix < flips / 2,
+            "{accepted_after_fix} of {flips} flips accepted"
+        );
     }
 }
 

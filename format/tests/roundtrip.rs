@@ -13,7 +13,10 @@ fn crc32_check_value() {
     // The standard CRC-32 check value, and the empty input.
     assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
     assert_eq!(crc32(b""), 0);
-    assert_eq!(crc32(b"The quick brown fox jumps over the lazy dog"), 0x414f_a339);
+    assert_eq!(
+        crc32(b"The quick brown fox jumps over the lazy dog"),
+        0x414f_a339
+    );
 }
 
 #[test]
@@ -36,10 +39,22 @@ fn canonical_layout() {
     assert_eq!(get32(&bytes, HDR_HEADER_LEN), 64);
     assert_eq!(get32(&bytes, HDR_TARGET), KWO_TARGET_X86_64);
     assert_eq!(get32(&bytes, HDR_FLAGS), KWO_F_USES_FP);
-    let len = u64::from_le_bytes(bytes[HDR_OBJECT_LEN..HDR_OBJECT_LEN + 8].try_into().unwrap());
+    let len = u64::from_le_bytes(
+        bytes[HDR_OBJECT_LEN..HDR_OBJECT_LEN + 8]
+            .try_into()
+            .unwrap(),
+    );
     assert_eq!(len, bytes.len() as u64);
-    assert_eq!(get32(&bytes, HDR_SECTION_OFF), 64, "table right after the header");
-    assert_eq!(get32(&bytes, HDR_SECTION_COUNT), 13, "every section present");
+    assert_eq!(
+        get32(&bytes, HDR_SECTION_OFF),
+        64,
+        "table right after the header"
+    );
+    assert_eq!(
+        get32(&bytes, HDR_SECTION_COUNT),
+        13,
+        "every section present"
+    );
     assert_eq!(get32(&bytes, HDR_MAX_FRAME), 96);
     assert_eq!(get32(&bytes, HDR_START_FUNC), 3);
     assert_eq!(get32(&bytes, HDR_START_TRAMP), 0xe0);
@@ -161,8 +176,14 @@ fn describe_shows_everything() {
 
 #[test]
 fn trap_messages_and_host_names() {
-    assert_eq!(trap_message(KWO_TRAP_MEMORY_OOB), Some("out of bounds memory access"));
-    assert_eq!(trap_message(KWO_TRAP_SIGNATURE_MISMATCH), Some("indirect call type mismatch"));
+    assert_eq!(
+        trap_message(KWO_TRAP_MEMORY_OOB),
+        Some("out of bounds memory access")
+    );
+    assert_eq!(
+        trap_message(KWO_TRAP_SIGNATURE_MISMATCH),
+        Some("indirect call type mismatch")
+    );
     assert_eq!(trap_message(KWO_TRAP_NONE), None);
     assert_eq!(trap_message(KWO_TRAP_EXIT), None);
     assert_eq!(trap_message(KWO_TRAP_COUNT), None);
@@ -179,4 +200,3 @@ fn trap_messages_and_host_names() {
     names.dedup();
     assert_eq!(names.len(), n);
 }
-

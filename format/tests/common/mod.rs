@@ -26,8 +26,14 @@ pub fn sample(target: Target) -> Object {
             sig(&[FuncRef, ExternRef], &[F64, I32], 3),
         ],
         imports: vec![
-            Import { host_id: KWO_HOST_WASI_FD_WRITE, type_index: 2 },
-            Import { host_id: KWO_HOST_SPECTEST_PRINT, type_index: 0 },
+            Import {
+                host_id: KWO_HOST_WASI_FD_WRITE,
+                type_index: 2,
+            },
+            Import {
+                host_id: KWO_HOST_SPECTEST_PRINT,
+                type_index: 0,
+            },
         ],
         funcs: vec![
             func(1, 0x00, 0x40, Some("add"), 0x56),
@@ -35,15 +41,42 @@ pub fn sample(target: Target) -> Object {
             func(3, 0x80, 0x20, Some("refs\u{e9}"), 0xa8),
         ],
         tables: vec![
-            Table { elem_type: FuncRef, min: 3, max: Some(10) },
-            Table { elem_type: ExternRef, min: 0, max: None },
+            Table {
+                elem_type: FuncRef,
+                min: 3,
+                max: Some(10),
+            },
+            Table {
+                elem_type: ExternRef,
+                min: 0,
+                max: None,
+            },
         ],
-        memory: Some(Memory { min_pages: 1, max_pages: Some(2) }),
+        memory: Some(Memory {
+            min_pages: 1,
+            max_pages: Some(2),
+        }),
         globals: vec![
-            Global { ty: I32, mutable: true, init: GlobalInit::Value(42) },
-            Global { ty: F64, mutable: false, init: GlobalInit::Value(1.5f64.to_bits()) },
-            Global { ty: FuncRef, mutable: false, init: GlobalInit::RefFunc(2) },
-            Global { ty: ExternRef, mutable: true, init: GlobalInit::RefNull },
+            Global {
+                ty: I32,
+                mutable: true,
+                init: GlobalInit::Value(42),
+            },
+            Global {
+                ty: F64,
+                mutable: false,
+                init: GlobalInit::Value(1.5f64.to_bits()),
+            },
+            Global {
+                ty: FuncRef,
+                mutable: false,
+                init: GlobalInit::RefFunc(2),
+            },
+            Global {
+                ty: ExternRef,
+                mutable: true,
+                init: GlobalInit::RefNull,
+            },
         ],
         exports: vec![
             export(ExportKind::Func, 2, "add", Some(0xc0)),
@@ -54,43 +87,118 @@ pub fn sample(target: Target) -> Object {
             export(ExportKind::Func, 4, "", Some(0xd8)),
         ],
         data: vec![
-            Data { mode: SegmentMode::Active { index: 0, offset: 16 }, bytes: b"hello".to_vec() },
-            Data { mode: SegmentMode::Passive, bytes: b"world!".to_vec() },
-            Data { mode: SegmentMode::Passive, bytes: Vec::new() },
+            Data {
+                mode: SegmentMode::Active {
+                    index: 0,
+                    offset: 16,
+                },
+                bytes: b"hello".to_vec(),
+            },
+            Data {
+                mode: SegmentMode::Passive,
+                bytes: b"world!".to_vec(),
+            },
+            Data {
+                mode: SegmentMode::Passive,
+                bytes: Vec::new(),
+            },
         ],
         elems: vec![
-            elem(SegmentMode::Active { index: 0, offset: 0 }, FuncRef, &[Some(2), None, Some(0)]),
+            elem(
+                SegmentMode::Active {
+                    index: 0,
+                    offset: 0,
+                },
+                FuncRef,
+                &[Some(2), None, Some(0)],
+            ),
             elem(SegmentMode::Passive, FuncRef, &[Some(3)]),
             elem(SegmentMode::Declarative, FuncRef, &[Some(4)]),
-            elem(SegmentMode::Active { index: 1, offset: 0 }, ExternRef, &[None, None]),
+            elem(
+                SegmentMode::Active {
+                    index: 1,
+                    offset: 0,
+                },
+                ExternRef,
+                &[None, None],
+            ),
         ],
         relocs: vec![
-            Reloc { offset: 0x10, kind: reloc_kind, host_id: KWO_HOST_MEMORY_GROW, addend },
-            Reloc { offset: 0x30, kind: reloc_kind, host_id: KWO_HOST_WASI_FD_WRITE, addend },
-            Reloc { offset: 0x48, kind: reloc_kind, host_id: KWO_HOST_TRAP, addend },
+            Reloc {
+                offset: 0x10,
+                kind: reloc_kind,
+                host_id: KWO_HOST_MEMORY_GROW,
+                addend,
+            },
+            Reloc {
+                offset: 0x30,
+                kind: reloc_kind,
+                host_id: KWO_HOST_WASI_FD_WRITE,
+                addend,
+            },
+            Reloc {
+                offset: 0x48,
+                kind: reloc_kind,
+                host_id: KWO_HOST_TRAP,
+                addend,
+            },
         ],
         traps: vec![
-            TrapSite { code_off: 0x14, trap_code: KWO_TRAP_MEMORY_OOB, func: 2, wasm_off: 0x60 },
-            TrapSite { code_off: 0x34, trap_code: KWO_TRAP_NONE, func: 2, wasm_off: 0x70 },
-            TrapSite { code_off: 0x4c, trap_code: KWO_TRAP_UNREACHABLE, func: 3, wasm_off: 0x95 },
+            TrapSite {
+                code_off: 0x14,
+                trap_code: KWO_TRAP_MEMORY_OOB,
+                func: 2,
+                wasm_off: 0x60,
+            },
+            TrapSite {
+                code_off: 0x34,
+                trap_code: KWO_TRAP_NONE,
+                func: 2,
+                wasm_off: 0x70,
+            },
+            TrapSite {
+                code_off: 0x4c,
+                trap_code: KWO_TRAP_UNREACHABLE,
+                func: 3,
+                wasm_off: 0x95,
+            },
         ],
     }
 }
 
 pub fn sig(params: &[ValType], results: &[ValType], sig_id: u32) -> FuncSig {
-    FuncSig { params: params.to_vec(), results: results.to_vec(), sig_id }
+    FuncSig {
+        params: params.to_vec(),
+        results: results.to_vec(),
+        sig_id,
+    }
 }
 
 fn func(type_index: u32, code_off: u32, code_len: u32, name: Option<&str>, wasm_off: u32) -> Func {
-    Func { type_index, code_off, code_len, name: name.map(str::to_string), wasm_off }
+    Func {
+        type_index,
+        code_off,
+        code_len,
+        name: name.map(str::to_string),
+        wasm_off,
+    }
 }
 
 fn export(kind: ExportKind, index: u32, name: &str, tramp: Option<u32>) -> Export {
-    Export { kind, index, name: name.to_string(), tramp }
+    Export {
+        kind,
+        index,
+        name: name.to_string(),
+        tramp,
+    }
 }
 
 fn elem(mode: SegmentMode, elem_type: ValType, items: &[Option<u32>]) -> Elem {
-    Elem { mode, elem_type, items: items.to_vec() }
+    Elem {
+        mode,
+        elem_type,
+        items: items.to_vec(),
+    }
 }
 
 pub fn get32(b: &[u8], at: usize) -> u32 {
@@ -118,7 +226,11 @@ pub fn section(b: &[u8], kind: u32) -> (usize, usize, u32) {
     for i in 0..get32(b, HDR_SECTION_COUNT) as usize {
         let e = table + i * KWO_SECTION_SIZE as usize;
         if get32(b, e + SEC_KIND) == kind {
-            return (e, get32(b, e + SEC_OFFSET) as usize, get32(b, e + SEC_COUNT));
+            return (
+                e,
+                get32(b, e + SEC_OFFSET) as usize,
+                get32(b, e + SEC_COUNT),
+            );
         }
     }
     panic!("no section of kind {kind}");
