@@ -64,8 +64,8 @@ enum Cmd {
         /// Call this export with these arguments and print its results.
         #[arg(long, num_args = 1.., value_name = "NAME [ARGS]", allow_hyphen_values = true)]
         invoke: Vec<String>,
-        /// Arguments for the program (WASI argv[1..]).
-        #[arg(last = true)]
+        /// Arguments for the program (WASI argv[1..]), after FILE or `--`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
 }
@@ -85,6 +85,12 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         _ => return Err(format!("bad duration unit in `{s}` (use ns, us, ms, s, m, h)")),
     };
     Duration::try_from_secs_f64(secs).map_err(|_| format!("bad duration `{s}`"))
+}
+
+/// Write to stdout; a closed pipe (`kwo inspect | head`) is not an error.
+fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
@@ -117,12 +123,12 @@ fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result<Vec
 
 fn cmd_verify(file: &Path, limits: &[String]) -> Result<ExitCode, String> {
     let module = verify(&read(file)?, limits)?;
-    println!(
-        "{}: ok ({} functions, {} imports)",
+    out(&format!(
+        "{}: ok ({} functions, {} imports)\n",
         file.display(),
         module.funcs.len(),
         module.imports.len()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -136,9 +142,9 @@ fn cmd_compile(file: &Path, output: &Path, target: &str, opt: &str, limits: &[St
 
 fn cmd_inspect(file: &Path, disasm: bool) -> Result<ExitCode, String> {
     let obj = Object::parse(&read(file)?).map_err(|e| format!("{}: {e}", file.display()))?;
-    print!("{}", kwo_format::describe(&obj));
+    out(&kwo_format::describe(&obj));
     if disasm {
-        print!("{}", disassemble(&obj)?);
+        out(&disassemble(&obj)?);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -272,7 +278,7 @@ fn cmd_run(file: &Path, timeout: Option<Duration>, fuel: Option<u64>, invoke: &[
             inst.invoke(name, &vals).map(|results| {
                 flush_output(&mut inst);
                 for r in &results {
-                    println!("{}", show(r));
+                    out(&format!("{}\n", show(r)));
                 }
             })
         }
