@@ -87,7 +87,9 @@ fn bit_flips_never_panic() {
     let bytes = seed();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let policies = [Policy::kernel(), Policy::spectest()];
-    for round in 0..10_000 {
+    // KWO_FUZZ_ROUNDS runs a longer campaign by hand.
+    let rounds = std::env::var("KWO_FUZZ_ROUNDS").ok().and_then(|r| r.parse().ok());
+    for round in 0..rounds.unwrap_or(10_000) {
         let mut mutant = bytes.clone();
         for _ in 0..1 + rng.below(3) {
             let at = rng.below(mutant.len());
