@@ -26,6 +26,7 @@ use kwo_format::Target;
 use kwo_verifier::VerifiedModule;
 
 pub use isa::OptLevel;
+pub use link::GuardedRecord;
 
 /// What to compile for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +81,21 @@ pub fn compile(module: &VerifiedModule, opts: &Options) -> Result<Vec<u8>, Compi
 
 /// Compiles a verified module into an in-memory object.
 pub fn compile_object(module: &VerifiedModule, opts: &Options) -> Result<kwo_format::Object, CompileError> {
+    compile_with_report(module, opts).map(|c| c.object)
+}
+
+/// An object plus what the no-fault proof saw.
+pub struct Compiled {
+    pub object: kwo_format::Object,
+    /// Every trap record Cranelift left, each proven to be behind a guard.
+    pub guarded_records: Vec<GuardedRecord>,
+}
+
+/// Compiles a verified module and reports the trap records the no-fault
+/// proof accepted (for tests and `kwo inspect`-style tooling).
+pub fn compile_with_report(module: &VerifiedModule, opts: &Options) -> Result<Compiled, CompileError> {
     let isa = isa::build(opts)?;
-    let linked = link::compile_and_link(module, &*isa, opts.target)?;
-    Ok(object::build(module, opts.target, linked))
+    let mut linked = link::compile_and_link(module, &*isa, opts.target)?;
+    let guarded_records = std::mem::take(&mut linked.guarded_records);
+    Ok(Compiled { object: object::build(module, opts.target, linked), guarded_records })
 }

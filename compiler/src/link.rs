@@ -31,6 +31,9 @@ const FUNC_ALIGN: usize = 16;
 /// Machine code of one function plus what linking needs to know about it.
 struct CompiledFunc {
     code: Vec<u8>,
+    /// Cranelift's trap records (function-relative), all proven guarded.
+    guarded_records: Vec<u32>,
+    guarded_divs: u32,
     relocs: Vec<(u32, Reloc, UserExternalName, i64)>,
     /// (return address offset, site) of host calls that may trap.
     sites: Vec<(u32, CallSite)>,
@@ -58,6 +61,19 @@ pub struct Linked {
     pub max_frame: u32,
     pub uses_fp: bool,
     pub sig_ids: Vec<u32>,
+    pub guarded_records: Vec<GuardedRecord>,
+}
+
+/// A trap record Cranelift left in the code (the `ud2`/`udf` of a division
+/// check) that the proof showed to sit behind one of our guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuardedRecord {
+    /// Wasm function index.
+    pub func: u32,
+    /// Offset in the code blob.
+    pub code_off: u32,
+    /// Guarded divisions in that function.
+    pub guarded_divs: u32,
 }
 
 /// Canonical signature ids: structurally equal types share an id.
@@ -169,6 +185,8 @@ fn compile_one(
         .saturating_add(16);
     Ok(CompiledFunc {
         code: buffer.data().to_vec(),
+        guarded_records: buffer.traps().iter().map(|t| t.offset).collect(),
+        guarded_divs,
         relocs,
         sites: found,
         frame_size,
@@ -235,6 +253,7 @@ fn layout(
 
     let mut relocs = Vec::new();
     let mut traps = Vec::new();
+    let mut guarded_records = Vec::new();
     let all = defined
         .iter()
         .zip(funcs.iter().zip(&placed_funcs))
@@ -262,6 +281,11 @@ fn layout(
                 ns => return Err(CompileError::new(format!("unknown symbol namespace {ns}"))),
             }
         }
+        guarded_records.extend(f.guarded_records.iter().map(|off| GuardedRecord {
+            func: index,
+            code_off: body + off,
+            guarded_divs: f.guarded_divs,
+        }));
         for (ret, site) in &f.sites {
             traps.push(TrapSite {
                 code_off: body + ret,
@@ -280,7 +304,17 @@ fn layout(
         .zip(&placed_tramps)
         .map(|(i, p)| (*i, p.entry))
         .collect();
-    Ok(Linked { code, funcs: placed_funcs, trampolines, relocs, traps, max_frame, uses_fp, sig_ids })
+    Ok(Linked {
+        code,
+        funcs: placed_funcs,
+        trampolines,
+        relocs,
+        traps,
+        max_frame,
+        uses_fp,
+        sig_ids,
+        guarded_records,
+    })
 }
 
 /// Resolves a call between functions of the blob.
