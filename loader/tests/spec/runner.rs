@@ -132,7 +132,8 @@ fn one_line(s: &str) -> String {
 struct Runner {
     named: HashMap<String, SlotRef>,
     current: Option<SlotRef>,
-    registered: HashSet<String>,
+    /// Instances by the name `register` gave them.
+    registered: HashMap<String, SlotRef>,
 }
 
 impl Runner {
@@ -188,7 +189,7 @@ impl Runner {
             Ok(w) => w,
             Err(e) => return Slot::Broken(e.describe()),
         };
-        if let Some(reason) = scan::skip_reason(&wasm, &self.registered) {
+        if let Some(reason) = self.skip_reason(&wasm) {
             return Slot::Skipped(reason);
         }
         match build(&wasm) {
@@ -197,27 +198,45 @@ impl Runner {
         }
     }
 
-    fn slot(&self, id: Option<Id>) -> Result<SlotRef, Outcome> {
-        let slot = match id {
+    fn lookup(&self, id: Option<Id>) -> Option<SlotRef> {
+        match id {
             Some(id) => self.named.get(id.name()).cloned(),
             None => self.current.clone(),
-        };
-        let slot = slot.ok_or_else(|| Outcome::Fail("no such module".into()))?;
-        let blocked = match &*slot.borrow() {
-            Slot::Ready(_) => None,
-            Slot::Skipped(r) => Some(Outcome::Skip(r)),
-            Slot::Broken(e) => Some(Outcome::Fail(format!("module unavailable ({e})"))),
-        };
-        blocked.map_or(Ok(slot), Err)
+        }
+    }
+
+    /// The module a directive refers to, if it can run.
+    fn slot(&self, id: Option<Id>) -> Result<SlotRef, Outcome> {
+        let slot = self.lookup(id).ok_or_else(|| Outcome::Fail("no such module".into()))?;
+        match blocked(&slot) {
+            Some(outcome) => Err(outcome),
+            None => Ok(slot),
+        }
+    }
+
+    /// Why `wasm` cannot be instantiated here. A module skipped for linking
+    /// would have written into the instances it imports state from; their
+    /// later results depend on it, so they become skipped too.
+    fn skip_reason(&self, wasm: &[u8]) -> Option<&'static str> {
+        let reason = scan::skip_reason(wasm, |name| self.registered.contains_key(name))?;
+        if reason == scan::LINKING {
+            for name in scan::instances_touched(wasm) {
+                if let Some(slot) = self.registered.get(&name) {
+                    *slot.borrow_mut() = Slot::Skipped(scan::LINKING);
+                }
+            }
+        }
+        Some(reason)
     }
 
     fn register(&mut self, name: &str, id: Option<Id>) -> Outcome {
+        let Some(slot) = self.lookup(id) else {
+            return Outcome::Fail("no such module".into());
+        };
+        let outcome = blocked(&slot).unwrap_or(Outcome::Pass);
         // Recorded even for a skipped module: importers must be skipped too.
-        self.registered.insert(name.to_string());
-        match self.slot(id) {
-            Ok(_) => Outcome::Pass,
-            Err(outcome) => outcome,
-        }
+        self.registered.insert(name.to_string(), slot);
+        outcome
     }
 
     /// Call an export. The outer error is the harness's verdict (skipped,
@@ -270,7 +289,7 @@ impl Runner {
     /// Instantiate a module whose start function is expected to trap.
     fn execute_module(&mut self, wat: Wat) -> Result<RunResult, Outcome> {
         let wasm = encode(&mut QuoteWat::Wat(wat)).map_err(|e| Outcome::Fail(e.describe()))?;
-        if let Some(reason) = scan::skip_reason(&wasm, &self.registered) {
+        if let Some(reason) = self.skip_reason(&wasm) {
             return Err(Outcome::Skip(reason));
         }
         match build(&wasm) {
@@ -323,7 +342,7 @@ impl Runner {
             Ok(w) => w,
             Err(e) => return Outcome::Fail(e.describe()),
         };
-        if let Some(reason) = scan::skip_reason(&wasm, &self.registered) {
+        if let Some(reason) = scan::skip_reason(&wasm, |name| self.registered.contains_key(name)) {
             return Outcome::Skip(reason);
         }
         match build(&wasm) {
@@ -335,6 +354,15 @@ impl Runner {
 }
 
 type RunResult = Result<Vec<Val>, RunError>;
+
+/// The verdict for a directive on a module that cannot run.
+fn blocked(slot: &SlotRef) -> Option<Outcome> {
+    match &*slot.borrow() {
+        Slot::Ready(_) => None,
+        Slot::Skipped(r) => Some(Outcome::Skip(r)),
+        Slot::Broken(e) => Some(Outcome::Fail(format!("module unavailable ({e})"))),
+    }
+}
 
 /// assert_invalid / assert_malformed: the text encoder or the verifier must
 /// reject the module.

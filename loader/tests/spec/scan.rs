@@ -2,11 +2,9 @@
 //! not support by design: imports from other instances, imported memories,
 //! tables and globals, and more than one memory.
 //!
-//! It reads only the section headers, the import section and the memory
-//! count. It does not validate: anything it cannot read is left for the
+//! It reads only the section headers, the import section, the memory count
+//! and whether there is a start function. It does not validate: anything it cannot read is left for the
 //! verifier to reject, so a parse problem here yields "no reason to skip".
-
-use std::collections::HashSet;
 
 pub const LINKING: &str = "cross-module linking not supported by design";
 pub const IMPORTED_STATE: &str =
@@ -15,6 +13,7 @@ pub const MULTI_MEMORY: &str = "multiple memories not supported by design";
 
 const SECTION_IMPORT: u8 = 2;
 const SECTION_MEMORY: u8 = 5;
+const SECTION_START: u8 = 8;
 
 const KIND_FUNC: u8 = 0;
 const KIND_TABLE: u8 = 1;
@@ -22,10 +21,10 @@ const KIND_MEMORY: u8 = 2;
 const KIND_GLOBAL: u8 = 3;
 
 /// Why a module that would be instantiated must be skipped, if it must.
-/// `registered` holds the names given to earlier instances by `register`.
-pub fn skip_reason(wasm: &[u8], registered: &HashSet<String>) -> Option<&'static str> {
+/// `registered` tells the names given to earlier instances by `register`.
+pub fn skip_reason(wasm: &[u8], registered: impl Fn(&str) -> bool) -> Option<&'static str> {
     let shape = Shape::read(wasm)?;
-    if shape.imports.iter().any(|(module, _)| registered.contains(module)) {
+    if shape.imports.iter().any(|(module, _)| registered(module)) {
         return Some(LINKING);
     }
     let imports_state = shape
@@ -41,18 +40,35 @@ pub fn skip_reason(wasm: &[u8], registered: &HashSet<String>) -> Option<&'static
     None
 }
 
-/// The parts of a module the skip decision needs.
+/// The instances whose state instantiating this module would change: the
+/// ones it imports a memory or table from (its segments write into them),
+/// and, if it has a start function, every one it imports from. When such a
+/// module is skipped, later results of those instances are unknowable.
+pub fn instances_touched(wasm: &[u8]) -> Vec<String> {
+    let Some(shape) = Shape::read(wasm) else {
+        return Vec::new();
+    };
+    shape
+        .imports
+        .into_iter()
+        .filter(|(_, kind)| shape.has_start || *kind == KIND_MEMORY || *kind == KIND_TABLE)
+        .map(|(module, _)| module)
+        .collect()
+}
+
+/// The parts of a module the skip decisions need.
 struct Shape {
     /// (module name, import kind) of every import.
     imports: Vec<(String, u8)>,
     /// Imported plus defined memories.
     memories: u32,
+    has_start: bool,
 }
 
 impl Shape {
     fn read(wasm: &[u8]) -> Option<Shape> {
         let mut r = Reader { bytes: wasm.get(8..)?, pos: 0 };
-        let mut shape = Shape { imports: Vec::new(), memories: 0 };
+        let mut shape = Shape { imports: Vec::new(), memories: 0, has_start: false };
         while !r.at_end() {
             let id = r.byte()?;
             let size = r.leb()? as usize;
@@ -61,6 +77,7 @@ impl Shape {
             match id {
                 SECTION_IMPORT => shape.read_imports(&mut s)?,
                 SECTION_MEMORY => shape.memories += s.leb()?,
+                SECTION_START => shape.has_start = true,
                 _ => {}
             }
         }
