@@ -55,10 +55,20 @@ struct kwo_jmpbuf {
 	__u64 regs[24];
 };
 
+/*
+ * Functions that unwind instead of returning. Not declared noreturn in the
+ * kernel: objtool cannot see that an assembly function never returns and
+ * would flag every caller that ends in a call to it.
+ */
+#ifdef __KERNEL__
+#define KWO_NORETURN
+#else
+#define KWO_NORETURN		__attribute__((noreturn))
+#endif
+
 int kwo_arch_enter(struct kwo_jmpbuf *jb, struct kwo_vmctx *vmctx,
 		   void *tramp, __u64 *vals);
-void kwo_arch_unwind(struct kwo_jmpbuf *jb, int code)
-	__attribute__((noreturn));
+void kwo_arch_unwind(struct kwo_jmpbuf *jb, int code) KWO_NORETURN;
 /* aarch64: save/restore d8-d15 around an FPU pause (no-ops on x86_64). */
 void kwo_arch_fp_save(__u64 *buf);
 void kwo_arch_fp_restore(const __u64 *buf);
@@ -153,7 +163,7 @@ const struct kwo_type *kwo_func_type(const struct kwo_object *obj,
 void *kwo_host_addr(__u32 host_id);
 /* The trap path: record where (from a return address) and unwind. */
 void kwo_raise(struct kwo_instance *inst, __u32 code, unsigned long ra)
-	__attribute__((noreturn));
+	KWO_NORETURN;
 /*
  * Bracket host work that may sleep: end the FPU section (saving d8-d15 on
  * aarch64, which generated code may keep live across the call) and

@@ -306,7 +306,7 @@ static void wasi_proc_exit(struct kwo_vmctx *vmctx, __u32 code)
 	struct kwo_instance *inst = kwo_inst(vmctx);
 
 	inst->exit_code = (__s32)code;
-	kwo_arch_unwind(&inst->jb, KWO_TRAP_EXIT);
+	kwo_raise(inst, KWO_TRAP_EXIT, (unsigned long)__builtin_return_address(0));
 }
 
 static __u32 wasi_random_get(struct kwo_vmctx *vmctx, __u32 buf, __u32 len)

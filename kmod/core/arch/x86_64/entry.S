@@ -19,6 +19,7 @@
 #ifdef __KERNEL__
 #include <linux/linkage.h>
 #include <asm/nospec-branch.h>
+#include <asm/unwind_hints.h>
 #define KWO_FUNC(name)		SYM_FUNC_START(name)
 #define KWO_END(name)		SYM_FUNC_END(name)
 #define KWO_RET			RET
@@ -28,6 +29,7 @@
 #define KWO_END(name)		.size name, . - name
 #define KWO_RET			ret
 #define KWO_CALL_RDX		call *%rdx
+#define UNWIND_HINT_FUNC
 #endif
 
 	.text
@@ -64,10 +66,17 @@ KWO_FUNC(kwo_arch_unwind)
 	mov	16(%rdi), %r13
 	mov	24(%rdi), %r14
 	mov	32(%rdi), %r15
-	mov	40(%rdi), %rbp
-	mov	%rbp, %rsp
+	/*
+	 * Pop kwo_arch_enter's frame by hand: the caller's rbp is at the
+	 * saved frame address, the return address just above it. Telling
+	 * objtool that the stack is now at a function's return keeps it
+	 * able to follow this.
+	 */
+	mov	40(%rdi), %rax
+	mov	0(%rax), %rbp
+	lea	8(%rax), %rsp
+	UNWIND_HINT_FUNC
 	mov	%esi, %eax
-	pop	%rbp
 	KWO_RET
 KWO_END(kwo_arch_unwind)
 
