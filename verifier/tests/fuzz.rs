@@ -88,7 +88,9 @@ fn bit_flips_never_panic() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let policies = [Policy::kernel(), Policy::spectest()];
     // KWO_FUZZ_ROUNDS runs a longer campaign by hand.
-    let rounds = std::env::var("KWO_FUZZ_ROUNDS").ok().and_then(|r| r.parse().ok());
+    let rounds = std::env::var("KWO_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok());
     for round in 0..rounds.unwrap_or(10_000) {
         let mut mutant = bytes.clone();
         for _ in 0..1 + rng.below(3) {

@@ -5,7 +5,9 @@
 //!   `assert_return`/`assert_trap`/`assert_unlinkable`) must verify, or be
 //!   rejected only by design (feature set, import policy, limits);
 //! - `assert_invalid` modules, and `assert_malformed` modules that encode
-//!   to a binary at all, must be rejected.
+//!   to a binary at all, must be rejected;
+//! - modules of the `simd_*` files must be rejected naming the `simd`
+//!   feature, unless they use no SIMD at all.
 //!
 //! The testsuite lives outside the repository: `$KWO_SPEC_DIR`, or
 //! `/work/shared/spec-testsuite`. The test fails if it is missing.
@@ -27,6 +29,18 @@ fn spec_dir() -> PathBuf {
         dir.display()
     );
     dir
+}
+
+/// The `.wast` files whose name passes `filter`, sorted.
+fn spec_files(filter: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(spec_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .filter(|p| filter(&p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    files.sort();
+    files
 }
 
 #[derive(Default)]
@@ -182,6 +196,53 @@ fn run_all() {
         tally.invalid_rejected > 500,
         "too few assert_invalid modules"
     );
+}
+
+/// Every module of the SIMD files is rejected, naming the feature.
+fn run_simd() {
+    let (mut named, mut without_simd) = (0, 0);
+    let mut failures = Vec::new();
+    for path in spec_files(|name| name.starts_with("simd_")) {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let buf = ParseBuffer::new(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let wast: Wast<'_> = parser::parse(&buf).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for directive in wast.directives {
+            let line = directive.span().linecol_in(&text).0 + 1;
+            let WastDirective::Module(mut module) = directive else {
+                continue;
+            };
+            let bytes = module
+                .encode()
+                .unwrap_or_else(|e| panic!("{file}:{line}: {e}"));
+            match verify(&bytes, &Policy::spectest()) {
+                Err(d)
+                    if d.to_string()
+                        .contains("SIMD is not supported (feature `simd`)") =>
+                {
+                    named += 1
+                }
+                // Accepted with SIMD off means it uses none; or it is
+                // refused for a policy reason before any SIMD shows up.
+                Ok(_) => without_simd += 1,
+                Err(d) if d.only_by_design() => without_simd += 1,
+                Err(d) => failures.push(format!("{file}:{line}:\n{d}")),
+            }
+        }
+    }
+    println!("simd_* modules: {named} rejected naming `simd`, {without_simd} use no SIMD");
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(named > 100, "too few SIMD modules");
+}
+
+#[test]
+fn simd_modules_are_rejected_naming_the_feature() {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(run_simd)
+        .unwrap()
+        .join()
+        .unwrap();
 }
 
 #[test]
