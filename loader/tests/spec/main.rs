@@ -54,6 +54,65 @@ fn spec_testsuite() {
     assert_eq!(totals.failed, 0, "spec: {} directives failed", totals.failed);
 }
 
+/// The harness must tell right from wrong: in this script every assertion
+/// marked `;; F` is false and must be counted failed, every `;; P` passes,
+/// and the module that imports spectest state is skipped, with the
+/// directive that depends on it.
+#[test]
+fn harness_tells_right_from_wrong() {
+    const SCRIPT: &str = r#"
+      (module
+        (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+        (func (export "nan") (result f32) (f32.const nan:0x600000))
+        (func (export "id") (param externref) (result externref) (local.get 0))
+        (func (export "div") (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+        (func $r (export "rec") (call $r))
+        (global (export "g") i64 (i64.const -5)))
+      (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))   ;; P
+      (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 4))   ;; F
+      (assert_return (invoke "nan") (f32.const nan:arithmetic))                  ;; P
+      (assert_return (invoke "nan") (f32.const nan:canonical))                   ;; F
+      (assert_return (invoke "id" (ref.extern 0)) (ref.extern 0))                ;; P
+      (assert_return (invoke "id" (ref.extern 7)) (ref.extern 8))                ;; F
+      (assert_return (invoke "id" (ref.null extern)) (ref.null extern))          ;; P
+      (assert_return (invoke "id" (ref.extern 0)) (ref.null extern))             ;; F
+      (assert_return (get "g") (i64.const -5))                                   ;; P
+      (assert_return (get "g") (i64.const 5))                                    ;; F
+      (assert_trap (invoke "div" (i32.const 0)) "integer divide by zero")        ;; P
+      (assert_trap (invoke "div" (i32.const 0)) "unreachable")                   ;; F
+      (assert_trap (invoke "div" (i32.const 1)) "integer divide by zero")        ;; F
+      (assert_exhaustion (invoke "rec") "call stack exhausted")                  ;; P
+      (assert_invalid (module (func (result i32))) "type mismatch")              ;; P
+      (assert_invalid (module (func)) "type mismatch")                           ;; F
+      (assert_malformed (module quote "(func") "unexpected end")                 ;; P
+      (assert_unlinkable (module (import "nowhere" "f" (func))) "unknown import") ;; P
+      (module (import "spectest" "global_i32" (global i32)))                     ;; S
+      (assert_return (invoke "anything"))                                        ;; S
+    "#;
+    let expected: Vec<char> = SCRIPT
+        .lines()
+        .filter_map(|l| l.split(";; ").nth(1))
+        .filter_map(|mark| mark.chars().next())
+        .collect();
+    let got = std::thread::Builder::new()
+        .stack_size(CHILD_STACK)
+        .spawn(|| {
+            let mut kinds = Vec::new();
+            runner::run_text(SCRIPT, 0, &HashSet::new(), &mut |line| {
+                if let Some(kind @ ('P' | 'F' | 'S')) = line.chars().next() {
+                    kinds.push(kind);
+                }
+            });
+            kinds
+        })
+        .expect("spawning the script thread")
+        .join()
+        .expect("the script thread panicked");
+    // The first outcome is the module itself.
+    assert_eq!(got.first(), Some(&'P'), "the test module failed to build");
+    assert_eq!(&got[1..], &expected[..]);
+}
+
 fn run_child(file: PathBuf) {
     let resume = env_usize(RESUME_ENV, 0);
     let avoid: HashSet<usize> = std::env::var(AVOID_ENV)

@@ -70,45 +70,50 @@ impl BuildError {
 /// Run `path` and report on stdout; a file that does not parse is one
 /// failed directive.
 pub fn run_file(path: &std::path::Path, resume: usize, avoid: &HashSet<usize>) {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => return report_fatal(&format!("cannot read {}: {e}", path.display())),
-    };
+    let mut out = |line: &str| emit(line);
+    match std::fs::read_to_string(path) {
+        Ok(text) => run_text(&text, resume, avoid, &mut out),
+        Err(e) => report_fatal(&format!("cannot read {}: {e}", path.display()), &mut out),
+    }
+}
+
+/// Run a `.wast` script, passing each protocol line (without [`TAG`]) to
+/// `out`.
+pub fn run_text(text: &str, resume: usize, avoid: &HashSet<usize>, out: &mut dyn FnMut(&str)) {
     // names.wast uses bidi and other confusable characters on purpose.
-    let mut lexer = Lexer::new(&text);
+    let mut lexer = Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let buf = match ParseBuffer::new_with_lexer(lexer) {
         Ok(b) => b,
-        Err(e) => return report_fatal(&format!("lex error: {e}")),
+        Err(e) => return report_fatal(&format!("lex error: {e}"), out),
     };
     let wast = match parser::parse::<Wast>(&buf) {
         Ok(w) => w,
-        Err(e) => return report_fatal(&format!("parse error: {e}")),
+        Err(e) => return report_fatal(&format!("parse error: {e}"), out),
     };
     let mut runner = Runner::default();
     for (index, directive) in wast.directives.into_iter().enumerate() {
-        let (line, _) = directive.span().linecol_in(&text);
+        let (line, _) = directive.span().linecol_in(text);
         if index < resume {
             if !avoid.contains(&index) {
                 runner.replay(directive);
             }
             continue;
         }
-        emit(&format!("D {index} {}", line + 1));
-        let outcome = runner.run(directive);
-        emit(&match outcome {
+        out(&format!("D {index} {}", line + 1));
+        out(&match runner.run(directive) {
             Outcome::Pass => "P".to_string(),
             Outcome::Skip(reason) => format!("S {reason}"),
             Outcome::Fail(msg) => format!("F {}", one_line(&msg)),
         });
     }
-    emit("END");
+    out("END");
 }
 
-fn report_fatal(msg: &str) {
-    emit("D 0 1");
-    emit(&format!("F {}", one_line(msg)));
-    emit("END");
+fn report_fatal(msg: &str, out: &mut dyn FnMut(&str)) {
+    out("D 0 1");
+    out(&format!("F {}", one_line(msg)));
+    out("END");
 }
 
 fn emit(line: &str) {
