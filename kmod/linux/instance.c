@@ -117,6 +117,20 @@ static int kwo_check_call(struct kwo_kinst *k, const char *name,
 	return pos;
 }
 
+/* Result types, and 32-bit results zero-extended: no stale upper bits. */
+static void kwo_set_results(struct kwo_invoke *req, const u8 *types)
+{
+	u32 i;
+
+	memset(req->types, 0, sizeof(req->types));
+	memcpy(req->types, types, req->nvals);
+	for (i = 0; i < req->nvals; i++)
+		if (types[i] == KWO_VAL_I32 || types[i] == KWO_VAL_F32)
+			req->vals[i] = (u32)req->vals[i];
+	for (; i < KWO_MAX_VALS; i++)
+		req->vals[i] = 0;
+}
+
 static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
 			 const char *name)
 {
@@ -144,8 +158,7 @@ static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
 	if (call.status == KWO_STATUS_TRAP)
 		k->traps++;
 	req->nvals = call.status == KWO_STATUS_OK ? info.result_count : 0;
-	memset(req->types, 0, sizeof(req->types));
-	memcpy(req->types, info.results, req->nvals);
+	kwo_set_results(req, info.results);
 	req->out_flags = 0;
 	ret = kwo_take_output(k, KWO_FD_STDOUT, req->stdout_buf,
 			      req->stdout_size, &req->stdout_len,

@@ -109,7 +109,8 @@ struct kwo_load {
  * previous call returned (the first call also gets the start function's
  * output); what does not fit in the buffer is dropped and flagged.
  *
- * Values are raw bits: i32/f32 in the low 32 bits, i64/f64 in all 64.
+ * Values are raw bits: i32/f32 in the low 32 bits (results have the upper
+ * 32 bits zero), i64/f64 in all 64.
  * types[] holds KWO_VAL_* bytes (kwo_format.h): on input the argument
  * types, checked against the export's signature; on output the result
  * types.
