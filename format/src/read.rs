@@ -120,7 +120,7 @@ impl Object {
     }
 }
 
-/// Header rules 1-10: everything but the section table.
+/// Header rules 1-9 of docs/kwo-format.md §9.
 fn check_header(b: Bytes) -> Result<(Target, u32)> {
     let len = b.0.len();
     if len < KWO_HEADER_SIZE as usize {
@@ -172,7 +172,7 @@ fn check_header(b: Bytes) -> Result<(Target, u32)> {
 }
 
 impl<'a> Parser<'a> {
-    /// Validates the section table (rules 11-19) and locates CODE and BLOB.
+    /// Validates the section table (rules 10-18) and locates CODE and BLOB.
     fn new(b: Bytes<'a>) -> Result<Parser<'a>> {
         let mut p = Parser {
             b,

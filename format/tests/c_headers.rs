@@ -240,7 +240,7 @@ fn structs(text: &str) -> BTreeMap<String, CStruct> {
                 .split("/*")
                 .nth(1)
                 .and_then(|c| c.split("bytes").next())
-                .and_then(|c| c.trim().split_whitespace().last()?.parse().ok());
+                .and_then(|c| c.split_whitespace().last()?.parse().ok());
             current = Some((
                 name,
                 CStruct {
