@@ -106,6 +106,9 @@ fn policy(limits: &[String]) -> Result<Policy, String> {
 }
 
 fn verify(wasm: &[u8], limits: &[String]) -> Result<VerifiedModule, String> {
+    if !wasm.starts_with(b"\0asm") {
+        return Err("not a .wasm module (bad magic)".into());
+    }
     kwo_verifier::verify(wasm, &policy(limits)?).map_err(|d| d.to_string().trim_end().to_string())
 }
 

@@ -1,0 +1,127 @@
+//! The `kwo` command line on small modules: verification verdicts and exit
+//! statuses, compile + inspect (with disassembly), `run` of `.wasm` and
+//! `.kwo` (detected by magic, not extension), `--invoke` with typed
+//! arguments and printed results, the trap report and its exit status, fuel
+//! and timeout flags, and clean errors for bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).expect("creating the scratch directory");
+    dir.join(name)
+}
+
+fn write_wat(name: &str, wat: &str) -> PathBuf {
+    let path = scratch(name);
+    std::fs::write(&path, wat::parse_str(wat).expect("test module parses")).expect("writing");
+    path
+}
+
+fn kwo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kwo")).args(args).output().expect("running kwo")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn p(path: &std::path::Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+const CALC: &str = r#"(module
+  (func $div (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_u)
+  (func (export "mix") (param i64 f64) (result i64 f64) local.get 0 local.get 1 f64.sqrt)
+  (func (export "spin") (loop br 0)))"#;
+
+#[test]
+fn verify_accepts_and_rejects() {
+    let good = write_wat("good.wasm", CALC);
+    let out = kwo(&["verify", p(&good)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ok"));
+    let bad = write_wat("bad.wasm", r#"(module (import "env" "f" (func)))"#);
+    let out = kwo(&["verify", p(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!text(&out.stderr).trim().is_empty());
+    let out = kwo(&["verify", p(&good), "--limit", "no-such-limit=1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("unknown limit"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn invoke_prints_results_and_traps_exit_134() {
+    let wasm = write_wat("calc.wasm", CALC);
+    let out = kwo(&["run", p(&wasm), "--invoke", "div", "7", "2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "3\n");
+    let out = kwo(&["run", p(&wasm), "--invoke", "mix", "-5", "16"]);
+    assert_eq!(text(&out.stdout), "-5\n4\n", "{}", text(&out.stderr));
+    let out = kwo(&["run", p(&wasm), "--invoke", "div", "1", "0"]);
+    assert_eq!(out.status.code(), Some(134));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("trap: integer divide by zero in func 0"), "{err}");
+    assert!(err.contains(" at wasm offset 0x"), "{err}");
+    let out = kwo(&["run", p(&wasm), "--invoke", "div", "x", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not a valid i32"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn compiled_object_runs_and_inspects_whatever_its_name() {
+    let wasm = write_wat("calc2.wasm", CALC);
+    let object = scratch("calc2.bin");
+    let out = kwo(&["compile", p(&wasm), "-o", p(&object)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = kwo(&["run", p(&object), "--invoke", "div", "9", "3"]);
+    assert_eq!(text(&out.stdout), "3\n", "{}", text(&out.stderr));
+    let out = kwo(&["inspect", "--disasm", p(&object)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert!(listing.contains("x86_64"), "{listing}");
+    assert!(listing.contains("endbr64") || listing.contains("bti"), "{listing}");
+}
+
+#[test]
+fn budgets_stop_endless_loops() {
+    let wasm = write_wat("spin.wasm", CALC);
+    let out = kwo(&["run", "--timeout", "100ms", p(&wasm), "--invoke", "spin"]);
+    assert_eq!(out.status.code(), Some(134));
+    assert!(text(&out.stderr).starts_with("trap: interrupted"), "{}", text(&out.stderr));
+    let out = kwo(&["run", "--fuel", "1000", p(&wasm), "--invoke", "spin"]);
+    assert_eq!(out.status.code(), Some(134));
+    assert!(text(&out.stderr).starts_with("trap: fuel exhausted"), "{}", text(&out.stderr));
+    let out = kwo(&["run", "--timeout", "soon", p(&wasm)]);
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
+}
+
+#[test]
+fn proc_exit_status_and_missing_start() {
+    let wasm = write_wat(
+        "exit.wasm",
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))
+           (func (export "_start") (call $e (i32.const 42))))"#,
+    );
+    assert_eq!(kwo(&["run", p(&wasm)]).status.code(), Some(42));
+    let calc = write_wat("nostart.wasm", CALC);
+    let out = kwo(&["run", p(&calc)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("_start"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn bad_files_are_clean_errors() {
+    let junk = scratch("junk.kwo");
+    std::fs::write(&junk, b"definitely not a module").unwrap();
+    for cmd in ["run", "inspect", "verify"] {
+        let out = kwo(&[cmd, p(&junk)]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with("kwo: ") && err.lines().count() == 1, "{cmd}: {err}");
+    }
+    let out = kwo(&["run", "/no/such/file.wasm"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot read"));
+}
