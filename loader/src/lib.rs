@@ -1,6 +1,8 @@
 //! The kwo loader library: the userspace runtime over the portable C core
 //! ([`runtime`]). The `kwo` command-line tool (`src/main.rs`) is built on
-//! it.
+//! it; [`kernel`] is the ioctl client for `kwo.ko` (`/dev/kwo`, [`uapi`]).
 
 mod ffi;
+pub mod kernel;
 pub mod runtime;
+pub mod uapi;

@@ -1,0 +1,425 @@
+//! The kernel path: an ioctl client for `/dev/kwo` (the `kwo.ko` module) and
+//! the `kwo` subcommands built on it (`load`, `invoke`, `run --kernel`,
+//! `exec`).
+//!
+//! [`KernelInstance`] has the same shape as [`crate::runtime::Instance`]:
+//! the same [`Config`], values, errors and exit conventions, so a program
+//! behaves alike in both places. What differs: the kernel applies its own
+//! native stack budget (`Config::stack_budget` is ignored), loading needs
+//! `CAP_SYS_ADMIN`, and output can be mirrored to the kernel log. The
+//! object is validated by the kernel; this side only reads it (after the
+//! kernel accepted it) for signatures and function names.
+
+use crate::runtime::{Config, RunError, TrapCode, TrapInfo, Val};
+use crate::uapi::*;
+use kwo_format::{Object, ValType};
+use std::ffi::{c_void, CString};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The device node of `kwo.ko`.
+pub const DEVICE: &str = "/dev/kwo";
+
+/// Exit status when the program trapped (as `kwo run`).
+const TRAP_EXIT: u8 = 134;
+
+const LOG_SIZE: usize = 512;
+
+/// `ioctl(fd, request, arg)`, with errno as an `io::Error`.
+fn ioctl<T>(fd: RawFd, request: u32, arg: &mut T) -> io::Result<i32> {
+    // SAFETY: every request number is paired with the struct type the kernel
+    // reads and writes for it (uapi.rs, checked against the C header), and
+    // `arg` is a live, exclusively borrowed value of that type.
+    let ret = unsafe { libc::ioctl(fd, request as _, arg as *mut T as *mut c_void) };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn addr<T>(p: *const T) -> u64 {
+    p as usize as u64
+}
+
+/// An open `/dev/kwo`.
+pub struct Device {
+    file: File,
+}
+
+impl Device {
+    /// Open the device (root only: the node is 0600).
+    pub fn open() -> Result<Device, RunError> {
+        let file = OpenOptions::new().read(true).write(true).open(DEVICE).map_err(|e| {
+            let hint = match e.kind() {
+                io::ErrorKind::NotFound => " (is kwo.ko loaded?)",
+                io::ErrorKind::PermissionDenied => " (root only)",
+                _ => "",
+            };
+            RunError::Load(format!("{DEVICE}: {e}{hint}"))
+        })?;
+        Ok(Device { file })
+    }
+
+    /// The API handshake: the module's version and limits.
+    pub fn version(&self) -> Result<kwo_version, RunError> {
+        let mut v = kwo_version { api_version: KWO_API_VERSION, ..Default::default() };
+        ioctl(self.file.as_raw_fd(), KWO_IOC_VERSION, &mut v)
+            .map_err(|e| RunError::Load(format!("{DEVICE}: version handshake: {e}")))?;
+        if v.api_version != KWO_API_VERSION {
+            return Err(RunError::Load(format!(
+                "kwo.ko speaks API {}, this kwo speaks {KWO_API_VERSION}",
+                v.api_version
+            )));
+        }
+        Ok(v)
+    }
+
+    /// Validate and instantiate an object in the kernel, running its start
+    /// function. `printk` mirrors the instance's output to the kernel log.
+    pub fn load(&self, kwo: &[u8], config: &Config, printk: bool) -> Result<KernelInstance, RunError> {
+        let args = nul_block(&config.args, "argument")?;
+        let env = nul_block(&config.env, "environment variable")?;
+        let mut log = [0u8; LOG_SIZE];
+        let mut req = kwo_load {
+            object: addr(kwo.as_ptr()),
+            object_len: u32::try_from(kwo.len()).map_err(|_| RunError::Load("object too large".into()))?,
+            flags: if printk { KWO_LOAD_PRINTK } else { 0 },
+            log_buf: addr(log.as_mut_ptr()),
+            log_size: LOG_SIZE as u32,
+            args: addr(args.as_ptr()),
+            args_len: len32(&args)?,
+            env: addr(env.as_ptr()),
+            env_len: len32(&env)?,
+            stdin_buf: addr(config.stdin.as_ptr()),
+            stdin_len: len32(&config.stdin)?,
+            timeout_ns: timeout_ns(config.timeout),
+            fuel: config.fuel.unwrap_or(0),
+            ..Default::default()
+        };
+        let fd = match ioctl(self.file.as_raw_fd(), KWO_IOC_LOAD, &mut req) {
+            // SAFETY: on success KWO_IOC_LOAD returns a new descriptor that
+            // nothing else owns.
+            Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
+            Err(e) => return Err(load_error(&e, &req, &log)),
+        };
+        let object = Object::parse(kwo)
+            .map_err(|e| RunError::Load(format!("the kernel accepted an object kwo cannot read: {e}")))?;
+        Ok(KernelInstance {
+            fd,
+            object,
+            timeout: config.timeout,
+            fuel: config.fuel,
+            output_limit: config.output_limit.max(1),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        })
+    }
+}
+
+fn len32(b: &[u8]) -> Result<u32, RunError> {
+    u32::try_from(b.len()).map_err(|_| RunError::Usage("input larger than 4 GiB".into()))
+}
+
+fn timeout_ns(t: Option<Duration>) -> u64 {
+    t.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1))
+}
+
+/// NUL-terminated strings, back to back, as KWO_IOC_LOAD takes argv/environ.
+fn nul_block(strs: &[String], what: &str) -> Result<Vec<u8>, RunError> {
+    let mut block = Vec::new();
+    for s in strs {
+        let c = CString::new(s.as_bytes()).map_err(|_| RunError::Usage(format!("{what} contains a NUL byte")))?;
+        block.extend_from_slice(c.as_bytes_with_nul());
+    }
+    Ok(block)
+}
+
+/// The error for a refused KWO_IOC_LOAD: the kernel's message, or how the
+/// start function ended.
+fn load_error(e: &io::Error, req: &kwo_load, log: &[u8]) -> RunError {
+    if e.raw_os_error() == Some(libc::ECANCELED) {
+        return match req.status {
+            KWO_STATUS_EXIT => RunError::Exit(req.exit_code),
+            _ => RunError::Trap(trap_info(&req.trap, None)),
+        };
+    }
+    let msg_len = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+    let msg = String::from_utf8_lossy(&log[..msg_len]);
+    if msg.is_empty() {
+        RunError::Load(format!("kwo.ko refused the object: {e}"))
+    } else {
+        RunError::Load(format!("kwo.ko refused the object: {msg} ({e})"))
+    }
+}
+
+fn trap_info(t: &kwo_trap_report, object: Option<&Object>) -> TrapInfo {
+    let known = |v: u32| (v != u32::MAX).then_some(v);
+    let func = known(t.func);
+    let func_name = func.zip(object).and_then(|(f, o)| {
+        let defined = f.checked_sub(o.imports.len() as u32)?;
+        o.funcs.get(defined as usize)?.name.clone()
+    });
+    TrapInfo {
+        // An unknown code from a newer module reads as "interrupted".
+        code: TrapCode::from_code(t.code).unwrap_or(TrapCode::Interrupted),
+        func,
+        func_name,
+        wasm_offset: known(t.wasm_off),
+    }
+}
+
+/// An instance living in the kernel; dropping it closes the descriptor,
+/// which frees the instance.
+pub struct KernelInstance {
+    fd: OwnedFd,
+    object: Object,
+    timeout: Option<Duration>,
+    fuel: Option<u64>,
+    output_limit: usize,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl KernelInstance {
+    /// The parameter types of an exported function.
+    pub fn func_params(&self, export: &str) -> Option<Vec<ValType>> {
+        self.export_sig(export).map(|(p, _)| p)
+    }
+
+    fn export_sig(&self, export: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
+        let o = &self.object;
+        let x = o.exports.iter().find(|x| x.name == export && x.kind == kwo_format::ExportKind::Func)?;
+        let type_index = match (x.index as usize).checked_sub(o.imports.len()) {
+            Some(i) => o.funcs.get(i)?.type_index,
+            None => o.imports.get(x.index as usize)?.type_index,
+        };
+        let sig = o.types.get(type_index as usize)?;
+        Some((sig.params.clone(), sig.results.clone()))
+    }
+
+    /// Call an export; output goes to [`Self::take_stdout`] / `take_stderr`.
+    pub fn invoke(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, RunError> {
+        let (params, results) =
+            self.export_sig(export).ok_or_else(|| RunError::Usage(format!("no exported function {export:?}")))?;
+        if params.len() != args.len() || args.len() > KWO_MAX_VALS || results.len() > KWO_MAX_VALS {
+            return Err(RunError::Usage(format!(
+                "{export:?} takes {} arguments, {} given",
+                params.len(),
+                args.len()
+            )));
+        }
+        let mut out = vec![0u8; self.output_limit];
+        let mut err = vec![0u8; self.output_limit];
+        let mut req = kwo_invoke {
+            name: addr(export.as_ptr()),
+            name_len: export.len() as u32,
+            nvals: args.len() as u32,
+            stdout_buf: addr(out.as_mut_ptr()),
+            stdout_size: self.output_limit.min(u32::MAX as usize) as u32,
+            stderr_buf: addr(err.as_mut_ptr()),
+            stderr_size: self.output_limit.min(u32::MAX as usize) as u32,
+            timeout_ns: timeout_ns(self.timeout),
+            fuel: self.fuel.unwrap_or(0),
+            ..Default::default()
+        };
+        for (i, (a, t)) in args.iter().zip(&params).enumerate() {
+            let (ty, bits) = to_slot(a)?;
+            if ty != t.code() {
+                return Err(RunError::Usage(format!("argument {i} of {export:?} must be {}", t.name())));
+            }
+            req.types[i] = ty;
+            req.vals[i] = bits;
+        }
+        ioctl(self.fd.as_raw_fd(), KWO_IOC_INVOKE, &mut req)
+            .map_err(|e| RunError::Load(format!("KWO_IOC_INVOKE {export:?}: {e}")))?;
+        self.stdout.extend_from_slice(&out[..req.stdout_len as usize]);
+        self.stderr.extend_from_slice(&err[..req.stderr_len as usize]);
+        match req.status {
+            KWO_STATUS_OK => Ok(results.iter().zip(req.vals).map(|(t, v)| from_slot(*t, v)).collect()),
+            KWO_STATUS_EXIT => Err(RunError::Exit(req.exit_code)),
+            _ => Err(RunError::Trap(trap_info(&req.trap, Some(&self.object)))),
+        }
+    }
+
+    /// The module's view of the instance (KWO_IOC_INFO).
+    pub fn info(&self) -> Result<kwo_info, RunError> {
+        let mut info = kwo_info::default();
+        ioctl(self.fd.as_raw_fd(), KWO_IOC_INFO, &mut info)
+            .map_err(|e| RunError::Load(format!("KWO_IOC_INFO: {e}")))?;
+        Ok(info)
+    }
+
+    pub fn object(&self) -> &Object {
+        &self.object
+    }
+
+    pub fn take_stdout(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.stdout)
+    }
+
+    pub fn take_stderr(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.stderr)
+    }
+}
+
+fn to_slot(v: &Val) -> Result<(u8, u64), RunError> {
+    Ok(match *v {
+        Val::I32(x) => (ValType::I32.code(), x as u32 as u64),
+        Val::I64(x) => (ValType::I64.code(), x as u64),
+        Val::F32(x) => (ValType::F32.code(), x as u64),
+        Val::F64(x) => (ValType::F64.code(), x),
+        Val::FuncRef(_) | Val::ExternRef(_) => {
+            return Err(RunError::Usage("the kernel path passes numbers only".into()))
+        }
+    })
+}
+
+fn from_slot(t: ValType, bits: u64) -> Val {
+    let opt = (bits != 0).then_some(bits);
+    match t {
+        ValType::I32 => Val::I32(bits as u32 as i32),
+        ValType::I64 => Val::I64(bits as i64),
+        ValType::F32 => Val::F32(bits as u32),
+        ValType::F64 => Val::F64(bits),
+        ValType::FuncRef => Val::FuncRef(opt),
+        ValType::ExternRef => Val::ExternRef(opt),
+    }
+}
+
+/// Parses a command-line argument of the given type (`kwo run`'s syntax).
+pub type ParseArg = fn(ValType, &str) -> Result<Val, String>;
+/// Formats a result for printing (`kwo run`'s syntax).
+pub type ShowVal = fn(&Val) -> String;
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn flush(inst: &mut KernelInstance) {
+    let _ = io::stdout().write_all(&inst.take_stdout());
+    let _ = io::stdout().flush();
+    let _ = io::stderr().write_all(&inst.take_stderr());
+}
+
+/// The exit status for how a run ended (as `kwo run`).
+fn finish(result: Result<(), RunError>) -> Result<ExitCode, String> {
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(RunError::Exit(code)) => Ok(ExitCode::from(code as u8)),
+        Err(RunError::Trap(info)) => {
+            eprintln!("trap: {info}");
+            Ok(ExitCode::from(TRAP_EXIT))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn load(kwo: &[u8], config: &Config, printk: bool) -> Result<KernelInstance, RunError> {
+    let dev = Device::open()?;
+    dev.version()?;
+    dev.load(kwo, config, printk)
+}
+
+fn program_config(file: &Path, timeout: Option<Duration>, fuel: Option<u64>, args: &[String]) -> Config {
+    let mut argv = vec![file.display().to_string()];
+    argv.extend(args.iter().cloned());
+    Config { timeout, fuel, args: argv, ..Config::default() }
+}
+
+/// `kwo load FILE.kwo`: load an object into the kernel, describe the
+/// instance, unload it. Checks that the kernel accepts the object.
+pub fn cmd_load(file: &Path, printk: bool) -> Result<ExitCode, String> {
+    let kwo = read(file)?;
+    let inst = match load(&kwo, &Config::default(), printk) {
+        Ok(inst) => inst,
+        Err(e) => return finish(Err(e)),
+    };
+    let info = inst.info().map_err(|e| e.to_string())?;
+    let target = kwo_format::Target::from_code(info.target).map_or("?", |t| t.name());
+    println!(
+        "loaded {}: {target}, {} bytes, {} exports, memory {} of {} bytes{}",
+        file.display(),
+        info.object_len,
+        info.exports,
+        info.mem_size,
+        info.mem_max,
+        if info.obj_flags & kwo_format::KWO_F_USES_FP != 0 { ", uses FP" } else { "" }
+    );
+    for x in inst.object().exports.iter() {
+        println!("  export {:?} ({:?} {})", x.name, x.kind, x.index);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kwo run --kernel FILE.kwo [--invoke NAME ARGS...] [ARGS...]`: as
+/// `kwo run`, in the kernel; also `kwo invoke FILE NAME ARGS...`.
+#[allow(clippy::too_many_arguments)]
+pub fn cmd_run(
+    file: &Path,
+    timeout: Option<Duration>,
+    fuel: Option<u64>,
+    invoke: &[String],
+    args: &[String],
+    printk: bool,
+    parse_arg: ParseArg,
+    show: ShowVal,
+) -> Result<ExitCode, String> {
+    let kwo = read(file)?;
+    run_object(&kwo, &program_config(file, timeout, fuel, args), invoke, printk, parse_arg, show)
+}
+
+fn run_object(
+    kwo: &[u8],
+    config: &Config,
+    invoke: &[String],
+    printk: bool,
+    parse_arg: ParseArg,
+    show: ShowVal,
+) -> Result<ExitCode, String> {
+    let mut inst = match load(kwo, config, printk) {
+        Ok(inst) => inst,
+        Err(e) => return finish(Err(e)),
+    };
+    let result = match invoke.split_first() {
+        None => inst.invoke("_start", &[]).map(|_| ()),
+        Some((name, raw)) => {
+            let params = inst.func_params(name).ok_or_else(|| format!("no exported function {name:?}"))?;
+            if params.len() != raw.len() {
+                return Err(format!("{name:?} takes {} arguments, {} given", params.len(), raw.len()));
+            }
+            let vals = params.iter().zip(raw).map(|(&t, s)| parse_arg(t, s)).collect::<Result<Vec<_>, _>>()?;
+            inst.invoke(name, &vals).map(|results| {
+                flush(&mut inst);
+                for r in &results {
+                    println!("{}", show(r));
+                }
+            })
+        }
+    };
+    flush(&mut inst);
+    finish(result)
+}
+
+/// `kwo exec APP.wasm [ARGS...]`: verify, compile for this machine, load
+/// into the kernel, run `_start`, unload.
+pub fn cmd_exec(
+    file: &Path,
+    timeout: Option<Duration>,
+    fuel: Option<u64>,
+    args: &[String],
+    printk: bool,
+) -> Result<ExitCode, String> {
+    let wasm = read(file)?;
+    let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel())
+        .map_err(|d| format!("{}: rejected by the verifier:\n{d}", file.display()))?;
+    let target = if cfg!(target_arch = "aarch64") { kwo_format::Target::Aarch64 } else { kwo_format::Target::X86_64 };
+    let opts = kwo_compiler::Options { target, ..kwo_compiler::Options::default() };
+    let kwo = kwo_compiler::compile(&module, &opts).map_err(|e| format!("{}: {e}", file.display()))?;
+    let no_parse: ParseArg = |_, s| Err(format!("unexpected argument {s}"));
+    run_object(&kwo, &program_config(file, timeout, fuel, args), &[], printk, no_parse, |_| String::new())
+}
