@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn layout_matches_c_header() {
         let rust = rust_layout();
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("uapi-layout");
+        let dir = std::env::temp_dir().join(format!("kwo-uapi-layout-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let src = dir.join("layout.c");
         let exe = dir.join("layout");
@@ -216,6 +216,7 @@ mod tests {
                 (n.to_string(), v.parse().unwrap())
             })
             .collect();
+        let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(c.len(), rust.len());
         for ((rn, rv), (cn, cv)) in rust.iter().zip(&c) {
             assert_eq!(rn, cn);
