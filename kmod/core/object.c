@@ -189,6 +189,11 @@ static int check_sections(struct kwo_parse *ps)
 	__u64 table_end = (__u64)soff + 16ull * n;
 	int err;
 
+	if (n > KWO_SEC_MAX) {
+		kwo_logf(ps->log, ps->log_len,
+			 "header: %u sections, at most %u", n, KWO_SEC_MAX);
+		return -EINVAL;
+	}
 	if ((soff & 7) || soff < sizeof(struct kwo_header) ||
 	    table_end > ps->len) {
 		kwo_logf(ps->log, ps->log_len,
@@ -233,6 +238,46 @@ static int reftype_ok(__u32 t)
 static int blob_ok(struct kwo_parse *ps, __u32 off, __u64 len)
 {
 	return in_range(off, len, ps->obj->blob_len);
+}
+
+/* Is [p, p + len) well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF)? */
+static int utf8_ok(const __u8 *p, __u32 len)
+{
+	__u32 i = 0, n, j, cp;
+
+	while (i < len) {
+		__u8 c = p[i];
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (j = 1; j <= n; j++) {
+			if ((p[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i + j] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static int name_ok(struct kwo_parse *ps, __u32 off, __u32 len)
+{
+	return blob_ok(ps, off, len) && utf8_ok(ps->obj->blob + off, len);
 }
 
 static int decode_types(struct kwo_parse *ps)
@@ -325,8 +370,9 @@ static int decode_funcs(struct kwo_parse *ps)
 		if (!f->code_len ||
 		    !in_range(f->code_off, f->code_len, obj->code_len))
 			return bad(ps, KWO_SEC_FUNCS, i, "code range out of bounds");
-		if (f->name_len && !blob_ok(ps, f->name_off, f->name_len))
-			return bad(ps, KWO_SEC_FUNCS, i, "name out of bounds");
+		if (f->name_len && !name_ok(ps, f->name_off, f->name_len))
+			return bad(ps, KWO_SEC_FUNCS, i,
+				   "name out of bounds or not UTF-8");
 		if (kwo_le32(e + 24) || kwo_le32(e + 28))
 			return bad(ps, KWO_SEC_FUNCS, i, "reserved field not zero");
 	}
@@ -448,6 +494,52 @@ static int export_index_ok(const struct kwo_object *obj, __u32 kind,
 	return 0;
 }
 
+static __u32 name_hash(const __u8 *p, __u32 len)
+{
+	__u32 h = 2166136261u;
+
+	while (len--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+/*
+ * Export names are unique: an open-addressing hash set of export indices
+ * (linear in the number of exports, as the object may hold millions).
+ */
+static int check_export_names(struct kwo_parse *ps)
+{
+	const struct kwo_object *obj = ps->obj;
+	__u32 size = 16, mask, i, h, *slots;
+	int err = 0;
+
+	while (size < 2 * (__u64)obj->nexports)
+		size *= 2;
+	slots = kwo_plat_zalloc(size * sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	mask = size - 1;
+	for (i = 0; i < obj->nexports && !err; i++) {
+		const struct kwo_export *x = &obj->exports[i];
+		const __u8 *name = obj->blob + x->name_off;
+
+		for (h = name_hash(name, x->name_len) & mask; slots[h];
+		     h = (h + 1) & mask) {
+			const struct kwo_export *y = &obj->exports[slots[h] - 1];
+
+			if (y->name_len == x->name_len &&
+			    !memcmp(obj->blob + y->name_off, name, x->name_len)) {
+				err = bad(ps, KWO_SEC_EXPORTS, i,
+					  "duplicate export name");
+				break;
+			}
+		}
+		slots[h] = i + 1;
+	}
+	kwo_plat_free(slots);
+	return err;
+}
+
 static int decode_exports(struct kwo_parse *ps)
 {
 	struct kwo_sec *s = &ps->sec[KWO_SEC_EXPORTS];
@@ -469,15 +561,16 @@ static int decode_exports(struct kwo_parse *ps)
 		x->tramp = kwo_le32(e + 16);
 		if (!export_index_ok(obj, x->kind, x->index))
 			return bad(ps, KWO_SEC_EXPORTS, i, "bad kind or index");
-		if (!blob_ok(ps, x->name_off, x->name_len))
-			return bad(ps, KWO_SEC_EXPORTS, i, "name out of bounds");
-		if (x->kind == KWO_EXPORT_FUNC && x->tramp >= obj->code_len)
+		if (!name_ok(ps, x->name_off, x->name_len))
 			return bad(ps, KWO_SEC_EXPORTS, i,
-				   "trampoline out of bounds");
+				   "name out of bounds or not UTF-8");
+		if (x->kind == KWO_EXPORT_FUNC ? x->tramp >= obj->code_len :
+		    x->tramp != KWO_NONE)
+			return bad(ps, KWO_SEC_EXPORTS, i, "bad trampoline");
 		if (kwo_le32(e + 20))
 			return bad(ps, KWO_SEC_EXPORTS, i, "reserved field not zero");
 	}
-	return 0;
+	return check_export_names(ps);
 }
 
 static int decode_data(struct kwo_parse *ps)
@@ -502,6 +595,8 @@ static int decode_data(struct kwo_parse *ps)
 			return bad(ps, KWO_SEC_DATA, i, "bad flags");
 		if (d->flags == KWO_SEG_ACTIVE && !obj->nmems)
 			return bad(ps, KWO_SEC_DATA, i, "active without a memory");
+		if (d->flags == KWO_SEG_PASSIVE && d->offset)
+			return bad(ps, KWO_SEC_DATA, i, "passive with an offset");
 		if (!blob_ok(ps, d->data_off, d->data_len))
 			return bad(ps, KWO_SEC_DATA, i, "bytes out of bounds");
 	}
@@ -552,6 +647,9 @@ static int decode_elems(struct kwo_parse *ps)
 		    (el->table >= obj->ntables ||
 		     obj->tables[el->table].elem_type != el->elem_type))
 			return bad(ps, KWO_SEC_ELEMS, i, "bad table");
+		if (el->flags != KWO_SEG_ACTIVE && (el->table || el->offset))
+			return bad(ps, KWO_SEC_ELEMS, i,
+				   "inactive with a table or offset");
 		if (!elem_items_ok(ps, el))
 			return bad(ps, KWO_SEC_ELEMS, i, "bad items");
 	}

@@ -146,6 +146,13 @@ fn structural_errors_are_rejected() {
         ("memory min above max", Box::new(|o| o.memory = Some(Memory { min_pages: 4, max_pages: Some(3) }))),
         ("unsorted trap sites", Box::new(|o| o.traps.push(TrapSite { code_off: 1, trap_code: 0, func: 0, wasm_off: 0 }))),
         ("start out of range", Box::new(|o| o.start = Some((9, 0)))),
+        ("duplicate export name", Box::new(|o| o.exports[2].name = "inc".into())),
+        (
+            "trampoline on a memory export",
+            Box::new(|o| {
+                o.exports.push(Export { kind: ExportKind::Memory, index: 0, name: "m".into(), tramp: Some(0) })
+            }),
+        ),
     ];
     for (what, mutate) in cases {
         let mut obj = object();
