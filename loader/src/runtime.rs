@@ -242,6 +242,21 @@ fn c_strings(strs: &[String], what: &str) -> Result<Vec<CString>, RunError> {
         .collect()
 }
 
+/// Validate `kwo` with the C core's object validator alone (the reader the
+/// kernel trusts), without instantiating or running anything.
+pub fn validate(kwo: &[u8]) -> Result<(), String> {
+    let mut log = [0 as c_char; LOG_LEN];
+    let mut obj = std::ptr::null_mut();
+    // SAFETY: the core copies the bytes; log is LOG_LEN bytes.
+    let rc = unsafe { ffi::kwo_object_load(kwo.as_ptr(), kwo.len(), &mut obj, log.as_mut_ptr(), LOG_LEN) };
+    if rc != 0 {
+        return Err(log_message(&log));
+    }
+    // SAFETY: loaded just above, freed once.
+    unsafe { ffi::kwo_object_free(obj) };
+    Ok(())
+}
+
 /// An instantiated object.
 pub struct Instance {
     obj: *mut KwoObject,

@@ -221,3 +221,42 @@ fn mutated_objects_never_crash() {
         assert!(Instance::new(&bytes, &Config::default()).is_err());
     }
 }
+
+/// The C validator and the Rust reader (`kwo_format`) implement the same
+/// rules (docs/kwo-format.md §9): on resealed mutations of compiled objects
+/// with every section kind, they accept and reject the same inputs.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn c_and_rust_readers_agree() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory 1 2) (table 4 funcref) (global (export "g") (mut i32) (i32.const 7))
+      (data (i32.const 8) "abc") (data "passive")
+      (elem (i32.const 0) $f) (elem func $f)
+      (func $f (export "f") (param i32) (result i32) (call $w (local.get 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+      (func $s) (start $s))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel()).unwrap();
+    let good = kwo_compiler::compile(&module, &kwo_compiler::Options::default()).unwrap();
+    kwo_loader::runtime::validate(&good).expect("the compiled object is valid");
+    let mut rng = Rng(0x0dd_ba11_cafe_f00d);
+    let (mut accepted, mut rejected) = (0, 0);
+    for i in 0..30_000 {
+        let mut bytes = good.clone();
+        // Concentrate on the tables (after the code) half of the time.
+        let code_end = u32::from_le_bytes(bytes[64 + 8..64 + 12].try_into().unwrap()) as usize;
+        let from = if i % 2 == 0 { 0 } else { code_end.min(bytes.len() - 1) };
+        let bit = from * 8 + (rng.next() % ((bytes.len() - from) as u64 * 8)) as usize;
+        bytes[bit / 8] ^= 1 << (bit % 8);
+        reseal(&mut bytes);
+        let c = kwo_loader::runtime::validate(&bytes);
+        let rust = Object::parse(&bytes);
+        assert_eq!(c.is_ok(), rust.is_ok(), "bit {bit}: C says {c:?}, Rust says {rust:?}");
+        if c.is_ok() {
+            accepted += 1;
+        } else {
+            rejected += 1;
+        }
+    }
+    assert!(accepted > 0 && rejected > 0, "{accepted} accepted, {rejected} rejected");
+}
