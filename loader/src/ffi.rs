@@ -100,8 +100,17 @@ extern "C" {
         nvals: u32,
         call: *mut KwoCall,
     ) -> c_int;
-    pub fn kwo_global_get(inst: *const KwoInstance, global: u32, value: *mut u64, ty: *mut u8) -> c_int;
-    pub fn kwo_output_get(inst: *const KwoInstance, fd: c_int, len: *mut usize, truncated: *mut c_int)
-        -> *const u8;
+    pub fn kwo_global_get(
+        inst: *const KwoInstance,
+        global: u32,
+        value: *mut u64,
+        ty: *mut u8,
+    ) -> c_int;
+    pub fn kwo_output_get(
+        inst: *const KwoInstance,
+        fd: c_int,
+        len: *mut usize,
+        truncated: *mut c_int,
+    ) -> *const u8;
     pub fn kwo_output_clear(inst: *mut KwoInstance, fd: c_int);
 }

@@ -54,20 +54,27 @@ pub struct Device {
 impl Device {
     /// Open the device (root only: the node is 0600).
     pub fn open() -> Result<Device, RunError> {
-        let file = OpenOptions::new().read(true).write(true).open(DEVICE).map_err(|e| {
-            let hint = match e.kind() {
-                io::ErrorKind::NotFound => " (is kwo.ko loaded?)",
-                io::ErrorKind::PermissionDenied => " (root only)",
-                _ => "",
-            };
-            RunError::Load(format!("{DEVICE}: {e}{hint}"))
-        })?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(DEVICE)
+            .map_err(|e| {
+                let hint = match e.kind() {
+                    io::ErrorKind::NotFound => " (is kwo.ko loaded?)",
+                    io::ErrorKind::PermissionDenied => " (root only)",
+                    _ => "",
+                };
+                RunError::Load(format!("{DEVICE}: {e}{hint}"))
+            })?;
         Ok(Device { file })
     }
 
     /// The API handshake: the module's version and limits.
     pub fn version(&self) -> Result<kwo_version, RunError> {
-        let mut v = kwo_version { api_version: KWO_API_VERSION, ..Default::default() };
+        let mut v = kwo_version {
+            api_version: KWO_API_VERSION,
+            ..Default::default()
+        };
         ioctl(self.file.as_raw_fd(), KWO_IOC_VERSION, &mut v)
             .map_err(|e| RunError::Load(format!("{DEVICE}: version handshake: {e}")))?;
         if v.api_version != KWO_API_VERSION {
@@ -81,13 +88,19 @@ impl Device {
 
     /// Validate and instantiate an object in the kernel, running its start
     /// function. `printk` mirrors the instance's output to the kernel log.
-    pub fn load(&self, kwo: &[u8], config: &Config, printk: bool) -> Result<KernelInstance, RunError> {
+    pub fn load(
+        &self,
+        kwo: &[u8],
+        config: &Config,
+        printk: bool,
+    ) -> Result<KernelInstance, RunError> {
         let args = nul_block(&config.args, "argument")?;
         let env = nul_block(&config.env, "environment variable")?;
         let mut log = [0u8; LOG_SIZE];
         let mut req = kwo_load {
             object: addr(kwo.as_ptr()),
-            object_len: u32::try_from(kwo.len()).map_err(|_| RunError::Load("object too large".into()))?,
+            object_len: u32::try_from(kwo.len())
+                .map_err(|_| RunError::Load("object too large".into()))?,
             flags: if printk { KWO_LOAD_PRINTK } else { 0 },
             log_buf: addr(log.as_mut_ptr()),
             log_size: LOG_SIZE as u32,
@@ -107,8 +120,11 @@ impl Device {
             Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
             Err(e) => return Err(load_error(&e, &req, &log)),
         };
-        let object = Object::parse(kwo)
-            .map_err(|e| RunError::Load(format!("the kernel accepted an object kwo cannot read: {e}")))?;
+        let object = Object::parse(kwo).map_err(|e| {
+            RunError::Load(format!(
+                "the kernel accepted an object kwo cannot read: {e}"
+            ))
+        })?;
         Ok(KernelInstance {
             fd,
             object,
@@ -126,14 +142,17 @@ fn len32(b: &[u8]) -> Result<u32, RunError> {
 }
 
 fn timeout_ns(t: Option<Duration>) -> u64 {
-    t.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1))
+    t.map_or(0, |d| {
+        u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1)
+    })
 }
 
 /// NUL-terminated strings, back to back, as KWO_IOC_LOAD takes argv/environ.
 fn nul_block(strs: &[String], what: &str) -> Result<Vec<u8>, RunError> {
     let mut block = Vec::new();
     for s in strs {
-        let c = CString::new(s.as_bytes()).map_err(|_| RunError::Usage(format!("{what} contains a NUL byte")))?;
+        let c = CString::new(s.as_bytes())
+            .map_err(|_| RunError::Usage(format!("{what} contains a NUL byte")))?;
         block.extend_from_slice(c.as_bytes_with_nul());
     }
     Ok(block)
@@ -193,7 +212,10 @@ impl KernelInstance {
 
     fn export_sig(&self, export: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
         let o = &self.object;
-        let x = o.exports.iter().find(|x| x.name == export && x.kind == kwo_format::ExportKind::Func)?;
+        let x = o
+            .exports
+            .iter()
+            .find(|x| x.name == export && x.kind == kwo_format::ExportKind::Func)?;
         let type_index = match (x.index as usize).checked_sub(o.imports.len()) {
             Some(i) => o.funcs.get(i)?.type_index,
             None => o.imports.get(x.index as usize)?.type_index,
@@ -204,8 +226,9 @@ impl KernelInstance {
 
     /// Call an export; output goes to [`Self::take_stdout`] / `take_stderr`.
     pub fn invoke(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, RunError> {
-        let (params, results) =
-            self.export_sig(export).ok_or_else(|| RunError::Usage(format!("no exported function {export:?}")))?;
+        let (params, results) = self
+            .export_sig(export)
+            .ok_or_else(|| RunError::Usage(format!("no exported function {export:?}")))?;
         if params.len() != args.len() || args.len() > KWO_MAX_VALS || results.len() > KWO_MAX_VALS {
             return Err(RunError::Usage(format!(
                 "{export:?} takes {} arguments, {} given",
@@ -230,17 +253,26 @@ impl KernelInstance {
         for (i, (a, t)) in args.iter().zip(&params).enumerate() {
             let (ty, bits) = to_slot(a)?;
             if ty != t.code() {
-                return Err(RunError::Usage(format!("argument {i} of {export:?} must be {}", t.name())));
+                return Err(RunError::Usage(format!(
+                    "argument {i} of {export:?} must be {}",
+                    t.name()
+                )));
             }
             req.types[i] = ty;
             req.vals[i] = bits;
         }
         ioctl(self.fd.as_raw_fd(), KWO_IOC_INVOKE, &mut req)
             .map_err(|e| RunError::Load(format!("KWO_IOC_INVOKE {export:?}: {e}")))?;
-        self.stdout.extend_from_slice(&out[..req.stdout_len as usize]);
-        self.stderr.extend_from_slice(&err[..req.stderr_len as usize]);
+        self.stdout
+            .extend_from_slice(&out[..req.stdout_len as usize]);
+        self.stderr
+            .extend_from_slice(&err[..req.stderr_len as usize]);
         match req.status {
-            KWO_STATUS_OK => Ok(results.iter().zip(req.vals).map(|(t, v)| from_slot(*t, v)).collect()),
+            KWO_STATUS_OK => Ok(results
+                .iter()
+                .zip(req.vals)
+                .map(|(t, v)| from_slot(*t, v))
+                .collect()),
             KWO_STATUS_EXIT => Err(RunError::Exit(req.exit_code)),
             _ => Err(RunError::Trap(trap_info(&req.trap, Some(&self.object)))),
         }
@@ -274,7 +306,9 @@ fn to_slot(v: &Val) -> Result<(u8, u64), RunError> {
         Val::F32(x) => (ValType::F32.code(), x as u64),
         Val::F64(x) => (ValType::F64.code(), x),
         Val::FuncRef(_) | Val::ExternRef(_) => {
-            return Err(RunError::Usage("the kernel path passes numbers only".into()))
+            return Err(RunError::Usage(
+                "the kernel path passes numbers only".into(),
+            ))
         }
     })
 }
@@ -325,10 +359,20 @@ fn load(kwo: &[u8], config: &Config, printk: bool) -> Result<KernelInstance, Run
     dev.load(kwo, config, printk)
 }
 
-fn program_config(file: &Path, timeout: Option<Duration>, fuel: Option<u64>, args: &[String]) -> Config {
+fn program_config(
+    file: &Path,
+    timeout: Option<Duration>,
+    fuel: Option<u64>,
+    args: &[String],
+) -> Config {
     let mut argv = vec![file.display().to_string()];
     argv.extend(args.iter().cloned());
-    Config { timeout, fuel, args: argv, ..Config::default() }
+    Config {
+        timeout,
+        fuel,
+        args: argv,
+        ..Config::default()
+    }
 }
 
 /// `kwo load FILE.kwo`: load an object into the kernel, describe the
@@ -348,7 +392,11 @@ pub fn cmd_load(file: &Path, printk: bool) -> Result<ExitCode, String> {
         info.exports,
         info.mem_size,
         info.mem_max,
-        if info.obj_flags & kwo_format::KWO_F_USES_FP != 0 { ", uses FP" } else { "" }
+        if info.obj_flags & kwo_format::KWO_F_USES_FP != 0 {
+            ", uses FP"
+        } else {
+            ""
+        }
     );
     for x in inst.object().exports.iter() {
         println!("  export {:?} ({:?} {})", x.name, x.kind, x.index);
@@ -370,7 +418,14 @@ pub fn cmd_run(
     show: ShowVal,
 ) -> Result<ExitCode, String> {
     let kwo = read(file)?;
-    run_object(&kwo, &program_config(file, timeout, fuel, args), invoke, printk, parse_arg, show)
+    run_object(
+        &kwo,
+        &program_config(file, timeout, fuel, args),
+        invoke,
+        printk,
+        parse_arg,
+        show,
+    )
 }
 
 fn run_object(
@@ -388,11 +443,21 @@ fn run_object(
     let result = match invoke.split_first() {
         None => inst.invoke("_start", &[]).map(|_| ()),
         Some((name, raw)) => {
-            let params = inst.func_params(name).ok_or_else(|| format!("no exported function {name:?}"))?;
+            let params = inst
+                .func_params(name)
+                .ok_or_else(|| format!("no exported function {name:?}"))?;
             if params.len() != raw.len() {
-                return Err(format!("{name:?} takes {} arguments, {} given", params.len(), raw.len()));
+                return Err(format!(
+                    "{name:?} takes {} arguments, {} given",
+                    params.len(),
+                    raw.len()
+                ));
             }
-            let vals = params.iter().zip(raw).map(|(&t, s)| parse_arg(t, s)).collect::<Result<Vec<_>, _>>()?;
+            let vals = params
+                .iter()
+                .zip(raw)
+                .map(|(&t, s)| parse_arg(t, s))
+                .collect::<Result<Vec<_>, _>>()?;
             inst.invoke(name, &vals).map(|results| {
                 flush(&mut inst);
                 for r in &results {
@@ -417,9 +482,24 @@ pub fn cmd_exec(
     let wasm = read(file)?;
     let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel())
         .map_err(|d| format!("{}: rejected by the verifier:\n{d}", file.display()))?;
-    let target = if cfg!(target_arch = "aarch64") { kwo_format::Target::Aarch64 } else { kwo_format::Target::X86_64 };
-    let opts = kwo_compiler::Options { target, ..kwo_compiler::Options::default() };
-    let kwo = kwo_compiler::compile(&module, &opts).map_err(|e| format!("{}: {e}", file.display()))?;
+    let target = if cfg!(target_arch = "aarch64") {
+        kwo_format::Target::Aarch64
+    } else {
+        kwo_format::Target::X86_64
+    };
+    let opts = kwo_compiler::Options {
+        target,
+        ..kwo_compiler::Options::default()
+    };
+    let kwo =
+        kwo_compiler::compile(&module, &opts).map_err(|e| format!("{}: {e}", file.display()))?;
     let no_parse: ParseArg = |_, s| Err(format!("unexpected argument {s}"));
-    run_object(&kwo, &program_config(file, timeout, fuel, args), &[], printk, no_parse, |_| String::new())
+    run_object(
+        &kwo,
+        &program_config(file, timeout, fuel, args),
+        &[],
+        printk,
+        no_parse,
+        |_| String::new(),
+    )
 }

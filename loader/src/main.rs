@@ -18,7 +18,11 @@ use std::time::Duration;
 const TRAP_EXIT: u8 = 134;
 
 #[derive(Parser)]
-#[command(name = "kwo", version, about = "WebAssembly for the Linux kernel: verify, compile, inspect, run")]
+#[command(
+    name = "kwo",
+    version,
+    about = "WebAssembly for the Linux kernel: verify, compile, inspect, run"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -72,7 +76,9 @@ enum Cmd {
 
 /// `500ms`, `2s`, `1m`, `100us`; a bare number is seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: f64 = num.parse().map_err(|_| format!("bad duration `{s}`"))?;
     let secs = match unit {
@@ -82,7 +88,11 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         "ns" => n / 1e9,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        _ => return Err(format!("bad duration unit in `{s}` (use ns, us, ms, s, m, h)")),
+        _ => {
+            return Err(format!(
+                "bad duration unit in `{s}` (use ns, us, ms, s, m, h)"
+            ))
+        }
     };
     Duration::try_from_secs_f64(secs).map_err(|_| format!("bad duration `{s}`"))
 }
@@ -121,7 +131,8 @@ fn host_target() -> Target {
 }
 
 fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result<Vec<u8>, String> {
-    kwo_compiler::compile(module, &Options { target, opt }).map_err(|e| format!("compile error: {e}"))
+    kwo_compiler::compile(module, &Options { target, opt })
+        .map_err(|e| format!("compile error: {e}"))
 }
 
 fn cmd_verify(file: &Path, limits: &[String]) -> Result<ExitCode, String> {
@@ -135,9 +146,23 @@ fn cmd_verify(file: &Path, limits: &[String]) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_compile(file: &Path, output: &Path, target: &str, opt: &str, limits: &[String]) -> Result<ExitCode, String> {
-    let target = if target == "aarch64" { Target::Aarch64 } else { Target::X86_64 };
-    let opt = if opt == "none" { OptLevel::None } else { OptLevel::Speed };
+fn cmd_compile(
+    file: &Path,
+    output: &Path,
+    target: &str,
+    opt: &str,
+    limits: &[String],
+) -> Result<ExitCode, String> {
+    let target = if target == "aarch64" {
+        Target::Aarch64
+    } else {
+        Target::X86_64
+    };
+    let opt = if opt == "none" {
+        OptLevel::None
+    } else {
+        OptLevel::Speed
+    };
     let kwo = compile(&verify(&read(file)?, limits)?, target, opt)?;
     std::fs::write(output, kwo).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     Ok(ExitCode::SUCCESS)
@@ -156,20 +181,32 @@ fn cmd_inspect(file: &Path, disasm: bool) -> Result<ExitCode, String> {
 fn disassemble(obj: &Object) -> Result<String, String> {
     use capstone::prelude::*;
     let cs = match obj.target {
-        Target::X86_64 => Capstone::new().x86().mode(arch::x86::ArchMode::Mode64).build(),
-        Target::Aarch64 => Capstone::new().arm64().mode(arch::arm64::ArchMode::Arm).build(),
+        Target::X86_64 => Capstone::new()
+            .x86()
+            .mode(arch::x86::ArchMode::Mode64)
+            .build(),
+        Target::Aarch64 => Capstone::new()
+            .arm64()
+            .mode(arch::arm64::ArchMode::Arm)
+            .build(),
     }
     .map_err(|e| format!("disassembler: {e}"))?;
     let mut out = String::new();
     for (i, f) in obj.funcs.iter().enumerate() {
         let index = obj.imports.len() + i;
         let name = f.name.as_deref().unwrap_or("");
-        out.push_str(&format!("\nfunc {index} {name} (code {:#x}..{:#x}):\n", f.code_off, f.code_off + f.code_len));
+        out.push_str(&format!(
+            "\nfunc {index} {name} (code {:#x}..{:#x}):\n",
+            f.code_off,
+            f.code_off + f.code_len
+        ));
         let start = f.code_off as usize;
         let Some(code) = obj.code.get(start..start + f.code_len as usize) else {
             continue;
         };
-        let insns = cs.disasm_all(code, u64::from(f.code_off)).map_err(|e| format!("disassembler: {e}"))?;
+        let insns = cs
+            .disasm_all(code, u64::from(f.code_off))
+            .map_err(|e| format!("disassembler: {e}"))?;
         for insn in insns.iter() {
             out.push_str(&format!(
                 "  {:8x}:  {:<8} {}\n",
@@ -203,18 +240,24 @@ fn parse_arg(ty: ValType, s: &str) -> Result<Val, String> {
     };
     Ok(match ty {
         ValType::I32 => {
-            let v = int(s).filter(|v| *v >= i32::MIN as i128 && *v <= u32::MAX as i128).ok_or_else(bad)?;
+            let v = int(s)
+                .filter(|v| *v >= i32::MIN as i128 && *v <= u32::MAX as i128)
+                .ok_or_else(bad)?;
             Val::I32(v as u32 as i32)
         }
         ValType::I64 => {
-            let v = int(s).filter(|v| *v >= i64::MIN as i128 && *v <= u64::MAX as i128).ok_or_else(bad)?;
+            let v = int(s)
+                .filter(|v| *v >= i64::MIN as i128 && *v <= u64::MAX as i128)
+                .ok_or_else(bad)?;
             Val::I64(v as u64 as i64)
         }
         ValType::F32 => Val::F32(s.parse::<f32>().map_err(|_| bad())?.to_bits()),
         ValType::F64 => Val::F64(s.parse::<f64>().map_err(|_| bad())?.to_bits()),
         ValType::FuncRef if s == "null" => Val::FuncRef(None),
         ValType::ExternRef if s == "null" => Val::ExternRef(None),
-        ValType::ExternRef => Val::ExternRef(Some(int(s).and_then(|v| u64::try_from(v).ok()).ok_or_else(bad)?)),
+        ValType::ExternRef => Val::ExternRef(Some(
+            int(s).and_then(|v| u64::try_from(v).ok()).ok_or_else(bad)?,
+        )),
         ValType::FuncRef => return Err(bad()),
     })
 }
@@ -251,8 +294,13 @@ fn finish(result: Result<(), RunError>) -> Result<ExitCode, String> {
     }
 }
 
-fn cmd_run(file: &Path, timeout: Option<Duration>, fuel: Option<u64>, invoke: &[String], args: &[String])
-    -> Result<ExitCode, String> {
+fn cmd_run(
+    file: &Path,
+    timeout: Option<Duration>,
+    fuel: Option<u64>,
+    invoke: &[String],
+    args: &[String],
+) -> Result<ExitCode, String> {
     let kwo = load_object(read(file)?)?;
     let mut argv = vec![file.display().to_string()];
     argv.extend(args.iter().cloned());
@@ -275,9 +323,17 @@ fn cmd_run(file: &Path, timeout: Option<Duration>, fuel: Option<u64>, invoke: &[
                 .func_params(name)
                 .ok_or_else(|| format!("no exported function {name:?}"))?;
             if params.len() != raw.len() {
-                return Err(format!("{name:?} takes {} arguments, {} given", params.len(), raw.len()));
+                return Err(format!(
+                    "{name:?} takes {} arguments, {} given",
+                    params.len(),
+                    raw.len()
+                ));
             }
-            let vals = params.iter().zip(raw).map(|(&t, s)| parse_arg(t, s)).collect::<Result<Vec<_>, _>>()?;
+            let vals = params
+                .iter()
+                .zip(raw)
+                .map(|(&t, s)| parse_arg(t, s))
+                .collect::<Result<Vec<_>, _>>()?;
             inst.invoke(name, &vals).map(|results| {
                 flush_output(&mut inst);
                 for r in &results {
@@ -294,9 +350,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.cmd {
         Cmd::Verify { file, limits } => cmd_verify(file, limits),
-        Cmd::Compile { file, output, target, opt, limits } => cmd_compile(file, output, target, opt, limits),
+        Cmd::Compile {
+            file,
+            output,
+            target,
+            opt,
+            limits,
+        } => cmd_compile(file, output, target, opt, limits),
         Cmd::Inspect { file, disasm } => cmd_inspect(file, *disasm),
-        Cmd::Run { file, timeout, fuel, invoke, args } => cmd_run(file, *timeout, *fuel, invoke, args),
+        Cmd::Run {
+            file,
+            timeout,
+            fuel,
+            invoke,
+            args,
+        } => cmd_run(file, *timeout, *fuel, invoke, args),
     };
     result.unwrap_or_else(|msg| {
         eprintln!("kwo: {msg}");

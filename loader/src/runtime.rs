@@ -181,7 +181,11 @@ impl std::error::Error for RunError {}
 const LOG_LEN: usize = 256;
 
 fn log_message(log: &[c_char; LOG_LEN]) -> String {
-    let bytes: Vec<u8> = log.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    let bytes: Vec<u8> = log
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -218,7 +222,9 @@ fn to_slot(v: &Val) -> Result<u64, RunError> {
         Val::ExternRef(x) => x.unwrap_or(0),
         Val::FuncRef(None) => 0,
         Val::FuncRef(Some(_)) => {
-            return Err(RunError::Usage("non-null funcref arguments are not supported".into()))
+            return Err(RunError::Usage(
+                "non-null funcref arguments are not supported".into(),
+            ))
         }
     })
 }
@@ -238,7 +244,10 @@ fn from_slot(t: u8, s: u64) -> Val {
 /// A C string list for WASI; interior NULs are a usage error.
 fn c_strings(strs: &[String], what: &str) -> Result<Vec<CString>, RunError> {
     strs.iter()
-        .map(|s| CString::new(s.as_bytes()).map_err(|_| RunError::Usage(format!("{what} contains a NUL byte"))))
+        .map(|s| {
+            CString::new(s.as_bytes())
+                .map_err(|_| RunError::Usage(format!("{what} contains a NUL byte")))
+        })
         .collect()
 }
 
@@ -248,7 +257,9 @@ pub fn validate(kwo: &[u8]) -> Result<(), String> {
     let mut log = [0 as c_char; LOG_LEN];
     let mut obj = std::ptr::null_mut();
     // SAFETY: the core copies the bytes; log is LOG_LEN bytes.
-    let rc = unsafe { ffi::kwo_object_load(kwo.as_ptr(), kwo.len(), &mut obj, log.as_mut_ptr(), LOG_LEN) };
+    let rc = unsafe {
+        ffi::kwo_object_load(kwo.as_ptr(), kwo.len(), &mut obj, log.as_mut_ptr(), LOG_LEN)
+    };
     if rc != 0 {
         return Err(log_message(&log));
     }
@@ -277,7 +288,9 @@ impl Instance {
         let mut log = [0 as c_char; LOG_LEN];
         let mut obj = std::ptr::null_mut();
         // SAFETY: the core copies the bytes; log is LOG_LEN bytes.
-        let rc = unsafe { ffi::kwo_object_load(kwo.as_ptr(), kwo.len(), &mut obj, log.as_mut_ptr(), LOG_LEN) };
+        let rc = unsafe {
+            ffi::kwo_object_load(kwo.as_ptr(), kwo.len(), &mut obj, log.as_mut_ptr(), LOG_LEN)
+        };
         if rc != 0 {
             return Err(RunError::Load(log_message(&log)));
         }
@@ -317,14 +330,23 @@ impl Instance {
         // SAFETY: every pointer in cfg outlives the call (the core copies
         // argv, env and stdin); self.obj is a loaded object.
         let rc = unsafe {
-            ffi::kwo_instance_new(self.obj, &cfg, &mut call, &mut self.inst, log.as_mut_ptr(), LOG_LEN)
+            ffi::kwo_instance_new(
+                self.obj,
+                &cfg,
+                &mut call,
+                &mut self.inst,
+                log.as_mut_ptr(),
+                LOG_LEN,
+            )
         };
         match rc {
             0 => {
                 self.collect_output();
                 Ok(())
             }
-            ffi::KWO_TRAPPED => Err(self.call_error(&call).unwrap_or_else(|| RunError::Load(log_message(&log)))),
+            ffi::KWO_TRAPPED => Err(self
+                .call_error(&call)
+                .unwrap_or_else(|| RunError::Load(log_message(&log)))),
             _ => Err(RunError::Load(log_message(&log))),
         }
     }
@@ -334,7 +356,9 @@ impl Instance {
         // SAFETY: plain initialization of a repr(C) struct.
         unsafe { ffi::kwo_call_init(&mut call) };
         call.fuel = self.fuel.unwrap_or(ffi::KWO_FUEL_UNLIMITED);
-        call.timeout_ns = self.timeout.map_or(0, |t| (t.as_nanos().min(u64::MAX as u128) as u64).max(1));
+        call.timeout_ns = self
+            .timeout
+            .map_or(0, |t| (t.as_nanos().min(u64::MAX as u128) as u64).max(1));
         call
     }
 
@@ -382,7 +406,14 @@ impl Instance {
             results: std::ptr::null(),
         };
         // SAFETY: name is valid for name.len() bytes; info is written.
-        let pos = unsafe { ffi::kwo_export_find(self.obj, name.as_ptr() as *const c_char, name.len(), &mut info) };
+        let pos = unsafe {
+            ffi::kwo_export_find(
+                self.obj,
+                name.as_ptr() as *const c_char,
+                name.len(),
+                &mut info,
+            )
+        };
         (pos >= 0).then_some((pos as u32, info))
     }
 
@@ -406,28 +437,49 @@ impl Instance {
         }
         let mut call = self.call_budget();
         // SAFETY: vals has max(params, results) slots of the right types.
-        let rc = unsafe { ffi::kwo_invoke(self.inst, pos, vals.as_mut_ptr(), vals.len() as u32, &mut call) };
+        let rc = unsafe {
+            ffi::kwo_invoke(
+                self.inst,
+                pos,
+                vals.as_mut_ptr(),
+                vals.len() as u32,
+                &mut call,
+            )
+        };
         self.collect_output();
         if rc != 0 {
-            return Err(RunError::Usage(format!("cannot call {export:?} (error {rc})")));
+            return Err(RunError::Usage(format!(
+                "cannot call {export:?} (error {rc})"
+            )));
         }
         if let Some(e) = self.call_error(&call) {
             return Err(e);
         }
-        Ok(results.iter().zip(&vals).map(|(&t, &s)| from_slot(t, s)).collect())
+        Ok(results
+            .iter()
+            .zip(&vals)
+            .map(|(&t, &s)| from_slot(t, s))
+            .collect())
     }
 
     /// Parameter types of the exported function `export`.
     pub fn func_params(&self, export: &str) -> Option<Vec<kwo_format::ValType>> {
-        let (_, info) = self.find_export(export).filter(|(_, i)| i.kind == ffi::KWO_EXPORT_FUNC)?;
+        let (_, info) = self
+            .find_export(export)
+            .filter(|(_, i)| i.kind == ffi::KWO_EXPORT_FUNC)?;
         // SAFETY: params points at param_count bytes in the object.
         let params = unsafe { std::slice::from_raw_parts(info.params, info.param_count as usize) };
-        params.iter().map(|&t| kwo_format::ValType::from_code(u32::from(t))).collect()
+        params
+            .iter()
+            .map(|&t| kwo_format::ValType::from_code(u32::from(t)))
+            .collect()
     }
 
     /// The current value of the exported global `export`.
     pub fn global(&self, export: &str) -> Option<Val> {
-        let (_, info) = self.find_export(export).filter(|(_, i)| i.kind == ffi::KWO_EXPORT_GLOBAL)?;
+        let (_, info) = self
+            .find_export(export)
+            .filter(|(_, i)| i.kind == ffi::KWO_EXPORT_GLOBAL)?;
         let (mut value, mut ty) = (0u64, 0u8);
         // SAFETY: out-parameters only.
         let rc = unsafe { ffi::kwo_global_get(self.inst, info.index, &mut value, &mut ty) };

@@ -119,9 +119,17 @@ const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
     (dir << 30) | ((size as u32) << 16) | (KWO_IOC_MAGIC << 8) | nr
 }
 
-pub const KWO_IOC_VERSION: u32 = ioc(IOC_READ | IOC_WRITE, 0x00, std::mem::size_of::<kwo_version>());
+pub const KWO_IOC_VERSION: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    0x00,
+    std::mem::size_of::<kwo_version>(),
+);
 pub const KWO_IOC_LOAD: u32 = ioc(IOC_READ | IOC_WRITE, 0x01, std::mem::size_of::<kwo_load>());
-pub const KWO_IOC_INVOKE: u32 = ioc(IOC_READ | IOC_WRITE, 0x02, std::mem::size_of::<kwo_invoke>());
+pub const KWO_IOC_INVOKE: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    0x02,
+    std::mem::size_of::<kwo_invoke>(),
+);
 pub const KWO_IOC_INFO: u32 = ioc(IOC_READ, 0x03, std::mem::size_of::<kwo_info>());
 
 #[cfg(test)]
@@ -148,7 +156,15 @@ mod tests {
             ($($n:ident),+) => { $(v.push((stringify!($n).to_string(), $n as u64));)+ };
         }
         size!(kwo_version);
-        off!(kwo_version, api_version, object_version, targets, features, max_object_size, reserved);
+        off!(
+            kwo_version,
+            api_version,
+            object_version,
+            targets,
+            features,
+            max_object_size,
+            reserved
+        );
         size!(kwo_trap_report);
         off!(kwo_trap_report, code, func, wasm_off, reserved);
         size!(kwo_load);
@@ -157,13 +173,40 @@ mod tests {
         off!(kwo_load, exit_code, trap, reserved);
         size!(kwo_invoke);
         off!(kwo_invoke, name, name_len, flags, nvals, status, types, vals, stdout_buf);
-        off!(kwo_invoke, stderr_buf, stdout_size, stderr_size, stdout_len, stderr_len, out_flags);
-        off!(kwo_invoke, exit_code, timeout_ns, fuel, duration_ns, trap, reserved);
+        off!(
+            kwo_invoke,
+            stderr_buf,
+            stdout_size,
+            stderr_size,
+            stdout_len,
+            stderr_len,
+            out_flags
+        );
+        off!(
+            kwo_invoke,
+            exit_code,
+            timeout_ns,
+            fuel,
+            duration_ns,
+            trap,
+            reserved
+        );
         size!(kwo_info);
         off!(kwo_info, target, obj_flags, exports, load_flags, object_len, mem_size, mem_max);
         off!(kwo_info, invocations, traps, reserved);
-        num!(KWO_API_VERSION, KWO_MAX_VALS, KWO_MAX_NAME, KWO_FEAT_FPU, KWO_FEAT_PRINTK);
-        num!(KWO_LOAD_PRINTK, KWO_STATUS_OK, KWO_STATUS_TRAP, KWO_STATUS_EXIT);
+        num!(
+            KWO_API_VERSION,
+            KWO_MAX_VALS,
+            KWO_MAX_NAME,
+            KWO_FEAT_FPU,
+            KWO_FEAT_PRINTK
+        );
+        num!(
+            KWO_LOAD_PRINTK,
+            KWO_STATUS_OK,
+            KWO_STATUS_TRAP,
+            KWO_STATUS_EXIT
+        );
         num!(KWO_OUT_STDOUT_TRUNC, KWO_OUT_STDERR_TRUNC);
         num!(KWO_IOC_VERSION, KWO_IOC_LOAD, KWO_IOC_INVOKE, KWO_IOC_INFO);
         v
@@ -182,7 +225,8 @@ mod tests {
             } else {
                 name.clone()
             };
-            src += &format!("\tprintf(\"%s %llu\\n\", \"{name}\", (unsigned long long)({expr}));\n");
+            src +=
+                &format!("\tprintf(\"%s %llu\\n\", \"{name}\", (unsigned long long)({expr}));\n");
         }
         src + "\treturn 0;\n}\n"
     }
@@ -207,7 +251,9 @@ mod tests {
             .status()
             .expect("running cc");
         assert!(status.success(), "compiling the layout probe failed");
-        let out = Command::new(&exe).output().expect("running the layout probe");
+        let out = Command::new(&exe)
+            .output()
+            .expect("running the layout probe");
         let text = String::from_utf8(out.stdout).unwrap();
         let c: Vec<(String, u64)> = text
             .lines()

@@ -20,7 +20,10 @@ fn write_wat(name: &str, wat: &str) -> PathBuf {
 }
 
 fn kwo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kwo")).args(args).output().expect("running kwo")
+    Command::new(env!("CARGO_BIN_EXE_kwo"))
+        .args(args)
+        .output()
+        .expect("running kwo")
 }
 
 fn text(b: &[u8]) -> String {
@@ -48,7 +51,11 @@ fn verify_accepts_and_rejects() {
     assert!(!text(&out.stderr).trim().is_empty());
     let out = kwo(&["verify", p(&good), "--limit", "no-such-limit=1"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("unknown limit"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unknown limit"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -62,11 +69,18 @@ fn invoke_prints_results_and_traps_exit_134() {
     let out = kwo(&["run", p(&wasm), "--invoke", "div", "1", "0"]);
     assert_eq!(out.status.code(), Some(134));
     let err = text(&out.stderr);
-    assert!(err.starts_with("trap: integer divide by zero in func 0"), "{err}");
+    assert!(
+        err.starts_with("trap: integer divide by zero in func 0"),
+        "{err}"
+    );
     assert!(err.contains(" at wasm offset 0x"), "{err}");
     let out = kwo(&["run", p(&wasm), "--invoke", "div", "x", "0"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not a valid i32"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a valid i32"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -81,7 +95,10 @@ fn compiled_object_runs_and_inspects_whatever_its_name() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing = text(&out.stdout);
     assert!(listing.contains("x86_64"), "{listing}");
-    assert!(listing.contains("endbr64") || listing.contains("bti"), "{listing}");
+    assert!(
+        listing.contains("endbr64") || listing.contains("bti"),
+        "{listing}"
+    );
 }
 
 #[test]
@@ -89,10 +106,18 @@ fn budgets_stop_endless_loops() {
     let wasm = write_wat("spin.wasm", CALC);
     let out = kwo(&["run", "--timeout", "100ms", p(&wasm), "--invoke", "spin"]);
     assert_eq!(out.status.code(), Some(134));
-    assert!(text(&out.stderr).starts_with("trap: interrupted"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("trap: interrupted"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = kwo(&["run", "--fuel", "1000", p(&wasm), "--invoke", "spin"]);
     assert_eq!(out.status.code(), Some(134));
-    assert!(text(&out.stderr).starts_with("trap: fuel exhausted"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("trap: fuel exhausted"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = kwo(&["run", "--timeout", "soon", p(&wasm)]);
     assert_eq!(out.status.code(), Some(2), "clap usage error");
 }
@@ -108,7 +133,11 @@ fn proc_exit_status_and_missing_start() {
     let calc = write_wat("nostart.wasm", CALC);
     let out = kwo(&["run", p(&calc)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("_start"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("_start"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -119,7 +148,10 @@ fn bad_files_are_clean_errors() {
         let out = kwo(&[cmd, p(&junk)]);
         assert_eq!(out.status.code(), Some(1), "{cmd}");
         let err = text(&out.stderr);
-        assert!(err.starts_with("kwo: ") && err.lines().count() == 1, "{cmd}: {err}");
+        assert!(
+            err.starts_with("kwo: ") && err.lines().count() == 1,
+            "{cmd}: {err}"
+        );
     }
     let out = kwo(&["run", "/no/such/file.wasm"]);
     assert_eq!(out.status.code(), Some(1));

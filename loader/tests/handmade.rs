@@ -34,7 +34,11 @@ const GROW: &[u8] = &[
 ];
 
 fn sig(params: usize, results: usize, sig_id: u32) -> FuncSig {
-    FuncSig { params: vec![I32; params], results: vec![I32; results], sig_id }
+    FuncSig {
+        params: vec![I32; params],
+        results: vec![I32; results],
+        sig_id,
+    }
 }
 
 fn func(code_off: usize, code: &[u8], name: &str) -> Func {
@@ -48,7 +52,12 @@ fn func(code_off: usize, code: &[u8], name: &str) -> Func {
 }
 
 fn export(name: &str, index: u32, tramp: usize) -> Export {
-    Export { kind: ExportKind::Func, index, name: name.into(), tramp: Some(tramp as u32) }
+    Export {
+        kind: ExportKind::Func,
+        index,
+        name: name.into(),
+        tramp: Some(tramp as u32),
+    }
 }
 
 /// Three functions, each its own trampoline (they follow the array-call
@@ -67,18 +76,44 @@ fn object() -> Object {
         code,
         types: vec![sig(1, 1, 0)],
         imports: vec![],
-        funcs: vec![func(inc, INC, "inc"), func(trap, TRAP, "trapper"), func(grow, GROW, "grow")],
+        funcs: vec![
+            func(inc, INC, "inc"),
+            func(trap, TRAP, "trapper"),
+            func(grow, GROW, "grow"),
+        ],
         tables: vec![],
-        memory: Some(Memory { min_pages: 1, max_pages: Some(3) }),
+        memory: Some(Memory {
+            min_pages: 1,
+            max_pages: Some(3),
+        }),
         globals: vec![],
-        exports: vec![export("inc", 0, inc), export("trap", 1, trap), export("grow", 2, grow)],
+        exports: vec![
+            export("inc", 0, inc),
+            export("trap", 1, trap),
+            export("grow", 2, grow),
+        ],
         data: vec![],
         elems: vec![],
         relocs: vec![
-            Reloc { offset: (trap + 10) as u32, kind: RelocKind::X86Call32, host_id: 0, addend: -4 },
-            Reloc { offset: (grow + 15) as u32, kind: RelocKind::X86Call32, host_id: 2, addend: -4 },
+            Reloc {
+                offset: (trap + 10) as u32,
+                kind: RelocKind::X86Call32,
+                host_id: 0,
+                addend: -4,
+            },
+            Reloc {
+                offset: (grow + 15) as u32,
+                kind: RelocKind::X86Call32,
+                host_id: 2,
+                addend: -4,
+            },
         ],
-        traps: vec![TrapSite { code_off: (trap + 14) as u32, trap_code: 0, func: 1, wasm_off: 0x42 }],
+        traps: vec![TrapSite {
+            code_off: (trap + 14) as u32,
+            trap_code: 0,
+            func: 1,
+            wasm_off: 0x42,
+        }],
     }
 }
 
@@ -90,8 +125,14 @@ fn load(obj: &Object) -> Result<Instance, RunError> {
 #[test]
 fn trampoline_call_returns_through_vals() {
     let mut inst = load(&object()).unwrap();
-    assert_eq!(inst.invoke("inc", &[Val::I32(41)]).unwrap(), vec![Val::I32(42)]);
-    assert_eq!(inst.invoke("inc", &[Val::I32(-1)]).unwrap(), vec![Val::I32(0)]);
+    assert_eq!(
+        inst.invoke("inc", &[Val::I32(41)]).unwrap(),
+        vec![Val::I32(42)]
+    );
+    assert_eq!(
+        inst.invoke("inc", &[Val::I32(-1)]).unwrap(),
+        vec![Val::I32(0)]
+    );
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -99,16 +140,24 @@ fn trampoline_call_returns_through_vals() {
 fn host_trap_through_veneer_unwinds_with_its_site() {
     let mut inst = load(&object()).unwrap();
     let err = inst.invoke("trap", &[Val::I32(0)]).unwrap_err();
-    let RunError::Trap(t) = err else { panic!("expected a trap, got {err:?}") };
+    let RunError::Trap(t) = err else {
+        panic!("expected a trap, got {err:?}")
+    };
     assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
     assert_eq!(t.func, Some(1));
     assert_eq!(t.func_name.as_deref(), Some("trapper"));
     assert_eq!(t.wasm_offset, Some(0x42));
-    assert_eq!(t.to_string(), "out of bounds memory access in func 1 trapper at wasm offset 0x42");
+    assert_eq!(
+        t.to_string(),
+        "out of bounds memory access in func 1 trapper at wasm offset 0x42"
+    );
     // Callee-saved state survived the unwind: calls keep working.
     for i in 0..100 {
         assert!(inst.invoke("trap", &[Val::I32(0)]).is_err());
-        assert_eq!(inst.invoke("inc", &[Val::I32(i)]).unwrap(), vec![Val::I32(i + 1)]);
+        assert_eq!(
+            inst.invoke("inc", &[Val::I32(i)]).unwrap(),
+            vec![Val::I32(i + 1)]
+        );
     }
 }
 
@@ -116,41 +165,98 @@ fn host_trap_through_veneer_unwinds_with_its_site() {
 #[test]
 fn returning_host_call_through_relocation() {
     let mut inst = load(&object()).unwrap();
-    assert_eq!(inst.invoke("grow", &[Val::I32(1)]).unwrap(), vec![Val::I32(1)]);
-    assert_eq!(inst.invoke("grow", &[Val::I32(0)]).unwrap(), vec![Val::I32(2)]);
-    assert_eq!(inst.invoke("grow", &[Val::I32(2)]).unwrap(), vec![Val::I32(-1)]);
-    assert_eq!(inst.invoke("grow", &[Val::I32(1)]).unwrap(), vec![Val::I32(2)]);
+    assert_eq!(
+        inst.invoke("grow", &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(1)]
+    );
+    assert_eq!(
+        inst.invoke("grow", &[Val::I32(0)]).unwrap(),
+        vec![Val::I32(2)]
+    );
+    assert_eq!(
+        inst.invoke("grow", &[Val::I32(2)]).unwrap(),
+        vec![Val::I32(-1)]
+    );
+    assert_eq!(
+        inst.invoke("grow", &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(2)]
+    );
 }
 
 #[test]
 fn foreign_target_is_rejected_with_a_message() {
     let mut obj = object();
-    let theirs = if cfg!(target_arch = "x86_64") { Target::Aarch64 } else { Target::X86_64 };
+    let theirs = if cfg!(target_arch = "x86_64") {
+        Target::Aarch64
+    } else {
+        Target::X86_64
+    };
     obj.target = theirs;
     obj.relocs.clear();
-    let Err(RunError::Load(msg)) = load(&obj) else { panic!("foreign object accepted") };
-    assert!(msg.starts_with(&format!("object is for {}, this is", theirs.name())), "{msg}");
+    let Err(RunError::Load(msg)) = load(&obj) else {
+        panic!("foreign object accepted")
+    };
+    assert!(
+        msg.starts_with(&format!("object is for {}, this is", theirs.name())),
+        "{msg}"
+    );
 }
 
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn structural_errors_are_rejected() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Object)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Object)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("reloc past code", Box::new(|o| o.relocs[0].offset = 62)),
-        ("reloc kind of the other target", Box::new(|o| o.relocs[0].kind = RelocKind::Arm64Call26)),
+        (
+            "reloc kind of the other target",
+            Box::new(|o| o.relocs[0].kind = RelocKind::Arm64Call26),
+        ),
         ("unknown host id", Box::new(|o| o.relocs[0].host_id = 20)),
-        ("function past code", Box::new(|o| o.funcs[2].code_len = 1000)),
-        ("trampoline past code", Box::new(|o| o.exports[0].tramp = Some(64))),
+        (
+            "function past code",
+            Box::new(|o| o.funcs[2].code_len = 1000),
+        ),
+        (
+            "trampoline past code",
+            Box::new(|o| o.exports[0].tramp = Some(64)),
+        ),
         ("bad type index", Box::new(|o| o.funcs[0].type_index = 1)),
         ("trap site function", Box::new(|o| o.traps[0].func = 3)),
-        ("memory min above max", Box::new(|o| o.memory = Some(Memory { min_pages: 4, max_pages: Some(3) }))),
-        ("unsorted trap sites", Box::new(|o| o.traps.push(TrapSite { code_off: 1, trap_code: 0, func: 0, wasm_off: 0 }))),
+        (
+            "memory min above max",
+            Box::new(|o| {
+                o.memory = Some(Memory {
+                    min_pages: 4,
+                    max_pages: Some(3),
+                })
+            }),
+        ),
+        (
+            "unsorted trap sites",
+            Box::new(|o| {
+                o.traps.push(TrapSite {
+                    code_off: 1,
+                    trap_code: 0,
+                    func: 0,
+                    wasm_off: 0,
+                })
+            }),
+        ),
         ("start out of range", Box::new(|o| o.start = Some((9, 0)))),
-        ("duplicate export name", Box::new(|o| o.exports[2].name = "inc".into())),
+        (
+            "duplicate export name",
+            Box::new(|o| o.exports[2].name = "inc".into()),
+        ),
         (
             "trampoline on a memory export",
             Box::new(|o| {
-                o.exports.push(Export { kind: ExportKind::Memory, index: 0, name: "m".into(), tramp: Some(0) })
+                o.exports.push(Export {
+                    kind: ExportKind::Memory,
+                    index: 0,
+                    name: "m".into(),
+                    tramp: Some(0),
+                })
             }),
         ),
     ];
@@ -169,8 +275,13 @@ fn structural_errors_are_rejected() {
 fn memory_beyond_the_runtime_cap_is_refused() {
     let mut obj = object();
     obj.relocs.clear();
-    obj.memory = Some(Memory { min_pages: 60000, max_pages: None });
-    let Err(RunError::Load(msg)) = load(&obj) else { panic!("accepted") };
+    obj.memory = Some(Memory {
+        min_pages: 60000,
+        max_pages: None,
+    });
+    let Err(RunError::Load(msg)) = load(&obj) else {
+        panic!("accepted")
+    };
     assert!(msg.contains("memory needs 60000 pages"), "{msg}");
 }
 
@@ -198,7 +309,10 @@ impl Rng {
 fn mutated_objects_never_crash() {
     let good = object().to_bytes();
     for cut in 0..good.len() {
-        assert!(Instance::new(&good[..cut], &Config::default()).is_err(), "truncated to {cut}");
+        assert!(
+            Instance::new(&good[..cut], &Config::default()).is_err(),
+            "truncated to {cut}"
+        );
     }
     let mut rng = Rng(0x1234_5678_9abc_def1);
     for i in 0..20_000 {
@@ -210,7 +324,10 @@ fn mutated_objects_never_crash() {
         }
         if i % 2 == 0 {
             // Unsealed: the checksum must catch it.
-            assert!(Instance::new(&bytes, &Config::default()).is_err(), "flip {i} passed the checksum");
+            assert!(
+                Instance::new(&bytes, &Config::default()).is_err(),
+                "flip {i} passed the checksum"
+            );
             continue;
         }
         reseal(&mut bytes);
@@ -245,18 +362,29 @@ fn c_and_rust_readers_agree() {
         let mut bytes = good.clone();
         // Concentrate on the tables (after the code) half of the time.
         let code_end = u32::from_le_bytes(bytes[64 + 8..64 + 12].try_into().unwrap()) as usize;
-        let from = if i % 2 == 0 { 0 } else { code_end.min(bytes.len() - 1) };
+        let from = if i % 2 == 0 {
+            0
+        } else {
+            code_end.min(bytes.len() - 1)
+        };
         let bit = from * 8 + (rng.next() % ((bytes.len() - from) as u64 * 8)) as usize;
         bytes[bit / 8] ^= 1 << (bit % 8);
         reseal(&mut bytes);
         let c = kwo_loader::runtime::validate(&bytes);
         let rust = Object::parse(&bytes);
-        assert_eq!(c.is_ok(), rust.is_ok(), "bit {bit}: C says {c:?}, Rust says {rust:?}");
+        assert_eq!(
+            c.is_ok(),
+            rust.is_ok(),
+            "bit {bit}: C says {c:?}, Rust says {rust:?}"
+        );
         if c.is_ok() {
             accepted += 1;
         } else {
             rejected += 1;
         }
     }
-    assert!(accepted > 0 && rejected > 0, "{accepted} accepted, {rejected} rejected");
+    assert!(
+        accepted > 0 && rejected > 0,
+        "{accepted} accepted, {rejected} rejected"
+    );
 }

@@ -37,8 +37,14 @@ const ARITH: &str = r#"(module
 #[test]
 fn invoke_returns_results() {
     let mut inst = instance(ARITH);
-    assert_eq!(inst.invoke("add", &[Val::I32(2), Val::I32(40)]).unwrap(), vec![Val::I32(42)]);
-    assert_eq!(inst.invoke("add", &[Val::I32(-1), Val::I32(1)]).unwrap(), vec![Val::I32(0)]);
+    assert_eq!(
+        inst.invoke("add", &[Val::I32(2), Val::I32(40)]).unwrap(),
+        vec![Val::I32(42)]
+    );
+    assert_eq!(
+        inst.invoke("add", &[Val::I32(-1), Val::I32(1)]).unwrap(),
+        vec![Val::I32(0)]
+    );
     let f = 1.5f64.to_bits();
     assert_eq!(
         inst.invoke("wide", &[Val::I64(-7), Val::F64(f)]).unwrap(),
@@ -58,15 +64,24 @@ fn traps_report_code_and_site_and_instance_stays_usable() {
     let t = trap_of(inst.invoke("boom", &[]));
     assert_eq!(t.code.message(), "unreachable");
     assert_eq!(t.func, Some(3));
-    assert_eq!(inst.invoke("div", &[Val::I32(-9), Val::I32(2)]).unwrap(), vec![Val::I32(-4)]);
+    assert_eq!(
+        inst.invoke("div", &[Val::I32(-9), Val::I32(2)]).unwrap(),
+        vec![Val::I32(-4)]
+    );
 }
 
 #[test]
 fn usage_errors_are_reported() {
     let mut inst = instance(ARITH);
     assert!(matches!(inst.invoke("nope", &[]), Err(RunError::Usage(_))));
-    assert!(matches!(inst.invoke("add", &[Val::I32(1)]), Err(RunError::Usage(_))));
-    assert!(matches!(inst.invoke("add", &[Val::I32(1), Val::I64(1)]), Err(RunError::Usage(_))));
+    assert!(matches!(
+        inst.invoke("add", &[Val::I32(1)]),
+        Err(RunError::Usage(_))
+    ));
+    assert!(matches!(
+        inst.invoke("add", &[Val::I32(1), Val::I64(1)]),
+        Err(RunError::Usage(_))
+    ));
 }
 
 #[test]
@@ -76,28 +91,44 @@ fn deep_recursion_exhausts_the_stack_budget_and_unwinds() {
         local.get 0 i32.eqz if (result i32) i32.const 0 else
         local.get 0 i32.const 1 i32.sub call $rec i32.const 1 i32.add end))"#;
     let mut inst = instance(wat);
-    assert_eq!(inst.invoke("rec", &[Val::I32(1000)]).unwrap(), vec![Val::I32(1000)]);
+    assert_eq!(
+        inst.invoke("rec", &[Val::I32(1000)]).unwrap(),
+        vec![Val::I32(1000)]
+    );
     let t = trap_of(inst.invoke("rec", &[Val::I32(100_000_000)]));
     assert_eq!(t.code, TrapCode::StackExhausted);
     // The unwind restored the stack: the same instance recurses again.
-    assert_eq!(inst.invoke("rec", &[Val::I32(500)]).unwrap(), vec![Val::I32(500)]);
+    assert_eq!(
+        inst.invoke("rec", &[Val::I32(500)]).unwrap(),
+        vec![Val::I32(500)]
+    );
 }
 
 #[test]
 fn infinite_loop_is_interrupted_by_the_timeout() {
     let wat = r#"(module (func (export "spin") (loop br 0)))"#;
-    let config = Config { timeout: Some(Duration::from_millis(100)), ..Config::default() };
+    let config = Config {
+        timeout: Some(Duration::from_millis(100)),
+        ..Config::default()
+    };
     let mut inst = instance_with(wat, &config);
     let start = Instant::now();
     let t = trap_of(inst.invoke("spin", &[]));
     assert_eq!(t.code, TrapCode::Interrupted);
-    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
 fn fuel_runs_out() {
     let wat = r#"(module (func (export "spin") (loop br 0)))"#;
-    let config = Config { fuel: Some(10_000), ..Config::default() };
+    let config = Config {
+        fuel: Some(10_000),
+        ..Config::default()
+    };
     let mut inst = instance_with(wat, &config);
     let t = trap_of(inst.invoke("spin", &[]));
     assert_eq!(t.code, TrapCode::FuelExhausted);
@@ -111,15 +142,28 @@ fn memory_grow_and_bounds() {
       (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store)
       (func (export "load") (param i32) (result i32) local.get 0 i32.load))"#;
     let mut inst = instance(wat);
-    inst.invoke("store", &[Val::I32(65532), Val::I32(77)]).unwrap();
+    inst.invoke("store", &[Val::I32(65532), Val::I32(77)])
+        .unwrap();
     let t = trap_of(inst.invoke("load", &[Val::I32(65533)]));
     assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
-    assert_eq!(inst.invoke("grow", &[Val::I32(2)]).unwrap(), vec![Val::I32(1)]);
+    assert_eq!(
+        inst.invoke("grow", &[Val::I32(2)]).unwrap(),
+        vec![Val::I32(1)]
+    );
     assert_eq!(inst.invoke("size", &[]).unwrap(), vec![Val::I32(3)]);
     // The old contents moved with the memory; the new pages are zero.
-    assert_eq!(inst.invoke("load", &[Val::I32(65532)]).unwrap(), vec![Val::I32(77)]);
-    assert_eq!(inst.invoke("load", &[Val::I32(3 * 65536 - 4)]).unwrap(), vec![Val::I32(0)]);
-    assert_eq!(inst.invoke("grow", &[Val::I32(2)]).unwrap(), vec![Val::I32(-1)]);
+    assert_eq!(
+        inst.invoke("load", &[Val::I32(65532)]).unwrap(),
+        vec![Val::I32(77)]
+    );
+    assert_eq!(
+        inst.invoke("load", &[Val::I32(3 * 65536 - 4)]).unwrap(),
+        vec![Val::I32(0)]
+    );
+    assert_eq!(
+        inst.invoke("grow", &[Val::I32(2)]).unwrap(),
+        vec![Val::I32(-1)]
+    );
 }
 
 #[test]
@@ -135,11 +179,14 @@ fn bulk_memory_and_data_segments() {
     let mut inst = instance(wat);
     let byte = |inst: &mut Instance, a: i32| inst.invoke("byte", &[Val::I32(a)]).unwrap()[0];
     assert_eq!(byte(&mut inst, 16), Val::I32(b'h' as i32));
-    inst.invoke("init", &[Val::I32(100), Val::I32(1), Val::I32(4)]).unwrap();
+    inst.invoke("init", &[Val::I32(100), Val::I32(1), Val::I32(4)])
+        .unwrap();
     assert_eq!(byte(&mut inst, 100), Val::I32(b'o' as i32));
-    inst.invoke("copy", &[Val::I32(17), Val::I32(16), Val::I32(5)]).unwrap();
+    inst.invoke("copy", &[Val::I32(17), Val::I32(16), Val::I32(5)])
+        .unwrap();
     assert_eq!(byte(&mut inst, 21), Val::I32(b'o' as i32));
-    inst.invoke("fill", &[Val::I32(200), Val::I32(0x1ab), Val::I32(3)]).unwrap();
+    inst.invoke("fill", &[Val::I32(200), Val::I32(0x1ab), Val::I32(3)])
+        .unwrap();
     assert_eq!(byte(&mut inst, 202), Val::I32(0xab));
     let t = trap_of(inst.invoke("fill", &[Val::I32(65530), Val::I32(0), Val::I32(7)]));
     assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
@@ -150,7 +197,10 @@ fn bulk_memory_and_data_segments() {
 
 #[test]
 fn out_of_bounds_data_segment_fails_instantiation() {
-    let wasm = kwo_of(r#"(module (memory 1) (data (i32.const 65534) "abc"))"#, &Policy::kernel());
+    let wasm = kwo_of(
+        r#"(module (memory 1) (data (i32.const 65534) "abc"))"#,
+        &Policy::kernel(),
+    );
     match Instance::new(&wasm, &Config::default()) {
         Err(RunError::Trap(t)) => assert_eq!(t.code.message(), "out of bounds memory access"),
         other => panic!("expected a trap, got {:?}", other.map(|_| ())),
@@ -171,20 +221,36 @@ fn tables_and_indirect_calls() {
       (func (export "fill") (param i32 i32) local.get 0 ref.func $two local.get 1 table.fill $tab)
       (func (export "copy") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 table.copy))"#;
     let mut inst = instance(wat);
-    assert_eq!(inst.invoke("call", &[Val::I32(1)]).unwrap(), vec![Val::I32(2)]);
+    assert_eq!(
+        inst.invoke("call", &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(2)]
+    );
     let t = trap_of(inst.invoke("call", &[Val::I32(2)]));
     assert_eq!(t.code, TrapCode::UndefinedElement);
-    assert_eq!(inst.invoke("grow", &[Val::I32(3)]).unwrap(), vec![Val::I32(2)]);
+    assert_eq!(
+        inst.invoke("grow", &[Val::I32(3)]).unwrap(),
+        vec![Val::I32(2)]
+    );
     assert_eq!(inst.invoke("size", &[]).unwrap(), vec![Val::I32(5)]);
     let t = trap_of(inst.invoke("call", &[Val::I32(4)]));
     assert_eq!(t.code, TrapCode::UninitializedElement);
     inst.invoke("fill", &[Val::I32(3), Val::I32(2)]).unwrap();
-    assert_eq!(inst.invoke("call", &[Val::I32(4)]).unwrap(), vec![Val::I32(2)]);
-    inst.invoke("copy", &[Val::I32(3), Val::I32(0), Val::I32(1)]).unwrap();
-    assert_eq!(inst.invoke("call", &[Val::I32(3)]).unwrap(), vec![Val::I32(1)]);
+    assert_eq!(
+        inst.invoke("call", &[Val::I32(4)]).unwrap(),
+        vec![Val::I32(2)]
+    );
+    inst.invoke("copy", &[Val::I32(3), Val::I32(0), Val::I32(1)])
+        .unwrap();
+    assert_eq!(
+        inst.invoke("call", &[Val::I32(3)]).unwrap(),
+        vec![Val::I32(1)]
+    );
     let t = trap_of(inst.invoke("fill", &[Val::I32(4), Val::I32(2)]));
     assert_eq!(t.code, TrapCode::TableOutOfBounds);
-    assert_eq!(inst.invoke("grow", &[Val::I32(6)]).unwrap(), vec![Val::I32(-1)]);
+    assert_eq!(
+        inst.invoke("grow", &[Val::I32(6)]).unwrap(),
+        vec![Val::I32(-1)]
+    );
 }
 
 #[test]
@@ -227,10 +293,24 @@ fn wasi_output_exit_args_stdin() {
         ..Config::default()
     };
     let mut inst = instance_with(WASI, &config);
-    assert_eq!(inst.invoke("out", &[Val::I32(1)]).unwrap(), vec![Val::I32(0)]);
-    assert_eq!(inst.invoke("out", &[Val::I32(2)]).unwrap(), vec![Val::I32(0)]);
-    assert_eq!(inst.invoke("out", &[Val::I32(5)]).unwrap(), vec![Val::I32(8)], "EBADF");
-    assert_eq!(inst.invoke("bad_ptr", &[]).unwrap(), vec![Val::I32(21)], "EFAULT");
+    assert_eq!(
+        inst.invoke("out", &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(0)]
+    );
+    assert_eq!(
+        inst.invoke("out", &[Val::I32(2)]).unwrap(),
+        vec![Val::I32(0)]
+    );
+    assert_eq!(
+        inst.invoke("out", &[Val::I32(5)]).unwrap(),
+        vec![Val::I32(8)],
+        "EBADF"
+    );
+    assert_eq!(
+        inst.invoke("bad_ptr", &[]).unwrap(),
+        vec![Val::I32(21)],
+        "EFAULT"
+    );
     assert_eq!(inst.take_stdout(), b"hi there\n");
     assert_eq!(inst.take_stderr(), b"hi there\n");
     assert_eq!(inst.invoke("argc", &[]).unwrap(), vec![Val::I32(3)]);
@@ -242,11 +322,20 @@ fn wasi_output_exit_args_stdin() {
 #[test]
 fn output_beyond_the_limit_is_dropped() {
     // The limit applies per call; the guest still sees a full write.
-    let config = Config { output_limit: 5, ..Config::default() };
+    let config = Config {
+        output_limit: 5,
+        ..Config::default()
+    };
     let mut inst = instance_with(WASI, &config);
-    assert_eq!(inst.invoke("out", &[Val::I32(1)]).unwrap(), vec![Val::I32(0)]);
+    assert_eq!(
+        inst.invoke("out", &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(0)]
+    );
     assert_eq!(inst.take_stdout(), b"hi th");
-    assert_eq!(inst.invoke("out", &[Val::I32(1)]).unwrap(), vec![Val::I32(0)]);
+    assert_eq!(
+        inst.invoke("out", &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(0)]
+    );
     assert_eq!(inst.take_stdout(), b"hi th");
 }
 
@@ -255,6 +344,12 @@ fn start_function_runs_at_instantiation() {
     let wat = r#"(module (global (export "g") (mut i32) (i32.const 0))
       (func $s (global.set 0 (i32.const 11))) (start $s))"#;
     assert_eq!(instance(wat).global("g"), Some(Val::I32(11)));
-    let wasm = kwo_of(r#"(module (func $s unreachable) (start $s))"#, &Policy::kernel());
-    assert!(matches!(Instance::new(&wasm, &Config::default()), Err(RunError::Trap(_))));
+    let wasm = kwo_of(
+        r#"(module (func $s unreachable) (start $s))"#,
+        &Policy::kernel(),
+    );
+    assert!(matches!(
+        Instance::new(&wasm, &Config::default()),
+        Err(RunError::Trap(_))
+    ));
 }
