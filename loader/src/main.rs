@@ -316,6 +316,13 @@ fn cmd_run(
         Err(e) => return finish(Err(e)),
     };
     flush_output(&mut inst);
+    // A WASI reactor initializes itself before any other export is called.
+    if inst.func_params("_initialize").is_some() {
+        if let Err(e) = inst.invoke("_initialize", &[]) {
+            flush_output(&mut inst);
+            return finish(Err(e));
+        }
+    }
     let result = match invoke.split_first() {
         None => inst.invoke("_start", &[]).map(|_| ()),
         Some((name, raw)) => {

@@ -157,3 +157,15 @@ fn bad_files_are_clean_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot read"));
 }
+
+#[test]
+fn reactor_is_initialized_before_invoke() {
+    let wasm = write_wat(
+        "reactor.wasm",
+        r#"(module (global $g (mut i32) (i32.const 0))
+           (func (export "_initialize") (global.set $g (i32.const 5)))
+           (func (export "get") (result i32) (global.get $g)))"#,
+    );
+    let out = kwo(&["run", p(&wasm), "--invoke", "get"]);
+    assert_eq!(text(&out.stdout), "5\n", "{}", text(&out.stderr));
+}
