@@ -357,10 +357,11 @@ static u32 kwo_le32(const u8 *p)
 
 static void kwo_config_fill(const struct kwo_load *req, struct kwo_config *cfg)
 {
-	u32 pages = req->max_pages ? req->max_pages : kwo_param_max_pages;
+	u32 cap = min_t(u32, kwo_param_max_pages, KWO_MAX_PAGES);
 
 	kwo_config_init(cfg);
-	cfg->max_memory_pages = min_t(u32, pages, KWO_MAX_PAGES);
+	/* The module parameter is the ceiling; a load may only lower it. */
+	cfg->max_memory_pages = req->max_pages ? min(req->max_pages, cap) : cap;
 	cfg->stack_budget = kwo_param_stack_budget;
 	cfg->host_reserve = kwo_param_host_reserve;
 	cfg->output_limit = kwo_param_output_limit;

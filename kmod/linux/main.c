@@ -21,7 +21,7 @@ MODULE_PARM_DESC(timeout_ms, "Default wall-clock budget of one call, ms");
 
 unsigned int kwo_param_max_pages = 4096;
 module_param_named(max_pages, kwo_param_max_pages, uint, 0644);
-MODULE_PARM_DESC(max_pages, "Default cap on linear memory, 64 KiB pages");
+MODULE_PARM_DESC(max_pages, "Cap on linear memory, 64 KiB pages");
 
 unsigned int kwo_param_stack_budget = 10240;
 module_param_named(stack_budget, kwo_param_stack_budget, uint, 0444);

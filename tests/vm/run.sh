@@ -10,7 +10,7 @@
 #
 # Environment: ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else
 # TCG), TIMEOUT (seconds, default 300), KVER (default: newest 6.1 amd64
-# headers), KWO_NO_CLI=1 (do not build or test the kwo CLI; said loudly).
+# headers), KWO (a static kwo binary to use instead of building one).
 # Run tests/vm/setup.sh first. Nothing is ever loaded into the host kernel.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +30,7 @@ KDIR=/usr/src/linux-headers-$KVER
 VMLINUZ=/boot/vmlinuz-$KVER
 MODDIR=/lib/modules/$KVER/kernel
 RTARGET=x86_64-unknown-linux-musl
-for tool in qemu-system-x86_64 gcc make cpio gzip xz /bin/busybox; do
+for tool in qemu-system-x86_64 gcc make cpio gzip xz timeout file /bin/busybox; do
 	command -v "$tool" >/dev/null || die "$tool missing: run tests/vm/setup.sh"
 done
 [ -r "$VMLINUZ" ] || die "$VMLINUZ missing: run tests/vm/setup.sh"
@@ -63,8 +63,9 @@ build_module() {
 build_clients() {
 	gcc -static -O2 -Wall -Wextra -Werror -I"$ROOT/kmod/include/uapi" \
 		-o "$OUT/ktest" "$HERE/ktest.c" || die "ktest did not build"
-	if [ "${KWO_NO_CLI:-}" = 1 ]; then
-		echo "NOTE: KWO_NO_CLI=1: the kwo CLI is not built; no objects, no CLI tests"
+	if [ -n "${KWO:-}" ]; then
+		file -L "$KWO" | grep -qE 'statically linked|static-pie linked' || die "KWO=$KWO is not a static binary"
+		echo "using KWO=$KWO"
 		return
 	fi
 	(cd "$ROOT" && cargo build -q --release -p kwo-loader --bin kwo --target $RTARGET) ||
@@ -72,16 +73,18 @@ build_clients() {
 	KWO=$ROOT/target/$RTARGET/release/kwo
 }
 
-# Compile every tests/vm/objects/*.wat with the host-side kwo (the static
-# musl binary runs on the host as well).
+# Every tests/vm/objects/*.wat: wat2wasm, then `kwo compile` with the
+# static musl kwo (it runs on the host as well). The guest gets both the
+# .wasm (for kwo exec) and the .kwo.
 build_objects() {
-	local w
+	local w n
 	rm -rf "$OUT/objects"
 	mkdir -p "$OUT/objects"
-	[ -n "${KWO:-}" ] || return 0
+	command -v wat2wasm >/dev/null || die "wat2wasm missing: run tests/vm/setup.sh"
 	for w in "$HERE"/objects/*.wat; do
-		"$KWO" compile "$w" -o "$OUT/objects/$(basename "${w%.wat}").kwo" ||
-			die "kwo compile $(basename "$w") failed"
+		n=$OUT/objects/$(basename "${w%.wat}")
+		wat2wasm "$w" -o "$n.wasm" || die "wat2wasm $(basename "$w") failed"
+		"$KWO" compile "$n.wasm" -o "$n.kwo" || die "kwo compile $(basename "$w") failed"
 	done
 	cp "$HERE/objects/calls.txt" "$OUT/objects/"
 }
@@ -94,7 +97,7 @@ pack_initramfs() {
 	cp "$HERE/guest/init" "$HERE/guest/suite.sh" "$HERE/guest/cli.sh" "$r/"
 	cp "$OUT/kmod/kwo.ko" "$r/"
 	cp "$OUT/ktest" "$r/bin/"
-	[ -n "${KWO:-}" ] && cp "$KWO" "$r/bin/kwo"
+	cp "$KWO" "$r/bin/kwo"
 	cp -r "$OUT/objects" "$r/objects"
 	# pvpanic: a guest panic makes QEMU exit non-zero instead of 0.
 	for m in misc/pvpanic/pvpanic.ko misc/pvpanic/pvpanic-mmio.ko; do
@@ -169,26 +172,36 @@ build_clients
 echo "build: $(el "$t")s (kernel $KVER)"
 case $MODE in
 suite)
-	[ -n "${KWO:-}" ] && build_objects || mkdir -p "$OUT/objects"
+	build_objects
 	pack_initramfs
 	pick_accel
 	if run_vm ""; then echo "RESULT: PASS (kernel suite)"; else echo "RESULT: FAIL (kernel suite)"; exit 1; fi ;;
 exec)
-	[ $# -ge 1 ] || die "usage: $0 exec APP.wasm [ARGS...]"
-	[ -n "${KWO:-}" ] || die "exec needs the kwo CLI (unset KWO_NO_CLI)"
+	[ $# -ge 1 ] || die "usage: $0 exec APP.wasm|APP.kwo [ARGS...]"
 	EXEC_DIR=$OUT/exec
-	rm -rf "$EXEC_DIR"
+	rm -rf "$EXEC_DIR" "$OUT/objects"
 	mkdir -p "$EXEC_DIR" "$OUT/objects"
-	cp "$1" "$EXEC_DIR/app.wasm"
+	case $1 in
+	*.kwo) cp "$1" "$EXEC_DIR/app.kwo"; cmd="kwo run --kernel /app.kwo" ;;
+	*) cp "$1" "$EXEC_DIR/app.wasm"; cmd="kwo exec /app.wasm" ;;
+	esac
 	shift
 	{
-		printf 'step kwo exec /app.wasm'
+		printf 'echo KWO-EXEC-BEGIN\n'
+		printf '%s' "$cmd"
 		printf ' %q' "$@"
-		printf '\n'
+		printf '\nrc=$?\necho "KWO-EXEC-END rc=$rc"\n'
+		printf '[ $rc -eq 0 ] || { echo "KWO-STEP-FAILED: program exited $rc"; fail=1; }\n'
 	} > "$EXEC_DIR/run.sh"
 	pack_initramfs
 	pick_accel
-	if run_vm kwo_exec=1; then echo "RESULT: PASS (exec)"; else echo "RESULT: FAIL (exec)"; exit 1; fi ;;
+	rc=0
+	run_vm kwo_exec=1 >"$OUT/verdict.txt" || rc=$?
+	echo "---- program output (in the VM) ----"
+	tr -d '\r' < "$OUT/console.log" | sed -n '/^KWO-EXEC-BEGIN/,/^KWO-EXEC-END/p' | sed '1d;$d'
+	echo "------------------------------------"
+	grep -E '^(boot|FAIL)' "$OUT/verdict.txt" || true
+	if [ $rc -eq 0 ]; then echo "RESULT: PASS (exec)"; else echo "RESULT: FAIL (exec; $OUT/console.log)"; exit 1; fi ;;
 selfcheck)
 	mkdir -p "$OUT/objects"
 	pack_initramfs

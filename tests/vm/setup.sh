@@ -8,7 +8,7 @@
 set -euo pipefail
 
 PKGS=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
-      gcc make libc6-dev musl-tools bc)
+      gcc make libc6-dev musl-tools wabt xz-utils file)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

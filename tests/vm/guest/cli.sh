@@ -1,0 +1,39 @@
+# The kwo CLI against kwo.ko: the user's view of the kernel path. Sourced
+# by suite.sh (step, fail and /objects come from there).
+
+# cli_expect RC WANT-STDOUT WANT-STDERR-PART CMD...
+cli_expect() {
+	want_rc=$1 want_out=$2 want_err=$3
+	shift 3
+	out=$("$@" 2>/tmp/cli.err)
+	rc=$?
+	err=$(cat /tmp/cli.err)
+	if [ "$rc" = "$want_rc" ] && [ "$out" = "$want_out" ] &&
+	   { [ -z "$want_err" ] || case "$err" in *"$want_err"*) true ;; *) false ;; esac; }; then
+		echo "KWO-CLI ok: $*"
+	else
+		echo "KWO-STEP-FAILED: $*: rc $rc stdout '$out' stderr '$err'" \
+		     "(want rc $want_rc stdout '$want_out' stderr '*$want_err*')"
+		fail=1
+	fi
+}
+
+hello="hello from the kernel"
+cli_expect 0 5 "" kwo invoke /objects/add.kwo add 2 3
+cli_expect 0 -8 "" kwo invoke /objects/add.kwo add -10 2
+cli_expect 0 5 "" kwo invoke /objects/fp.kwo hypot 3 4
+cli_expect 0 "$hello" "" kwo run --kernel /objects/hello.kwo
+cli_expect 0 "$hello" "" kwo exec /objects/hello.wasm
+cli_expect 3 "" "$hello" kwo invoke /objects/hello.kwo err_exit 3
+cli_expect 134 "" "trap: unreachable in func" kwo invoke /objects/traps.kwo unreachable
+cli_expect 134 "" "trap: out of bounds memory access" kwo invoke /objects/traps.kwo load 70000
+cli_expect 134 "" "trap: interrupted" kwo invoke --timeout 100ms /objects/spin.kwo spin
+cli_expect 1 "" "kwo.ko refused the object" kwo load /objects/calls.txt
+step kwo load /objects/traps.kwo
+
+# --printk mirrors the output to the kernel log.
+cli_expect 0 "$hello" "" kwo run --kernel --printk /objects/hello.kwo
+dmesg | grep -q "stdout: $hello" || {
+	echo "KWO-STEP-FAILED: --printk output not in the kernel log"
+	fail=1
+}

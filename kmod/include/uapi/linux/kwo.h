@@ -88,7 +88,7 @@ struct kwo_load {
 	__u32 env_len;		/* in: bytes at env, including every NUL */
 	__u64 stdin_buf;	/* in: user address of fd 0's contents, or 0 */
 	__u32 stdin_len;	/* in */
-	__u32 max_pages;	/* in: cap on linear memory (64 KiB pages), 0 = default */
+	__u32 max_pages;	/* in: lower cap on linear memory (64 KiB pages), 0: the module's */
 	__u64 timeout_ns;	/* in: start function's wall-clock budget, 0 = default */
 	__u64 fuel;		/* in: start function's checkpoint budget, 0 = unlimited */
 	__u32 status;		/* out: KWO_STATUS_* of the start function */
