@@ -42,8 +42,9 @@ enum Cmd {
         file: PathBuf,
         #[arg(short, long)]
         output: PathBuf,
-        #[arg(long, default_value = "x86_64", value_parser = ["x86_64", "aarch64"])]
-        target: String,
+        /// Target architecture [default: this machine's].
+        #[arg(long, value_parser = ["x86_64", "aarch64"])]
+        target: Option<String>,
         #[arg(short = 'O', default_value = "speed", value_parser = ["speed", "none"])]
         opt: String,
         #[arg(long = "limit", value_name = "NAME=VALUE")]
@@ -149,14 +150,14 @@ fn cmd_verify(file: &Path, limits: &[String]) -> Result<ExitCode, String> {
 fn cmd_compile(
     file: &Path,
     output: &Path,
-    target: &str,
+    target: Option<&str>,
     opt: &str,
     limits: &[String],
 ) -> Result<ExitCode, String> {
-    let target = if target == "aarch64" {
-        Target::Aarch64
-    } else {
-        Target::X86_64
+    let target = match target {
+        Some("aarch64") => Target::Aarch64,
+        Some(_) => Target::X86_64,
+        None => host_target(),
     };
     let opt = if opt == "none" {
         OptLevel::None
@@ -363,7 +364,7 @@ fn main() -> ExitCode {
             target,
             opt,
             limits,
-        } => cmd_compile(file, output, target, opt, limits),
+        } => cmd_compile(file, output, target.as_deref(), opt, limits),
         Cmd::Inspect { file, disasm } => cmd_inspect(file, *disasm),
         Cmd::Run {
             file,
