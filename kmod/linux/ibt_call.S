@@ -10,10 +10,13 @@
  */
 #include <linux/linkage.h>
 #include <asm/nospec-branch.h>
+#include <asm/unwind_hints.h>
 
 	.text
 SYM_FUNC_START(kwo_ibt_call)
 	push	%rdx
+	/* fn now sits where a return address would: a function entry state. */
+	UNWIND_HINT_FUNC
 	ANNOTATE_UNRET_SAFE
 	ret
 	int3
