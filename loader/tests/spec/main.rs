@@ -16,6 +16,7 @@
 //! - `KWO_SPEC_JOBS`: files run at once (default 1);
 //! - `KWO_SPEC_TIMEOUT`: seconds one directive may take before its child is
 //!   killed (default 60; calls into Wasm have their own 20 s budget);
+//! - `KWO_SPEC_FILE_TIMEOUT`: seconds one file may take in all (default 600);
 //! - `KWO_SPEC_SHOW`: failures printed per file (default 10).
 //!
 //! Output: `file.wast: N passed, N failed, N skipped` per file, the skip
@@ -32,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "KWO_SPEC_CHILD";
 const RESUME_ENV: &str = "KWO_SPEC_RESUME";
@@ -264,29 +265,42 @@ fn run_all(files: &[PathBuf], jobs: usize) -> Stats {
         .expect("totals")
 }
 
-/// Run one file in child processes until it ends, resuming after crashes.
+/// Run one file in child processes until it ends, resuming after crashes
+/// and hangs, within the file's time budget.
 fn run_file(file: &Path) -> Stats {
     let name = file_name(file);
+    let budget = Duration::from_secs(env_usize("KWO_SPEC_FILE_TIMEOUT", 600) as u64);
+    let deadline = Instant::now() + budget;
     let mut stats = Stats::default();
     let mut resume = 0;
     let mut avoid = Vec::new();
     for _ in 0..=MAX_RESTARTS {
-        let run = ChildRun::run(file, resume, &avoid, &mut stats);
-        let Some((index, line, why)) = run.abnormal else {
-            return stats;
-        };
-        stats.fail(format!("{name}:{line}: {why}"));
-        avoid.push(index);
-        resume = index + 1;
+        match run_child_once(file, resume, &avoid, deadline, &mut stats) {
+            ChildEnd::Done => return stats,
+            ChildEnd::OutOfTime(line) => {
+                let why = format!("file took longer than {}s; the rest is not run", budget.as_secs());
+                stats.fail(format!("{name}:{line}: {why}"));
+                return stats;
+            }
+            ChildEnd::Lost { index, line, why } => {
+                stats.fail(format!("{name}:{line}: {why}"));
+                avoid.push(index);
+                resume = index + 1;
+            }
+        }
     }
     stats.fail(format!("{name}: gave up after {MAX_RESTARTS} crashes"));
     stats
 }
 
-/// One child process over one file (from directive `resume` on).
-struct ChildRun {
-    /// (directive index, line, what happened) if the child did not finish.
-    abnormal: Option<(usize, usize, String)>,
+/// How one child process over a file ended.
+enum ChildEnd {
+    /// Every directive reported.
+    Done,
+    /// It crashed or hung in directive `index` (at `line`), and was reaped.
+    Lost { index: usize, line: usize, why: String },
+    /// The file's time budget ran out at `line`.
+    OutOfTime(usize),
 }
 
 enum Msg {
@@ -294,49 +308,58 @@ enum Msg {
     Eof,
 }
 
-impl ChildRun {
-    fn run(file: &Path, resume: usize, avoid: &[usize], stats: &mut Stats) -> ChildRun {
-        let mut child = match spawn_child(file, resume, avoid) {
-            Ok(c) => c,
-            Err(e) => {
-                let why = format!("cannot start the child process: {e}");
-                return ChildRun { abnormal: Some((resume, 0, why)) };
-            }
-        };
-        let stderr = collect_stderr(&mut child);
-        let lines = stream_stdout(&mut child);
-        let name = file_name(file);
-        let timeout = Duration::from_secs(env_usize("KWO_SPEC_TIMEOUT", 60) as u64);
-        let mut at = (resume, 0);
-        let mut ended = false;
-        loop {
-            match lines.recv_timeout(timeout) {
-                Ok(Msg::Out(line)) => ended |= record(&line, &name, &mut at, stats),
-                Ok(Msg::Eof) | Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    // The child may already be gone; either way it is reaped below.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let why = format!("timed out after {}s (killed)", timeout.as_secs());
-                    return ChildRun { abnormal: Some((at.0, at.1, why)) };
+/// Run `file` from directive `resume` on in a child, adding its outcomes to
+/// `stats`.
+fn run_child_once(
+    file: &Path,
+    resume: usize,
+    avoid: &[usize],
+    deadline: Instant,
+    stats: &mut Stats,
+) -> ChildEnd {
+    let mut child = match spawn_child(file, resume, avoid) {
+        Ok(c) => c,
+        Err(e) => {
+            let why = format!("cannot start the child process: {e}");
+            return ChildEnd::Lost { index: resume, line: 0, why };
+        }
+    };
+    let stderr = collect_stderr(&mut child);
+    let lines = stream_stdout(&mut child);
+    let name = file_name(file);
+    let timeout = Duration::from_secs(env_usize("KWO_SPEC_TIMEOUT", 60) as u64);
+    let mut at = (resume, 0);
+    let mut ended = false;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(timeout.min(left)) {
+            Ok(Msg::Out(line)) => ended |= record(&line, &name, &mut at, stats),
+            Ok(Msg::Eof) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                // The child may already be gone; either way it is reaped.
+                let _ = child.kill();
+                let _ = child.wait();
+                if Instant::now() >= deadline {
+                    return ChildEnd::OutOfTime(at.1);
                 }
+                let why = format!("timed out after {}s (killed)", timeout.as_secs());
+                return ChildEnd::Lost { index: at.0, line: at.1, why };
             }
         }
-        let status = child.wait();
-        let clean = status.as_ref().is_ok_and(|s| s.success());
-        if clean {
-            return ChildRun { abnormal: None };
-        }
-        let tail = stderr.join().unwrap_or_default();
-        let why = format!("child process died ({}): {}", show_status(&status), tail);
-        if ended {
-            // Every directive reported; the file itself failed (parse
-            // error) or the exit crashed. Nothing is left to resume.
-            stats.fail(format!("{name}: {why}"));
-            return ChildRun { abnormal: None };
-        }
-        ChildRun { abnormal: Some((at.0, at.1, why)) }
     }
+    let status = child.wait();
+    if status.as_ref().is_ok_and(|s| s.success()) {
+        return ChildEnd::Done;
+    }
+    let tail = stderr.join().unwrap_or_default();
+    let why = format!("child process died ({}): {}", show_status(&status), tail);
+    if ended {
+        // Every directive reported and then the exit failed: nothing is
+        // left to resume.
+        stats.fail(format!("{name}: {why}"));
+        return ChildEnd::Done;
+    }
+    ChildEnd::Lost { index: at.0, line: at.1, why }
 }
 
 fn spawn_child(file: &Path, resume: usize, avoid: &[usize]) -> std::io::Result<Child> {
