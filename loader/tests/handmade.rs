@@ -271,6 +271,7 @@ fn structural_errors_are_rejected() {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn memory_beyond_the_runtime_cap_is_refused() {
     let mut obj = object();
