@@ -9,9 +9,12 @@
 #	tests/vm/run.sh selfcheck		prove that a hang and an oops FAIL
 #
 # Environment: ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else
-# TCG), TIMEOUT (seconds, default 300), KVER (default: newest 6.1 amd64
-# headers), KWO (a static kwo binary to use instead of building one).
-# Run tests/vm/setup.sh first. Nothing is ever loaded into the host kernel.
+# TCG), TIMEOUT (seconds, default 300), KWO (a static kwo binary to use
+# instead of building one), KROOT (a directory holding another kernel's
+# boot/, lib/modules/ and usr/src/, e.g. from tests/vm/setup-6.12.sh;
+# default: the host's Debian 6.1 packages), KVER (default: the newest
+# headers there, 6.1 on the host). Run tests/vm/setup.sh first. Nothing is
+# ever loaded into the host kernel.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -23,12 +26,18 @@ die() { echo "RESULT: FAIL ($*)"; exit 1; }
 now() { echo "$EPOCHREALTIME"; }
 el() { awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $1 }"; }
 
-KVER=${KVER:-$(ls /usr/src 2>/dev/null |
-	sed -n 's/^linux-headers-\(6\.1\.[0-9.-]*-amd64\)$/\1/p' | sort -V | tail -1)}
-[ -n "$KVER" ] || die "no linux-headers-6.1.*-amd64: run tests/vm/setup.sh"
-KDIR=/usr/src/linux-headers-$KVER
-VMLINUZ=/boot/vmlinuz-$KVER
-MODDIR=/lib/modules/$KVER/kernel
+KROOT=${KROOT:-}
+if [ -n "$KROOT" ]; then
+	KROOT=$(cd "$KROOT" && pwd)
+	kpat='s/^linux-headers-\(.*-amd64\)$/\1/p'
+else
+	kpat='s/^linux-headers-\(6\.1\.[0-9.-]*-amd64\)$/\1/p'
+fi
+KVER=${KVER:-$(ls "$KROOT/usr/src" 2>/dev/null | sed -n "$kpat" | sort -V | tail -1)}
+[ -n "$KVER" ] || die "no amd64 kernel headers in ${KROOT:-/}usr/src: run tests/vm/setup.sh"
+KDIR=$KROOT/usr/src/linux-headers-$KVER
+VMLINUZ=$KROOT/boot/vmlinuz-$KVER
+MODDIR=$KROOT/lib/modules/$KVER/kernel
 RTARGET=x86_64-unknown-linux-musl
 for tool in qemu-system-x86_64 gcc make cpio gzip xz timeout file /bin/busybox; do
 	command -v "$tool" >/dev/null || die "$tool missing: run tests/vm/setup.sh"
@@ -36,12 +45,17 @@ done
 [ -r "$VMLINUZ" ] || die "$VMLINUZ missing: run tests/vm/setup.sh"
 mkdir -p "$OUT"
 
-# PVH boot of the uncompressed vmlinux skips the slow xz decompressor.
+# The kernel to boot: for an xz-compressed bzImage (Debian 6.1), the
+# uncompressed vmlinux booted through PVH, which skips the decompressor
+# (slow under TCG); other kernels boot as they are.
 vmlinux() {
 	local v=$OUT/vmlinux-$KVER off
 	if [ ! -s "$v" ]; then
 		off=$(grep -abo -m1 $'\xfd7zXZ' "$VMLINUZ" | head -1 | cut -d: -f1)
-		[ -n "$off" ] || die "no xz payload in $VMLINUZ"
+		if [ -z "$off" ]; then
+			echo "$VMLINUZ"
+			return
+		fi
 		tail -c +$((off + 1)) "$VMLINUZ" | xz -dc 2>/dev/null > "$v.tmp" || true
 		[ "$(head -c 4 "$v.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] ||
 			die "could not extract vmlinux from $VMLINUZ"
@@ -56,7 +70,9 @@ build_module() {
 	# Build a copy: the checkout stays free of objects and others' builds.
 	(cd "$ROOT/kmod" && find . -name '*.[chS]' -o -name Kbuild -o -name Makefile |
 		cpio -pdm --quiet "$OUT/kmod")
-	make -s -C "$KDIR" M="$OUT/kmod" modules 2>&1 | grep -v 'Skipping BTF' || true
+	# No BTF for the module: pahole is not needed, and nothing reads it.
+	make -s -C "$KDIR" M="$OUT/kmod" CONFIG_DEBUG_INFO_BTF_MODULES= modules 2>&1 |
+		grep -v 'Skipping BTF' || true
 	[ -f "$OUT/kmod/kwo.ko" ] || die "kwo.ko did not build"
 }
 
@@ -68,7 +84,14 @@ build_clients() {
 		echo "using KWO=$KWO"
 		return
 	fi
-	(cd "$ROOT" && cargo build -q --release -p kwo-loader --bin kwo --target $RTARGET) ||
+	# musl-gcc does not search /usr/include, where the kernel's uapi
+	# headers (linux/types.h, used by the C core) live: offer just those.
+	local inc=$OUT/musl-include d
+	mkdir -p "$inc"
+	for d in linux asm-generic; do ln -sfn "/usr/include/$d" "$inc/$d"; done
+	ln -sfn "/usr/include/$(gcc -print-multiarch)/asm" "$inc/asm"
+	(cd "$ROOT" && CFLAGS_x86_64_unknown_linux_musl="-isystem $inc" \
+		cargo build -q --release -p kwo-loader --bin kwo --target $RTARGET) ||
 		die "kwo CLI (musl) did not build"
 	KWO=$ROOT/target/$RTARGET/release/kwo
 }
@@ -101,9 +124,14 @@ pack_initramfs() {
 	cp -r "$OUT/objects" "$r/objects"
 	# pvpanic: a guest panic makes QEMU exit non-zero instead of 0.
 	for m in misc/pvpanic/pvpanic.ko misc/pvpanic/pvpanic-mmio.ko; do
-		[ -e "$MODDIR/drivers/$m" ] || die "$MODDIR/drivers/$m missing"
 		n=$((n + 1))
-		cp "$MODDIR/drivers/$m" "$r/preload/$n-${m##*/}"
+		if [ -e "$MODDIR/drivers/$m" ]; then
+			cp "$MODDIR/drivers/$m" "$r/preload/$n-${m##*/}"
+		elif [ -e "$MODDIR/drivers/$m.xz" ]; then
+			xz -dc "$MODDIR/drivers/$m.xz" > "$r/preload/$n-${m##*/}"
+		else
+			die "$MODDIR/drivers/$m missing"
+		fi
 	done
 	[ -n "${EXEC_DIR:-}" ] && cp -r "$EXEC_DIR"/. "$r/"
 	(cd "$r" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) |
