@@ -90,8 +90,10 @@ void kwo_call_init(struct kwo_call *call);
  * tables, globals and code, apply relocations, seal the code, copy the
  * active data and element segments and run the start function with the
  * budgets in *call. Returns 0 with *out set; a negative errno with a
- * message in log; or 1 (KWO_TRAPPED) when a segment or the start
- * function trapped or exited: *out is then NULL and *call says why.
+ * message in log (-ENOMEM; -E2BIG: memory or a table exceeds the config's
+ * caps; -ERANGE: a relocation cannot reach its veneer; the platform's
+ * error from sealing the code); or 1 (KWO_TRAPPED) when a segment or the
+ * start function trapped or exited: *out is then NULL and *call says why.
  */
 #define KWO_TRAPPED	1
 int kwo_instance_new(const struct kwo_object *obj,
