@@ -142,7 +142,17 @@ static int setup_tables(struct kwo_instance *inst, const struct kwo_config *cfg,
 {
 	const struct kwo_object *obj = inst->obj;
 	__u32 i, n = obj->ntables, max;
+	__u64 total = 0;
 
+	/* Bound the sum too: an object may declare thousands of tables. */
+	for (i = 0; i < n; i++)
+		total += obj->tables[i].min;
+	if (total > cfg->max_table_elems) {
+		kwo_logf(log, log_len,
+			 "tables need %llu elements, the limit is %u",
+			 (unsigned long long)total, cfg->max_table_elems);
+		return -E2BIG;
+	}
 	inst->tables = kwo_plat_zalloc((n ? n : 1) * sizeof(*inst->tables));
 	inst->table_max = kwo_plat_zalloc((n ? n : 1) * sizeof(__u32));
 	if (!inst->tables || !inst->table_max)

@@ -389,3 +389,13 @@ fn c_and_rust_readers_agree() {
         "{accepted} accepted, {rejected} rejected"
     );
 }
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn many_large_tables_are_refused() {
+    let mut obj = object();
+    let table = Table { elem_type: ValType::FuncRef, min: 600_000, max: None };
+    obj.tables = vec![table.clone(), table];
+    let Err(RunError::Load(msg)) = load(&obj) else { panic!("accepted") };
+    assert!(msg.contains("tables need 1200000 elements"), "{msg}");
+}
