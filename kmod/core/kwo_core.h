@@ -44,8 +44,7 @@ void kwo_object_free(struct kwo_object *obj);
 /* Per-instance configuration; kwo_config_init() sets the defaults. */
 struct kwo_config {
 	__u32 max_memory_pages;	/* runtime cap on memory 0 (default 16384 = 1 GiB) */
-	__u32 max_table_elems;	/* cap per table, and on all tables' initial
-				 * sizes together (default 1000000) */
+	__u32 max_table_elems;	/* cap per table and on all tables' initial sizes */
 	__u64 stack_budget;	/* bytes of native stack per call (default 512 KiB) */
 	__u64 host_reserve;	/* stack kept for host functions (default 8 KiB) */
 	__u64 output_limit;	/* bytes kept per stdout/stderr buffer (default 1 MiB) */

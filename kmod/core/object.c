@@ -47,7 +47,7 @@ static int bad(struct kwo_parse *ps, __u32 sec, __u32 idx, const char *what)
 	return -EINVAL;
 }
 
-/* Is [off, off + len) inside a byte section of size size? */
+/* Is [off, off + len) inside a byte section of the given size? */
 static int in_range(__u64 off, __u64 len, __u64 size)
 {
 	return off <= size && len <= size - off;
@@ -118,6 +118,13 @@ static int check_header(struct kwo_parse *ps)
 			 kwo_le32(b + 16));
 		return -EINVAL;
 	}
+#ifdef __KERNEL__
+	if (kwo_le32(b + 16) & KWO_F_UNCHECKED) {
+		kwo_logf(ps->log, ps->log_len,
+			 "object was compiled without safety checks (a benchmark build)");
+		return -EPERM;
+	}
+#endif
 	ps->obj->target = target;
 	ps->obj->flags = kwo_le32(b + 16);
 	ps->obj->max_frame = kwo_le32(b + 40);

@@ -27,7 +27,7 @@ static void sink_str(struct kwo_sink *s, const char *str)
 		sink_put(s, *str++);
 }
 
-static void sink_num(struct kwo_sink *s, unsigned long long v, unsigned base)
+static void sink_num(struct kwo_sink *s, unsigned long long v, unsigned int base)
 {
 	char tmp[24];
 	int n = 0;

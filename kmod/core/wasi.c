@@ -338,28 +338,26 @@ static __u32 wasi_sched_yield(struct kwo_vmctx *vmctx)
 
 void *kwo_wasi_addr(__u32 host_id)
 {
-	static void *const fns[KWO_HOST_WASI_END - KWO_HOST_WASI_BASE] = {
-#define W(id, fn) [KWO_HOST_WASI_##id - KWO_HOST_WASI_BASE] = (void *)fn
-		W(ARGS_GET, wasi_args_get),
-		W(ARGS_SIZES_GET, wasi_args_sizes_get),
-		W(ENVIRON_GET, wasi_environ_get),
-		W(ENVIRON_SIZES_GET, wasi_environ_sizes_get),
-		W(CLOCK_RES_GET, wasi_clock_res_get),
-		W(CLOCK_TIME_GET, wasi_clock_time_get),
-		W(FD_CLOSE, wasi_fd_close),
-		W(FD_FDSTAT_GET, wasi_fd_fdstat_get),
-		W(FD_PRESTAT_GET, wasi_fd_prestat_get),
-		W(FD_PRESTAT_DIR_NAME, wasi_fd_prestat_dir_name),
-		W(FD_READ, wasi_fd_read),
-		W(FD_SEEK, wasi_fd_seek),
-		W(FD_WRITE, wasi_fd_write),
-		W(PROC_EXIT, wasi_proc_exit),
-		W(RANDOM_GET, wasi_random_get),
-		W(SCHED_YIELD, wasi_sched_yield),
-#undef W
+	static void *const fns[KWO_HOST_ID_COUNT] = {
+		[KWO_HOST_WASI_ARGS_GET] = (void *)wasi_args_get,
+		[KWO_HOST_WASI_ARGS_SIZES_GET] = (void *)wasi_args_sizes_get,
+		[KWO_HOST_WASI_ENVIRON_GET] = (void *)wasi_environ_get,
+		[KWO_HOST_WASI_ENVIRON_SIZES_GET] = (void *)wasi_environ_sizes_get,
+		[KWO_HOST_WASI_CLOCK_RES_GET] = (void *)wasi_clock_res_get,
+		[KWO_HOST_WASI_CLOCK_TIME_GET] = (void *)wasi_clock_time_get,
+		[KWO_HOST_WASI_FD_CLOSE] = (void *)wasi_fd_close,
+		[KWO_HOST_WASI_FD_FDSTAT_GET] = (void *)wasi_fd_fdstat_get,
+		[KWO_HOST_WASI_FD_PRESTAT_GET] = (void *)wasi_fd_prestat_get,
+		[KWO_HOST_WASI_FD_PRESTAT_DIR_NAME] = (void *)wasi_fd_prestat_dir_name,
+		[KWO_HOST_WASI_FD_READ] = (void *)wasi_fd_read,
+		[KWO_HOST_WASI_FD_SEEK] = (void *)wasi_fd_seek,
+		[KWO_HOST_WASI_FD_WRITE] = (void *)wasi_fd_write,
+		[KWO_HOST_WASI_PROC_EXIT] = (void *)wasi_proc_exit,
+		[KWO_HOST_WASI_RANDOM_GET] = (void *)wasi_random_get,
+		[KWO_HOST_WASI_SCHED_YIELD] = (void *)wasi_sched_yield,
 	};
 
 	if (host_id < KWO_HOST_WASI_BASE || host_id >= KWO_HOST_WASI_END)
 		return NULL;
-	return fns[host_id - KWO_HOST_WASI_BASE];
+	return fns[host_id];
 }
