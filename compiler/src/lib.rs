@@ -33,11 +33,40 @@ pub use link::GuardedRecord;
 pub struct Options {
     pub target: Target,
     pub opt: OptLevel,
+    /// Safety checks; all on unless a benchmark measures their cost.
+    pub checks: Checks,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { target: Target::X86_64, opt: OptLevel::Speed }
+        Options { target: Target::X86_64, opt: OptLevel::Speed, checks: Checks::default() }
+    }
+}
+
+/// The run-time checks the compiler emits. Turning one off exists only to
+/// measure its cost (`benches/`); such an object is flagged
+/// `KWO_F_UNCHECKED`, which the kernel module refuses to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checks {
+    /// Linear-memory bounds checks (off: accesses are unchecked).
+    pub bounds: bool,
+    /// Spectre masking of checked memory and table addresses.
+    pub spectre: bool,
+    /// Epoch/fuel checkpoints at function entries and loop headers.
+    pub checkpoints: bool,
+    /// Stack-limit check at function entries.
+    pub stack: bool,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Checks { bounds: true, spectre: true, checkpoints: true, stack: true }
+    }
+}
+
+impl Checks {
+    pub fn all_on(&self) -> bool {
+        *self == Checks::default()
     }
 }
 
@@ -95,7 +124,7 @@ pub struct Compiled {
 /// proof accepted (for tests and `kwo inspect`-style tooling).
 pub fn compile_with_report(module: &VerifiedModule, opts: &Options) -> Result<Compiled, CompileError> {
     let isa = isa::build(opts)?;
-    let mut linked = link::compile_and_link(module, &*isa, opts.target)?;
+    let mut linked = link::compile_and_link(module, &*isa, opts)?;
     let guarded_records = std::mem::take(&mut linked.guarded_records);
-    Ok(Compiled { object: object::build(module, opts.target, linked), guarded_records })
+    Ok(Compiled { object: object::build(module, opts, linked), guarded_records })
 }

@@ -21,7 +21,7 @@ use kwo_verifier::VerifiedModule;
 use rayon::prelude::*;
 
 use crate::translate::{self, CallSite, ModuleEnv, NS_HOST, NS_WASM_FUNC, SITE_SRCLOC_BIT};
-use crate::{trampoline, CompileError};
+use crate::{trampoline, CompileError, Options};
 
 /// ENDBR64: the landing pad IBT requires at every indirect-branch target.
 const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
@@ -99,7 +99,8 @@ fn trampoline_targets(module: &VerifiedModule) -> BTreeSet<u32> {
     exported.chain(module.start).collect()
 }
 
-pub fn compile_and_link(module: &VerifiedModule, isa: &dyn TargetIsa, target: Target) -> Result<Linked, CompileError> {
+pub fn compile_and_link(module: &VerifiedModule, isa: &dyn TargetIsa, opts: &Options) -> Result<Linked, CompileError> {
+    let target = opts.target;
     let sig_ids = canonical_sig_ids(module);
     let env = ModuleEnv {
         module,
@@ -107,6 +108,7 @@ pub fn compile_and_link(module: &VerifiedModule, isa: &dyn TargetIsa, target: Ta
         call_conv: isa.default_call_conv(),
         frontend: isa.frontend_config(),
         popcnt_uses_fp: target == Target::Aarch64,
+        checks: opts.checks,
     };
     let imported = module.num_imported_funcs();
     let defined: Vec<u32> = (imported..imported + module.funcs.len() as u32).collect();

@@ -4,12 +4,13 @@
 
 use kwo_format::{
     Data, Elem, Export, ExportKind, Func, FuncSig, Global, GlobalInit, Import, Memory, Object,
-    SegmentMode, Table, Target, ValType, KWO_F_USES_FP,
+    SegmentMode, Table, ValType, KWO_F_UNCHECKED, KWO_F_USES_FP,
 };
 use kwo_verifier::module::{self as v, ConstValue, VerifiedModule};
 use wasmparser::{RefType, ValType as WasmValType};
 
 use crate::link::Linked;
+use crate::Options;
 
 fn val_type(t: WasmValType) -> ValType {
     match t {
@@ -50,7 +51,12 @@ fn global_init(c: ConstValue) -> GlobalInit {
     }
 }
 
-pub fn build(module: &VerifiedModule, target: Target, linked: Linked) -> Object {
+pub fn build(module: &VerifiedModule, opts: &Options, linked: Linked) -> Object {
+    let target = opts.target;
+    let mut flags = if linked.uses_fp { KWO_F_USES_FP } else { 0 };
+    if !opts.checks.all_on() {
+        flags |= KWO_F_UNCHECKED;
+    }
     let imported = module.num_imported_funcs();
     let types = module
         .types
@@ -97,7 +103,7 @@ pub fn build(module: &VerifiedModule, target: Target, linked: Linked) -> Object 
         .collect();
     Object {
         target,
-        flags: if linked.uses_fp { KWO_F_USES_FP } else { 0 },
+        flags,
         max_frame: linked.max_frame,
         start: module
             .start

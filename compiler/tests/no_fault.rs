@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use capstone::prelude::*;
-use kwo_compiler::{compile_with_report, Options, OptLevel};
+use kwo_compiler::{compile_with_report, Options};
 use kwo_format::{Object, Target};
 use kwo_verifier::{verify, Policy};
 use wast::{QuoteWat, Wast, WastDirective};
@@ -100,7 +100,7 @@ fn every_spec_module_compiles_without_unguarded_faults() {
     for (name, bytes) in &modules {
         let Ok(module) = verify(bytes, &Policy::spectest()) else { continue };
         for target in [Target::X86_64, Target::Aarch64] {
-            let opts = Options { target, opt: OptLevel::Speed };
+            let opts = Options { target, ..Options::default() };
             let c = compile_with_report(&module, &opts)
                 .unwrap_or_else(|e| panic!("{name} ({target:?}): {e}"));
             for r in &c.guarded_records {

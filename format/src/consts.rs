@@ -18,7 +18,8 @@ pub const KWO_TARGET_AARCH64: u32 = 2;
 /// Code touches FP/SIMD registers (the kernel must save them).
 pub const KWO_F_USES_FP: u32 = 1 << 0;
 /// Every flag a reader of this version understands.
-pub const KWO_F_KNOWN: u32 = KWO_F_USES_FP;
+pub const KWO_F_UNCHECKED: u32 = 1 << 1;
+pub const KWO_F_KNOWN: u32 = KWO_F_USES_FP | KWO_F_UNCHECKED;
 
 pub const KWO_SEC_CODE: u32 = 1;
 pub const KWO_SEC_BLOB: u32 = 2;

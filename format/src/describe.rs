@@ -36,10 +36,11 @@ fn write_header(out: &mut String, obj: &Object) -> std::fmt::Result {
             .get(at..at + 4)
             .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let uses_fp = if obj.flags & KWO_F_USES_FP != 0 {
-        " (uses-fp)"
-    } else {
-        ""
+    let uses_fp = match (obj.flags & KWO_F_USES_FP != 0, obj.flags & KWO_F_UNCHECKED != 0) {
+        (false, false) => "",
+        (true, false) => " (uses-fp)",
+        (false, true) => " (unchecked)",
+        (true, true) => " (uses-fp, unchecked)",
     };
     writeln!(
         out,

@@ -132,7 +132,7 @@ fn host_target() -> Target {
 }
 
 fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result<Vec<u8>, String> {
-    kwo_compiler::compile(module, &Options { target, opt })
+    kwo_compiler::compile(module, &Options { target, opt, ..Options::default() })
         .map_err(|e| format!("compile error: {e}"))
 }
 

@@ -34,12 +34,16 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .load(types::I64, MemFlagsData::trusted(), vmctx, abi::VMCTX_MEM_SIZE);
         let index = self.b.ins().uextend(types::I64, index);
+        if !self.env.checks.bounds {
+            let addr = self.b.ins().iadd(base, index);
+            return self.b.ins().iadd_imm_s(addr, offset as i64);
+        }
         // offset < 2^32 and size <= 8: the sum cannot overflow 64 bits.
         let end = self.b.ins().iadd_imm_s(index, (offset + u64::from(size)) as i64);
         let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, bound);
         self.trap_if(oob, Trap::MemoryOob);
         let addr = self.b.ins().iadd(base, index);
-        let addr = self.b.ins().select_spectre_guard(oob, base, addr);
+        let addr = self.spectre_guard(oob, base, addr);
         if offset == 0 {
             addr
         } else {

@@ -229,6 +229,9 @@ impl FuncTranslator<'_, '_> {
     /// down the fuel and compare the epoch with the deadline; call the host
     /// yield function (cold) when either fires.
     pub fn checkpoint(&mut self) {
+        if !self.env.checks.checkpoints {
+            return;
+        }
         let vmctx = self.vmctx;
         let fuel = self.b.ins().load(types::I64, vm_flags(), vmctx, abi::VMCTX_FUEL);
         let fuel = self.b.ins().iadd_imm_s(fuel, -1);
@@ -255,6 +258,9 @@ impl FuncTranslator<'_, '_> {
     /// limit the runtime set for this call (it includes room for the largest
     /// frame, so the frame just allocated is still in bounds).
     pub fn stack_check(&mut self) {
+        if !self.env.checks.stack {
+            return;
+        }
         let sp = self.b.ins().get_stack_pointer(types::I64);
         let limit = self.vmctx_load(abi::VMCTX_STACK_LIMIT);
         let low = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
@@ -308,7 +314,16 @@ impl FuncTranslator<'_, '_> {
         self.trap_if(oob, trap);
         let scaled = self.b.ins().ishl_imm_s(index, 3);
         let addr = self.b.ins().iadd(base, scaled);
-        self.b.ins().select_spectre_guard(oob, base, addr)
+        self.spectre_guard(oob, base, addr)
+    }
+
+    /// `addr`, or `safe` when `oob` holds, even under misspeculation.
+    pub fn spectre_guard(&mut self, oob: Value, safe: Value, addr: Value) -> Value {
+        if self.env.checks.spectre {
+            self.b.ins().select_spectre_guard(oob, safe, addr)
+        } else {
+            addr
+        }
     }
 
     pub fn table_get(&mut self, table: u32, index: Value) -> Value {

@@ -33,6 +33,7 @@ pub struct ModuleEnv<'m> {
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
     /// Whether `popcnt` is lowered through FP/SIMD registers (aarch64).
     pub popcnt_uses_fp: bool,
+    pub checks: crate::Checks,
     /// Canonical signature id of each type index.
     pub sig_ids: Vec<u32>,
     pub call_conv: CallConv,
