@@ -231,16 +231,21 @@ exec)
 	grep -E '^(boot|FAIL)' "$OUT/verdict.txt" || true
 	if [ $rc -eq 0 ]; then echo "RESULT: PASS (exec)"; else echo "RESULT: FAIL (exec; $OUT/console.log)"; exit 1; fi ;;
 selfcheck)
+	# A hang must be caught by the timeout, an oops by pvpanic (QEMU's
+	# exit status), both judged FAIL.
 	mkdir -p "$OUT/objects"
 	pack_initramfs
 	pick_accel
 	ok=1
-	for words in kwo_hang=1 kwo_oops=1; do
-		TIMEOUT=60
-		if run_vm "$words" >/dev/null; then
+	for check in "kwo_hang=1:timed out" "kwo_oops=1:qemu exited"; do
+		words=${check%%:*} reason=${check#*:}
+		TIMEOUT=30
+		if run_vm "$words" >"$OUT/selfcheck.txt"; then
 			echo "selfcheck: $words was judged PASS"; ok=0
+		elif ! grep -q "FAIL: $reason" "$OUT/selfcheck.txt"; then
+			echo "selfcheck: $words failed, but not with '$reason'"; ok=0
 		else
-			echo "selfcheck: $words judged FAIL, as it must be"
+			echo "selfcheck: $words judged FAIL ($reason), as it must be"
 		fi
 	done
 	[ $ok = 1 ] && echo "RESULT: PASS (selfcheck)" || { echo "RESULT: FAIL (selfcheck)"; exit 1; } ;;
