@@ -87,6 +87,11 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 	report(inst, code, call);
 }
 
+void kwo_set_stack_budget(struct kwo_instance *inst, __u64 bytes)
+{
+	inst->stack_budget = bytes;
+}
+
 int kwo_invoke(struct kwo_instance *inst, __u32 export_pos, __u64 *vals,
 	       __u32 nvals, struct kwo_call *call)
 {

@@ -138,6 +138,12 @@ const char *kwo_func_name(const struct kwo_object *obj, __u32 func,
 int kwo_invoke(struct kwo_instance *inst, __u32 export_pos, __u64 *vals,
 	       __u32 nvals, struct kwo_call *call);
 
+/*
+ * Change the native stack budget for later calls (e.g. clamped to what the
+ * calling thread really has left, which only the caller can know).
+ */
+void kwo_set_stack_budget(struct kwo_instance *inst, __u64 bytes);
+
 /* Read an exported or internal global: 0, or -ENOENT. */
 int kwo_global_get(const struct kwo_instance *inst, __u32 global,
 		   __u64 *value, __u8 *type);

@@ -86,6 +86,7 @@ extern "C" {
         log_len: usize,
     ) -> c_int;
     pub fn kwo_instance_free(inst: *mut KwoInstance);
+    pub fn kwo_set_stack_budget(inst: *mut KwoInstance, bytes: u64);
     pub fn kwo_export_find(
         obj: *const KwoObject,
         name: *const c_char,

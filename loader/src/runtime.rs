@@ -4,11 +4,13 @@
 //!
 //! Calls run on the calling thread's stack. Each call may use
 //! [`Config::stack_budget`] bytes of it below the point of the call (the
-//! generated code checks a limit derived from it); the runtime cannot know
-//! how much stack the thread really has left, so callers that run deep
-//! recursion must give the thread a stack comfortably larger than the
-//! budget (the default budget, 512 KiB, fits the 8 MiB main thread and the
-//! 2 MiB threads of `cargo test`).
+//! generated code checks a limit derived from it), but never more than the
+//! thread has left minus a safety margin: before every call the runtime asks
+//! the C library for the thread's stack bounds (`pthread_getattr_np`) and
+//! lowers the budget to fit, so deep recursion traps with "call stack
+//! exhausted" instead of overrunning a small thread stack. The default
+//! budget, 512 KiB, fits the 8 MiB main thread and the 2 MiB threads of
+//! `cargo test`.
 //!
 //! Not provided: imports other than the WASI subset, linking modules
 //! together, sharing memories, threads.
@@ -180,6 +182,35 @@ impl std::error::Error for RunError {}
 
 const LOG_LEN: usize = 256;
 
+/// Stack kept free below a call's budget for the runtime's own frames
+/// (Rust, the C core) on top of the core's host reserve.
+const STACK_MARGIN: usize = 64 * 1024;
+
+/// Bytes of stack between here and the calling thread's stack limit, if
+/// the C library can tell.
+fn stack_left() -> Option<usize> {
+    // SAFETY: plain libc queries on the current thread; attr is
+    // initialized by pthread_getattr_np before use and destroyed once.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut low = std::ptr::null_mut();
+        let mut size = 0usize;
+        let rc = libc::pthread_attr_getstack(&attr, &mut low, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        let here = &size as *const usize as usize;
+        (rc == 0).then(|| here.saturating_sub(low as usize))
+    }
+}
+
+/// The configured budget, lowered to what this thread can really give.
+fn stack_budget(configured: usize) -> u64 {
+    let left = stack_left().map_or(configured, |l| l.saturating_sub(STACK_MARGIN));
+    configured.min(left) as u64
+}
+
 fn log_message(log: &[c_char; LOG_LEN]) -> String {
     let bytes: Vec<u8> = log
         .iter()
@@ -274,6 +305,7 @@ pub struct Instance {
     inst: *mut KwoInstance,
     fuel: Option<u64>,
     timeout: Option<Duration>,
+    stack_budget: usize,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
 }
@@ -299,6 +331,7 @@ impl Instance {
             inst: std::ptr::null_mut(),
             fuel: config.fuel,
             timeout: config.timeout,
+            stack_budget: config.stack_budget,
             stdout: Vec::new(),
             stderr: Vec::new(),
         };
@@ -317,7 +350,7 @@ impl Instance {
             ffi::kwo_config_init(cfg.as_mut_ptr());
             cfg.assume_init()
         };
-        cfg.stack_budget = config.stack_budget as u64;
+        cfg.stack_budget = stack_budget(config.stack_budget);
         cfg.output_limit = config.output_limit as u64;
         cfg.argv = argv.as_ptr();
         cfg.argc = argv.len() as u32;
@@ -436,8 +469,10 @@ impl Instance {
             *slot = to_slot(a)?;
         }
         let mut call = self.call_budget();
-        // SAFETY: vals has max(params, results) slots of the right types.
+        // SAFETY: vals has max(params, results) slots of the right types;
+        // the instance is not running (we hold &mut self).
         let rc = unsafe {
+            ffi::kwo_set_stack_budget(self.inst, stack_budget(self.stack_budget));
             ffi::kwo_invoke(
                 self.inst,
                 pos,

@@ -362,3 +362,30 @@ fn start_function_runs_at_instantiation() {
         Err(RunError::Trap(_))
     ));
 }
+
+#[test]
+fn budget_is_clamped_to_a_small_thread_stack() {
+    let wat = r#"(module
+      (func $rec (export "rec") (param i32) (result i32)
+        local.get 0 i32.eqz if (result i32) i32.const 0 else
+        local.get 0 i32.const 1 i32.sub call $rec i32.const 1 i32.add end))"#;
+    let kwo = kwo_of(wat, &Policy::kernel());
+    // A 64 MiB budget on a 1 MiB thread: without the clamp this overruns.
+    let config = Config {
+        stack_budget: 64 << 20,
+        ..Config::default()
+    };
+    let worker = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let mut inst = Instance::new(&kwo, &config).expect("instantiates");
+            let t = trap_of(inst.invoke("rec", &[Val::I32(10_000_000)]));
+            assert_eq!(t.code, TrapCode::StackExhausted);
+            assert_eq!(
+                inst.invoke("rec", &[Val::I32(100)]).unwrap(),
+                vec![Val::I32(100)]
+            );
+        })
+        .unwrap();
+    worker.join().expect("the small-stack thread survived");
+}
