@@ -1,6 +1,7 @@
 //! Cranelift target configuration: the settings that fit the kernel
-//! (frame pointers, no probestack, no unwind info, no PIC) and the x86_64
-//! baseline (x86-64-v2: SSE4.1 for rounding without libcalls, POPCNT).
+//! (frame pointers, no probestack, no unwind info, no PIC), the x86_64
+//! baseline (x86-64-v2: SSE4.1 for rounding without libcalls, POPCNT) and
+//! BTI landing pads on aarch64.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -42,10 +43,14 @@ pub fn build(opts: &Options) -> Result<Arc<dyn TargetIsa>, CompileError> {
     };
     let triple = target_lexicon::Triple::from_str(triple).map_err(|e| CompileError::new(e.to_string()))?;
     let mut builder = isa::lookup(triple).map_err(|e| CompileError::new(e.to_string()))?;
-    if opts.target == Target::X86_64 {
-        for feature in ["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt"] {
-            set(&mut builder, feature, "true")?;
+    match opts.target {
+        Target::X86_64 => {
+            for feature in ["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt"] {
+                set(&mut builder, feature, "true")?;
+            }
         }
+        // `bti c` at every function entry: each may be called indirectly.
+        Target::Aarch64 => set(&mut builder, "use_bti", "true")?,
     }
     builder
         .finish(settings::Flags::new(flags))
