@@ -110,6 +110,15 @@ build_objects() {
 		"$KWO" compile "$n.wasm" -o "$n.kwo" || die "kwo compile $(basename "$w") failed"
 	done
 	cp "$HERE/objects/calls.txt" "$OUT/objects/"
+	# Real programs (scripts/setup installs clang, wasi-libc, wasm32-wasip1).
+	command -v clang >/dev/null || die "clang missing: run scripts/setup"
+	clang --target=wasm32-wasi -O2 -o "$OUT/objects/hello-c.wasm" "$ROOT/tests/programs/hello.c" ||
+		die "clang hello.c failed (run scripts/setup)"
+	rustc --target wasm32-wasip1 -O -o "$OUT/objects/hello-rs.wasm" "$ROOT/tests/programs/hello.rs" ||
+		die "rustc hello.rs failed (run scripts/setup)"
+	for n in hello-c hello-rs; do
+		"$KWO" compile "$OUT/objects/$n.wasm" -o "$OUT/objects/$n.kwo" || die "kwo compile $n failed"
+	done
 }
 
 pack_initramfs() {

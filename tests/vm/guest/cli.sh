@@ -37,3 +37,10 @@ dmesg | grep -q "stdout: $hello" || {
 	echo "KWO-STEP-FAILED: --printk output not in the kernel log"
 	fail=1
 }
+
+# Real programs: C (clang + wasi-libc) and Rust (wasm32-wasip1).
+cli_expect 0 "Hello, WebAssembly in Linux Kernel!" "" kwo exec /objects/hello-c.wasm
+cli_expect 0 "Hello, WebAssembly in Linux Kernel!" "" kwo run --kernel /objects/hello-c.kwo
+rs_out=$(printf 'Hello from Rust on kwo!\nargs: alpha beta\nsorted: [3, 7, 11, 19, 42]\nmean: 16.40, sqrt(2): 1.414214')
+cli_expect 3 "$rs_out" "" kwo run --kernel /objects/hello-rs.kwo alpha beta
+cli_expect 3 "$rs_out" "" kwo exec /objects/hello-rs.wasm alpha beta
