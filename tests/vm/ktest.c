@@ -110,19 +110,32 @@ static int load(int dev, const void *obj, size_t len, char *log, size_t logsz,
 	return fd < 0 ? -errno : fd;
 }
 
-static int load_file(int dev, const char *path)
+/*
+ * Load an object; exit on failure, except for a start function that
+ * trapped or exited when req is given: then return -ECANCELED with *req
+ * holding the report.
+ */
+static int load_file_or_start_report(int dev, const char *path,
+				     struct kwo_load *req)
 {
 	char log[512];
 	size_t len;
 	unsigned char *obj = read_file(path, &len);
-	int fd = load(dev, obj, len, log, sizeof(log), NULL);
+	int fd = load(dev, obj, len, log, sizeof(log), req);
 
 	free(obj);
+	if (fd == -ECANCELED && req)
+		return fd;
 	if (fd < 0) {
 		fail("load %s: %s: %s", path, strerror(-fd), log);
 		exit(1);
 	}
 	return fd;
+}
+
+static int load_file(int dev, const char *path)
+{
+	return load_file_or_start_report(dev, path, NULL);
 }
 
 static int parse_val(const char *s, __u8 *type, __u64 *val)
@@ -202,13 +215,14 @@ static void check_outcome(const struct kwo_invoke *req, char **want, int nwant)
 
 static int cmd_call(int argc, char **argv)
 {
+	struct kwo_load lreq = { 0 };
 	struct kwo_invoke req = { 0 };
 	char out[4096];
 	int i, ifd, dev = open_dev(), ret;
 
 	if (argc < 2)
 		return 2;
-	ifd = load_file(dev, argv[0]);
+	ifd = load_file_or_start_report(dev, argv[0], &lreq);
 	for (i = 2; i < argc && strcmp(argv[i], "="); i++) {
 		if (!strncmp(argv[i], "timeout_ms:", 11)) {
 			req.timeout_ns = strtoull(argv[i] + 11, NULL, 0) * 1000000;
@@ -225,6 +239,16 @@ static int cmd_call(int argc, char **argv)
 			return 1;
 		}
 		req.nvals++;
+	}
+	if (ifd == -ECANCELED) {
+		/* The start function ended the load: judge its report. */
+		req.status = lreq.status;
+		req.trap = lreq.trap;
+		req.exit_code = lreq.exit_code;
+		check_outcome(&req, argv + i + 1, i < argc ? argc - i - 1 : 0);
+		if (!failures)
+			ok("start function report");
+		return !!failures;
 	}
 	ret = invoke(ifd, argv[1], &req, out, sizeof(out) - 1);
 	if (ret) {

@@ -44,3 +44,7 @@ cli_expect 0 "Hello, WebAssembly in Linux Kernel!" "" kwo run --kernel /objects/
 rs_out=$(printf 'Hello from Rust on kwo!\nargs: alpha beta\nsorted: [3, 7, 11, 19, 42]\nmean: 16.40, sqrt(2): 1.414214')
 cli_expect 3 "$rs_out" "" kwo run --kernel /objects/hello-rs.kwo alpha beta
 cli_expect 3 "$rs_out" "" kwo exec /objects/hello-rs.wasm alpha beta
+
+# The start function's output arrives with the first call; its trap fails the load.
+cli_expect 0 "$(printf 'started\n42')" "" kwo invoke /objects/start.kwo next
+cli_expect 134 "" "trap: unreachable" kwo load /objects/badstart.kwo
