@@ -68,7 +68,8 @@ static void kwo_printk_output(const char *stream, const u8 *data, size_t len)
 		const u8 *nl = memchr(data, '\n', len);
 		size_t n = nl ? nl - data : len;
 
-		pr_info("kwo[%d] %s: %.*s\n", task_pid_nr(current), stream,
+		/* Guest bytes: escape anything unprintable. */
+		pr_info("kwo[%d] %s: %*pE\n", task_pid_nr(current), stream,
 			(int)min_t(size_t, n, 512), data);
 		n = nl ? n + 1 : n;
 		data += n;
@@ -101,12 +102,16 @@ static int kwo_take_output(struct kwo_kinst *k, int fd, u64 ubuf, u32 size,
 	return ret;
 }
 
-/* Find the export and check the caller's argument types against it. */
+/*
+ * Find the export and check the caller's arguments against it. A funcref
+ * is a kernel address: userspace may only pass null.
+ */
 static int kwo_check_call(struct kwo_kinst *k, const char *name,
 			  const struct kwo_invoke *req,
 			  struct kwo_export_info *info)
 {
 	int pos = kwo_export_find(k->obj, name, req->name_len, info);
+	u32 i;
 
 	if (pos < 0 || info->kind != KWO_EXPORT_FUNC)
 		return -ENOENT;
@@ -114,19 +119,29 @@ static int kwo_check_call(struct kwo_kinst *k, const char *name,
 	    info->result_count > KWO_MAX_VALS ||
 	    memcmp(info->params, req->types, req->nvals))
 		return -EINVAL;
+	for (i = 0; i < req->nvals; i++)
+		if (req->types[i] == KWO_VAL_FUNCREF && req->vals[i])
+			return -EINVAL;
 	return pos;
 }
 
-/* Result types, and 32-bit results zero-extended: no stale upper bits. */
+/*
+ * Result types and values as userspace may see them: 32-bit results
+ * zero-extended (no stale upper bits), a non-null funcref as 1 (never a
+ * kernel address).
+ */
 static void kwo_set_results(struct kwo_invoke *req, const u8 *types)
 {
 	u32 i;
 
 	memset(req->types, 0, sizeof(req->types));
 	memcpy(req->types, types, req->nvals);
-	for (i = 0; i < req->nvals; i++)
+	for (i = 0; i < req->nvals; i++) {
 		if (types[i] == KWO_VAL_I32 || types[i] == KWO_VAL_F32)
 			req->vals[i] = (u32)req->vals[i];
+		else if (types[i] == KWO_VAL_FUNCREF)
+			req->vals[i] = !!req->vals[i];
+	}
 	for (; i < KWO_MAX_VALS; i++)
 		req->vals[i] = 0;
 }

@@ -110,7 +110,9 @@ struct kwo_load {
  * output); what does not fit in the buffer is dropped and flagged.
  *
  * Values are raw bits: i32/f32 in the low 32 bits (results have the upper
- * 32 bits zero), i64/f64 in all 64.
+ * 32 bits zero), i64/f64 in all 64. An externref is an opaque 64-bit value
+ * (0 is null). A funcref argument must be null; a funcref result reads 0
+ * (null) or 1 (not null): function addresses stay in the kernel.
  * types[] holds KWO_VAL_* bytes (kwo_format.h): on input the argument
  * types, checked against the export's signature; on output the result
  * types.
