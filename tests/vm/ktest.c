@@ -14,6 +14,8 @@
  *	ktest concurrent OBJ EXPORT P N		P processes, N calls each, one
  *						instance each plus one shared
  *	ktest kill OBJ EXPORT			SIGKILL ends a runaway call
+ *	ktest handoff OBJ EXPORT		an unprivileged process can call
+ *						an instance fd it was given
  *
  * T is i32, i64, f32 or f64; f32/f64 values are raw bits in hex.
  */
@@ -512,6 +514,31 @@ static int cmd_kill(int argc, char **argv)
 	return !!failures;
 }
 
+/* An instance descriptor is a capability: root loads, nobody calls. */
+static int cmd_handoff(int argc, char **argv)
+{
+	int dev = open_dev(), status, ifd;
+	pid_t pid;
+
+	if (argc < 2)
+		return 2;
+	ifd = load_file(dev, argv[0]);
+	pid = fork();
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(3);
+		if (call_noargs(ifd, argv[1]))
+			_exit(4);
+		_exit(load(dev, "", 1, NULL, 0, NULL) == -EPERM ? 0 : 5);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		fail("unprivileged holder of an instance fd (child status %#x)", status);
+	else
+		ok("unprivileged process calls a handed-over instance, cannot load");
+	return !!failures;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -530,7 +557,9 @@ int main(int argc, char **argv)
 		return cmd_concurrent(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "kill"))
 		return cmd_kill(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "handoff"))
+		return cmd_handoff(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|concurrent|kill ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|concurrent|kill|handoff ...\n");
 	return 2;
 }

@@ -21,29 +21,21 @@ vmalloc_settled() {
 }
 
 step ktest basic
-if [ -s /objects/calls.txt ]; then
-	while read -r obj export rest; do
-		case "$obj" in ''|'#'*) continue ;; esac
-		step ktest call "/objects/$obj" "$export" $rest
-	done < /objects/calls.txt
-else
-	echo "KWO-STEP-FAILED: no test objects"
-	fail=1
-fi
+[ -s /objects/calls.txt ] || { echo "KWO-STEP-FAILED: no test objects"; fail=1; }
+while read -r obj export rest; do
+	case "$obj" in ''|'#'*) continue ;; esac
+	step ktest call "/objects/$obj" "$export" $rest
+done < /objects/calls.txt
 
-if [ -e /objects/nop.kwo ]; then
-	step ktest fuzz /objects/add.kwo 200
-	step ktest concurrent /objects/nop.kwo nop 4 200
-	ktest cycle /objects/nop.kwo nop 20 >/dev/null	# warm-up
-	before=$(vmalloc_settled)
-	step ktest cycle /objects/nop.kwo nop 300
-	after=$(vmalloc_settled)
-	echo "KWO-VMALLOC: ${before} kB before 300 cycles, ${after} kB after"
-	# Task stacks of exited processes may stay cached; allow one or two.
-	[ $((after - before)) -le 64 ] || { echo "KWO-STEP-FAILED: vmalloc grew"; fail=1; }
-fi
-[ -e /objects/spin.kwo ] && step ktest kill /objects/spin.kwo spin
-
-if [ -x /bin/kwo ] && [ -s /cli.sh ]; then
-	. /cli.sh
-fi
+step ktest fuzz /objects/add.kwo 200
+step ktest concurrent /objects/nop.kwo nop 4 200
+ktest cycle /objects/nop.kwo nop 20 >/dev/null	# warm-up
+before=$(vmalloc_settled)
+step ktest cycle /objects/nop.kwo nop 300
+after=$(vmalloc_settled)
+echo "KWO-VMALLOC: ${before} kB before 300 cycles, ${after} kB after"
+# Task stacks of exited processes may stay cached; allow a few.
+[ $((after - before)) -le 64 ] || { echo "KWO-STEP-FAILED: vmalloc grew"; fail=1; }
+step ktest kill /objects/spin.kwo spin
+step ktest handoff /objects/nop.kwo nop
+. /cli.sh
