@@ -285,6 +285,14 @@ fn c_strings(strs: &[String], what: &str) -> Result<Vec<CString>, RunError> {
 /// Validate `kwo` with the C core's object validator alone (the reader the
 /// kernel trusts), without instantiating or running anything.
 pub fn validate(kwo: &[u8]) -> Result<(), String> {
+    let obj = load_object(kwo)?;
+    // SAFETY: loaded just above, freed once.
+    unsafe { ffi::kwo_object_free(obj) };
+    Ok(())
+}
+
+/// Validate and parse `kwo` into a core object the caller must free.
+fn load_object(kwo: &[u8]) -> Result<*mut KwoObject, String> {
     let mut log = [0 as c_char; LOG_LEN];
     let mut obj = std::ptr::null_mut();
     // SAFETY: the core copies the bytes; log is LOG_LEN bytes.
@@ -294,9 +302,7 @@ pub fn validate(kwo: &[u8]) -> Result<(), String> {
     if rc != 0 {
         return Err(log_message(&log));
     }
-    // SAFETY: loaded just above, freed once.
-    unsafe { ffi::kwo_object_free(obj) };
-    Ok(())
+    Ok(obj)
 }
 
 /// An instantiated object.
@@ -317,17 +323,8 @@ unsafe impl Send for Instance {}
 impl Instance {
     /// Validate `kwo`, instantiate it and run its start function.
     pub fn new(kwo: &[u8], config: &Config) -> Result<Instance, RunError> {
-        let mut log = [0 as c_char; LOG_LEN];
-        let mut obj = std::ptr::null_mut();
-        // SAFETY: the core copies the bytes; log is LOG_LEN bytes.
-        let rc = unsafe {
-            ffi::kwo_object_load(kwo.as_ptr(), kwo.len(), &mut obj, log.as_mut_ptr(), LOG_LEN)
-        };
-        if rc != 0 {
-            return Err(RunError::Load(log_message(&log)));
-        }
         let mut this = Instance {
-            obj,
+            obj: load_object(kwo).map_err(RunError::Load)?,
             inst: std::ptr::null_mut(),
             fuel: config.fuel,
             timeout: config.timeout,
