@@ -389,3 +389,22 @@ fn budget_is_clamped_to_a_small_thread_stack() {
         .unwrap();
     worker.join().expect("the small-stack thread survived");
 }
+
+#[test]
+fn code_memory_is_never_writable_and_executable() {
+    let mut inst = instance(ARITH);
+    assert_eq!(
+        inst.invoke("add", &[Val::I32(1), Val::I32(2)]).unwrap(),
+        vec![Val::I32(3)]
+    );
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("reading /proc/self/maps");
+    let wx: Vec<&str> = maps
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|p| p.starts_with("rwx"))
+        })
+        .collect();
+    assert!(wx.is_empty(), "writable+executable mappings: {wx:?}");
+}
