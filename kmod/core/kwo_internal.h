@@ -9,6 +9,14 @@
 
 #include "kwo_core.h"
 
+/*
+ * arm64 kernels with pointer authentication redefine
+ * __builtin_return_address() to strip the PAC, using vabits_actual.
+ */
+#if defined(__KERNEL__) && defined(__aarch64__)
+#include <asm/memory.h>
+#endif
+
 #if defined(__x86_64__)
 #define KWO_HOST_TARGET		KWO_TARGET_X86_64
 #elif defined(__aarch64__)
