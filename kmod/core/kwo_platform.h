@@ -18,8 +18,6 @@
 #include <linux/errno.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
-/* arm64's __builtin_return_address() strips PAC bits using vabits_actual. */
-#include <asm/memory.h>
 #else
 #include <errno.h>
 #include <stddef.h>
