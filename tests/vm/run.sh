@@ -8,7 +8,8 @@
 #	tests/vm/run.sh exec APP.wasm [ARGS...]	run one program in a throwaway VM
 #	tests/vm/run.sh selfcheck		prove that a hang and an oops FAIL
 #
-# Environment: ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else
+# Environment: ARCH=x86_64|arm64 (arm64: run tests/vm/setup-arm64.sh
+# first; the guest runs ktest, not the CLI), ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else
 # TCG), TIMEOUT (seconds, default 300), KWO (a static kwo binary to use
 # instead of building one), KROOT (a directory holding another kernel's
 # boot/, lib/modules/ and usr/src/, e.g. from tests/vm/setup-6.12.sh;
@@ -18,7 +19,6 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-OUT=$ROOT/build/vm
 MODE=${1:-suite}
 [ $# -gt 0 ] && shift
 
@@ -26,42 +26,62 @@ die() { echo "RESULT: FAIL ($*)"; exit 1; }
 now() { echo "$EPOCHREALTIME"; }
 el() { awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $1 }"; }
 
-KROOT=${KROOT:-}
+ARCH=${ARCH:-x86_64}
+OUT=$ROOT/build/vm/$ARCH
+case $ARCH in
+x86_64)
+	KARCH=amd64 KMAKE=() CC=gcc CONSOLE=ttyS0 TARGET=x86_64
+	QEMU=(qemu-system-x86_64 -device pvpanic -action panic=exit-failure)
+	TCG=(-accel tcg -cpu max)
+	KROOT=${KROOT:-} ;;
+arm64)
+	# The kwo CLI is not cross-built: objects come from the host's kwo,
+	# the guest runs ktest only (said loudly by the guest).
+	KARCH=arm64 KMAKE=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	CC=aarch64-linux-gnu-gcc CONSOLE=ttyAMA0 TARGET=aarch64
+	QEMU=(qemu-system-aarch64 -M virt)
+	TCG=(-accel tcg -cpu max,pauth-impdef=on)	# pauth-impdef: faster TCG
+	KROOT=${KROOT:-$ROOT/build/arm64/kroot}
+	[ -d "$KROOT" ] || die "no $KROOT: run tests/vm/setup-arm64.sh"
+	ACCEL=tcg ;;
+*) die "ARCH must be x86_64 or arm64" ;;
+esac
 if [ -n "$KROOT" ]; then
 	KROOT=$(cd "$KROOT" && pwd)
-	kpat='s/^linux-headers-\(.*-amd64\)$/\1/p'
+	kpat="s/^linux-headers-\\(.*-$KARCH\\)\$/\\1/p"
 else
 	kpat='s/^linux-headers-\(6\.1\.[0-9.-]*-amd64\)$/\1/p'
 fi
 KVER=${KVER:-$(ls "$KROOT/usr/src" 2>/dev/null | sed -n "$kpat" | sort -V | tail -1)}
-[ -n "$KVER" ] || die "no amd64 kernel headers in ${KROOT:-/}usr/src: run tests/vm/setup.sh"
+[ -n "$KVER" ] || die "no $KARCH kernel headers in ${KROOT:-/}usr/src: run tests/vm/setup.sh"
 KDIR=$KROOT/usr/src/linux-headers-$KVER
 VMLINUZ=$KROOT/boot/vmlinuz-$KVER
 MODDIR=$KROOT/lib/modules/$KVER/kernel
+BUSYBOX=/bin/busybox
+[ "$ARCH" = x86_64 ] || BUSYBOX=$KROOT/bin/busybox
 RTARGET=x86_64-unknown-linux-musl
-for tool in qemu-system-x86_64 gcc make cpio gzip xz timeout file /bin/busybox; do
+for tool in "${QEMU[0]}" "$CC" make cpio gzip xz timeout file "$BUSYBOX"; do
 	command -v "$tool" >/dev/null || die "$tool missing: run tests/vm/setup.sh"
 done
 [ -r "$VMLINUZ" ] || die "$VMLINUZ missing: run tests/vm/setup.sh"
 mkdir -p "$OUT"
 
-# The kernel to boot: for an xz-compressed bzImage (Debian 6.1), the
+# Sets BOOT_KERNEL: for an xz-compressed x86 bzImage (Debian 6.1), the
 # uncompressed vmlinux booted through PVH, which skips the decompressor
-# (slow under TCG); other kernels boot as they are.
-vmlinux() {
+# (slow under TCG); any other kernel boots as it is.
+find_kernel() {
 	local v=$OUT/vmlinux-$KVER off
+	BOOT_KERNEL=$VMLINUZ
+	[ "$ARCH" = x86_64 ] || return 0
 	if [ ! -s "$v" ]; then
 		off=$(grep -abo -m1 $'\xfd7zXZ' "$VMLINUZ" | head -1 | cut -d: -f1)
-		if [ -z "$off" ]; then
-			echo "$VMLINUZ"
-			return
-		fi
+		[ -n "$off" ] || return 0
 		tail -c +$((off + 1)) "$VMLINUZ" | xz -dc 2>/dev/null > "$v.tmp" || true
 		[ "$(head -c 4 "$v.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] ||
 			die "could not extract vmlinux from $VMLINUZ"
 		mv "$v.tmp" "$v"
 	fi
-	echo "$v"
+	BOOT_KERNEL=$v
 }
 
 build_module() {
@@ -71,13 +91,13 @@ build_module() {
 	(cd "$ROOT/kmod" && find . -name '*.[chS]' -o -name Kbuild -o -name Makefile |
 		cpio -pdm --quiet "$OUT/kmod")
 	# No BTF for the module: pahole is not needed, and nothing reads it.
-	make -s -C "$KDIR" M="$OUT/kmod" CONFIG_DEBUG_INFO_BTF_MODULES= modules 2>&1 |
+	make -s -C "$KDIR" M="$OUT/kmod" "${KMAKE[@]}" CONFIG_DEBUG_INFO_BTF_MODULES= modules 2>&1 |
 		grep -v 'Skipping BTF' || true
 	[ -f "$OUT/kmod/kwo.ko" ] || die "kwo.ko did not build"
 }
 
 build_clients() {
-	gcc -static -O2 -Wall -Wextra -Werror -I"$ROOT/kmod/include/uapi" \
+	"$CC" -static -O2 -Wall -Wextra -Werror -I"$ROOT/kmod/include/uapi" \
 		-o "$OUT/ktest" "$HERE/ktest.c" || die "ktest did not build"
 	if [ -n "${KWO:-}" ]; then
 		file -L "$KWO" | grep -qE 'statically linked|static-pie linked' || die "KWO=$KWO is not a static binary"
@@ -107,7 +127,8 @@ build_objects() {
 	for w in "$HERE"/objects/*.wat; do
 		n=$OUT/objects/$(basename "${w%.wat}")
 		wat2wasm "$w" -o "$n.wasm" || die "wat2wasm $(basename "$w") failed"
-		"$KWO" compile "$n.wasm" -o "$n.kwo" || die "kwo compile $(basename "$w") failed"
+		"$KWO" compile --target $TARGET "$n.wasm" -o "$n.kwo" ||
+			die "kwo compile $(basename "$w") failed"
 	done
 	cp "$HERE/objects/calls.txt" "$OUT/objects/"
 	# Real programs (scripts/setup installs clang, wasi-libc, wasm32-wasip1).
@@ -117,7 +138,8 @@ build_objects() {
 	rustc --target wasm32-wasip1 -O -o "$OUT/objects/hello-rs.wasm" "$ROOT/tests/programs/hello.rs" ||
 		die "rustc hello.rs failed (run scripts/setup)"
 	for n in hello-c hello-rs; do
-		"$KWO" compile "$OUT/objects/$n.wasm" -o "$OUT/objects/$n.kwo" || die "kwo compile $n failed"
+		"$KWO" compile --target $TARGET "$OUT/objects/$n.wasm" -o "$OUT/objects/$n.kwo" ||
+			die "kwo compile $n failed"
 	done
 }
 
@@ -125,14 +147,16 @@ pack_initramfs() {
 	local r=$OUT/root n=0 m
 	rm -rf "$r"
 	mkdir -p "$r"/{bin,proc,sys,dev,preload}
-	cp /bin/busybox "$r/bin/busybox"
+	cp "$BUSYBOX" "$r/bin/busybox"
 	cp "$HERE/guest/init" "$HERE/guest/suite.sh" "$HERE/guest/cli.sh" "$r/"
 	cp "$OUT/kmod/kwo.ko" "$r/"
 	cp "$OUT/ktest" "$r/bin/"
-	cp "$KWO" "$r/bin/kwo"
+	[ "$ARCH" = x86_64 ] && cp "$KWO" "$r/bin/kwo"
 	cp -r "$OUT/objects" "$r/objects"
 	# pvpanic: a guest panic makes QEMU exit non-zero instead of 0.
-	for m in misc/pvpanic/pvpanic.ko misc/pvpanic/pvpanic-mmio.ko; do
+	local pv=()
+	[ "$ARCH" = x86_64 ] && pv=(misc/pvpanic/pvpanic.ko misc/pvpanic/pvpanic-mmio.ko)
+	for m in "${pv[@]}"; do
 		n=$((n + 1))
 		if [ -e "$MODDIR/drivers/$m" ]; then
 			cp "$MODDIR/drivers/$m" "$r/preload/$n-${m##*/}"
@@ -151,21 +175,21 @@ pack_initramfs() {
 boot() {
 	local to=$1 log=$2 words=$3
 	shift 3
-	timeout --foreground -k 5 "$to" qemu-system-x86_64 "$@" \
-		-device pvpanic -action panic=exit-failure \
+	timeout --foreground -k 5 "$to" "${QEMU[@]}" "$@" \
 		-smp 2 -m 1G -nographic -no-reboot -nic none \
-		-kernel "$(vmlinux)" -initrd "$OUT/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic quiet $words" \
+		-kernel "$BOOT_KERNEL" -initrd "$OUT/initramfs.cpio.gz" \
+		-append "console=$CONSOLE panic=-1 oops=panic quiet $words" \
 		</dev/null >"$log" 2>&1
 }
 
 pick_accel() {
 	local rc=0
+	find_kernel
 	case ${ACCEL:-auto} in
-	tcg) ACCEL_ARGS=(-accel tcg -cpu max) ;;
+	tcg) ACCEL_ARGS=("${TCG[@]}") ;;
 	kvm) ACCEL_ARGS=(-enable-kvm -cpu host) ;;
 	auto)
-		ACCEL_ARGS=(-accel tcg -cpu max)
+		ACCEL_ARGS=("${TCG[@]}")
 		if [ -w /dev/kvm ]; then
 			boot 20 "$OUT/probe.log" kwo_probe=1 -enable-kvm -cpu host || rc=$?
 			if [ $rc -eq 0 ] && grep -aq KWO-PROBE-OK "$OUT/probe.log"; then
@@ -196,7 +220,7 @@ run_vm() { # run_vm CMDLINE-WORDS -> 0 for PASS
 	local t rc=0
 	t=$(now)
 	boot "$TIMEOUT" "$OUT/console.log" "$1" "${ACCEL_ARGS[@]}" || rc=$?
-	echo "boot+test+poweroff (${ACCEL_ARGS[*]}): $(el "$t")s, qemu rc=$rc"
+	echo "boot+test+poweroff ($ARCH, ${ACCEL_ARGS[*]}): $(el "$t")s, qemu rc=$rc"
 	tr -d '\r' < "$OUT/console.log" |
 		grep -aE 'KWO|KTEST|kwo|Kernel panic|Oops|BUG|WARNING|Power down' || true
 	judge "$OUT/console.log" "$rc"
@@ -206,7 +230,7 @@ TIMEOUT=${TIMEOUT:-300}
 t=$(now)
 build_module
 build_clients
-echo "build: $(el "$t")s (kernel $KVER)"
+echo "build: $(el "$t")s (kernel $KVER, $ARCH)"
 case $MODE in
 suite)
 	build_objects
