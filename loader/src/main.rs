@@ -66,6 +66,9 @@ enum Cmd {
         /// Fuel budget (compiler-placed checkpoints).
         #[arg(long)]
         fuel: Option<u64>,
+        /// Environment variable for the program (WASI environ); repeatable.
+        #[arg(long = "env", value_name = "NAME=VALUE")]
+        env: Vec<String>,
         /// Call this export with these arguments and print its results.
         #[arg(long, num_args = 1.., value_name = "NAME [ARGS]", allow_hyphen_values = true)]
         invoke: Vec<String>,
@@ -132,8 +135,15 @@ fn host_target() -> Target {
 }
 
 fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result<Vec<u8>, String> {
-    kwo_compiler::compile(module, &Options { target, opt, ..Options::default() })
-        .map_err(|e| format!("compile error: {e}"))
+    kwo_compiler::compile(
+        module,
+        &Options {
+            target,
+            opt,
+            ..Options::default()
+        },
+    )
+    .map_err(|e| format!("compile error: {e}"))
 }
 
 fn cmd_verify(file: &Path, limits: &[String]) -> Result<ExitCode, String> {
@@ -299,6 +309,7 @@ fn cmd_run(
     file: &Path,
     timeout: Option<Duration>,
     fuel: Option<u64>,
+    env: &[String],
     invoke: &[String],
     args: &[String],
 ) -> Result<ExitCode, String> {
@@ -309,7 +320,7 @@ fn cmd_run(
         timeout,
         fuel,
         args: argv,
-        env: Vec::new(),
+        env: env.to_vec(),
         ..Config::default()
     };
     let mut inst = match Instance::new(&kwo, &config) {
@@ -370,9 +381,10 @@ fn main() -> ExitCode {
             file,
             timeout,
             fuel,
+            env,
             invoke,
             args,
-        } => cmd_run(file, *timeout, *fuel, invoke, args),
+        } => cmd_run(file, *timeout, *fuel, env, invoke, args),
     };
     result.unwrap_or_else(|msg| {
         eprintln!("kwo: {msg}");

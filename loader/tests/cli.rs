@@ -169,3 +169,25 @@ fn reactor_is_initialized_before_invoke() {
     let out = kwo(&["run", p(&wasm), "--invoke", "get"]);
     assert_eq!(text(&out.stdout), "5\n", "{}", text(&out.stderr));
 }
+
+#[test]
+fn environment_reaches_the_program() {
+    let wasm = write_wat(
+        "env.wasm",
+        r#"(module
+           (import "wasi_snapshot_preview1" "environ_sizes_get" (func $sz (param i32 i32) (result i32)))
+           (import "wasi_snapshot_preview1" "environ_get" (func $get (param i32 i32) (result i32)))
+           (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+           (memory (export "memory") 1)
+           (func (export "_start")
+             (drop (call $sz (i32.const 0) (i32.const 4)))
+             (drop (call $get (i32.const 16) (i32.const 64)))
+             ;; iovec at 8: the strings buffer, all of it (NULs included).
+             (i32.store (i32.const 8) (i32.const 64))
+             (i32.store (i32.const 12) (i32.load (i32.const 4)))
+             (drop (call $w (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 0)))))"#,
+    );
+    let out = kwo(&["run", "--env", "A=1", "--env", "B=two", p(&wasm)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"A=1\0B=two\0");
+}
