@@ -191,9 +191,12 @@ pick_accel() {
 	auto)
 		ACCEL_ARGS=("${TCG[@]}")
 		if [ -w /dev/kvm ]; then
-			boot 20 "$OUT/probe.log" kwo_probe=1 -enable-kvm -cpu host || rc=$?
+			# A broken KVM may abort QEMU: keep the shell's report quiet.
+			(boot 20 "$OUT/probe.log" kwo_probe=1 -enable-kvm -cpu host) 2>/dev/null || rc=$?
 			if [ $rc -eq 0 ] && grep -aq KWO-PROBE-OK "$OUT/probe.log"; then
 				ACCEL_ARGS=(-enable-kvm -cpu host)
+			else
+				echo "KVM probe failed (qemu rc=$rc): using TCG"
 			fi
 		fi ;;
 	*) die "ACCEL must be auto, kvm or tcg" ;;
