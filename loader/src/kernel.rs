@@ -359,20 +359,37 @@ fn load(kwo: &[u8], config: &Config, printk: bool) -> Result<KernelInstance, Run
     dev.load(kwo, config, printk)
 }
 
-fn program_config(
-    file: &Path,
-    timeout: Option<Duration>,
-    fuel: Option<u64>,
-    args: &[String],
-) -> Config {
+/// How to run a program in the kernel (the flags of `kwo run`).
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    pub timeout: Option<Duration>,
+    pub fuel: Option<u64>,
+    /// WASI environ, `NAME=VALUE`.
+    pub env: Vec<String>,
+    /// WASI argv[1..]; argv[0] is the file name.
+    pub args: Vec<String>,
+    /// Mirror the program's output to the kernel log.
+    pub printk: bool,
+}
+
+fn program_config(file: &Path, opts: &RunOptions) -> Config {
     let mut argv = vec![file.display().to_string()];
-    argv.extend(args.iter().cloned());
-    Config {
-        timeout,
-        fuel,
-        args: argv,
-        ..Config::default()
+    argv.extend(opts.args.iter().cloned());
+    Config { timeout: opts.timeout, fuel: opts.fuel, args: argv, env: opts.env.clone(), ..Config::default() }
+}
+
+/// A `.kwo` object as it is; a `.wasm` module verified with the kernel
+/// policy and compiled for this machine.
+fn object_bytes(file: &Path) -> Result<Vec<u8>, String> {
+    let bytes = read(file)?;
+    if !bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
     }
+    let module = kwo_verifier::verify(&bytes, &kwo_verifier::Policy::kernel())
+        .map_err(|d| format!("{}: rejected by the verifier:\n{}", file.display(), d.to_string().trim_end()))?;
+    let target = if cfg!(target_arch = "aarch64") { kwo_format::Target::Aarch64 } else { kwo_format::Target::X86_64 };
+    let opts = kwo_compiler::Options { target, ..kwo_compiler::Options::default() };
+    kwo_compiler::compile(&module, &opts).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// `kwo load FILE.kwo`: load an object into the kernel, describe the
@@ -404,60 +421,29 @@ pub fn cmd_load(file: &Path, printk: bool) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `kwo run --kernel FILE.kwo [--invoke NAME ARGS...] [ARGS...]`: as
-/// `kwo run`, in the kernel; also `kwo invoke FILE NAME ARGS...`.
-#[allow(clippy::too_many_arguments)]
+/// `kwo run --kernel FILE [--invoke NAME ARGS...] [ARGS...]`: as `kwo
+/// run`, in the kernel (`.wasm` is compiled first); also `kwo invoke FILE
+/// NAME ARGS...`. `parse_arg` and `show` are `kwo run`'s value syntax.
 pub fn cmd_run(
     file: &Path,
-    timeout: Option<Duration>,
-    fuel: Option<u64>,
+    opts: &RunOptions,
     invoke: &[String],
-    args: &[String],
-    printk: bool,
     parse_arg: ParseArg,
     show: ShowVal,
 ) -> Result<ExitCode, String> {
-    let kwo = read(file)?;
-    run_object(
-        &kwo,
-        &program_config(file, timeout, fuel, args),
-        invoke,
-        printk,
-        parse_arg,
-        show,
-    )
-}
-
-fn run_object(
-    kwo: &[u8],
-    config: &Config,
-    invoke: &[String],
-    printk: bool,
-    parse_arg: ParseArg,
-    show: ShowVal,
-) -> Result<ExitCode, String> {
-    let mut inst = match load(kwo, config, printk) {
+    let kwo = object_bytes(file)?;
+    let mut inst = match load(&kwo, &program_config(file, opts), opts.printk) {
         Ok(inst) => inst,
         Err(e) => return finish(Err(e)),
     };
     let result = match invoke.split_first() {
         None => inst.invoke("_start", &[]).map(|_| ()),
         Some((name, raw)) => {
-            let params = inst
-                .func_params(name)
-                .ok_or_else(|| format!("no exported function {name:?}"))?;
+            let params = inst.func_params(name).ok_or_else(|| format!("no exported function {name:?}"))?;
             if params.len() != raw.len() {
-                return Err(format!(
-                    "{name:?} takes {} arguments, {} given",
-                    params.len(),
-                    raw.len()
-                ));
+                return Err(format!("{name:?} takes {} arguments, {} given", params.len(), raw.len()));
             }
-            let vals = params
-                .iter()
-                .zip(raw)
-                .map(|(&t, s)| parse_arg(t, s))
-                .collect::<Result<Vec<_>, _>>()?;
+            let vals = params.iter().zip(raw).map(|(&t, s)| parse_arg(t, s)).collect::<Result<Vec<_>, _>>()?;
             inst.invoke(name, &vals).map(|results| {
                 flush(&mut inst);
                 for r in &results {
@@ -472,34 +458,7 @@ fn run_object(
 
 /// `kwo exec APP.wasm [ARGS...]`: verify, compile for this machine, load
 /// into the kernel, run `_start`, unload.
-pub fn cmd_exec(
-    file: &Path,
-    timeout: Option<Duration>,
-    fuel: Option<u64>,
-    args: &[String],
-    printk: bool,
-) -> Result<ExitCode, String> {
-    let wasm = read(file)?;
-    let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel())
-        .map_err(|d| format!("{}: rejected by the verifier:\n{d}", file.display()))?;
-    let target = if cfg!(target_arch = "aarch64") {
-        kwo_format::Target::Aarch64
-    } else {
-        kwo_format::Target::X86_64
-    };
-    let opts = kwo_compiler::Options {
-        target,
-        ..kwo_compiler::Options::default()
-    };
-    let kwo =
-        kwo_compiler::compile(&module, &opts).map_err(|e| format!("{}: {e}", file.display()))?;
-    let no_parse: ParseArg = |_, s| Err(format!("unexpected argument {s}"));
-    run_object(
-        &kwo,
-        &program_config(file, timeout, fuel, args),
-        &[],
-        printk,
-        no_parse,
-        |_| String::new(),
-    )
+pub fn cmd_exec(file: &Path, opts: &RunOptions) -> Result<ExitCode, String> {
+    let no_args: ParseArg = |_, s| Err(format!("unexpected argument {s}"));
+    cmd_run(file, opts, &[], no_args, |_| String::new())
 }
