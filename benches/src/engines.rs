@@ -1,0 +1,218 @@
+//! The engines compared: native code, the kwo userspace runtime, Wasmtime
+//! (guard pages, and explicit bounds checks) and the wasmi interpreter.
+//! Every Wasm engine instantiates the same `.wasm` bytes; imports (the Rust
+//! workloads' WASI functions, never called) are satisfied by stubs that
+//! fail if they ever are.
+
+use kwo_loader::runtime as kwo;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Native,
+    Kwo,
+    #[cfg(feature = "wasmtime")]
+    WasmtimeGuard,
+    #[cfg(feature = "wasmtime")]
+    WasmtimeExplicit,
+    Wasmi,
+}
+
+impl Engine {
+    /// Every engine built into this binary, in report order.
+    pub fn all() -> Vec<Engine> {
+        vec![
+            Engine::Native,
+            Engine::Kwo,
+            #[cfg(feature = "wasmtime")]
+            Engine::WasmtimeGuard,
+            #[cfg(feature = "wasmtime")]
+            Engine::WasmtimeExplicit,
+            Engine::Wasmi,
+        ]
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Engine::Native => "native",
+            Engine::Kwo => "kwo",
+            #[cfg(feature = "wasmtime")]
+            Engine::WasmtimeGuard => "wasmtime (guard pages)",
+            #[cfg(feature = "wasmtime")]
+            Engine::WasmtimeExplicit => "wasmtime (explicit checks)",
+            Engine::Wasmi => "wasmi (interpreter)",
+        }
+    }
+
+    /// Instantiates `wasm` (not for [`Engine::Native`]).
+    pub fn instantiate(self, wasm: &[u8]) -> Result<Box<dyn Instance>, String> {
+        match self {
+            Engine::Native => Err("native code is not instantiated".into()),
+            Engine::Kwo => Ok(Box::new(KwoInstance::new(&kwo_compile(wasm)?)?)),
+            #[cfg(feature = "wasmtime")]
+            Engine::WasmtimeGuard => wt::instantiate(&wt::engine(false)?, wasm),
+            #[cfg(feature = "wasmtime")]
+            Engine::WasmtimeExplicit => wt::instantiate(&wt::engine(true)?, wasm),
+            Engine::Wasmi => wi::instantiate(wasm),
+        }
+    }
+}
+
+/// A live module instance whose `(i32) -> i64` exports can be called.
+pub trait Instance {
+    fn call(&mut self, export: &str, n: i32) -> Result<i64, String>;
+}
+
+/// verify (kernel policy) + compile for the host, default options.
+pub fn kwo_compile(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    let module = kwo_verifier::verify(wasm, &kwo_verifier::Policy::kernel()).map_err(|d| d.to_string())?;
+    let opts = kwo_compiler::Options { target: host_target(), ..Default::default() };
+    kwo_compiler::compile(&module, &opts).map_err(|e| e.to_string())
+}
+
+pub fn host_target() -> kwo_format::Target {
+    if cfg!(target_arch = "aarch64") {
+        kwo_format::Target::Aarch64
+    } else {
+        kwo_format::Target::X86_64
+    }
+}
+
+pub struct KwoInstance(kwo::Instance);
+
+impl KwoInstance {
+    /// Loads an object and runs a reactor's `_initialize`, as `kwo run` does.
+    pub fn new(kwo_bytes: &[u8]) -> Result<KwoInstance, String> {
+        let config = kwo::Config { stack_budget: 1 << 20, ..Default::default() };
+        let mut inst = kwo::Instance::new(kwo_bytes, &config).map_err(|e| e.to_string())?;
+        if inst.func_params("_initialize").is_some() {
+            inst.invoke("_initialize", &[]).map_err(|e| e.to_string())?;
+        }
+        Ok(KwoInstance(inst))
+    }
+}
+
+impl Instance for KwoInstance {
+    fn call(&mut self, export: &str, n: i32) -> Result<i64, String> {
+        match self.0.invoke(export, &[kwo::Val::I32(n)]).map_err(|e| e.to_string())?[..] {
+            [kwo::Val::I64(v)] => Ok(v),
+            ref other => Err(format!("{export} returned {other:?}")),
+        }
+    }
+}
+
+#[cfg(feature = "wasmtime")]
+pub mod wt {
+    //! Wasmtime 48 (Cranelift 0.135, the same generation as kwo's).
+    use super::Instance;
+    use wasmtime::{Config, Engine, Linker, Module, Store, TypedFunc};
+
+    /// Default configuration (guard pages, signal-based traps), or explicit
+    /// bounds checks: no reservation, no guard region, no signal handlers.
+    /// Wasmtime requires Spectre masking off in that mode, so its explicit
+    /// checks are cheaper than kwo's (which keep the masking).
+    pub fn engine(explicit: bool) -> Result<Engine, String> {
+        let mut c = Config::new();
+        if explicit {
+            c.memory_reservation(0).memory_guard_size(0).memory_reservation_for_growth(0);
+            c.signals_based_traps(false);
+            // SAFETY: documented requirement of signals_based_traps(false).
+            unsafe {
+                c.cranelift_flag_set("enable_heap_access_spectre_mitigation", "false");
+                c.cranelift_flag_set("enable_table_access_spectre_mitigation", "false");
+            }
+        }
+        Engine::new(&c).map_err(|e| e.to_string())
+    }
+
+    pub fn instantiate(engine: &Engine, wasm: &[u8]) -> Result<Box<dyn Instance>, String> {
+        let module = Module::new(engine, wasm).map_err(|e| e.to_string())?;
+        instantiate_module(engine, &module)
+    }
+
+    pub fn instantiate_module(engine: &Engine, module: &Module) -> Result<Box<dyn Instance>, String> {
+        let mut linker = Linker::new(engine);
+        linker.define_unknown_imports_as_traps(module).map_err(|e| e.to_string())?;
+        let mut store = Store::new(engine, ());
+        let instance = linker.instantiate(&mut store, module).map_err(|e| e.to_string())?;
+        if let Ok(init) = instance.get_typed_func::<(), ()>(&mut store, "_initialize") {
+            init.call(&mut store, ()).map_err(|e| e.to_string())?;
+        }
+        Ok(Box::new(WtInstance { store, instance, last: None }))
+    }
+
+    struct WtInstance {
+        store: Store<()>,
+        instance: wasmtime::Instance,
+        /// The last export called: the round-trip measurement should not
+        /// time a name lookup.
+        last: Option<(String, TypedFunc<i32, i64>)>,
+    }
+
+    impl Instance for WtInstance {
+        fn call(&mut self, export: &str, n: i32) -> Result<i64, String> {
+            let f = match &self.last {
+                Some((name, f)) if name == export => f.clone(),
+                _ => {
+                    let f = self
+                        .instance
+                        .get_typed_func::<i32, i64>(&mut self.store, export)
+                        .map_err(|e| e.to_string())?;
+                    self.last = Some((export.to_string(), f.clone()));
+                    f
+                }
+            };
+            f.call(&mut self.store, n).map_err(|e| e.to_string())
+        }
+    }
+}
+
+pub mod wi {
+    //! wasmi 2, a register-machine interpreter.
+    use super::Instance;
+    use wasmi::{Engine, Error, ExternType, Linker, Module, Store, TypedFunc};
+
+    pub fn instantiate(wasm: &[u8]) -> Result<Box<dyn Instance>, String> {
+        let engine = Engine::default();
+        let module = Module::new(&engine, wasm).map_err(|e| e.to_string())?;
+        let mut linker = Linker::<()>::new(&engine);
+        for import in module.imports() {
+            if let ExternType::Func(ty) = import.ty() {
+                let what = format!("{}::{}", import.module(), import.name());
+                linker
+                    .func_new(import.module(), import.name(), ty.clone(), move |_, _, _| {
+                        Err(Error::new(format!("import {what} called")))
+                    })
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate_and_start(&mut store, &module).map_err(|e| e.to_string())?;
+        if let Ok(init) = instance.get_typed_func::<(), ()>(&store, "_initialize") {
+            init.call(&mut store, ()).map_err(|e| e.to_string())?;
+        }
+        Ok(Box::new(WiInstance { store, instance, last: None }))
+    }
+
+    struct WiInstance {
+        store: Store<()>,
+        instance: wasmi::Instance,
+        last: Option<(String, TypedFunc<i32, i64>)>,
+    }
+
+    impl Instance for WiInstance {
+        fn call(&mut self, export: &str, n: i32) -> Result<i64, String> {
+            let f = match &self.last {
+                Some((name, f)) if name == export => f.clone(),
+                _ => {
+                    let f = self
+                        .instance
+                        .get_typed_func::<i32, i64>(&self.store, export)
+                        .map_err(|e| e.to_string())?;
+                    self.last = Some((export.to_string(), f.clone()));
+                    f
+                }
+            };
+            f.call(&mut self.store, n).map_err(|e| e.to_string())
+        }
+    }
+}

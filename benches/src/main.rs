@@ -1,0 +1,118 @@
+//! `kwo-bench`: kwo against native code, Wasmtime and the wasmi interpreter
+//! on the same workloads, in one run.
+//!
+//!     kwo-bench [--smoke] [--runs N] [--out DIR] [--only NAME,NAME]
+//!
+//! Builds the workloads for wasm32 (the native builds are linked in),
+//! measures run time (every engine's output checked against native),
+//! compile time and throughput, object sizes, load time and invoke round
+//! trip, and writes `report.md` plus SVG plots to `--out` (default
+//! `benches/results`; `target/bench-smoke` with `--smoke`). `--smoke` uses
+//! tiny sizes and one run: it checks that the harness and every engine
+//! still work, and its numbers mean nothing. Exit status 1 when any engine
+//! failed or disagreed with native.
+//!
+//! Not measured here: the in-kernel runs (see `docs/benchmarks.md`) and
+//! the cost of each safety check, which needs compiler switches that do
+//! not exist yet.
+
+mod engines;
+mod measure;
+mod report;
+mod workloads;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use engines::Engine;
+use measure::Settings;
+
+struct Args {
+    smoke: bool,
+    runs: Option<usize>,
+    out: Option<PathBuf>,
+    only: Option<Vec<String>>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args { smoke: false, runs: None, out: None, only: None };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--smoke" => args.smoke = true,
+            "--runs" => {
+                let v = it.next().ok_or("--runs needs a number")?;
+                args.runs = Some(v.parse().map_err(|_| format!("bad --runs {v}"))?);
+            }
+            "--out" => args.out = Some(it.next().ok_or("--out needs a directory")?.into()),
+            "--only" => {
+                let v = it.next().ok_or("--only needs names")?;
+                args.only = Some(v.split(',').map(str::to_string).collect());
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
+            _ => return Err(format!("unknown argument {a}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+const USAGE: &str = "usage: kwo-bench [--smoke] [--runs N] [--out DIR] [--only NAME,NAME]";
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    // A spawned thread: glibc answers the kwo runtime's per-call stack
+    // query (pthread_getattr_np) by reading /proc/self/maps on the main
+    // thread only, which would add ~100 us to every kwo call.
+    let worker = std::thread::Builder::new().stack_size(64 << 20).spawn(move || run(&args));
+    let result = match worker.map(|h| h.join()) {
+        Ok(Ok(r)) => r,
+        _ => Err("the benchmark thread could not start or panicked".into()),
+    };
+    match result {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(failures) => {
+            eprintln!("kwo-bench: {failures} failure(s), see the report");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("kwo-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<usize, String> {
+    let started = Instant::now();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None if args.smoke => root.join("../target/bench-smoke"),
+        None => root.join("results"),
+    };
+    let mut workloads = workloads::all();
+    if let Some(only) = &args.only {
+        workloads.retain(|w| only.iter().any(|o| o == w.name));
+    }
+    let runs = args.runs.unwrap_or(if args.smoke { 1 } else { 5 });
+    let set = Settings { smoke: args.smoke, runs, interp_runs: runs.min(3), engines: Engine::all() };
+
+    eprintln!("building {} workloads for wasm32 ...", workloads.len());
+    let modules = workloads::build_wasm(&workloads, &root.join("../target/bench-wasm"))?;
+    let mut errors = Vec::new();
+    let compile = measure::compile_times(&set, &modules, &mut errors);
+    let load = measure::load_times(&set, &modules, &mut errors);
+    let round_trip = measure::invoke_round_trip(&set, &mut errors);
+    let times = measure::run_times(&set, &workloads, &modules, &mut errors);
+
+    let data = report::Data { set: &set, times, compile, load, round_trip, errors, elapsed: started.elapsed() };
+    report::write(&out, &data)?;
+    eprintln!("report: {} ({:.0} s)", out.join("report.md").display(), started.elapsed().as_secs_f64());
+    Ok(data.errors.len())
+}

@@ -1,0 +1,282 @@
+//! The measurements: run time per workload and engine (outputs checked
+//! against native), compile time, object sizes, load time and invoke
+//! round trip. Progress goes to stderr as it happens.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Instant;
+
+use crate::engines::{self, Engine};
+use crate::workloads::{self, Workload};
+
+/// Seconds of each sample.
+#[derive(Debug, Clone, Default)]
+pub struct Samples(pub Vec<f64>);
+
+impl Samples {
+    pub fn median(&self) -> f64 {
+        let mut v = self.0.clone();
+        v.sort_by(f64::total_cmp);
+        match v.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => v[n / 2],
+            n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+        }
+    }
+
+    pub fn min(&self) -> f64 {
+        self.0.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    pub fn max(&self) -> f64 {
+        self.0.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// (max - min) / median.
+    pub fn spread(&self) -> f64 {
+        (self.max() - self.min()) / self.median()
+    }
+}
+
+/// Times `f` `runs` times.
+fn sample(runs: usize, mut f: impl FnMut() -> Result<(), String>) -> Result<Samples, String> {
+    let mut s = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        f()?;
+        s.push(t.elapsed().as_secs_f64());
+    }
+    Ok(Samples(s))
+}
+
+pub struct Settings {
+    pub smoke: bool,
+    /// Timed calls per workload and engine (after one untimed warm-up).
+    pub runs: usize,
+    /// Timed calls for the interpreter, which is 10-100x slower.
+    pub interp_runs: usize,
+    pub engines: Vec<Engine>,
+}
+
+/// One workload's results; `times[engine]` is absent when it failed.
+pub struct RunResult {
+    pub name: &'static str,
+    pub arg: i32,
+    pub times: BTreeMap<&'static str, Samples>,
+}
+
+/// Runs every workload on every engine; returns the results and the
+/// failures (errors and checksum mismatches), which never stop the run.
+pub fn run_times(
+    set: &Settings,
+    workloads: &[Workload],
+    modules: &BTreeMap<String, Vec<u8>>,
+    errors: &mut Vec<String>,
+) -> Vec<RunResult> {
+    let mut results = Vec::new();
+    for (i, w) in workloads.iter().enumerate() {
+        let arg = if set.smoke { w.smoke } else { w.full };
+        let checksum = (w.native)(arg);
+        let mut r = RunResult { name: w.name, arg, times: BTreeMap::new() };
+        for &engine in &set.engines {
+            eprint!("[{}/{}] {} ({arg}) on {}: ", i + 1, workloads.len(), w.name, engine.label());
+            match time_one(set, w, arg, checksum, engine, &modules[w.module]) {
+                Ok(s) => {
+                    eprintln!("{:.2} ms (median of {})", s.median() * 1e3, s.0.len());
+                    r.times.insert(engine.label(), s);
+                }
+                Err(e) => {
+                    eprintln!("FAILED: {e}");
+                    errors.push(format!("{} on {}: {e}", w.name, engine.label()));
+                }
+            }
+        }
+        results.push(r);
+    }
+    results
+}
+
+fn check(got: i64, want: i64) -> Result<(), String> {
+    if got == want {
+        return Ok(());
+    }
+    Err(format!("checksum {got:#x}, native says {want:#x}"))
+}
+
+fn time_one(set: &Settings, w: &Workload, arg: i32, want: i64, engine: Engine, wasm: &[u8]) -> Result<Samples, String> {
+    if engine == Engine::Native {
+        return sample(set.runs, || check(black_box(w.native)(black_box(arg)), want));
+    }
+    let mut inst = engine.instantiate(wasm)?;
+    let runs = if engine == Engine::Wasmi { set.interp_runs } else { set.runs };
+    check(inst.call(w.export, arg)?, want)?;
+    sample(runs, || check(inst.call(w.export, arg)?, want))
+}
+
+/// Compile-side numbers of one module.
+pub struct CompileResult {
+    pub module: String,
+    pub wasm_len: usize,
+    pub code_len: usize,
+    pub kwo_len: usize,
+    pub verify: Samples,
+    pub kwo_compile: Samples,
+    pub wasmtime_compile: Option<Samples>,
+}
+
+/// Compile time, single-threaded on both sides (kwo in a one-thread rayon
+/// pool, Wasmtime built without parallel compilation).
+pub fn compile_times(
+    set: &Settings,
+    modules: &BTreeMap<String, Vec<u8>>,
+    errors: &mut Vec<String>,
+) -> Vec<CompileResult> {
+    let reps = if set.smoke { 1 } else { 3 };
+    let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(1).build() else {
+        errors.push("cannot build a one-thread pool".into());
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, wasm) in modules {
+        eprint!("compile {name}: ");
+        match pool.install(|| compile_one(set, reps, name, wasm)) {
+            Ok(r) => {
+                eprintln!("kwo {:.1} ms", r.kwo_compile.median() * 1e3);
+                out.push(r);
+            }
+            Err(e) => {
+                eprintln!("FAILED: {e}");
+                errors.push(format!("compile {name}: {e}"));
+            }
+        }
+    }
+    out
+}
+
+fn compile_one(set: &Settings, reps: usize, name: &str, wasm: &[u8]) -> Result<CompileResult, String> {
+    let policy = kwo_verifier::Policy::kernel();
+    let verify = sample(reps, || kwo_verifier::verify(wasm, &policy).map(drop).map_err(|d| d.to_string()))?;
+    let module = kwo_verifier::verify(wasm, &policy).map_err(|d| d.to_string())?;
+    let opts = kwo_compiler::Options { target: engines::host_target(), ..Default::default() };
+    let mut kwo_len = 0;
+    let kwo_compile = sample(reps, || {
+        kwo_len = kwo_compiler::compile(&module, &opts).map_err(|e| e.to_string())?.len();
+        Ok(())
+    })?;
+    Ok(CompileResult {
+        module: name.to_string(),
+        wasm_len: wasm.len(),
+        code_len: workloads::code_section_len(wasm),
+        kwo_len,
+        verify,
+        kwo_compile,
+        wasmtime_compile: wasmtime_compile(set, reps, wasm)?,
+    })
+}
+
+#[cfg(feature = "wasmtime")]
+fn wasmtime_compile(set: &Settings, reps: usize, wasm: &[u8]) -> Result<Option<Samples>, String> {
+    if !set.engines.contains(&Engine::WasmtimeGuard) {
+        return Ok(None);
+    }
+    let engine = engines::wt::engine(false)?;
+    let s = sample(reps, || wasmtime::Module::new(&engine, wasm).map(drop).map_err(|e| e.to_string()))?;
+    Ok(Some(s))
+}
+
+#[cfg(not(feature = "wasmtime"))]
+fn wasmtime_compile(_: &Settings, _: usize, _: &[u8]) -> Result<Option<Samples>, String> {
+    Ok(None)
+}
+
+/// Load + instantiate time of one module per engine: kwo from a `.kwo`
+/// object, Wasmtime from its serialized (precompiled) module, wasmi from
+/// the `.wasm` (it translates lazily).
+pub fn load_times(set: &Settings, modules: &BTreeMap<String, Vec<u8>>, errors: &mut Vec<String>) -> BTreeMap<String, BTreeMap<&'static str, Samples>> {
+    let reps = if set.smoke { 1 } else { 10 };
+    let mut out = BTreeMap::new();
+    for (name, wasm) in modules {
+        eprint!("load {name}:");
+        let mut row = BTreeMap::new();
+        for &engine in &set.engines {
+            match load_one(engine, reps, wasm) {
+                Ok(Some(s)) => {
+                    eprint!(" {} {:.0} us", engine.label(), s.median() * 1e6);
+                    row.insert(engine.label(), s);
+                }
+                Ok(None) => {}
+                Err(e) => errors.push(format!("load {name} on {}: {e}", engine.label())),
+            }
+        }
+        eprintln!();
+        out.insert(name.clone(), row);
+    }
+    out
+}
+
+fn load_one(engine: Engine, reps: usize, wasm: &[u8]) -> Result<Option<Samples>, String> {
+    match engine {
+        Engine::Native => Ok(None),
+        Engine::Kwo => {
+            let obj = engines::kwo_compile(wasm)?;
+            sample(reps, || engines::KwoInstance::new(&obj).map(drop)).map(Some)
+        }
+        #[cfg(feature = "wasmtime")]
+        Engine::WasmtimeGuard | Engine::WasmtimeExplicit => {
+            let e = engines::wt::engine(engine == Engine::WasmtimeExplicit)?;
+            let bytes = wasmtime::Module::new(&e, wasm).and_then(|m| m.serialize()).map_err(|e| e.to_string())?;
+            sample(reps, || {
+                // SAFETY: the bytes were serialized just above by the same engine.
+                let m = unsafe { wasmtime::Module::deserialize(&e, &bytes) }.map_err(|e| e.to_string())?;
+                engines::wt::instantiate_module(&e, &m).map(drop)
+            })
+            .map(Some)
+        }
+        Engine::Wasmi => sample(reps, || engines::wi::instantiate(wasm).map(drop)).map(Some),
+    }
+}
+
+const ROUND_TRIP_WAT: &str = r#"(module (func (export "id") (param i32) (result i64) local.get 0 i64.extend_i32_u))"#;
+
+#[inline(never)]
+fn native_id(n: i32) -> i64 {
+    n as i64
+}
+
+/// Nanoseconds per host → guest → host call of a trivial export.
+pub fn invoke_round_trip(set: &Settings, errors: &mut Vec<String>) -> BTreeMap<&'static str, f64> {
+    let calls: i32 = if set.smoke { 1000 } else { 200_000 };
+    let mut out = BTreeMap::new();
+    let wasm = match wat::parse_str(ROUND_TRIP_WAT) {
+        Ok(w) => w,
+        Err(e) => {
+            errors.push(format!("round-trip module: {e}"));
+            return out;
+        }
+    };
+    for &engine in &set.engines {
+        match round_trip_one(engine, &wasm, calls) {
+            Ok(ns) => {
+                eprintln!("invoke round trip on {}: {ns:.1} ns", engine.label());
+                out.insert(engine.label(), ns);
+            }
+            Err(e) => errors.push(format!("round trip on {}: {e}", engine.label())),
+        }
+    }
+    out
+}
+
+fn round_trip_one(engine: Engine, wasm: &[u8], calls: i32) -> Result<f64, String> {
+    let mut call: Box<dyn FnMut(i32) -> Result<i64, String>> = if engine == Engine::Native {
+        let f: fn(i32) -> i64 = black_box(native_id);
+        Box::new(move |i| Ok(f(black_box(i))))
+    } else {
+        let mut inst = engine.instantiate(wasm)?;
+        Box::new(move |i| inst.call("id", i))
+    };
+    let t = Instant::now();
+    for i in 0..calls {
+        check(call(i)?, i as i64)?;
+    }
+    Ok(t.elapsed().as_secs_f64() * 1e9 / calls as f64)
+}
