@@ -16,6 +16,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
+use kwo_format::Target;
 use kwo_loader::runtime::{Config, Instance, RunError, Val};
 use kwo_verifier::Policy;
 use wast::lexer::Lexer;
@@ -27,6 +28,9 @@ use crate::scan;
 use crate::values;
 
 pub const TAG: &str = "@@kwo-spec";
+
+/// Objects are compiled for the machine the runtime runs on.
+const HOST: Target = if cfg!(target_arch = "aarch64") { Target::Aarch64 } else { Target::X86_64 };
 
 /// Time budget of one call into Wasm; spec tests finish in milliseconds.
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -392,7 +396,8 @@ fn build(wasm: &[u8]) -> Result<Instance, BuildError> {
     guarded(|| {
         let module = kwo_verifier::verify(wasm, &Policy::spectest())
             .map_err(|d| BuildError::Verify(d.to_string()))?;
-        let kwo = kwo_compiler::compile(&module, &kwo_compiler::Options::default())
+        let options = kwo_compiler::Options { target: HOST, ..Default::default() };
+        let kwo = kwo_compiler::compile(&module, &options)
             .map_err(|e| BuildError::Compile(e.to_string()))?;
         let config = Config {
             timeout: Some(CALL_TIMEOUT),
