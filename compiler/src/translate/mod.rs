@@ -337,7 +337,7 @@ impl<'a> FuncTranslator<'a, '_> {
                 self.b.ins().jump(header, &Self::block_args(&args));
                 self.b.switch_to_block(header);
                 let height = self.stack.len();
-                self.stack.extend_from_slice(&self.b.block_params(header).to_vec());
+                self.stack.extend_from_slice(self.b.block_params(header));
                 self.control.push(Frame {
                     kind: FrameKind::Loop { header },
                     dest,
@@ -361,7 +361,7 @@ impl<'a> FuncTranslator<'a, '_> {
                 self.b.switch_to_block(then_block);
                 let height = self.stack.len() - params.len();
                 self.stack.truncate(height);
-                self.stack.extend_from_slice(&self.b.block_params(then_block).to_vec());
+                self.stack.extend_from_slice(self.b.block_params(then_block));
                 self.control.push(Frame {
                     kind: FrameKind::If { else_block, else_seen: false },
                     dest,
@@ -581,7 +581,7 @@ impl<'a> FuncTranslator<'a, '_> {
         }
         self.stack.truncate(height);
         self.b.switch_to_block(else_block);
-        self.stack.extend_from_slice(&self.b.block_params(else_block).to_vec());
+        self.stack.extend_from_slice(self.b.block_params(else_block));
         // If frames are only opened in reachable code.
         self.reachable = true;
         Ok(())
@@ -615,7 +615,7 @@ impl<'a> FuncTranslator<'a, '_> {
         self.b.switch_to_block(frame.dest);
         self.b.seal_block(frame.dest);
         if !self.control.is_empty() {
-            self.stack.extend_from_slice(&self.b.block_params(frame.dest).to_vec());
+            self.stack.extend_from_slice(self.b.block_params(frame.dest));
         }
         Ok(())
     }
