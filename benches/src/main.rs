@@ -100,7 +100,7 @@ fn run(args: &Args) -> Result<usize, String> {
     if let Some(only) = &args.only {
         workloads.retain(|w| only.iter().any(|o| o == w.name));
     }
-    let runs = args.runs.unwrap_or(if args.smoke { 1 } else { 5 });
+    let runs = args.runs.unwrap_or(if args.smoke { 1 } else { 9 });
     let set = Settings { smoke: args.smoke, runs, interp_runs: runs.min(3), engines: Engine::all() };
 
     eprintln!("building {} workloads for wasm32 ...", workloads.len());
@@ -114,5 +114,8 @@ fn run(args: &Args) -> Result<usize, String> {
     let data = report::Data { set: &set, times, compile, load, round_trip, errors, elapsed: started.elapsed() };
     report::write(&out, &data)?;
     eprintln!("report: {} ({:.0} s)", out.join("report.md").display(), started.elapsed().as_secs_f64());
+    // One check per workload and engine whose every output matched native.
+    let passed: usize = data.times.iter().map(|r| r.times.len()).sum();
+    println!("kwo-bench: {passed} passed, {} failed", data.errors.len());
     Ok(data.errors.len())
 }

@@ -113,8 +113,10 @@ fn markdown(d: &Data) -> String {
 fn run_table(o: &mut String, d: &Data) {
     let _ = writeln!(
         o,
-        "\n## Run time\n\nMedian time of one call `run(n)`, spread (max − min) / median in \
-         parentheses, then the ratio to native. Every result was checked equal to native's.\n"
+        "\n## Run time\n\nMedian time of one call `run(n)`, ± half the range (max − min) of the \
+         runs as a share of the median, then the ratio of medians to native. Every result was \
+         checked equal to native's. The machine is shared (2 cores): expect noise of several \
+         percent.\n"
     );
     let engines = &d.set.engines;
     let _ = write!(o, "| workload | n |");
@@ -263,7 +265,7 @@ fn ratio_plot(path: &Path, d: &Data) -> PlotResult {
         groups.push((r.name.to_string(), bars));
     }
     groups.push(("geomean".into(), engines.iter().map(|&e| geomean(d, e).map(|g| (g, g, g))).collect()));
-    let top = groups.iter().flat_map(|g| g.1.iter().flatten().map(|b| b.2)).fold(2.0f64, f64::max) * 1.5;
+    let top = groups.iter().flat_map(|g| g.1.iter().flatten().map(|b| b.2)).fold(2.0f64, f64::max) * 4.0;
 
     let root = SVGBackend::new(path, (1200, 520)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -273,13 +275,14 @@ fn ratio_plot(path: &Path, d: &Data) -> PlotResult {
         .margin(10)
         .x_label_area_size(60)
         .y_label_area_size(60)
-        .build_cartesian_2d(0f64..n as f64, (0.5f64..top).log_scale())?;
+        .build_cartesian_2d(-0.5f64..n as f64 - 0.5, (FLOOR..top).log_scale())?;
     let names: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(n * 2)
+        .x_labels(n)
         .x_label_formatter(&|x| label_at(&names, *x))
+        .x_label_style(("sans-serif", 11))
         .y_desc("× native")
         .draw()?;
     let width = 0.8 / engines.len() as f64;
@@ -287,28 +290,31 @@ fn ratio_plot(path: &Path, d: &Data) -> PlotResult {
         let color = COLORS[k % COLORS.len()];
         let bars = groups.iter().enumerate().filter_map(|(i, g)| {
             let (m, _, _) = g.1[k]?;
-            let x0 = i as f64 + 0.1 + k as f64 * width;
-            Some(Rectangle::new([(x0, 0.5), (x0 + width, m)], color.filled()))
+            let x0 = i as f64 - 0.4 + k as f64 * width;
+            Some(Rectangle::new([(x0, FLOOR), (x0 + width, m)], color.filled()))
         });
         chart.draw_series(bars)?.label(e.label()).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
         let whiskers = groups.iter().enumerate().filter_map(|(i, g)| {
             let (_, lo, hi) = g.1[k]?;
-            let x = i as f64 + 0.1 + (k as f64 + 0.5) * width;
+            let x = i as f64 - 0.4 + (k as f64 + 0.5) * width;
             Some(PathElement::new(vec![(x, lo), (x, hi)], BLACK.stroke_width(1)))
         });
         chart.draw_series(whiskers)?;
     }
-    chart.draw_series(std::iter::once(PathElement::new(vec![(0.0, 1.0), (n as f64, 1.0)], BLACK.stroke_width(1))))?;
+    chart.draw_series(std::iter::once(PathElement::new(vec![(-0.5, 1.0), (n as f64 - 0.5, 1.0)], BLACK.stroke_width(1))))?;
     chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
     root.present()?;
     Ok(())
 }
 
-/// Group name under the middle of its group, nothing elsewhere.
+/// Bottom of the log-scale ratio axis.
+const FLOOR: f64 = 0.2;
+
+/// Group `i` is centred on x = i: its name there, nothing elsewhere.
 fn label_at(names: &[String], x: f64) -> String {
-    let i = x.floor() as usize;
-    if (x - i as f64 - 0.5).abs() < 0.26 {
-        names.get(i).cloned().unwrap_or_default()
+    let i = x.round();
+    if (x - i).abs() < 0.01 && i >= 0.0 {
+        names.get(i as usize).cloned().unwrap_or_default()
     } else {
         String::new()
     }
@@ -337,18 +343,19 @@ fn compile_plot(path: &Path, d: &Data) -> PlotResult {
         .margin(10)
         .x_label_area_size(60)
         .y_label_area_size(60)
-        .build_cartesian_2d(0f64..n.max(1) as f64, 0f64..top)?;
+        .build_cartesian_2d(-0.5f64..n.max(1) as f64 - 0.5, 0f64..top)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(n * 2)
+        .x_labels(n)
         .x_label_formatter(&|x| label_at(&names, *x))
+        .x_label_style(("sans-serif", 11))
         .y_desc("MB/s")
         .draw()?;
     for (k, (label, vals)) in series.iter().enumerate() {
         let color = COLORS[k];
         let bars = vals.iter().enumerate().map(|(i, &v)| {
-            let x0 = i as f64 + 0.1 + k as f64 * 0.4;
+            let x0 = i as f64 - 0.4 + k as f64 * 0.4;
             Rectangle::new([(x0, 0.0), (x0 + 0.4, v)], color.filled())
         });
         chart.draw_series(bars)?.label(*label).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));

@@ -50,15 +50,15 @@ macro_rules! c_workloads {
 }
 
 c_workloads! {
-    "gemm" kwo_bench_gemm 320 12;
+    "gemm" kwo_bench_gemm 448 12;
     "2mm" kwo_bench_2mm 256 12;
     "lu" kwo_bench_lu 400 12;
     "jacobi_2d" kwo_bench_jacobi_2d 600 12;
     "seidel_2d" kwo_bench_seidel_2d 500 12;
-    "floyd_warshall" kwo_bench_floyd_warshall 320 12;
-    "packet" kwo_bench_packet 32768 64;
-    "crc32" kwo_bench_crc32 2048 1;
-    "fib" kwo_bench_fib 32 10;
+    "floyd_warshall" kwo_bench_floyd_warshall 400 12;
+    "packet" kwo_bench_packet 65536 64;
+    "crc32" kwo_bench_crc32 4096 1;
+    "fib" kwo_bench_fib 35 10;
     "dispatch" kwo_bench_dispatch 1024 1;
     "memops" kwo_bench_memops 256 1;
 }
