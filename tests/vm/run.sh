@@ -110,7 +110,10 @@ build_clients() {
 	mkdir -p "$inc"
 	for d in linux asm-generic; do ln -sfn "/usr/include/$d" "$inc/$d"; done
 	ln -sfn "/usr/include/$(gcc -print-multiarch)/asm" "$inc/asm"
+	# The C core's CPU check uses __builtin_cpu_supports (libgcc's
+	# __cpu_model), and Rust links musl binaries without libgcc.
 	(cd "$ROOT" && CFLAGS_x86_64_unknown_linux_musl="-isystem $inc" \
+		CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-arg=-lgcc" \
 		cargo build -q --release -p kwo-loader --bin kwo --target $RTARGET) ||
 		die "kwo CLI (musl) did not build"
 	KWO=$ROOT/target/$RTARGET/release/kwo
