@@ -17,7 +17,9 @@
 //! - `KWO_SPEC_TIMEOUT`: seconds one directive may take before its child is
 //!   killed (default 60; calls into Wasm have their own 20 s budget);
 //! - `KWO_SPEC_FILE_TIMEOUT`: seconds one file may take in all (default 600);
-//! - `KWO_SPEC_SHOW`: failures printed per file (default 10).
+//! - `KWO_SPEC_SHOW`: failures printed per file (default 10);
+//! - `KWO_SPEC_RUNNER`: a command prefix for the child processes, e.g.
+//!   `qemu-aarch64 -L /usr/aarch64-linux-gnu` to run the aarch64 build.
 //!
 //! Output: `file.wast: N passed, N failed, N skipped` per file, the skip
 //! reasons with counts, then one line `spec: N passed, N failed, N skipped`.
@@ -282,6 +284,10 @@ fn run_file(file: &Path) -> Stats {
                 stats.fail(format!("{name}:{line}: {why}"));
                 return stats;
             }
+            ChildEnd::Unusable(why) => {
+                stats.fail(format!("{name}: {why}; the rest is not run"));
+                return stats;
+            }
             ChildEnd::Lost { index, line, why } => {
                 stats.fail(format!("{name}:{line}: {why}"));
                 avoid.push(index);
@@ -301,6 +307,9 @@ enum ChildEnd {
     Lost { index: usize, line: usize, why: String },
     /// The file's time budget ran out at `line`.
     OutOfTime(usize),
+    /// It ended before reporting a directive: it cannot start, or it
+    /// crashes while rebuilding the modules before a resume point.
+    Unusable(String),
 }
 
 enum Msg {
@@ -343,6 +352,9 @@ fn run_child_once(
                     return ChildEnd::OutOfTime(at.1);
                 }
                 let why = format!("timed out after {}s (killed)", timeout.as_secs());
+                if at.1 == 0 {
+                    return ChildEnd::Unusable(why);
+                }
                 return ChildEnd::Lost { index: at.0, line: at.1, why };
             }
         }
@@ -353,6 +365,9 @@ fn run_child_once(
     }
     let tail = stderr.join().unwrap_or_default();
     let why = format!("child process died ({}): {}", show_status(&status), tail);
+    if at.1 == 0 {
+        return ChildEnd::Unusable(why);
+    }
     if ended {
         // Every directive reported and then the exit failed: nothing is
         // left to resume.
@@ -362,10 +377,23 @@ fn run_child_once(
     ChildEnd::Lost { index: at.0, line: at.1, why }
 }
 
+/// Re-execute this test binary for one file, through `KWO_SPEC_RUNNER` if
+/// set (an emulator prefix such as `qemu-aarch64 -L /usr/aarch64-linux-gnu`
+/// when the tests run on a foreign architecture).
 fn spawn_child(file: &Path, resume: usize, avoid: &[usize]) -> std::io::Result<Child> {
     let avoid: Vec<String> = avoid.iter().map(usize::to_string).collect();
-    Command::new(std::env::current_exe()?)
-        .args(["spec_testsuite", "--exact", "--nocapture", "--test-threads=1"])
+    let runner = std::env::var("KWO_SPEC_RUNNER").unwrap_or_default();
+    let mut prefix = runner.split_whitespace();
+    let exe = std::env::current_exe()?;
+    let mut cmd = match prefix.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(prefix).arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    };
+    cmd.args(["spec_testsuite", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, file)
         .env(RESUME_ENV, resume.to_string())
         .env(AVOID_ENV, avoid.join(","))
