@@ -40,8 +40,7 @@ static bool kwo_load_valid(const struct kwo_load *req)
 	for (i = 0; i < ARRAY_SIZE(req->reserved); i++)
 		if (req->reserved[i])
 			return false;
-	return !(req->flags & ~KWO_LOAD_KNOWN) && req->object_len &&
-	       !req->trap.reserved;
+	return !(req->flags & ~KWO_LOAD_KNOWN) && req->object_len;
 }
 
 /*

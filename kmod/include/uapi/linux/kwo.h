@@ -14,9 +14,9 @@
  *	close(ifd);					// frees the instance
  *
  * All pointers are passed as __u64. All structs have explicit padding and
- * the same layout for 32- and 64-bit userspace. Reserved fields must be
- * zero (the kernel rejects anything else with EINVAL so they can gain a
- * meaning later).
+ * the same layout for 32- and 64-bit userspace. The reserved fields of
+ * KWO_IOC_LOAD and KWO_IOC_INVOKE must be zero (EINVAL otherwise, so that
+ * they can gain a meaning later); output fields are ignored on input.
  */
 #ifndef _UAPI_LINUX_KWO_H
 #define _UAPI_LINUX_KWO_H
@@ -26,12 +26,16 @@
 
 #define KWO_API_VERSION		1
 
-/* Default and hard limits; the module may be configured lower. */
+/*
+ * Limits. KWO_MAX_OBJECT_SIZE is the default of the module's max_object
+ * parameter (KWO_IOC_VERSION reports the limit in force); the others are
+ * fixed.
+ */
 #define KWO_MAX_OBJECT_SIZE	(64u << 20)	/* bytes of a .kwo object */
 #define KWO_MAX_VALS		16		/* arguments or results of one call */
 #define KWO_MAX_NAME		256		/* bytes of an export name */
-#define KWO_MAX_IO		(16u << 20)	/* stdin, stdout or stderr buffer */
-#define KWO_MAX_ARGS_ENV	(64u << 10)	/* bytes of argv or envp block */
+#define KWO_MAX_IO		(16u << 20)	/* bytes of stdin */
+#define KWO_MAX_ARGS_ENV	(64u << 10)	/* bytes of the argv or environ block */
 
 /* KWO_IOC_VERSION */
 struct kwo_version {
