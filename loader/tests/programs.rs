@@ -29,11 +29,21 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// Run the kwo binary, through `KWO_TEST_RUNNER` if set (an emulator
+/// prefix such as `qemu-aarch64 -L /usr/aarch64-linux-gnu` when the tests
+/// were built for a foreign architecture).
 fn kwo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kwo"))
-        .args(args)
-        .output()
-        .expect("running the kwo binary")
+    let runner = std::env::var("KWO_TEST_RUNNER").unwrap_or_default();
+    let mut prefix = runner.split_whitespace();
+    let mut cmd = match prefix.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(prefix).arg(env!("CARGO_BIN_EXE_kwo"));
+            cmd
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_kwo")),
+    };
+    cmd.args(args).output().expect("running the kwo binary")
 }
 
 fn run_tool(cmd: &mut Command) {

@@ -18,7 +18,7 @@
 //!   killed (default 60; calls into Wasm have their own 20 s budget);
 //! - `KWO_SPEC_FILE_TIMEOUT`: seconds one file may take in all (default 600);
 //! - `KWO_SPEC_SHOW`: failures printed per file (default 10);
-//! - `KWO_SPEC_RUNNER`: a command prefix for the child processes, e.g.
+//! - `KWO_TEST_RUNNER`: a command prefix for the child processes, e.g.
 //!   `qemu-aarch64 -L /usr/aarch64-linux-gnu` to run the aarch64 build.
 //!
 //! Output: `file.wast: N passed, N failed, N skipped` per file, the skip
@@ -377,12 +377,12 @@ fn run_child_once(
     ChildEnd::Lost { index: at.0, line: at.1, why }
 }
 
-/// Re-execute this test binary for one file, through `KWO_SPEC_RUNNER` if
+/// Re-execute this test binary for one file, through `KWO_TEST_RUNNER` if
 /// set (an emulator prefix such as `qemu-aarch64 -L /usr/aarch64-linux-gnu`
 /// when the tests run on a foreign architecture).
 fn spawn_child(file: &Path, resume: usize, avoid: &[usize]) -> std::io::Result<Child> {
     let avoid: Vec<String> = avoid.iter().map(usize::to_string).collect();
-    let runner = std::env::var("KWO_SPEC_RUNNER").unwrap_or_default();
+    let runner = std::env::var("KWO_TEST_RUNNER").unwrap_or_default();
     let mut prefix = runner.split_whitespace();
     let exe = std::env::current_exe()?;
     let mut cmd = match prefix.next() {
