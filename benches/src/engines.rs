@@ -9,7 +9,16 @@ use kwo_loader::runtime as kwo;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Native,
+    /// kwo with every safety check (the real thing).
     Kwo,
+    /// kwo with one safety check, or all of them, compiled out: only to
+    /// price each check (such objects are flagged and the kernel refuses
+    /// them).
+    KwoNoBounds,
+    KwoNoSpectre,
+    KwoNoCheckpoints,
+    KwoNoStack,
+    KwoNoChecks,
     #[cfg(feature = "wasmtime")]
     WasmtimeGuard,
     #[cfg(feature = "wasmtime")]
@@ -20,6 +29,13 @@ pub enum Engine {
 impl Engine {
     /// Every engine built into this binary, in report order.
     pub fn all() -> Vec<Engine> {
+        let mut all = Engine::main();
+        all.extend(Engine::kwo_ablations());
+        all
+    }
+
+    /// The engines of the main comparison.
+    pub fn main() -> Vec<Engine> {
         vec![
             Engine::Native,
             Engine::Kwo,
@@ -31,10 +47,26 @@ impl Engine {
         ]
     }
 
+    /// kwo builds with checks removed, each priced against [`Engine::Kwo`].
+    pub fn kwo_ablations() -> Vec<Engine> {
+        vec![
+            Engine::KwoNoBounds,
+            Engine::KwoNoSpectre,
+            Engine::KwoNoCheckpoints,
+            Engine::KwoNoStack,
+            Engine::KwoNoChecks,
+        ]
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Engine::Native => "native",
             Engine::Kwo => "kwo",
+            Engine::KwoNoBounds => "kwo, no bounds checks",
+            Engine::KwoNoSpectre => "kwo, no Spectre masking",
+            Engine::KwoNoCheckpoints => "kwo, no epoch/fuel checkpoints",
+            Engine::KwoNoStack => "kwo, no stack check",
+            Engine::KwoNoChecks => "kwo, no checks at all",
             #[cfg(feature = "wasmtime")]
             Engine::WasmtimeGuard => "wasmtime (guard pages)",
             #[cfg(feature = "wasmtime")]
@@ -43,16 +75,34 @@ impl Engine {
         }
     }
 
+    /// The compiler's checks for the kwo engines.
+    fn kwo_checks(self) -> Option<kwo_compiler::Checks> {
+        let all = kwo_compiler::Checks::default();
+        Some(match self {
+            Engine::Kwo => all,
+            Engine::KwoNoBounds => kwo_compiler::Checks { bounds: false, ..all },
+            Engine::KwoNoSpectre => kwo_compiler::Checks { spectre: false, ..all },
+            Engine::KwoNoCheckpoints => kwo_compiler::Checks { checkpoints: false, ..all },
+            Engine::KwoNoStack => kwo_compiler::Checks { stack: false, ..all },
+            Engine::KwoNoChecks => {
+                kwo_compiler::Checks { bounds: false, spectre: false, checkpoints: false, stack: false }
+            }
+            _ => return None,
+        })
+    }
+
     /// Instantiates `wasm` (not for [`Engine::Native`]).
     pub fn instantiate(self, wasm: &[u8]) -> Result<Box<dyn Instance>, String> {
+        if let Some(checks) = self.kwo_checks() {
+            return Ok(Box::new(KwoInstance::new(&kwo_compile_with(wasm, checks)?)?));
+        }
         match self {
-            Engine::Native => Err("native code is not instantiated".into()),
-            Engine::Kwo => Ok(Box::new(KwoInstance::new(&kwo_compile(wasm)?)?)),
             #[cfg(feature = "wasmtime")]
             Engine::WasmtimeGuard => wt::instantiate(&wt::engine(false)?, wasm),
             #[cfg(feature = "wasmtime")]
             Engine::WasmtimeExplicit => wt::instantiate(&wt::engine(true)?, wasm),
             Engine::Wasmi => wi::instantiate(wasm),
+            _ => Err(format!("{} is not instantiated", self.label())),
         }
     }
 }
@@ -64,8 +114,12 @@ pub trait Instance {
 
 /// verify (kernel policy) + compile for the host, default options.
 pub fn kwo_compile(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    kwo_compile_with(wasm, kwo_compiler::Checks::default())
+}
+
+fn kwo_compile_with(wasm: &[u8], checks: kwo_compiler::Checks) -> Result<Vec<u8>, String> {
     let module = kwo_verifier::verify(wasm, &kwo_verifier::Policy::kernel()).map_err(|d| d.to_string())?;
-    let opts = kwo_compiler::Options { target: host_target(), ..Default::default() };
+    let opts = kwo_compiler::Options { target: host_target(), checks, ..Default::default() };
     kwo_compiler::compile(&module, &opts).map_err(|e| e.to_string())
 }
 

@@ -216,7 +216,12 @@ pub fn load_times(set: &Settings, modules: &BTreeMap<String, Vec<u8>>, errors: &
 
 fn load_one(engine: Engine, reps: usize, wasm: &[u8]) -> Result<Option<Samples>, String> {
     match engine {
-        Engine::Native => Ok(None),
+        Engine::Native
+        | Engine::KwoNoBounds
+        | Engine::KwoNoSpectre
+        | Engine::KwoNoCheckpoints
+        | Engine::KwoNoStack
+        | Engine::KwoNoChecks => Ok(None),
         Engine::Kwo => {
             let obj = engines::kwo_compile(wasm)?;
             sample(reps, || engines::KwoInstance::new(&obj).map(drop)).map(Some)
@@ -254,7 +259,7 @@ pub fn invoke_round_trip(set: &Settings, errors: &mut Vec<String>) -> BTreeMap<&
             return out;
         }
     };
-    for &engine in &set.engines {
+    for engine in set.engines.iter().copied().filter(|e| Engine::main().contains(e)) {
         match round_trip_one(engine, &wasm, calls) {
             Ok(ns) => {
                 eprintln!("invoke round trip on {}: {ns:.1} ns", engine.label());

@@ -31,23 +31,37 @@ pub fn write(dir: &Path, d: &Data) -> Result<(), String> {
     Ok(())
 }
 
-/// Wasm engines (not native), in report order.
+/// The engines of the main comparison that ran, native first.
+fn main_engines(d: &Data) -> Vec<Engine> {
+    Engine::main().into_iter().filter(|e| d.set.engines.contains(e)).collect()
+}
+
+/// The main Wasm engines (not native), in report order.
 fn wasm_engines(d: &Data) -> Vec<Engine> {
-    d.set.engines.iter().copied().filter(|&e| e != Engine::Native).collect()
+    main_engines(d).into_iter().filter(|&e| e != Engine::Native).collect()
+}
+
+/// Median time of `e` over median time of `base` on one workload.
+fn ratio_to(r: &RunResult, e: Engine, base: Engine) -> Option<f64> {
+    Some(r.times.get(e.label())?.median() / r.times.get(base.label())?.median())
 }
 
 fn ratio(r: &RunResult, e: Engine) -> Option<f64> {
-    Some(r.times.get(e.label())?.median() / r.times.get(Engine::Native.label())?.median())
+    ratio_to(r, e, Engine::Native)
 }
 
-/// Geometric mean of the ratios to native over the workloads where both
-/// the engine and native ran.
-pub fn geomean(d: &Data, e: Engine) -> Option<f64> {
-    let logs: Vec<f64> = d.times.iter().filter_map(|r| ratio(r, e)).map(f64::ln).collect();
+/// Geometric mean of `e`'s ratios to `base` over the workloads where both
+/// ran.
+fn geomean_to(d: &Data, e: Engine, base: Engine) -> Option<f64> {
+    let logs: Vec<f64> = d.times.iter().filter_map(|r| ratio_to(r, e, base)).map(f64::ln).collect();
     if logs.is_empty() {
         return None;
     }
     Some((logs.iter().sum::<f64>() / logs.len() as f64).exp())
+}
+
+pub fn geomean(d: &Data, e: Engine) -> Option<f64> {
+    geomean_to(d, e, Engine::Native)
 }
 
 fn ms(s: f64) -> String {
@@ -100,7 +114,7 @@ fn markdown(d: &Data) -> String {
     compile_table(&mut o, d);
     load_table(&mut o, d);
     round_trip_table(&mut o, d);
-    o.push_str(SAFETY_NOTE);
+    safety_table(&mut o, d);
     if !d.errors.is_empty() {
         o.push_str("\n## Failures\n\n");
         for e in &d.errors {
@@ -118,7 +132,7 @@ fn run_table(o: &mut String, d: &Data) {
          checked equal to native's. The machine is shared (2 cores): expect noise of several \
          percent.\n"
     );
-    let engines = &d.set.engines;
+    let engines = &main_engines(d);
     let _ = write!(o, "| workload | n |");
     for e in engines {
         let _ = write!(o, " {} |", e.label());
@@ -239,11 +253,52 @@ fn round_trip_table(o: &mut String, d: &Data) {
     }
 }
 
-const SAFETY_NOTE: &str = "\n## Cost of each safety feature\n\nNot measured: kwo's compiler has no \
-switch to turn off bounds checks, Spectre masking, epoch/fuel checkpoints or the stack check, and \
-those switches belong in the compiler. What is needed is listed in `docs/benchmarks.md`. The two \
-Wasmtime columns bound the cost of explicit bounds checks (Wasmtime's explicit mode also drops its \
-Spectre masking, which kwo keeps).\n";
+/// Each kwo build with a check removed, against kwo with every check:
+/// the cost of a check is how much slower the full build is.
+fn safety_table(o: &mut String, d: &Data) {
+    let ablations: Vec<Engine> =
+        Engine::kwo_ablations().into_iter().filter(|e| d.set.engines.contains(e)).collect();
+    if ablations.is_empty() || !d.set.engines.contains(&Engine::Kwo) {
+        return;
+    }
+    o.push_str(
+        "\n## Cost of each safety feature\n\nkwo compiled with one check removed \
+         (`kwo_compiler::Checks`; such objects are flagged `KWO_F_UNCHECKED` and the kernel \
+         refuses them). A cell is the time of kwo with every check over the time without that \
+         check, minus one: what the check costs. The last column also gives the no-checks build's \
+         ratio to native.\n\n| workload | kwo |",
+    );
+    for e in &ablations {
+        let _ = write!(o, " {} |", e.label().trim_start_matches("kwo, "));
+    }
+    o.push_str("\n|---|---:|");
+    for _ in &ablations {
+        o.push_str("---:|");
+    }
+    o.push('\n');
+    let cost = |x: Option<f64>| x.map_or("-".into(), |x| format!("{:+.0}%", (x - 1.0) * 100.0));
+    for r in &d.times {
+        let kwo = r.times.get(Engine::Kwo.label()).map_or("-".into(), |s| ms(s.median()));
+        let _ = write!(o, "| {} | {kwo} |", r.name);
+        for &e in &ablations {
+            let _ = write!(o, " {} |", cost(ratio_to(r, Engine::Kwo, e)));
+            if e == Engine::KwoNoChecks {
+                o.pop();
+                let _ = write!(o, "({}) |", ratio(r, e).map_or("-".into(), |x| format!("{x:.2}×")));
+            }
+        }
+        o.push('\n');
+    }
+    let _ = write!(o, "| **geomean** | |");
+    for &e in &ablations {
+        let _ = write!(o, " **{}** |", cost(geomean_to(d, Engine::Kwo, e)));
+        if e == Engine::KwoNoChecks {
+            o.pop();
+            let _ = write!(o, "({}) |", geomean(d, e).map_or("-".into(), |x| format!("{x:.2}×")));
+        }
+    }
+    o.push('\n');
+}
 
 const COLORS: [RGBColor; 4] = [RGBColor(0x1f, 0x77, 0xb4), RGBColor(0xff, 0x7f, 0x0e), RGBColor(0x2c, 0xa0, 0x2c), RGBColor(0xd6, 0x27, 0x28)];
 
