@@ -16,7 +16,8 @@
 # default: the host's Debian 6.1 packages), KVER (default: the newest
 # headers there, 6.1 on the host). Run tests/vm/setup.sh first. Nothing is
 # ever loaded into the host kernel.
-set -euo pipefail
+set -eEuo pipefail
+trap 'echo "RESULT: FAIL (harness error: line $LINENO: $BASH_COMMAND)"' ERR
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 MODE=${1:-suite}
@@ -74,7 +75,7 @@ find_kernel() {
 	BOOT_KERNEL=$VMLINUZ
 	[ "$ARCH" = x86_64 ] || return 0
 	if [ ! -s "$v" ]; then
-		off=$(grep -abo -m1 $'\xfd7zXZ' "$VMLINUZ" | head -1 | cut -d: -f1)
+		off=$({ grep -abo -m1 $'\xfd7zXZ' "$VMLINUZ" || true; } | head -1 | cut -d: -f1)
 		[ -n "$off" ] || return 0
 		tail -c +$((off + 1)) "$VMLINUZ" | xz -dc 2>/dev/null > "$v.tmp" || true
 		[ "$(head -c 4 "$v.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] ||
