@@ -59,7 +59,7 @@ static int kwo_load(struct kwo_load *req, char *log, struct kwo_kinst **k)
 			 req->object_len, kwo_param_max_object);
 		return -E2BIG;
 	}
-	bytes = vmemdup_user(u64_to_user_ptr(req->object), req->object_len);
+	bytes = kwo_copy_from_user(req->object, req->object_len);
 	if (IS_ERR(bytes))
 		return PTR_ERR(bytes);
 	memcpy(header, bytes, min_t(size_t, req->object_len, sizeof(header)));

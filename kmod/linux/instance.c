@@ -329,6 +329,23 @@ static int kwo_split_strings(const char *block, u32 len, const char ***out,
 	return 0;
 }
 
+/*
+ * A kernel copy of a user buffer, charged to the caller's memory cgroup:
+ * the buffer or an ERR_PTR. Free with kvfree().
+ */
+void *kwo_copy_from_user(u64 uptr, size_t len)
+{
+	void *buf = kvmalloc(len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	if (copy_from_user(buf, u64_to_user_ptr(uptr), len)) {
+		kvfree(buf);
+		return ERR_PTR(-EFAULT);
+	}
+	return buf;
+}
+
 /* Copy a user buffer of at most max bytes; NULL for an empty one. */
 static void *kwo_copy_block(u64 uptr, u32 len, u32 max)
 {
@@ -336,7 +353,7 @@ static void *kwo_copy_block(u64 uptr, u32 len, u32 max)
 		return NULL;
 	if (len > max)
 		return ERR_PTR(-E2BIG);
-	return vmemdup_user(u64_to_user_ptr(uptr), len);
+	return kwo_copy_from_user(uptr, len);
 }
 
 static int kwo_world_get(const struct kwo_load *req, struct kwo_world *w,

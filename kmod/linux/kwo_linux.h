@@ -32,6 +32,7 @@ int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 		     const u8 *header, char *log, size_t log_len,
 		     struct kwo_kinst **out);
 int kwo_kinst_install(struct kwo_kinst *k);
+void *kwo_copy_from_user(u64 uptr, size_t len);
 void kwo_kinst_destroy(struct kwo_kinst *k);
 
 /* main.c: module parameters. */
