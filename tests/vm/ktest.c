@@ -16,6 +16,8 @@
  *	ktest kill OBJ EXPORT			SIGKILL ends a runaway call
  *	ktest handoff OBJ EXPORT		an unprivileged process can call
  *						an instance fd it was given
+ *	ktest unchecked OBJ			OBJ flagged "compiled without
+ *						safety checks" is refused
  *
  * T is i32, i64, f32 or f64; f32/f64 values are raw bits in hex.
  */
@@ -408,7 +410,8 @@ static int cmd_fuzz(int argc, char **argv)
 		if (fd >= 0) {
 			accepted++;
 			close(fd);
-		} else if (fd == -EINVAL || fd == -ENOEXEC) {
+		} else if (fd == -EINVAL || fd == -ENOEXEC || fd == -EPERM) {
+			/* EPERM: a flipped KWO_F_UNCHECKED bit. */
 			refused++;
 		} else {
 			fail("variant %d: unexpected %s (%s)", i, strerror(-fd), log);
@@ -514,6 +517,29 @@ static int cmd_kill(int argc, char **argv)
 	return !!failures;
 }
 
+/* A valid object flagged KWO_F_UNCHECKED (checks off) is refused. */
+static int cmd_unchecked(int argc, char **argv)
+{
+	int dev = open_dev(), fd;
+	size_t len;
+	unsigned char *obj;
+	char log[256];
+
+	if (argc < 1)
+		return 2;
+	obj = read_file(argv[0], &len);
+	if (len < 24)
+		return 2;
+	obj[16] |= 1 << 1;	/* kwo_header.flags |= KWO_F_UNCHECKED */
+	restamp(obj, len);
+	fd = load(dev, obj, len, log, sizeof(log), NULL);
+	if (fd != -EPERM || !log[0])
+		fail("unchecked object: %s, log '%s'", strerror(-fd), log);
+	else
+		ok("object without safety checks refused (EPERM)");
+	return !!failures;
+}
+
 /* An instance descriptor is a capability: root loads, nobody calls. */
 static int cmd_handoff(int argc, char **argv)
 {
@@ -559,7 +585,9 @@ int main(int argc, char **argv)
 		return cmd_kill(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "handoff"))
 		return cmd_handoff(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "unchecked"))
+		return cmd_unchecked(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|concurrent|kill|handoff ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|concurrent|kill|handoff|unchecked ...\n");
 	return 2;
 }

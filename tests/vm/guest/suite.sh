@@ -38,6 +38,7 @@ echo "KWO-VMALLOC: ${before} kB before 300 cycles, ${after} kB after"
 [ $((after - before)) -le 64 ] || { echo "KWO-STEP-FAILED: vmalloc grew"; fail=1; }
 step ktest kill /objects/spin.kwo spin
 step ktest handoff /objects/nop.kwo nop
+step ktest unchecked /objects/add.kwo
 if [ -x /bin/kwo ]; then
 	. /cli.sh
 else

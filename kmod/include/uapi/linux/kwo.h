@@ -71,7 +71,8 @@ struct kwo_trap_report {
  * KWO_IOC_LOAD: validate an object, instantiate it and run its wasm start
  * function (if any) with the budgets given here. Returns a new file
  * descriptor (O_CLOEXEC) for the instance; closing it frees all of the
- * instance's memory. Errors: EPERM without CAP_SYS_ADMIN, E2BIG over the
+ * instance's memory. Errors: EPERM without CAP_SYS_ADMIN or for an object
+ * compiled without safety checks (KWO_F_UNCHECKED), E2BIG over the
  * size limit, EINVAL for a malformed object, ENOEXEC for a wrong target or
  * CPU, ECANCELED when the start function trapped or exited (status, trap
  * and exit_code say how; no instance is left). On every error with a
