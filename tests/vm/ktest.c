@@ -18,6 +18,8 @@
  *						an instance fd it was given
  *	ktest unchecked OBJ			OBJ flagged "compiled without
  *						safety checks" is refused
+ *	ktest bench OBJ EXPORT N		time N calls: ioctl round trip
+ *						and time inside the kernel
  *
  * T is i32, i64, f32 or f64; f32/f64 values are raw bits in hex.
  */
@@ -517,6 +519,35 @@ static int cmd_kill(int argc, char **argv)
 	return !!failures;
 }
 
+/* Round trip of KWO_IOC_INVOKE, and the part spent in the call itself. */
+static int cmd_bench(int argc, char **argv)
+{
+	struct timespec t0, t1;
+	unsigned long long inside = 0, total;
+	int dev = open_dev(), ifd, i, n;
+
+	if (argc < 3)
+		return 2;
+	ifd = load_file(dev, argv[0]);
+	n = atoi(argv[2]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		struct kwo_invoke req = { 0 };
+
+		if (invoke(ifd, argv[1], &req, NULL, 0) || req.status != KWO_STATUS_OK) {
+			fail("call %d failed", i);
+			return 1;
+		}
+		inside += req.duration_ns;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	total = (t1.tv_sec - t0.tv_sec) * 1000000000ull + t1.tv_nsec - t0.tv_nsec;
+	printf("KTEST bench %s: %d calls, %llu ns per ioctl round trip, %llu ns inside\n",
+	       argv[1], n, total / n, inside / n);
+	ok("bench");
+	return 0;
+}
+
 /* A valid object flagged KWO_F_UNCHECKED (checks off) is refused. */
 static int cmd_unchecked(int argc, char **argv)
 {
@@ -587,7 +618,9 @@ int main(int argc, char **argv)
 		return cmd_handoff(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "unchecked"))
 		return cmd_unchecked(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "bench"))
+		return cmd_bench(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|concurrent|kill|handoff|unchecked ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|concurrent|kill|handoff|unchecked|bench ...\n");
 	return 2;
 }

@@ -39,6 +39,7 @@ echo "KWO-VMALLOC: ${before} kB before 300 cycles, ${after} kB after"
 step ktest kill /objects/spin.kwo spin
 step ktest handoff /objects/nop.kwo nop
 step ktest unchecked /objects/add.kwo
+step ktest bench /objects/nop.kwo nop 2000
 if [ -x /bin/kwo ]; then
 	. /cli.sh
 else
