@@ -100,7 +100,7 @@ fn run(args: &Args) -> Result<usize, String> {
     if let Some(only) = &args.only {
         workloads.retain(|w| only.iter().any(|o| o == w.name));
     }
-    let runs = args.runs.unwrap_or(if args.smoke { 1 } else { 9 });
+    let runs = args.runs.unwrap_or(if args.smoke { 1 } else { 11 });
     let set = Settings { smoke: args.smoke, runs, interp_runs: runs.min(3), engines: Engine::all() };
 
     eprintln!("building {} workloads for wasm32 ...", workloads.len());

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
 
-use crate::engines::{self, Engine};
+use crate::engines::{self, Engine, Instance};
 use crate::workloads::{self, Workload};
 
 /// Seconds of each sample.
@@ -67,6 +67,8 @@ pub struct RunResult {
 
 /// Runs every workload on every engine; returns the results and the
 /// failures (errors and checksum mismatches), which never stop the run.
+/// The engines take turns call by call, so that a burst of load from
+/// elsewhere on the machine hits them all alike.
 pub fn run_times(
     set: &Settings,
     workloads: &[Workload],
@@ -76,24 +78,72 @@ pub fn run_times(
     let mut results = Vec::new();
     for (i, w) in workloads.iter().enumerate() {
         let arg = if set.smoke { w.smoke } else { w.full };
-        let checksum = (w.native)(arg);
-        let mut r = RunResult { name: w.name, arg, times: BTreeMap::new() };
+        eprint!("[{}/{}] {} ({arg}):", i + 1, workloads.len(), w.name);
+        let want = (w.native)(arg);
+        let mut contenders = Vec::new();
         for &engine in &set.engines {
-            eprint!("[{}/{}] {} ({arg}) on {}: ", i + 1, workloads.len(), w.name, engine.label());
-            match time_one(set, w, arg, checksum, engine, &modules[w.module]) {
-                Ok(s) => {
-                    eprintln!("{:.2} ms (median of {})", s.median() * 1e3, s.0.len());
-                    r.times.insert(engine.label(), s);
-                }
-                Err(e) => {
-                    eprintln!("FAILED: {e}");
-                    errors.push(format!("{} on {}: {e}", w.name, engine.label()));
+            match Contender::new(engine, w, arg, want, &modules[w.module]) {
+                Ok(c) => contenders.push(c),
+                Err(e) => errors.push(format!("{} on {}: {e}", w.name, engine.label())),
+            }
+        }
+        for round in 0..set.runs {
+            for c in contenders.iter_mut().filter(|c| c.failed.is_none()) {
+                if c.engine != Engine::Wasmi || round < set.interp_runs {
+                    c.time_call(w, arg, want);
                 }
             }
         }
+        let mut r = RunResult { name: w.name, arg, times: BTreeMap::new() };
+        for c in contenders {
+            match c.failed {
+                Some(e) => errors.push(format!("{} on {}: {e}", w.name, c.engine.label())),
+                None => {
+                    r.times.insert(c.engine.label(), c.samples);
+                }
+            }
+        }
+        let native = r.times.get(Engine::Native.label()).map_or(f64::NAN, Samples::min);
+        for e in set.engines.iter().filter(|&&e| e != Engine::Native) {
+            if let Some(s) = r.times.get(e.label()) {
+                eprint!(" | {} {:.2}x", e.label(), s.min() / native);
+            }
+        }
+        eprintln!(" (native {:.2} ms)", native * 1e3);
         results.push(r);
     }
     results
+}
+
+/// One engine's instance of one workload, warmed up and checked.
+struct Contender {
+    engine: Engine,
+    inst: Option<Box<dyn Instance>>,
+    samples: Samples,
+    failed: Option<String>,
+}
+
+impl Contender {
+    fn new(engine: Engine, w: &Workload, arg: i32, want: i64, wasm: &[u8]) -> Result<Contender, String> {
+        let mut inst = if engine == Engine::Native { None } else { Some(engine.instantiate(wasm)?) };
+        if let Some(inst) = &mut inst {
+            check(inst.call(w.export, arg)?, want)?;
+        }
+        Ok(Contender { engine, inst, samples: Samples::default(), failed: None })
+    }
+
+    fn time_call(&mut self, w: &Workload, arg: i32, want: i64) {
+        let t = Instant::now();
+        let got = match &mut self.inst {
+            None => Ok(black_box(w.native)(black_box(arg))),
+            Some(inst) => inst.call(w.export, arg),
+        };
+        let elapsed = t.elapsed().as_secs_f64();
+        match got.and_then(|v| check(v, want)) {
+            Ok(()) => self.samples.0.push(elapsed),
+            Err(e) => self.failed = Some(e),
+        }
+    }
 }
 
 fn check(got: i64, want: i64) -> Result<(), String> {
@@ -101,16 +151,6 @@ fn check(got: i64, want: i64) -> Result<(), String> {
         return Ok(());
     }
     Err(format!("checksum {got:#x}, native says {want:#x}"))
-}
-
-fn time_one(set: &Settings, w: &Workload, arg: i32, want: i64, engine: Engine, wasm: &[u8]) -> Result<Samples, String> {
-    if engine == Engine::Native {
-        return sample(set.runs, || check(black_box(w.native)(black_box(arg)), want));
-    }
-    let mut inst = engine.instantiate(wasm)?;
-    let runs = if engine == Engine::Wasmi { set.interp_runs } else { set.runs };
-    check(inst.call(w.export, arg)?, want)?;
-    sample(runs, || check(inst.call(w.export, arg)?, want))
 }
 
 /// Compile-side numbers of one module.

@@ -41,9 +41,10 @@ fn wasm_engines(d: &Data) -> Vec<Engine> {
     main_engines(d).into_iter().filter(|&e| e != Engine::Native).collect()
 }
 
-/// Median time of `e` over median time of `base` on one workload.
+/// Fastest run of `e` over fastest run of `base` on one workload: on a
+/// shared machine the minimum is the estimate least disturbed by others.
 fn ratio_to(r: &RunResult, e: Engine, base: Engine) -> Option<f64> {
-    Some(r.times.get(e.label())?.median() / r.times.get(base.label())?.median())
+    Some(r.times.get(e.label())?.min() / r.times.get(base.label())?.min())
 }
 
 fn ratio(r: &RunResult, e: Engine) -> Option<f64> {
@@ -72,6 +73,11 @@ fn ms(s: f64) -> String {
     } else {
         format!("{:.1} µs", s * 1e6)
     }
+}
+
+/// `fastest / median (±half range)`.
+fn min_median(s: &Samples) -> String {
+    format!("{} / {} (±{:.0}%)", ms(s.min()), ms(s.median()), s.spread() * 50.0)
 }
 
 fn shell(cmd: &str, args: &[&str]) -> String {
@@ -127,10 +133,11 @@ fn markdown(d: &Data) -> String {
 fn run_table(o: &mut String, d: &Data) {
     let _ = writeln!(
         o,
-        "\n## Run time\n\nMedian time of one call `run(n)`, ± half the range (max − min) of the \
-         runs as a share of the median, then the ratio of medians to native. Every result was \
-         checked equal to native's. The machine is shared (2 cores): expect noise of several \
-         percent.\n"
+        "\n## Run time\n\nTime of one call `run(n)`: fastest / median run, ± half the range \
+         (max − min) as a share of the median, then **the ratio to native of the fastest runs**. \
+         The engines take turns call by call; every result was checked equal to native's. The \
+         machine is shared (2 cores, other builds running): medians and spreads carry that noise, \
+         the fastest runs much less.\n"
     );
     let engines = &main_engines(d);
     let _ = write!(o, "| workload | n |");
@@ -147,10 +154,10 @@ fn run_table(o: &mut String, d: &Data) {
         for &e in engines {
             match (r.times.get(e.label()), ratio(r, e)) {
                 (Some(s), Some(x)) if e != Engine::Native => {
-                    let _ = write!(o, " {} (±{:.0}%) **{x:.2}×** |", ms(s.median()), s.spread() * 50.0);
+                    let _ = write!(o, " {} **{x:.2}×** |", min_median(s));
                 }
                 (Some(s), _) => {
-                    let _ = write!(o, " {} (±{:.0}%) |", ms(s.median()), s.spread() * 50.0);
+                    let _ = write!(o, " {} |", min_median(s));
                 }
                 _ => o.push_str(" failed |"),
             }
@@ -304,18 +311,18 @@ const COLORS: [RGBColor; 4] = [RGBColor(0x1f, 0x77, 0xb4), RGBColor(0xff, 0x7f, 
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Grouped bars of the ratio to native per workload (log scale), with
-/// whiskers from the fastest to the slowest run; the last group is the
-/// geomean.
+/// Grouped bars of the ratio to native's fastest run per workload (log
+/// scale): the bar is the engine's fastest run, the whisker reaches its
+/// median; the last group is the geomean.
 fn ratio_plot(path: &Path, d: &Data) -> PlotResult {
     let engines = wasm_engines(d);
     let mut groups: Vec<(String, Vec<Option<(f64, f64, f64)>>)> = Vec::new();
     let native = Engine::Native.label();
     for r in &d.times {
-        let Some(nat) = r.times.get(native).map(Samples::median) else { continue };
+        let Some(nat) = r.times.get(native).map(Samples::min) else { continue };
         let bars = engines
             .iter()
-            .map(|e| r.times.get(e.label()).map(|s| (s.median() / nat, s.min() / nat, s.max() / nat)))
+            .map(|e| r.times.get(e.label()).map(|s| (s.min() / nat, s.min() / nat, s.median() / nat)))
             .collect();
         groups.push((r.name.to_string(), bars));
     }
@@ -326,7 +333,7 @@ fn ratio_plot(path: &Path, d: &Data) -> PlotResult {
     root.fill(&WHITE)?;
     let n = groups.len();
     let mut chart = ChartBuilder::on(&root)
-        .caption("time relative to native (lower is better, log scale)", ("sans-serif", 20))
+        .caption("time / native time (fastest runs; whisker: median; lower is better, log scale)", ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(60)
         .y_label_area_size(60)
