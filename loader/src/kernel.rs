@@ -130,7 +130,8 @@ impl Device {
             object,
             timeout: config.timeout,
             fuel: config.fuel,
-            output_limit: config.output_limit.max(1),
+            out_buf: vec![0; config.output_limit.clamp(1, u32::MAX as usize)],
+            err_buf: vec![0; config.output_limit.clamp(1, u32::MAX as usize)],
             stdout: Vec::new(),
             stderr: Vec::new(),
         })
@@ -199,7 +200,9 @@ pub struct KernelInstance {
     object: Object,
     timeout: Option<Duration>,
     fuel: Option<u64>,
-    output_limit: usize,
+    /// Where KWO_IOC_INVOKE copies fd 1 and fd 2 output (Config::output_limit).
+    out_buf: Vec<u8>,
+    err_buf: Vec<u8>,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
 }
@@ -236,16 +239,14 @@ impl KernelInstance {
                 args.len()
             )));
         }
-        let mut out = vec![0u8; self.output_limit];
-        let mut err = vec![0u8; self.output_limit];
         let mut req = kwo_invoke {
             name: addr(export.as_ptr()),
             name_len: export.len() as u32,
             nvals: args.len() as u32,
-            stdout_buf: addr(out.as_mut_ptr()),
-            stdout_size: self.output_limit.min(u32::MAX as usize) as u32,
-            stderr_buf: addr(err.as_mut_ptr()),
-            stderr_size: self.output_limit.min(u32::MAX as usize) as u32,
+            stdout_buf: addr(self.out_buf.as_mut_ptr()),
+            stdout_size: self.out_buf.len() as u32,
+            stderr_buf: addr(self.err_buf.as_mut_ptr()),
+            stderr_size: self.err_buf.len() as u32,
             timeout_ns: timeout_ns(self.timeout),
             fuel: self.fuel.unwrap_or(0),
             ..Default::default()
@@ -263,10 +264,11 @@ impl KernelInstance {
         }
         ioctl(self.fd.as_raw_fd(), KWO_IOC_INVOKE, &mut req)
             .map_err(|e| RunError::Load(format!("KWO_IOC_INVOKE {export:?}: {e}")))?;
+        let (out_len, err_len) = (req.stdout_len as usize, req.stderr_len as usize);
         self.stdout
-            .extend_from_slice(&out[..req.stdout_len as usize]);
+            .extend_from_slice(&self.out_buf[..out_len.min(self.out_buf.len())]);
         self.stderr
-            .extend_from_slice(&err[..req.stderr_len as usize]);
+            .extend_from_slice(&self.err_buf[..err_len.min(self.err_buf.len())]);
         match req.status {
             KWO_STATUS_OK => Ok(results
                 .iter()
@@ -375,7 +377,13 @@ pub struct RunOptions {
 fn program_config(file: &Path, opts: &RunOptions) -> Config {
     let mut argv = vec![file.display().to_string()];
     argv.extend(opts.args.iter().cloned());
-    Config { timeout: opts.timeout, fuel: opts.fuel, args: argv, env: opts.env.clone(), ..Config::default() }
+    Config {
+        timeout: opts.timeout,
+        fuel: opts.fuel,
+        args: argv,
+        env: opts.env.clone(),
+        ..Config::default()
+    }
 }
 
 /// A `.kwo` object as it is; a `.wasm` module verified with the kernel
@@ -385,10 +393,22 @@ fn object_bytes(file: &Path) -> Result<Vec<u8>, String> {
     if !bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
-    let module = kwo_verifier::verify(&bytes, &kwo_verifier::Policy::kernel())
-        .map_err(|d| format!("{}: rejected by the verifier:\n{}", file.display(), d.to_string().trim_end()))?;
-    let target = if cfg!(target_arch = "aarch64") { kwo_format::Target::Aarch64 } else { kwo_format::Target::X86_64 };
-    let opts = kwo_compiler::Options { target, ..kwo_compiler::Options::default() };
+    let module = kwo_verifier::verify(&bytes, &kwo_verifier::Policy::kernel()).map_err(|d| {
+        format!(
+            "{}: rejected by the verifier:\n{}",
+            file.display(),
+            d.to_string().trim_end()
+        )
+    })?;
+    let target = if cfg!(target_arch = "aarch64") {
+        kwo_format::Target::Aarch64
+    } else {
+        kwo_format::Target::X86_64
+    };
+    let opts = kwo_compiler::Options {
+        target,
+        ..kwo_compiler::Options::default()
+    };
     kwo_compiler::compile(&module, &opts).map_err(|e| format!("{}: {e}", file.display()))
 }
 
@@ -439,11 +459,21 @@ pub fn cmd_run(
     let result = match invoke.split_first() {
         None => inst.invoke("_start", &[]).map(|_| ()),
         Some((name, raw)) => {
-            let params = inst.func_params(name).ok_or_else(|| format!("no exported function {name:?}"))?;
+            let params = inst
+                .func_params(name)
+                .ok_or_else(|| format!("no exported function {name:?}"))?;
             if params.len() != raw.len() {
-                return Err(format!("{name:?} takes {} arguments, {} given", params.len(), raw.len()));
+                return Err(format!(
+                    "{name:?} takes {} arguments, {} given",
+                    params.len(),
+                    raw.len()
+                ));
             }
-            let vals = params.iter().zip(raw).map(|(&t, s)| parse_arg(t, s)).collect::<Result<Vec<_>, _>>()?;
+            let vals = params
+                .iter()
+                .zip(raw)
+                .map(|(&t, s)| parse_arg(t, s))
+                .collect::<Result<Vec<_>, _>>()?;
             inst.invoke(name, &vals).map(|results| {
                 flush(&mut inst);
                 for r in &results {
