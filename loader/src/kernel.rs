@@ -492,3 +492,60 @@ pub fn cmd_exec(file: &Path, opts: &RunOptions) -> Result<ExitCode, String> {
     let no_args: ParseArg = |_, s| Err(format!("unexpected argument {s}"));
     cmd_run(file, opts, &[], no_args, |_| String::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_block_is_nul_terminated_strings() {
+        let block = nul_block(&["a".into(), "".into(), "bc".into()], "argument").unwrap();
+        assert_eq!(block, b"a\0\0bc\0");
+        assert!(matches!(
+            nul_block(&["x\0y".into()], "argument"),
+            Err(RunError::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn trap_report_names_the_function() {
+        let wasm = wat::parse_str(r#"(module (func $f (export "f") unreachable))"#).unwrap();
+        let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel()).unwrap();
+        let kwo = kwo_compiler::compile(&module, &kwo_compiler::Options::default()).unwrap();
+        let object = Object::parse(&kwo).unwrap();
+        let report = kwo_trap_report {
+            code: 1,
+            func: 0,
+            wasm_off: 0x1c,
+            reserved: 0,
+        };
+        let info = trap_info(&report, Some(&object));
+        assert_eq!(
+            info.to_string(),
+            "unreachable in func 0 f at wasm offset 0x1c"
+        );
+        let unknown = kwo_trap_report {
+            code: 5,
+            func: u32::MAX,
+            wasm_off: u32::MAX,
+            reserved: 0,
+        };
+        assert_eq!(
+            trap_info(&unknown, None).to_string(),
+            "out of bounds memory access"
+        );
+    }
+
+    /// Without kwo.ko (as on a build machine), the error says what to do.
+    #[test]
+    fn missing_device_is_explained() {
+        if Path::new(DEVICE).exists() {
+            return; // a machine with kwo.ko loaded: nothing to explain
+        }
+        match Device::open() {
+            Err(RunError::Load(msg)) => assert!(msg.contains("is kwo.ko loaded?"), "{msg}"),
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("{DEVICE} opened although it does not exist"),
+        }
+    }
+}
