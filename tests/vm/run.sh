@@ -9,13 +9,14 @@
 #	tests/vm/run.sh selfcheck		prove that a hang and an oops FAIL
 #
 # Environment: ARCH=x86_64|arm64 (arm64: run tests/vm/setup-arm64.sh
-# first; the guest runs ktest, not the CLI), ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else
-# TCG), TIMEOUT (seconds, default 300), KWO (a static kwo binary to use
-# instead of building one), KROOT (a directory holding another kernel's
-# boot/, lib/modules/ and usr/src/, e.g. from tests/vm/setup-6.12.sh;
-# default: the host's Debian 6.1 packages), KVER (default: the newest
-# headers there, 6.1 on the host). Run tests/vm/setup.sh first. Nothing is
-# ever loaded into the host kernel.
+# first; its guest runs ktest but not the CLI, so no exec or selfcheck),
+# ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else TCG), TIMEOUT
+# (seconds, default 300), KWO (a static kwo binary to use instead of
+# building one), KROOT (a directory holding another kernel's boot/,
+# lib/modules/ and usr/src/, e.g. from tests/vm/setup-6.12.sh; default: the
+# host's Debian 6.1 packages), KVER (default: the newest headers there, 6.1
+# on the host). Run tests/vm/setup.sh first. Nothing is ever loaded into
+# the host kernel.
 set -eEuo pipefail
 trap 'echo "RESULT: FAIL (harness error: line $LINENO: $BASH_COMMAND)"' ERR
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +30,7 @@ el() { awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $1 }"; }
 
 ARCH=${ARCH:-x86_64}
 OUT=$ROOT/build/vm/$ARCH
+[ "$ARCH" = x86_64 ] || [ "$MODE" = suite ] || die "$MODE needs ARCH=x86_64 (the CLI, pvpanic)"
 case $ARCH in
 x86_64)
 	KARCH=amd64 KMAKE=() CC=gcc CONSOLE=ttyS0 TARGET=x86_64
