@@ -37,6 +37,7 @@ echo "KWO-VMALLOC: ${before} kB before 300 cycles, ${after} kB after"
 # Task stacks of exited processes may stay cached; allow a few.
 [ $((after - before)) -le 64 ] || { echo "KWO-STEP-FAILED: vmalloc grew"; fail=1; }
 step ktest kill /objects/spin.kwo spin
+step ktest kill /objects/fpspin.kwo fpspin
 step ktest handoff /objects/nop.kwo nop
 step ktest unchecked /objects/add.kwo
 step ktest bench /objects/nop.kwo nop 2000
