@@ -14,7 +14,10 @@ fn main() {
         .collect();
     files.sort();
     for file in files {
-        let stem = file.file_stem().and_then(|s| s.to_str()).expect("UTF-8 file name");
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("UTF-8 file name");
         cc::Build::new()
             .compiler("clang")
             .opt_level(2)

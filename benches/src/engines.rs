@@ -80,13 +80,28 @@ impl Engine {
         let all = kwo_compiler::Checks::default();
         Some(match self {
             Engine::Kwo => all,
-            Engine::KwoNoBounds => kwo_compiler::Checks { bounds: false, ..all },
-            Engine::KwoNoSpectre => kwo_compiler::Checks { spectre: false, ..all },
-            Engine::KwoNoCheckpoints => kwo_compiler::Checks { checkpoints: false, ..all },
-            Engine::KwoNoStack => kwo_compiler::Checks { stack: false, ..all },
-            Engine::KwoNoChecks => {
-                kwo_compiler::Checks { bounds: false, spectre: false, checkpoints: false, stack: false }
-            }
+            Engine::KwoNoBounds => kwo_compiler::Checks {
+                bounds: false,
+                ..all
+            },
+            Engine::KwoNoSpectre => kwo_compiler::Checks {
+                spectre: false,
+                ..all
+            },
+            Engine::KwoNoCheckpoints => kwo_compiler::Checks {
+                checkpoints: false,
+                ..all
+            },
+            Engine::KwoNoStack => kwo_compiler::Checks {
+                stack: false,
+                ..all
+            },
+            Engine::KwoNoChecks => kwo_compiler::Checks {
+                bounds: false,
+                spectre: false,
+                checkpoints: false,
+                stack: false,
+            },
             _ => return None,
         })
     }
@@ -94,7 +109,9 @@ impl Engine {
     /// Instantiates `wasm` (not for [`Engine::Native`]).
     pub fn instantiate(self, wasm: &[u8]) -> Result<Box<dyn Instance>, String> {
         if let Some(checks) = self.kwo_checks() {
-            return Ok(Box::new(KwoInstance::new(&kwo_compile_with(wasm, checks)?)?));
+            return Ok(Box::new(KwoInstance::new(&kwo_compile_with(
+                wasm, checks,
+            )?)?));
         }
         match self {
             #[cfg(feature = "wasmtime")]
@@ -118,8 +135,13 @@ pub fn kwo_compile(wasm: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 fn kwo_compile_with(wasm: &[u8], checks: kwo_compiler::Checks) -> Result<Vec<u8>, String> {
-    let module = kwo_verifier::verify(wasm, &kwo_verifier::Policy::kernel()).map_err(|d| d.to_string())?;
-    let opts = kwo_compiler::Options { target: host_target(), checks, ..Default::default() };
+    let module =
+        kwo_verifier::verify(wasm, &kwo_verifier::Policy::kernel()).map_err(|d| d.to_string())?;
+    let opts = kwo_compiler::Options {
+        target: host_target(),
+        checks,
+        ..Default::default()
+    };
     kwo_compiler::compile(&module, &opts).map_err(|e| e.to_string())
 }
 
@@ -136,7 +158,10 @@ pub struct KwoInstance(kwo::Instance);
 impl KwoInstance {
     /// Loads an object and runs a reactor's `_initialize`, as `kwo run` does.
     pub fn new(kwo_bytes: &[u8]) -> Result<KwoInstance, String> {
-        let config = kwo::Config { stack_budget: 1 << 20, ..Default::default() };
+        let config = kwo::Config {
+            stack_budget: 1 << 20,
+            ..Default::default()
+        };
         let mut inst = kwo::Instance::new(kwo_bytes, &config).map_err(|e| e.to_string())?;
         if inst.func_params("_initialize").is_some() {
             inst.invoke("_initialize", &[]).map_err(|e| e.to_string())?;
@@ -147,7 +172,11 @@ impl KwoInstance {
 
 impl Instance for KwoInstance {
     fn call(&mut self, export: &str, n: i32) -> Result<i64, String> {
-        match self.0.invoke(export, &[kwo::Val::I32(n)]).map_err(|e| e.to_string())?[..] {
+        match self
+            .0
+            .invoke(export, &[kwo::Val::I32(n)])
+            .map_err(|e| e.to_string())?[..]
+        {
             [kwo::Val::I64(v)] => Ok(v),
             ref other => Err(format!("{export} returned {other:?}")),
         }
@@ -167,7 +196,9 @@ pub mod wt {
     pub fn engine(explicit: bool) -> Result<Engine, String> {
         let mut c = Config::new();
         if explicit {
-            c.memory_reservation(0).memory_guard_size(0).memory_reservation_for_growth(0);
+            c.memory_reservation(0)
+                .memory_guard_size(0)
+                .memory_reservation_for_growth(0);
             c.signals_based_traps(false);
             // SAFETY: documented requirement of signals_based_traps(false).
             unsafe {
@@ -183,15 +214,26 @@ pub mod wt {
         instantiate_module(engine, &module)
     }
 
-    pub fn instantiate_module(engine: &Engine, module: &Module) -> Result<Box<dyn Instance>, String> {
+    pub fn instantiate_module(
+        engine: &Engine,
+        module: &Module,
+    ) -> Result<Box<dyn Instance>, String> {
         let mut linker = Linker::new(engine);
-        linker.define_unknown_imports_as_traps(module).map_err(|e| e.to_string())?;
+        linker
+            .define_unknown_imports_as_traps(module)
+            .map_err(|e| e.to_string())?;
         let mut store = Store::new(engine, ());
-        let instance = linker.instantiate(&mut store, module).map_err(|e| e.to_string())?;
+        let instance = linker
+            .instantiate(&mut store, module)
+            .map_err(|e| e.to_string())?;
         if let Ok(init) = instance.get_typed_func::<(), ()>(&mut store, "_initialize") {
             init.call(&mut store, ()).map_err(|e| e.to_string())?;
         }
-        Ok(Box::new(WtInstance { store, instance, last: None }))
+        Ok(Box::new(WtInstance {
+            store,
+            instance,
+            last: None,
+        }))
     }
 
     struct WtInstance {
@@ -233,18 +275,27 @@ pub mod wi {
             if let ExternType::Func(ty) = import.ty() {
                 let what = format!("{}::{}", import.module(), import.name());
                 linker
-                    .func_new(import.module(), import.name(), ty.clone(), move |_, _, _| {
-                        Err(Error::new(format!("import {what} called")))
-                    })
+                    .func_new(
+                        import.module(),
+                        import.name(),
+                        ty.clone(),
+                        move |_, _, _| Err(Error::new(format!("import {what} called"))),
+                    )
                     .map_err(|e| e.to_string())?;
             }
         }
         let mut store = Store::new(&engine, ());
-        let instance = linker.instantiate_and_start(&mut store, &module).map_err(|e| e.to_string())?;
+        let instance = linker
+            .instantiate_and_start(&mut store, &module)
+            .map_err(|e| e.to_string())?;
         if let Ok(init) = instance.get_typed_func::<(), ()>(&store, "_initialize") {
             init.call(&mut store, ()).map_err(|e| e.to_string())?;
         }
-        Ok(Box::new(WiInstance { store, instance, last: None }))
+        Ok(Box::new(WiInstance {
+            store,
+            instance,
+            last: None,
+        }))
     }
 
     struct WiInstance {
@@ -256,13 +307,13 @@ pub mod wi {
     impl Instance for WiInstance {
         fn call(&mut self, export: &str, n: i32) -> Result<i64, String> {
             let f = match &self.last {
-                Some((name, f)) if name == export => f.clone(),
+                Some((name, f)) if name == export => *f,
                 _ => {
                     let f = self
                         .instance
                         .get_typed_func::<i32, i64>(&self.store, export)
                         .map_err(|e| e.to_string())?;
-                    self.last = Some((export.to_string(), f.clone()));
+                    self.last = Some((export.to_string(), f));
                     f
                 }
             };

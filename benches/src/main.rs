@@ -36,7 +36,12 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { smoke: false, runs: None, out: None, only: None };
+    let mut args = Args {
+        smoke: false,
+        runs: None,
+        out: None,
+        only: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -70,7 +75,9 @@ fn main() -> ExitCode {
     // A spawned thread: glibc answers the kwo runtime's per-call stack
     // query (pthread_getattr_np) by reading /proc/self/maps on the main
     // thread only, which would add ~100 us to every kwo call.
-    let worker = std::thread::Builder::new().stack_size(64 << 20).spawn(move || run(&args));
+    let worker = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || run(&args));
     let result = match worker.map(|h| h.join()) {
         Ok(Ok(r)) => r,
         _ => Err("the benchmark thread could not start or panicked".into()),
@@ -101,7 +108,12 @@ fn run(args: &Args) -> Result<usize, String> {
         workloads.retain(|w| only.iter().any(|o| o == w.name));
     }
     let runs = args.runs.unwrap_or(if args.smoke { 1 } else { 11 });
-    let set = Settings { smoke: args.smoke, runs, interp_runs: runs.min(3), engines: Engine::all() };
+    let set = Settings {
+        smoke: args.smoke,
+        runs,
+        interp_runs: runs.min(3),
+        engines: Engine::all(),
+    };
 
     eprintln!("building {} workloads for wasm32 ...", workloads.len());
     let modules = workloads::build_wasm(&workloads, &root.join("../target/bench-wasm"))?;
@@ -111,9 +123,21 @@ fn run(args: &Args) -> Result<usize, String> {
     let round_trip = measure::invoke_round_trip(&set, &mut errors);
     let times = measure::run_times(&set, &workloads, &modules, &mut errors);
 
-    let data = report::Data { set: &set, times, compile, load, round_trip, errors, elapsed: started.elapsed() };
+    let data = report::Data {
+        set: &set,
+        times,
+        compile,
+        load,
+        round_trip,
+        errors,
+        elapsed: started.elapsed(),
+    };
     report::write(&out, &data)?;
-    eprintln!("report: {} ({:.0} s)", out.join("report.md").display(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "report: {} ({:.0} s)",
+        out.join("report.md").display(),
+        started.elapsed().as_secs_f64()
+    );
     // One check per workload and engine whose every output matched native.
     let passed: usize = data.times.iter().map(|r| r.times.len()).sum();
     println!("kwo-bench: {passed} passed, {} failed", data.errors.len());

@@ -94,7 +94,11 @@ pub fn run_times(
                 }
             }
         }
-        let mut r = RunResult { name: w.name, arg, times: BTreeMap::new() };
+        let mut r = RunResult {
+            name: w.name,
+            arg,
+            times: BTreeMap::new(),
+        };
         for c in contenders {
             match c.failed {
                 Some(e) => errors.push(format!("{} on {}: {e}", w.name, c.engine.label())),
@@ -103,7 +107,10 @@ pub fn run_times(
                 }
             }
         }
-        let native = r.times.get(Engine::Native.label()).map_or(f64::NAN, Samples::min);
+        let native = r
+            .times
+            .get(Engine::Native.label())
+            .map_or(f64::NAN, Samples::min);
         for e in set.engines.iter().filter(|&&e| e != Engine::Native) {
             if let Some(s) = r.times.get(e.label()) {
                 eprint!(" | {} {:.2}x", e.label(), s.min() / native);
@@ -124,12 +131,27 @@ struct Contender {
 }
 
 impl Contender {
-    fn new(engine: Engine, w: &Workload, arg: i32, want: i64, wasm: &[u8]) -> Result<Contender, String> {
-        let mut inst = if engine == Engine::Native { None } else { Some(engine.instantiate(wasm)?) };
+    fn new(
+        engine: Engine,
+        w: &Workload,
+        arg: i32,
+        want: i64,
+        wasm: &[u8],
+    ) -> Result<Contender, String> {
+        let mut inst = if engine == Engine::Native {
+            None
+        } else {
+            Some(engine.instantiate(wasm)?)
+        };
         if let Some(inst) = &mut inst {
             check(inst.call(w.export, arg)?, want)?;
         }
-        Ok(Contender { engine, inst, samples: Samples::default(), failed: None })
+        Ok(Contender {
+            engine,
+            inst,
+            samples: Samples::default(),
+            failed: None,
+        })
     }
 
     fn time_call(&mut self, w: &Workload, arg: i32, want: i64) {
@@ -193,14 +215,28 @@ pub fn compile_times(
     out
 }
 
-fn compile_one(set: &Settings, reps: usize, name: &str, wasm: &[u8]) -> Result<CompileResult, String> {
+fn compile_one(
+    set: &Settings,
+    reps: usize,
+    name: &str,
+    wasm: &[u8],
+) -> Result<CompileResult, String> {
     let policy = kwo_verifier::Policy::kernel();
-    let verify = sample(reps, || kwo_verifier::verify(wasm, &policy).map(drop).map_err(|d| d.to_string()))?;
+    let verify = sample(reps, || {
+        kwo_verifier::verify(wasm, &policy)
+            .map(drop)
+            .map_err(|d| d.to_string())
+    })?;
     let module = kwo_verifier::verify(wasm, &policy).map_err(|d| d.to_string())?;
-    let opts = kwo_compiler::Options { target: engines::host_target(), ..Default::default() };
+    let opts = kwo_compiler::Options {
+        target: engines::host_target(),
+        ..Default::default()
+    };
     let mut kwo_len = 0;
     let kwo_compile = sample(reps, || {
-        kwo_len = kwo_compiler::compile(&module, &opts).map_err(|e| e.to_string())?.len();
+        kwo_len = kwo_compiler::compile(&module, &opts)
+            .map_err(|e| e.to_string())?
+            .len();
         Ok(())
     })?;
     Ok(CompileResult {
@@ -220,7 +256,11 @@ fn wasmtime_compile(set: &Settings, reps: usize, wasm: &[u8]) -> Result<Option<S
         return Ok(None);
     }
     let engine = engines::wt::engine(false)?;
-    let s = sample(reps, || wasmtime::Module::new(&engine, wasm).map(drop).map_err(|e| e.to_string()))?;
+    let s = sample(reps, || {
+        wasmtime::Module::new(&engine, wasm)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })?;
     Ok(Some(s))
 }
 
@@ -232,7 +272,11 @@ fn wasmtime_compile(_: &Settings, _: usize, _: &[u8]) -> Result<Option<Samples>,
 /// Load + instantiate time of one module per engine: kwo from a `.kwo`
 /// object, Wasmtime from its serialized (precompiled) module, wasmi from
 /// the `.wasm` (it translates lazily).
-pub fn load_times(set: &Settings, modules: &BTreeMap<String, Vec<u8>>, errors: &mut Vec<String>) -> BTreeMap<String, BTreeMap<&'static str, Samples>> {
+pub fn load_times(
+    set: &Settings,
+    modules: &BTreeMap<String, Vec<u8>>,
+    errors: &mut Vec<String>,
+) -> BTreeMap<String, BTreeMap<&'static str, Samples>> {
     let reps = if set.smoke { 1 } else { 10 };
     let mut out = BTreeMap::new();
     for (name, wasm) in modules {
@@ -269,10 +313,13 @@ fn load_one(engine: Engine, reps: usize, wasm: &[u8]) -> Result<Option<Samples>,
         #[cfg(feature = "wasmtime")]
         Engine::WasmtimeGuard | Engine::WasmtimeExplicit => {
             let e = engines::wt::engine(engine == Engine::WasmtimeExplicit)?;
-            let bytes = wasmtime::Module::new(&e, wasm).and_then(|m| m.serialize()).map_err(|e| e.to_string())?;
+            let bytes = wasmtime::Module::new(&e, wasm)
+                .and_then(|m| m.serialize())
+                .map_err(|e| e.to_string())?;
             sample(reps, || {
                 // SAFETY: the bytes were serialized just above by the same engine.
-                let m = unsafe { wasmtime::Module::deserialize(&e, &bytes) }.map_err(|e| e.to_string())?;
+                let m = unsafe { wasmtime::Module::deserialize(&e, &bytes) }
+                    .map_err(|e| e.to_string())?;
                 engines::wt::instantiate_module(&e, &m).map(drop)
             })
             .map(Some)
@@ -281,7 +328,8 @@ fn load_one(engine: Engine, reps: usize, wasm: &[u8]) -> Result<Option<Samples>,
     }
 }
 
-const ROUND_TRIP_WAT: &str = r#"(module (func (export "id") (param i32) (result i64) local.get 0 i64.extend_i32_u))"#;
+const ROUND_TRIP_WAT: &str =
+    r#"(module (func (export "id") (param i32) (result i64) local.get 0 i64.extend_i32_u))"#;
 
 #[inline(never)]
 fn native_id(n: i32) -> i64 {
@@ -299,7 +347,12 @@ pub fn invoke_round_trip(set: &Settings, errors: &mut Vec<String>) -> BTreeMap<&
             return out;
         }
     };
-    for engine in set.engines.iter().copied().filter(|e| Engine::main().contains(e)) {
+    for engine in set
+        .engines
+        .iter()
+        .copied()
+        .filter(|e| Engine::main().contains(e))
+    {
         match round_trip_one(engine, &wasm, calls) {
             Ok(ns) => {
                 eprintln!("invoke round trip on {}: {ns:.1} ns", engine.label());

@@ -103,14 +103,22 @@ fn run_tool(cmd: &mut Command) -> Result<(), String> {
     if out.status.success() {
         return Ok(());
     }
-    Err(format!("{cmd:?} failed:\n{}", String::from_utf8_lossy(&out.stderr)))
+    Err(format!(
+        "{cmd:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    ))
 }
 
 /// clang flags for a C workload; the bulk-memory workload gets
 /// `memory.copy`/`memory.fill` instead of wasi-libc's byte loops.
 fn clang_wasm(src: &Path, out: &Path, bulk_memory: bool) -> Command {
     let mut cmd = Command::new("clang");
-    cmd.args(["--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-Wl,--export=run"]);
+    cmd.args([
+        "--target=wasm32-wasi",
+        "-O2",
+        "-mexec-model=reactor",
+        "-Wl,--export=run",
+    ]);
     if bulk_memory {
         cmd.arg("-mbulk-memory");
     }
@@ -120,7 +128,10 @@ fn clang_wasm(src: &Path, out: &Path, bulk_memory: bool) -> Command {
 
 /// Builds every module the workloads need into `out_dir`; returns module
 /// key → `.wasm` bytes.
-pub fn build_wasm(workloads: &[Workload], out_dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
+pub fn build_wasm(
+    workloads: &[Workload],
+    out_dir: &Path,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
     std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let root = workspace_root();
     let mut modules = BTreeMap::new();
@@ -131,7 +142,9 @@ pub fn build_wasm(workloads: &[Workload], out_dir: &Path) -> Result<BTreeMap<Str
         let path = if w.module == RUST_MODULE {
             build_rust(&root, out_dir)?
         } else {
-            let src = root.join("benches/workloads/c").join(format!("{}.c", w.module));
+            let src = root
+                .join("benches/workloads/c")
+                .join(format!("{}.c", w.module));
             let out = out_dir.join(format!("{}.wasm", w.module));
             run_tool(&mut clang_wasm(&src, &out, w.module == "memops"))?;
             out

@@ -22,8 +22,16 @@ impl Rng {
 
 /// Text-like bytes with repetition, so that compression has work to do.
 fn text(len: usize) -> Vec<u8> {
-    const WORDS: [&[u8]; 8] =
-        [b"kernel ", b"wasm ", b"packet ", b"filter ", b"the ", b"of ", b"checksum ", b"\n"];
+    const WORDS: [&[u8]; 8] = [
+        b"kernel ",
+        b"wasm ",
+        b"packet ",
+        b"filter ",
+        b"the ",
+        b"of ",
+        b"checksum ",
+        b"\n",
+    ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut out = Vec::with_capacity(len + 16);
     while out.len() < len {
@@ -65,7 +73,9 @@ pub extern "C" fn bench_deflate(kib: i32) -> i64 {
     let data = text(kib.max(1) as usize * 1024);
     let packed = miniz_oxide::deflate::compress_to_vec(&data, 6);
     match miniz_oxide::inflate::decompress_to_vec(&packed) {
-        Ok(back) if back == data => packed.len() as i64 ^ (first_u64(&packed[packed.len() - 8..]) << 20),
+        Ok(back) if back == data => {
+            packed.len() as i64 ^ (first_u64(&packed[packed.len() - 8..]) << 20)
+        }
         _ => -1,
     }
 }
@@ -76,7 +86,9 @@ pub extern "C" fn bench_deflate(kib: i32) -> i64 {
 pub extern "C" fn bench_sort_hash(n: i32) -> i64 {
     let n = n.max(1) as usize;
     let mut rng = Rng(42);
-    let mut keys: Vec<u32> = (0..n).map(|_| (rng.next() >> 40) as u32 % (n as u32 * 2)).collect();
+    let mut keys: Vec<u32> = (0..n)
+        .map(|_| (rng.next() >> 40) as u32 % (n as u32 * 2))
+        .collect();
     keys.sort_unstable();
     let mut sum = 0u64;
     for (i, k) in keys.iter().enumerate().step_by(97) {
