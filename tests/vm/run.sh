@@ -9,7 +9,8 @@
 #	tests/vm/run.sh selfcheck		prove that a hang and an oops FAIL
 #
 # Environment: ARCH=x86_64|arm64 (arm64: run tests/vm/setup-arm64.sh
-# first; its guest runs ktest but not the CLI, so no exec or selfcheck),
+# first; suite only; KWO_GUEST: a static aarch64 kwo to use instead of
+# cross-building one),
 # ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else TCG), TIMEOUT
 # (seconds, default 300), KWO (a static kwo binary to use instead of
 # building one), KROOT (a directory holding another kernel's boot/,
@@ -30,7 +31,7 @@ el() { awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $1 }"; }
 
 ARCH=${ARCH:-x86_64}
 OUT=$ROOT/build/vm/$ARCH
-[ "$ARCH" = x86_64 ] || [ "$MODE" = suite ] || die "$MODE needs ARCH=x86_64 (the CLI, pvpanic)"
+[ "$ARCH" = x86_64 ] || [ "$MODE" = suite ] || die "$MODE needs ARCH=x86_64 (pvpanic)"
 case $ARCH in
 x86_64)
 	KARCH=amd64 KMAKE=() CC=gcc CONSOLE=ttyS0 TARGET=x86_64
@@ -38,8 +39,7 @@ x86_64)
 	TCG=(-accel tcg -cpu max)
 	KROOT=${KROOT:-} ;;
 arm64)
-	# The kwo CLI is not cross-built: objects come from the host's kwo,
-	# the guest runs ktest only (said loudly by the guest).
+	# Objects come from the host's kwo; the guest's kwo is cross-built.
 	KARCH=arm64 KMAKE=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
 	CC=aarch64-linux-gnu-gcc CONSOLE=ttyAMA0 TARGET=aarch64
 	QEMU=(qemu-system-aarch64 -M virt)
@@ -122,6 +122,24 @@ build_clients() {
 	KWO=$ROOT/target/$RTARGET/release/kwo
 }
 
+# The kwo for an arm64 guest (KWO_GUEST, or built here): static glibc, in
+# its own target directory so that it does not fight other aarch64 builds
+# over RUSTFLAGS.
+build_guest_cli() {
+	if [ -n "${KWO_GUEST:-}" ]; then
+		file -L "$KWO_GUEST" | grep -q 'aarch64.*statically linked' ||
+			die "KWO_GUEST=$KWO_GUEST is not a static aarch64 binary"
+		return
+	fi
+	(cd "$ROOT" && CARGO_TARGET_DIR=$OUT/cargo \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
+		CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+		cargo build -q --release -p kwo-loader --bin kwo --target aarch64-unknown-linux-gnu) ||
+		die "kwo CLI (aarch64) did not build"
+	KWO_GUEST=$OUT/cargo/aarch64-unknown-linux-gnu/release/kwo
+}
+
 # Every tests/vm/objects/*.wat: wat2wasm, then `kwo compile` with the
 # static musl kwo (it runs on the host as well). The guest gets both the
 # .wasm (for kwo exec) and the .kwo.
@@ -157,7 +175,7 @@ pack_initramfs() {
 	cp "$HERE/guest/init" "$HERE/guest/suite.sh" "$HERE/guest/cli.sh" "$r/"
 	cp "$OUT/kmod/kwo.ko" "$r/"
 	cp "$OUT/ktest" "$r/bin/"
-	[ "$ARCH" = x86_64 ] && cp "$KWO" "$r/bin/kwo"
+	cp "${KWO_GUEST:-$KWO}" "$r/bin/kwo"
 	cp -r "$OUT/objects" "$r/objects"
 	# pvpanic: a guest panic makes QEMU exit non-zero instead of 0.
 	local pv=()
@@ -239,6 +257,7 @@ TIMEOUT=${TIMEOUT:-300}
 t=$(now)
 build_module
 build_clients
+[ "$ARCH" = x86_64 ] || build_guest_cli
 echo "build: $(el "$t")s (kernel $KVER, $ARCH)"
 case $MODE in
 suite)
