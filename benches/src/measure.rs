@@ -378,3 +378,26 @@ fn round_trip_one(engine: Engine, wasm: &[u8], calls: i32) -> Result<f64, String
     }
     Ok(t.elapsed().as_secs_f64() * 1e9 / calls as f64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_of_samples() {
+        let s = Samples(vec![3.0, 1.0, 2.0, 10.0]);
+        assert_eq!(s.median(), 2.5);
+        assert_eq!(s.min(), 1.0);
+        assert_eq!(s.max(), 10.0);
+        assert_eq!(s.spread(), 9.0 / 2.5);
+        assert_eq!(Samples(vec![4.0, 1.0, 2.0]).median(), 2.0);
+        assert!(Samples::default().median().is_nan());
+    }
+
+    #[test]
+    fn checksum_mismatch_is_an_error() {
+        assert!(check(7, 7).is_ok());
+        let e = check(7, 8).unwrap_err();
+        assert!(e.contains("0x7") && e.contains("0x8"), "{e}");
+    }
+}

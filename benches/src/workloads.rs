@@ -172,12 +172,43 @@ fn build_rust(root: &Path, out_dir: &Path) -> Result<PathBuf, String> {
     Ok(target_dir.join("wasm32-wasip1/release/kwo_bench_workloads.wasm"))
 }
 
-/// Size of the code section of a module (0 when it has none).
+/// Size of the code section's contents (function count and bodies; 0
+/// when the module has none).
 pub fn code_section_len(wasm: &[u8]) -> usize {
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        if let Ok(wasmparser::Payload::CodeSectionStart { size, .. }) = payload {
-            return size as usize;
+        if let Ok(wasmparser::Payload::CodeSectionStart { range, .. }) = payload {
+            return range.len();
         }
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_section_length() {
+        let wasm =
+            wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 7))"#).unwrap();
+        // One body: count 1, body size 1, no locals 0, i32.const 7, end.
+        assert_eq!(code_section_len(&wasm), 6);
+        assert_eq!(code_section_len(&wat::parse_str("(module)").unwrap()), 0);
+    }
+
+    #[test]
+    fn workload_names_and_exports_are_unique() {
+        let all = all();
+        for (i, w) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|o| o.name != w.name), "{}", w.name);
+            assert!(
+                all[i + 1..]
+                    .iter()
+                    .all(|o| (o.module, o.export) != (w.module, w.export)),
+                "{}",
+                w.name
+            );
+            assert!(w.smoke <= w.full, "{}", w.name);
+        }
+    }
 }
