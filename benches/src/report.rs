@@ -30,6 +30,7 @@ pub fn write(dir: &Path, d: &Data) -> Result<(), String> {
     std::fs::write(&path, summary(d)).map_err(|e| format!("{}: {e}", path.display()))?;
     ratio_plot(&dir.join("ratio.svg"), d).map_err(|e| format!("ratio.svg: {e}"))?;
     compile_plot(&dir.join("compile.svg"), d).map_err(|e| format!("compile.svg: {e}"))?;
+    safety_plot(&dir.join("safety.svg"), d).map_err(|e| format!("safety.svg: {e}"))?;
     Ok(())
 }
 
@@ -404,7 +405,7 @@ fn safety_table(o: &mut String, d: &Data) {
             );
         }
     }
-    o.push('\n');
+    o.push_str("\n![cost of each safety check](safety.svg)\n");
 }
 
 const COLORS: [RGBColor; 4] = [
@@ -589,6 +590,82 @@ fn compile_plot(path: &Path, d: &Data) -> PlotResult {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// Cost of each single check per workload (percent, fastest runs), one bar
+/// per removed check; the last group is the geomean.
+fn safety_plot(path: &Path, d: &Data) -> PlotResult {
+    let checks: Vec<Engine> = Engine::kwo_ablations()
+        .into_iter()
+        .filter(|&e| e != Engine::KwoNoChecks && d.set.engines.contains(&e))
+        .collect();
+    let cost = |x: Option<f64>| x.map(|x| (x - 1.0) * 100.0);
+    let mut groups: Vec<(String, Vec<Option<f64>>)> = d
+        .times
+        .iter()
+        .map(|r| {
+            (
+                r.name.to_string(),
+                checks
+                    .iter()
+                    .map(|&e| cost(ratio_to(r, Engine::Kwo, e)))
+                    .collect(),
+            )
+        })
+        .collect();
+    groups.push((
+        "geomean".into(),
+        checks
+            .iter()
+            .map(|&e| cost(geomean_to(d, Engine::Kwo, e)))
+            .collect(),
+    ));
+    let vals = groups.iter().flat_map(|g| g.1.iter().flatten().copied());
+    let (lo, hi) = vals.fold((0f64, 10f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+
+    let root = SVGBackend::new(path, (1200, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let n = groups.len();
+    let names: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "kwo: cost of each safety check, % of run time without it (fastest runs)",
+            ("sans-serif", 20),
+        )
+        .margin(10)
+        .x_label_area_size(60)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5f64..n as f64 - 0.5, (lo - 5.0)..(hi * 1.3))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| label_at(&names, *x))
+        .x_label_style(("sans-serif", 11))
+        .y_desc("%")
+        .draw()?;
+    let width = 0.8 / checks.len().max(1) as f64;
+    for (k, e) in checks.iter().enumerate() {
+        let color = COLORS[k % COLORS.len()];
+        let bars = groups.iter().enumerate().filter_map(|(i, g)| {
+            let v = g.1[k]?;
+            let x0 = i as f64 - 0.4 + k as f64 * width;
+            Some(Rectangle::new([(x0, 0.0), (x0 + width, v)], color.filled()))
+        });
+        let label = e.label().trim_start_matches("kwo, no ");
+        chart
+            .draw_series(bars)?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
