@@ -105,8 +105,17 @@ static void host_yield(struct kwo_vmctx *vmctx)
 	__u64 fp[KWO_FP_SAVE_SLOTS];
 	int paused;
 
-	if (inst->fuel_limited && vmctx->fuel < 0)
-		kwo_raise(inst, KWO_TRAP_FUEL_EXHAUSTED, KWO_RA());
+	/*
+	 * With a fuel budget the code's deadline stays 0, so every checkpoint
+	 * lands here and is counted; the hot path of unbudgeted code is then
+	 * only the epoch comparison.
+	 */
+	if (inst->fuel_limited) {
+		if (--vmctx->fuel < 0)
+			kwo_raise(inst, KWO_TRAP_FUEL_EXHAUSTED, KWO_RA());
+		if (*kwo_plat_epoch() < inst->epoch_deadline)
+			return;
+	}
 	paused = kwo_fpu_pause(inst, fp);
 	kwo_plat_resched();
 	if (kwo_plat_should_stop() ||
@@ -114,9 +123,8 @@ static void host_yield(struct kwo_vmctx *vmctx)
 	     kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) >= inst->deadline_ns))
 		kwo_raise(inst, KWO_TRAP_INTERRUPTED, KWO_RA());
 	kwo_fpu_resume(inst, fp, paused);
-	vmctx->epoch_deadline = *kwo_plat_epoch() + 1;
-	if (!inst->fuel_limited)
-		vmctx->fuel = 0x7fffffffffffffffll;
+	inst->epoch_deadline = *kwo_plat_epoch() + 1;
+	vmctx->epoch_deadline = inst->fuel_limited ? 0 : inst->epoch_deadline;
 }
 
 static __u32 host_memory_grow(struct kwo_vmctx *vmctx, __u32 delta)

@@ -38,7 +38,9 @@ static void set_budgets(struct kwo_instance *inst, const struct kwo_call *call)
 	if (call->timeout_ns)
 		inst->deadline_ns = kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) +
 				    call->timeout_ns;
-	inst->vmctx.epoch_deadline = *kwo_plat_epoch() + 1;
+	inst->epoch_deadline = *kwo_plat_epoch() + 1;
+	inst->vmctx.epoch_deadline = inst->fuel_limited ? 0 :
+				     inst->epoch_deadline;
 	inst->vmctx.stack_limit = stack_limit(inst);
 	inst->trap_func = KWO_NONE;
 	inst->trap_wasm_off = KWO_NONE;

@@ -21,7 +21,7 @@ struct kwo_vmctx {
 	__u64 stack_limit;	/* 16: lowest stack pointer a function body may run at */
 	__u64 epoch_ptr;	/* 24: address of a __u64 tick counter (jiffies) */
 	__u64 epoch_deadline;	/* 32: call KWO_HOST_YIELD once *epoch_ptr >= this */
-	__s64 fuel;		/* 40: checkpoints left; call KWO_HOST_YIELD below 0 */
+	__s64 fuel;		/* 40: checkpoints left; runtime-only (deadline 0 counts each) */
 	__u64 funcrefs;		/* 48: struct kwo_funcref[all wasm functions] */
 	__u64 tables;		/* 56: struct kwo_vmtable[tables] */
 	__u64 globals;		/* 64: __u64[globals], one slot per global */

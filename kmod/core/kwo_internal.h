@@ -119,6 +119,7 @@ struct kwo_instance {
 	int busy;
 	int fpu_on;
 	int fuel_limited;
+	__u64 epoch_deadline;		/* next reschedule, in epoch ticks */
 	__u64 deadline_ns;		/* 0: no time budget */
 	__u32 trap_func;
 	__u32 trap_wasm_off;

@@ -9,30 +9,24 @@
 
 use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData, Type, Value};
 
+use super::env::Region;
 use super::FuncTranslator;
 use crate::abi::{self, Trap};
 
-/// Memory flags for a wasm access: the bounds check makes it unable to trap,
-/// but it may be unaligned.
-pub fn heap_flags() -> MemFlagsData {
-    let mut flags = MemFlagsData::new();
-    flags.set_notrap();
-    flags
-}
-
 impl FuncTranslator<'_, '_> {
+    /// Memory flags for a wasm access: the bounds check makes it unable to
+    /// trap, but it may be unaligned.
+    fn heap_flags(&self) -> MemFlagsData {
+        MemFlagsData::new()
+            .with_notrap()
+            .with_alias_region(Some(self.regions[Region::Heap as usize]))
+    }
+
     /// Native address of `index + offset` for an access of `size` bytes,
     /// after the bounds check.
     pub fn heap_addr(&mut self, index: Value, offset: u64, size: u32) -> Value {
-        let vmctx = self.vmctx;
-        let base = self
-            .b
-            .ins()
-            .load(types::I64, MemFlagsData::trusted(), vmctx, abi::VMCTX_MEM_BASE);
-        let bound = self
-            .b
-            .ins()
-            .load(types::I64, MemFlagsData::trusted(), vmctx, abi::VMCTX_MEM_SIZE);
+        let base = self.vmctx_load(abi::VMCTX_MEM_BASE);
+        let bound = self.vmctx_load(abi::VMCTX_MEM_SIZE);
         let index = self.b.ins().uextend(types::I64, index);
         if !self.env.checks.bounds {
             let addr = self.b.ins().iadd(base, index);
@@ -54,7 +48,7 @@ impl FuncTranslator<'_, '_> {
     /// A load of `ty` (`ext` bytes wide, sign- or zero-extended when narrower).
     pub fn heap_load(&mut self, index: Value, offset: u64, ty: Type, width: u32, signed: bool) -> Value {
         let addr = self.heap_addr(index, offset, width);
-        let flags = heap_flags();
+        let flags = self.heap_flags();
         let ins = self.b.ins();
         match (width, ty.bytes(), signed) {
             (w, t, _) if w == t => ins.load(ty, flags, addr, 0),
@@ -71,7 +65,7 @@ impl FuncTranslator<'_, '_> {
     /// A store of the low `width` bytes of `value`.
     pub fn heap_store(&mut self, index: Value, offset: u64, value: Value, width: u32) {
         let addr = self.heap_addr(index, offset, width);
-        let flags = heap_flags();
+        let flags = self.heap_flags();
         let ty = self.b.func.dfg.value_type(value);
         let ins = self.b.ins();
         match width {

@@ -51,10 +51,48 @@ pub fn wasm_signature(call_conv: CallConv, ty: &wasmparser::FuncType) -> Signatu
     sig
 }
 
-/// Flags for loads and stores of runtime data structures (never fault: the
-/// runtime keeps them mapped).
-fn vm_flags() -> MemFlagsData {
-    MemFlagsData::trusted()
+/// Disjoint kinds of memory generated code touches. Tagging accesses with
+/// them lets Cranelift keep the memory base and bound in registers across
+/// wasm stores, and table loads across global stores.
+#[derive(Debug, Clone, Copy)]
+pub enum Region {
+    /// Linear memory.
+    Heap,
+    /// Mutable vmctx fields and table descriptors (written only by host calls).
+    Vmctx,
+    /// Table elements.
+    Table,
+    /// Global slots.
+    Global,
+}
+
+const REGIONS: [(Region, &str); 4] = [
+    (Region::Heap, "heap"),
+    (Region::Vmctx, "vmctx"),
+    (Region::Table, "table elements"),
+    (Region::Global, "globals"),
+];
+
+/// The function's alias regions, indexed by `Region as usize`.
+pub fn declare_regions(func: &mut ir::Function) -> [ir::AliasRegion; 4] {
+    REGIONS.map(|(r, name)| {
+        func.dfg.alias_regions.insert(ir::AliasRegionData {
+            user_id: r as u32,
+            description: name.into(),
+        })
+    })
+}
+
+/// Flags for vmctx fields that never change while code runs: loads may be
+/// shared and hoisted out of loops.
+fn fixed_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+/// Flags for the fields of a funcref record: fixed, but only valid after the
+/// null check, so not movable.
+fn funcref_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly()
 }
 
 /// Per-function caches of imported functions and signatures.
@@ -66,10 +104,22 @@ pub struct Imports {
 }
 
 impl FuncTranslator<'_, '_> {
-    /// Loads a 64-bit field of the vmctx.
+    /// Flags for an access to runtime data in `region` (never faults: the
+    /// runtime keeps it mapped).
+    pub fn flags(&self, region: Region) -> MemFlagsData {
+        MemFlagsData::trusted().with_alias_region(Some(self.regions[region as usize]))
+    }
+
+    /// Loads a 64-bit vmctx field that host calls may change.
     pub fn vmctx_load(&mut self, offset: i32) -> Value {
+        let (vmctx, flags) = (self.vmctx, self.flags(Region::Vmctx));
+        self.b.ins().load(types::I64, flags, vmctx, offset)
+    }
+
+    /// Loads a 64-bit vmctx field that is fixed for the whole call.
+    pub fn vmctx_fixed(&mut self, offset: i32) -> Value {
         let vmctx = self.vmctx;
-        self.b.ins().load(types::I64, vm_flags(), vmctx, offset)
+        self.b.ins().load(types::I64, fixed_flags(), vmctx, offset)
     }
 
     /// Calls host function `host_id` with the vmctx and `args`, recording a
@@ -225,27 +275,27 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// The preemption checkpoint at function entries and loop headers: count
-    /// down the fuel and compare the epoch with the deadline; call the host
-    /// yield function (cold) when either fires.
+    /// The preemption checkpoint at function entries and loop headers:
+    /// compare the epoch with the deadline and call the host yield function
+    /// (cold) once it is reached. The epoch changes behind the code's back,
+    /// so it is read with an atomic load, which the optimizer never merges.
+    /// Fuel is counted by the host: with a fuel budget the runtime keeps the
+    /// deadline at 0, so every checkpoint yields.
     pub fn checkpoint(&mut self) {
         if !self.env.checks.checkpoints {
             return;
         }
-        let vmctx = self.vmctx;
-        let fuel = self.b.ins().load(types::I64, vm_flags(), vmctx, abi::VMCTX_FUEL);
-        let fuel = self.b.ins().iadd_imm_s(fuel, -1);
-        self.b.ins().store(vm_flags(), fuel, vmctx, abi::VMCTX_FUEL);
-        let epoch_ptr = self.vmctx_load(abi::VMCTX_EPOCH_PTR);
-        let epoch = self.b.ins().load(types::I64, vm_flags(), epoch_ptr, 0);
+        let epoch_ptr = self.vmctx_fixed(abi::VMCTX_EPOCH_PTR);
+        let epoch = self
+            .b
+            .ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), epoch_ptr);
         let deadline = self.vmctx_load(abi::VMCTX_EPOCH_DEADLINE);
-        let out_of_fuel = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, fuel, 0);
         let expired = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
-        let fire = self.b.ins().bor(out_of_fuel, expired);
         let slow = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(slow);
-        self.b.ins().brif(fire, slow, &[], cont, &[]);
+        self.b.ins().brif(expired, slow, &[], cont, &[]);
         self.b.seal_block(slow);
         self.b.switch_to_block(slow);
         self.call_builtin(Builtin::Yield, &[]);
@@ -262,41 +312,44 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         let sp = self.b.ins().get_stack_pointer(types::I64);
-        let limit = self.vmctx_load(abi::VMCTX_STACK_LIMIT);
+        let limit = self.vmctx_fixed(abi::VMCTX_STACK_LIMIT);
         let low = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(low, Trap::StackExhausted);
     }
 
     /// Address of the u64 slot of global `index`.
     fn global_addr(&mut self, index: u32) -> (Value, i32) {
-        let globals = self.vmctx_load(abi::VMCTX_GLOBALS);
+        let globals = self.vmctx_fixed(abi::VMCTX_GLOBALS);
         (globals, (index as i32) * 8)
     }
 
     pub fn global_get(&mut self, index: u32) -> Value {
         let ty = ir_type(self.env.module.globals[index as usize].ty);
         let (base, off) = self.global_addr(index);
-        self.b.ins().load(ty, vm_flags(), base, off)
+        let flags = self.flags(Region::Global);
+        self.b.ins().load(ty, flags, base, off)
     }
 
     pub fn global_set(&mut self, index: u32, value: Value) {
         let (base, off) = self.global_addr(index);
-        self.b.ins().store(vm_flags(), value, base, off);
+        let flags = self.flags(Region::Global);
+        self.b.ins().store(flags, value, base, off);
     }
 
     /// The funcref of wasm function `index` (a pointer into the vmctx's
     /// funcref array).
     pub fn ref_func(&mut self, index: u32) -> Value {
-        let funcrefs = self.vmctx_load(abi::VMCTX_FUNCREFS);
+        let funcrefs = self.vmctx_fixed(abi::VMCTX_FUNCREFS);
         self.b.ins().iadd_imm_s(funcrefs, i64::from(index) * abi::FUNCREF_SIZE)
     }
 
     /// (base, len) of table `table`.
     fn table_bounds(&mut self, table: u32) -> (Value, Value) {
-        let tables = self.vmctx_load(abi::VMCTX_TABLES);
+        let tables = self.vmctx_fixed(abi::VMCTX_TABLES);
         let off = table as i32 * abi::VMTABLE_SIZE;
-        let base = self.b.ins().load(types::I64, vm_flags(), tables, off + abi::VMTABLE_BASE);
-        let len = self.b.ins().load(types::I64, vm_flags(), tables, off + abi::VMTABLE_LEN);
+        let flags = self.flags(Region::Vmctx);
+        let base = self.b.ins().load(types::I64, flags, tables, off + abi::VMTABLE_BASE);
+        let len = self.b.ins().load(types::I64, flags, tables, off + abi::VMTABLE_LEN);
         (base, len)
     }
 
@@ -328,29 +381,32 @@ impl FuncTranslator<'_, '_> {
 
     pub fn table_get(&mut self, table: u32, index: Value) -> Value {
         let addr = self.table_elem_addr(table, index, Trap::TableOob);
-        self.b.ins().load(types::I64, vm_flags(), addr, 0)
+        let flags = self.flags(Region::Table);
+        self.b.ins().load(types::I64, flags, addr, 0)
     }
 
     pub fn table_set(&mut self, table: u32, index: Value, value: Value) {
         let addr = self.table_elem_addr(table, index, Trap::TableOob);
-        self.b.ins().store(vm_flags(), value, addr, 0);
+        let flags = self.flags(Region::Table);
+        self.b.ins().store(flags, value, addr, 0);
     }
 
     /// `call_indirect`: bounds, null and signature checks, then an indirect
     /// call of the funcref's code with this vmctx.
     pub fn call_indirect(&mut self, type_index: u32, table: u32, index: Value, args: &[Value]) -> ir::Inst {
         let addr = self.table_elem_addr(table, index, Trap::UndefinedElement);
-        let funcref = self.b.ins().load(types::I64, vm_flags(), addr, 0);
+        let flags = self.flags(Region::Table);
+        let funcref = self.b.ins().load(types::I64, flags, addr, 0);
         let null = self.b.ins().icmp_imm_s(IntCC::Equal, funcref, 0);
         self.trap_if(null, Trap::UninitializedElement);
         let sig_id = self
             .b
             .ins()
-            .load(types::I32, vm_flags(), funcref, abi::FUNCREF_SIG_ID);
+            .load(types::I32, funcref_flags(), funcref, abi::FUNCREF_SIG_ID);
         let expected = self.env.sig_ids[type_index as usize];
         let mismatch = self.b.ins().icmp_imm_s(IntCC::NotEqual, sig_id, i64::from(expected));
         self.trap_if(mismatch, Trap::SignatureMismatch);
-        let code = self.b.ins().load(types::I64, vm_flags(), funcref, abi::FUNCREF_CODE);
+        let code = self.b.ins().load(types::I64, funcref_flags(), funcref, abi::FUNCREF_CODE);
         let sig = self.sig_ref(type_index);
         let mut call_args = Vec::with_capacity(args.len() + 1);
         call_args.push(self.vmctx);

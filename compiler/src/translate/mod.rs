@@ -94,6 +94,7 @@ pub struct FuncTranslator<'a, 'b> {
     guarded_divs: u32,
     uses_fp: bool,
     wasm_off: u32,
+    regions: [ir::AliasRegion; 4],
 }
 
 fn internal(off: usize, what: &str) -> CompileError {
@@ -109,6 +110,7 @@ pub fn translate_function(env: &ModuleEnv<'_>, index: u32) -> Result<TranslatedF
     let ty = module.func_type(index);
     let sig = wasm_signature(env.call_conv, ty);
     let mut func = ir::Function::with_name_signature(UserFuncName::user(NS_WASM_FUNC, index), sig);
+    let regions = env::declare_regions(&mut func);
     let mut ctx = FunctionBuilderContext::new();
     let b = FunctionBuilder::new(&mut func, &mut ctx);
     let results: Vec<Type> = ty.results().iter().map(|t| ir_type(*t)).collect();
@@ -128,6 +130,7 @@ pub fn translate_function(env: &ModuleEnv<'_>, index: u32) -> Result<TranslatedF
         guarded_divs: 0,
         uses_fp: false,
         wasm_off: range.start as u32,
+        regions,
     };
     t.uses_fp = ty.params().iter().chain(ty.results()).any(|v| is_float(*v));
     t.translate_body(&body, ty.params(), results)?;
