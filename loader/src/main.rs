@@ -8,6 +8,7 @@
 use clap::{Parser, Subcommand};
 use kwo_compiler::{OptLevel, Options};
 use kwo_format::{Object, Target, ValType};
+use kwo_loader::kernel;
 use kwo_loader::runtime::{Config, Instance, RunError, Val};
 use kwo_verifier::{Policy, VerifiedModule};
 use std::path::{Path, PathBuf};
@@ -72,7 +73,55 @@ enum Cmd {
         /// Call this export with these arguments and print its results.
         #[arg(long, num_args = 1.., value_name = "NAME [ARGS]", allow_hyphen_values = true)]
         invoke: Vec<String>,
+        /// Run in kwo.ko (/dev/kwo) instead of this process.
+        #[arg(long)]
+        kernel: bool,
+        /// With --kernel: mirror the program's output to the kernel log.
+        #[arg(long, requires = "kernel")]
+        printk: bool,
         /// Arguments for the program (WASI argv[1..]), after FILE or `--`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Load a .kwo object into kwo.ko, describe the instance, unload it.
+    Load {
+        file: PathBuf,
+        /// Mirror the start function's output to the kernel log.
+        #[arg(long)]
+        printk: bool,
+    },
+    /// Call an export of a .kwo (or .wasm) in kwo.ko and print its results.
+    Invoke {
+        /// Wall-clock budget, e.g. 500ms, 2s, 1m.
+        #[arg(long, value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        /// Fuel budget (compiler-placed checkpoints).
+        #[arg(long)]
+        fuel: Option<u64>,
+        /// Mirror the output to the kernel log.
+        #[arg(long)]
+        printk: bool,
+        file: PathBuf,
+        /// The export, then its arguments.
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        call: Vec<String>,
+    },
+    /// Verify, compile, load into kwo.ko, run `_start`, unload.
+    Exec {
+        /// Wall-clock budget, e.g. 500ms, 2s, 1m.
+        #[arg(long, value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        /// Fuel budget (compiler-placed checkpoints).
+        #[arg(long)]
+        fuel: Option<u64>,
+        /// Environment variable for the program (WASI environ); repeatable.
+        #[arg(long = "env", value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// Mirror the program's output to the kernel log.
+        #[arg(long)]
+        printk: bool,
+        file: PathBuf,
+        /// Arguments for the program (WASI argv[1..]).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -383,8 +432,62 @@ fn main() -> ExitCode {
             fuel,
             env,
             invoke,
+            kernel: false,
             args,
+            ..
         } => cmd_run(file, *timeout, *fuel, env, invoke, args),
+        Cmd::Run {
+            file,
+            timeout,
+            fuel,
+            env,
+            invoke,
+            kernel: true,
+            printk,
+            args,
+        } => {
+            let opts = kernel::RunOptions {
+                timeout: *timeout,
+                fuel: *fuel,
+                env: env.clone(),
+                args: args.clone(),
+                printk: *printk,
+            };
+            kernel::cmd_run(file, &opts, invoke, parse_arg, show)
+        }
+        Cmd::Load { file, printk } => kernel::cmd_load(file, *printk),
+        Cmd::Invoke {
+            timeout,
+            fuel,
+            printk,
+            file,
+            call,
+        } => {
+            let opts = kernel::RunOptions {
+                timeout: *timeout,
+                fuel: *fuel,
+                printk: *printk,
+                ..Default::default()
+            };
+            kernel::cmd_run(file, &opts, call, parse_arg, show)
+        }
+        Cmd::Exec {
+            timeout,
+            fuel,
+            env,
+            printk,
+            file,
+            args,
+        } => {
+            let opts = kernel::RunOptions {
+                timeout: *timeout,
+                fuel: *fuel,
+                env: env.clone(),
+                args: args.clone(),
+                printk: *printk,
+            };
+            kernel::cmd_exec(file, &opts)
+        }
     };
     result.unwrap_or_else(|msg| {
         eprintln!("kwo: {msg}");
