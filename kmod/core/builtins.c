@@ -99,7 +99,8 @@ static void host_trap(struct kwo_vmctx *vmctx, __u32 code)
 	kwo_raise(kwo_inst(vmctx), code, KWO_RA());
 }
 
-static void host_yield(struct kwo_vmctx *vmctx)
+/* ra: the return address in generated code (the shim passes it on). */
+void kwo_host_yield(struct kwo_vmctx *vmctx, unsigned long ra)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	__u64 fp[KWO_FP_SAVE_SLOTS];
@@ -112,7 +113,7 @@ static void host_yield(struct kwo_vmctx *vmctx)
 	 */
 	if (inst->fuel_limited) {
 		if (--vmctx->fuel < 0)
-			kwo_raise(inst, KWO_TRAP_FUEL_EXHAUSTED, KWO_RA());
+			kwo_raise(inst, KWO_TRAP_FUEL_EXHAUSTED, ra);
 		if (*kwo_plat_epoch() < inst->epoch_deadline)
 			return;
 	}
@@ -121,7 +122,7 @@ static void host_yield(struct kwo_vmctx *vmctx)
 	if (kwo_plat_should_stop() ||
 	    (inst->deadline_ns &&
 	     kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) >= inst->deadline_ns))
-		kwo_raise(inst, KWO_TRAP_INTERRUPTED, KWO_RA());
+		kwo_raise(inst, KWO_TRAP_INTERRUPTED, ra);
 	kwo_fpu_resume(inst, fp, paused);
 	inst->epoch_deadline = *kwo_plat_epoch() + 1;
 	vmctx->epoch_deadline = inst->fuel_limited ? 0 : inst->epoch_deadline;
@@ -290,11 +291,10 @@ static void host_spectest_print(void)
 {
 }
 
-void *kwo_host_addr(__u32 host_id)
+void *kwo_host_addr(__u32 host_id, __u32 obj_flags)
 {
 	static void *const builtins[KWO_HOST_BUILTIN_COUNT] = {
 		[KWO_HOST_TRAP] = (void *)host_trap,
-		[KWO_HOST_YIELD] = (void *)host_yield,
 		[KWO_HOST_MEMORY_GROW] = (void *)host_memory_grow,
 		[KWO_HOST_MEMORY_FILL] = (void *)host_memory_fill,
 		[KWO_HOST_MEMORY_COPY] = (void *)host_memory_copy,
@@ -308,6 +308,9 @@ void *kwo_host_addr(__u32 host_id)
 		[KWO_HOST_SPECTEST_PRINT] = (void *)host_spectest_print,
 	};
 
+	if (host_id == KWO_HOST_YIELD)
+		return obj_flags & KWO_F_USES_FP ? (void *)kwo_yield_fp :
+						   (void *)kwo_yield_gpr;
 	if (host_id < KWO_HOST_BUILTIN_COUNT)
 		return builtins[host_id];
 	return kwo_wasi_addr(host_id);

@@ -236,7 +236,8 @@ static void write_veneer(__u8 *v, unsigned long target)
 static int apply_reloc(struct kwo_instance *inst, const struct kwo_reloc *r)
 {
 	__u8 *p = inst->code + r->offset;
-	long long s = (long long)(unsigned long)kwo_host_addr(r->host_id);
+	long long s = (long long)(unsigned long)
+		kwo_host_addr(r->host_id, inst->obj->flags);
 	long long disp = s + r->addend - (long long)(unsigned long)p;
 
 #if defined(__x86_64__)
@@ -275,9 +276,9 @@ static int setup_code(struct kwo_instance *inst, char *log, size_t log_len)
 	memset(inst->code, 0, inst->code_size);
 	memcpy(inst->code, obj->code, obj->code_len);
 	for (id = 0; id < KWO_HOST_ID_COUNT; id++)
-		if (kwo_host_addr(id))
+		if (kwo_host_addr(id, obj->flags))
 			write_veneer(veneer_at(inst, id),
-				     (unsigned long)kwo_host_addr(id));
+				     (unsigned long)kwo_host_addr(id, obj->flags));
 	for (i = 0; i < obj->nrelocs; i++) {
 		err = apply_reloc(inst, &obj->relocs[i]);
 		if (err) {
@@ -307,7 +308,8 @@ static int setup_funcrefs(struct kwo_instance *inst)
 		f->sig_id = kwo_func_type(obj, i)->sig_id;
 		if (i < obj->nimports)
 			f->code = (unsigned long)
-				  kwo_host_addr(obj->imports[i].host_id);
+				  kwo_host_addr(obj->imports[i].host_id,
+						obj->flags);
 		else
 			f->code = (unsigned long)inst->code +
 				  obj->funcs[i - obj->nimports].code_off;

@@ -169,7 +169,15 @@ const struct kwo_type *kwo_func_type(const struct kwo_object *obj,
 				     __u32 func);
 
 /* builtins.c: host function table, indexed by KWO_HOST_* id. */
-void *kwo_host_addr(__u32 host_id);
+void *kwo_host_addr(__u32 host_id, __u32 obj_flags);
+void kwo_host_yield(struct kwo_vmctx *vmctx, unsigned long ra);
+/*
+ * Generated code calls YIELD with Cranelift's preserve_all convention; these
+ * arch/ shims save what the C function may clobber (with _fp, the FP/SIMD
+ * registers too: only inside an FPU section) and call kwo_host_yield.
+ */
+void kwo_yield_gpr(struct kwo_vmctx *vmctx);
+void kwo_yield_fp(struct kwo_vmctx *vmctx);
 /* The trap path: record where (from a return address) and unwind. */
 void kwo_raise(struct kwo_instance *inst, __u32 code, unsigned long ra)
 	KWO_NORETURN;

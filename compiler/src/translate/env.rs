@@ -168,7 +168,15 @@ impl FuncTranslator<'_, '_> {
         if let Some(r) = self.imports.host.get(&host_id) {
             return *r;
         }
-        let mut sig = Signature::new(self.env.call_conv);
+        // YIELD sits in every loop: with preserve_all its (cold) call
+        // clobbers nothing, so values stay in registers across it; the
+        // runtime's shim saves what its C code may clobber.
+        let call_conv = if host_id == abi::host::YIELD {
+            CallConv::PreserveAll
+        } else {
+            self.env.call_conv
+        };
+        let mut sig = Signature::new(call_conv);
         sig.params.push(AbiParam::new(types::I64));
         sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
         sig.returns.extend(result.map(AbiParam::new));

@@ -83,6 +83,95 @@ KWO_FUNC(kwo_arch_fp_restore)
 	ret
 KWO_END(kwo_arch_fp_restore)
 
+/*
+ * void kwo_yield_gpr(struct kwo_vmctx *vmctx);
+ * void kwo_yield_fp(struct kwo_vmctx *vmctx);
+ *	YIELD with Cranelift's preserve_all convention (see arch/x86_64): save
+ *	x0-x17 (and for FP objects q0-q31), call kwo_host_yield(vmctx, lr).
+ */
+.macro KWO_SAVE_GPRS
+	stp	x29, x30, [sp, #-16]!
+	mov	x29, sp
+	sub	sp, sp, #144
+	stp	x0, x1, [sp, #0]
+	stp	x2, x3, [sp, #16]
+	stp	x4, x5, [sp, #32]
+	stp	x6, x7, [sp, #48]
+	stp	x8, x9, [sp, #64]
+	stp	x10, x11, [sp, #80]
+	stp	x12, x13, [sp, #96]
+	stp	x14, x15, [sp, #112]
+	stp	x16, x17, [sp, #128]
+.endm
+
+.macro KWO_RESTORE_GPRS
+	ldp	x0, x1, [sp, #0]
+	ldp	x2, x3, [sp, #16]
+	ldp	x4, x5, [sp, #32]
+	ldp	x6, x7, [sp, #48]
+	ldp	x8, x9, [sp, #64]
+	ldp	x10, x11, [sp, #80]
+	ldp	x12, x13, [sp, #96]
+	ldp	x14, x15, [sp, #112]
+	ldp	x16, x17, [sp, #128]
+	add	sp, sp, #144
+	ldp	x29, x30, [sp], #16
+.endm
+
+	.p2align 4
+KWO_FUNC(kwo_yield_gpr)
+	KWO_BTI_C
+	KWO_SAVE_GPRS
+	mov	x1, x30
+	bl	kwo_host_yield
+	KWO_RESTORE_GPRS
+	ret
+KWO_END(kwo_yield_gpr)
+
+	.p2align 4
+KWO_FUNC(kwo_yield_fp)
+	KWO_BTI_C
+	KWO_SAVE_GPRS
+	sub	sp, sp, #512
+	stp	q0, q1, [sp, #0]
+	stp	q2, q3, [sp, #32]
+	stp	q4, q5, [sp, #64]
+	stp	q6, q7, [sp, #96]
+	stp	q8, q9, [sp, #128]
+	stp	q10, q11, [sp, #160]
+	stp	q12, q13, [sp, #192]
+	stp	q14, q15, [sp, #224]
+	stp	q16, q17, [sp, #256]
+	stp	q18, q19, [sp, #288]
+	stp	q20, q21, [sp, #320]
+	stp	q22, q23, [sp, #352]
+	stp	q24, q25, [sp, #384]
+	stp	q26, q27, [sp, #416]
+	stp	q28, q29, [sp, #448]
+	stp	q30, q31, [sp, #480]
+	mov	x1, x30
+	bl	kwo_host_yield
+	ldp	q0, q1, [sp, #0]
+	ldp	q2, q3, [sp, #32]
+	ldp	q4, q5, [sp, #64]
+	ldp	q6, q7, [sp, #96]
+	ldp	q8, q9, [sp, #128]
+	ldp	q10, q11, [sp, #160]
+	ldp	q12, q13, [sp, #192]
+	ldp	q14, q15, [sp, #224]
+	ldp	q16, q17, [sp, #256]
+	ldp	q18, q19, [sp, #288]
+	ldp	q20, q21, [sp, #320]
+	ldp	q22, q23, [sp, #352]
+	ldp	q24, q25, [sp, #384]
+	ldp	q26, q27, [sp, #416]
+	ldp	q28, q29, [sp, #448]
+	ldp	q30, q31, [sp, #480]
+	add	sp, sp, #512
+	KWO_RESTORE_GPRS
+	ret
+KWO_END(kwo_yield_fp)
+
 #ifndef __KERNEL__
 	.section .note.GNU-stack, "", %progbits
 #endif

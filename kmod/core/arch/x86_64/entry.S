@@ -97,6 +97,104 @@ KWO_FUNC(kwo_arch_fp_restore)
 	KWO_RET
 KWO_END(kwo_arch_fp_restore)
 
+/*
+ * void kwo_yield_gpr(struct kwo_vmctx *vmctx);
+ * void kwo_yield_fp(struct kwo_vmctx *vmctx);
+ *	YIELD as generated code calls it: with Cranelift's preserve_all
+ *	convention, so a loop keeps its values in registers across its cold
+ *	checkpoint call. Save the SysV caller-saved registers (and, for objects
+ *	that use FP, which run inside an FPU section, xmm0-15), pass the
+ *	return address into generated code, call kwo_host_yield(vmctx, ra).
+ *	Nine pushes after rbp leave the stack 8 bytes off a 16-byte boundary
+ *	(the call site was aligned); the sub fixes that.
+ */
+.macro KWO_SAVE_GPRS
+	push	%rbp
+	mov	%rsp, %rbp
+	push	%rax
+	push	%rcx
+	push	%rdx
+	push	%rsi
+	push	%rdi
+	push	%r8
+	push	%r9
+	push	%r10
+	push	%r11
+.endm
+
+.macro KWO_RESTORE_GPRS
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%rcx
+	pop	%rax
+	pop	%rbp
+.endm
+
+	.p2align 4
+KWO_FUNC(kwo_yield_gpr)
+#ifdef __CET__
+	endbr64
+#endif
+	KWO_SAVE_GPRS
+	sub	$8, %rsp
+	mov	8(%rbp), %rsi
+	call	kwo_host_yield
+	add	$8, %rsp
+	KWO_RESTORE_GPRS
+	KWO_RET
+KWO_END(kwo_yield_gpr)
+
+	.p2align 4
+KWO_FUNC(kwo_yield_fp)
+#ifdef __CET__
+	endbr64
+#endif
+	KWO_SAVE_GPRS
+	sub	$264, %rsp
+	movdqu	%xmm0, 0(%rsp)
+	movdqu	%xmm1, 16(%rsp)
+	movdqu	%xmm2, 32(%rsp)
+	movdqu	%xmm3, 48(%rsp)
+	movdqu	%xmm4, 64(%rsp)
+	movdqu	%xmm5, 80(%rsp)
+	movdqu	%xmm6, 96(%rsp)
+	movdqu	%xmm7, 112(%rsp)
+	movdqu	%xmm8, 128(%rsp)
+	movdqu	%xmm9, 144(%rsp)
+	movdqu	%xmm10, 160(%rsp)
+	movdqu	%xmm11, 176(%rsp)
+	movdqu	%xmm12, 192(%rsp)
+	movdqu	%xmm13, 208(%rsp)
+	movdqu	%xmm14, 224(%rsp)
+	movdqu	%xmm15, 240(%rsp)
+	mov	8(%rbp), %rsi
+	call	kwo_host_yield
+	movdqu	0(%rsp), %xmm0
+	movdqu	16(%rsp), %xmm1
+	movdqu	32(%rsp), %xmm2
+	movdqu	48(%rsp), %xmm3
+	movdqu	64(%rsp), %xmm4
+	movdqu	80(%rsp), %xmm5
+	movdqu	96(%rsp), %xmm6
+	movdqu	112(%rsp), %xmm7
+	movdqu	128(%rsp), %xmm8
+	movdqu	144(%rsp), %xmm9
+	movdqu	160(%rsp), %xmm10
+	movdqu	176(%rsp), %xmm11
+	movdqu	192(%rsp), %xmm12
+	movdqu	208(%rsp), %xmm13
+	movdqu	224(%rsp), %xmm14
+	movdqu	240(%rsp), %xmm15
+	add	$264, %rsp
+	KWO_RESTORE_GPRS
+	KWO_RET
+KWO_END(kwo_yield_fp)
+
 #ifndef __KERNEL__
 	.section .note.GNU-stack, "", @progbits
 #endif
