@@ -6,8 +6,8 @@
 //! [`Config::stack_budget`] bytes of it below the point of the call (the
 //! generated code checks a limit derived from it), but never more than the
 //! thread has left minus a safety margin: before every call the runtime asks
-//! the C library for the thread's stack bounds (`pthread_getattr_np`) and
-//! lowers the budget to fit, so deep recursion traps with "call stack
+//! the C library for the thread's stack bounds (`pthread_getattr_np`, once
+//! per thread) and lowers the budget to fit, so deep recursion traps with "call stack
 //! exhausted" instead of overrunning a small thread stack. The default
 //! budget, 512 KiB, fits the 8 MiB main thread and the 2 MiB threads of
 //! `cargo test`.
@@ -186,9 +186,17 @@ const LOG_LEN: usize = 256;
 /// (Rust, the C core) on top of the core's host reserve.
 const STACK_MARGIN: usize = 64 * 1024;
 
-/// Bytes of stack between here and the calling thread's stack limit, if
-/// the C library can tell.
-fn stack_left() -> Option<usize> {
+/// Lowest address of the calling thread's stack, if the C library can tell.
+/// Asked once per thread: for the main thread glibc reads
+/// `/proc/self/maps`, which would dominate the cost of a call.
+fn stack_low() -> Option<usize> {
+    thread_local! {
+        static LOW: Option<usize> = query_stack_low();
+    }
+    LOW.with(|low| *low)
+}
+
+fn query_stack_low() -> Option<usize> {
     // SAFETY: plain libc queries on the current thread; attr is
     // initialized by pthread_getattr_np before use and destroyed once.
     unsafe {
@@ -200,9 +208,16 @@ fn stack_left() -> Option<usize> {
         let mut size = 0usize;
         let rc = libc::pthread_attr_getstack(&attr, &mut low, &mut size);
         libc::pthread_attr_destroy(&mut attr);
-        let here = &size as *const usize as usize;
-        (rc == 0).then(|| here.saturating_sub(low as usize))
+        (rc == 0).then_some(low as usize)
     }
+}
+
+/// Bytes of stack between here and the calling thread's stack limit, if
+/// the C library can tell.
+fn stack_left() -> Option<usize> {
+    let here = 0u8;
+    let here = &here as *const u8 as usize;
+    stack_low().map(|low| here.saturating_sub(low))
 }
 
 /// The configured budget, lowered to what this thread can really give.
