@@ -157,11 +157,8 @@ impl FuncTranslator<'_, '_> {
             })
             .collect();
         let result = has_result.then_some(types::I32);
-        let code = match builtin {
-            Builtin::Trap => unreachable!("traps go through trap_if/trap_now"),
-            _ => 0,
-        };
-        self.call_host(builtin.host_id(), &params, result, args, Some(code))
+        // Site code 0: the host function decides whether and how it traps.
+        self.call_host(builtin.host_id(), &params, result, args, Some(0))
     }
 
     fn host_func_ref(&mut self, host_id: u32, params: &[Type], result: Option<Type>) -> FuncRef {
