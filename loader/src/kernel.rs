@@ -213,6 +213,11 @@ impl KernelInstance {
         self.export_sig(export).map(|(p, _)| p)
     }
 
+    /// The result types of an exported function.
+    pub fn func_results(&self, export: &str) -> Option<Vec<ValType>> {
+        self.export_sig(export).map(|(_, r)| r)
+    }
+
     fn export_sig(&self, export: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
         let o = &self.object;
         let x = o

@@ -10,10 +10,18 @@
  *						=, timeout_ms:N and fuel:N set
  *						the call's budgets
  *	ktest fuzz OBJ N			N corrupted copies load or fail cleanly
- *	ktest cycle OBJ EXPORT N		load, invoke, close N times
+ *	ktest cycle OBJ EXPORT N [trap:CODE]	load, invoke, close N times
+ *						(each call traps with CODE)
+ *	ktest hold OBJ N			N open instances do show in
+ *						VmallocUsed and SUnreclaim (the
+ *						leak checks can see a leak)
  *	ktest concurrent OBJ EXPORT P N		P processes, N calls each, one
  *						instance each plus one shared
- *	ktest kill OBJ EXPORT			SIGKILL ends a runaway call
+ *	ktest threads OBJ T N			T threads of one process, N
+ *						calls each of add(i32, i32)
+ *						on one of 2 shared instances
+ *	ktest kill OBJ EXPORT [INT]		SIGKILL (or SIGINT) ends a
+ *						runaway call
  *	ktest handoff OBJ EXPORT		an unprivileged process can call
  *						an instance fd it was given
  *	ktest unchecked OBJ			OBJ flagged "compiled without
@@ -24,6 +32,7 @@
  * T is i32, i64, f32 or f64; f32/f64 values are raw bits in hex.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -437,24 +446,89 @@ static int call_noargs(int ifd, const char *export)
 	return ret;
 }
 
+/* A call with no arguments must trap with code; 0 or -errno otherwise. */
+static int call_trapping(int ifd, const char *export, unsigned int code)
+{
+	struct kwo_invoke req = { 0 };
+	int ret = invoke(ifd, export, &req, NULL, 0);
+
+	if (!ret && (req.status != KWO_STATUS_TRAP || req.trap.code != code))
+		ret = -EIO;
+	return ret;
+}
+
 static int cmd_cycle(int argc, char **argv)
 {
-	int dev = open_dev(), i, n, ifd, ret;
+	int dev = open_dev(), i, n, ifd, ret, trap = -1;
 
 	if (argc < 3)
 		return 2;
 	n = atoi(argv[2]);
+	if (argc > 3 && !strncmp(argv[3], "trap:", 5))
+		trap = atoi(argv[3] + 5);
 	for (i = 0; i < n; i++) {
 		ifd = load_file(dev, argv[0]);
-		ret = call_noargs(ifd, argv[1]);
+		if (trap < 0)
+			ret = call_noargs(ifd, argv[1]);
+		else
+			ret = call_trapping(ifd, argv[1], trap);
 		close(ifd);
 		if (ret) {
 			fail("cycle %d: %s", i, strerror(-ret));
 			return 1;
 		}
 	}
-	ok("load/invoke/close cycles");
+	ok(trap < 0 ? "load/invoke/close cycles" :
+	   "load/invoke (trap)/close cycles");
 	return 0;
+}
+
+/* A /proc/meminfo field in kB, or -1. */
+static long meminfo(const char *key)
+{
+	char line[128];
+	size_t n = strlen(key);
+	long val = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			val = strtol(line + n + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return val;
+}
+
+/*
+ * The control for the suite's leak checks: N instances kept open must
+ * raise VmallocUsed and SUnreclaim by more than the checks' tolerance
+ * (64 kB), or a leak of whole instances would go unseen.
+ */
+static int cmd_hold(int argc, char **argv)
+{
+	int dev = open_dev(), i, n, *fds;
+	long vm0 = meminfo("VmallocUsed"), sl0 = meminfo("SUnreclaim"), vm, sl;
+
+	if (argc < 2)
+		return 2;
+	n = atoi(argv[1]);
+	fds = calloc(n, sizeof(*fds));
+	if (!fds)
+		return 1;
+	for (i = 0; i < n; i++)
+		fds[i] = load_file(dev, argv[0]);
+	vm = meminfo("VmallocUsed") - vm0;
+	sl = meminfo("SUnreclaim") - sl0;
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	printf("KTEST hold: %d open instances: VmallocUsed +%ld kB, SUnreclaim +%ld kB\n",
+	       n, vm, sl);
+	if (vm <= 64 || sl <= 64)
+		fail("%d instances stay within the leak checks' 64 kB tolerance", n);
+	else
+		ok("open instances show in vmalloc and slab usage");
+	return !!failures;
 }
 
 /* P children call their own instance and a shared one N times each. */
@@ -488,34 +562,106 @@ static int cmd_concurrent(int argc, char **argv)
 	return !!bad;
 }
 
-/* A call that never ends must die with SIGKILL, promptly. */
+/*
+ * One thread's share of cmd_threads: add(t, i) on its instance must be
+ * t + i every time.
+ */
+struct adder {
+	pthread_t thread;
+	int ifd, t, n, bad;
+};
+
+static void *adder_run(void *arg)
+{
+	struct adder *a = arg;
+	int i;
+
+	for (i = 0; i < a->n; i++) {
+		struct kwo_invoke req = {
+			.nvals = 2,
+			.types = { VAL_I32, VAL_I32 },
+			.vals = { a->t, i },
+		};
+
+		if (invoke(a->ifd, "add", &req, NULL, 0) ||
+		    req.status != KWO_STATUS_OK || req.nvals != 1 ||
+		    req.types[0] != VAL_I32 || req.vals[0] != (__u64)(a->t + i))
+			a->bad++;
+	}
+	return NULL;
+}
+
+/*
+ * T threads of one process share 2 instances (thread t calls instance
+ * t % 2): calls on one instance are serialized by the kernel, the two
+ * instances run at once, and every result must be right.
+ */
+static int cmd_threads(int argc, char **argv)
+{
+	struct adder a[16];
+	int dev = open_dev(), ifd[2], t, nt, bad = 0;
+
+	if (argc < 3)
+		return 2;
+	nt = atoi(argv[1]);
+	if (nt < 1 || nt > 16)
+		return 2;
+	ifd[0] = load_file(dev, argv[0]);
+	ifd[1] = load_file(dev, argv[0]);
+	for (t = 0; t < nt; t++) {
+		a[t] = (struct adder){ .ifd = ifd[t % 2], .t = t, .n = atoi(argv[2]) };
+		if (pthread_create(&a[t].thread, NULL, adder_run, &a[t])) {
+			fail("pthread_create");
+			return 1;
+		}
+	}
+	for (t = 0; t < nt; t++) {
+		pthread_join(a[t].thread, NULL);
+		bad += a[t].bad;
+	}
+	if (bad)
+		fail("%d wrong or failed calls", bad);
+	else
+		ok("threads on 2 instances");
+	return !!bad;
+}
+
+/*
+ * A call that never ends must die with SIGKILL, or with SIGINT at its
+ * default disposition (Ctrl-C), promptly.
+ */
 static int cmd_kill(int argc, char **argv)
 {
-	int dev = open_dev(), status;
+	int dev = open_dev(), status, sig = SIGKILL;
 	struct timespec t0, t1;
 	pid_t pid;
 
 	if (argc < 2)
 		return 2;
+	if (argc > 2 && !strcmp(argv[2], "INT"))
+		sig = SIGINT;
 	pid = fork();
 	if (pid == 0) {
 		int ifd = load_file(dev, argv[0]);
 		struct kwo_invoke req = { .timeout_ns = 3600ull * 1000000000 };
 
+		/* A shell may have started us with SIGINT ignored. */
+		signal(SIGINT, SIG_DFL);
 		invoke(ifd, argv[1], &req, NULL, 0);
 		_exit(7);
 	}
 	sleep(1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	kill(pid, SIGKILL);
+	kill(pid, sig);
 	waitpid(pid, &status, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-		fail("child status %#x, want SIGKILL", status);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != sig)
+		fail("child status %#x, want signal %d", status, sig);
 	else if (t1.tv_sec - t0.tv_sec > 2)
-		fail("SIGKILL took %lds", (long)(t1.tv_sec - t0.tv_sec));
+		fail("signal %d took %lds", sig, (long)(t1.tv_sec - t0.tv_sec));
 	else
-		ok("SIGKILL ends a runaway call");
+		ok(sig == SIGKILL ? "SIGKILL ends a runaway call" :
+		   "SIGINT ends a runaway call");
 	return !!failures;
 }
 
@@ -610,8 +756,12 @@ int main(int argc, char **argv)
 		return cmd_fuzz(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "cycle"))
 		return cmd_cycle(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "hold"))
+		return cmd_hold(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "concurrent"))
 		return cmd_concurrent(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "threads"))
+		return cmd_threads(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "kill"))
 		return cmd_kill(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "handoff"))
@@ -621,6 +771,6 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|concurrent|kill|handoff|unchecked|bench ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench ...\n");
 	return 2;
 }

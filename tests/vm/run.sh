@@ -34,14 +34,14 @@ OUT=$ROOT/build/vm/$ARCH
 [ "$ARCH" = x86_64 ] || [ "$MODE" = suite ] || die "$MODE needs ARCH=x86_64 (pvpanic)"
 case $ARCH in
 x86_64)
-	KARCH=amd64 KMAKE=() CC=gcc CONSOLE=ttyS0 TARGET=x86_64
+	KARCH=amd64 KMAKE=() CC=gcc STRIP=strip CONSOLE=ttyS0 TARGET=x86_64
 	QEMU=(qemu-system-x86_64 -device pvpanic -action panic=exit-failure)
 	TCG=(-accel tcg -cpu max)
 	KROOT=${KROOT:-} ;;
 arm64)
 	# Objects come from the host's kwo; the guest's kwo is cross-built.
 	KARCH=arm64 KMAKE=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
-	CC=aarch64-linux-gnu-gcc CONSOLE=ttyAMA0 TARGET=aarch64
+	CC=aarch64-linux-gnu-gcc STRIP=aarch64-linux-gnu-strip CONSOLE=ttyAMA0 TARGET=aarch64
 	QEMU=(qemu-system-aarch64 -M virt)
 	TCG=(-accel tcg -cpu max,pauth-impdef=on)	# pauth-impdef: faster TCG
 	KROOT=${KROOT:-$ROOT/build/arm64/kroot}
@@ -99,14 +99,9 @@ build_module() {
 	[ -f "$OUT/kmod/kwo.ko" ] || die "kwo.ko did not build"
 }
 
-build_clients() {
-	"$CC" -static -O2 -Wall -Wextra -Werror -I"$ROOT/kmod/include/uapi" \
-		-o "$OUT/ktest" "$HERE/ktest.c" || die "ktest did not build"
-	if [ -n "${KWO:-}" ]; then
-		file -L "$KWO" | grep -qE 'statically linked|static-pie linked' || die "KWO=$KWO is not a static binary"
-		echo "using KWO=$KWO"
-		return
-	fi
+# cargo ARGS... for the static x86_64 musl target (package kwo-loader,
+# release).
+musl_cargo() {
 	# musl-gcc does not search /usr/include, where the kernel's uapi
 	# headers (linux/types.h, used by the C core) live: offer just those.
 	local inc=$OUT/musl-include d
@@ -117,27 +112,67 @@ build_clients() {
 	# __cpu_model), and Rust links musl binaries without libgcc.
 	(cd "$ROOT" && CFLAGS_x86_64_unknown_linux_musl="-isystem $inc" \
 		CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-arg=-lgcc" \
-		cargo build -q --release -p kwo-loader --bin kwo --target $RTARGET) ||
-		die "kwo CLI (musl) did not build"
+		cargo "$@" --release -p kwo-loader --target $RTARGET)
+}
+
+# cargo ARGS... for a static aarch64 binary (glibc), in its own target
+# directory so that it does not fight other aarch64 builds over RUSTFLAGS.
+arm64_cargo() {
+	(cd "$ROOT" && CARGO_TARGET_DIR=$OUT/cargo \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
+		CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+		cargo "$@" --release -p kwo-loader --target aarch64-unknown-linux-gnu)
+}
+
+build_clients() {
+	"$CC" -static -O2 -Wall -Wextra -Werror -I"$ROOT/kmod/include/uapi" \
+		-o "$OUT/ktest" "$HERE/ktest.c" || die "ktest did not build"
+	if [ -n "${KWO:-}" ]; then
+		file -L "$KWO" | grep -qE 'statically linked|static-pie linked' || die "KWO=$KWO is not a static binary"
+		echo "using KWO=$KWO"
+		return
+	fi
+	musl_cargo build -q --bin kwo || die "kwo CLI (musl) did not build"
 	KWO=$ROOT/target/$RTARGET/release/kwo
 }
 
-# The kwo for an arm64 guest (KWO_GUEST, or built here): static glibc, in
-# its own target directory so that it does not fight other aarch64 builds
-# over RUSTFLAGS.
+# The kwo for an arm64 guest (KWO_GUEST, or built here).
 build_guest_cli() {
 	if [ -n "${KWO_GUEST:-}" ]; then
 		file -L "$KWO_GUEST" | grep -q 'aarch64.*statically linked' ||
 			die "KWO_GUEST=$KWO_GUEST is not a static aarch64 binary"
 		return
 	fi
-	(cd "$ROOT" && CARGO_TARGET_DIR=$OUT/cargo \
-		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
-		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
-		CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
-		cargo build -q --release -p kwo-loader --bin kwo --target aarch64-unknown-linux-gnu) ||
-		die "kwo CLI (aarch64) did not build"
+	arm64_cargo build -q --bin kwo || die "kwo CLI (aarch64) did not build"
 	KWO_GUEST=$OUT/cargo/aarch64-unknown-linux-gnu/release/kwo
+}
+
+# The spec-test harness (loader/tests/spec) as a static binary for the
+# guest, where it runs with KWO_SPEC_BACKEND=kernel, and the .wast files it
+# runs there (SPEC_FILES) from the spec directory the harness itself would
+# use: KWO_SPEC_DIR, else shared/ beside the checkout, else the machine's.
+# x86_64 builds it for musl, arm64 as a static glibc binary.
+SPEC_FILES=(i32 i64 f32 f64 conversions memory call_indirect br_table traps)
+build_spec() {
+	local dir f exe cargo
+	for dir in "${KWO_SPEC_DIR:-}" "$ROOT/../shared/spec-testsuite" /work/shared/spec-testsuite; do
+		[ -n "$dir" ] && [ -f "$dir/i32.wast" ] && break
+	done
+	[ -f "$dir/i32.wast" ] || die "spec testsuite not found (set KWO_SPEC_DIR)"
+	rm -rf "$OUT/spec"
+	mkdir -p "$OUT/spec"
+	for f in "${SPEC_FILES[@]}"; do
+		cp "$dir/$f.wast" "$OUT/spec/" || die "$dir/$f.wast missing"
+	done
+	cargo=musl_cargo
+	[ "$ARCH" = x86_64 ] || cargo=arm64_cargo
+	exe=$($cargo test -q --test spec --no-run --message-format=json |
+		sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1) ||
+		die "spec test binary ($ARCH) did not build"
+	[ -n "$exe" ] && [ -x "$exe" ] || die "spec test binary ($ARCH) did not build"
+	# Debug info would only make the initramfs bigger.
+	"$STRIP" -o "$OUT/spec-test" "$exe"
 }
 
 # Every tests/vm/objects/*.wat: wat2wasm, then `kwo compile` with the
@@ -177,6 +212,10 @@ pack_initramfs() {
 	cp "$OUT/ktest" "$r/bin/"
 	cp "${KWO_GUEST:-$KWO}" "$r/bin/kwo"
 	cp -r "$OUT/objects" "$r/objects"
+	if [ -n "${WITH_SPEC:-}" ]; then
+		cp "$OUT/spec-test" "$r/bin/"
+		cp -r "$OUT/spec" "$r/spec"
+	fi
 	# pvpanic: a guest panic makes QEMU exit non-zero instead of 0.
 	local pv=()
 	[ "$ARCH" = x86_64 ] && pv=(misc/pvpanic/pvpanic.ko misc/pvpanic/pvpanic-mmio.ko)
@@ -249,7 +288,7 @@ run_vm() { # run_vm CMDLINE-WORDS -> 0 for PASS
 	boot "$TIMEOUT" "$OUT/console.log" "$1" "${ACCEL_ARGS[@]}" || rc=$?
 	echo "boot+test+poweroff ($ARCH, ${ACCEL_ARGS[*]}): $(el "$t")s, qemu rc=$rc"
 	tr -d '\r' < "$OUT/console.log" |
-		grep -aE 'KWO|KTEST|kwo|Kernel panic|Oops|BUG|WARNING|Power down' || true
+		grep -aE 'KWO|KTEST|kwo|\.wast: |^spec: |^    FAIL|Kernel panic|Oops|BUG|WARNING|Power down' || true
 	judge "$OUT/console.log" "$rc"
 }
 
@@ -262,7 +301,8 @@ echo "build: $(el "$t")s (kernel $KVER, $ARCH)"
 case $MODE in
 suite)
 	build_objects
-	pack_initramfs
+	build_spec
+	WITH_SPEC=1 pack_initramfs
 	pick_accel
 	if run_vm ""; then echo "RESULT: PASS (kernel suite)"; else echo "RESULT: FAIL (kernel suite)"; exit 1; fi ;;
 exec)

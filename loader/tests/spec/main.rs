@@ -18,6 +18,9 @@
 //!   killed (default 60; calls into Wasm have their own 20 s budget);
 //! - `KWO_SPEC_FILE_TIMEOUT`: seconds one file may take in all (default 600);
 //! - `KWO_SPEC_SHOW`: failures printed per file (default 10);
+//! - `KWO_SPEC_BACKEND`: `user` (default) or `kernel`: run the objects in
+//!   kwo.ko through `/dev/kwo` (root, inside the test VM; see tests/vm/).
+//!   Assertions the kernel's uapi cannot express are skipped with a reason;
 //! - `KWO_TEST_RUNNER`: a command prefix for the child processes, e.g.
 //!   `qemu-aarch64 -L /usr/aarch64-linux-gnu` to run the aarch64 build.
 //!
@@ -25,6 +28,7 @@
 //! reasons with counts, then one line `spec: N passed, N failed, N skipped`.
 //! The test fails if anything failed.
 
+mod backend;
 mod runner;
 mod scan;
 mod values;

@@ -83,6 +83,23 @@ fn is_abstract(h: &HeapType, want: AbstractHeapType) -> bool {
     matches!(h, HeapType::Abstract { ty, .. } if *ty == want)
 }
 
+/// Whether an expected result is a reference (anything but a number).
+pub fn is_ref(want: &WastRet) -> bool {
+    matches!(want, WastRet::Core(c) if is_ref_core(c))
+}
+
+fn is_ref_core(c: &WastRetCore) -> bool {
+    match c {
+        WastRetCore::Either(alts) => alts.iter().any(is_ref_core),
+        WastRetCore::I32(_)
+        | WastRetCore::I64(_)
+        | WastRetCore::F32(_)
+        | WastRetCore::F64(_)
+        | WastRetCore::V128(_) => false,
+        _ => true,
+    }
+}
+
 /// A short rendering of expected results for failure messages.
 pub fn show_expected(want: &[WastRet]) -> String {
     let parts: Vec<String> = want
