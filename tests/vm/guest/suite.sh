@@ -74,5 +74,9 @@ step ktest bench /objects/nop.kwo nop 2000
 # exits non-zero on any failure.
 [ -x /bin/spec-test ] && [ -s /spec/i32.wast ] ||
 	{ echo "KWO-STEP-FAILED: no spec-test binary or .wast files"; fail=1; }
+# First the harness's own check that it tells right from wrong, in the
+# kernel: known-false assertions must count as failed.
+step env KWO_SPEC_BACKEND=kernel \
+	spec-test harness_tells_right_from_wrong --exact --test-threads=1
 step env KWO_SPEC_BACKEND=kernel KWO_SPEC_DIR=/spec KWO_SPEC_SHOW=20 \
 	spec-test spec_testsuite --exact --nocapture --test-threads=1
