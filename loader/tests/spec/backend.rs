@@ -31,14 +31,16 @@ pub fn kernel() -> bool {
 /// An instance in whichever place the backend runs them.
 pub enum Inst {
     User(Instance),
-    Kernel(KernelInstance),
+    Kernel(Box<KernelInstance>),
 }
 
 impl Inst {
     /// Validate, instantiate and run the start function.
     pub fn new(kwo: &[u8], config: &Config) -> Result<Inst, RunError> {
         if kernel() {
-            Device::open()?.load(kwo, config, false).map(Inst::Kernel)
+            Device::open()?
+                .load(kwo, config, false)
+                .map(|k| Inst::Kernel(Box::new(k)))
         } else {
             Instance::new(kwo, config).map(Inst::User)
         }
