@@ -153,7 +153,8 @@ build_guest_cli() {
 # runs there (SPEC_FILES) from the spec directory the harness itself would
 # use: KWO_SPEC_DIR, else shared/ beside the checkout, else the machine's.
 # x86_64 builds it for musl, arm64 as a static glibc binary.
-SPEC_FILES=(i32 i64 f32 f64 conversions memory call_indirect br_table traps)
+SPEC_FILES=(i32 i64 f32 f64 conversions memory call_indirect br_table traps
+	address memory_trap int_exprs call fac left-to-right)
 build_spec() {
 	local dir f exe cargo
 	for dir in "${KWO_SPEC_DIR:-}" "$ROOT/../shared/spec-testsuite" /work/shared/spec-testsuite; do
