@@ -10,6 +10,7 @@
 //! object is validated by the kernel; this side only reads it (after the
 //! kernel accepted it) for signatures and function names.
 
+use crate::args::call_args;
 use crate::runtime::{Config, RunError, TrapCode, TrapInfo, Val};
 use crate::uapi::*;
 use kwo_format::{Object, ValType};
@@ -332,10 +333,7 @@ fn from_slot(t: ValType, bits: u64) -> Val {
     }
 }
 
-/// Parses a command-line argument of the given type (`kwo run`'s syntax).
-pub type ParseArg = fn(ValType, &str) -> Result<Val, String>;
-/// Formats a result for printing (`kwo run`'s syntax).
-pub type ShowVal = fn(&Val) -> String;
+pub use crate::args::{ParseArg, ShowVal};
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
@@ -467,18 +465,7 @@ pub fn cmd_run(
             let params = inst
                 .func_params(name)
                 .ok_or_else(|| format!("no exported function {name:?}"))?;
-            if params.len() != raw.len() {
-                return Err(format!(
-                    "{name:?} takes {} arguments, {} given",
-                    params.len(),
-                    raw.len()
-                ));
-            }
-            let vals = params
-                .iter()
-                .zip(raw)
-                .map(|(&t, s)| parse_arg(t, s))
-                .collect::<Result<Vec<_>, _>>()?;
+            let vals = call_args(name, &params, raw, parse_arg)?;
             inst.invoke(name, &vals).map(|results| {
                 flush(&mut inst);
                 for r in &results {

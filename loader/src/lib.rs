@@ -2,6 +2,7 @@
 //! ([`runtime`]). The `kwo` command-line tool (`src/main.rs`) is built on
 //! it; [`kernel`] is the ioctl client for `kwo.ko` (`/dev/kwo`, [`uapi`]).
 
+pub mod args;
 mod ffi;
 pub mod kernel;
 pub mod runtime;

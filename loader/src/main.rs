@@ -8,6 +8,7 @@
 use clap::{Parser, Subcommand};
 use kwo_compiler::{OptLevel, Options};
 use kwo_format::{Object, Target, ValType};
+use kwo_loader::args::call_args;
 use kwo_loader::kernel;
 use kwo_loader::runtime::{Config, Instance, RunError, Val};
 use kwo_verifier::{Policy, VerifiedModule};
@@ -390,18 +391,7 @@ fn cmd_run(
             let params = inst
                 .func_params(name)
                 .ok_or_else(|| format!("no exported function {name:?}"))?;
-            if params.len() != raw.len() {
-                return Err(format!(
-                    "{name:?} takes {} arguments, {} given",
-                    params.len(),
-                    raw.len()
-                ));
-            }
-            let vals = params
-                .iter()
-                .zip(raw)
-                .map(|(&t, s)| parse_arg(t, s))
-                .collect::<Result<Vec<_>, _>>()?;
+            let vals = call_args(name, &params, raw, parse_arg)?;
             inst.invoke(name, &vals).map(|results| {
                 flush_output(&mut inst);
                 for r in &results {
