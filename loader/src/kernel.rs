@@ -20,7 +20,7 @@ use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The device node of `kwo.ko`.
 pub const DEVICE: &str = "/dev/kwo";
@@ -194,6 +194,15 @@ fn trap_info(t: &kwo_trap_report, object: Option<&Object>) -> TrapInfo {
     }
 }
 
+/// How long one call took, from [`KernelInstance::invoke_timed`].
+#[derive(Debug, Clone, Copy)]
+pub struct CallTimes {
+    /// The ioctl round trip, measured by the caller.
+    pub round_trip: Duration,
+    /// Time spent in the call, measured by kwo.ko (`duration_ns`).
+    pub inside: Duration,
+}
+
 /// An instance living in the kernel; dropping it closes the descriptor,
 /// which frees the instance.
 pub struct KernelInstance {
@@ -235,6 +244,35 @@ impl KernelInstance {
 
     /// Call an export; output goes to [`Self::take_stdout`] / `take_stderr`.
     pub fn invoke(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, RunError> {
+        self.invoke_timed(export, args).map(|(vals, _)| vals)
+    }
+
+    /// [`Self::invoke`], also returning how long the call took: the
+    /// KWO_IOC_INVOKE round trip as seen from here (monotonic clock around
+    /// the ioctl alone), and the time inside the call as the kernel
+    /// measured it.
+    pub fn invoke_timed(
+        &mut self,
+        export: &str,
+        args: &[Val],
+    ) -> Result<(Vec<Val>, CallTimes), RunError> {
+        let (mut req, results) = self.request(export, args)?;
+        let start = Instant::now();
+        let ret = ioctl(self.fd.as_raw_fd(), KWO_IOC_INVOKE, &mut req);
+        let times = CallTimes {
+            round_trip: start.elapsed(),
+            inside: Duration::from_nanos(req.duration_ns),
+        };
+        ret.map_err(|e| RunError::Load(format!("KWO_IOC_INVOKE {export:?}: {e}")))?;
+        self.reply(&req, &results).map(|vals| (vals, times))
+    }
+
+    /// The KWO_IOC_INVOKE request for a call, and the export's result types.
+    fn request(
+        &mut self,
+        export: &str,
+        args: &[Val],
+    ) -> Result<(kwo_invoke, Vec<ValType>), RunError> {
         let (params, results) = self
             .export_sig(export)
             .ok_or_else(|| RunError::Usage(format!("no exported function {export:?}")))?;
@@ -268,8 +306,11 @@ impl KernelInstance {
             req.types[i] = ty;
             req.vals[i] = bits;
         }
-        ioctl(self.fd.as_raw_fd(), KWO_IOC_INVOKE, &mut req)
-            .map_err(|e| RunError::Load(format!("KWO_IOC_INVOKE {export:?}: {e}")))?;
+        Ok((req, results))
+    }
+
+    /// The output and outcome of a completed KWO_IOC_INVOKE.
+    fn reply(&mut self, req: &kwo_invoke, results: &[ValType]) -> Result<Vec<Val>, RunError> {
         let (out_len, err_len) = (req.stdout_len as usize, req.stderr_len as usize);
         self.stdout
             .extend_from_slice(&self.out_buf[..out_len.min(self.out_buf.len())]);
@@ -415,6 +456,22 @@ fn object_bytes(file: &Path) -> Result<Vec<u8>, String> {
     kwo_compiler::compile(&module, &opts).map_err(|e| format!("{}: {e}", file.display()))
 }
 
+/// FILE (`.kwo`, or `.wasm` compiled for this machine) loaded into kwo.ko
+/// as `kwo run --kernel FILE` loads it; its start function has run.
+pub fn open(file: &Path, opts: &RunOptions) -> Result<KernelInstance, RunError> {
+    let kwo = object_bytes(file).map_err(RunError::Load)?;
+    load(&kwo, &program_config(file, opts), opts.printk)
+}
+
+/// A WASI reactor initializes itself before any other export is called
+/// (as `kwo run` does in userspace).
+pub fn initialize(inst: &mut KernelInstance) -> Result<(), RunError> {
+    if inst.func_params("_initialize").is_none() {
+        return Ok(());
+    }
+    inst.invoke("_initialize", &[]).map(|_| ())
+}
+
 /// `kwo load FILE.kwo`: load an object into the kernel, describe the
 /// instance, unload it. Checks that the kernel accepts the object.
 pub fn cmd_load(file: &Path, printk: bool) -> Result<ExitCode, String> {
@@ -454,11 +511,14 @@ pub fn cmd_run(
     parse_arg: ParseArg,
     show: ShowVal,
 ) -> Result<ExitCode, String> {
-    let kwo = object_bytes(file)?;
-    let mut inst = match load(&kwo, &program_config(file, opts), opts.printk) {
+    let mut inst = match open(file, opts) {
         Ok(inst) => inst,
         Err(e) => return finish(Err(e)),
     };
+    if let Err(e) = initialize(&mut inst) {
+        flush(&mut inst);
+        return finish(Err(e));
+    }
     let result = match invoke.split_first() {
         None => inst.invoke("_start", &[]).map(|_| ()),
         Some((name, raw)) => {

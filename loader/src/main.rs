@@ -14,7 +14,7 @@ use kwo_loader::runtime::{Config, Instance, RunError, Val};
 use kwo_verifier::{Policy, VerifiedModule};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Exit status of `kwo run` when the program trapped (as for SIGABRT).
 const TRAP_EXIT: u8 = 134;
@@ -83,6 +83,35 @@ enum Cmd {
         /// Arguments for the program (WASI argv[1..]), after FILE or `--`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Time repeated calls of one export, in this process or in kwo.ko.
+    ///
+    /// Instantiates FILE once (and calls a reactor's `_initialize`), makes
+    /// one untimed warm-up call, then SAMPLES timed samples of BATCH calls
+    /// each; every call must return what the warm-up returned. The clock
+    /// (monotonic) is read around each `invoke` in userspace and around
+    /// each ioctl with --kernel. Prints one line of NAME=VALUE fields:
+    /// `bench: where=user|kernel export= args= samples= batch= min_ns=
+    /// median_ns= [inside_min_ns= inside_median_ns=] result=`, where the
+    /// times are per call (a sample's time / BATCH) and `inside_*` is the
+    /// time inside the call as kwo.ko measured it.
+    Bench {
+        /// Call the export in kwo.ko (/dev/kwo) instead of this process.
+        #[arg(long)]
+        kernel: bool,
+        /// Timed samples after the warm-up call.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        samples: u32,
+        /// Calls per sample: for exports too short to time one by one.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        batch: u32,
+        /// Wall-clock budget of each call, e.g. 500ms, 2s, 1m.
+        #[arg(long, value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        file: PathBuf,
+        /// The export, then its arguments.
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        call: Vec<String>,
     },
     /// Load a .kwo object into kwo.ko, describe the instance, unload it.
     Load {
@@ -404,6 +433,143 @@ fn cmd_run(
     finish(result)
 }
 
+/// One call of an export for `kwo bench`: its results, the time the call
+/// took as timed for that path, and the time kwo.ko measured inside it.
+type BenchCall = Box<dyn FnMut(&[Val]) -> Result<(Vec<Val>, Duration, Option<Duration>), RunError>>;
+
+/// The instance `kwo bench` calls, userspace or kernel, behind one shape.
+fn bench_target(
+    file: &Path,
+    kernel: bool,
+    timeout: Option<Duration>,
+    call: &[String],
+) -> Result<(BenchCall, Vec<Val>), RunError> {
+    let (name, raw) = call.split_first().expect("clap requires the export");
+    let name = name.clone();
+    let missing = || RunError::Usage(format!("no exported function {name:?}"));
+    if kernel {
+        let opts = kernel::RunOptions {
+            timeout,
+            ..Default::default()
+        };
+        let mut inst = kernel::open(file, &opts)?;
+        kernel::initialize(&mut inst)?;
+        let params = inst.func_params(&name).ok_or_else(missing)?;
+        let vals = call_args(&name, &params, raw, parse_arg).map_err(RunError::Usage)?;
+        let f = move |a: &[Val]| {
+            let (r, t) = inst.invoke_timed(&name, a)?;
+            Ok((r, t.round_trip, Some(t.inside)))
+        };
+        return Ok((Box::new(f), vals));
+    }
+    let kwo = read(file).and_then(load_object).map_err(RunError::Load)?;
+    let config = Config {
+        timeout,
+        args: vec![file.display().to_string()],
+        ..Config::default()
+    };
+    let mut inst = Instance::new(&kwo, &config)?;
+    if inst.func_params("_initialize").is_some() {
+        inst.invoke("_initialize", &[])?;
+    }
+    let params = inst.func_params(&name).ok_or_else(missing)?;
+    let vals = call_args(&name, &params, raw, parse_arg).map_err(RunError::Usage)?;
+    let f = move |a: &[Val]| {
+        let start = Instant::now();
+        let r = inst.invoke(&name, a)?;
+        Ok((r, start.elapsed(), None))
+    };
+    Ok((Box::new(f), vals))
+}
+
+/// Minimum and median of per-call nanoseconds.
+fn min_median(mut ns: Vec<f64>) -> (f64, f64) {
+    ns.sort_by(f64::total_cmp);
+    let mid = ns.len() / 2;
+    let median = if ns.len() % 2 == 1 {
+        ns[mid]
+    } else {
+        (ns[mid - 1] + ns[mid]) / 2.0
+    };
+    (ns[0], median)
+}
+
+fn show_all(vals: &[Val]) -> String {
+    if vals.is_empty() {
+        return "none".into();
+    }
+    vals.iter().map(show).collect::<Vec<_>>().join(",")
+}
+
+/// Per-call times of `samples` samples of `batch` calls, each call
+/// checked against `expect`: (timed by us, timed by kwo.ko if it did).
+fn bench_samples(
+    call: &mut BenchCall,
+    args: &[Val],
+    expect: &[Val],
+    samples: u32,
+    batch: u32,
+) -> Result<(Vec<f64>, Vec<f64>), RunError> {
+    let (mut outer, mut inside) = (Vec::new(), Vec::new());
+    for s in 0..samples {
+        let (mut sum, mut sum_inside) = (Duration::ZERO, None);
+        for _ in 0..batch {
+            let (r, t, t_in) = call(args)?;
+            if r != expect {
+                return Err(RunError::Usage(format!(
+                    "sample {s} returned {} where the warm-up call returned {}",
+                    show_all(&r),
+                    show_all(expect)
+                )));
+            }
+            sum += t;
+            sum_inside = t_in.map(|t| sum_inside.unwrap_or(Duration::ZERO) + t);
+        }
+        let per_call = |d: Duration| d.as_nanos() as f64 / f64::from(batch);
+        outer.push(per_call(sum));
+        inside.extend(sum_inside.map(per_call));
+    }
+    Ok((outer, inside))
+}
+
+struct BenchFlags {
+    kernel: bool,
+    samples: u32,
+    batch: u32,
+    timeout: Option<Duration>,
+}
+
+/// `kwo bench`'s one line of results.
+fn bench_line(file: &Path, flags: &BenchFlags, call: &[String]) -> Result<String, RunError> {
+    let (mut f, args) = bench_target(file, flags.kernel, flags.timeout, call)?;
+    let (expect, _, _) = f(&args)?;
+    let (outer, inside) = bench_samples(&mut f, &args, &expect, flags.samples, flags.batch)?;
+    let (min, median) = min_median(outer);
+    let mut line = format!(
+        "bench: where={} export={} args={} samples={} batch={} min_ns={min:.1} median_ns={median:.1}",
+        if flags.kernel { "kernel" } else { "user" },
+        call[0],
+        if call.len() > 1 { call[1..].join(",") } else { "none".into() },
+        flags.samples,
+        flags.batch,
+    );
+    if !inside.is_empty() {
+        let (min, median) = min_median(inside);
+        line += &format!(" inside_min_ns={min:.1} inside_median_ns={median:.1}");
+    }
+    Ok(line + &format!(" result={}\n", show_all(&expect)))
+}
+
+fn cmd_bench(file: &Path, flags: &BenchFlags, call: &[String]) -> Result<ExitCode, String> {
+    match bench_line(file, flags, call) {
+        Ok(line) => {
+            out(&line);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => finish(Err(e)),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.cmd {
@@ -444,6 +610,22 @@ fn main() -> ExitCode {
                 printk: *printk,
             };
             kernel::cmd_run(file, &opts, invoke, parse_arg, show)
+        }
+        Cmd::Bench {
+            kernel,
+            samples,
+            batch,
+            timeout,
+            file,
+            call,
+        } => {
+            let flags = BenchFlags {
+                kernel: *kernel,
+                samples: *samples,
+                batch: *batch,
+                timeout: *timeout,
+            };
+            cmd_bench(file, &flags, call)
         }
         Cmd::Load { file, printk } => kernel::cmd_load(file, *printk),
         Cmd::Invoke {

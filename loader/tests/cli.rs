@@ -191,3 +191,66 @@ fn environment_reaches_the_program() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(out.stdout, b"A=1\0B=two\0");
 }
+
+/// The NAME=VALUE fields of `kwo bench`'s line.
+fn bench_fields(line: &str) -> std::collections::HashMap<String, String> {
+    let rest = line.strip_prefix("bench: ").expect("bench line prefix");
+    rest.split_whitespace()
+        .map(|f| {
+            let (k, v) = f.split_once('=').expect("NAME=VALUE field");
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn bench_times_calls_and_checks_results() {
+    let wasm = write_wat(
+        "bench.wasm",
+        r#"(module (global $g (mut i32) (i32.const 0))
+           (func (export "_initialize") (global.set $g (i32.const 40)))
+           (func (export "sum") (param i32) (result i64) (local $s i64)
+             (loop $l (local.set $s (i64.add (local.get $s) (i64.extend_i32_u (local.get 0))))
+               (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+             (i64.add (local.get $s) (i64.extend_i32_u (global.get $g))))
+           (func (export "tick") (result i32)
+             (global.set $g (i32.add (global.get $g) (i32.const 1))) (global.get $g)))"#,
+    );
+    let out = kwo(&[
+        "bench",
+        "--samples",
+        "4",
+        "--batch",
+        "3",
+        p(&wasm),
+        "sum",
+        "100",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let f = bench_fields(stdout.trim_end());
+    assert_eq!(f["where"], "user");
+    assert_eq!(f["export"], "sum");
+    assert_eq!(f["args"], "100");
+    assert_eq!(f["samples"], "4");
+    assert_eq!(f["batch"], "3");
+    // 1 + ... + 100, plus what _initialize stored.
+    assert_eq!(f["result"], "5090");
+    let min: f64 = f["min_ns"].parse().unwrap();
+    let median: f64 = f["median_ns"].parse().unwrap();
+    assert!(min > 0.0 && min <= median, "{stdout}");
+    assert!(!f.contains_key("inside_min_ns"), "{stdout}");
+
+    // A call that returns something else than the warm-up is a failure.
+    let out = kwo(&["bench", p(&wasm), "tick"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("where the warm-up call returned 41"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = kwo(&["bench", p(&wasm), "sum"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("takes 1 arguments"));
+}
