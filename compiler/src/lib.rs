@@ -113,6 +113,14 @@ pub fn compile_object(module: &VerifiedModule, opts: &Options) -> Result<kwo_for
     compile_with_report(module, opts).map(|c| c.object)
 }
 
+/// Every defined function of `module` as Cranelift IR after the mid-end
+/// optimizer, in function-index order: for tests that check properties of
+/// the generated code (e.g. that every heap access is Spectre-guarded).
+pub fn optimized_ir(module: &VerifiedModule, opts: &Options) -> Result<Vec<cranelift_codegen::ir::Function>, CompileError> {
+    let isa = isa::build(opts)?;
+    link::optimized_ir(module, &*isa, opts)
+}
+
 /// An object plus what the no-fault proof saw.
 pub struct Compiled {
     pub object: kwo_format::Object,

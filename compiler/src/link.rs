@@ -99,17 +99,37 @@ fn trampoline_targets(module: &VerifiedModule) -> BTreeSet<u32> {
     exported.chain(module.start).collect()
 }
 
-pub fn compile_and_link(module: &VerifiedModule, isa: &dyn TargetIsa, opts: &Options) -> Result<Linked, CompileError> {
-    let target = opts.target;
-    let sig_ids = canonical_sig_ids(module);
-    let env = ModuleEnv {
+fn module_env<'m>(module: &'m VerifiedModule, isa: &dyn TargetIsa, opts: &Options) -> ModuleEnv<'m> {
+    ModuleEnv {
         module,
-        sig_ids: sig_ids.clone(),
+        sig_ids: canonical_sig_ids(module),
         call_conv: isa.default_call_conv(),
         frontend: isa.frontend_config(),
-        popcnt_uses_fp: target == Target::Aarch64,
+        popcnt_uses_fp: opts.target == Target::Aarch64,
         checks: opts.checks,
-    };
+    }
+}
+
+/// Every defined function as Cranelift IR after the optimizer, before
+/// instruction selection.
+pub fn optimized_ir(module: &VerifiedModule, isa: &dyn TargetIsa, opts: &Options) -> Result<Vec<ir::Function>, CompileError> {
+    let env = module_env(module, isa, opts);
+    let imported = module.num_imported_funcs();
+    (imported..imported + module.funcs.len() as u32)
+        .map(|index| {
+            let t = translate::translate_function(&env, index)?;
+            let mut ctx = Context::for_function(t.func);
+            ctx.optimize(isa, &mut ControlPlane::default())
+                .map_err(|e| CompileError::new(format!("func {index}: cranelift: {e:?}")))?;
+            Ok(ctx.func)
+        })
+        .collect()
+}
+
+pub fn compile_and_link(module: &VerifiedModule, isa: &dyn TargetIsa, opts: &Options) -> Result<Linked, CompileError> {
+    let target = opts.target;
+    let env = module_env(module, isa, opts);
+    let sig_ids = env.sig_ids.clone();
     let imported = module.num_imported_funcs();
     let defined: Vec<u32> = (imported..imported + module.funcs.len() as u32).collect();
     let funcs: Vec<CompiledFunc> = defined

@@ -5,57 +5,12 @@
 //! disassembly has each record on a `ud2` or a `div`/`idiv`, no `ud2`
 //! elsewhere, and no more `div`/`idiv` instructions than guarded divisions.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use capstone::prelude::*;
 use kwo_compiler::{compile_with_report, Options};
 use kwo_format::{Object, Target};
 use kwo_verifier::{verify, Policy};
-use wast::{QuoteWat, Wast, WastDirective};
-
-fn spec_dir() -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    [
-        std::env::var_os("KWO_SPEC_DIR").map(PathBuf::from),
-        Some(repo.join("../shared/spec-testsuite")),
-        Some(PathBuf::from("/work/shared/spec-testsuite")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|d| d.join("i32.wast").is_file())
-    .expect("spec testsuite not found: set KWO_SPEC_DIR")
-}
-
-/// Every module of every non-SIMD spec file that the spec-test policy accepts.
-fn spec_modules() -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(spec_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
-        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("simd_"))
-        .collect();
-    files.sort();
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let buf = match wast::parser::ParseBuffer::new(&text) {
-            Ok(b) => b,
-            Err(_) => continue,
-        };
-        let Ok(wast) = wast::parser::parse::<Wast>(&buf) else { continue };
-        for (i, d) in wast.directives.into_iter().enumerate() {
-            let mut module = match d {
-                WastDirective::Module(m) => m,
-                _ => continue,
-            };
-            if let Ok(bytes) = QuoteWat::encode(&mut module) {
-                let name = format!("{}#{i}", path.file_name().unwrap().to_string_lossy());
-                out.push((name, bytes));
-            }
-        }
-    }
-    out
-}
 
 fn x86_disassembler() -> Capstone {
     Capstone::new().x86().mode(arch::x86::ArchMode::Mode64).build().unwrap()
@@ -94,7 +49,7 @@ fn check_x86(name: &str, obj: &Object, records: &[u32], guarded_divs: u32) {
 
 #[test]
 fn every_spec_module_compiles_without_unguarded_faults() {
-    let modules = spec_modules();
+    let modules = common::spec_modules();
     assert!(modules.len() > 1000, "only {} spec modules found", modules.len());
     let (mut compiled, mut records_seen) = (0, 0);
     for (name, bytes) in &modules {

@@ -1,17 +1,48 @@
 //! Linear-memory addressing: explicit bounds checks with Spectre masking.
 //!
 //! kwo has no guard pages (a fault in kernel mode is an oops), so every
-//! access compares `index + offset + size` with the current memory size,
-//! computed in 64 bits where it cannot overflow, and branches to a trap. The
-//! in-bounds path selects the address with `select_spectre_guard`, so a
-//! mispredicted branch reads the memory base instead of an attacker-chosen
-//! address.
+//! access compares `index` with `bound - (offset + size)`, computed in 64
+//! bits where it cannot overflow (signed, so a memory smaller than
+//! `offset + size` makes every index fail), and branches to a trap. The
+//! subtraction depends only on the bound, so Cranelift hoists it out of
+//! loops. The in-bounds path selects the whole address, offset included,
+//! with `select_spectre_guard`: a mispredicted branch reads the memory base,
+//! never `base + offset` for an offset the module chose.
+//!
+//! The base and bound live in variables, reloaded after every call (a call
+//! may grow, and so move, the memory), so Cranelift keeps them in registers.
+//! A check already made on the current straight-line path for the same
+//! index, offset and at least the same size is reused, guarded address and
+//! all: a load followed by a store to the same place checks once.
 
 use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::Variable;
 
 use super::env::Region;
 use super::FuncTranslator;
 use crate::abi::{self, Trap};
+
+/// The linear memory as the function sees it.
+pub struct Heap {
+    base: Variable,
+    bound: Variable,
+    /// Accesses checked since the last control-flow join or call.
+    checked: Vec<CheckedAccess>,
+}
+
+/// An access of `size` bytes at `index + offset` known to be in bounds,
+/// and its guarded native address.
+#[derive(Clone, Copy)]
+struct CheckedAccess {
+    index: Value,
+    offset: u64,
+    size: u32,
+    addr: Value,
+}
+
+/// Checks remembered at once; older ones are forgotten (a bigger cache
+/// would only slow the translator down on long straight-line code).
+const CHECK_CACHE: usize = 8;
 
 impl FuncTranslator<'_, '_> {
     /// Memory flags for a wasm access: the bounds check makes it unable to
@@ -22,27 +53,79 @@ impl FuncTranslator<'_, '_> {
             .with_alias_region(Some(self.regions[Region::Heap as usize]))
     }
 
+    /// Declares the heap variables when the module has a memory.
+    pub fn declare_heap(&mut self) {
+        if self.env.module.memory.is_some() {
+            let base = self.b.declare_var(types::I64);
+            let bound = self.b.declare_var(types::I64);
+            self.heap = Some(Heap { base, bound, checked: Vec::new() });
+            self.reload_heap();
+        }
+    }
+
+    /// (Re)reads the memory base and bound: at entry and after every call,
+    /// which may have grown the memory.
+    pub fn reload_heap(&mut self) {
+        let Some((base_var, bound_var)) = self.heap.as_ref().map(|h| (h.base, h.bound)) else {
+            return;
+        };
+        let base = self.vmctx_load(abi::VMCTX_MEM_BASE);
+        let bound = self.vmctx_load(abi::VMCTX_MEM_SIZE);
+        self.b.def_var(base_var, base);
+        self.b.def_var(bound_var, bound);
+        self.forget_checks();
+    }
+
+    /// Forgets the checks made so far: code after a control-flow join is
+    /// not dominated by them.
+    pub fn forget_checks(&mut self) {
+        if let Some(heap) = &mut self.heap {
+            heap.checked.clear();
+        }
+    }
+
+    /// The heap base and bound variables (the verifier rejects memory
+    /// instructions in modules without a memory).
+    fn heap_vars(&self) -> (Variable, Variable) {
+        let heap = self.heap.as_ref().expect("memory access in a module without memory");
+        (heap.base, heap.bound)
+    }
+
+    /// A guarded address already computed for this access, if any.
+    fn checked_addr(&self, index: Value, offset: u64, size: u32) -> Option<Value> {
+        let heap = self.heap.as_ref()?;
+        heap.checked
+            .iter()
+            .find(|c| c.index == index && c.offset == offset && c.size >= size)
+            .map(|c| c.addr)
+    }
+
     /// Native address of `index + offset` for an access of `size` bytes,
     /// after the bounds check.
     pub fn heap_addr(&mut self, index: Value, offset: u64, size: u32) -> Value {
-        let base = self.vmctx_load(abi::VMCTX_MEM_BASE);
-        let bound = self.vmctx_load(abi::VMCTX_MEM_SIZE);
-        let index = self.b.ins().uextend(types::I64, index);
+        let (base_var, bound_var) = self.heap_vars();
+        let base = self.b.use_var(base_var);
+        let wide = self.b.ins().uextend(types::I64, index);
+        let addr = self.b.ins().iadd(base, wide);
+        let addr = if offset == 0 { addr } else { self.b.ins().iadd_imm_s(addr, offset as i64) };
         if !self.env.checks.bounds {
-            let addr = self.b.ins().iadd(base, index);
-            return self.b.ins().iadd_imm_s(addr, offset as i64);
+            return addr;
         }
-        // offset < 2^32 and size <= 8: the sum cannot overflow 64 bits.
-        let end = self.b.ins().iadd_imm_s(index, (offset + u64::from(size)) as i64);
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, bound);
+        if let Some(addr) = self.checked_addr(index, offset, size) {
+            return addr;
+        }
+        // offset < 2^32 and size <= 16, bound <= 2^32: no overflow in i64.
+        let bound = self.b.use_var(bound_var);
+        let last = self.b.ins().iadd_imm_s(bound, -((offset + u64::from(size)) as i64));
+        let oob = self.b.ins().icmp(IntCC::SignedGreaterThan, wide, last);
         self.trap_if(oob, Trap::MemoryOob);
-        let addr = self.b.ins().iadd(base, index);
         let addr = self.spectre_guard(oob, base, addr);
-        if offset == 0 {
-            addr
-        } else {
-            self.b.ins().iadd_imm_s(addr, offset as i64)
+        let heap = self.heap.as_mut().expect("heap vars exist");
+        if heap.checked.len() == CHECK_CACHE {
+            heap.checked.remove(0);
         }
+        heap.checked.push(CheckedAccess { index, offset, size, addr });
+        addr
     }
 
     /// A load of `ty` (`ext` bytes wide, sign- or zero-extended when narrower).

@@ -143,7 +143,13 @@ impl FuncTranslator<'_, '_> {
         }
         let call = self.b.ins().call(func_ref, &call_args);
         self.b.set_srcloc(SourceLoc::default());
-        result.map(|_| self.b.inst_results(call)[0])
+        let result = result.map(|_| self.b.inst_results(call)[0]);
+        // Only these two leave the memory alone: trap never returns, and
+        // yield only lets the scheduler run.
+        if host_id != abi::host::TRAP && host_id != abi::host::YIELD {
+            self.reload_heap();
+        }
+        result
     }
 
     /// Calls a builtin; every builtin call is a possible trap site.

@@ -95,6 +95,7 @@ pub struct FuncTranslator<'a, 'b> {
     uses_fp: bool,
     wasm_off: u32,
     regions: [ir::AliasRegion; 4],
+    heap: Option<bounds::Heap>,
 }
 
 fn internal(off: usize, what: &str) -> CompileError {
@@ -131,6 +132,7 @@ pub fn translate_function(env: &ModuleEnv<'_>, index: u32) -> Result<TranslatedF
         uses_fp: false,
         wasm_off: range.start as u32,
         regions,
+        heap: None,
     };
     t.uses_fp = ty.params().iter().chain(ty.results()).any(|v| is_float(*v));
     t.translate_body(&body, ty.params(), results)?;
@@ -175,6 +177,7 @@ impl<'a> FuncTranslator<'a, '_> {
             }
         }
         self.stack_check();
+        self.declare_heap();
         self.checkpoint();
 
         let ret = self.b.create_block();
@@ -193,6 +196,10 @@ impl<'a> FuncTranslator<'a, '_> {
         while !self.control.is_empty() {
             let (op, off) = reader.read_with_offset().map_err(|e| CompileError::wasm(&e))?;
             self.wasm_off = off as u32;
+            if matches!(op, Operator::Loop { .. } | Operator::Else | Operator::End) {
+                // Join points: earlier checks no longer dominate.
+                self.forget_checks();
+            }
             if self.reachable {
                 self.translate_op(&op, off)?;
             } else {
@@ -418,6 +425,7 @@ impl<'a> FuncTranslator<'a, '_> {
                 let call = self.b.ins().call(callee, &call_args);
                 let results = self.b.inst_results(call).to_vec();
                 debug_assert_eq!(results.len(), nr);
+                self.reload_heap();
                 self.stack.extend_from_slice(&results);
             }
             O::CallIndirect { type_index, table_index } => {
@@ -426,6 +434,7 @@ impl<'a> FuncTranslator<'a, '_> {
                 let args = self.popn(np, off)?;
                 let call = self.call_indirect(type_index, table_index, index, &args);
                 let results = self.b.inst_results(call).to_vec();
+                self.reload_heap();
                 self.stack.extend_from_slice(&results);
             }
             O::Drop => {
