@@ -9,6 +9,10 @@
 //! with `select_spectre_guard`: a mispredicted branch reads the memory base,
 //! never `base + offset` for an offset the module chose.
 //!
+//! An index whose largest value the instructions computing it bound (a
+//! mask, a narrow load, see `range`) needs neither check nor guard when the
+//! access fits in the memory's minimum size.
+//!
 //! The base and bound live in variables, reloaded after every call (a call
 //! may grow, and so move, the memory), so Cranelift keeps them in registers.
 //! A check already made on the current straight-line path for the same
@@ -100,6 +104,13 @@ impl FuncTranslator<'_, '_> {
             .map(|c| c.addr)
     }
 
+    /// Whether the access fits in the memory's minimum size whatever the
+    /// index (see `range`).
+    fn always_in_bounds(&self, index: Value, offset: u64, size: u32) -> bool {
+        let min_bytes = self.env.module.memory.map_or(0, |m| u64::from(m.min) << 16);
+        self.known_max(index).is_some_and(|max| max + offset + u64::from(size) <= min_bytes)
+    }
+
     /// Native address of `index + offset` for an access of `size` bytes,
     /// after the bounds check.
     pub fn heap_addr(&mut self, index: Value, offset: u64, size: u32) -> Value {
@@ -108,7 +119,7 @@ impl FuncTranslator<'_, '_> {
         let wide = self.b.ins().uextend(types::I64, index);
         let addr = self.b.ins().iadd(base, wide);
         let addr = if offset == 0 { addr } else { self.b.ins().iadd_imm_s(addr, offset as i64) };
-        if !self.env.checks.bounds {
+        if !self.env.checks.bounds || self.always_in_bounds(index, offset, size) {
             return addr;
         }
         if let Some(addr) = self.checked_addr(index, offset, size) {

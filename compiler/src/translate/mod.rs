@@ -1,6 +1,7 @@
 //! The Wasm → CLIF translator: the driver (locals, operand stack, control
 //! frames, the operator loop). Per-operator lowering that takes more than an
-//! instruction lives in `ops`, memory addressing in `bounds`, and everything
+//! instruction lives in `ops`, memory addressing in `bounds` (with the value
+//! ranges that let it drop checks in `range`), and everything
 //! that touches runtime data structures in `env`.
 //!
 //! The input is a verified module, so operand types and stack heights are
@@ -10,6 +11,7 @@
 mod bounds;
 mod env;
 mod ops;
+mod range;
 
 pub use env::{ir_type, wasm_signature, CallSite, NS_HOST, NS_WASM_FUNC, SITE_SRCLOC_BIT};
 
