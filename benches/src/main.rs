@@ -2,6 +2,7 @@
 //! on the same workloads, in one run.
 //!
 //!     kwo-bench [--smoke] [--runs N] [--out DIR] [--only NAME,NAME]
+//!     kwo-bench --build-only [--only NAME,NAME]
 //!
 //! Builds the workloads for wasm32 (the native builds are linked in),
 //! measures run time (every engine's output checked against native),
@@ -12,9 +13,10 @@
 //! still work, and its numbers mean nothing. Exit status 1 when any engine
 //! failed or disagreed with native.
 //!
-//! Not measured here: the in-kernel runs (see `docs/benchmarks.md`) and
-//! the cost of each safety check, which needs compiler switches that do
-//! not exist yet.
+//! `--build-only` builds the `.wasm` modules into `target/bench-wasm/`
+//! and prints one line per workload, `NAME WASM EXPORT FULL_N SMOKE_N`,
+//! then exits: the in-kernel runs (`tests/vm/run.sh bench`, see
+//! `docs/benchmarks.md`) take the same modules from there.
 
 mod engines;
 mod measure;
@@ -30,6 +32,7 @@ use measure::Settings;
 
 struct Args {
     smoke: bool,
+    build_only: bool,
     runs: Option<usize>,
     out: Option<PathBuf>,
     only: Option<Vec<String>>,
@@ -38,6 +41,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         smoke: false,
+        build_only: false,
         runs: None,
         out: None,
         only: None,
@@ -46,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--smoke" => args.smoke = true,
+            "--build-only" => args.build_only = true,
             "--runs" => {
                 let v = it.next().ok_or("--runs needs a number")?;
                 args.runs = Some(v.parse().map_err(|_| format!("bad --runs {v}"))?);
@@ -62,7 +67,8 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-const USAGE: &str = "usage: kwo-bench [--smoke] [--runs N] [--out DIR] [--only NAME,NAME]";
+const USAGE: &str = "usage: kwo-bench [--smoke] [--runs N] [--out DIR] [--only NAME,NAME]
+       kwo-bench --build-only [--only NAME,NAME]";
 
 fn main() -> ExitCode {
     let args = match parse_args() {
@@ -95,6 +101,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--build-only`: the `.wasm` of every workload as `DIR/MODULE.wasm`, and
+/// one line per workload on stdout: `NAME WASM EXPORT FULL_N SMOKE_N`.
+fn build_only(workloads: &[workloads::Workload], dir: &std::path::Path) -> Result<usize, String> {
+    let modules = workloads::build_wasm(workloads, dir)?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (key, bytes) in &modules {
+        let path = dir.join(format!("{key}.wasm"));
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    for w in workloads {
+        let path = dir.join(format!("{}.wasm", w.module));
+        println!(
+            "{} {} {} {} {}",
+            w.name,
+            path.display(),
+            w.export,
+            w.full,
+            w.smoke
+        );
+    }
+    Ok(0)
+}
+
 fn run(args: &Args) -> Result<usize, String> {
     let started = Instant::now();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -106,6 +137,9 @@ fn run(args: &Args) -> Result<usize, String> {
     let mut workloads = workloads::all();
     if let Some(only) = &args.only {
         workloads.retain(|w| only.iter().any(|o| o == w.name));
+    }
+    if args.build_only {
+        return build_only(&workloads, &root.join("../target/bench-wasm"));
     }
     let runs = args.runs.unwrap_or(if args.smoke { 1 } else { 11 });
     let set = Settings {

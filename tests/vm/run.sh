@@ -7,12 +7,14 @@
 #	tests/vm/run.sh				the kernel test suite
 #	tests/vm/run.sh exec APP.wasm [ARGS...]	run one program in a throwaway VM
 #	tests/vm/run.sh selfcheck		prove that a hang and an oops FAIL
+#	tests/vm/run.sh bench			kwo.ko against the userspace runtime:
+#						benches/results/kernel.md (bench.sh)
 #
 # Environment: ARCH=x86_64|arm64 (arm64: run tests/vm/setup-arm64.sh
 # first; suite only; KWO_GUEST: a static aarch64 kwo to use instead of
 # cross-building one),
 # ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else TCG), TIMEOUT
-# (seconds, default 300), KWO (a static kwo binary to use instead of
+# (seconds, default 300; bench: 1200), KWO (a static kwo binary to use instead of
 # building one), KROOT (a directory holding another kernel's boot/,
 # lib/modules/ and usr/src/, e.g. from tests/vm/setup-6.12.sh; default: the
 # host's Debian 6.1 packages), KVER (default: the newest headers there, 6.1
@@ -31,7 +33,10 @@ el() { awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $1 }"; }
 
 ARCH=${ARCH:-x86_64}
 OUT=$ROOT/build/vm/$ARCH
-[ "$ARCH" = x86_64 ] || [ "$MODE" = suite ] || die "$MODE needs ARCH=x86_64 (pvpanic)"
+case $ARCH:$MODE in
+x86_64:* | *:suite | *:bench) ;;
+*) die "$MODE needs ARCH=x86_64 (pvpanic)" ;;
+esac
 case $ARCH in
 x86_64)
 	KARCH=amd64 KMAKE=() CC=gcc STRIP=strip CONSOLE=ttyS0 TARGET=x86_64
@@ -231,6 +236,10 @@ pack_initramfs() {
 		fi
 	done
 	[ -n "${EXEC_DIR:-}" ] && cp -r "$EXEC_DIR"/. "$r/"
+	if [ -n "${BENCH_DIR:-}" ]; then
+		cp -r "$BENCH_DIR" "$r/bench"
+		cp "$HERE/guest/bench.sh" "$r/"
+	fi
 	(cd "$r" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) |
 		gzip -1 > "$OUT/initramfs.cpio.gz"
 }
@@ -293,6 +302,7 @@ run_vm() { # run_vm CMDLINE-WORDS -> 0 for PASS
 	judge "$OUT/console.log" "$rc"
 }
 
+[ "$MODE" = bench ] && TIMEOUT=${TIMEOUT:-1200}
 TIMEOUT=${TIMEOUT:-300}
 t=$(now)
 build_module
@@ -332,6 +342,23 @@ exec)
 	echo "------------------------------------"
 	grep -E '^(boot|FAIL)' "$OUT/verdict.txt" || true
 	if [ $rc -eq 0 ]; then echo "RESULT: PASS (exec)"; else echo "RESULT: FAIL (exec; $OUT/console.log)"; exit 1; fi ;;
+bench)
+	# Timings, not tests: see tests/vm/bench.sh.
+	. "$HERE/bench.sh"
+	rm -rf "$OUT/objects"
+	mkdir -p "$OUT/objects"
+	bench_build
+	BENCH_DIR=$OUT/bench pack_initramfs
+	pick_accel
+	rc=0
+	t=$(now)
+	run_vm kwo_bench=1 >"$OUT/verdict.txt" || rc=$?
+	secs=$(el "$t")
+	grep -vE '^KWO-BENCH ' "$OUT/verdict.txt" || true
+	[ $rc -eq 0 ] || { echo "RESULT: FAIL (bench; $OUT/console.log)"; exit 1; }
+	bench_report "$secs" || die "bench: a measurement is missing or a result is wrong ($OUT/console.log)"
+	sed -n '/^| workload/,$p' "$BENCH_OUT"
+	echo "RESULT: PASS (bench, ${secs}s in the VM)" ;;
 selfcheck)
 	# A hang must be caught by the timeout, an oops by pvpanic (QEMU's
 	# exit status), both judged FAIL.

@@ -48,3 +48,17 @@ cli_expect 3 "$rs_out" "" kwo exec /objects/hello-rs.wasm alpha beta
 # The start function's output arrives with the first call; its trap fails the load.
 cli_expect 0 "$(printf 'started\n42')" "" kwo invoke /objects/start.kwo next
 cli_expect 134 "" "trap: unreachable" kwo load /objects/badstart.kwo
+
+# A reactor is initialized before the export is called.
+cli_expect 0 5 "" kwo invoke /objects/reactor.kwo get
+
+# kwo bench --kernel: one line with the ioctl's and kwo.ko's own times and
+# the checked result (the timings themselves: tests/vm/run.sh bench).
+out=$(kwo bench --kernel --samples 3 --batch 2 /objects/add.kwo add 2 3 2>/tmp/cli.err)
+case $out in
+"bench: where=kernel export=add args=2,3 samples=3 batch=2 min_ns="*" inside_min_ns="*" result=5")
+	echo "KWO-CLI ok: kwo bench --kernel" ;;
+*)
+	echo "KWO-STEP-FAILED: kwo bench --kernel: '$out' $(cat /tmp/cli.err)"
+	fail=1 ;;
+esac
