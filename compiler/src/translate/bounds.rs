@@ -22,7 +22,7 @@
 //! index, offset and at least the same size is reused, guarded address and
 //! all: a load followed by a store to the same place checks once.
 
-use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{condcodes::IntCC, types, Inst, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::Variable;
 
 use super::env::Region;
@@ -35,6 +35,10 @@ pub struct Heap {
     bound: Variable,
     /// Accesses checked since the last control-flow join or call.
     checked: Vec<CheckedAccess>,
+    /// The loads defining `base` and `bound`, removed when nothing used
+    /// them: Cranelift keeps unused loads.
+    loads: Vec<Inst>,
+    used: bool,
 }
 
 /// An access of `size` bytes at `index + offset` known to be in bounds,
@@ -65,7 +69,7 @@ impl FuncTranslator<'_, '_> {
         if self.env.module.memory.is_some() {
             let base = self.b.declare_var(types::I64);
             let bound = self.b.declare_var(types::I64);
-            self.heap = Some(Heap { base, bound, checked: Vec::new() });
+            self.heap = Some(Heap { base, bound, checked: Vec::new(), loads: Vec::new(), used: false });
             self.reload_heap();
         }
     }
@@ -80,7 +84,21 @@ impl FuncTranslator<'_, '_> {
         let bound = self.vmctx_load(abi::VMCTX_MEM_SIZE);
         self.b.def_var(base_var, base);
         self.b.def_var(bound_var, bound);
+        let dfg = &self.b.func.dfg;
+        let loads = [base, bound].map(|v| dfg.value_def(v).unwrap_inst());
+        if let Some(heap) = &mut self.heap {
+            heap.loads.extend(loads);
+        }
         self.forget_checks();
+    }
+
+    /// Removes the heap loads of a function that never accessed its memory.
+    pub fn drop_unused_heap(&mut self) {
+        if let Some(heap) = self.heap.take_if(|h| !h.used) {
+            for inst in heap.loads {
+                self.b.func.layout.remove_inst(inst);
+            }
+        }
     }
 
     /// Forgets the checks made so far: code after a control-flow join is
@@ -93,8 +111,9 @@ impl FuncTranslator<'_, '_> {
 
     /// The heap base and bound variables (the verifier rejects memory
     /// instructions in modules without a memory).
-    fn heap_vars(&self) -> (Variable, Variable) {
-        let heap = self.heap.as_ref().expect("memory access in a module without memory");
+    fn heap_vars(&mut self) -> (Variable, Variable) {
+        let heap = self.heap.as_mut().expect("memory access in a module without memory");
+        heap.used = true;
         (heap.base, heap.bound)
     }
 

@@ -215,6 +215,7 @@ impl<'a> FuncTranslator<'a, '_> {
             self.b.ins().return_(&values);
         }
         self.finish_dead_return();
+        self.drop_unused_heap();
         self.b.seal_all_blocks();
         Ok(())
     }
