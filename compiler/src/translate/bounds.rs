@@ -22,6 +22,8 @@
 //! index, offset and at least the same size is reused, guarded address and
 //! all: a load followed by a store to the same place checks once.
 
+use std::collections::HashSet;
+
 use cranelift_codegen::ir::{condcodes::IntCC, types, Inst, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::Variable;
 
@@ -35,10 +37,9 @@ pub struct Heap {
     bound: Variable,
     /// Accesses checked since the last control-flow join or call.
     checked: Vec<CheckedAccess>,
-    /// The loads defining `base` and `bound`, removed when nothing used
-    /// them: Cranelift keeps unused loads.
+    /// The loads defining `base` and `bound`: the unused ones are removed
+    /// at the end, as Cranelift keeps loads nobody uses.
     loads: Vec<Inst>,
-    used: bool,
 }
 
 /// An access of `size` bytes at `index + offset` known to be in bounds,
@@ -69,7 +70,7 @@ impl FuncTranslator<'_, '_> {
         if self.env.module.memory.is_some() {
             let base = self.b.declare_var(types::I64);
             let bound = self.b.declare_var(types::I64);
-            self.heap = Some(Heap { base, bound, checked: Vec::new(), loads: Vec::new(), used: false });
+            self.heap = Some(Heap { base, bound, checked: Vec::new(), loads: Vec::new() });
             self.reload_heap();
         }
     }
@@ -92,11 +93,22 @@ impl FuncTranslator<'_, '_> {
         self.forget_checks();
     }
 
-    /// Removes the heap loads of a function that never accessed its memory.
-    pub fn drop_unused_heap(&mut self) {
-        if let Some(heap) = self.heap.take_if(|h| !h.used) {
-            for inst in heap.loads {
-                self.b.func.layout.remove_inst(inst);
+    /// Removes the heap loads whose values nothing uses: a reload after a
+    /// call with no memory access behind it, all of them in a function
+    /// that never touches its memory. Call once the SSA form is complete.
+    pub fn drop_unused_heap_loads(&mut self) {
+        let Some(heap) = self.heap.take() else { return };
+        let func = &mut *self.b.func;
+        let mut used = HashSet::new();
+        for block in func.layout.blocks() {
+            for inst in func.layout.block_insts(block) {
+                // The SSA builder turns some values into aliases of others.
+                used.extend(func.dfg.inst_values(inst).map(|v| func.dfg.resolve_aliases(v)));
+            }
+        }
+        for inst in heap.loads {
+            if !used.contains(&func.dfg.first_result(inst)) {
+                func.layout.remove_inst(inst);
             }
         }
     }
@@ -111,9 +123,8 @@ impl FuncTranslator<'_, '_> {
 
     /// The heap base and bound variables (the verifier rejects memory
     /// instructions in modules without a memory).
-    fn heap_vars(&mut self) -> (Variable, Variable) {
-        let heap = self.heap.as_mut().expect("memory access in a module without memory");
-        heap.used = true;
+    fn heap_vars(&self) -> (Variable, Variable) {
+        let heap = self.heap.as_ref().expect("memory access in a module without memory");
         (heap.base, heap.bound)
     }
 

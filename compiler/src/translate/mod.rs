@@ -215,8 +215,8 @@ impl<'a> FuncTranslator<'a, '_> {
             self.b.ins().return_(&values);
         }
         self.finish_dead_return();
-        self.drop_unused_heap();
         self.b.seal_all_blocks();
+        self.drop_unused_heap_loads();
         Ok(())
     }
 
