@@ -350,21 +350,29 @@ fn round_trip_table(o: &mut String, d: &Data) {
 }
 
 /// The in-kernel numbers come from another harness (`tests/vm/run.sh
-/// bench`, in a QEMU VM), which writes `kernel.md` beside this report:
-/// point at it when it is there, with its date, rather than copy numbers
-/// of another run.
+/// bench`, in a QEMU VM), which writes `kernel.md` (x86_64) and
+/// `kernel-arm64.md` beside this report: point at them when they are
+/// there, with their dates, rather than copy numbers of another run.
 fn kernel_link(o: &mut String, dir: &Path) {
-    let Ok(text) = std::fs::read_to_string(dir.join("kernel.md")) else {
+    let mut links = Vec::new();
+    for (file, arch) in [("kernel.md", "x86_64"), ("kernel-arm64.md", "arm64")] {
+        let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
+            continue;
+        };
+        let date = text
+            .lines()
+            .find_map(|l| l.strip_prefix("- date: "))
+            .unwrap_or("undated");
+        links.push(format!("[{file}]({file}) ({arch} guest, {date})"));
+    }
+    if links.is_empty() {
         return;
-    };
-    let date = text
-        .lines()
-        .find_map(|l| l.strip_prefix("- date: "))
-        .unwrap_or("undated");
+    }
     let _ = writeln!(
         o,
         "\n## In the kernel\n\nkwo.ko against the userspace runtime in the same QEMU VM, as \
-         ratios: [kernel.md](kernel.md) ({date}; written by `tests/vm/run.sh bench`, not by this run)."
+         ratios: {}; written by `tests/vm/run.sh bench`, not by this run.",
+        links.join(", ")
     );
 }
 

@@ -120,7 +120,7 @@ END {
 	if (failed)
 		exit 1
 	print "# kwo in the kernel: kwo.ko against the userspace runtime\n"
-	print "Written by `tests/vm/run.sh bench` (see `docs/benchmarks.md`, \"In-kernel numbers\").\n"
+	print "Written by `tests/vm/run.sh bench` (see `docs/benchmarks.md`, \"In the kernel\").\n"
 	if (smoke)
 		print "**Smoke run (BENCH_SMOKE=1): tiny sizes, one sample; these numbers mean nothing.**\n"
 	print note "\n"

@@ -9,7 +9,8 @@
 # Environment: BENCH_SMOKE=1 (kwo-bench's smoke sizes, one round of one
 # sample: checks the mode, its numbers mean nothing; report in $OUT),
 # BENCH_ONLY=a,b (workload names), BENCH_OUT (report path; default
-# benches/results/kernel.md, $OUT/kernel-smoke.md with BENCH_SMOKE).
+# benches/results/kernel.md, kernel-arm64.md for ARCH=arm64, and
+# $OUT/kernel-smoke.md with BENCH_SMOKE).
 
 # Sizes for the VM: 10-30 ms per call natively on the userspace runtime
 # (kwo-bench's full sizes take 30-140 ms); TCG made that 100-350 ms per
@@ -40,7 +41,11 @@ if [ "${BENCH_SMOKE:-}" = 1 ]; then
 else
 	# Per workload: 5 rounds x 2 paths x (1 warm-up + 5 timed calls).
 	BENCH_ROUNDS=5 BENCH_SAMPLES=5 BENCH_RT_SAMPLES=11 BENCH_RT_BATCH=2000
-	BENCH_OUT=${BENCH_OUT:-$ROOT/benches/results/kernel.md}
+	if [ "$ARCH" = x86_64 ]; then
+		BENCH_OUT=${BENCH_OUT:-$ROOT/benches/results/kernel.md}
+	else
+		BENCH_OUT=${BENCH_OUT:-$ROOT/benches/results/kernel-$ARCH.md}
+	fi
 fi
 
 # The host's userspace runtime on an object of this ARCH: the static kwo
@@ -66,6 +71,15 @@ bench_expect() {
 	echo "$line" | bench_result
 }
 
+# Which sources the objects' compiler came from, taken as they are
+# compiled: others may be changing the compiler in this working tree.
+bench_source() {
+	local dirty
+	dirty=$(git -C "$ROOT" status --porcelain -- compiler kmod loader format verifier |
+		sed 's/^...//; s|/.*||' | sort -u | tr '\n' ' ')
+	echo "at commit $(git -C "$ROOT" rev-parse --short HEAD)${dirty:+ with uncommitted changes in ${dirty% }}"
+}
+
 # $OUT/bench/: the objects, list.txt (NAME OBJECT EXPORT N RESULT), config.
 bench_build() {
 	local d=$OUT/bench name wasm export full smoke n obj expect
@@ -77,6 +91,7 @@ bench_build() {
 	command -v wat2wasm >/dev/null || die "wat2wasm missing: run tests/vm/setup.sh"
 	[ "$ARCH" = x86_64 ] || command -v qemu-aarch64 >/dev/null ||
 		die "qemu-aarch64 (qemu-user) missing: the host computes the arm64 objects' results with it"
+	bench_source > "$d/source"
 	while read -r name wasm export full smoke; do
 		n=$(bench_vm_n "$name") || die "no VM size for workload $name: add it to bench_vm_n in tests/vm/bench.sh"
 		[ "${BENCH_SMOKE:-}" = 1 ] && n=$smoke
@@ -99,15 +114,11 @@ bench_build() {
 
 # What the report says about where it ran.
 bench_machine() {
-	local cpu qemu guest commit dirty accel
+	local cpu qemu guest accel
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	[ -n "$cpu" ] || cpu=$(uname -m)
 	qemu=$("${QEMU[0]}" --version | head -1 | sed 's/^QEMU emulator version //')
 	guest=$(tr -d '\r' < "$OUT/console.log" | sed -n 's/.*KWO-KERNEL: //p' | head -1)
-	commit=$(git -C "$ROOT" rev-parse --short HEAD)
-	# Others may be changing the compiler in this working tree: say so.
-	dirty=$(git -C "$ROOT" status --porcelain -- compiler kmod loader format verifier |
-		sed 's/^...//; s|/.*||' | sort -u | tr '\n' ' ')
 	case " ${ACCEL_ARGS[*]} " in
 	*" tcg "*) accel=TCG ;;
 	*kvm*) accel=KVM ;;
@@ -116,7 +127,8 @@ bench_machine() {
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- host: $cpu ($(nproc) cores), Linux $(uname -r)"
 	echo "- guest: Linux ${guest:-?}, 1 GiB; QEMU $qemu, accelerator **$accel** (\`${ACCEL_ARGS[*]}\`)"
-	echo "- objects: compiled for $TARGET on the host by kwo at commit $commit${dirty:+ with uncommitted changes in ${dirty% }}"
+	echo "- guest settings: $(tr -d '\r' < "$OUT/console.log" | sed -n 's/.*KWO-BENCH-GUEST //p' | head -1)"
+	echo "- objects: compiled for $TARGET on the host by kwo $(cat "$OUT/bench/source")"
 	echo "- guest time of the whole run: $1 s"
 }
 

@@ -11,8 +11,8 @@
 #						benches/results/kernel.md (bench.sh)
 #
 # Environment: ARCH=x86_64|arm64 (arm64: run tests/vm/setup-arm64.sh
-# first; suite only; KWO_GUEST: a static aarch64 kwo to use instead of
-# cross-building one),
+# first; suite and bench only; KWO_GUEST: a static aarch64 kwo to use
+# instead of cross-building one),
 # ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else TCG), TIMEOUT
 # (seconds, default 300; bench: 1200), KWO (a static kwo binary to use instead of
 # building one), KROOT (a directory holding another kernel's boot/,

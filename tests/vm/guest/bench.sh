@@ -43,6 +43,12 @@ bench_pair() {
 	fi
 }
 
+# What may treat the two paths differently under emulation: transparent
+# huge pages (the userspace runtime's linear memory) and page-table
+# isolation (every system call and interrupt from userspace).
+thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)
+pti=$(cat /sys/devices/system/cpu/vulnerabilities/meltdown 2>/dev/null)
+echo "KWO-BENCH-GUEST thp: ${thp:-unknown}; meltdown: ${pti:-unknown}"
 echo "KWO-BENCH-CONFIG rounds=$ROUNDS samples=$SAMPLES rt_samples=$RT_SAMPLES rt_batch=$RT_BATCH"
 while read -r name obj export n expect; do
 	round=1
