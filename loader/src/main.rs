@@ -437,7 +437,8 @@ fn cmd_run(
 /// took as timed for that path, and the time kwo.ko measured inside it.
 type BenchCall = Box<dyn FnMut(&[Val]) -> Result<(Vec<Val>, Duration, Option<Duration>), RunError>>;
 
-/// The instance `kwo bench` calls, userspace or kernel, behind one shape.
+/// The instance `kwo bench` calls, userspace or kernel, behind one shape,
+/// with the call's argument values.
 fn bench_target(
     file: &Path,
     kernel: bool,
@@ -445,23 +446,44 @@ fn bench_target(
     call: &[String],
 ) -> Result<(BenchCall, Vec<Val>), RunError> {
     let (name, raw) = call.split_first().expect("clap requires the export");
-    let name = name.clone();
-    let missing = || RunError::Usage(format!("no exported function {name:?}"));
-    if kernel {
-        let opts = kernel::RunOptions {
-            timeout,
-            ..Default::default()
-        };
-        let mut inst = kernel::open(file, &opts)?;
-        kernel::initialize(&mut inst)?;
-        let params = inst.func_params(&name).ok_or_else(missing)?;
-        let vals = call_args(&name, &params, raw, parse_arg).map_err(RunError::Usage)?;
-        let f = move |a: &[Val]| {
-            let (r, t) = inst.invoke_timed(&name, a)?;
-            Ok((r, t.round_trip, Some(t.inside)))
-        };
-        return Ok((Box::new(f), vals));
-    }
+    let (f, params) = if kernel {
+        kernel_bench_call(file, timeout, name)?
+    } else {
+        user_bench_call(file, timeout, name)?
+    };
+    let params = params.ok_or_else(|| RunError::Usage(format!("no exported function {name:?}")))?;
+    let vals = call_args(name, &params, raw, parse_arg).map_err(RunError::Usage)?;
+    Ok((f, vals))
+}
+
+/// `name` of FILE in kwo.ko, timed around the ioctl; and its parameters.
+fn kernel_bench_call(
+    file: &Path,
+    timeout: Option<Duration>,
+    name: &str,
+) -> Result<(BenchCall, Option<Vec<ValType>>), RunError> {
+    let opts = kernel::RunOptions {
+        timeout,
+        ..Default::default()
+    };
+    let mut inst = kernel::open(file, &opts)?;
+    kernel::initialize(&mut inst)?;
+    let params = inst.func_params(name);
+    let name = name.to_string();
+    let f = move |a: &[Val]| {
+        let (r, t) = inst.invoke_timed(&name, a)?;
+        Ok((r, t.round_trip, Some(t.inside)))
+    };
+    Ok((Box::new(f), params))
+}
+
+/// `name` of FILE in this process, timed around `Instance::invoke`; and
+/// its parameters.
+fn user_bench_call(
+    file: &Path,
+    timeout: Option<Duration>,
+    name: &str,
+) -> Result<(BenchCall, Option<Vec<ValType>>), RunError> {
     let kwo = read(file).and_then(load_object).map_err(RunError::Load)?;
     let config = Config {
         timeout,
@@ -472,14 +494,14 @@ fn bench_target(
     if inst.func_params("_initialize").is_some() {
         inst.invoke("_initialize", &[])?;
     }
-    let params = inst.func_params(&name).ok_or_else(missing)?;
-    let vals = call_args(&name, &params, raw, parse_arg).map_err(RunError::Usage)?;
+    let params = inst.func_params(name);
+    let name = name.to_string();
     let f = move |a: &[Val]| {
         let start = Instant::now();
         let r = inst.invoke(&name, a)?;
         Ok((r, start.elapsed(), None))
     };
-    Ok((Box::new(f), vals))
+    Ok((Box::new(f), params))
 }
 
 /// Minimum and median of per-call nanoseconds.
