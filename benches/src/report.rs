@@ -272,14 +272,14 @@ fn compile_table(o: &mut String, d: &Data) {
         "| module | code section | .wasm | .kwo | kwo verify | kwo compile | kwo MB/s | Wasmtime compile | Wasmtime MB/s |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let (mut code, mut kwo_t, mut wt_t) = (0usize, 0.0, 0.0);
+    let (mut code, mut kwo_t, mut wt_t) = (0usize, 0.0, Some(0.0));
     for c in &d.compile {
         let mbs = |t: f64| c.code_len as f64 / t / 1e6;
         let k = c.kwo_compile.median();
         let wt = c.wasmtime_compile.as_ref().map(Samples::median);
         code += c.code_len;
         kwo_t += k;
-        wt_t += wt.unwrap_or(f64::NAN);
+        wt_t = wt_t.zip(wt).map(|(sum, t)| sum + t);
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} ({:.2}×) | {} | {} | {:.2} | {} | {} |",
@@ -298,11 +298,11 @@ fn compile_table(o: &mut String, d: &Data) {
     let mbs = |t: f64| code as f64 / t / 1e6;
     let _ = writeln!(
         o,
-        "| **all** | {code} | | | | {} | **{:.2}** | {} | **{:.2}** |\n\n![compile throughput](compile.svg)",
+        "| **all** | {code} | | | | {} | **{:.2}** | {} | **{}** |\n\n![compile throughput](compile.svg)",
         ms(kwo_t),
         mbs(kwo_t),
-        ms(wt_t),
-        mbs(wt_t)
+        wt_t.map_or("-".into(), ms),
+        wt_t.map_or("-".into(), |t| format!("{:.2}", mbs(t)))
     );
 }
 
