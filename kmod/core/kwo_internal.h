@@ -158,10 +158,9 @@ static inline void kwo_st64(__u8 *p, __u64 v)
 	kwo_st32(p + 4, (__u32)(v >> 32));
 }
 
-/* util.c: a tiny snprintf (%s %u %d %x %llu %llx) and a CRC-32. */
+/* util.c: a tiny snprintf (%s %u %d %x %llu %llx). */
 void kwo_logf(char *log, size_t log_len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-__u32 kwo_crc32(__u32 crc, const __u8 *p, size_t len);
 
 /* object.c */
 const __u8 *kwo_type_vals(const struct kwo_object *obj, __u32 type);

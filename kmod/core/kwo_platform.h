@@ -73,6 +73,13 @@ int kwo_plat_should_stop(void);
 void kwo_plat_fpu_begin(void);
 void kwo_plat_fpu_end(void);
 
+/*
+ * CRC-32 (IEEE 802.3, reflected, as zlib's crc32()) of len bytes, continuing
+ * from crc (0 to start). Objects are checksummed on every load, so it must
+ * be fast: crc32_le() in the kernel, slicing-by-8 in userspace.
+ */
+__u32 kwo_plat_crc32(__u32 crc, const void *p, size_t len);
+
 /* Fill buf with random bytes (get_random_bytes / getrandom). */
 void kwo_plat_random(void *buf, size_t len);
 

@@ -93,9 +93,9 @@ static int check_header(struct kwo_parse *ps)
 		}
 	}
 	/* The checksum covers the whole object with its own field as zero. */
-	sum = kwo_crc32(0, b, 20);
-	sum = kwo_crc32(sum, (const __u8 *)"\0\0\0\0", 4);
-	sum = kwo_crc32(sum, b + 24, ps->len - 24);
+	sum = kwo_plat_crc32(0, b, 20);
+	sum = kwo_plat_crc32(sum, "\0\0\0\0", 4);
+	sum = kwo_plat_crc32(sum, b + 24, ps->len - 24);
 	if (sum != kwo_le32(b + 20)) {
 		kwo_logf(ps->log, ps->log_len,
 			 "checksum mismatch: header says 0x%x, object has 0x%x",

@@ -95,22 +95,3 @@ void kwo_logf(char *log, size_t log_len, const char *fmt, ...)
 	__builtin_va_end(ap);
 	s.buf[s.pos] = '\0';
 }
-
-/* Half-byte table: small enough for the kernel, fast enough for objects. */
-static const __u32 crc_nibble[16] = {
-	0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
-	0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
-	0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-	0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
-};
-
-__u32 kwo_crc32(__u32 crc, const __u8 *p, size_t len)
-{
-	crc = ~crc;
-	while (len--) {
-		crc ^= *p++;
-		crc = (crc >> 4) ^ crc_nibble[crc & 15];
-		crc = (crc >> 4) ^ crc_nibble[crc & 15];
-	}
-	return ~crc;
-}

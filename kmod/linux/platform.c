@@ -5,6 +5,7 @@
  * memory cgroup and fails quietly (a guest asking for too much memory is
  * not a kernel problem worth a warning); the epoch is jiffies.
  */
+#include <linux/crc32.h>
 #include <linux/hrtimer.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
@@ -100,6 +101,12 @@ const char *kwo_plat_cpu_missing(void)
 	return NULL;
 }
 #endif
+
+u32 kwo_plat_crc32(u32 crc, const void *p, size_t len)
+{
+	/* crc32_le() neither inverts its seed nor its result. */
+	return ~crc32_le(~crc, p, len);
+}
 
 void kwo_plat_random(void *buf, size_t len)
 {

@@ -138,6 +138,53 @@ void kwo_plat_fpu_end(void)
 {
 }
 
+/* crc_table[k][b]: the CRC of byte b followed by k zero bytes. */
+static __u32 crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < 256; i++) {
+		__u32 c = i;
+
+		for (k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xedb88320u & -(c & 1));
+		crc_table[0][i] = c;
+	}
+	for (k = 1; k < 8; k++)
+		for (i = 0; i < 256; i++)
+			crc_table[k][i] = (crc_table[k - 1][i] >> 8) ^
+					  crc_table[0][crc_table[k - 1][i] & 0xff];
+}
+
+static __u32 load_le32(const unsigned char *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (__u32)p[3] << 24;
+}
+
+/* Slicing-by-8: eight table lookups per 8 bytes, independent of each other. */
+__u32 kwo_plat_crc32(__u32 crc, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	__u32 lo, hi;
+
+	pthread_once(&crc_once, crc_init);
+	crc = ~crc;
+	for (; len >= 8; p += 8, len -= 8) {
+		lo = crc ^ load_le32(p);
+		hi = load_le32(p + 4);
+		crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+		      crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
+		      crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
+		      crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+	}
+	while (len--)
+		crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
+	return ~crc;
+}
+
 void kwo_plat_random(void *buf, size_t len)
 {
 	__u8 *p = buf;
