@@ -138,19 +138,11 @@ fn kwo_compile_with(wasm: &[u8], checks: kwo_compiler::Checks) -> Result<Vec<u8>
     let module =
         kwo_verifier::verify(wasm, &kwo_verifier::Policy::kernel()).map_err(|d| d.to_string())?;
     let opts = kwo_compiler::Options {
-        target: host_target(),
+        target: kwo_format::Target::HOST,
         checks,
         ..Default::default()
     };
     kwo_compiler::compile(&module, &opts).map_err(|e| e.to_string())
-}
-
-pub fn host_target() -> kwo_format::Target {
-    if cfg!(target_arch = "aarch64") {
-        kwo_format::Target::Aarch64
-    } else {
-        kwo_format::Target::X86_64
-    }
 }
 
 pub struct KwoInstance(kwo::Instance);

@@ -229,7 +229,7 @@ fn compile_one(
     })?;
     let module = kwo_verifier::verify(wasm, &policy).map_err(|d| d.to_string())?;
     let opts = kwo_compiler::Options {
-        target: engines::host_target(),
+        target: kwo_format::Target::HOST,
         ..Default::default()
     };
     let mut kwo_len = 0;

@@ -49,6 +49,10 @@ pub enum Target {
 }
 
 impl Target {
+    /// The architecture this program was built for: what objects to run
+    /// here are compiled for.
+    pub const HOST: Target = if cfg!(target_arch = "aarch64") { Target::Aarch64 } else { Target::X86_64 };
+
     /// The `KWO_TARGET_*` code.
     pub fn code(self) -> u32 {
         match self {

@@ -444,13 +444,8 @@ fn object_bytes(file: &Path) -> Result<Vec<u8>, String> {
             d.to_string().trim_end()
         )
     })?;
-    let target = if cfg!(target_arch = "aarch64") {
-        kwo_format::Target::Aarch64
-    } else {
-        kwo_format::Target::X86_64
-    };
     let opts = kwo_compiler::Options {
-        target,
+        target: kwo_format::Target::HOST,
         ..kwo_compiler::Options::default()
     };
     kwo_compiler::compile(&module, &opts).map_err(|e| format!("{}: {e}", file.display()))

@@ -205,14 +205,6 @@ fn verify(wasm: &[u8], limits: &[String]) -> Result<VerifiedModule, String> {
     kwo_verifier::verify(wasm, &policy(limits)?).map_err(|d| d.to_string().trim_end().to_string())
 }
 
-fn host_target() -> Target {
-    if cfg!(target_arch = "aarch64") {
-        Target::Aarch64
-    } else {
-        Target::X86_64
-    }
-}
-
 fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result<Vec<u8>, String> {
     kwo_compiler::compile(
         module,
@@ -246,7 +238,7 @@ fn cmd_compile(
     let target = match target {
         Some("aarch64") => Target::Aarch64,
         Some(_) => Target::X86_64,
-        None => host_target(),
+        None => Target::HOST,
     };
     let opt = if opt == "none" {
         OptLevel::None
@@ -315,7 +307,7 @@ fn load_object(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
         return Ok(bytes);
     }
     if bytes.starts_with(b"\0asm") {
-        return compile(&verify(&bytes, &[])?, host_target(), OptLevel::Speed);
+        return compile(&verify(&bytes, &[])?, Target::HOST, OptLevel::Speed);
     }
     Err("not a .wasm module or a .kwo object (unknown magic)".into())
 }

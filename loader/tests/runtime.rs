@@ -10,13 +10,8 @@ use std::time::{Duration, Instant};
 fn kwo_of(wat: &str, policy: &Policy) -> Vec<u8> {
     let wasm = wat::parse_str(wat).expect("test module parses");
     let module = kwo_verifier::verify(&wasm, policy).expect("test module verifies");
-    let target = if cfg!(target_arch = "aarch64") {
-        kwo_format::Target::Aarch64
-    } else {
-        kwo_format::Target::X86_64
-    };
     let options = kwo_compiler::Options {
-        target,
+        target: kwo_format::Target::HOST,
         ..kwo_compiler::Options::default()
     };
     kwo_compiler::compile(&module, &options).expect("test module compiles")

@@ -31,9 +31,6 @@ use crate::values;
 
 pub const TAG: &str = "@@kwo-spec";
 
-/// Objects are compiled for the machine the runtime runs on.
-const HOST: Target = if cfg!(target_arch = "aarch64") { Target::Aarch64 } else { Target::X86_64 };
-
 /// Time budget of one call into Wasm; spec tests finish in milliseconds.
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -407,7 +404,7 @@ fn build(wasm: &[u8]) -> Result<Inst, BuildError> {
     guarded(|| {
         let module = kwo_verifier::verify(wasm, &Policy::spectest())
             .map_err(|d| BuildError::Verify(d.to_string()))?;
-        let options = kwo_compiler::Options { target: HOST, ..Default::default() };
+        let options = kwo_compiler::Options { target: Target::HOST, ..Default::default() };
         let kwo = kwo_compiler::compile(&module, &options)
             .map_err(|e| BuildError::Compile(e.to_string()))?;
         let config = Config {
