@@ -409,31 +409,27 @@ fn safety_table(o: &mut String, d: &Data) {
             .map_or("-".into(), |s| ms(s.min()));
         let _ = write!(o, "| {} | {kwo} |", r.name);
         for &e in &ablations {
-            let _ = write!(o, " {} |", cost(ratio_to(r, Engine::Kwo, e)));
-            if e == Engine::KwoNoChecks {
-                o.pop();
-                let _ = write!(
-                    o,
-                    "({}) |",
-                    ratio(r, e).map_or("-".into(), |x| format!("{x:.2}×"))
-                );
-            }
+            safety_cell(o, e, cost(ratio_to(r, Engine::Kwo, e)), ratio(r, e));
         }
         o.push('\n');
     }
     let _ = write!(o, "| **geomean** | |");
     for &e in &ablations {
-        let _ = write!(o, " **{}** |", cost(geomean_to(d, Engine::Kwo, e)));
-        if e == Engine::KwoNoChecks {
-            o.pop();
-            let _ = write!(
-                o,
-                "({}) |",
-                geomean(d, e).map_or("-".into(), |x| format!("{x:.2}×"))
-            );
-        }
+        let text = format!("**{}**", cost(geomean_to(d, Engine::Kwo, e)));
+        safety_cell(o, e, text, geomean(d, e));
     }
     o.push_str("\n![cost of each safety check](safety.svg)\n");
+}
+
+/// One cell of the safety table: what the check costs, and for the build
+/// without any check also its ratio to native.
+fn safety_cell(o: &mut String, e: Engine, cost: String, to_native: Option<f64>) {
+    if e == Engine::KwoNoChecks {
+        let ratio = to_native.map_or("-".into(), |x| format!("{x:.2}×"));
+        let _ = write!(o, " {cost} ({ratio}) |");
+    } else {
+        let _ = write!(o, " {cost} |");
+    }
 }
 
 const COLORS: [RGBColor; 4] = [

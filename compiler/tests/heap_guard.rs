@@ -175,10 +175,10 @@ fn check_function(name: &str, func: &ir::Function, min_bytes: u64) -> (usize, us
             // A guard that selects the base for the whole address (or the
             // base itself, where Cranelift folded the guard of index 0)
             // reads at the base on a mispredicted path, whatever the size.
-            let at_base = reach == Some((0, true)) || reach == Some((0, false)) && offset == 0;
+            let at_base = offset == 0 && matches!(reach, Some((0, _)));
             let inside = reach.is_some_and(|(max, _)| max + offset + bytes <= min_bytes);
             assert!(
-                at_base && offset == 0 || inside,
+                at_base || inside,
                 "{name}: {show}: reaches {reach:?} above the base + offset {offset} + {bytes} bytes, min memory {min_bytes}"
             );
             match reach {
