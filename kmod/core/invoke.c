@@ -29,15 +29,20 @@ static __u64 stack_limit(const struct kwo_instance *inst)
 
 static void set_budgets(struct kwo_instance *inst, const struct kwo_call *call)
 {
+	__u64 now;
+
 	inst->fuel_limited = call->fuel != KWO_FUEL_UNLIMITED;
 	if (!inst->fuel_limited || call->fuel > KWO_FUEL_MAX)
 		inst->vmctx.fuel = KWO_FUEL_MAX;
 	else
 		inst->vmctx.fuel = (__s64)call->fuel;
 	inst->deadline_ns = 0;
-	if (call->timeout_ns)
-		inst->deadline_ns = kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) +
-				    call->timeout_ns;
+	if (call->timeout_ns) {
+		/* Saturating: a huge budget must not wrap into the past. */
+		now = kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC);
+		inst->deadline_ns = call->timeout_ns > ~0ull - now ?
+				    ~0ull : now + call->timeout_ns;
+	}
 	inst->epoch_deadline = *kwo_plat_epoch() + 1;
 	inst->vmctx.epoch_deadline = inst->fuel_limited ? 0 :
 				     inst->epoch_deadline;
@@ -81,7 +86,8 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 	 * Returns 0, or the code given to kwo_arch_unwind(). Callee-saved
 	 * registers and the stack are as they were at the call either way.
 	 */
-	code = kwo_arch_enter(&inst->jb, &inst->vmctx, tramp, vals);
+	code = kwo_arch_enter(&inst->jb, &inst->vmctx, tramp, vals,
+			      inst->fpu_on ? KWO_ENTER_FP : 0);
 	if (inst->fpu_on) {
 		inst->fpu_on = 0;
 		kwo_plat_fpu_end();

@@ -58,7 +58,10 @@ struct kwo_object {
 	size_t len;
 };
 
-/* Callee-saved state of kwo_arch_enter(); see arch/ (x86_64 uses 6). */
+/*
+ * Callee-saved state of kwo_arch_enter(); see arch/ (x86_64 uses 7 slots,
+ * aarch64 all 24).
+ */
 struct kwo_jmpbuf {
 	__u64 regs[24];
 };
@@ -74,8 +77,10 @@ struct kwo_jmpbuf {
 #define KWO_NORETURN		__attribute__((noreturn))
 #endif
 
+/* kwo_arch_enter flags: the object uses FP (set Wasm's FP control word). */
+#define KWO_ENTER_FP		1ul
 int kwo_arch_enter(struct kwo_jmpbuf *jb, struct kwo_vmctx *vmctx,
-		   void *tramp, __u64 *vals);
+		   void *tramp, __u64 *vals, unsigned long flags);
 void kwo_arch_unwind(struct kwo_jmpbuf *jb, int code) KWO_NORETURN;
 /* aarch64: save/restore d8-d15 around an FPU pause (no-ops on x86_64). */
 void kwo_arch_fp_save(__u64 *buf);

@@ -2,9 +2,28 @@
 /*
  * aarch64 entry stub: see arch/x86_64/entry.S for the contract.
  *
+ * int kwo_arch_enter(jb, vmctx, tramp, vals, flags);	flags: KWO_ENTER_FP
+ *
  * jb layout (8-byte slots): 0-9 x19-x28, 10 x29, 11 x30, 12 sp,
- * 13-20 d8-d15. sp is always 16-byte aligned on aarch64. The frame record
- * (x29, x30) is pushed first, so the frame chain stays intact.
+ * 13-20 d8-d15, 21 x18, 22 fpcr, 23 fpsr. sp is always 16-byte aligned on
+ * aarch64. The frame record (x29, x30) is pushed first, so the frame chain
+ * stays intact; the frame also keeps jb and flags for the return path.
+ *
+ * x18 is saved and restored on unwind: with CONFIG_SHADOW_CALL_STACK it is
+ * the shadow stack pointer, and a trap raised inside a host function leaves
+ * that function's (and kwo_raise's) pushes on the shadow stack.
+ *
+ * FP state. In the kernel, FP/SIMD registers may only be touched inside the
+ * NEON section kwo_run opens for objects with KWO_F_USES_FP: the stub never
+ * touches them for other objects, and never saves or restores d8-d15 (the
+ * kernel's C code keeps nothing in FP registers, and the task's user state
+ * is saved by kernel_neon_begin and reloaded before the return to user), so
+ * an unwind after the section has been paused writes no FP register. For
+ * FP objects it sets FPCR to 0 (Wasm: round to nearest, no flush to zero,
+ * no default NaN, no trap enables): kernel_neon_begin leaves the user's
+ * FPCR in place. In userspace d8-d15 are the caller's callee-saved
+ * registers and FPCR/FPSR its FP environment: all are saved, FPCR set to 0
+ * for FP objects, and restored on unwind (FPCR/FPSR also on return).
  */
 #ifdef __KERNEL__
 #include <linux/linkage.h>
@@ -20,8 +39,9 @@
 	.p2align 4
 KWO_FUNC(kwo_arch_enter)
 	KWO_BTI_C
-	stp	x29, x30, [sp, #-16]!
+	stp	x29, x30, [sp, #-32]!
 	mov	x29, sp
+	stp	x0, x4, [sp, #16]
 	stp	x19, x20, [x0, #0]
 	stp	x21, x22, [x0, #16]
 	stp	x23, x24, [x0, #32]
@@ -30,15 +50,31 @@ KWO_FUNC(kwo_arch_enter)
 	stp	x29, x30, [x0, #80]
 	mov	x9, sp
 	str	x9, [x0, #96]
+	str	x18, [x0, #168]
+#ifndef __KERNEL__
 	stp	d8, d9, [x0, #104]
 	stp	d10, d11, [x0, #120]
 	stp	d12, d13, [x0, #136]
 	stp	d14, d15, [x0, #152]
-	mov	x0, x1
+	mrs	x9, fpcr
+	mrs	x10, fpsr
+	stp	x9, x10, [x0, #176]
+#endif
+	tbz	x4, #0, 1f
+	msr	fpcr, xzr
+1:	mov	x0, x1
 	mov	x1, x3
 	blr	x2
+#ifndef __KERNEL__
+	ldp	x1, x4, [sp, #16]
+	tbz	x4, #0, 2f
+	ldp	x9, x10, [x1, #176]
+	msr	fpcr, x9
+	msr	fpsr, x10
+2:
+#endif
 	mov	w0, #0
-	ldp	x29, x30, [sp], #16
+	ldp	x29, x30, [sp], #32
 	ret
 KWO_END(kwo_arch_enter)
 
@@ -53,16 +89,26 @@ KWO_FUNC(kwo_arch_unwind)
 	ldp	x29, x30, [x0, #80]
 	ldr	x9, [x0, #96]
 	mov	sp, x9
+	ldr	x18, [x0, #168]
+#ifndef __KERNEL__
 	ldp	d8, d9, [x0, #104]
 	ldp	d10, d11, [x0, #120]
 	ldp	d12, d13, [x0, #136]
 	ldp	d14, d15, [x0, #152]
+	ldp	x9, x10, [x0, #176]
+	msr	fpcr, x9
+	msr	fpsr, x10
+#endif
 	mov	w0, w1
-	ldp	x29, x30, [sp], #16
+	ldp	x29, x30, [sp], #32
 	ret
 KWO_END(kwo_arch_unwind)
 
-/* d8-d15 are callee-saved: keep them across an FPU pause. */
+/*
+ * d8-d15 are callee-saved: keep them across an FPU pause (both run inside
+ * the section). A resumed section may be new, with another task's FPCR in
+ * the CPU (kernel_neon_begin does not reset it): set Wasm's FPCR again.
+ */
 	.p2align 4
 KWO_FUNC(kwo_arch_fp_save)
 	KWO_BTI_C
@@ -80,6 +126,7 @@ KWO_FUNC(kwo_arch_fp_restore)
 	ldp	d10, d11, [x0, #16]
 	ldp	d12, d13, [x0, #32]
 	ldp	d14, d15, [x0, #48]
+	msr	fpcr, xzr
 	ret
 KWO_END(kwo_arch_fp_restore)
 

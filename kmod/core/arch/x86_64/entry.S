@@ -5,16 +5,24 @@
  * straight back here (setjmp/longjmp style, without libc).
  *
  * int kwo_arch_enter(struct kwo_jmpbuf *jb, struct kwo_vmctx *vmctx,
- *		      void *tramp, __u64 *vals);
+ *		      void *tramp, __u64 *vals, unsigned long flags);
  *	saves rbx, r12-r15 and the frame (rbp) into jb, aligns the stack to
  *	16 bytes (the kernel only guarantees 8), calls tramp(vmctx, vals)
  *	and returns 0.
  * void kwo_arch_unwind(struct kwo_jmpbuf *jb, int code);
  *	restores them and makes kwo_arch_enter return code.
  *
- * jb layout (8-byte slots): 0 rbx, 1 r12, 2 r13, 3 r14, 4 r15, 5 rbp.
- * The frame pointer chain stays intact (rbp is pushed first), and nothing
- * is stored below the stack pointer.
+ * jb layout (8-byte slots): 0 rbx, 1 r12, 2 r13, 3 r14, 4 r15, 5 rbp,
+ * 6 mxcsr (userspace). The frame pointer chain stays intact (rbp is pushed
+ * first), and nothing is stored below the stack pointer.
+ *
+ * MXCSR. In the kernel the stub touches no FP state: kwo_run's
+ * kernel_fpu_begin_mask(KFPU_MXCSR) loads the default MXCSR for FP objects
+ * (and again after every pause), kernel_fpu_end gives the task its own
+ * back. In userspace the caller's MXCSR is saved; for FP objects
+ * (flags & KWO_ENTER_FP) the stub loads Wasm's 0x1f80 (round to nearest,
+ * no FTZ/DAZ, all exceptions masked) and restores the caller's on return
+ * and on unwind, so an odd mode in the caller changes no Wasm result.
  */
 #ifdef __KERNEL__
 #include <linux/linkage.h>
@@ -46,10 +54,26 @@ KWO_FUNC(kwo_arch_enter)
 	mov	%r14, 24(%rdi)
 	mov	%r15, 32(%rdi)
 	mov	%rbp, 40(%rdi)
+#ifndef __KERNEL__
+	push	%rdi
+	push	%r8
+	stmxcsr	48(%rdi)
+	test	$1, %r8d
+	jz	1f
+	ldmxcsr	kwo_mxcsr_wasm(%rip)
+1:
+#endif
 	and	$-16, %rsp
 	mov	%rsi, %rdi
 	mov	%rcx, %rsi
 	KWO_CALL_RDX
+#ifndef __KERNEL__
+	testl	$1, -16(%rbp)
+	jz	2f
+	mov	-8(%rbp), %rdi
+	ldmxcsr	48(%rdi)
+2:
+#endif
 	xor	%eax, %eax
 	mov	%rbp, %rsp
 	pop	%rbp
@@ -66,6 +90,9 @@ KWO_FUNC(kwo_arch_unwind)
 	mov	16(%rdi), %r13
 	mov	24(%rdi), %r14
 	mov	32(%rdi), %r15
+#ifndef __KERNEL__
+	ldmxcsr	48(%rdi)
+#endif
 	/*
 	 * Pop kwo_arch_enter's frame by hand: the caller's rbp is at the
 	 * saved frame address, the return address just above it. Telling
@@ -196,5 +223,9 @@ KWO_FUNC(kwo_yield_fp)
 KWO_END(kwo_yield_fp)
 
 #ifndef __KERNEL__
+	.section .rodata
+	.p2align 2
+kwo_mxcsr_wasm:
+	.long	0x1f80
 	.section .note.GNU-stack, "", @progbits
 #endif
