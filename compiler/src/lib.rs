@@ -14,6 +14,7 @@
 //! run objects (the loader and the C core do).
 
 pub mod abi;
+pub mod check;
 mod isa;
 mod link;
 mod object;
@@ -134,5 +135,25 @@ pub fn compile_with_report(module: &VerifiedModule, opts: &Options) -> Result<Co
     let isa = isa::build(opts)?;
     let mut linked = link::compile_and_link(module, &*isa, opts)?;
     let guarded_records = std::mem::take(&mut linked.guarded_records);
-    Ok(Compiled { object: object::build(module, opts, linked), guarded_records })
+    let mut object = object::build(module, opts, linked);
+    apply_check(module, &mut object)?;
+    Ok(Compiled { object, guarded_records })
+}
+
+/// Runs the machine-code checker on a fresh object and takes the header's
+/// FP flag, largest frame and static stack bound from what it measured.
+fn apply_check(module: &VerifiedModule, object: &mut kwo_format::Object) -> Result<(), CompileError> {
+    let report = check::measure(object).map_err(|e| CompileError::new(format!("machine-code check: {e}")))?;
+    if report.uses_fp {
+        object.flags |= kwo_format::KWO_F_USES_FP;
+    }
+    object.max_frame = report.max_frame;
+    if module.call_graph.cycle.is_none() {
+        let bound = report
+            .stack_bound
+            .ok_or_else(|| CompileError::new("machine-code check: a call cycle the verifier did not see"))?;
+        object.stack_bound = u32::try_from(bound.max(1))
+            .map_err(|_| CompileError::new(format!("worst-case stack of {bound} bytes")))?;
+    }
+    Ok(())
 }

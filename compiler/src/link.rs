@@ -37,8 +37,6 @@ struct CompiledFunc {
     relocs: Vec<(u32, Reloc, UserExternalName, i64)>,
     /// (return address offset, site) of host calls that may trap.
     sites: Vec<(u32, CallSite)>,
-    frame_size: u32,
-    uses_fp: bool,
 }
 
 /// Placement of a function in the code blob.
@@ -58,8 +56,6 @@ pub struct Linked {
     pub trampolines: HashMap<u32, u32>,
     pub relocs: Vec<ObjReloc>,
     pub traps: Vec<TrapSite>,
-    pub max_frame: u32,
-    pub uses_fp: bool,
     pub sig_ids: Vec<u32>,
     pub guarded_records: Vec<GuardedRecord>,
 }
@@ -105,8 +101,8 @@ fn module_env<'m>(module: &'m VerifiedModule, isa: &dyn TargetIsa, opts: &Option
         sig_ids: canonical_sig_ids(module),
         call_conv: isa.default_call_conv(),
         frontend: isa.frontend_config(),
-        popcnt_uses_fp: opts.target == Target::Aarch64,
         checks: opts.checks,
+        static_stack: module.call_graph.cycle.is_none(),
     }
 }
 
@@ -136,7 +132,7 @@ pub fn compile_and_link(module: &VerifiedModule, isa: &dyn TargetIsa, opts: &Opt
         .par_iter()
         .map(|&index| {
             let t = translate::translate_function(&env, index)?;
-            compile_one(isa, t.func, &t.sites, t.guarded_divs, t.uses_fp, index)
+            compile_one(isa, t.func, &t.sites, t.guarded_divs, index)
         })
         .collect::<Result<_, _>>()?;
     let tramp_targets: Vec<u32> = trampoline_targets(module).into_iter().collect();
@@ -144,13 +140,7 @@ pub fn compile_and_link(module: &VerifiedModule, isa: &dyn TargetIsa, opts: &Opt
         .par_iter()
         .map(|&index| {
             let func = trampoline::build(module, isa, index);
-            let uses_fp = module
-                .func_type(index)
-                .params()
-                .iter()
-                .chain(module.func_type(index).results())
-                .any(|t| matches!(t, wasmparser::ValType::F32 | wasmparser::ValType::F64));
-            compile_one(isa, func, &[], 0, uses_fp, index)
+            compile_one(isa, func, &[], 0, index)
         })
         .collect::<Result<_, _>>()?;
     layout(target, &defined, funcs, &tramp_targets, tramps, sig_ids)
@@ -161,7 +151,6 @@ fn compile_one(
     func: ir::Function,
     sites: &[CallSite],
     guarded_divs: u32,
-    uses_fp: bool,
     index: u32,
 ) -> Result<CompiledFunc, CompileError> {
     let names = func.params.user_named_funcs().clone();
@@ -200,19 +189,12 @@ fn compile_one(
             found.push((call.ret_addr, *site));
         }
     }
-    let frame_size = buffer
-        .frame_layout()
-        .map(|l| l.frame_to_fp_offset)
-        .unwrap_or(0)
-        .saturating_add(16);
     Ok(CompiledFunc {
         code: buffer.data().to_vec(),
         guarded_records: buffer.traps().iter().map(|t| t.offset).collect(),
         guarded_divs,
         relocs,
         sites: found,
-        frame_size,
-        uses_fp,
     })
 }
 
@@ -318,9 +300,6 @@ fn layout(
         }
     }
     traps.sort_by_key(|t| t.code_off);
-    let all_funcs = funcs.iter().chain(&tramps);
-    let max_frame = all_funcs.clone().map(|f| f.frame_size).max().unwrap_or(0);
-    let uses_fp = all_funcs.clone().any(|f| f.uses_fp);
     let trampolines = tramp_targets
         .iter()
         .zip(&placed_tramps)
@@ -332,8 +311,6 @@ fn layout(
         trampolines,
         relocs,
         traps,
-        max_frame,
-        uses_fp,
         sig_ids,
         guarded_records,
     })

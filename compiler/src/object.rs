@@ -4,7 +4,7 @@
 
 use kwo_format::{
     Data, Elem, Export, ExportKind, Func, FuncSig, Global, GlobalInit, Import, Memory, Object,
-    SegmentMode, Table, ValType, KWO_F_UNCHECKED, KWO_F_USES_FP,
+    SegmentMode, Table, ValType, KWO_F_UNCHECKED,
 };
 use kwo_verifier::module::{self as v, ConstValue, VerifiedModule};
 use wasmparser::{RefType, ValType as WasmValType};
@@ -53,7 +53,9 @@ fn global_init(c: ConstValue) -> GlobalInit {
 
 pub fn build(module: &VerifiedModule, opts: &Options, linked: Linked) -> Object {
     let target = opts.target;
-    let mut flags = if linked.uses_fp { KWO_F_USES_FP } else { 0 };
+    // The FP flag, largest frame and stack bound come from the machine-code
+    // checker (`crate::apply_check`).
+    let mut flags = 0;
     if !opts.checks.all_on() {
         flags |= KWO_F_UNCHECKED;
     }
@@ -104,7 +106,8 @@ pub fn build(module: &VerifiedModule, opts: &Options, linked: Linked) -> Object 
     Object {
         target,
         flags,
-        max_frame: linked.max_frame,
+        max_frame: 0,
+        stack_bound: 0,
         start: module
             .start
             .and_then(|s| linked.trampolines.get(&s).map(|t| (s, *t))),

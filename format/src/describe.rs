@@ -60,6 +60,10 @@ fn write_header(out: &mut String, obj: &Object) -> std::fmt::Result {
         obj.max_frame,
         obj.code.len()
     )?;
+    match obj.stack_bound {
+        0 => writeln!(out, "  stack: recursive, checked in every function")?,
+        n => writeln!(out, "  stack: static bound {n} bytes (no call cycles)")?,
+    }
     if let Some((func, tramp)) = obj.start {
         writeln!(
             out,

@@ -17,8 +17,9 @@ pub const HDR_SECTION_COUNT: usize = 36;
 pub const HDR_MAX_FRAME: usize = 40;
 pub const HDR_START_FUNC: usize = 44;
 pub const HDR_START_TRAMP: usize = 48;
-/// Three reserved `__u32`.
-pub const HDR_RESERVED: usize = 52;
+pub const HDR_STACK_BOUND: usize = 52;
+/// Two reserved `__u32`.
+pub const HDR_RESERVED: usize = 56;
 
 pub const SEC_KIND: usize = 0;
 pub const SEC_COUNT: usize = 4;

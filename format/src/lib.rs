@@ -258,6 +258,11 @@ pub struct Object {
     pub flags: u32,
     /// Largest native frame of any function, in bytes.
     pub max_frame: u32,
+    /// Worst-case native stack of any call into the object, in bytes, for
+    /// a module without call cycles, whose functions then have no stack
+    /// check of their own; 0 for a recursive module (checks in every
+    /// function).
+    pub stack_bound: u32,
     /// Start function: (wasm function index, trampoline code offset).
     pub start: Option<(u32, u32)>,
     pub code: Vec<u8>,

@@ -103,6 +103,7 @@ impl Object {
             target,
             flags,
             max_frame: b.u32(HDR_MAX_FRAME)?,
+            stack_bound: b.u32(HDR_STACK_BOUND)?,
             start,
             code: p.section_bytes(KWO_SEC_CODE).to_vec(),
             types,
@@ -167,7 +168,7 @@ fn check_header(b: Bytes) -> Result<(Target, u32)> {
             format!("unknown flags {:#x}", flags & !KWO_F_KNOWN),
         );
     }
-    b.zero(HDR_RESERVED, 12, "header")?;
+    b.zero(HDR_RESERVED, 8, "header")?;
     Ok((target, flags))
 }
 

@@ -71,6 +71,7 @@ impl Object {
         put32(&mut out, HDR_SECTION_OFF, KWO_HEADER_SIZE);
         put32(&mut out, HDR_SECTION_COUNT, len32(sections.len()));
         put32(&mut out, HDR_MAX_FRAME, self.max_frame);
+        put32(&mut out, HDR_STACK_BOUND, self.stack_bound);
         put32(&mut out, HDR_START_FUNC, start_func);
         put32(&mut out, HDR_START_TRAMP, start_tramp);
         let crc = crc32(&out);

@@ -365,6 +365,7 @@ fn format_struct_sizes_and_offsets() {
         ("header", "max_frame", HDR_MAX_FRAME),
         ("header", "start_func", HDR_START_FUNC),
         ("header", "start_tramp", HDR_START_TRAMP),
+        ("header", "stack_bound", HDR_STACK_BOUND),
         ("header", "reserved", HDR_RESERVED),
         ("section", "kind", SEC_KIND),
         ("section", "count", SEC_COUNT),

@@ -111,6 +111,7 @@ fn empty_object_has_no_sections() {
         target: Target::Aarch64,
         flags: 0,
         max_frame: 0,
+        stack_bound: 0,
         start: None,
         code: Vec::new(),
         types: Vec::new(),

@@ -393,8 +393,19 @@ static int instance_setup(struct kwo_instance *inst,
 			  size_t log_len)
 {
 	const struct kwo_object *obj = inst->obj;
+	__u64 need = kwo_stack_need(obj, cfg->host_reserve);
 	int err;
 
+	if (need > cfg->stack_budget) {
+		kwo_logf(log, log_len,
+			 "a call needs %llu bytes of stack (%s %u + host reserve %llu), over the stack budget of %llu",
+			 (unsigned long long)need,
+			 obj->stack_bound ? "static bound" : "largest frame",
+			 obj->stack_bound ? obj->stack_bound : obj->max_frame,
+			 (unsigned long long)cfg->host_reserve,
+			 (unsigned long long)cfg->stack_budget);
+		return -E2BIG;
+	}
 	inst->stack_budget = cfg->stack_budget;
 	inst->host_reserve = cfg->host_reserve;
 	inst->output_limit = cfg->output_limit;

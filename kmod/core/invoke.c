@@ -10,21 +10,47 @@
 #define KWO_FUEL_MAX	0x7fffffffffffffffll
 
 /*
- * The lowest stack pointer a function body may run at: the budget below
- * the current stack pointer, minus room for the largest frame and for a
- * host function called from it. A budget smaller than that reserve makes
- * every call trap with "call stack exhausted" rather than overrun.
+ * Bytes between here and the stack pointer generated code is entered at:
+ * kwo_run's and the entry stub's frames and the stub's 16-byte alignment.
  */
-static __u64 stack_limit(const struct kwo_instance *inst)
-{
-	unsigned long sp = (unsigned long)__builtin_frame_address(0);
-	__u64 reserve = inst->obj->max_frame + inst->host_reserve;
+#define KWO_ENTRY_SLACK	256
 
-	if (inst->stack_budget <= reserve)
-		return sp;
-	if (inst->stack_budget - reserve > sp)
-		return reserve;
-	return sp - inst->stack_budget + reserve;
+__u64 kwo_stack_need(const struct kwo_object *obj, __u64 host_reserve)
+{
+	return (__u64)(obj->stack_bound ? obj->stack_bound : obj->max_frame) +
+	       host_reserve;
+}
+
+/* Stack a call may use below its entry: the budget, if the stack has it. */
+static __u64 call_budget(const struct kwo_instance *inst)
+{
+	__u64 left = kwo_plat_stack_left();
+
+	left = left > KWO_ENTRY_SLACK ? left - KWO_ENTRY_SLACK : 0;
+	return inst->stack_budget < left ? inst->stack_budget : left;
+}
+
+/*
+ * Sets vmctx.stack_limit, the lowest stack pointer a function body may run
+ * at, or returns -1 if the call cannot fit at all.
+ *
+ * A recursive object's functions compare the stack pointer with the limit
+ * after their prologue, so the limit keeps room below it for the largest
+ * frame (the next callee's prologue runs before its check) and for a host
+ * function called from there. An object with a static bound has no checks
+ * in its code: its whole worst case must fit, once, here.
+ */
+static int set_stack_limit(struct kwo_instance *inst)
+{
+	const struct kwo_object *obj = inst->obj;
+	unsigned long sp = (unsigned long)__builtin_frame_address(0);
+	__u64 budget = call_budget(inst);
+	__u64 reserve = kwo_stack_need(obj, inst->host_reserve);
+
+	if (reserve > budget || budget > sp)
+		return -1;
+	inst->vmctx.stack_limit = obj->stack_bound ? 0 : sp - budget + reserve;
+	return 0;
 }
 
 static void set_budgets(struct kwo_instance *inst, const struct kwo_call *call)
@@ -46,7 +72,6 @@ static void set_budgets(struct kwo_instance *inst, const struct kwo_call *call)
 	inst->epoch_deadline = *kwo_plat_epoch() + 1;
 	inst->vmctx.epoch_deadline = inst->fuel_limited ? 0 :
 				     inst->epoch_deadline;
-	inst->vmctx.stack_limit = stack_limit(inst);
 	inst->trap_func = KWO_NONE;
 	inst->trap_wasm_off = KWO_NONE;
 	inst->exit_code = 0;
@@ -78,6 +103,10 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 	int code;
 
 	set_budgets(inst, call);
+	if (set_stack_limit(inst)) {
+		report(inst, KWO_TRAP_STACK_EXHAUSTED, call);
+		return;
+	}
 	if (inst->obj->flags & KWO_F_USES_FP) {
 		kwo_plat_fpu_begin();
 		inst->fpu_on = 1;

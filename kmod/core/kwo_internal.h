@@ -34,6 +34,7 @@ struct kwo_object {
 	__u32 target;
 	__u32 flags;
 	__u32 max_frame;
+	__u32 stack_bound;	/* 0: recursive, functions check the limit */
 	__u32 start_func;
 	__u32 start_tramp;
 	__u32 code_len;
@@ -203,6 +204,12 @@ int kwo_table_init_items(struct kwo_instance *inst, __u32 table, __u32 seg,
 __u64 kwo_funcref_value(struct kwo_instance *inst, __u32 func);
 
 /* invoke.c: run a trampoline with the call budgets, fill in *call. */
+/*
+ * Stack below its entry a call needs before its code can check anything: the
+ * static bound, or the largest frame of a recursive object, plus the host
+ * function reserve.
+ */
+__u64 kwo_stack_need(const struct kwo_object *obj, __u64 host_reserve);
 void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 	     struct kwo_call *call);
 

@@ -59,6 +59,13 @@ const volatile __u64 *kwo_plat_epoch(void);
 __u64 kwo_plat_clock_ns(int clock);
 __u64 kwo_plat_clock_res_ns(int clock);
 
+/*
+ * Bytes of stack usable below the caller's stack pointer: to the end of
+ * the kernel task stack less room for interrupt entry; ~0 in userspace,
+ * where the runtime lowers the budget to the thread's stack itself.
+ */
+__u64 kwo_plat_stack_left(void);
+
 /* Give up the CPU if someone else wants it (cond_resched / sched_yield). */
 void kwo_plat_resched(void);
 

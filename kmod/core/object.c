@@ -85,8 +85,8 @@ static int check_header(struct kwo_parse *ps)
 			 (unsigned long long)kwo_le64(b + 24), ps->len);
 		return -EINVAL;
 	}
-	for (i = 0; i < 3; i++) {
-		if (kwo_le32(b + 52 + 4 * i)) {
+	for (i = 0; i < 2; i++) {
+		if (kwo_le32(b + 56 + 4 * i)) {
 			kwo_logf(ps->log, ps->log_len,
 				 "header: reserved field %u is not zero", i);
 			return -EINVAL;
@@ -128,6 +128,7 @@ static int check_header(struct kwo_parse *ps)
 	ps->obj->target = target;
 	ps->obj->flags = kwo_le32(b + 16);
 	ps->obj->max_frame = kwo_le32(b + 40);
+	ps->obj->stack_bound = kwo_le32(b + 52);
 	ps->obj->start_func = kwo_le32(b + 44);
 	ps->obj->start_tramp = kwo_le32(b + 48);
 	return 0;

@@ -72,6 +72,7 @@ fn object() -> Object {
         target: Target::X86_64,
         flags: 0,
         max_frame: 32,
+        stack_bound: 0,
         start: None,
         code,
         types: vec![sig(1, 1, 0)],

@@ -23,11 +23,17 @@
 //! structural (module-level) validation error does stop it, so problems
 //! after the first such error are not reported.
 //!
-//! What it does not do: it doesn't bound stack use or loop counts (the
-//! compiler inserts runtime checks for both), doesn't check anything at
+//! It also builds the call graph ([`analysis::CallGraph`]): a module without
+//! call cycles gets a static stack bound from the compiler instead of
+//! per-function stack checks.
+//!
+//! What it does not do: it doesn't bound loop counts (the compiler inserts
+//! checkpoints) or the stack of recursive modules (the compiler inserts
+//! stack checks), doesn't check anything at
 //! run time (e.g. memory growth beyond the limits; the runtime caps it),
 //! and never panics on any input.
 
+pub mod analysis;
 mod consts;
 mod diag;
 mod features;

@@ -2,6 +2,7 @@
 //! expressions already folded. Produced only by [`crate::verify`], so holding
 //! one means the module passed validation and the policy.
 
+use crate::analysis::CallGraph;
 use std::ops::Range;
 use wasmparser::{FuncType, RefType, ValType};
 
@@ -27,6 +28,8 @@ pub struct VerifiedModule {
     pub data: Vec<DataSegment>,
     /// Function names from the name section, by wasm function index.
     pub func_names: Vec<(u32, String)>,
+    /// Who calls whom; whether the module is recursive.
+    pub call_graph: CallGraph,
 }
 
 /// An import of a host function from the WASI table.

@@ -8,6 +8,7 @@
 //! pass, so one run reports every body-level, policy and limit problem up to
 //! the first structural error.
 
+use crate::analysis::CallGraph;
 use crate::consts::{fold, FoldError};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::features::{guess_missing, unsupported_message, KWO_FEATURES};
@@ -58,6 +59,7 @@ impl<'a> Verifier<'a> {
                 elems: Vec::new(),
                 data: Vec::new(),
                 func_names: Vec::new(),
+                call_graph: Default::default(),
             },
             globals: Vec::new(),
             elem_items: 0,
@@ -84,6 +86,13 @@ impl<'a> Verifier<'a> {
             return Err(self.diags);
         }
         self.module.wasm = self.wasm.to_vec();
+        match CallGraph::build(&self.module) {
+            Ok(graph) => self.module.call_graph = graph,
+            Err(e) => {
+                self.wasm_error(None, &e);
+                return Err(self.diags);
+            }
+        }
         Ok(self.module)
     }
 

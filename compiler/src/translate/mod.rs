@@ -33,9 +33,10 @@ use ops::DivOp;
 pub struct ModuleEnv<'m> {
     pub module: &'m VerifiedModule,
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
-    /// Whether `popcnt` is lowered through FP/SIMD registers (aarch64).
-    pub popcnt_uses_fp: bool,
     pub checks: crate::Checks,
+    /// No call cycles: the stack is bounded statically (the loader checks
+    /// the bound once per call), so functions check nothing themselves.
+    pub static_stack: bool,
     /// Canonical signature id of each type index.
     pub sig_ids: Vec<u32>,
     pub call_conv: CallConv,
@@ -48,7 +49,6 @@ pub struct TranslatedFunc {
     pub sites: Vec<CallSite>,
     /// Number of division/remainder instructions behind our guards.
     pub guarded_divs: u32,
-    pub uses_fp: bool,
 }
 
 enum FrameKind {
@@ -94,7 +94,6 @@ pub struct FuncTranslator<'a, 'b> {
     imports: Imports,
     sites: Vec<CallSite>,
     guarded_divs: u32,
-    uses_fp: bool,
     wasm_off: u32,
     regions: [ir::AliasRegion; 4],
     heap: Option<bounds::Heap>,
@@ -131,20 +130,14 @@ pub fn translate_function(env: &ModuleEnv<'_>, index: u32) -> Result<TranslatedF
         imports: Imports::default(),
         sites: Vec::new(),
         guarded_divs: 0,
-        uses_fp: false,
         wasm_off: range.start as u32,
         regions,
         heap: None,
     };
-    t.uses_fp = ty.params().iter().chain(ty.results()).any(|v| is_float(*v));
     t.translate_body(&body, ty.params(), results)?;
-    let FuncTranslator { b, sites, guarded_divs, uses_fp, .. } = t;
+    let FuncTranslator { b, sites, guarded_divs, .. } = t;
     b.finalize(env.frontend);
-    Ok(TranslatedFunc { func, sites, guarded_divs, uses_fp })
-}
-
-fn is_float(ty: ValType) -> bool {
-    matches!(ty, ValType::F32 | ValType::F64)
+    Ok(TranslatedFunc { func, sites, guarded_divs })
 }
 
 impl<'a> FuncTranslator<'a, '_> {
@@ -169,7 +162,6 @@ impl<'a> FuncTranslator<'a, '_> {
         let mut locals = body.get_locals_reader().map_err(|e| CompileError::wasm(&e))?;
         for _ in 0..locals.get_count() {
             let (count, ty) = locals.read().map_err(|e| CompileError::wasm(&e))?;
-            self.uses_fp |= is_float(ty);
             let t = ir_type(ty);
             for _ in 0..count {
                 let var = self.b.declare_var(t);
@@ -702,7 +694,6 @@ impl<'a> FuncTranslator<'a, '_> {
             _ => None,
         };
         if let Some((memarg, ty, width, signed)) = load {
-            self.uses_fp |= ty.is_float();
             let index = self.pop(off)?;
             let v = self.heap_load(index, memarg.offset, ty, width, signed);
             self.push(v);
@@ -736,12 +727,10 @@ impl<'a> FuncTranslator<'a, '_> {
                 self.push(v);
             }
             O::F32Const { value } => {
-                self.uses_fp = true;
                 let v = self.b.ins().f32const(ir::immediates::Ieee32::with_bits(value.bits()));
                 self.push(v);
             }
             O::F64Const { value } => {
-                self.uses_fp = true;
                 let v = self.b.ins().f64const(ir::immediates::Ieee64::with_bits(value.bits()));
                 self.push(v);
             }
@@ -777,8 +766,6 @@ impl<'a> FuncTranslator<'a, '_> {
             O::I32Clz | O::I64Clz => self.unop(off, |t, a| t.b.ins().clz(a))?,
             O::I32Ctz | O::I64Ctz => self.unop(off, |t, a| t.b.ins().ctz(a))?,
             O::I32Popcnt | O::I64Popcnt => {
-                // aarch64 counts bits in a SIMD register.
-                self.uses_fp |= self.env.popcnt_uses_fp;
                 self.unop(off, |t, a| t.b.ins().popcnt(a))?
             }
             O::I32Add | O::I64Add => self.binop(off, |t, a, b| t.b.ins().iadd(a, b))?,
@@ -830,19 +817,15 @@ impl<'a> FuncTranslator<'a, '_> {
                 self.unop(off, |t, a| t.saturating_trunc(a, i64t, false))?
             }
             O::F32ConvertI32S | O::F32ConvertI64S => {
-                self.uses_fp = true;
                 self.unop(off, |t, a| t.b.ins().fcvt_from_sint(f32t, a))?
             }
             O::F32ConvertI32U | O::F32ConvertI64U => {
-                self.uses_fp = true;
                 self.unop(off, |t, a| t.b.ins().fcvt_from_uint(f32t, a))?
             }
             O::F64ConvertI32S | O::F64ConvertI64S => {
-                self.uses_fp = true;
                 self.unop(off, |t, a| t.b.ins().fcvt_from_sint(f64t, a))?
             }
             O::F64ConvertI32U | O::F64ConvertI64U => {
-                self.uses_fp = true;
                 self.unop(off, |t, a| t.b.ins().fcvt_from_uint(f64t, a))?
             }
             O::F32DemoteF64 => self.unop(off, |t, a| t.b.ins().fdemote(f32t, a))?,
@@ -850,11 +833,9 @@ impl<'a> FuncTranslator<'a, '_> {
             O::I32ReinterpretF32 => self.unop(off, |t, a| t.b.ins().bitcast(i32t, ir::MemFlagsData::new(), a))?,
             O::I64ReinterpretF64 => self.unop(off, |t, a| t.b.ins().bitcast(i64t, ir::MemFlagsData::new(), a))?,
             O::F32ReinterpretI32 => {
-                self.uses_fp = true;
                 self.unop(off, |t, a| t.b.ins().bitcast(f32t, ir::MemFlagsData::new(), a))?
             }
             O::F64ReinterpretI64 => {
-                self.uses_fp = true;
                 self.unop(off, |t, a| t.b.ins().bitcast(f64t, ir::MemFlagsData::new(), a))?
             }
             O::I32Extend8S | O::I64Extend8S => self.unop(off, |t, a| t.sign_extend_low(a, 8))?,

@@ -5,13 +5,17 @@
 //! Division: Cranelift lowers `sdiv/udiv/srem/urem` with a non-constant
 //! divisor to x86 `div`/`idiv`, which raises #DE on a zero divisor or
 //! `INT_MIN / -1` — an oops in the kernel. Every division is therefore
-//! preceded by explicit checks that branch to our trap blocks, and
-//! `FuncTranslator::guarded_divs` counts them so the no-fault proof can check
-//! that each Cranelift trap record is accounted for.
+//! preceded by explicit checks that branch to our trap blocks (and signed
+//! division gives a divisor of -1 a path of its own), and
+//! `FuncTranslator::guarded_divs` counts them so the link step can check
+//! that each Cranelift trap record is accounted for. The machine-code
+//! checker (`check`) then proves from the branches alone that no division
+//! instruction can see a zero (or, signed, -1) divisor and that no `ud2`
+//! Cranelift left can be reached.
 
 use cranelift_codegen::ir::{
     condcodes::{FloatCC, IntCC},
-    types, InstBuilder, Type, Value,
+    types, BlockArg, InstBuilder, Type, Value,
 };
 
 use super::FuncTranslator;
@@ -32,25 +36,43 @@ impl FuncTranslator<'_, '_> {
         self.trap_if(zero, Trap::IntDivByZero);
         self.guarded_divs += 1;
         match op {
-            DivOp::DivS => {
-                let min = if ty == types::I32 { i64::from(i32::MIN) } else { i64::MIN };
-                let lhs_min = self.b.ins().icmp_imm_s(IntCC::Equal, lhs, min);
-                let rhs_neg1 = self.b.ins().icmp_imm_s(IntCC::Equal, rhs, -1);
-                let overflow = self.b.ins().band(lhs_min, rhs_neg1);
-                self.trap_if(overflow, Trap::IntOverflow);
-                self.b.ins().sdiv(lhs, rhs)
-            }
+            DivOp::DivS => self.signed_div(lhs, rhs, ty),
             DivOp::DivU => self.b.ins().udiv(lhs, rhs),
-            DivOp::RemS => {
-                // x % -1 is 0 in wasm; divide by 1 instead so idiv never
-                // sees INT_MIN / -1.
-                let rhs_neg1 = self.b.ins().icmp_imm_s(IntCC::Equal, rhs, -1);
-                let one = self.b.ins().iconst(ty, 1);
-                let safe = self.b.ins().select(rhs_neg1, one, rhs);
-                self.b.ins().srem(lhs, safe)
-            }
+            // Cranelift's own srem sequence gives x % -1 = 0 without
+            // dividing; the machine-code checker proves idiv never sees -1.
+            DivOp::RemS => self.b.ins().srem(lhs, rhs),
             DivOp::RemU => self.b.ins().urem(lhs, rhs),
         }
+    }
+
+    /// `lhs / rhs` for a nonzero `rhs`. A divisor of -1 takes its own path
+    /// (negation, and the overflow trap for INT_MIN), so the machine
+    /// division only ever sees divisors other than 0 and -1: a fact the
+    /// machine-code checker can follow from the branches alone.
+    fn signed_div(&mut self, lhs: Value, rhs: Value, ty: Type) -> Value {
+        let min = if ty == types::I32 { i64::from(i32::MIN) } else { i64::MIN };
+        let by_neg1 = self.b.create_block();
+        let divide = self.b.create_block();
+        let join = self.b.create_block();
+        let result = self.b.append_block_param(join, ty);
+        let neg1 = self.b.ins().icmp_imm_s(IntCC::Equal, rhs, -1);
+        self.b.ins().brif(neg1, by_neg1, &[], divide, &[]);
+        self.b.seal_block(by_neg1);
+        self.b.seal_block(divide);
+
+        self.b.switch_to_block(by_neg1);
+        let lhs_min = self.b.ins().icmp_imm_s(IntCC::Equal, lhs, min);
+        self.trap_if(lhs_min, Trap::IntOverflow);
+        let negated = self.b.ins().ineg(lhs);
+        self.b.ins().jump(join, &[BlockArg::Value(negated)]);
+
+        self.b.switch_to_block(divide);
+        let quotient = self.b.ins().sdiv(lhs, rhs);
+        self.b.ins().jump(join, &[BlockArg::Value(quotient)]);
+
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        result
     }
 
     /// Trapping `iNN.trunc_fMM_{s,u}`: NaN traps with "invalid conversion to

@@ -17,6 +17,7 @@ pub fn sample(target: Target) -> Object {
         target,
         flags: KWO_F_USES_FP,
         max_frame: 96,
+        stack_bound: 208,
         start: Some((3, 0xe0)),
         code: (0..0x100u32).map(|i| (i * 7 + 3) as u8).collect(),
         types: vec![

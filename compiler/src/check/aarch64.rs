@@ -1,0 +1,289 @@
+//! aarch64 instructions (decoded by Capstone) reduced to the checker's
+//! [`Insn`]. Division never faults on aarch64 (a zero divisor gives 0), so
+//! no divisor needs proving here; what matters is that the `udf`s Cranelift
+//! puts behind its own division checks are unreachable.
+
+use capstone::arch::arm64::Arm64OperandType;
+use capstone::arch::{ArchDetail, BuildsCapstone, DetailsArchInsn};
+use capstone::{arch, Capstone, RegId};
+
+use super::flow::{Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Width};
+
+const SP: Reg = 31;
+/// AAPCS64 caller-saved: x0-x18 and the link register.
+const CALL_CLOBBERED: [Reg; 20] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 30];
+
+pub struct Aarch64 {
+    cs: Capstone,
+}
+
+impl Aarch64 {
+    pub fn new() -> Result<Aarch64, String> {
+        let cs = Capstone::new()
+            .arm64()
+            .mode(arch::arm64::ArchMode::Arm)
+            .detail(true)
+            .build()
+            .map_err(|e| format!("capstone: {e}"))?;
+        Ok(Aarch64 { cs })
+    }
+
+    fn name(&self, r: RegId) -> String {
+        self.cs.reg_name(r).unwrap_or_default()
+    }
+}
+
+/// A general-purpose register (or sp) by name, with its width.
+fn gpr(name: &str) -> Option<(Reg, Width)> {
+    match name {
+        "sp" => return Some((SP, Width::W64)),
+        "wsp" => return Some((SP, Width::W32)),
+        "fp" => return Some((29, Width::W64)),
+        "lr" => return Some((30, Width::W64)),
+        _ => {}
+    }
+    let (width, n) = match name.split_at_checked(1)? {
+        ("x", n) => (Width::W64, n),
+        ("w", n) => (Width::W32, n),
+        _ => return None,
+    };
+    let n: u8 = n.parse().ok()?;
+    (n <= 30).then_some((n, width))
+}
+
+fn is_fp_reg(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first = chars.next();
+    let rest: String = chars.collect();
+    (matches!(first, Some('b' | 'h' | 's' | 'd' | 'q' | 'v')) && !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()))
+        || name == "fpcr"
+        || name == "fpsr"
+}
+
+fn cond(text: &str) -> Cond {
+    match text.trim() {
+        "eq" => Cond::Eq,
+        "ne" => Cond::Ne,
+        "vs" => Cond::Vs,
+        "vc" => Cond::Vc,
+        _ => Cond::Other,
+    }
+}
+
+/// `#imm` (decimal or hex, maybe negative) as written by Capstone.
+fn imm(text: &str) -> Option<i64> {
+    let t = text.trim().strip_prefix('#')?;
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(t) => (true, t),
+        None => (false, t),
+    };
+    let v = match t.strip_prefix("0x") {
+        Some(h) => i64::from_str_radix(h, 16).ok()?,
+        None => t.parse().ok()?,
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// Mnemonics that write no general-purpose register operand.
+const NO_REG_WRITE: [&str; 22] = [
+    "str", "strb", "strh", "stp", "stur", "sturb", "sturh", "stlr", "stlrb", "stlrh", "cmp", "cmn", "tst", "ccmp",
+    "ccmn", "fcmp", "fcmpe", "cbz", "cbnz", "tbz", "tbnz", "prfm",
+];
+
+struct Decoded {
+    mnemonic: String,
+    ops: String,
+    regs: Vec<String>,
+    writeback: bool,
+    mem_base_disp: Option<(String, i32)>,
+}
+
+impl Decoder for Aarch64 {
+    fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
+        let d = self.decode_raw(code, at)?;
+        let text = format!("{} {}", d.mnemonic, d.ops);
+        let args: Vec<&str> = d.ops.split(", ").collect();
+        let mut insn = Insn {
+            len: 4,
+            text,
+            flow: flow(&d.mnemonic, &args),
+            flags: FlagsEffect::Keep,
+            copy: None,
+            constant: None,
+            writes: Vec::new(),
+            divisor: None,
+            uses_fp: d.regs.iter().any(|r| is_fp_reg(r)) || d.ops.contains("fpcr") || d.ops.contains("fpsr"),
+            sp: SpEffect::None,
+        };
+        if matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect) {
+            insn.writes.extend(CALL_CLOBBERED);
+        }
+        insn.flags = flags(&d, &args);
+        insn.copy = match (d.mnemonic.as_str(), d.regs.as_slice()) {
+            ("mov", [dst, src]) => match (gpr(dst), gpr(src)) {
+                (Some((dr, wd)), Some((sr, ws))) if wd == ws && dr != SP && sr != SP => Some((dr, sr, wd)),
+                _ => None,
+            },
+            _ => None,
+        };
+        insn.constant = match (d.mnemonic.as_str(), args.as_slice()) {
+            ("mov", [dst, value]) => match (gpr(dst), imm(value)) {
+                (Some((r, Width::W64)), Some(v)) if r != SP => Some((r, v)),
+                (Some((r, Width::W32)), Some(v)) if r != SP => Some((r, i64::from(v as u32))),
+                _ => None,
+            },
+            _ => None,
+        };
+        let written: Vec<&String> = match d.mnemonic.as_str() {
+            m if NO_REG_WRITE.contains(&m) || m.starts_with("b") || m == "ret" || m.starts_with("hint") => Vec::new(),
+            "ldp" | "ldpsw" | "ldaxp" | "ldxp" => d.regs.iter().take(2).collect(),
+            _ => d.regs.iter().take(1).collect(),
+        };
+        for name in written {
+            if let Some((r, _)) = gpr(name) {
+                if insn.copy.is_none_or(|(dst, _, _)| dst != r) {
+                    insn.writes.push(r);
+                }
+            }
+        }
+        if d.writeback {
+            if let Some((base, _)) = &d.mem_base_disp {
+                if let Some((r, _)) = gpr(base) {
+                    insn.writes.push(r);
+                }
+            }
+        }
+        insn.sp = stack(&d, &args, at)?;
+        if insn.writes.contains(&SP) && insn.sp == SpEffect::None {
+            return Err(format!("0x{at:x}: `{}` writes the stack pointer", insn.text));
+        }
+        Ok(insn)
+    }
+}
+
+impl Decoded {
+    fn udf() -> Decoded {
+        Decoded { mnemonic: "udf".into(), ops: String::new(), regs: Vec::new(), writeback: false, mem_base_disp: None }
+    }
+}
+
+impl Aarch64 {
+    fn decode_raw(&self, code: &[u8], at: u64) -> Result<Decoded, String> {
+        let bytes = code.get(at as usize..at as usize + 4).ok_or_else(|| format!("0x{at:x}: past the code"))?;
+        let insns = self.cs.disasm_count(bytes, at, 1).map_err(|e| e.to_string())?;
+        let Some(i) = insns.iter().next() else {
+            // Capstone does not decode `udf #imm16` (0x0000xxxx).
+            if bytes[2..] == [0, 0] {
+                return Ok(Decoded::udf());
+            }
+            return Err(format!("undecodable instruction at 0x{at:x}"));
+        };
+        let detail = self.cs.insn_detail(i).map_err(|e| e.to_string())?;
+        let ArchDetail::Arm64Detail(a) = detail.arch_detail() else {
+            return Err("capstone: not an arm64 detail".into());
+        };
+        let mut regs = Vec::new();
+        let mut mem_base_disp = None;
+        for op in a.operands() {
+            match op.op_type {
+                Arm64OperandType::Reg(r) => regs.push(self.name(r)),
+                Arm64OperandType::Mem(m) => mem_base_disp = Some((self.name(m.base()), m.disp())),
+                _ => {}
+            }
+        }
+        Ok(Decoded {
+            mnemonic: i.mnemonic().unwrap_or("").to_string(),
+            ops: i.op_str().unwrap_or("").to_string(),
+            regs,
+            writeback: a.writeback(),
+            mem_base_disp,
+        })
+    }
+}
+
+fn flow(mnemonic: &str, args: &[&str]) -> Flow {
+    let forbidden = ["udf", "brk", "hlt", "svc", "hvc", "smc", "eret", "msr", "mrs", "sys", "sysl", "dcps1", "dcps2", "dcps3"];
+    if forbidden.contains(&mnemonic) {
+        return Flow::Forbidden;
+    }
+    let target = |a: Option<&&str>| a.and_then(|t| imm(t)).map(|t| t as u64);
+    match mnemonic {
+        "b" => target(args.first()).map_or(Flow::JumpIndirect, Flow::Jump),
+        "bl" => target(args.first()).map_or(Flow::CallIndirect, Flow::Call),
+        "blr" => Flow::CallIndirect,
+        "br" => Flow::JumpIndirect,
+        "ret" => Flow::Return,
+        "cbz" | "cbnz" => match (args.first().and_then(|r| gpr(r)), target(args.get(1))) {
+            (Some((reg, width)), Some(t)) => Flow::BranchZero { reg, width, if_zero: mnemonic == "cbz", target: t },
+            _ => Flow::JumpIndirect,
+        },
+        "tbz" | "tbnz" => target(args.get(2)).map_or(Flow::JumpIndirect, |t| Flow::Branch(Cond::Other, t)),
+        m if m.starts_with("b.") => target(args.first()).map_or(Flow::JumpIndirect, |t| Flow::Branch(cond(&m[2..]), t)),
+        _ => Flow::Next,
+    }
+}
+
+fn flags(d: &Decoded, args: &[&str]) -> FlagsEffect {
+    let reg = args.first().and_then(|r| gpr(r));
+    let value = args.get(1).and_then(|a| imm(a));
+    match (d.mnemonic.as_str(), reg, value) {
+        ("cmp", Some((reg, width)), Some(imm)) if args.len() == 2 => FlagsEffect::Compare { reg, width, imm },
+        ("cmp", Some((reg, width)), None) if args.len() == 2 => match gpr(args[1]) {
+            Some((other, w)) if w == width => FlagsEffect::CompareReg { reg, width, other },
+            _ => FlagsEffect::Clobber,
+        },
+        ("cmn", Some((reg, width)), Some(imm)) if args.len() == 2 => FlagsEffect::Compare { reg, width, imm: -imm },
+        ("ccmp", Some((reg, width)), Some(imm)) if args.len() == 4 => match imm_nzcv(args[2]) {
+            Some(nzcv) => FlagsEffect::CondCompare { cond: cond(args[3]), reg, width, imm, nzcv },
+            None => FlagsEffect::Clobber,
+        },
+        ("ccmn", Some((reg, width)), Some(imm)) if args.len() == 4 => match imm_nzcv(args[2]) {
+            Some(nzcv) => FlagsEffect::CondCompare { cond: cond(args[3]), reg, width, imm: -imm, nzcv },
+            None => FlagsEffect::Clobber,
+        },
+        (m, _, _) if writes_flags(m) => FlagsEffect::Clobber,
+        _ => FlagsEffect::Keep,
+    }
+}
+
+fn imm_nzcv(a: &str) -> Option<u8> {
+    imm(a).and_then(|v| u8::try_from(v).ok()).filter(|v| *v < 16)
+}
+
+fn writes_flags(m: &str) -> bool {
+    matches!(m, "cmp" | "cmn" | "tst" | "ccmp" | "ccmn" | "fcmp" | "fcmpe" | "fccmp" | "fccmpe" | "adds" | "subs" | "ands" | "bics" | "adcs" | "sbcs" | "negs" | "ngcs")
+}
+
+/// How the instruction moves sp: the forms Cranelift's prologues and
+/// epilogues use; other writes of sp are refused by the caller.
+fn stack(d: &Decoded, args: &[&str], at: u64) -> Result<SpEffect, String> {
+    let on_sp = matches!(&d.mem_base_disp, Some((b, _)) if b == "sp");
+    if d.writeback && on_sp {
+        let pre_index = d.ops.contains("]!");
+        let delta = if pre_index {
+            d.mem_base_disp.as_ref().map_or(0, |(_, disp)| i64::from(*disp))
+        } else {
+            args.last().and_then(|a| imm(a)).unwrap_or(0)
+        };
+        return Ok(if delta < 0 { SpEffect::Down(delta.unsigned_abs()) } else { SpEffect::Up });
+    }
+    let sp_dst = matches!(args.first(), Some(&"sp"));
+    if !sp_dst {
+        return Ok(SpEffect::None);
+    }
+    match (d.mnemonic.as_str(), args) {
+        ("sub", ["sp", "sp", amount, rest @ ..]) => {
+            let shift = match rest {
+                [] => 0,
+                ["lsl #12"] => 12,
+                _ => return Err(format!("0x{at:x}: `{} {}`: unknown stack allocation", d.mnemonic, d.ops)),
+            };
+            match imm(amount) {
+                Some(n) if n >= 0 => Ok(SpEffect::Down((n as u64) << shift)),
+                _ => Err(format!("0x{at:x}: `{} {}`: stack allocation by a register", d.mnemonic, d.ops)),
+            }
+        }
+        ("add", ["sp", "sp", ..]) | ("mov", ["sp", "x29"]) | ("mov", ["sp", "fp"]) => Ok(SpEffect::Up),
+        _ => Err(format!("0x{at:x}: `{} {}` writes the stack pointer", d.mnemonic, d.ops)),
+    }
+}

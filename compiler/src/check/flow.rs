@@ -1,0 +1,392 @@
+//! The checker's view of one function: every instruction reachable from its
+//! entry, decoded once, with a forward dataflow of what is known about the
+//! general-purpose registers on every path.
+//!
+//! The facts are few on purpose: a register's value is nonzero, or is not
+//! -1 (in its low 32 bits or in all 64), learned from compare-and-branch
+//! instructions (`test r, r; je`, `cmp r, -1; jne`, `cbz`, `cmn r, #1;
+//! b.eq`, a `ccmp` whose condition is known) and carried through register
+//! copies. They are what it takes to show that a division never sees a zero
+//! (or, signed, a -1) divisor and that a branch to a `ud2`/`udf` Cranelift
+//! left behind its own checks can never be taken. An edge whose branch
+//! condition the facts decide is not followed, so code reached only through
+//! such edges is unreachable.
+
+use std::collections::{BTreeMap, VecDeque};
+
+/// A general-purpose register, numbered by the architecture module.
+pub type Reg = u8;
+pub const GPRS: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Width {
+    W32,
+    W64,
+}
+
+/// A branch condition, as far as the facts can decide it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cond {
+    /// Z set.
+    Eq,
+    Ne,
+    /// V set.
+    Vs,
+    Vc,
+    Other,
+}
+
+/// Where control goes after an instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flow {
+    Next,
+    Jump(u64),
+    Branch(Cond, u64),
+    /// `cbz` (`if_zero`) / `cbnz`.
+    BranchZero { reg: Reg, width: Width, if_zero: bool, target: u64 },
+    /// A direct call; execution continues after it.
+    Call(u64),
+    CallIndirect,
+    Return,
+    JumpIndirect,
+    /// An instruction that must never execute (ud2, int3, udf, brk, hlt, ...).
+    Forbidden,
+}
+
+/// What an instruction does to the condition flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagsEffect {
+    Keep,
+    Clobber,
+    /// Z is set iff `reg == imm` (cmp, cmn, test r, r).
+    Compare { reg: Reg, width: Width, imm: i64 },
+    /// Z is set iff `reg == other` (cmp of two registers).
+    CompareReg { reg: Reg, width: Width, other: Reg },
+    /// aarch64 `ccmp reg, #imm, #nzcv, cond`.
+    CondCompare { cond: Cond, reg: Reg, width: Width, imm: i64, nzcv: u8 },
+}
+
+/// How an instruction moves the stack pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpEffect {
+    None,
+    /// Allocates this many bytes (push, sub sp, pre-indexed store).
+    Down(u64),
+    /// Releases stack (pop, add sp, post-indexed load, restore from the
+    /// frame pointer).
+    Up,
+}
+
+/// One decoded instruction, reduced to what the checks need.
+#[derive(Debug, Clone)]
+pub struct Insn {
+    pub len: u32,
+    pub text: String,
+    pub flow: Flow,
+    pub flags: FlagsEffect,
+    /// A full register copy `dst = src` of the given width.
+    pub copy: Option<(Reg, Reg, Width)>,
+    /// `reg = value`: a move of a constant (the whole register's value).
+    pub constant: Option<(Reg, i64)>,
+    /// Registers written otherwise (their facts are lost).
+    pub writes: Vec<Reg>,
+    /// A hardware division by this register, which must be known nonzero
+    /// (and, for a signed division, not -1).
+    pub divisor: Option<(Reg, Width, bool)>,
+    pub uses_fp: bool,
+    pub sp: SpEffect,
+}
+
+/// Decodes the instruction at a code offset, or says why it can't.
+pub trait Decoder {
+    fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String>;
+}
+
+const NZ32: u8 = 1;
+const NZ64: u8 = 2;
+const NM1_32: u8 = 4;
+const NM1_64: u8 = 8;
+
+fn nonzero(width: Width) -> u8 {
+    match width {
+        Width::W32 => NZ32,
+        Width::W64 => NZ64,
+    }
+}
+
+fn not_minus_one(width: Width) -> u8 {
+    match width {
+        Width::W32 => NM1_32,
+        Width::W64 => NM1_64,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flags {
+    Unknown,
+    /// Z iff `reg == imm`.
+    Compare { reg: Reg, width: Width, imm: i64 },
+    /// Known Z and V bits.
+    Known { z: bool, v: bool },
+}
+
+/// What is known on entry to an instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct State {
+    facts: [u8; GPRS],
+    /// `alias[r] = Some(s)`: r holds a copy of s (full width).
+    alias: [Option<Reg>; GPRS],
+    constant: [Option<i64>; GPRS],
+    flags: Flags,
+}
+
+impl State {
+    fn entry() -> State {
+        State { facts: [0; GPRS], alias: [None; GPRS], constant: [None; GPRS], flags: Flags::Unknown }
+    }
+
+    fn has(&self, reg: Reg, fact: u8) -> bool {
+        let f = self.facts[reg as usize];
+        // A nonzero low half makes the whole register nonzero.
+        f & fact != 0 || (fact == NZ64 && f & NZ32 != 0)
+    }
+
+    /// Learns `fact` about `reg` and every register holding a copy of it.
+    fn learn(&mut self, reg: Reg, fact: u8) {
+        let root = self.alias[reg as usize].unwrap_or(reg);
+        for r in 0..GPRS {
+            if r == root as usize || self.alias[r] == Some(root) {
+                self.facts[r] |= fact;
+            }
+        }
+    }
+
+    fn kill(&mut self, reg: Reg) {
+        let r = reg as usize;
+        self.facts[r] = 0;
+        self.alias[r] = None;
+        self.constant[r] = None;
+        for a in self.alias.iter_mut() {
+            if *a == Some(reg) {
+                *a = None;
+            }
+        }
+        if matches!(self.flags, Flags::Compare { reg: f, .. } if f == reg) {
+            self.flags = Flags::Unknown;
+        }
+    }
+
+    fn copy(&mut self, dst: Reg, src: Reg, width: Width) {
+        let facts = self.facts[src as usize];
+        let root = self.alias[src as usize].unwrap_or(src);
+        let constant = self.constant[src as usize];
+        self.kill(dst);
+        if dst == src {
+            return;
+        }
+        if width == Width::W64 {
+            self.constant[dst as usize] = constant;
+        }
+        match width {
+            Width::W64 => {
+                self.facts[dst as usize] = facts;
+                self.alias[dst as usize] = Some(root);
+            }
+            // The upper half is zeroed: nonzero low half stays nonzero, and
+            // the whole register can't be all ones.
+            Width::W32 => {
+                let low = facts & (NZ32 | NM1_32);
+                let nz64 = if low & NZ32 != 0 { NZ64 } else { 0 };
+                self.facts[dst as usize] = low | nz64 | NM1_64;
+            }
+        }
+    }
+
+    /// Whether `reg == imm` is decided by the facts.
+    fn equals(&self, reg: Reg, width: Width, imm: i64) -> Option<bool> {
+        let excluded = (imm == 0 && self.has(reg, nonzero(width))) || (imm == -1 && self.has(reg, not_minus_one(width)));
+        if excluded {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    fn eval(&self, cond: Cond) -> Option<bool> {
+        match (cond, self.flags) {
+            (Cond::Eq, Flags::Compare { reg, width, imm }) => self.equals(reg, width, imm),
+            (Cond::Ne, Flags::Compare { reg, width, imm }) => self.equals(reg, width, imm).map(|e| !e),
+            (Cond::Eq, Flags::Known { z, .. }) => Some(z),
+            (Cond::Ne, Flags::Known { z, .. }) => Some(!z),
+            (Cond::Vs, Flags::Known { v, .. }) => Some(v),
+            (Cond::Vc, Flags::Known { v, .. }) => Some(!v),
+            _ => None,
+        }
+    }
+
+    /// Learns what taking (or not taking) a branch on `cond` says.
+    fn assume(&mut self, cond: Cond, taken: bool) {
+        let Flags::Compare { reg, width, imm } = self.flags else { return };
+        let differs = match cond {
+            Cond::Eq => !taken,
+            Cond::Ne => taken,
+            _ => false,
+        };
+        if differs && imm == 0 {
+            self.learn(reg, nonzero(width));
+        } else if differs && imm == -1 {
+            self.learn(reg, not_minus_one(width));
+        }
+    }
+
+    /// Meet with another path's state; true if this state changed.
+    fn meet(&mut self, other: &State) -> bool {
+        let before = self.clone();
+        for r in 0..GPRS {
+            self.facts[r] &= other.facts[r];
+            if self.alias[r] != other.alias[r] {
+                self.alias[r] = None;
+            }
+            if self.constant[r] != other.constant[r] {
+                self.constant[r] = None;
+            }
+        }
+        if self.flags != other.flags {
+            self.flags = Flags::Unknown;
+        }
+        *self != before
+    }
+}
+
+/// A function's reachable instructions and what the dataflow found.
+pub struct Function {
+    pub insns: BTreeMap<u64, Insn>,
+    /// Instructions that are reachable (have an entry state).
+    states: BTreeMap<u64, State>,
+}
+
+impl Function {
+    /// Decodes and analyses everything reachable from `entry`, staying
+    /// within `range` of the code.
+    pub fn analyse(dec: &dyn Decoder, code: &[u8], entry: u64, range: std::ops::Range<u64>) -> Result<Function, String> {
+        let mut f = Function { insns: BTreeMap::new(), states: BTreeMap::new() };
+        let mut work = VecDeque::from([(entry, State::entry())]);
+        while let Some((at, state)) = work.pop_front() {
+            if !range.contains(&at) {
+                return Err(format!("control reaches 0x{at:x}, outside the function"));
+            }
+            let changed = match f.states.get_mut(&at) {
+                Some(old) => old.meet(&state),
+                None => {
+                    f.states.insert(at, state);
+                    true
+                }
+            };
+            if !changed {
+                continue;
+            }
+            if !f.insns.contains_key(&at) {
+                let insn = dec.decode(code, at)?;
+                if at + u64::from(insn.len) > range.end {
+                    return Err(format!("instruction at 0x{at:x} runs past the function"));
+                }
+                f.insns.insert(at, insn);
+            }
+            let state = f.states[&at].clone();
+            work.extend(successors(&f.insns[&at], at, state));
+        }
+        Ok(f)
+    }
+
+    pub fn reachable(&self) -> impl Iterator<Item = (u64, &Insn)> {
+        self.insns.iter().map(|(a, i)| (*a, i))
+    }
+
+    /// Divisions whose divisor the facts do not show to be safe.
+    pub fn unproven_divisions(&self) -> Vec<u64> {
+        let mut bad = Vec::new();
+        for (at, insn) in &self.insns {
+            let Some((reg, width, signed)) = insn.divisor else { continue };
+            let s = &self.states[at];
+            let safe = s.has(reg, nonzero(width)) && (!signed || s.has(reg, not_minus_one(width)));
+            if !safe {
+                bad.push(*at);
+            }
+        }
+        bad
+    }
+}
+
+/// The (address, state) pairs control can go to from `insn`: edges the
+/// facts rule out are left out.
+fn successors(insn: &Insn, at: u64, mut state: State) -> Vec<(u64, State)> {
+    let next = at + u64::from(insn.len);
+    let cond = match &insn.flow {
+        Flow::Branch(c, _) => Some(*c),
+        _ => None,
+    };
+    // Branches read the flags before the instruction changes anything.
+    let decided = cond.and_then(|c| state.eval(c));
+    apply(insn, &mut state);
+    match insn.flow {
+        Flow::Next | Flow::Call(_) | Flow::CallIndirect => vec![(next, state)],
+        Flow::Jump(t) => vec![(t, state)],
+        Flow::Branch(c, t) => {
+            let mut out = Vec::new();
+            if decided != Some(false) {
+                let mut s = state.clone();
+                s.assume(c, true);
+                out.push((t, s));
+            }
+            if decided != Some(true) {
+                state.assume(c, false);
+                out.push((next, state));
+            }
+            out
+        }
+        Flow::BranchZero { reg, width, if_zero, target } => {
+            let is_zero = state.equals(reg, width, 0);
+            let mut out = Vec::new();
+            let (zero_to, nonzero_to) = if if_zero { (target, next) } else { (next, target) };
+            if is_zero != Some(false) {
+                out.push((zero_to, state.clone()));
+            }
+            state.learn(reg, nonzero(width));
+            out.push((nonzero_to, state));
+            out
+        }
+        Flow::Return | Flow::JumpIndirect | Flow::Forbidden => Vec::new(),
+    }
+}
+
+/// The instruction's effect on registers and flags.
+fn apply(insn: &Insn, state: &mut State) {
+    for &r in &insn.writes {
+        state.kill(r);
+    }
+    if let Some((dst, src, width)) = insn.copy {
+        state.copy(dst, src, width);
+    }
+    if let Some((reg, value)) = insn.constant {
+        state.kill(reg);
+        state.constant[reg as usize] = Some(value);
+        let low = value as u32;
+        let facts = [(low != 0, NZ32), (value != 0, NZ64), (low != u32::MAX, NM1_32), (value != -1, NM1_64)];
+        state.facts[reg as usize] = facts.iter().filter(|(holds, _)| *holds).fold(0, |acc, (_, f)| acc | f);
+    }
+    state.flags = match insn.flags {
+        FlagsEffect::Keep => state.flags,
+        FlagsEffect::Clobber => Flags::Unknown,
+        FlagsEffect::Compare { reg, width, imm } => Flags::Compare { reg, width, imm },
+        FlagsEffect::CompareReg { reg, width, other } => match state.constant[other as usize] {
+            Some(value) if width == Width::W32 => Flags::Compare { reg, width, imm: i64::from(value as i32) },
+            Some(imm) => Flags::Compare { reg, width, imm },
+            None => Flags::Unknown,
+        },
+        FlagsEffect::CondCompare { cond, reg, width, imm, nzcv } => match state.eval(cond) {
+            Some(true) => Flags::Compare { reg, width, imm },
+            Some(false) => Flags::Known { z: nzcv & 4 != 0, v: nzcv & 1 != 0 },
+            None => Flags::Unknown,
+        },
+    };
+}

@@ -1,0 +1,288 @@
+//! The machine-code checker: what kwo claims about an object, proven on its
+//! bytes rather than taken from the translator's bookkeeping. It runs in the
+//! linker on every object the compiler writes, and on any object as
+//! `kwo check FILE.kwo`.
+//!
+//! For every function and trampoline it decodes every instruction reachable
+//! from the entry (so literal pools inline in aarch64 code are never
+//! mistaken for code) and checks:
+//! - the entry is a landing pad (ENDBR64 / `bti c`), and there is no
+//!   indirect jump anywhere (indirect calls land on entries);
+//! - no `ud2`/`udf`/`int3`/`brk`/`hlt` or privileged instruction can be
+//!   reached, following only the branch edges the facts of [`flow`] allow;
+//! - every x86 `div`/`idiv` has a divisor proven nonzero (and, signed, not
+//!   -1) on every path;
+//! - which functions touch FP/SIMD registers (any operand, explicit or
+//!   implicit): the object must be flagged `KWO_F_USES_FP` if any does;
+//! - every function's stack allocation (pushes and stack-pointer
+//!   subtractions, nothing else may move it) is within the header's
+//!   `max_frame`;
+//! - for an object with a static stack bound: the call graph read from the
+//!   machine code (direct calls, and indirect calls to every address-taken
+//!   function) has no cycle and its deepest chain fits the bound.
+//!
+//! What it does not prove: that memory accesses are in bounds (the compiler's
+//! bounds checks, tested on the IR by `tests/heap_guard.rs`), or that a
+//! recursive object's functions check the stack limit.
+
+mod aarch64;
+mod flow;
+mod x86_64;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use kwo_format::{ExportKind, GlobalInit, Object, RelocKind, Target, KWO_F_USES_FP};
+
+use flow::{Decoder, Flow, SpEffect};
+
+/// What the checker measured on the machine code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub uses_fp: bool,
+    /// Largest stack allocation of any function or trampoline, return
+    /// address included.
+    pub max_frame: u32,
+    /// Worst-case stack of a call into the object, or `None` if the call
+    /// graph has a cycle.
+    pub stack_bound: Option<u64>,
+    pub functions: usize,
+    pub instructions: usize,
+}
+
+/// A rule the object breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckError(pub String);
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CheckError {}
+
+const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+const BTI_C: [u8; 4] = [0x5f, 0x24, 0x03, 0xd5];
+
+/// One entry point: a function or a trampoline.
+struct Entry {
+    what: String,
+    start: u64,
+    end: u64,
+}
+
+/// What one entry's code does.
+struct Summary {
+    frame: u64,
+    uses_fp: bool,
+    calls: BTreeSet<u64>,
+    calls_indirect: bool,
+    instructions: usize,
+}
+
+/// Checks every rule above and the header's claims.
+pub fn check(obj: &Object) -> Result<Report, CheckError> {
+    let report = measure(obj)?;
+    if report.uses_fp && obj.flags & KWO_F_USES_FP == 0 {
+        return Err(CheckError("code uses FP/SIMD registers but the object is not flagged uses-fp".into()));
+    }
+    if report.max_frame > obj.max_frame {
+        return Err(CheckError(format!(
+            "a frame of {} bytes, over the header's max_frame of {}",
+            report.max_frame, obj.max_frame
+        )));
+    }
+    if obj.stack_bound != 0 {
+        match report.stack_bound {
+            None => return Err(CheckError("static stack bound claimed, but the call graph has a cycle".into())),
+            Some(b) if b > u64::from(obj.stack_bound) => {
+                return Err(CheckError(format!(
+                    "worst-case stack of {b} bytes, over the header's stack_bound of {}",
+                    obj.stack_bound
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(report)
+}
+
+/// Checks the rules that do not depend on the header, and measures what
+/// the header should say.
+pub fn measure(obj: &Object) -> Result<Report, CheckError> {
+    let decoder: Box<dyn Decoder> = match obj.target {
+        Target::X86_64 => Box::new(x86_64::X86::new().map_err(CheckError)?),
+        Target::Aarch64 => Box::new(aarch64::Aarch64::new().map_err(CheckError)?),
+    };
+    let entries = entries(obj)?;
+    let host_calls: BTreeSet<u64> = obj
+        .relocs
+        .iter()
+        .map(|r| match r.kind {
+            RelocKind::X86Call32 => u64::from(r.offset) - 1,
+            RelocKind::Arm64Call26 => u64::from(r.offset),
+        })
+        .collect();
+    let mut summaries = BTreeMap::new();
+    for e in entries.values() {
+        let s = summarise(obj, &*decoder, e, &host_calls).map_err(|m| CheckError(format!("{}: {m}", e.what)))?;
+        summaries.insert(e.start, s);
+    }
+    let func_entries: BTreeSet<u64> = obj.funcs.iter().map(|f| u64::from(f.code_off)).collect();
+    for (at, s) in &summaries {
+        if let Some(bad) = s.calls.iter().find(|t| !func_entries.contains(t)) {
+            return Err(CheckError(format!("{}: call to 0x{bad:x}, which is no function entry", entries[at].what)));
+        }
+    }
+    let max_frame = summaries.values().map(|s| s.frame).max().unwrap_or(0);
+    let tramps: Vec<u64> = entries.keys().filter(|a| !func_entries.contains(a)).copied().collect();
+    Ok(Report {
+        uses_fp: summaries.values().any(|s| s.uses_fp),
+        max_frame: u32::try_from(max_frame).map_err(|_| CheckError(format!("a frame of {max_frame} bytes")))?,
+        stack_bound: worst_case(&summaries, &address_taken(obj), &tramps),
+        functions: obj.funcs.len(),
+        instructions: summaries.values().map(|s| s.instructions).sum(),
+    })
+}
+
+/// Functions and trampolines by entry offset, each ending where the next
+/// begins (trampolines have no recorded length).
+fn entries(obj: &Object) -> Result<BTreeMap<u64, Entry>, CheckError> {
+    let imported = obj.imports.len();
+    let mut starts: BTreeMap<u64, String> = BTreeMap::new();
+    for (i, f) in obj.funcs.iter().enumerate() {
+        starts.insert(u64::from(f.code_off), format!("func {}", imported + i));
+    }
+    let tramps = obj.exports.iter().filter_map(|e| e.tramp.map(|t| (t, e.index)));
+    for (t, func) in tramps.chain(obj.start.map(|(f, t)| (t, f))) {
+        starts.entry(u64::from(t)).or_insert_with(|| format!("trampoline of func {func}"));
+    }
+    let code_end = obj.code.len() as u64;
+    let offsets: Vec<u64> = starts.keys().copied().collect();
+    let mut out = BTreeMap::new();
+    for (k, (start, what)) in starts.into_iter().enumerate() {
+        let mut end = offsets.get(k + 1).copied().unwrap_or(code_end);
+        if let Some(f) = obj.funcs.iter().find(|f| u64::from(f.code_off) == start) {
+            end = end.min(start + u64::from(f.code_len));
+        }
+        if start >= end || end > code_end {
+            return Err(CheckError(format!("{what}: entry 0x{start:x} outside the code")));
+        }
+        out.insert(start, Entry { what, start, end });
+    }
+    Ok(out)
+}
+
+fn summarise(obj: &Object, dec: &dyn Decoder, e: &Entry, host_calls: &BTreeSet<u64>) -> Result<Summary, String> {
+    let pad = match obj.target {
+        Target::X86_64 => &ENDBR64,
+        Target::Aarch64 => &BTI_C,
+    };
+    if obj.code.get(e.start as usize..e.start as usize + 4) != Some(&pad[..]) {
+        return Err(format!("entry 0x{:x} is not a landing pad", e.start));
+    }
+    let f = flow::Function::analyse(dec, &obj.code, e.start, e.start..e.end)?;
+    let mut s = Summary { frame: 0, uses_fp: false, calls: BTreeSet::new(), calls_indirect: false, instructions: 0 };
+    if obj.target == Target::X86_64 {
+        s.frame = 8; // the return address the call pushed
+    }
+    for (at, insn) in f.reachable() {
+        s.instructions += 1;
+        s.uses_fp |= insn.uses_fp;
+        if let SpEffect::Down(n) = insn.sp {
+            s.frame = s.frame.saturating_add(n);
+        }
+        match insn.flow {
+            Flow::Forbidden => return Err(format!("`{}` at 0x{at:x} is reachable", insn.text)),
+            Flow::JumpIndirect => return Err(format!("indirect jump `{}` at 0x{at:x}", insn.text)),
+            Flow::Call(_) if host_calls.contains(&at) => {}
+            Flow::Call(t) => {
+                s.calls.insert(t);
+            }
+            Flow::CallIndirect => s.calls_indirect = true,
+            _ => {}
+        }
+    }
+    if let Some(at) = f.unproven_divisions().first() {
+        return Err(format!("`{}` at 0x{at:x}: divisor not proven nonzero (and not -1)", f.insns[at].text));
+    }
+    Ok(s)
+}
+
+/// Entries of the functions an indirect call may reach: every function
+/// that can become a funcref (element segments, global initialisers,
+/// exports).
+fn address_taken(obj: &Object) -> BTreeSet<u64> {
+    let imported = obj.imports.len() as u32;
+    let in_elems = obj.elems.iter().flat_map(|e| e.items.iter().flatten().copied());
+    let in_globals = obj.globals.iter().filter_map(|g| match g.init {
+        GlobalInit::RefFunc(f) => Some(f),
+        _ => None,
+    });
+    let exported = obj.exports.iter().filter(|e| e.kind == ExportKind::Func).map(|e| e.index);
+    in_elems
+        .chain(in_globals)
+        .chain(exported)
+        .filter_map(|f| f.checked_sub(imported))
+        .filter_map(|i| obj.funcs.get(i as usize))
+        .map(|f| u64::from(f.code_off))
+        .collect()
+}
+
+/// The deepest chain of frames from any trampoline, or `None` on a cycle.
+fn worst_case(summaries: &BTreeMap<u64, Summary>, indirect: &BTreeSet<u64>, roots: &[u64]) -> Option<u64> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        OnPath,
+        Done(u64),
+    }
+    let succ = |at: u64| -> Vec<u64> {
+        let s = &summaries[&at];
+        let ind = if s.calls_indirect { indirect.iter().copied().collect() } else { Vec::new() };
+        s.calls.iter().copied().chain(ind).collect()
+    };
+    let mut mark: BTreeMap<u64, Mark> = BTreeMap::new();
+    let mut deepest = 0u64;
+    let all: Vec<u64> = roots.iter().copied().chain(summaries.keys().copied()).collect();
+    for root in all {
+        if mark.contains_key(&root) {
+            continue;
+        }
+        mark.insert(root, Mark::OnPath);
+        let mut path = vec![(root, succ(root))];
+        while let Some((at, next)) = path.last_mut() {
+            let at = *at;
+            match next.pop() {
+                Some(c) => match mark.get(&c) {
+                    None => {
+                        mark.insert(c, Mark::OnPath);
+                        let s = succ(c);
+                        path.push((c, s));
+                    }
+                    Some(Mark::OnPath) => return None,
+                    Some(Mark::Done(_)) => {}
+                },
+                None => {
+                    let below = succ(at)
+                        .iter()
+                        .filter_map(|c| match mark.get(c) {
+                            Some(Mark::Done(d)) => Some(*d),
+                            _ => None,
+                        })
+                        .max()
+                        .unwrap_or(0);
+                    let depth = summaries[&at].frame.saturating_add(below);
+                    mark.insert(at, Mark::Done(depth));
+                    path.pop();
+                }
+            }
+        }
+    }
+    for r in roots {
+        if let Some(Mark::Done(d)) = mark.get(r) {
+            deepest = deepest.max(*d);
+        }
+    }
+    Some(deepest)
+}

@@ -1,0 +1,167 @@
+//! The call graph of a verified module, and whether it has a cycle.
+//!
+//! A module whose call graph is acyclic has a worst-case native stack depth
+//! that can be computed once its frame sizes are known (eBPF's rule for
+//! BPF-to-BPF calls): the compiler then drops the per-function stack checks
+//! and records the bound, and the loader checks it once per call. Recursive
+//! modules keep a stack check in every function.
+//!
+//! `call_indirect` is resolved conservatively and without types: it may
+//! reach every *address-taken* defined function, i.e. every function that
+//! can become a funcref — those in element segments (declarative ones
+//! included), in global initialisers, and exported ones (a body may take
+//! `ref.func` of any of them). The machine-code checker resolves indirect
+//! calls the same way, so the two agree on which modules are bounded.
+//! Calls to imported (host) functions are not edges: host functions never
+//! call back into Wasm, and their stack comes from the host reserve.
+
+use crate::module::{ConstValue, ExportKind, VerifiedModule};
+use wasmparser::{BinaryReaderError, FunctionBody, Operator};
+
+/// Who calls whom among the defined functions. Indices are Wasm function
+/// indices (imports first), as everywhere else.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallGraph {
+    /// Direct callees of each defined function (defined functions only,
+    /// sorted, without duplicates), parallel to `VerifiedModule::funcs`.
+    pub callees: Vec<Vec<u32>>,
+    /// Whether each defined function contains a `call_indirect`.
+    pub calls_indirect: Vec<bool>,
+    /// Defined functions a `call_indirect` may reach, sorted.
+    pub address_taken: Vec<u32>,
+    /// A call cycle (first function repeated at the end), if there is one.
+    pub cycle: Option<Vec<u32>>,
+}
+
+impl CallGraph {
+    pub(crate) fn build(module: &VerifiedModule) -> Result<CallGraph, BinaryReaderError> {
+        let imported = module.num_imported_funcs();
+        let mut graph = CallGraph {
+            address_taken: address_taken(module),
+            ..CallGraph::default()
+        };
+        for body in &module.bodies {
+            let bytes = &module.wasm[body.range.clone()];
+            let reader = FunctionBody::new(wasmparser::BinaryReader::new(bytes, body.range.start));
+            let mut ops = reader.get_operators_reader()?;
+            let mut callees = Vec::new();
+            let mut indirect = false;
+            while !ops.eof() {
+                match ops.read()? {
+                    Operator::Call { function_index } if function_index >= imported => {
+                        callees.push(function_index)
+                    }
+                    Operator::CallIndirect { .. } => indirect = true,
+                    _ => {}
+                }
+            }
+            callees.sort_unstable();
+            callees.dedup();
+            graph.callees.push(callees);
+            graph.calls_indirect.push(indirect);
+        }
+        graph.cycle = graph.find_cycle(imported);
+        Ok(graph)
+    }
+
+    /// Every defined function `func` may call (direct and indirect).
+    pub fn successors(&self, func: u32, imported: u32) -> impl Iterator<Item = u32> + '_ {
+        let i = (func - imported) as usize;
+        let indirect: &[u32] = if self.calls_indirect[i] { &self.address_taken } else { &[] };
+        self.callees[i].iter().chain(indirect).copied()
+    }
+
+    /// The worst-case stack depth in bytes over every call chain, given
+    /// each defined function's frame size (`frame(wasm index)`), or `None`
+    /// for a recursive module.
+    pub fn worst_case_depth(&self, imported: u32, frame: impl Fn(u32) -> u64) -> Option<u64> {
+        if self.cycle.is_some() {
+            return None;
+        }
+        let order = self.postorder(imported);
+        let mut depth = vec![0u64; self.callees.len()];
+        for f in order {
+            let deepest = self.successors(f, imported).map(|c| depth[(c - imported) as usize]).max();
+            depth[(f - imported) as usize] = frame(f).saturating_add(deepest.unwrap_or(0));
+        }
+        Some(depth.into_iter().max().unwrap_or(0))
+    }
+
+    /// Defined functions, callees before callers (only meaningful when
+    /// acyclic). Iterative: call chains may be long.
+    fn postorder(&self, imported: u32) -> Vec<u32> {
+        self.dfs(imported).0
+    }
+
+    fn find_cycle(&self, imported: u32) -> Option<Vec<u32>> {
+        self.dfs(imported).1
+    }
+
+    /// Depth-first search over every defined function: the postorder, and
+    /// the first cycle met (a back edge).
+    fn dfs(&self, imported: u32) -> (Vec<u32>, Option<Vec<u32>>) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            OnPath,
+            Done,
+        }
+        let n = self.callees.len();
+        let mut mark = vec![Mark::New; n];
+        let mut order = Vec::with_capacity(n);
+        for root in 0..n {
+            if mark[root] != Mark::New {
+                continue;
+            }
+            // (function, its successors not yet visited)
+            let mut path: Vec<(u32, Vec<u32>)> = Vec::new();
+            let root = root as u32 + imported;
+            mark[(root - imported) as usize] = Mark::OnPath;
+            path.push((root, self.successors(root, imported).collect()));
+            while let Some((f, next)) = path.last_mut() {
+                let f = *f;
+                match next.pop() {
+                    Some(c) => match mark[(c - imported) as usize] {
+                        Mark::New => {
+                            mark[(c - imported) as usize] = Mark::OnPath;
+                            let succ = self.successors(c, imported).collect();
+                            path.push((c, succ));
+                        }
+                        Mark::OnPath => {
+                            let start = path.iter().position(|(g, _)| *g == c).unwrap_or(0);
+                            let mut cycle: Vec<u32> = path[start..].iter().map(|(g, _)| *g).collect();
+                            cycle.push(c);
+                            return (order, Some(cycle));
+                        }
+                        Mark::Done => {}
+                    },
+                    None => {
+                        mark[(f - imported) as usize] = Mark::Done;
+                        order.push(f);
+                        path.pop();
+                    }
+                }
+            }
+        }
+        (order, None)
+    }
+}
+
+/// Defined functions that can become a funcref, sorted.
+fn address_taken(module: &VerifiedModule) -> Vec<u32> {
+    let imported = module.num_imported_funcs();
+    let in_elems = module.elems.iter().flat_map(|e| e.items.iter().flatten().copied());
+    let in_globals = module.globals.iter().filter_map(|g| match g.init {
+        ConstValue::RefFunc(f) => Some(f),
+        _ => None,
+    });
+    let exported = module
+        .exports
+        .iter()
+        .filter(|e| e.kind == ExportKind::Func)
+        .map(|e| e.index);
+    let mut funcs: Vec<u32> = in_elems.chain(in_globals).chain(exported).filter(|&f| f >= imported).collect();
+    funcs.sort_unstable();
+    funcs.dedup();
+    funcs
+}
