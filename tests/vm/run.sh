@@ -196,6 +196,17 @@ build_objects() {
 			die "kwo compile $(basename "$w") failed"
 	done
 	cp "$HERE/objects/calls.txt" "$OUT/objects/"
+	# Frames of 4, 12 and 24 KiB, with and without recursion (cli.sh).
+	for kib in 4 12 24; do
+		for rec in "" r; do
+			n=$OUT/objects/frame$kib$rec
+			sh "$ROOT/tests/programs/frame.sh" $kib ${rec:+recursive} >"$n.wat"
+			wat2wasm "$n.wat" -o "$n.wasm" || die "wat2wasm frame$kib$rec failed"
+			"$KWO" compile --target $TARGET "$n.wasm" -o "$n.kwo" ||
+				die "kwo compile frame$kib$rec failed"
+			rm "$n.wat" "$n.wasm"
+		done
+	done
 	# Real programs (scripts/setup installs clang, wasi-libc, wasm32-wasip1).
 	command -v clang >/dev/null || die "clang missing: run scripts/setup"
 	clang --target=wasm32-wasi -O2 -o "$OUT/objects/hello-c.wasm" "$ROOT/tests/programs/hello.c" ||

@@ -278,9 +278,10 @@ fn stack(d: &Decoded, args: &[&str], at: u64) -> Result<SpEffect, String> {
                 ["lsl #12"] => 12,
                 _ => return Err(format!("0x{at:x}: `{} {}`: unknown stack allocation", d.mnemonic, d.ops)),
             };
-            match imm(amount) {
-                Some(n) if n >= 0 => Ok(SpEffect::Down((n as u64) << shift)),
-                _ => Err(format!("0x{at:x}: `{} {}`: stack allocation by a register", d.mnemonic, d.ops)),
+            match (imm(amount), gpr(amount)) {
+                (Some(n), _) if n >= 0 => Ok(SpEffect::Down((n as u64) << shift)),
+                (None, Some((r, Width::W64))) if shift == 0 && r != SP => Ok(SpEffect::DownBy(r)),
+                _ => Err(format!("0x{at:x}: `{} {}`: unknown stack allocation", d.mnemonic, d.ops)),
             }
         }
         ("add", ["sp", "sp", ..]) | ("mov", ["sp", "x29"]) | ("mov", ["sp", "fp"]) => Ok(SpEffect::Up),

@@ -72,6 +72,9 @@ pub enum SpEffect {
     None,
     /// Allocates this many bytes (push, sub sp, pre-indexed store).
     Down(u64),
+    /// Allocates as many bytes as the register holds (aarch64 large frames:
+    /// `mov x16, #n; sub sp, sp, x16`).
+    DownBy(Reg),
     /// Releases stack (pop, add sp, post-indexed load, restore from the
     /// frame pointer).
     Up,
@@ -300,6 +303,11 @@ impl Function {
 
     pub fn reachable(&self) -> impl Iterator<Item = (u64, &Insn)> {
         self.insns.iter().map(|(a, i)| (*a, i))
+    }
+
+    /// The constant a register holds on entry to the instruction at `at`.
+    pub fn constant_at(&self, at: u64, reg: Reg) -> Option<i64> {
+        self.states.get(&at).and_then(|s| s.constant[reg as usize])
     }
 
     /// Divisions whose divisor the facts do not show to be safe.

@@ -190,9 +190,15 @@ fn summarise(obj: &Object, dec: &dyn Decoder, e: &Entry, host_calls: &BTreeSet<u
     for (at, insn) in f.reachable() {
         s.instructions += 1;
         s.uses_fp |= insn.uses_fp;
-        if let SpEffect::Down(n) = insn.sp {
-            s.frame = s.frame.saturating_add(n);
-        }
+        let allocated = match insn.sp {
+            SpEffect::Down(n) => n,
+            SpEffect::DownBy(r) => match f.constant_at(at, r) {
+                Some(n) if n >= 0 => n as u64,
+                _ => return Err(format!("`{}` at 0x{at:x}: stack allocation of unknown size", insn.text)),
+            },
+            SpEffect::None | SpEffect::Up => 0,
+        };
+        s.frame = s.frame.saturating_add(allocated);
         match insn.flow {
             Flow::Forbidden => return Err(format!("`{}` at 0x{at:x} is reachable", insn.text)),
             Flow::JumpIndirect => return Err(format!("indirect jump `{}` at 0x{at:x}", insn.text)),

@@ -49,6 +49,31 @@ cli_expect 3 "$rs_out" "" kwo exec /objects/hello-rs.wasm alpha beta
 cli_expect 0 "$(printf 'started\n42')" "" kwo invoke /objects/start.kwo next
 cli_expect 134 "" "trap: unreachable" kwo load /objects/badstart.kwo
 
+# The stack: with kwo.ko's defaults (10 KiB per call, 4 KiB of it for host
+# functions) a 4 KiB frame without call cycles runs; a recursive one cannot
+# fit a second frame and traps before entering; 12 and 24 KiB frames are
+# refused at load.
+cli_expect 0 3584 "" kwo invoke /objects/frame4.kwo run 7
+cli_expect 134 "" "trap: call stack exhausted" kwo invoke /objects/frame4r.kwo run 3
+for f in frame12 frame24 frame12r frame24r; do
+	cli_expect 1 "" "over the stack budget" kwo invoke /objects/$f.kwo run 1
+done
+# A host function (memory.fill) trapping at the deepest recursion the
+# budget allows, and one frame deeper the stack check.
+lo=0 hi=4096
+while [ $((hi - lo)) -gt 1 ]; do
+	mid=$(((lo + hi) / 2))
+	if kwo invoke /objects/deepfill.kwo down $mid 2>&1 | grep -q "out of bounds"; then
+		lo=$mid
+	else
+		hi=$mid
+	fi
+done
+echo "KWO-STACK: deepest memory.fill trap at depth $lo"
+[ "$lo" -gt 10 ] || { echo "KWO-STEP-FAILED: only $lo frames fit"; fail=1; }
+cli_expect 134 "" "trap: out of bounds memory access" kwo invoke /objects/deepfill.kwo down $lo
+cli_expect 134 "" "trap: call stack exhausted" kwo invoke /objects/deepfill.kwo down $hi
+
 # A reactor is initialized before the export is called.
 cli_expect 0 5 "" kwo invoke /objects/reactor.kwo get
 
