@@ -15,6 +15,7 @@
 #define WASI_EBADF	8
 #define WASI_EFAULT	21
 #define WASI_EINVAL	28
+#define WASI_ENOMEM	48
 #define WASI_ESPIPE	70
 
 #define WASI_FILETYPE_CHARACTER_DEVICE	2
@@ -269,6 +270,9 @@ static __u32 wasi_fd_seek(struct kwo_vmctx *vmctx, __u32 fd, __u64 offset,
 /*
  * Output beyond the limit is dropped but reported as written, so that a
  * chatty guest does not loop retrying; the caller sees the truncated flag.
+ * A total that nwritten (32 bits) cannot express is EINVAL, as writev()
+ * refuses one that overflows ssize_t, and nothing is written. A buffer
+ * that cannot grow is ENOMEM, with nwritten telling what was kept.
  */
 static __u32 wasi_fd_write(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 			   __u32 iovs_len, __u32 nwritten_ptr)
@@ -276,8 +280,8 @@ static __u32 wasi_fd_write(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	__u8 *iov = guest(inst, iovs, 8ull * iovs_len);
 	__u8 *nwritten = guest(inst, nwritten_ptr, 4), *src;
-	__u64 fp[KWO_FP_SAVE_SLOTS];
-	__u32 i, total = 0, len;
+	__u64 fp[KWO_FP_SAVE_SLOTS], total = 0;
+	__u32 i, len;
 	int paused, err = 0;
 
 	if (fd != KWO_FD_STDOUT && fd != KWO_FD_STDERR)
@@ -288,17 +292,22 @@ static __u32 wasi_fd_write(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 		len = kwo_le32(iov + 8 * (size_t)i + 4);
 		if (!guest(inst, kwo_le32(iov + 8 * (size_t)i), len))
 			return WASI_EFAULT;
+		total += len;
 	}
+	if (total > 0xffffffffull)
+		return WASI_EINVAL;
+	total = 0;
 	paused = kwo_fpu_pause(inst, fp);
 	for (i = 0; i < iovs_len && !err; i++) {
 		len = kwo_le32(iov + 8 * (size_t)i + 4);
 		src = guest(inst, kwo_le32(iov + 8 * (size_t)i), len);
 		err = kwo_output_append(inst, (int)fd, src, len);
-		total += len;
+		if (!err)
+			total += len;
 	}
 	kwo_fpu_resume(inst, fp, paused);
-	kwo_st32(nwritten, total);
-	return WASI_ESUCCESS;
+	kwo_st32(nwritten, (__u32)total);
+	return err ? WASI_ENOMEM : WASI_ESUCCESS;
 }
 
 static void wasi_proc_exit(struct kwo_vmctx *vmctx, __u32 code)
@@ -309,17 +318,38 @@ static void wasi_proc_exit(struct kwo_vmctx *vmctx, __u32 code)
 	kwo_raise(inst, KWO_TRAP_EXIT, (unsigned long)__builtin_return_address(0));
 }
 
+/*
+ * Filled in chunks, rescheduling between them: a guest may ask for all of
+ * its memory (hundreds of MiB) at once. A fatal signal or the end of the
+ * time budget interrupts the call there, as at a checkpoint.
+ */
+#define KWO_RANDOM_CHUNK	(64u << 10)
+
 static __u32 wasi_random_get(struct kwo_vmctx *vmctx, __u32 buf, __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	__u8 *p = guest(inst, buf, len);
 	__u64 fp[KWO_FP_SAVE_SLOTS];
+	__u32 n;
 	int paused;
 
 	if (!p)
 		return WASI_EFAULT;
 	paused = kwo_fpu_pause(inst, fp);
-	kwo_plat_random(p, len);
+	for (;;) {
+		n = len < KWO_RANDOM_CHUNK ? len : KWO_RANDOM_CHUNK;
+		kwo_plat_random(p, n);
+		p += n;
+		len -= n;
+		if (!len)
+			break;
+		kwo_plat_resched();
+		if (kwo_plat_should_stop() ||
+		    (inst->deadline_ns &&
+		     kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) >= inst->deadline_ns))
+			kwo_raise(inst, KWO_TRAP_INTERRUPTED,
+				  (unsigned long)__builtin_return_address(0));
+	}
 	kwo_fpu_resume(inst, fp, paused);
 	return WASI_ESUCCESS;
 }
