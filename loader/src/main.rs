@@ -52,6 +52,10 @@ enum Cmd {
         #[arg(long = "limit", value_name = "NAME=VALUE")]
         limits: Vec<String>,
     },
+    /// Check a .kwo object's machine code: no reachable faulting
+    /// instruction, guarded divisions, landing pads, FP flag, frames and
+    /// stack bound as the header claims.
+    Check { file: PathBuf },
     /// Describe a .kwo object.
     Inspect {
         file: PathBuf,
@@ -220,10 +224,47 @@ fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result<Vec
 fn cmd_verify(file: &Path, limits: &[String]) -> Result<ExitCode, String> {
     let module = verify(&read(file)?, limits)?;
     out(&format!(
-        "{}: ok ({} functions, {} imports)\n",
+        "{}: ok ({} functions, {} imports)\n{}\n",
         file.display(),
         module.funcs.len(),
-        module.imports.len()
+        module.imports.len(),
+        stack_summary(&module)
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The stack line of `kwo verify`: the static bound (compiled for this
+/// machine to learn the frame sizes) or the call cycle that prevents one.
+fn stack_summary(module: &VerifiedModule) -> String {
+    let name = |f: &u32| match module.func_name(*f) {
+        Some(n) => format!("{f} ({n})"),
+        None => f.to_string(),
+    };
+    if let Some(cycle) = &module.call_graph.cycle {
+        let path: Vec<String> = cycle.iter().map(name).collect();
+        return format!("stack: recursive (call cycle {}): checked in every function", path.join(" -> "));
+    }
+    let target = Target::HOST;
+    match kwo_compiler::compile_object(module, &Options { target, ..Options::default() }) {
+        Ok(obj) => format!("stack: no call cycles; static bound {} bytes on {}", obj.stack_bound, target.name()),
+        Err(e) => format!("stack: no call cycles; bound unknown ({e})"),
+    }
+}
+
+fn cmd_check(file: &Path) -> Result<ExitCode, String> {
+    let obj = Object::parse(&read(file)?).map_err(|e| format!("{}: {e}", file.display()))?;
+    let r = kwo_compiler::check::check(&obj).map_err(|e| format!("{}: check failed: {e}", file.display()))?;
+    let stack = match r.stack_bound {
+        Some(b) => format!("worst-case stack {b} bytes"),
+        None => "call graph has cycles".into(),
+    };
+    out(&format!(
+        "{}: ok ({} functions, {} instructions; uses FP: {}; largest frame {} bytes; {stack})\n",
+        file.display(),
+        r.functions,
+        r.instructions,
+        if r.uses_fp { "yes" } else { "no" },
+        r.max_frame
     ));
     Ok(ExitCode::SUCCESS)
 }
@@ -595,6 +636,7 @@ fn main() -> ExitCode {
             opt,
             limits,
         } => cmd_compile(file, output, target.as_deref(), opt, limits),
+        Cmd::Check { file } => cmd_check(file),
         Cmd::Inspect { file, disasm } => cmd_inspect(file, *disasm),
         Cmd::Run {
             file,

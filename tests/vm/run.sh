@@ -194,6 +194,7 @@ build_objects() {
 		wat2wasm "$w" -o "$n.wasm" || die "wat2wasm $(basename "$w") failed"
 		"$KWO" compile --target $TARGET "$n.wasm" -o "$n.kwo" ||
 			die "kwo compile $(basename "$w") failed"
+		"$KWO" check "$n.kwo" >/dev/null || die "kwo check $(basename "$w") failed"
 	done
 	cp "$HERE/objects/calls.txt" "$OUT/objects/"
 	# Frames of 4, 12 and 24 KiB, with and without recursion (cli.sh).
@@ -204,6 +205,7 @@ build_objects() {
 			wat2wasm "$n.wat" -o "$n.wasm" || die "wat2wasm frame$kib$rec failed"
 			"$KWO" compile --target $TARGET "$n.wasm" -o "$n.kwo" ||
 				die "kwo compile frame$kib$rec failed"
+			"$KWO" check "$n.kwo" >/dev/null || die "kwo check frame$kib$rec failed"
 			rm "$n.wat" "$n.wasm"
 		done
 	done
