@@ -36,7 +36,8 @@ pub fn build(opts: &Options) -> Result<Arc<dyn TargetIsa>, CompileError> {
     set(&mut flags, "enable_probestack", "false")?;
     set(&mut flags, "is_pic", "false")?;
     set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
-    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+    let verify = opts.verify_ir || cfg!(debug_assertions);
+    set(&mut flags, "enable_verifier", if verify { "true" } else { "false" })?;
     let triple = match opts.target {
         Target::X86_64 => "x86_64-unknown-linux-gnu",
         Target::Aarch64 => "aarch64-unknown-linux-gnu",

@@ -36,11 +36,14 @@ pub struct Options {
     pub opt: OptLevel,
     /// Safety checks; all on unless a benchmark measures their cost.
     pub checks: Checks,
+    /// Run Cranelift's IR verifier on every function (always on in debug
+    /// builds; the test suites turn it on in release builds too).
+    pub verify_ir: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { target: Target::X86_64, opt: OptLevel::Speed, checks: Checks::default() }
+        Options { target: Target::X86_64, opt: OptLevel::Speed, checks: Checks::default(), verify_ir: false }
     }
 }
 

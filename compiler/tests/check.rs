@@ -8,7 +8,7 @@ use kwo_verifier::{verify, Policy};
 fn object(wat: &str, target: Target) -> Object {
     let wasm = wat::parse_str(wat).unwrap();
     let module = verify(&wasm, &Policy::kernel()).unwrap();
-    compile_object(&module, &Options { target, ..Options::default() }).unwrap()
+    compile_object(&module, &Options { target, verify_ir: true, ..Options::default() }).unwrap()
 }
 
 fn rejected(obj: &Object, why: &str) {

@@ -56,7 +56,7 @@ fn every_spec_module_compiles_without_unguarded_faults() {
     for (name, bytes) in &modules {
         let Ok(module) = verify(bytes, &Policy::spectest()) else { continue };
         for target in [Target::X86_64, Target::Aarch64] {
-            let opts = Options { target, ..Options::default() };
+            let opts = Options { target, verify_ir: true, ..Options::default() };
             let c = compile_with_report(&module, &opts)
                 .unwrap_or_else(|e| panic!("{name} ({target:?}): {e}"));
             // The linker ran the checker; check the finished object again,
