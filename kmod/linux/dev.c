@@ -2,8 +2,9 @@
 /*
  * /dev/kwo: the API version handshake and KWO_IOC_LOAD, which validates an
  * object with the core and returns an instance file descriptor
- * (instance.c). The device node is root-only (0600) and loading also
- * requires CAP_SYS_ADMIN: see docs/security.md for the trust model.
+ * (instance.c). The device node is root-only (0600); loading also requires
+ * CAP_SYS_ADMIN and CAP_SYS_MODULE and is refused under kernel lockdown:
+ * see docs/security.md for the trust model.
  */
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -11,6 +12,7 @@
 #include <linux/kwo.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -86,6 +88,20 @@ static int kwo_put_log(struct kwo_load *req, const char *log)
 	return 0;
 }
 
+/*
+ * Loading an object puts unsigned native code into the kernel: the same
+ * power as loading a module, so the same bar. Both capabilities (a process
+ * that dropped CAP_SYS_MODULE must not get around that through kwo), and
+ * lockdown's "unsigned module loading" reason, which any lockdown level
+ * (integrity or confidentiality) restricts.
+ */
+static int kwo_may_load(void)
+{
+	if (!capable(CAP_SYS_ADMIN) || !capable(CAP_SYS_MODULE))
+		return -EPERM;
+	return security_locked_down(LOCKDOWN_MODULE_SIGNATURE);
+}
+
 static long kwo_ioctl_load(struct kwo_load __user *uarg)
 {
 	struct kwo_kinst *k = NULL;
@@ -93,8 +109,9 @@ static long kwo_ioctl_load(struct kwo_load __user *uarg)
 	char *log;
 	int ret, err;
 
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
+	ret = kwo_may_load();
+	if (ret)
+		return ret;
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
 	if (!kwo_load_valid(&req))
