@@ -42,9 +42,18 @@ struct kwo_kinst {
 	struct kwo_world world;		/* kept as long as the instance */
 };
 
+/*
+ * A call's wall-clock budget: the caller's, or the default, never above
+ * the administrator's cap (max_timeout_ms; 0 counts as 1 ms, since a
+ * budget of 0 would mean none at all).
+ */
 static u64 kwo_timeout_ns(u64 requested)
 {
-	return requested ? requested : (u64)kwo_param_timeout_ms * NSEC_PER_MSEC;
+	u64 cap = (u64)max(READ_ONCE(kwo_param_max_timeout_ms), 1u) * NSEC_PER_MSEC;
+	u64 ns = requested ? requested :
+		 (u64)READ_ONCE(kwo_param_timeout_ms) * NSEC_PER_MSEC;
+
+	return min(ns ? ns : cap, cap);
 }
 
 static u64 kwo_fuel(u64 requested)

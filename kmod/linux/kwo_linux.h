@@ -38,6 +38,7 @@ void kwo_kinst_destroy(struct kwo_kinst *k);
 /* main.c: module parameters. */
 extern unsigned int kwo_param_max_object;	/* bytes */
 extern unsigned int kwo_param_timeout_ms;	/* default call budget */
+extern unsigned int kwo_param_max_timeout_ms;	/* cap on any call budget */
 extern unsigned int kwo_param_max_pages;	/* default linear memory cap */
 extern unsigned int kwo_param_stack_budget;	/* bytes of task stack per call */
 extern unsigned int kwo_param_host_reserve;	/* of which for host functions */

@@ -19,6 +19,10 @@ unsigned int kwo_param_timeout_ms = 10000;
 module_param_named(timeout_ms, kwo_param_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(timeout_ms, "Default wall-clock budget of one call, ms");
 
+unsigned int kwo_param_max_timeout_ms = 60000;
+module_param_named(max_timeout_ms, kwo_param_max_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(max_timeout_ms, "Cap on any call's wall-clock budget, ms (at least 1)");
+
 unsigned int kwo_param_max_pages = 4096;
 module_param_named(max_pages, kwo_param_max_pages, uint, 0644);
 MODULE_PARM_DESC(max_pages, "Cap on linear memory, 64 KiB pages");
