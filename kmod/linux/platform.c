@@ -6,6 +6,7 @@
  * not a kernel problem worth a warning); the epoch is jiffies.
  */
 #include <linux/crc32.h>
+#include <linux/freezer.h>
 #include <linux/hrtimer.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
@@ -54,9 +55,21 @@ __u64 kwo_plat_clock_res_ns(int clock)
 	return hrtimer_resolution;
 }
 
+/*
+ * Called with the FPU section closed (kwo_fpu_pause). A task spinning in
+ * generated code never passes through signal delivery, where user tasks
+ * normally freeze, so suspend (and the cgroup v1 freezer) would wait for
+ * its call to end: freeze here instead. The only lock held is the
+ * instance's mutex, which every other user takes interruptibly, so the
+ * freezer's fake signal moves them out of the way and a frozen holder
+ * blocks no one from freezing; hence __refrigerator() without
+ * try_to_freeze()'s "no locks held" assertion.
+ */
 void kwo_plat_resched(void)
 {
 	cond_resched();
+	if (unlikely(freezing(current)))
+		__refrigerator(false);
 }
 
 int kwo_plat_should_stop(void)
