@@ -259,12 +259,15 @@ fn cmd_check(file: &Path) -> Result<ExitCode, String> {
         None => "call graph has cycles".into(),
     };
     out(&format!(
-        "{}: ok ({} functions, {} instructions; uses FP: {}; largest frame {} bytes; {stack})\n",
+        "{}: ok ({} functions, {} instructions; uses FP: {}; largest frame {} bytes; {stack}; \
+         {} returns, {} indirect calls)\n",
         file.display(),
         r.functions,
         r.instructions,
         if r.uses_fp { "yes" } else { "no" },
-        r.max_frame
+        r.max_frame,
+        r.returns,
+        r.indirect_calls
     ));
     Ok(ExitCode::SUCCESS)
 }

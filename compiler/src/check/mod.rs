@@ -48,6 +48,10 @@ pub struct Report {
     pub stack_bound: Option<u64>,
     pub functions: usize,
     pub instructions: usize,
+    /// Returns and indirect calls: the indirect branches that the kernel's
+    /// return-thunk and retpoline mitigations do not cover (docs/security.md).
+    pub returns: usize,
+    pub indirect_calls: usize,
 }
 
 /// A rule the object breaks.
@@ -79,6 +83,8 @@ struct Summary {
     calls: BTreeSet<u64>,
     calls_indirect: bool,
     instructions: usize,
+    returns: usize,
+    indirect_calls: usize,
 }
 
 /// Checks every rule above and the header's claims.
@@ -143,6 +149,8 @@ pub fn measure(obj: &Object) -> Result<Report, CheckError> {
         stack_bound: worst_case(&summaries, &address_taken(obj), &tramps),
         functions: obj.funcs.len(),
         instructions: summaries.values().map(|s| s.instructions).sum(),
+        returns: summaries.values().map(|s| s.returns).sum(),
+        indirect_calls: summaries.values().map(|s| s.indirect_calls).sum(),
     })
 }
 
@@ -183,7 +191,15 @@ fn summarise(obj: &Object, dec: &dyn Decoder, e: &Entry, host_calls: &BTreeSet<u
         return Err(format!("entry 0x{:x} is not a landing pad", e.start));
     }
     let f = flow::Function::analyse(dec, &obj.code, e.start, e.start..e.end)?;
-    let mut s = Summary { frame: 0, uses_fp: false, calls: BTreeSet::new(), calls_indirect: false, instructions: 0 };
+    let mut s = Summary {
+        frame: 0,
+        uses_fp: false,
+        calls: BTreeSet::new(),
+        calls_indirect: false,
+        instructions: 0,
+        returns: 0,
+        indirect_calls: 0,
+    };
     if obj.target == Target::X86_64 {
         s.frame = 8; // the return address the call pushed
     }
@@ -206,7 +222,11 @@ fn summarise(obj: &Object, dec: &dyn Decoder, e: &Entry, host_calls: &BTreeSet<u
             Flow::Call(t) => {
                 s.calls.insert(t);
             }
-            Flow::CallIndirect => s.calls_indirect = true,
+            Flow::CallIndirect => {
+                s.calls_indirect = true;
+                s.indirect_calls += 1;
+            }
+            Flow::Return => s.returns += 1,
             _ => {}
         }
     }

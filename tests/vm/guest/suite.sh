@@ -63,6 +63,24 @@ step ktest kill /objects/spin.kwo spin
 step ktest kill /objects/spin.kwo spin INT
 step ktest kill /objects/fpspin.kwo fpspin
 step ktest kill /objects/fpspin.kwo fpspin INT
+# random_get of 256 MiB at a time: filled in chunks, a fatal signal ends it.
+step ktest kill /objects/rand.kwo rand_forever ms:500
+# The caller's FP environment: an odd MXCSR/FPCR changes no Wasm result,
+# and its FP/SIMD registers survive every kind of call.
+step ktest fpenv /objects/fpenv.kwo
+step ktest fpregs /objects/traps.kwo unreachable = trap:1
+step ktest fpregs /objects/nop.kwo nop =
+step ktest fpregs /objects/rand.kwo fill i32:1048576 = i32:0
+step ktest fpregs /objects/fpenv.kwo add_then_trap f64:3ff0000000000000 f64:0 = trap:1
+step ktest fpregs /objects/fpenv.kwo add f64:3ff0000000000000 f64:3ca8000000000000 = f64:3ff0000000000001
+step ktest fpregs /objects/fpspin.kwo fpspin timeout_ms:100 = trap:11
+step ktest fpregs /objects/fpspin.kwo fpcount i32:300000 = f64:41124f8000000000
+step ktest fpregs /objects/fpglobal.kwo copy = i64:0x3ff8000000000000
+step ktest fpregs /objects/fpglobal.kwo bits i64:0x400921fb54442d18 = i64:0x400921fb54442d18
+# Budgets: the administrator's cap, and the freezer.
+step ktest timeoutcap /objects/spin.kwo spin
+step ktest freeze /objects/spin.kwo spin
+step ktest freeze /objects/fpspin.kwo fpspin
 step ktest handoff /objects/nop.kwo nop
 step ktest unchecked /objects/add.kwo
 step ktest bench /objects/nop.kwo nop 2000
@@ -80,3 +98,6 @@ step env KWO_SPEC_BACKEND=kernel \
 	spec-test harness_tells_right_from_wrong --exact --test-threads=1
 step env KWO_SPEC_BACKEND=kernel KWO_SPEC_DIR=/spec KWO_SPEC_SHOW=20 \
 	spec-test spec_testsuite --exact --nocapture --test-threads=1
+
+# Last: lockdown cannot be lifted before the reboot.
+step ktest lockdown /objects/nop.kwo nop
