@@ -14,6 +14,7 @@
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #ifdef CONFIG_X86
@@ -53,6 +54,22 @@ __u64 kwo_plat_clock_ns(int clock)
 __u64 kwo_plat_clock_res_ns(int clock)
 {
 	return hrtimer_resolution;
+}
+
+/*
+ * Room kept at the bottom of the task stack: the STACK_END_MAGIC word and
+ * what interrupt and exception entry push there before switching stacks
+ * (pt_regs: 168 bytes on x86_64, 336 on arm64), with a margin.
+ */
+#define KWO_STACK_GUARD	1024
+
+__u64 kwo_plat_stack_left(void)
+{
+	unsigned long sp = (unsigned long)__builtin_frame_address(0);
+	unsigned long low = (unsigned long)task_stack_page(current) +
+			    KWO_STACK_GUARD;
+
+	return sp > low ? sp - low : 0;
 }
 
 /*
