@@ -139,14 +139,17 @@ pub fn compile_with_report(module: &VerifiedModule, opts: &Options) -> Result<Co
     let mut linked = link::compile_and_link(module, &*isa, opts)?;
     let guarded_records = std::mem::take(&mut linked.guarded_records);
     let mut object = object::build(module, opts, linked);
-    apply_check(module, &mut object)?;
+    apply_check(module, opts, &mut object)?;
     Ok(Compiled { object, guarded_records })
 }
 
 /// Runs the machine-code checker on a fresh object and takes the header's
 /// FP flag, largest frame and static stack bound from what it measured.
-fn apply_check(module: &VerifiedModule, object: &mut kwo_format::Object) -> Result<(), CompileError> {
+fn apply_check(module: &VerifiedModule, opts: &Options, object: &mut kwo_format::Object) -> Result<(), CompileError> {
     let report = check::measure(object).map_err(|e| CompileError::new(format!("machine-code check: {e}")))?;
+    if let Some(call) = report.unchecked_call.filter(|_| module.call_graph.cycle.is_some() && opts.checks.stack) {
+        return Err(CompileError::new(format!("machine-code check: {call} before the stack-limit check")));
+    }
     if report.uses_fp {
         object.flags |= kwo_format::KWO_F_USES_FP;
     }

@@ -125,3 +125,28 @@ fn a_division_without_its_guard_is_rejected() {
     }
     assert_eq!(refused, 1, "exactly the divisor's guard matters");
 }
+
+#[test]
+fn a_recursive_function_without_its_stack_check_is_rejected() {
+    for target in TARGETS {
+        let obj = object(RECURSIVE, target);
+        check(&obj).unwrap();
+        let f = &obj.funcs[0];
+        let (start, end) = (f.code_off as usize, (f.code_off + f.code_len) as usize);
+        let mut broken = obj.clone();
+        // The branch to the "call stack exhausted" trap: x86 `jb rel32`,
+        // aarch64 `b.lo`; replaced with a nop, the check decides nothing.
+        let code = &mut broken.code[start..end];
+        let patched = match target {
+            Target::X86_64 => code.windows(2).position(|w| w == [0x0f, 0x82]).map(|at| {
+                code[at..at + 6].copy_from_slice(&[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00]);
+            }),
+            Target::Aarch64 => (0..code.len() / 4)
+                .map(|i| i * 4)
+                .find(|&at| u32::from_le_bytes(code[at..at + 4].try_into().unwrap()) & 0xff00_001f == 0x5400_0003)
+                .map(|at| code[at..at + 4].copy_from_slice(&0xd503201fu32.to_le_bytes())),
+        };
+        assert!(patched.is_some(), "{target:?}: no stack-limit branch found");
+        rejected(&broken, "before the stack-limit check");
+    }
+}

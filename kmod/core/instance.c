@@ -398,9 +398,10 @@ static int instance_setup(struct kwo_instance *inst,
 
 	if (need > cfg->stack_budget) {
 		kwo_logf(log, log_len,
-			 "a call needs %llu bytes of stack (%s %u + host reserve %llu), over the stack budget of %llu",
+			 "a call needs %llu bytes of stack (%s %u bytes + host reserve %llu), over the stack budget of %llu",
 			 (unsigned long long)need,
-			 obj->stack_bound ? "static bound" : "largest frame",
+			 obj->stack_bound ? "static bound" :
+					    "2 x largest frame",
 			 obj->stack_bound ? obj->stack_bound : obj->max_frame,
 			 (unsigned long long)cfg->host_reserve,
 			 (unsigned long long)cfg->stack_budget);

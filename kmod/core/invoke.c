@@ -17,8 +17,10 @@
 
 __u64 kwo_stack_need(const struct kwo_object *obj, __u64 host_reserve)
 {
-	return (__u64)(obj->stack_bound ? obj->stack_bound : obj->max_frame) +
-	       host_reserve;
+	if (obj->stack_bound)
+		return (__u64)obj->stack_bound + host_reserve;
+	/* The trampoline's frame and its callee's come before any check. */
+	return 2 * (__u64)obj->max_frame + host_reserve;
 }
 
 /* Stack a call may use below its entry: the budget, if the stack has it. */
@@ -37,8 +39,10 @@ static __u64 call_budget(const struct kwo_instance *inst)
  * A recursive object's functions compare the stack pointer with the limit
  * after their prologue, so the limit keeps room below it for the largest
  * frame (the next callee's prologue runs before its check) and for a host
- * function called from there. An object with a static bound has no checks
- * in its code: its whole worst case must fit, once, here.
+ * function called from there; the trampoline runs unchecked, so the first
+ * body must find the limit below its own frame and the trampoline's. An
+ * object with a static bound has no checks in its code: its whole worst
+ * case must fit, once, here.
  */
 static int set_stack_limit(struct kwo_instance *inst)
 {

@@ -206,8 +206,8 @@ __u64 kwo_funcref_value(struct kwo_instance *inst, __u32 func);
 /* invoke.c: run a trampoline with the call budgets, fill in *call. */
 /*
  * Stack below its entry a call needs before its code can check anything: the
- * static bound, or the largest frame of a recursive object, plus the host
- * function reserve.
+ * static bound, or (recursive object) two of its largest frames, plus the
+ * host function reserve.
  */
 __u64 kwo_stack_need(const struct kwo_object *obj, __u64 host_reserve);
 void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,

@@ -66,6 +66,8 @@ fn cond(text: &str) -> Cond {
         "ne" => Cond::Ne,
         "vs" => Cond::Vs,
         "vc" => Cond::Vc,
+        "lo" | "cc" => Cond::Below,
+        "hs" | "cs" => Cond::AboveEq,
         _ => Cond::Other,
     }
 }
@@ -96,9 +98,18 @@ struct Decoded {
     regs: Vec<String>,
     writeback: bool,
     mem_base_disp: Option<(String, i32)>,
+    mem_indexed: bool,
 }
 
 impl Decoder for Aarch64 {
+    fn sp(&self) -> Reg {
+        SP
+    }
+
+    fn vmctx(&self) -> Reg {
+        0 // x0
+    }
+
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
         let d = self.decode_raw(code, at)?;
         let text = format!("{} {}", d.mnemonic, d.ops);
@@ -108,6 +119,7 @@ impl Decoder for Aarch64 {
             text,
             flow: flow(&d.mnemonic, &args),
             flags: FlagsEffect::Keep,
+            load: None,
             copy: None,
             constant: None,
             writes: Vec::new(),
@@ -121,7 +133,14 @@ impl Decoder for Aarch64 {
         insn.flags = flags(&d, &args);
         insn.copy = match (d.mnemonic.as_str(), d.regs.as_slice()) {
             ("mov", [dst, src]) => match (gpr(dst), gpr(src)) {
-                (Some((dr, wd)), Some((sr, ws))) if wd == ws && dr != SP && sr != SP => Some((dr, sr, wd)),
+                (Some((dr, wd)), Some((sr, ws))) if wd == ws && dr != SP => Some((dr, sr, wd)),
+                _ => None,
+            },
+            _ => None,
+        };
+        insn.load = match (d.mnemonic.as_str(), d.regs.as_slice(), &d.mem_base_disp) {
+            ("ldr", [dst], Some((base, disp))) if !d.writeback && !d.mem_indexed => match (gpr(dst), gpr(base)) {
+                (Some((dr, Width::W64)), Some((br, Width::W64))) => Some((dr, br, i64::from(*disp))),
                 _ => None,
             },
             _ => None,
@@ -163,7 +182,14 @@ impl Decoder for Aarch64 {
 
 impl Decoded {
     fn udf() -> Decoded {
-        Decoded { mnemonic: "udf".into(), ops: String::new(), regs: Vec::new(), writeback: false, mem_base_disp: None }
+        Decoded {
+            mnemonic: "udf".into(),
+            ops: String::new(),
+            regs: Vec::new(),
+            writeback: false,
+            mem_base_disp: None,
+            mem_indexed: false,
+        }
     }
 }
 
@@ -184,10 +210,14 @@ impl Aarch64 {
         };
         let mut regs = Vec::new();
         let mut mem_base_disp = None;
+        let mut mem_indexed = false;
         for op in a.operands() {
             match op.op_type {
                 Arm64OperandType::Reg(r) => regs.push(self.name(r)),
-                Arm64OperandType::Mem(m) => mem_base_disp = Some((self.name(m.base()), m.disp())),
+                Arm64OperandType::Mem(m) => {
+                    mem_base_disp = Some((self.name(m.base()), m.disp()));
+                    mem_indexed = m.index().0 != 0;
+                }
                 _ => {}
             }
         }
@@ -197,6 +227,7 @@ impl Aarch64 {
             regs,
             writeback: a.writeback(),
             mem_base_disp,
+            mem_indexed,
         })
     }
 }

@@ -11,6 +11,11 @@
 //! left behind its own checks can never be taken. An edge whose branch
 //! condition the facts decide is not followed, so code reached only through
 //! such edges is unreachable.
+//!
+//! One more fact serves the stack: whether the stack pointer has been
+//! compared with `vmctx.stack_limit` (a load from the vmctx argument at
+//! offset 16) on every path, since the frame was allocated. A recursive
+//! object must have done so before any call into Wasm code.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -33,6 +38,10 @@ pub enum Cond {
     /// V set.
     Vs,
     Vc,
+    /// Unsigned below (x86 `jb`, aarch64 `b.lo`).
+    Below,
+    /// Unsigned above or equal (`jae`, `b.hs`).
+    AboveEq,
     Other,
 }
 
@@ -87,6 +96,8 @@ pub struct Insn {
     pub text: String,
     pub flow: Flow,
     pub flags: FlagsEffect,
+    /// A 64-bit load `dst = [base + disp]`.
+    pub load: Option<(Reg, Reg, i64)>,
     /// A full register copy `dst = src` of the given width.
     pub copy: Option<(Reg, Reg, Width)>,
     /// `reg = value`: a move of a constant (the whole register's value).
@@ -103,7 +114,14 @@ pub struct Insn {
 /// Decodes the instruction at a code offset, or says why it can't.
 pub trait Decoder {
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String>;
+    /// The stack pointer's register number.
+    fn sp(&self) -> Reg;
+    /// The register that holds the vmctx argument at a function's entry.
+    fn vmctx(&self) -> Reg;
 }
+
+/// `vmctx.stack_limit`'s offset (compiler/src/abi.rs, kwo_abi.h).
+const VMCTX_STACK_LIMIT: i64 = 16;
 
 const NZ32: u8 = 1;
 const NZ64: u8 = 2;
@@ -131,6 +149,8 @@ enum Flags {
     Compare { reg: Reg, width: Width, imm: i64 },
     /// Known Z and V bits.
     Known { z: bool, v: bool },
+    /// The stack pointer compared with the stack limit.
+    SpVsLimit,
 }
 
 /// What is known on entry to an instruction.
@@ -140,12 +160,29 @@ struct State {
     /// `alias[r] = Some(s)`: r holds a copy of s (full width).
     alias: [Option<Reg>; GPRS],
     constant: [Option<i64>; GPRS],
+    /// Registers holding the vmctx pointer, and the stack limit.
+    vmctx: u32,
+    limit: u32,
+    /// The stack pointer was checked against the limit on every path.
+    sp_checked: bool,
     flags: Flags,
 }
 
 impl State {
-    fn entry() -> State {
-        State { facts: [0; GPRS], alias: [None; GPRS], constant: [None; GPRS], flags: Flags::Unknown }
+    fn entry(vmctx: Reg) -> State {
+        State {
+            facts: [0; GPRS],
+            alias: [None; GPRS],
+            constant: [None; GPRS],
+            vmctx: 1 << vmctx,
+            limit: 0,
+            sp_checked: false,
+            flags: Flags::Unknown,
+        }
+    }
+
+    fn root(&self, reg: Reg) -> Reg {
+        self.alias[reg as usize].unwrap_or(reg)
     }
 
     fn has(&self, reg: Reg, fact: u8) -> bool {
@@ -169,6 +206,8 @@ impl State {
         self.facts[r] = 0;
         self.alias[r] = None;
         self.constant[r] = None;
+        self.vmctx &= !(1 << r);
+        self.limit &= !(1 << r);
         for a in self.alias.iter_mut() {
             if *a == Some(reg) {
                 *a = None;
@@ -183,12 +222,15 @@ impl State {
         let facts = self.facts[src as usize];
         let root = self.alias[src as usize].unwrap_or(src);
         let constant = self.constant[src as usize];
+        let (vmctx, limit) = (self.vmctx >> src & 1, self.limit >> src & 1);
         self.kill(dst);
         if dst == src {
             return;
         }
         if width == Width::W64 {
             self.constant[dst as usize] = constant;
+            self.vmctx |= vmctx << dst;
+            self.limit |= limit << dst;
         }
         match width {
             Width::W64 => {
@@ -229,6 +271,13 @@ impl State {
 
     /// Learns what taking (or not taking) a branch on `cond` says.
     fn assume(&mut self, cond: Cond, taken: bool) {
+        if self.flags == Flags::SpVsLimit {
+            // Not below the limit: the check passed.
+            if (cond == Cond::Below && !taken) || (cond == Cond::AboveEq && taken) {
+                self.sp_checked = true;
+            }
+            return;
+        }
         let Flags::Compare { reg, width, imm } = self.flags else { return };
         let differs = match cond {
             Cond::Eq => !taken,
@@ -254,6 +303,9 @@ impl State {
                 self.constant[r] = None;
             }
         }
+        self.vmctx &= other.vmctx;
+        self.limit &= other.limit;
+        self.sp_checked &= other.sp_checked;
         if self.flags != other.flags {
             self.flags = Flags::Unknown;
         }
@@ -273,7 +325,8 @@ impl Function {
     /// within `range` of the code.
     pub fn analyse(dec: &dyn Decoder, code: &[u8], entry: u64, range: std::ops::Range<u64>) -> Result<Function, String> {
         let mut f = Function { insns: BTreeMap::new(), states: BTreeMap::new() };
-        let mut work = VecDeque::from([(entry, State::entry())]);
+        let mut work = VecDeque::from([(entry, State::entry(dec.vmctx()))]);
+        let sp = dec.sp();
         while let Some((at, state)) = work.pop_front() {
             if !range.contains(&at) {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
@@ -296,13 +349,18 @@ impl Function {
                 f.insns.insert(at, insn);
             }
             let state = f.states[&at].clone();
-            work.extend(successors(&f.insns[&at], at, state));
+            work.extend(successors(&f.insns[&at], at, state, sp));
         }
         Ok(f)
     }
 
     pub fn reachable(&self) -> impl Iterator<Item = (u64, &Insn)> {
         self.insns.iter().map(|(a, i)| (*a, i))
+    }
+
+    /// Whether the stack pointer was checked on every path to `at`.
+    pub fn sp_checked_at(&self, at: u64) -> bool {
+        self.states.get(&at).is_some_and(|s| s.sp_checked)
     }
 
     /// The constant a register holds on entry to the instruction at `at`.
@@ -327,7 +385,7 @@ impl Function {
 
 /// The (address, state) pairs control can go to from `insn`: edges the
 /// facts rule out are left out.
-fn successors(insn: &Insn, at: u64, mut state: State) -> Vec<(u64, State)> {
+fn successors(insn: &Insn, at: u64, mut state: State, sp: Reg) -> Vec<(u64, State)> {
     let next = at + u64::from(insn.len);
     let cond = match &insn.flow {
         Flow::Branch(c, _) => Some(*c),
@@ -335,7 +393,7 @@ fn successors(insn: &Insn, at: u64, mut state: State) -> Vec<(u64, State)> {
     };
     // Branches read the flags before the instruction changes anything.
     let decided = cond.and_then(|c| state.eval(c));
-    apply(insn, &mut state);
+    apply(insn, &mut state, sp);
     match insn.flow {
         Flow::Next | Flow::Call(_) | Flow::CallIndirect => vec![(next, state)],
         Flow::Jump(t) => vec![(t, state)],
@@ -368,9 +426,19 @@ fn successors(insn: &Insn, at: u64, mut state: State) -> Vec<(u64, State)> {
 }
 
 /// The instruction's effect on registers and flags.
-fn apply(insn: &Insn, state: &mut State) {
+fn apply(insn: &Insn, state: &mut State, sp: Reg) {
     for &r in &insn.writes {
         state.kill(r);
+    }
+    if let Some((dst, base, disp)) = insn.load {
+        let from_vmctx = state.vmctx >> base & 1 != 0;
+        state.kill(dst);
+        if from_vmctx && disp == VMCTX_STACK_LIMIT {
+            state.limit |= 1 << dst;
+        }
+    }
+    if matches!(insn.sp, SpEffect::Down(_) | SpEffect::DownBy(_)) {
+        state.sp_checked = false;
     }
     if let Some((dst, src, width)) = insn.copy {
         state.copy(dst, src, width);
@@ -386,6 +454,11 @@ fn apply(insn: &Insn, state: &mut State) {
         FlagsEffect::Keep => state.flags,
         FlagsEffect::Clobber => Flags::Unknown,
         FlagsEffect::Compare { reg, width, imm } => Flags::Compare { reg, width, imm },
+        FlagsEffect::CompareReg { reg, width: Width::W64, other }
+            if state.root(reg) == sp && state.limit >> other & 1 != 0 =>
+        {
+            Flags::SpVsLimit
+        }
         FlagsEffect::CompareReg { reg, width, other } => match state.constant[other as usize] {
             Some(value) if width == Width::W32 => Flags::Compare { reg, width, imm: i64::from(value as i32) },
             Some(imm) => Flags::Compare { reg, width, imm },
@@ -398,3 +471,4 @@ fn apply(insn: &Insn, state: &mut State) {
         },
     };
 }
+

@@ -19,11 +19,14 @@
 //!   `max_frame`;
 //! - for an object with a static stack bound: the call graph read from the
 //!   machine code (direct calls, and indirect calls to every address-taken
-//!   function) has no cycle and its deepest chain fits the bound.
+//!   function) has no cycle and its deepest chain fits the bound;
+//! - for a recursive object: every call into Wasm code from a function comes
+//!   after the stack pointer, with the whole frame allocated, was compared
+//!   with `vmctx.stack_limit` on every path (trampolines excepted: the
+//!   loader's entry condition covers their frame).
 //!
 //! What it does not prove: that memory accesses are in bounds (the compiler's
-//! bounds checks, tested on the IR by `tests/heap_guard.rs`), or that a
-//! recursive object's functions check the stack limit.
+//! bounds checks, tested on the IR by `tests/heap_guard.rs`).
 
 mod aarch64;
 mod flow;
@@ -52,6 +55,10 @@ pub struct Report {
     /// return-thunk and retpoline mitigations do not cover (docs/security.md).
     pub returns: usize,
     pub indirect_calls: usize,
+    /// The first call into Wasm code reached before the stack pointer was
+    /// compared with `vmctx.stack_limit` on every path: fine for an object
+    /// with a static bound, a hole in a recursive one.
+    pub unchecked_call: Option<String>,
 }
 
 /// A rule the object breaks.
@@ -74,6 +81,9 @@ struct Entry {
     what: String,
     start: u64,
     end: u64,
+    /// Trampolines call their function before any stack check; the loader
+    /// keeps room for both frames (docs/abi.md, "Budgets").
+    trampoline: bool,
 }
 
 /// What one entry's code does.
@@ -85,6 +95,7 @@ struct Summary {
     instructions: usize,
     returns: usize,
     indirect_calls: usize,
+    unchecked_call: Option<u64>,
 }
 
 /// Checks every rule above and the header's claims.
@@ -99,7 +110,11 @@ pub fn check(obj: &Object) -> Result<Report, CheckError> {
             report.max_frame, obj.max_frame
         )));
     }
-    if obj.stack_bound != 0 {
+    if obj.stack_bound == 0 {
+        if let Some(call) = &report.unchecked_call {
+            return Err(CheckError(format!("{call} before the stack-limit check (recursive object)")));
+        }
+    } else {
         match report.stack_bound {
             None => return Err(CheckError("static stack bound claimed, but the call graph has a cycle".into())),
             Some(b) if b > u64::from(obj.stack_bound) => {
@@ -151,6 +166,9 @@ pub fn measure(obj: &Object) -> Result<Report, CheckError> {
         instructions: summaries.values().map(|s| s.instructions).sum(),
         returns: summaries.values().map(|s| s.returns).sum(),
         indirect_calls: summaries.values().map(|s| s.indirect_calls).sum(),
+        unchecked_call: summaries
+            .iter()
+            .find_map(|(entry, s)| s.unchecked_call.map(|at| format!("{}: call at 0x{at:x}", entries[entry].what))),
     })
 }
 
@@ -177,7 +195,8 @@ fn entries(obj: &Object) -> Result<BTreeMap<u64, Entry>, CheckError> {
         if start >= end || end > code_end {
             return Err(CheckError(format!("{what}: entry 0x{start:x} outside the code")));
         }
-        out.insert(start, Entry { what, start, end });
+        let trampoline = !obj.funcs.iter().any(|f| u64::from(f.code_off) == start);
+        out.insert(start, Entry { what, start, end, trampoline });
     }
     Ok(out)
 }
@@ -199,6 +218,7 @@ fn summarise(obj: &Object, dec: &dyn Decoder, e: &Entry, host_calls: &BTreeSet<u
         instructions: 0,
         returns: 0,
         indirect_calls: 0,
+        unchecked_call: None,
     };
     if obj.target == Target::X86_64 {
         s.frame = 8; // the return address the call pushed
@@ -228,6 +248,11 @@ fn summarise(obj: &Object, dec: &dyn Decoder, e: &Entry, host_calls: &BTreeSet<u
             }
             Flow::Return => s.returns += 1,
             _ => {}
+        }
+        let wasm_call = matches!(insn.flow, Flow::CallIndirect)
+            || matches!(insn.flow, Flow::Call(_) if !host_calls.contains(&at));
+        if wasm_call && !f.sp_checked_at(at) && s.unchecked_call.is_none() && !e.trampoline {
+            s.unchecked_call = Some(at);
         }
     }
     if let Some(at) = f.unproven_divisions().first() {

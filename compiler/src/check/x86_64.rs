@@ -82,10 +82,19 @@ fn is_fp_reg(name: &str) -> bool {
 enum Op {
     Reg(String, bool),
     Imm(i64),
-    Mem,
+    /// `[base + disp]` (base register name, whether there is an index).
+    Mem(String, bool, i64),
 }
 
 impl Decoder for X86 {
+    fn sp(&self) -> Reg {
+        RSP
+    }
+
+    fn vmctx(&self) -> Reg {
+        7 // rdi
+    }
+
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
         let bytes = code.get(at as usize..).unwrap_or(&[]);
         let insns = self.cs.disasm_count(&bytes[..bytes.len().min(16)], at, 1).map_err(|e| e.to_string())?;
@@ -101,6 +110,7 @@ impl Decoder for X86 {
             text,
             flow: Flow::Next,
             flags: FlagsEffect::Keep,
+            load: None,
             copy: None,
             constant: None,
             writes: Vec::new(),
@@ -130,6 +140,7 @@ impl Decoder for X86 {
             _ => None,
         });
         insn.copy = copy(&mnemonic, &ops);
+        insn.load = load(&mnemonic, &ops);
         insn.constant = constant(&mnemonic, &ops);
         for name in explicit_writes.chain(implicit_writes) {
             if let Some((r, _)) = gpr(&name) {
@@ -167,7 +178,10 @@ impl X86 {
                         Op::Reg(self.name(r), op.access.is_some_and(|a| a.is_writable()))
                     }
                     X86OperandType::Imm(v) => Op::Imm(v),
-                    _ => Op::Mem,
+                    X86OperandType::Mem(m) => {
+                        Op::Mem(self.name(m.base()), m.index().0 != 0, m.disp())
+                    }
+                    _ => Op::Mem(String::new(), true, 0),
                 }),
                 _ => None,
             })
@@ -196,6 +210,8 @@ fn flow(mnemonic: &str, ops: &[Op], groups: &[String]) -> Flow {
                 "jne" => Cond::Ne,
                 "jo" => Cond::Vs,
                 "jno" => Cond::Vc,
+                "jb" => Cond::Below,
+                "jae" => Cond::AboveEq,
                 _ => Cond::Other,
             },
             t,
@@ -219,8 +235,25 @@ fn flags(mnemonic: &str, ops: &[Op], writes_flags: bool) -> FlagsEffect {
             }
             _ => FlagsEffect::Clobber,
         },
+        ("cmp", [Op::Reg(a, _), Op::Reg(b, _)]) => match (gpr(a), gpr(b)) {
+            (Some((reg, Some(width))), Some((other, Some(w)))) if w == width => {
+                FlagsEffect::CompareReg { reg, width, other }
+            }
+            _ => FlagsEffect::Clobber,
+        },
         _ if writes_flags => FlagsEffect::Clobber,
         _ => FlagsEffect::Keep,
+    }
+}
+
+/// `mov r64, qword ptr [base + disp]`.
+fn load(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, i64)> {
+    match (mnemonic, ops) {
+        ("mov", [Op::Reg(d, _), Op::Mem(base, false, disp)]) => match (gpr(d)?, gpr(base)?) {
+            ((d, Some(Width::W64)), (b, Some(Width::W64))) => Some((d, b, *disp)),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
