@@ -4,8 +4,8 @@
 //! puts behind its own division checks are unreachable.
 
 use capstone::arch::arm64::Arm64OperandType;
-use capstone::arch::{ArchDetail, BuildsCapstone, DetailsArchInsn};
-use capstone::{arch, Capstone, RegId};
+use capstone::arch::{ArchDetail, DetailsArchInsn};
+use capstone::{Capstone, RegId};
 
 use super::flow::{Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Width};
 
@@ -18,14 +18,9 @@ pub struct Aarch64 {
 }
 
 impl Aarch64 {
-    pub fn new() -> Result<Aarch64, String> {
-        let cs = Capstone::new()
-            .arm64()
-            .mode(arch::arm64::ArchMode::Arm)
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
-        Ok(Aarch64 { cs })
+    /// Over a Capstone instance for this architecture, with details on.
+    pub fn new(cs: Capstone) -> Aarch64 {
+        Aarch64 { cs }
     }
 
     fn name(&self, r: RegId) -> String {

@@ -35,6 +35,8 @@ mod x86_64;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use capstone::arch::{self, BuildsCapstone};
+use capstone::Capstone;
 use kwo_format::{ExportKind, GlobalInit, Object, RelocKind, Target, KWO_F_USES_FP};
 
 use flow::{Decoder, Flow, SpEffect};
@@ -133,8 +135,8 @@ pub fn check(obj: &Object) -> Result<Report, CheckError> {
 /// the header should say.
 pub fn measure(obj: &Object) -> Result<Report, CheckError> {
     let decoder: Box<dyn Decoder> = match obj.target {
-        Target::X86_64 => Box::new(x86_64::X86::new().map_err(CheckError)?),
-        Target::Aarch64 => Box::new(aarch64::Aarch64::new().map_err(CheckError)?),
+        Target::X86_64 => Box::new(x86_64::X86::new(capstone(obj.target)?)),
+        Target::Aarch64 => Box::new(aarch64::Aarch64::new(capstone(obj.target)?)),
     };
     let entries = entries(obj)?;
     let host_calls: BTreeSet<u64> = obj
@@ -170,6 +172,15 @@ pub fn measure(obj: &Object) -> Result<Report, CheckError> {
             .iter()
             .find_map(|(entry, s)| s.unchecked_call.map(|at| format!("{}: call at 0x{at:x}", entries[entry].what))),
     })
+}
+
+/// A disassembler for `target` that reports operands and register use.
+fn capstone(target: Target) -> Result<Capstone, CheckError> {
+    let built = match target {
+        Target::X86_64 => Capstone::new().x86().mode(arch::x86::ArchMode::Mode64).detail(true).build(),
+        Target::Aarch64 => Capstone::new().arm64().mode(arch::arm64::ArchMode::Arm).detail(true).build(),
+    };
+    built.map_err(|e| CheckError(format!("capstone: {e}")))
 }
 
 /// Functions and trampolines by entry offset, each ending where the next

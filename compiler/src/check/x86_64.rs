@@ -2,8 +2,8 @@
 //! [`Insn`].
 
 use capstone::arch::x86::X86OperandType;
-use capstone::arch::{ArchOperand, BuildsCapstone};
-use capstone::{arch, Capstone, InsnDetail, RegId};
+use capstone::arch::ArchOperand;
+use capstone::{Capstone, InsnDetail, RegId};
 
 use super::flow::{Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Width};
 
@@ -17,14 +17,9 @@ pub struct X86 {
 }
 
 impl X86 {
-    pub fn new() -> Result<X86, String> {
-        let cs = Capstone::new()
-            .x86()
-            .mode(arch::x86::ArchMode::Mode64)
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
-        Ok(X86 { cs })
+    /// Over a Capstone instance for this architecture, with details on.
+    pub fn new(cs: Capstone) -> X86 {
+        X86 { cs }
     }
 
     fn name(&self, r: RegId) -> String {
