@@ -20,8 +20,21 @@
  *	ktest threads OBJ T N			T threads of one process, N
  *						calls each of add(i32, i32)
  *						on one of 2 shared instances
- *	ktest kill OBJ EXPORT [INT]		SIGKILL (or SIGINT) ends a
- *						runaway call
+ *	ktest kill OBJ EXPORT [INT] [ms:N]	SIGKILL (or SIGINT) ends a
+ *						runaway call (within N ms,
+ *						default 2000)
+ *	ktest fpenv OBJ				odd MXCSR/FPCR in the caller
+ *						change no Wasm result and
+ *						come back after the call
+ *	ktest fpregs OBJ EXPORT [T:V...] = R...	like call, and the caller's
+ *						FP/SIMD registers survive it
+ *	ktest timeoutcap OBJ EXPORT		max_timeout_ms caps a call
+ *						asking for more (or forever)
+ *	ktest freeze OBJ EXPORT			a runaway call can be frozen
+ *						(cgroup v1 freezer) and thawed
+ *	ktest lockdown OBJ EXPORT		after lockdown=integrity
+ *						loading is EPERM, loaded
+ *						instances still run
  *	ktest handoff OBJ EXPORT		an unprivileged process can call
  *						an instance fd it was given
  *	ktest unchecked OBJ			OBJ flagged "compiled without
@@ -41,11 +54,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/kwo.h>
 
 #define VAL_I32 0x7f
@@ -228,7 +244,120 @@ static void check_outcome(const struct kwo_invoke *req, char **want, int nwant)
 	}
 }
 
-static int cmd_call(int argc, char **argv)
+/*
+ * The caller's FP/SIMD registers across KWO_IOC_INVOKE: every vector
+ * register gets a distinct 128-bit pattern, the ioctl is made from the
+ * same asm block, and the registers are read back there. The kernel must
+ * give a task its registers back whole, whatever the call did (an FP or
+ * non-FP object, returning, trapping, yielding).
+ */
+#if defined(__x86_64__)
+#define FP_NREGS	16
+#elif defined(__aarch64__)
+#define FP_NREGS	32
+#endif
+
+static long ioctl_keep_fp(int fd, unsigned long cmd, void *arg,
+			  const unsigned char (*in)[16], unsigned char (*out)[16])
+{
+#if defined(__x86_64__)
+	long ret;
+
+	asm volatile(
+		"movdqu 0(%[in]), %%xmm0\n\tmovdqu 16(%[in]), %%xmm1\n\t"
+		"movdqu 32(%[in]), %%xmm2\n\tmovdqu 48(%[in]), %%xmm3\n\t"
+		"movdqu 64(%[in]), %%xmm4\n\tmovdqu 80(%[in]), %%xmm5\n\t"
+		"movdqu 96(%[in]), %%xmm6\n\tmovdqu 112(%[in]), %%xmm7\n\t"
+		"movdqu 128(%[in]), %%xmm8\n\tmovdqu 144(%[in]), %%xmm9\n\t"
+		"movdqu 160(%[in]), %%xmm10\n\tmovdqu 176(%[in]), %%xmm11\n\t"
+		"movdqu 192(%[in]), %%xmm12\n\tmovdqu 208(%[in]), %%xmm13\n\t"
+		"movdqu 224(%[in]), %%xmm14\n\tmovdqu 240(%[in]), %%xmm15\n\t"
+		"syscall\n\t"
+		"movdqu %%xmm0, 0(%[out])\n\tmovdqu %%xmm1, 16(%[out])\n\t"
+		"movdqu %%xmm2, 32(%[out])\n\tmovdqu %%xmm3, 48(%[out])\n\t"
+		"movdqu %%xmm4, 64(%[out])\n\tmovdqu %%xmm5, 80(%[out])\n\t"
+		"movdqu %%xmm6, 96(%[out])\n\tmovdqu %%xmm7, 112(%[out])\n\t"
+		"movdqu %%xmm8, 128(%[out])\n\tmovdqu %%xmm9, 144(%[out])\n\t"
+		"movdqu %%xmm10, 160(%[out])\n\tmovdqu %%xmm11, 176(%[out])\n\t"
+		"movdqu %%xmm12, 192(%[out])\n\tmovdqu %%xmm13, 208(%[out])\n\t"
+		"movdqu %%xmm14, 224(%[out])\n\tmovdqu %%xmm15, 240(%[out])"
+		: "=a"(ret)
+		: "a"((long)SYS_ioctl), "D"((long)fd), "S"(cmd), "d"(arg),
+		  [in] "r"(in), [out] "r"(out)
+		: "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3",
+		  "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+		  "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	return ret;
+#elif defined(__aarch64__)
+	register long x0 asm("x0") = fd;
+	register long x1 asm("x1") = (long)cmd;
+	register long x2 asm("x2") = (long)arg;
+	register long x8 asm("x8") = SYS_ioctl;
+
+	asm volatile(
+		"ldp q0, q1, [%[in], #0]\n\tldp q2, q3, [%[in], #32]\n\t"
+		"ldp q4, q5, [%[in], #64]\n\tldp q6, q7, [%[in], #96]\n\t"
+		"ldp q8, q9, [%[in], #128]\n\tldp q10, q11, [%[in], #160]\n\t"
+		"ldp q12, q13, [%[in], #192]\n\tldp q14, q15, [%[in], #224]\n\t"
+		"ldp q16, q17, [%[in], #256]\n\tldp q18, q19, [%[in], #288]\n\t"
+		"ldp q20, q21, [%[in], #320]\n\tldp q22, q23, [%[in], #352]\n\t"
+		"ldp q24, q25, [%[in], #384]\n\tldp q26, q27, [%[in], #416]\n\t"
+		"ldp q28, q29, [%[in], #448]\n\tldp q30, q31, [%[in], #480]\n\t"
+		"svc #0\n\t"
+		"stp q0, q1, [%[out], #0]\n\tstp q2, q3, [%[out], #32]\n\t"
+		"stp q4, q5, [%[out], #64]\n\tstp q6, q7, [%[out], #96]\n\t"
+		"stp q8, q9, [%[out], #128]\n\tstp q10, q11, [%[out], #160]\n\t"
+		"stp q12, q13, [%[out], #192]\n\tstp q14, q15, [%[out], #224]\n\t"
+		"stp q16, q17, [%[out], #256]\n\tstp q18, q19, [%[out], #288]\n\t"
+		"stp q20, q21, [%[out], #320]\n\tstp q22, q23, [%[out], #352]\n\t"
+		"stp q24, q25, [%[out], #384]\n\tstp q26, q27, [%[out], #416]\n\t"
+		"stp q28, q29, [%[out], #448]\n\tstp q30, q31, [%[out], #480]"
+		: "+r"(x0)
+		: "r"(x1), "r"(x2), "r"(x8), [in] "r"(in), [out] "r"(out)
+		: "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7",
+		  "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16",
+		  "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25",
+		  "v26", "v27", "v28", "v29", "v30", "v31");
+	return x0;
+#endif
+}
+
+/* invoke(), checking that the task's FP/SIMD registers survive the call. */
+static int invoke_keep_fp(int ifd, const char *export, struct kwo_invoke *req,
+			  char *out, size_t outsz)
+{
+	unsigned char in[FP_NREGS][16], got[FP_NREGS][16];
+	long ret;
+	int r, b, bad = 0;
+
+	for (r = 0; r < FP_NREGS; r++)
+		for (b = 0; b < 16; b++)
+			in[r][b] = (unsigned char)((r * 16 + b) ^ 0xa5);
+	memset(got, 0, sizeof(got));
+	req->name = (uintptr_t)export;
+	req->name_len = strlen(export);
+	req->stdout_buf = (uintptr_t)out;
+	req->stdout_size = out ? outsz : 0;
+	ret = ioctl_keep_fp(ifd, KWO_IOC_INVOKE, req,
+			    (const unsigned char (*)[16])in, got);
+	for (r = 0; r < FP_NREGS; r++) {
+		if (memcmp(in[r], got[r], 16)) {
+			unsigned long long lo, hi;
+
+			memcpy(&lo, got[r], 8);
+			memcpy(&hi, got[r] + 8, 8);
+			fail("vector register %d changed by the call: %016llx%016llx",
+			     r, hi, lo);
+			bad++;
+		}
+	}
+	if (!bad)
+		ok("the caller's FP/SIMD registers are intact after the call");
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* ktest call / fpregs: OBJ EXPORT [T:V | timeout_ms:N | fuel:N ...] = R... */
+static int run_call(int argc, char **argv, int keep_fp)
 {
 	struct kwo_load lreq = { 0 };
 	struct kwo_invoke req = { 0 };
@@ -265,7 +394,10 @@ static int cmd_call(int argc, char **argv)
 			ok("start function report");
 		return !!failures;
 	}
-	ret = invoke(ifd, argv[1], &req, out, sizeof(out) - 1);
+	if (keep_fp)
+		ret = invoke_keep_fp(ifd, argv[1], &req, out, sizeof(out) - 1);
+	else
+		ret = invoke(ifd, argv[1], &req, out, sizeof(out) - 1);
 	if (ret) {
 		fail("invoke %s: %s", argv[1], strerror(-ret));
 		return 1;
@@ -273,11 +405,121 @@ static int cmd_call(int argc, char **argv)
 	out[req.stdout_len] = 0;
 	if (req.stdout_len)
 		printf("%s", out);
+	if (req.duration_ns >= 100000000)
+		printf("KTEST %s %s: %llu ms in the kernel\n", test_name, argv[1],
+		       (unsigned long long)req.duration_ns / 1000000);
 	check_outcome(&req, argv + i + 1, i < argc ? argc - i - 1 : 0);
 	close(ifd);
 	close(dev);
 	if (!failures)
 		ok(argv[1]);
+	return !!failures;
+}
+
+static int cmd_call(int argc, char **argv)
+{
+	return run_call(argc, argv, 0);
+}
+
+static int cmd_fpregs(int argc, char **argv)
+{
+	return run_call(argc, argv, 1);
+}
+
+/*
+ * The caller's FP control word: MXCSR (x86_64) or FPCR (arm64). Odd mode:
+ * round toward zero and flush to zero, plus denormals-are-zero (x86_64) or
+ * default NaN (arm64).
+ */
+#if defined(__x86_64__)
+#define FP_ODD_MODE	(0x1f80u | 0x6000u | 0x8000u | 0x40u)
+#define FP_FLAG_BITS	0x3fu
+static unsigned long fp_mode_get(void)
+{
+	unsigned int v;
+
+	asm volatile("stmxcsr %0" : "=m"(v));
+	return v;
+}
+
+static void fp_mode_set(unsigned long mode)
+{
+	unsigned int v = (unsigned int)mode;
+
+	asm volatile("ldmxcsr %0" : : "m"(v));
+}
+#elif defined(__aarch64__)
+#define FP_ODD_MODE	((3ul << 22) | (1ul << 24) | (1ul << 25))
+#define FP_FLAG_BITS	0ul
+static unsigned long fp_mode_get(void)
+{
+	unsigned long v;
+
+	asm volatile("mrs %0, fpcr" : "=r"(v));
+	return v;
+}
+
+static void fp_mode_set(unsigned long mode)
+{
+	asm volatile("msr fpcr, %0" : : "r"(mode));
+}
+#endif
+
+/*
+ * With the caller's FP mode odd, FP exports still give Wasm's results
+ * (round to nearest, subnormals kept), and the caller's mode is its own
+ * again after each call, a trapping one included.
+ */
+static int cmd_fpenv(int argc, char **argv)
+{
+	static const struct {
+		const char *export;
+		__u64 a, b, want;
+	} cases[] = {
+		{ "add", 0x3ff0000000000000ull, 0x3ca8000000000000ull, 0x3ff0000000000001ull },
+		{ "mul", 0x0010000000000000ull, 0x3fe0000000000000ull, 0x0008000000000000ull },
+		{ "add", 0x0000000000000001ull, 0x0000000000000000ull, 0x0000000000000001ull },
+		{ "add_then_trap", 0x3ff0000000000000ull, 0x3ca8000000000000ull, 0 },
+	};
+	int dev = open_dev(), ifd, ret;
+	unsigned long saved, after;
+	unsigned int i;
+
+	if (argc < 1)
+		return 2;
+	ifd = load_file(dev, argv[0]);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kwo_invoke req = {
+			.nvals = 2,
+			.types = { VAL_F64, VAL_F64 },
+			.vals = { cases[i].a, cases[i].b },
+		};
+		int traps = !strcmp(cases[i].export, "add_then_trap");
+
+		saved = fp_mode_get();
+		fp_mode_set(FP_ODD_MODE);
+		ret = invoke(ifd, cases[i].export, &req, NULL, 0);
+		after = fp_mode_get();
+		fp_mode_set(saved);
+		if (ret)
+			fail("%s: %s", cases[i].export, strerror(-ret));
+		else if (traps && req.status != KWO_STATUS_TRAP)
+			fail("%s: status %u, want a trap", cases[i].export, req.status);
+		else if (!traps && (req.status != KWO_STATUS_OK ||
+				    req.vals[0] != cases[i].want))
+			fail("%s(%#llx, %#llx) in mode %#lx: status %u, %#llx, want %#llx",
+			     cases[i].export, (unsigned long long)cases[i].a,
+			     (unsigned long long)cases[i].b, (unsigned long)FP_ODD_MODE,
+			     req.status, (unsigned long long)req.vals[0],
+			     (unsigned long long)cases[i].want);
+		if ((after & ~FP_FLAG_BITS) != FP_ODD_MODE)
+			fail("%s: the caller's FP mode is %#lx after the call, want %#lx",
+			     cases[i].export, after, (unsigned long)FP_ODD_MODE);
+	}
+	close(ifd);
+	close(dev);
+	if (!failures)
+		ok("an odd caller FP mode changes no Wasm result and survives the call");
 	return !!failures;
 }
 
@@ -325,6 +567,34 @@ static void basic_requests(int dev)
 		ok("unknown ioctl is ENOTTY");
 }
 
+/*
+ * A root process without one capability (dropped from its effective set)
+ * cannot load: LOAD needs CAP_SYS_ADMIN and CAP_SYS_MODULE. The object is
+ * junk, which a permitted caller gets EINVAL for.
+ */
+static void basic_drop_cap(int dev, int cap, const char *name)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	unsigned char junk[64] = { 0 };
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (syscall(SYS_capget, &hdr, data))
+			_exit(3);
+		data[cap / 32].effective &= ~(1u << (cap % 32));
+		if (syscall(SYS_capset, &hdr, data))
+			_exit(4);
+		_exit(load(dev, junk, sizeof(junk), NULL, 0, NULL) == -EPERM ? 0 : 5);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		fail("LOAD without %s not refused (child status %#x)", name, status);
+	else
+		printf("KTEST ok %s: LOAD without %s is EPERM\n", test_name, name);
+}
+
 /* Without privileges: the node is 0600 and LOAD needs CAP_SYS_ADMIN. */
 static void basic_eperm(int dev)
 {
@@ -350,6 +620,8 @@ static void basic_eperm(int dev)
 		fail("unprivileged access not refused (child status %#x)", status);
 	else
 		ok("unprivileged open is EACCES, LOAD is EPERM");
+	basic_drop_cap(dev, CAP_SYS_MODULE, "CAP_SYS_MODULE");
+	basic_drop_cap(dev, CAP_SYS_ADMIN, "CAP_SYS_ADMIN");
 }
 
 static int cmd_basic(void)
@@ -638,14 +910,19 @@ static int cmd_threads(int argc, char **argv)
  */
 static int cmd_kill(int argc, char **argv)
 {
-	int dev = open_dev(), status, sig = SIGKILL;
+	int dev = open_dev(), status, sig = SIGKILL, i;
+	long limit_ms = 2000, ms;
 	struct timespec t0, t1;
 	pid_t pid;
 
 	if (argc < 2)
 		return 2;
-	if (argc > 2 && !strcmp(argv[2], "INT"))
-		sig = SIGINT;
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "INT"))
+			sig = SIGINT;
+		else if (!strncmp(argv[i], "ms:", 3))
+			limit_ms = atol(argv[i] + 3);
+	}
 	pid = fork();
 	if (pid == 0) {
 		int ifd = load_file(dev, argv[0]);
@@ -661,10 +938,13 @@ static int cmd_kill(int argc, char **argv)
 	kill(pid, sig);
 	waitpid(pid, &status, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("KTEST kill %s: signal %d ended the call after %ld ms\n",
+	       argv[1], sig, ms);
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != sig)
 		fail("child status %#x, want signal %d", status, sig);
-	else if (t1.tv_sec - t0.tv_sec > 2)
-		fail("signal %d took %lds", sig, (long)(t1.tv_sec - t0.tv_sec));
+	else if (ms > limit_ms)
+		fail("signal %d took %ld ms, more than %ld", sig, ms, limit_ms);
 	else
 		ok(sig == SIGKILL ? "SIGKILL ends a runaway call" :
 		   "SIGINT ends a runaway call");
@@ -748,6 +1028,214 @@ static int cmd_handoff(int argc, char **argv)
 	return !!failures;
 }
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ok_ = 0;
+
+	if (fd >= 0) {
+		ok_ = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+		close(fd);
+	}
+	return ok_ ? 0 : -1;
+}
+
+static int read_str(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n > 0 ? 0 : -1;
+}
+
+/*
+ * Wait up to limit_ms for pid; 1 if it exited (status in *status), 0 if it
+ * is still running.
+ */
+static int wait_ms(pid_t pid, int *status, long limit_ms)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 1;
+		usleep(10000);
+	} while (ms_since(&t0) < limit_ms);
+	return 0;
+}
+
+#define MAX_TIMEOUT_PARAM	"/sys/module/kwo/parameters/max_timeout_ms"
+
+/*
+ * The administrator's max_timeout_ms caps every call: with it at 500 ms, a
+ * call asking for UINT64_MAX ns, for half of that (no wrap-around) or for
+ * the default budget ends with "interrupted" after about 500 ms, not never
+ * (and not at once).
+ */
+static int cmd_timeoutcap(int argc, char **argv)
+{
+	static const __u64 asks[] = { ~0ull, ~0ull / 2, 0 };
+	int dev = open_dev(), status;
+	char old[32];
+	unsigned int i;
+
+	if (argc < 2)
+		return 2;
+	if (read_str(MAX_TIMEOUT_PARAM, old, sizeof(old)) ||
+	    write_str(MAX_TIMEOUT_PARAM, "500")) {
+		fail("cannot set %s", MAX_TIMEOUT_PARAM);
+		return 1;
+	}
+	for (i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+		struct timespec t0;
+		long ms;
+		pid_t pid;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		pid = fork();
+		if (pid == 0) {
+			int ifd = load_file(dev, argv[0]);
+			struct kwo_invoke req = { .timeout_ns = asks[i] };
+
+			if (invoke(ifd, argv[1], &req, NULL, 0))
+				_exit(2);
+			_exit(req.status == KWO_STATUS_TRAP &&
+			      req.trap.code == 11 /* interrupted */ ? 0 : 3);
+		}
+		if (!wait_ms(pid, &status, 10000)) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			fail("timeout_ns %#llx: still running after 10 s (cap 500 ms)",
+			     (unsigned long long)asks[i]);
+			continue;
+		}
+		ms = ms_since(&t0);
+		printf("KTEST timeoutcap: timeout_ns %#llx ended after %ld ms\n",
+		       (unsigned long long)asks[i], ms);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			fail("timeout_ns %#llx: child status %#x, want the trap interrupted",
+			     (unsigned long long)asks[i], status);
+		else if (ms < 450 || ms > 5000)
+			fail("timeout_ns %#llx: ended after %ld ms, want about 500",
+			     (unsigned long long)asks[i], ms);
+	}
+	write_str(MAX_TIMEOUT_PARAM, old);
+	close(dev);
+	if (!failures)
+		ok("max_timeout_ms caps the budget a caller asks for");
+	return !!failures;
+}
+
+#define FREEZER_DIR	"/tmp/kwo-freezer"
+
+/*
+ * A call spinning in generated code can be frozen (suspend needs every
+ * user task frozen; the cgroup v1 freezer uses the same mechanism) and
+ * runs on once thawed.
+ */
+static int cmd_freeze(int argc, char **argv)
+{
+	int dev = open_dev(), status, frozen = 0, i;
+	char state[64], pidbuf[32];
+	pid_t pid;
+
+	if (argc < 2)
+		return 2;
+	mkdir(FREEZER_DIR, 0755);
+	if (access(FREEZER_DIR "/tasks", F_OK) &&
+	    mount("cgroup", FREEZER_DIR, "cgroup", 0, "freezer")) {
+		fail("mount the cgroup v1 freezer: %s", strerror(errno));
+		return 1;
+	}
+	mkdir(FREEZER_DIR "/kwo", 0755);
+	pid = fork();
+	if (pid == 0) {
+		int ifd = load_file(dev, argv[0]);
+		struct kwo_invoke req = { .timeout_ns = 3600ull * 1000000000 };
+
+		invoke(ifd, argv[1], &req, NULL, 0);
+		_exit(7);
+	}
+	usleep(500000);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	if (write_str(FREEZER_DIR "/kwo/cgroup.procs", pidbuf) ||
+	    write_str(FREEZER_DIR "/kwo/freezer.state", "FROZEN")) {
+		fail("cannot freeze the cgroup: %s", strerror(errno));
+	} else {
+		for (i = 0; i < 500 && !frozen; i++) {
+			usleep(10000);
+			frozen = !read_str(FREEZER_DIR "/kwo/freezer.state", state,
+					   sizeof(state)) && !strcmp(state, "FROZEN\n");
+		}
+		printf("KTEST freeze: %s state after %d ms: %s", argv[1], i * 10, state);
+		if (!frozen)
+			fail("a task in a runaway call did not freeze within 5 s");
+	}
+	write_str(FREEZER_DIR "/kwo/freezer.state", "THAWED");
+	usleep(200000);
+	if (waitpid(pid, &status, WNOHANG) != 0)
+		fail("the call did not run on after the thaw (status %#x)", status);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		fail("child status %#x after SIGKILL", status);
+	rmdir(FREEZER_DIR "/kwo");
+	close(dev);
+	if (!failures)
+		ok("a runaway call freezes and thaws");
+	return !!failures;
+}
+
+#define LOCKDOWN_FILE	"/sys/kernel/security/lockdown"
+
+/*
+ * Kernel lockdown (integrity) forbids loading unsigned code into the
+ * kernel: LOAD is EPERM afterwards. An instance loaded before still runs
+ * (as modules loaded before do). Irreversible until reboot: run last.
+ */
+static int cmd_lockdown(int argc, char **argv)
+{
+	int dev = open_dev(), ifd, ret;
+	char state[128], log[256];
+	unsigned char *obj;
+	size_t len;
+
+	if (argc < 2)
+		return 2;
+	if (access(LOCKDOWN_FILE, F_OK))
+		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	ifd = load_file(dev, argv[0]);
+	if (write_str(LOCKDOWN_FILE, "integrity") ||
+	    read_str(LOCKDOWN_FILE, state, sizeof(state)) ||
+	    !strstr(state, "[integrity]")) {
+		fail("cannot enable lockdown through %s (%s)", LOCKDOWN_FILE, state);
+		return 1;
+	}
+	obj = read_file(argv[0], &len);
+	ret = load(dev, obj, len, log, sizeof(log), NULL);
+	free(obj);
+	if (ret != -EPERM)
+		fail("LOAD under lockdown: %s, want EPERM", ret < 0 ? strerror(-ret) : "loaded");
+	else
+		ok("LOAD under lockdown=integrity is EPERM");
+	if (call_noargs(ifd, argv[1]))
+		fail("an instance loaded before lockdown cannot be called");
+	close(ifd);
+	close(dev);
+	return !!failures;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -776,7 +1264,17 @@ int main(int argc, char **argv)
 		return cmd_unchecked(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "fpenv"))
+		return cmd_fpenv(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "fpregs"))
+		return cmd_fpregs(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "timeoutcap"))
+		return cmd_timeoutcap(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "freeze"))
+		return cmd_freeze(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "lockdown"))
+		return cmd_lockdown(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|lockdown ...\n");
 	return 2;
 }
