@@ -149,7 +149,7 @@ impl Decoder for Aarch64 {
             _ => None,
         };
         let written: Vec<&String> = match d.mnemonic.as_str() {
-            m if NO_REG_WRITE.contains(&m) || m.starts_with("b") || m == "ret" || m.starts_with("hint") => Vec::new(),
+            m if NO_REG_WRITE.contains(&m) || is_branch(m) || m == "ret" || m == "hint" || m == "bti" => Vec::new(),
             "ldp" | "ldpsw" | "ldaxp" | "ldxp" => d.regs.iter().take(2).collect(),
             _ => d.regs.iter().take(1).collect(),
         };
@@ -276,6 +276,11 @@ fn imm_nzcv(a: &str) -> Option<u8> {
     imm(a).and_then(|v| u8::try_from(v).ok()).filter(|v| *v < 16)
 }
 
+/// Branches and calls (not `bic`, `bfi`, `bsl`, which write a register).
+fn is_branch(m: &str) -> bool {
+    matches!(m, "b" | "bl" | "blr" | "br") || m.starts_with("b.")
+}
+
 fn writes_flags(m: &str) -> bool {
     matches!(m, "cmp" | "cmn" | "tst" | "ccmp" | "ccmn" | "fcmp" | "fcmpe" | "fccmp" | "fccmpe" | "adds" | "subs" | "ands" | "bics" | "adcs" | "sbcs" | "negs" | "ngcs")
 }
@@ -312,5 +317,24 @@ fn stack(d: &Decoded, args: &[&str], at: u64) -> Result<SpEffect, String> {
         }
         ("add", ["sp", "sp", ..]) | ("mov", ["sp", "x29"]) | ("mov", ["sp", "fp"]) => Ok(SpEffect::Up),
         _ => Err(format!("0x{at:x}: `{} {}` writes the stack pointer", d.mnemonic, d.ops)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kwo_format::Target;
+
+    fn decode(word: u32) -> Insn {
+        let dec = Aarch64::new(super::super::capstone(Target::Aarch64).unwrap());
+        dec.decode(&word.to_le_bytes(), 0).unwrap()
+    }
+
+    #[test]
+    fn bit_clear_writes_its_destination_and_a_branch_writes_nothing() {
+        let bic = decode(0x0a22_0020); // bic w0, w1, w2
+        assert_eq!(bic.writes, vec![0], "{}", bic.text);
+        let b = decode(0x1400_0002); // b #8
+        assert!(b.writes.is_empty() && b.flow == Flow::Jump(8), "{}", b.text);
     }
 }
