@@ -218,6 +218,7 @@ build_objects() {
 	for n in hello-c hello-rs; do
 		"$KWO" compile --target $TARGET "$OUT/objects/$n.wasm" -o "$OUT/objects/$n.kwo" ||
 			die "kwo compile $n failed"
+		"$KWO" check "$OUT/objects/$n.kwo" >/dev/null || die "kwo check $n failed"
 	done
 }
 
