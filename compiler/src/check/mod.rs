@@ -188,8 +188,10 @@ fn capstone(target: Target) -> Result<Capstone, CheckError> {
 fn entries(obj: &Object) -> Result<BTreeMap<u64, Entry>, CheckError> {
     let imported = obj.imports.len();
     let mut starts: BTreeMap<u64, String> = BTreeMap::new();
+    let mut func_len: BTreeMap<u64, u64> = BTreeMap::new();
     for (i, f) in obj.funcs.iter().enumerate() {
         starts.insert(u64::from(f.code_off), format!("func {}", imported + i));
+        func_len.insert(u64::from(f.code_off), u64::from(f.code_len));
     }
     let tramps = obj.exports.iter().filter_map(|e| e.tramp.map(|t| (t, e.index)));
     for (t, func) in tramps.chain(obj.start.map(|(f, t)| (t, f))) {
@@ -200,14 +202,14 @@ fn entries(obj: &Object) -> Result<BTreeMap<u64, Entry>, CheckError> {
     let mut out = BTreeMap::new();
     for (k, (start, what)) in starts.into_iter().enumerate() {
         let mut end = offsets.get(k + 1).copied().unwrap_or(code_end);
-        if let Some(f) = obj.funcs.iter().find(|f| u64::from(f.code_off) == start) {
-            end = end.min(start + u64::from(f.code_len));
+        let len = func_len.get(&start);
+        if let Some(len) = len {
+            end = end.min(start.saturating_add(*len));
         }
         if start >= end || end > code_end {
             return Err(CheckError(format!("{what}: entry 0x{start:x} outside the code")));
         }
-        let trampoline = !obj.funcs.iter().any(|f| u64::from(f.code_off) == start);
-        out.insert(start, Entry { what, start, end, trampoline });
+        out.insert(start, Entry { what, start, end, trampoline: len.is_none() });
     }
     Ok(out)
 }
