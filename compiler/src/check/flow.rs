@@ -427,15 +427,19 @@ fn successors(insn: &Insn, at: u64, mut state: State, sp: Reg) -> Vec<(u64, Stat
 
 /// The instruction's effect on registers and flags.
 fn apply(insn: &Insn, state: &mut State, sp: Reg) {
+    // Read before anything is written: a load may overwrite its own base.
+    let loads_limit = insn
+        .load
+        .filter(|&(_, base, disp)| state.vmctx >> base & 1 != 0 && disp == VMCTX_STACK_LIMIT)
+        .map(|(dst, _, _)| dst);
     for &r in &insn.writes {
         state.kill(r);
     }
-    if let Some((dst, base, disp)) = insn.load {
-        let from_vmctx = state.vmctx >> base & 1 != 0;
+    if let Some((dst, _, _)) = insn.load {
         state.kill(dst);
-        if from_vmctx && disp == VMCTX_STACK_LIMIT {
-            state.limit |= 1 << dst;
-        }
+    }
+    if let Some(dst) = loads_limit {
+        state.limit |= 1 << dst;
     }
     if matches!(insn.sp, SpEffect::Down(_) | SpEffect::DownBy(_)) {
         state.sp_checked = false;
