@@ -32,7 +32,7 @@ now() { echo "$EPOCHREALTIME"; }
 el() { awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $1 }"; }
 
 ARCH=${ARCH:-x86_64}
-OUT=$ROOT/build/vm/$ARCH
+OUT=${VM_OUT:-$ROOT/build/vm/$ARCH}	# VM_OUT: tests/vm/debug-kernel.sh
 case $ARCH:$MODE in
 x86_64:* | *:suite | *:bench) ;;
 *) die "$MODE needs ARCH=x86_64 (pvpanic)" ;;
