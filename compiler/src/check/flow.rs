@@ -17,6 +17,7 @@
 //! offset 16) on every path, since the frame was allocated. A recursive
 //! object must have done so before any call into Wasm code.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 
 /// A general-purpose register, numbered by the architecture module.
@@ -341,15 +342,17 @@ impl Function {
             if !changed {
                 continue;
             }
-            if !f.insns.contains_key(&at) {
-                let insn = dec.decode(code, at)?;
-                if at + u64::from(insn.len) > range.end {
-                    return Err(format!("instruction at 0x{at:x} runs past the function"));
+            let insn = match f.insns.entry(at) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let insn = dec.decode(code, at)?;
+                    if at + u64::from(insn.len) > range.end {
+                        return Err(format!("instruction at 0x{at:x} runs past the function"));
+                    }
+                    e.insert(insn)
                 }
-                f.insns.insert(at, insn);
-            }
-            let state = f.states[&at].clone();
-            work.extend(successors(&f.insns[&at], at, state, sp));
+            };
+            work.extend(successors(insn, at, f.states[&at].clone(), sp));
         }
         Ok(f)
     }
