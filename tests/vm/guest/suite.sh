@@ -69,6 +69,9 @@ step ktest kill /objects/rand.kwo rand_forever ms:500
 # and its FP/SIMD registers survive every kind of call.
 step ktest fpenv /objects/fpenv.kwo
 step ktest fpregs /objects/traps.kwo unreachable = trap:1
+# Objects without FP (no NEON section) that trap: from TRAP and from YIELD.
+step ktest fpregs /objects/deep.kwo deep i32:0 = trap:10
+step ktest fpregs /objects/spin.kwo spin timeout_ms:50 = trap:11
 step ktest fpregs /objects/nop.kwo nop =
 step ktest fpregs /objects/rand.kwo fill i32:1048576 = i32:0
 step ktest fpregs /objects/fpenv.kwo add_then_trap f64:3ff0000000000000 f64:0 = trap:1
