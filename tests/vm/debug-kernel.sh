@@ -7,6 +7,9 @@
 #
 #	tests/vm/debug-kernel.sh		build if needed, then run the suite
 #	tests/vm/debug-kernel.sh build		build only
+#	tests/vm/debug-kernel.sh selfcheck	prove that a KASAN report, a
+#						lockdep splat and a kmemleak leak
+#						each fail a run (debug-bugs.c)
 #	KROOT=build/kdebug/kroot tests/vm/run.sh	the same suite, by hand
 #
 # Idempotent: installs only missing packages (apt-get, no recommends),
@@ -28,7 +31,7 @@ FRAG=$HERE/debug-kernel.config
 MODE=${1:-all}
 export DEBIAN_FRONTEND=noninteractive
 
-case $MODE in all | build) ;; *) echo "usage: $0 [build]" >&2; exit 2 ;; esac
+case $MODE in all | build | selfcheck) ;; *) echo "usage: $0 [build|selfcheck]" >&2; exit 2 ;; esac
 now() { echo "$EPOCHREALTIME"; }
 el() { awk "BEGIN { printf \"%.0f\", $EPOCHREALTIME - $1 }"; }
 
@@ -68,7 +71,7 @@ mkdir -p "$OBJ"
 if ! cmp -s "$FRAG" "$OBJ/.frag"; then
 	rm -f "$OBJ/.frag"
 	"${MK[@]}" tinyconfig >/dev/null
-	(cd "$OBJ" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" .config "$FRAG" >/dev/null)
+	(cd "$OBJ" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" .config "$FRAG" >merge.log 2>&1)
 	"${MK[@]}" olddefconfig >/dev/null
 	bad=0
 	while read -r line; do
@@ -100,5 +103,54 @@ echo "debug-kernel: kernel $KVER in $KROOT ($(el "$t0") s)"
 [ "$MODE" = build ] && exit 0
 # Its own output directory: a concurrent run.sh on Debian's kernel uses
 # build/vm/x86_64 (kwo.ko built against another kernel).
-exec env KROOT="$KROOT" KVER="$KVER" TIMEOUT="${TIMEOUT:-3600}" \
-	VM_OUT="${VM_OUT:-$ROOT/build/vm/x86_64-kdebug}" "$HERE/run.sh"
+VM_OUT=${VM_OUT:-$ROOT/build/vm/x86_64-kdebug}
+RUN=(env KROOT="$KROOT" KVER="$KVER" VM_OUT="$VM_OUT" "$HERE/run.sh")
+[ "$MODE" = all ] && exec env TIMEOUT="${TIMEOUT:-3600}" "${RUN[@]}"
+
+# selfcheck: run.sh's own selfcheck (a hang and an oops FAIL) on this
+# kernel; it leaves the guest's root in $VM_OUT/root (/init, busybox,
+# kwo.ko). Then one boot per deliberate bug (tests/vm/debug-bugs.c, built
+# three times), loaded by /init from /preload like pvpanic, with run.sh's
+# QEMU command line; each must end the way run.sh judges FAIL: the KASAN
+# report panics (panic_on_warn) and QEMU exits non-zero through pvpanic,
+# the lockdep splat and the leak fail /init's checks (no PASS marker).
+"${RUN[@]}" selfcheck
+B=$D/bugs
+rm -rf "$B"
+mkdir -p "$B"
+for b in kasan lockdep leak; do
+	cp "$HERE/debug-bugs.c" "$B/kwo_bug_$b.c"
+	echo "CFLAGS_kwo_bug_$b.o := -DBUG_${b^^}" >> "$B/Kbuild"
+done
+echo "obj-m := kwo_bug_kasan.o kwo_bug_lockdep.o kwo_bug_leak.o" >> "$B/Kbuild"
+"${MK[@]}" M="$B" modules
+ok=1
+for check in "kasan:BUG: KASAN: slab-out-of-bounds" \
+	"lockdep:WARNING: possible circular locking dependency" \
+	"leak:KWO-STEP-FAILED: kmemleak"; do
+	b=${check%%:*} want=${check#*:}
+	r=$B/root-$b
+	rm -rf "$r"
+	cp -a "$VM_OUT/root" "$r"
+	cp "$B/kwo_bug_$b.ko" "$r/preload/9-kwo_bug_$b.ko"
+	echo 'echo "KWO: debug-kernel selfcheck"' > "$r/run.sh"
+	(cd "$r" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 > "$B/initramfs-$b.gz"
+	rc=0
+	timeout --foreground -k 5 600 qemu-system-x86_64 -device pvpanic -action panic=exit-failure \
+		-accel tcg -cpu max -smp 2 -m 1G -nographic -no-reboot -nic none \
+		-kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$B/initramfs-$b.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic quiet kwo_exec=1" \
+		</dev/null >"$B/console-$b.log" 2>&1 || rc=$?
+	tr -d '\r' < "$B/console-$b.log" > "$B/console-$b.txt"
+	if ! grep -aq "$want" "$B/console-$b.txt"; then
+		echo "selfcheck: $b: no '$want' on the console ($B/console-$b.txt)"; ok=0
+	elif [ "$b" = kasan ] && [ $rc -eq 0 ]; then
+		echo "selfcheck: $b: QEMU exited 0"; ok=0
+	elif [ "$b" != kasan ] && ! grep -aq 'KWO-RESULT: FAIL' "$B/console-$b.txt"; then
+		echo "selfcheck: $b: no KWO-RESULT: FAIL"; ok=0
+	else
+		echo "selfcheck: $b: '$want', qemu rc=$rc: judged FAIL, as it must be"
+	fi
+done
+[ $ok = 1 ] && echo "RESULT: PASS (debug-kernel selfcheck)" ||
+	{ echo "RESULT: FAIL (debug-kernel selfcheck)"; exit 1; }
