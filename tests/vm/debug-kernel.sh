@@ -10,7 +10,7 @@
 #	tests/vm/debug-kernel.sh selfcheck	prove that a KASAN report, a
 #						lockdep splat and a kmemleak leak
 #						each fail a run (debug-bugs.c)
-#	KROOT=build/kdebug/kroot tests/vm/run.sh	the same suite, by hand
+#	KROOT=build/kdebug/kroot TIMEOUT=1200 tests/vm/run.sh   by hand
 #
 # Idempotent: installs only missing packages (apt-get, no recommends),
 # unpacks the source once, rebuilds only what make finds stale (a changed
@@ -18,7 +18,7 @@
 # build/kdebug/: linux-source-6.1/ (pristine source), obj/ (O= build
 # tree, also the headers kwo.ko builds against), kroot/ (boot/,
 # lib/modules/, usr/src/ as run.sh expects). JOBS (default: nproc) sets
-# make -j; TIMEOUT (default 3600 s) is passed to run.sh, since KASAN and
+# make -j; TIMEOUT (default 1200 s) is passed to run.sh, since KASAN and
 # lockdep under TCG make the suite several times slower.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -105,7 +105,7 @@ echo "debug-kernel: kernel $KVER in $KROOT ($(el "$t0") s)"
 # build/vm/x86_64 (kwo.ko built against another kernel).
 VM_OUT=${VM_OUT:-$ROOT/build/vm/x86_64-kdebug}
 RUN=(env KROOT="$KROOT" KVER="$KVER" VM_OUT="$VM_OUT" "$HERE/run.sh")
-[ "$MODE" = all ] && exec env TIMEOUT="${TIMEOUT:-3600}" "${RUN[@]}"
+[ "$MODE" = all ] && exec env TIMEOUT="${TIMEOUT:-1200}" "${RUN[@]}"
 
 # selfcheck: run.sh's own selfcheck (a hang and an oops FAIL) on this
 # kernel; it leaves the guest's root in $VM_OUT/root (/init, busybox,
