@@ -223,8 +223,13 @@ static long kwo_ioctl_invoke(struct kwo_kinst *k, void __user *uarg)
 		name = NULL;
 		goto out;
 	}
-	ret = mutex_lock_interruptible(&k->lock);
-	if (ret)
+	/*
+	 * Interruptible, and restarted: a caller waiting here for another
+	 * call to end leaves for a signal or the freezer (which may be
+	 * freezing that other call, see kwo_plat_resched) and comes back.
+	 */
+	ret = -ERESTARTSYS;
+	if (mutex_lock_interruptible(&k->lock))
 		goto out;
 	ret = kwo_do_invoke(k, req, name);
 	mutex_unlock(&k->lock);
@@ -247,10 +252,9 @@ static long kwo_ioctl_info(struct kwo_kinst *k, void __user *uarg)
 		.mem_max = k->mem_max,
 	};
 	u8 *base;
-	int ret = mutex_lock_interruptible(&k->lock);
 
-	if (ret)
-		return ret;
+	if (mutex_lock_interruptible(&k->lock))
+		return -ERESTARTSYS;
 	kwo_memory_get(k->inst, &base, &info.mem_size);
 	info.invocations = k->invocations;
 	info.traps = k->traps;

@@ -1142,13 +1142,16 @@ static int cmd_timeoutcap(int argc, char **argv)
 /*
  * A call spinning in generated code can be frozen (suspend needs every
  * user task frozen; the cgroup v1 freezer uses the same mechanism) and
- * runs on once thawed.
+ * runs on once thawed. A second process waiting for the same instance
+ * freezes too, and its call is restarted after the thaw, not failed with
+ * EINTR: once the spinner is killed it runs (and ends on its 100 ms
+ * budget).
  */
 static int cmd_freeze(int argc, char **argv)
 {
-	int dev = open_dev(), status, frozen = 0, i;
+	int dev = open_dev(), status, frozen = 0, i, ifd;
 	char state[64], pidbuf[32];
-	pid_t pid;
+	pid_t pid, waiter;
 
 	if (argc < 2)
 		return 2;
@@ -1159,17 +1162,29 @@ static int cmd_freeze(int argc, char **argv)
 		return 1;
 	}
 	mkdir(FREEZER_DIR "/kwo", 0755);
+	ifd = load_file(dev, argv[0]);
 	pid = fork();
 	if (pid == 0) {
-		int ifd = load_file(dev, argv[0]);
 		struct kwo_invoke req = { .timeout_ns = 3600ull * 1000000000 };
 
 		invoke(ifd, argv[1], &req, NULL, 0);
 		_exit(7);
 	}
-	usleep(500000);
+	usleep(300000);
+	waiter = fork();
+	if (waiter == 0) {
+		struct kwo_invoke req = { .timeout_ns = 100000000 };
+		int ret = invoke(ifd, argv[1], &req, NULL, 0);
+
+		if (ret)
+			_exit(-ret < 100 ? -ret : 100);
+		_exit(req.status == KWO_STATUS_TRAP && req.trap.code == 11 ? 0 : 101);
+	}
+	usleep(300000);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
 	if (write_str(FREEZER_DIR "/kwo/cgroup.procs", pidbuf) ||
+	    (snprintf(pidbuf, sizeof(pidbuf), "%d", waiter),
+	     write_str(FREEZER_DIR "/kwo/cgroup.procs", pidbuf)) ||
 	    write_str(FREEZER_DIR "/kwo/freezer.state", "FROZEN")) {
 		fail("cannot freeze the cgroup: %s", strerror(errno));
 	} else {
@@ -1178,7 +1193,8 @@ static int cmd_freeze(int argc, char **argv)
 			frozen = !read_str(FREEZER_DIR "/kwo/freezer.state", state,
 					   sizeof(state)) && !strcmp(state, "FROZEN\n");
 		}
-		printf("KTEST freeze: %s state after %d ms: %s", argv[1], i * 10, state);
+		printf("KTEST freeze: %s (and a waiter) state after %d ms: %s",
+		       argv[1], i * 10, state);
 		if (!frozen)
 			fail("a task in a runaway call did not freeze within 5 s");
 	}
@@ -1190,10 +1206,19 @@ static int cmd_freeze(int argc, char **argv)
 	waitpid(pid, &status, 0);
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
 		fail("child status %#x after SIGKILL", status);
+	if (!wait_ms(waiter, &status, 5000)) {
+		kill(waiter, SIGKILL);
+		waitpid(waiter, &status, 0);
+		fail("the waiting call did not run after the spinner was killed");
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fail("the waiting call: status %#x (exit code: errno, or 101 for a wrong outcome)",
+		     status);
+	}
+	close(ifd);
 	rmdir(FREEZER_DIR "/kwo");
 	close(dev);
 	if (!failures)
-		ok("a runaway call freezes and thaws");
+		ok("a runaway call and a caller waiting for it freeze and thaw");
 	return !!failures;
 }
 
