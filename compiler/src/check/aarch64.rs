@@ -7,7 +7,7 @@ use capstone::arch::arm64::Arm64OperandType;
 use capstone::arch::{ArchDetail, DetailsArchInsn};
 use capstone::{Capstone, RegId};
 
-use super::flow::{Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Width};
+use super::flow::{Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Store, Width};
 
 const SP: Reg = 31;
 /// AAPCS64 caller-saved: x0-x18 and the link register.
@@ -115,6 +115,7 @@ impl Decoder for Aarch64 {
             flow: flow(&d.mnemonic, &args),
             flags: FlagsEffect::Keep,
             load: None,
+            store: Store::None,
             copy: None,
             constant: None,
             writes: Vec::new(),
@@ -140,6 +141,7 @@ impl Decoder for Aarch64 {
             },
             _ => None,
         };
+        insn.store = store(&d);
         insn.constant = match (d.mnemonic.as_str(), args.as_slice()) {
             ("mov", [dst, value]) => match (gpr(dst), imm(value)) {
                 (Some((r, Width::W64)), Some(v)) if r != SP => Some((r, v)),
@@ -283,6 +285,23 @@ fn is_branch(m: &str) -> bool {
 
 fn writes_flags(m: &str) -> bool {
     matches!(m, "cmp" | "cmn" | "tst" | "ccmp" | "ccmn" | "fcmp" | "fcmpe" | "fccmp" | "fccmpe" | "adds" | "subs" | "ands" | "bics" | "adcs" | "sbcs" | "negs" | "ngcs")
+}
+
+/// A 64-bit register spilled to `[sp, #disp]`, or any other store to the
+/// stack or through the frame pointer.
+fn store(d: &Decoded) -> Store {
+    let Some((base, disp)) = &d.mem_base_disp else { return Store::None };
+    let on_stack = matches!(base.as_str(), "sp" | "x29" | "fp");
+    if !d.mnemonic.starts_with("st") || !on_stack {
+        return Store::None;
+    }
+    match (d.mnemonic.as_str(), d.regs.as_slice()) {
+        ("str" | "stur", [src]) if base == "sp" && !d.writeback && !d.mem_indexed => match gpr(src) {
+            Some((reg, Width::W64)) if reg != SP => Store::Spill { reg, disp: i64::from(*disp) },
+            _ => Store::Stack,
+        },
+        _ => Store::Stack,
+    }
 }
 
 /// How the instruction moves sp: the forms Cranelift's prologues and

@@ -12,6 +12,14 @@
 //! condition the facts decide is not followed, so code reached only through
 //! such edges is unreachable.
 //!
+//! Facts survive a spill: a 64-bit store of a register to `[sp + disp]`
+//! gives that stack slot the register's facts, and a 64-bit load from it
+//! gives them back. Any other store to the stack (or through the frame
+//! pointer), any move of the stack pointer and any call into Wasm code
+//! forgets every slot. Stores through other registers are taken not to
+//! reach the native stack: Wasm cannot address it (its memories, tables,
+//! globals and the vmctx live elsewhere).
+//!
 //! One more fact serves the stack: whether the stack pointer has been
 //! compared with `vmctx.stack_limit` (a load from the vmctx argument at
 //! offset 16) on every path, since the frame was allocated. A recursive
@@ -72,6 +80,9 @@ pub enum FlagsEffect {
     Compare { reg: Reg, width: Width, imm: i64 },
     /// Z is set iff `reg == other` (cmp of two registers).
     CompareReg { reg: Reg, width: Width, other: Reg },
+    /// `test reg, other`: Z iff `reg & other == 0`, which is `reg == 0`
+    /// when both hold the same value.
+    TestPair { reg: Reg, width: Width, other: Reg },
     /// aarch64 `ccmp reg, #imm, #nzcv, cond`.
     CondCompare { cond: Cond, reg: Reg, width: Width, imm: i64, nzcv: u8 },
 }
@@ -90,6 +101,16 @@ pub enum SpEffect {
     Up,
 }
 
+/// A store, as far as the stack slots are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    None,
+    /// A 64-bit spill `[sp + disp] = reg`.
+    Spill { reg: Reg, disp: i64 },
+    /// Any other store to the stack or through the frame pointer.
+    Stack,
+}
+
 /// One decoded instruction, reduced to what the checks need.
 #[derive(Debug, Clone)]
 pub struct Insn {
@@ -99,6 +120,8 @@ pub struct Insn {
     pub flags: FlagsEffect,
     /// A 64-bit load `dst = [base + disp]`.
     pub load: Option<(Reg, Reg, i64)>,
+    /// What the instruction stores to memory.
+    pub store: Store,
     /// A full register copy `dst = src` of the given width.
     pub copy: Option<(Reg, Reg, Width)>,
     /// `reg = value`: a move of a constant (the whole register's value).
@@ -166,6 +189,10 @@ struct State {
     limit: u32,
     /// The stack pointer was checked against the limit on every path.
     sp_checked: bool,
+    /// Facts of spilled registers by stack-slot offset from sp.
+    slots: Vec<(i64, u8)>,
+    /// `from_slot[r] = Some(d)`: r holds what the slot at `[sp + d]` holds.
+    from_slot: [Option<i64>; GPRS],
     flags: Flags,
 }
 
@@ -178,6 +205,8 @@ impl State {
             vmctx: 1 << vmctx,
             limit: 0,
             sp_checked: false,
+            slots: Vec::new(),
+            from_slot: [None; GPRS],
             flags: Flags::Unknown,
         }
     }
@@ -193,13 +222,30 @@ impl State {
     }
 
     /// Learns `fact` about `reg` and every register holding a copy of it.
+    /// Learns `fact` about `reg`, every register holding a copy of it, and
+    /// the stack slot it was loaded from (with every other load of it).
     fn learn(&mut self, reg: Reg, fact: u8) {
         let root = self.alias[reg as usize].unwrap_or(reg);
+        let slot = self.from_slot[reg as usize];
         for r in 0..GPRS {
-            if r == root as usize || self.alias[r] == Some(root) {
+            if r == root as usize || self.alias[r] == Some(root) || (slot.is_some() && self.from_slot[r] == slot) {
                 self.facts[r] |= fact;
             }
         }
+        if let Some((_, facts)) = slot.and_then(|d| self.slots.iter_mut().find(|(disp, _)| *disp == d)) {
+            *facts |= fact;
+        }
+    }
+
+    /// Forgets every stack slot.
+    fn forget_slots(&mut self) {
+        self.slots.clear();
+        self.from_slot = [None; GPRS];
+    }
+
+    /// Whether two registers are known to hold the same value.
+    fn same_value(&self, a: Reg, b: Reg) -> bool {
+        self.root(a) == self.root(b) || (self.from_slot[a as usize].is_some() && self.from_slot[a as usize] == self.from_slot[b as usize])
     }
 
     fn kill(&mut self, reg: Reg) {
@@ -209,6 +255,7 @@ impl State {
         self.constant[r] = None;
         self.vmctx &= !(1 << r);
         self.limit &= !(1 << r);
+        self.from_slot[r] = None;
         for a in self.alias.iter_mut() {
             if *a == Some(reg) {
                 *a = None;
@@ -232,6 +279,7 @@ impl State {
             self.constant[dst as usize] = constant;
             self.vmctx |= vmctx << dst;
             self.limit |= limit << dst;
+            self.from_slot[dst as usize] = self.from_slot[src as usize];
         }
         match width {
             Width::W64 => {
@@ -307,6 +355,18 @@ impl State {
         self.vmctx &= other.vmctx;
         self.limit &= other.limit;
         self.sp_checked &= other.sp_checked;
+        for r in 0..GPRS {
+            if self.from_slot[r] != other.from_slot[r] {
+                self.from_slot[r] = None;
+            }
+        }
+        self.slots.retain_mut(|(disp, facts)| match other.slots.iter().find(|(d, _)| d == disp) {
+            Some((_, f)) => {
+                *facts &= f;
+                true
+            }
+            None => false,
+        });
         if self.flags != other.flags {
             self.flags = Flags::Unknown;
         }
@@ -324,7 +384,15 @@ pub struct Function {
 impl Function {
     /// Decodes and analyses everything reachable from `entry`, staying
     /// within `range` of the code.
-    pub fn analyse(dec: &dyn Decoder, code: &[u8], entry: u64, range: std::ops::Range<u64>) -> Result<Function, String> {
+    /// `host_call(at)`: the call at `at` goes to a host function, which
+    /// never writes the caller's frame.
+    pub fn analyse(
+        dec: &dyn Decoder,
+        code: &[u8],
+        entry: u64,
+        range: std::ops::Range<u64>,
+        host_call: &dyn Fn(u64) -> bool,
+    ) -> Result<Function, String> {
         let mut f = Function { insns: BTreeMap::new(), states: BTreeMap::new() };
         let mut work = VecDeque::from([(entry, State::entry(dec.vmctx()))]);
         let sp = dec.sp();
@@ -352,7 +420,12 @@ impl Function {
                     e.insert(insn)
                 }
             };
-            work.extend(successors(insn, at, f.states[&at].clone(), sp));
+            let mut state = f.states[&at].clone();
+            let wasm_call = matches!(insn.flow, Flow::CallIndirect) || matches!(insn.flow, Flow::Call(_) if !host_call(at));
+            if wasm_call {
+                state.forget_slots();
+            }
+            work.extend(successors(insn, at, state, sp));
         }
         Ok(f)
     }
@@ -438,14 +511,42 @@ fn apply(insn: &Insn, state: &mut State, sp: Reg) {
     for &r in &insn.writes {
         state.kill(r);
     }
-    if let Some((dst, _, _)) = insn.load {
+    let reloaded = insn
+        .load
+        .filter(|&(_, base, _)| base == sp)
+        .and_then(|(_, _, disp)| state.slots.iter().find(|(d, _)| *d == disp))
+        .map(|(_, facts)| *facts);
+    if let Some((dst, base, disp)) = insn.load {
         state.kill(dst);
+        state.facts[dst as usize] = reloaded.unwrap_or(0);
+        if reloaded.is_some() && base == sp {
+            state.from_slot[dst as usize] = Some(disp);
+        }
+    }
+    match insn.store {
+        Store::None => {}
+        Store::Spill { reg, disp } => {
+            let facts = state.facts[reg as usize];
+            let overlaps = |d: i64| (d - disp).abs() < 8;
+            state.slots.retain(|(d, _)| !overlaps(*d));
+            for s in state.from_slot.iter_mut() {
+                if s.is_some_and(overlaps) {
+                    *s = None;
+                }
+            }
+            state.slots.push((disp, facts));
+            state.from_slot[reg as usize] = Some(disp);
+        }
+        Store::Stack => state.forget_slots(),
     }
     if let Some(dst) = loads_limit {
         state.limit |= 1 << dst;
     }
     if matches!(insn.sp, SpEffect::Down(_) | SpEffect::DownBy(_)) {
         state.sp_checked = false;
+    }
+    if insn.sp != SpEffect::None {
+        state.forget_slots();
     }
     if let Some((dst, src, width)) = insn.copy {
         state.copy(dst, src, width);
@@ -461,6 +562,10 @@ fn apply(insn: &Insn, state: &mut State, sp: Reg) {
         FlagsEffect::Keep => state.flags,
         FlagsEffect::Clobber => Flags::Unknown,
         FlagsEffect::Compare { reg, width, imm } => Flags::Compare { reg, width, imm },
+        FlagsEffect::TestPair { reg, width, other } if state.same_value(reg, other) => {
+            Flags::Compare { reg, width, imm: 0 }
+        }
+        FlagsEffect::TestPair { .. } => Flags::Unknown,
         FlagsEffect::CompareReg { reg, width: Width::W64, other }
             if state.root(reg) == sp && state.limit >> other & 1 != 0 =>
         {

@@ -222,7 +222,8 @@ fn summarise(obj: &Object, dec: &dyn Decoder, e: &Entry, host_calls: &BTreeSet<u
     if obj.code.get(e.start as usize..e.start as usize + 4) != Some(&pad[..]) {
         return Err(format!("entry 0x{:x} is not a landing pad", e.start));
     }
-    let f = flow::Function::analyse(dec, &obj.code, e.start, e.start..e.end)?;
+    let host_call = |at: u64| host_calls.contains(&at);
+    let f = flow::Function::analyse(dec, &obj.code, e.start, e.start..e.end, &host_call)?;
     let mut s = Summary {
         frame: 0,
         uses_fp: false,

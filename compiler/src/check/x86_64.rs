@@ -5,7 +5,7 @@ use capstone::arch::x86::X86OperandType;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, InsnDetail, RegId};
 
-use super::flow::{Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Width};
+use super::flow::{Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Store, Width};
 
 const RSP: Reg = 4;
 const RBP: Reg = 5;
@@ -77,8 +77,9 @@ fn is_fp_reg(name: &str) -> bool {
 enum Op {
     Reg(String, bool),
     Imm(i64),
-    /// `[base + disp]` (base register name, whether there is an index).
-    Mem(String, bool, i64),
+    /// `[base + disp]` (base register name, whether there is an index),
+    /// and whether the instruction writes it.
+    Mem(String, bool, i64, bool),
 }
 
 impl Decoder for X86 {
@@ -106,6 +107,7 @@ impl Decoder for X86 {
             flow: Flow::Next,
             flags: FlagsEffect::Keep,
             load: None,
+            store: Store::None,
             copy: None,
             constant: None,
             writes: Vec::new(),
@@ -136,6 +138,7 @@ impl Decoder for X86 {
         });
         insn.copy = copy(&mnemonic, &ops);
         insn.load = load(&mnemonic, &ops);
+        insn.store = store(&mnemonic, &ops);
         insn.constant = constant(&mnemonic, &ops);
         for name in explicit_writes.chain(implicit_writes) {
             if let Some((r, _)) = gpr(&name) {
@@ -173,10 +176,13 @@ impl X86 {
                         Op::Reg(self.name(r), op.access.is_some_and(|a| a.is_writable()))
                     }
                     X86OperandType::Imm(v) => Op::Imm(v),
-                    X86OperandType::Mem(m) => {
-                        Op::Mem(self.name(m.base()), m.index().0 != 0, m.disp())
-                    }
-                    _ => Op::Mem(String::new(), true, 0),
+                    X86OperandType::Mem(m) => Op::Mem(
+                        self.name(m.base()),
+                        m.index().0 != 0,
+                        m.disp(),
+                        op.access.is_none_or(|a| a.is_writable()),
+                    ),
+                    _ => Op::Mem(String::new(), true, 0, true),
                 }),
                 _ => None,
             })
@@ -230,6 +236,12 @@ fn flags(mnemonic: &str, ops: &[Op], writes_flags: bool) -> FlagsEffect {
             }
             _ => FlagsEffect::Clobber,
         },
+        ("test", [Op::Reg(a, _), Op::Reg(b, _)]) => match (gpr(a), gpr(b)) {
+            (Some((reg, Some(width))), Some((other, Some(w)))) if w == width => {
+                FlagsEffect::TestPair { reg, width, other }
+            }
+            _ => FlagsEffect::Clobber,
+        },
         ("cmp", [Op::Reg(a, _), Op::Reg(b, _)]) => match (gpr(a), gpr(b)) {
             (Some((reg, Some(width))), Some((other, Some(w)))) if w == width => {
                 FlagsEffect::CompareReg { reg, width, other }
@@ -241,10 +253,24 @@ fn flags(mnemonic: &str, ops: &[Op], writes_flags: bool) -> FlagsEffect {
     }
 }
 
+/// A 64-bit register spilled to `[rsp + disp]`, or any other write to
+/// the stack or through the frame pointer.
+fn store(mnemonic: &str, ops: &[Op]) -> Store {
+    let on_stack = |base: &str| matches!(gpr(base), Some((RSP | RBP, _)));
+    match (mnemonic, ops) {
+        ("mov", [Op::Mem(base, false, disp, true), Op::Reg(src, _)]) if base == "rsp" => match gpr(src) {
+            Some((reg, Some(Width::W64))) => Store::Spill { reg, disp: *disp },
+            _ => Store::Stack,
+        },
+        _ if ops.iter().any(|o| matches!(o, Op::Mem(base, _, _, true) if on_stack(base))) => Store::Stack,
+        _ => Store::None,
+    }
+}
+
 /// `mov r64, qword ptr [base + disp]`.
 fn load(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, i64)> {
     match (mnemonic, ops) {
-        ("mov", [Op::Reg(d, _), Op::Mem(base, false, disp)]) => match (gpr(d)?, gpr(base)?) {
+        ("mov", [Op::Reg(d, _), Op::Mem(base, false, disp, _)]) => match (gpr(d)?, gpr(base)?) {
             ((d, Some(Width::W64)), (b, Some(Width::W64))) => Some((d, b, *disp)),
             _ => None,
         },
