@@ -135,7 +135,7 @@ impl Decoder for Aarch64 {
             _ => None,
         };
         insn.load = match (d.mnemonic.as_str(), d.regs.as_slice(), &d.mem_base_disp) {
-            ("ldr", [dst], Some((base, disp))) if !d.writeback && !d.mem_indexed => match (gpr(dst), gpr(base)) {
+            ("ldr" | "ldur", [dst], Some((base, disp))) if !d.writeback && !d.mem_indexed => match (gpr(dst), gpr(base)) {
                 (Some((dr, Width::W64)), Some((br, Width::W64))) => Some((dr, br, i64::from(*disp))),
                 _ => None,
             },

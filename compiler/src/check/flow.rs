@@ -151,6 +151,8 @@ const NZ32: u8 = 1;
 const NZ64: u8 = 2;
 const NM1_32: u8 = 4;
 const NM1_64: u8 = 8;
+/// In a stack slot's facts only: the slot holds the vmctx pointer.
+const SLOT_VMCTX: u8 = 16;
 
 fn nonzero(width: Width) -> u8 {
     match width {
@@ -518,7 +520,11 @@ fn apply(insn: &Insn, state: &mut State, sp: Reg) {
         .map(|(_, facts)| *facts);
     if let Some((dst, base, disp)) = insn.load {
         state.kill(dst);
-        state.facts[dst as usize] = reloaded.unwrap_or(0);
+        let slot = reloaded.unwrap_or(0);
+        state.facts[dst as usize] = slot & !SLOT_VMCTX;
+        if slot & SLOT_VMCTX != 0 {
+            state.vmctx |= 1 << dst;
+        }
         if reloaded.is_some() && base == sp {
             state.from_slot[dst as usize] = Some(disp);
         }
@@ -526,7 +532,8 @@ fn apply(insn: &Insn, state: &mut State, sp: Reg) {
     match insn.store {
         Store::None => {}
         Store::Spill { reg, disp } => {
-            let facts = state.facts[reg as usize];
+            let vmctx = if state.vmctx >> reg & 1 != 0 { SLOT_VMCTX } else { 0 };
+            let facts = state.facts[reg as usize] | vmctx;
             let overlaps = |d: i64| (d - disp).abs() < 8;
             state.slots.retain(|(d, _)| !overlaps(*d));
             for s in state.from_slot.iter_mut() {
