@@ -208,6 +208,23 @@ fn aarch64_cross_compile_is_reported_by_inspect() {
     assert!(stdout(&out).contains("aarch64"), "inspect output:\n{}", stdout(&out));
 }
 
+/// The machine-code checker accepts the real programs compiled for both
+/// targets (the compiler runs it too; `kwo check` re-checks the header's
+/// claims), and finds what they are: the Rust program uses FP registers.
+#[test]
+fn kwo_check_accepts_the_programs_for_both_targets() {
+    let programs = [(hello_c_wasm().to_path_buf(), "hello-c", "uses FP: no"), (hello_rs_wasm(), "hello-rs", "uses FP: yes")];
+    for (wasm, name, fp) in programs {
+        for target in ["x86_64", "aarch64"] {
+            let object = compile(&wasm, &format!("{name}-{target}-check.kwo"), &["--target", target]);
+            let out = kwo(&["check", path_str(&object)]);
+            assert_clean(&out);
+            assert!(out.status.success(), "kwo check {name} ({target}): {}", stderr(&out));
+            assert!(stdout(&out).contains(fp), "{name} ({target}): {}", stdout(&out));
+        }
+    }
+}
+
 /// Deterministic xorshift64, so a failing mutation can be reproduced.
 struct Rng(u64);
 
