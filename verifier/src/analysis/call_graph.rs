@@ -2,9 +2,9 @@
 //!
 //! A module whose call graph is acyclic has a worst-case native stack depth
 //! that can be computed once its frame sizes are known (eBPF's rule for
-//! BPF-to-BPF calls): the compiler then drops the per-function stack checks
-//! and records the bound, and the loader checks it once per call. Recursive
-//! modules keep a stack check in every function.
+//! BPF-to-BPF calls): the compiler then drops the per-function stack checks,
+//! the machine-code checker measures the bound, and the loader checks it
+//! once per call. Recursive modules keep a stack check in every function.
 //!
 //! `call_indirect` is resolved conservatively and without types: it may
 //! reach every *address-taken* defined function, i.e. every function that
@@ -65,41 +65,15 @@ impl CallGraph {
     }
 
     /// Every defined function `func` may call (direct and indirect).
-    pub fn successors(&self, func: u32, imported: u32) -> impl Iterator<Item = u32> + '_ {
+    fn successors(&self, func: u32, imported: u32) -> impl Iterator<Item = u32> + '_ {
         let i = (func - imported) as usize;
         let indirect: &[u32] = if self.calls_indirect[i] { &self.address_taken } else { &[] };
         self.callees[i].iter().chain(indirect).copied()
     }
 
-    /// The worst-case stack depth in bytes over every call chain, given
-    /// each defined function's frame size (`frame(wasm index)`), or `None`
-    /// for a recursive module.
-    pub fn worst_case_depth(&self, imported: u32, frame: impl Fn(u32) -> u64) -> Option<u64> {
-        if self.cycle.is_some() {
-            return None;
-        }
-        let order = self.postorder(imported);
-        let mut depth = vec![0u64; self.callees.len()];
-        for f in order {
-            let deepest = self.successors(f, imported).map(|c| depth[(c - imported) as usize]).max();
-            depth[(f - imported) as usize] = frame(f).saturating_add(deepest.unwrap_or(0));
-        }
-        Some(depth.into_iter().max().unwrap_or(0))
-    }
-
-    /// Defined functions, callees before callers (only meaningful when
-    /// acyclic). Iterative: call chains may be long.
-    fn postorder(&self, imported: u32) -> Vec<u32> {
-        self.dfs(imported).0
-    }
-
+    /// Depth-first search over every defined function for the first cycle
+    /// met (a back edge). Iterative: call chains may be long.
     fn find_cycle(&self, imported: u32) -> Option<Vec<u32>> {
-        self.dfs(imported).1
-    }
-
-    /// Depth-first search over every defined function: the postorder, and
-    /// the first cycle met (a back edge).
-    fn dfs(&self, imported: u32) -> (Vec<u32>, Option<Vec<u32>>) {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
             New,
@@ -108,7 +82,6 @@ impl CallGraph {
         }
         let n = self.callees.len();
         let mut mark = vec![Mark::New; n];
-        let mut order = Vec::with_capacity(n);
         for root in 0..n {
             if mark[root] != Mark::New {
                 continue;
@@ -131,19 +104,18 @@ impl CallGraph {
                             let start = path.iter().position(|(g, _)| *g == c).unwrap_or(0);
                             let mut cycle: Vec<u32> = path[start..].iter().map(|(g, _)| *g).collect();
                             cycle.push(c);
-                            return (order, Some(cycle));
+                            return Some(cycle);
                         }
                         Mark::Done => {}
                     },
                     None => {
                         mark[(f - imported) as usize] = Mark::Done;
-                        order.push(f);
                         path.pop();
                     }
                 }
             }
         }
-        (order, None)
+        None
     }
 }
 
