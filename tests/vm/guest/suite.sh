@@ -46,7 +46,10 @@ usage_settled() {
 # cached; every instance vmallocs at least a page of code, so a leak would
 # show as 4000 kB or more); slab 64 kB, which any leak of 64 bytes or more
 # per cycle exceeds, while the noise of the run (one process starting and
-# exiting, RCU-freed objects) measured below 32 kB.
+# exiting, RCU-freed objects) measured below 32 kB. On KASAN kernels the
+# slab reading stays noisy even so (+70 and +139 kB seen in one CI-like
+# run, -18 and -78 kB in others), and kmemleak, which /init runs there,
+# names every leaked object: the slab numbers are shown, not judged.
 leak_check() {
 	ktest cycle "$1" "$2" 20 $3 >/dev/null	# warm-up: caches, first uses
 	set -- "$1" "$2" "$3" $(usage_settled)
@@ -56,7 +59,7 @@ leak_check() {
 	what="1000 cycles of $2${3:+ ($3)}"
 	echo "KWO-LEAK: $what: VmallocUsed ${vb} -> $4 kB, SUnreclaim ${sb} -> $5 kB"
 	[ $(($4 - vb)) -le 64 ] || { echo "KWO-STEP-FAILED: $what: vmalloc grew"; fail=1; }
-	[ $(($5 - sb)) -le 64 ] || { echo "KWO-STEP-FAILED: $what: slab grew"; fail=1; }
+	[ -n "$kasan" ] || [ $(($5 - sb)) -le 64 ] || { echo "KWO-STEP-FAILED: $what: slab grew"; fail=1; }
 }
 
 step ktest basic
