@@ -8,12 +8,24 @@ use kwo_verifier::{verify, Policy};
 fn object(wat: &str, target: Target) -> Object {
     let wasm = wat::parse_str(wat).unwrap();
     let module = verify(&wasm, &Policy::kernel()).unwrap();
-    compile_object(&module, &Options { target, verify_ir: true, ..Options::default() }).unwrap()
+    compile_object(
+        &module,
+        &Options {
+            target,
+            verify_ir: true,
+            ..Options::default()
+        },
+    )
+    .unwrap()
 }
 
 fn rejected(obj: &Object, why: &str) {
     match check(obj) {
-        Err(e) => assert!(e.0.contains(why), "{:?}: `{e}` does not say `{why}`", obj.target),
+        Err(e) => assert!(
+            e.0.contains(why),
+            "{:?}: `{e}` does not say `{why}`",
+            obj.target
+        ),
         Ok(r) => panic!("{:?}: accepted ({r:?}), expected `{why}`", obj.target),
     }
 }
@@ -44,7 +56,11 @@ const TARGETS: [Target; 2] = [Target::X86_64, Target::Aarch64];
 fn the_fp_flag_comes_from_the_machine_code() {
     for target in TARGETS {
         let fp = object(FP_MOVES, target);
-        assert_ne!(fp.flags & KWO_F_USES_FP, 0, "{target:?}: f64 moves use FP registers");
+        assert_ne!(
+            fp.flags & KWO_F_USES_FP,
+            0,
+            "{target:?}: f64 moves use FP registers"
+        );
         assert!(check(&fp).unwrap().uses_fp);
         let int = object(INTEGER, target);
         assert_eq!(int.flags & KWO_F_USES_FP, 0, "{target:?}: integer code");
@@ -93,13 +109,31 @@ fn hand_broken_objects_are_rejected_for_each_rule() {
     rejected(&patched(X86_64, false, &[0xf4]), "`hlt ` at");
     rejected(&patched(X86_64, false, &[0xfa]), "`cli ` at");
     rejected(&patched(X86_64, false, &[0xff, 0xe0]), "indirect jump");
-    rejected(&patched(X86_64, false, &[0x48, 0x89, 0xc4]), "writes the stack pointer");
-    rejected(&patched(X86_64, true, &[0x0f, 0x1f, 0x40, 0x00]), "not a landing pad");
+    rejected(
+        &patched(X86_64, false, &[0x48, 0x89, 0xc4]),
+        "writes the stack pointer",
+    );
+    rejected(
+        &patched(X86_64, true, &[0x0f, 0x1f, 0x40, 0x00]),
+        "not a landing pad",
+    );
     rejected(&patched(Aarch64, false, &[0, 0, 0, 0]), "`udf ` at");
-    rejected(&patched(Aarch64, false, &0xd4200000u32.to_le_bytes()), "`brk");
-    rejected(&patched(Aarch64, false, &0xd61f0000u32.to_le_bytes()), "indirect jump");
-    rejected(&patched(Aarch64, false, &0x910003ffu32.to_le_bytes()), "writes the stack pointer");
-    rejected(&patched(Aarch64, true, &0xd503201fu32.to_le_bytes()), "not a landing pad");
+    rejected(
+        &patched(Aarch64, false, &0xd4200000u32.to_le_bytes()),
+        "`brk",
+    );
+    rejected(
+        &patched(Aarch64, false, &0xd61f0000u32.to_le_bytes()),
+        "indirect jump",
+    );
+    rejected(
+        &patched(Aarch64, false, &0x910003ffu32.to_le_bytes()),
+        "writes the stack pointer",
+    );
+    rejected(
+        &patched(Aarch64, true, &0xd503201fu32.to_le_bytes()),
+        "not a landing pad",
+    );
 }
 
 #[test]
@@ -143,7 +177,10 @@ fn a_recursive_function_without_its_stack_check_is_rejected() {
             }),
             Target::Aarch64 => (0..code.len() / 4)
                 .map(|i| i * 4)
-                .find(|&at| u32::from_le_bytes(code[at..at + 4].try_into().unwrap()) & 0xff00_001f == 0x5400_0003)
+                .find(|&at| {
+                    u32::from_le_bytes(code[at..at + 4].try_into().unwrap()) & 0xff00_001f
+                        == 0x5400_0003
+                })
                 .map(|at| code[at..at + 4].copy_from_slice(&0xd503201fu32.to_le_bytes())),
         };
         assert!(patched.is_some(), "{target:?}: no stack-limit branch found");

@@ -21,12 +21,17 @@ fn frame_wasm(kib: u32, recursive: bool) -> Vec<u8> {
     }
     let out = cmd.output().expect("sh runs frame.sh");
     assert!(out.status.success(), "frame.sh failed");
-    wat::parse_bytes(&out.stdout).expect("frame.sh output parses").into_owned()
+    wat::parse_bytes(&out.stdout)
+        .expect("frame.sh output parses")
+        .into_owned()
 }
 
 fn compile(wasm: &[u8]) -> kwo_format::Object {
     let module = kwo_verifier::verify(wasm, &Policy::kernel()).expect("verifies");
-    let options = kwo_compiler::Options { target: kwo_format::Target::HOST, ..Default::default() };
+    let options = kwo_compiler::Options {
+        target: kwo_format::Target::HOST,
+        ..Default::default()
+    };
     kwo_compiler::compile_object(&module, &options).expect("compiles")
 }
 
@@ -40,10 +45,22 @@ fn frames_without_call_cycles_get_a_static_bound_that_covers_them() {
     for kib in [4, 12, 24] {
         let obj = compile(&frame_wasm(kib, false));
         let frame = u64::from(kib) * 1024;
-        assert!(u64::from(obj.max_frame) >= frame, "{kib} KiB: max frame {}", obj.max_frame);
-        assert!(obj.stack_bound >= obj.max_frame, "{kib} KiB: bound {} < frame {}", obj.stack_bound, obj.max_frame);
+        assert!(
+            u64::from(obj.max_frame) >= frame,
+            "{kib} KiB: max frame {}",
+            obj.max_frame
+        );
+        assert!(
+            obj.stack_bound >= obj.max_frame,
+            "{kib} KiB: bound {} < frame {}",
+            obj.stack_bound,
+            obj.max_frame
+        );
         let k = PER_KIB * i64::from(kib);
-        assert_eq!(run(&obj, &Config::default(), 7).unwrap(), vec![Val::I64(7 * k)]);
+        assert_eq!(
+            run(&obj, &Config::default(), 7).unwrap(),
+            vec![Val::I64(7 * k)]
+        );
     }
 }
 
@@ -51,16 +68,25 @@ fn frames_without_call_cycles_get_a_static_bound_that_covers_them() {
 fn recursive_frames_are_checked_and_exhaust_the_budget_cleanly() {
     for kib in [4, 12, 24] {
         let obj = compile(&frame_wasm(kib, true));
-        assert_eq!(obj.stack_bound, 0, "{kib} KiB: a recursive module has no static bound");
+        assert_eq!(
+            obj.stack_bound, 0,
+            "{kib} KiB: a recursive module has no static bound"
+        );
         let k = PER_KIB * i64::from(kib);
-        assert_eq!(run(&obj, &Config::default(), 3).unwrap(), vec![Val::I64(k * 3 * 4 / 2)]);
+        assert_eq!(
+            run(&obj, &Config::default(), 3).unwrap(),
+            vec![Val::I64(k * 3 * 4 / 2)]
+        );
         let mut inst = Instance::new(&obj.to_bytes(), &Config::default()).unwrap();
         match inst.invoke("run", &[Val::I32(100_000)]) {
             Err(RunError::Trap(t)) => assert_eq!(t.code, TrapCode::StackExhausted, "{kib} KiB"),
             other => panic!("{kib} KiB: expected stack exhaustion, got {other:?}"),
         }
         // The unwind left the stack as it was: the instance runs again.
-        assert_eq!(inst.invoke("run", &[Val::I32(1)]).unwrap(), vec![Val::I64(k)]);
+        assert_eq!(
+            inst.invoke("run", &[Val::I32(1)]).unwrap(),
+            vec![Val::I64(k)]
+        );
     }
 }
 
@@ -68,12 +94,19 @@ fn recursive_frames_are_checked_and_exhaust_the_budget_cleanly() {
 fn objects_that_can_never_fit_the_budget_are_refused_at_load() {
     // A kernel-sized budget: 14 KiB per call, of which the userspace
     // runtime keeps 8 KiB for host functions.
-    let kernel_like = Config { stack_budget: 14 * 1024, ..Config::default() };
+    let kernel_like = Config {
+        stack_budget: 14 * 1024,
+        ..Config::default()
+    };
     assert!(run(&compile(&frame_wasm(4, false)), &kernel_like, 2).is_ok());
     for (kib, recursive) in [(12, false), (24, false), (12, true), (24, true)] {
         match run(&compile(&frame_wasm(kib, recursive)), &kernel_like, 2) {
-            Err(RunError::Load(m)) => assert!(m.contains("over the stack budget"), "{kib} KiB: {m}"),
-            other => panic!("{kib} KiB (recursive: {recursive}): expected a refusal, got {other:?}"),
+            Err(RunError::Load(m)) => {
+                assert!(m.contains("over the stack budget"), "{kib} KiB: {m}")
+            }
+            other => {
+                panic!("{kib} KiB (recursive: {recursive}): expected a refusal, got {other:?}")
+            }
         }
     }
 }
@@ -90,7 +123,10 @@ const DEEP_FILL: &str = r#"(module (memory 1)
 fn a_host_function_traps_at_the_deepest_point_the_budget_allows() {
     let wasm = wat::parse_str(DEEP_FILL).unwrap();
     let obj = compile(&wasm);
-    let config = Config { stack_budget: 64 * 1024, ..Config::default() };
+    let config = Config {
+        stack_budget: 64 * 1024,
+        ..Config::default()
+    };
     let mut inst = Instance::new(&obj.to_bytes(), &config).unwrap();
     let trap_at = |inst: &mut Instance, n: i32| match inst.invoke("down", &[Val::I32(n)]) {
         Err(RunError::Trap(t)) => t.code,

@@ -7,11 +7,15 @@ use capstone::arch::arm64::Arm64OperandType;
 use capstone::arch::{ArchDetail, DetailsArchInsn};
 use capstone::{Capstone, RegId};
 
-use super::flow::{Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Store, Width};
+use super::flow::{Abi, Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Store, Width};
 
 const SP: Reg = 31;
+/// The first argument register, which holds the vmctx pointer.
+const X0: Reg = 0;
 /// AAPCS64 caller-saved: x0-x18 and the link register.
-const CALL_CLOBBERED: [Reg; 20] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 30];
+const CALL_CLOBBERED: [Reg; 20] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 30,
+];
 
 pub struct Aarch64 {
     cs: Capstone,
@@ -50,7 +54,9 @@ fn is_fp_reg(name: &str) -> bool {
     let mut chars = name.chars();
     let first = chars.next();
     let rest: String = chars.collect();
-    (matches!(first, Some('b' | 'h' | 's' | 'd' | 'q' | 'v')) && !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()))
+    (matches!(first, Some('b' | 'h' | 's' | 'd' | 'q' | 'v'))
+        && !rest.is_empty()
+        && rest.chars().all(|c| c.is_ascii_digit()))
         || name == "fpcr"
         || name == "fpsr"
 }
@@ -83,8 +89,8 @@ fn imm(text: &str) -> Option<i64> {
 
 /// Mnemonics that write no general-purpose register operand.
 const NO_REG_WRITE: [&str; 22] = [
-    "str", "strb", "strh", "stp", "stur", "sturb", "sturh", "stlr", "stlrb", "stlrh", "cmp", "cmn", "tst", "ccmp",
-    "ccmn", "fcmp", "fcmpe", "cbz", "cbnz", "tbz", "tbnz", "prfm",
+    "str", "strb", "strh", "stp", "stur", "sturb", "sturh", "stlr", "stlrb", "stlrh", "cmp", "cmn",
+    "tst", "ccmp", "ccmn", "fcmp", "fcmpe", "cbz", "cbnz", "tbz", "tbnz", "prfm",
 ];
 
 struct Decoded {
@@ -97,12 +103,12 @@ struct Decoded {
 }
 
 impl Decoder for Aarch64 {
-    fn sp(&self) -> Reg {
-        SP
-    }
-
-    fn vmctx(&self) -> Reg {
-        0 // x0
+    fn abi(&self) -> Abi {
+        Abi {
+            sp: SP,
+            vmctx: X0,
+            call_clobbered: &CALL_CLOBBERED,
+        }
     }
 
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
@@ -120,12 +126,11 @@ impl Decoder for Aarch64 {
             constant: None,
             writes: Vec::new(),
             divisor: None,
-            uses_fp: d.regs.iter().any(|r| is_fp_reg(r)) || d.ops.contains("fpcr") || d.ops.contains("fpsr"),
+            uses_fp: d.regs.iter().any(|r| is_fp_reg(r))
+                || d.ops.contains("fpcr")
+                || d.ops.contains("fpsr"),
             sp: SpEffect::None,
         };
-        if matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect) {
-            insn.writes.extend(CALL_CLOBBERED);
-        }
         insn.flags = flags(&d, &args);
         insn.copy = match (d.mnemonic.as_str(), d.regs.as_slice()) {
             ("mov", [dst, src]) => match (gpr(dst), gpr(src)) {
@@ -135,10 +140,14 @@ impl Decoder for Aarch64 {
             _ => None,
         };
         insn.load = match (d.mnemonic.as_str(), d.regs.as_slice(), &d.mem_base_disp) {
-            ("ldr" | "ldur", [dst], Some((base, disp))) if !d.writeback && !d.mem_indexed => match (gpr(dst), gpr(base)) {
-                (Some((dr, Width::W64)), Some((br, Width::W64))) => Some((dr, br, i64::from(*disp))),
-                _ => None,
-            },
+            ("ldr" | "ldur", [dst], Some((base, disp))) if !d.writeback && !d.mem_indexed => {
+                match (gpr(dst), gpr(base)) {
+                    (Some((dr, Width::W64)), Some((br, Width::W64))) => {
+                        Some((dr, br, i64::from(*disp)))
+                    }
+                    _ => None,
+                }
+            }
             _ => None,
         };
         insn.store = store(&d);
@@ -151,7 +160,14 @@ impl Decoder for Aarch64 {
             _ => None,
         };
         let written: Vec<&String> = match d.mnemonic.as_str() {
-            m if NO_REG_WRITE.contains(&m) || is_branch(m) || m == "ret" || m == "hint" || m == "bti" => Vec::new(),
+            m if NO_REG_WRITE.contains(&m)
+                || is_branch(m)
+                || m == "ret"
+                || m == "hint"
+                || m == "bti" =>
+            {
+                Vec::new()
+            }
             "ldp" | "ldpsw" | "ldaxp" | "ldxp" => d.regs.iter().take(2).collect(),
             _ => d.regs.iter().take(1).collect(),
         };
@@ -171,7 +187,10 @@ impl Decoder for Aarch64 {
         }
         insn.sp = stack(&d, &args, at)?;
         if insn.writes.contains(&SP) && insn.sp == SpEffect::None {
-            return Err(format!("0x{at:x}: `{}` writes the stack pointer", insn.text));
+            return Err(format!(
+                "0x{at:x}: `{}` writes the stack pointer",
+                insn.text
+            ));
         }
         Ok(insn)
     }
@@ -192,8 +211,13 @@ impl Decoded {
 
 impl Aarch64 {
     fn decode_raw(&self, code: &[u8], at: u64) -> Result<Decoded, String> {
-        let bytes = code.get(at as usize..at as usize + 4).ok_or_else(|| format!("0x{at:x}: past the code"))?;
-        let insns = self.cs.disasm_count(bytes, at, 1).map_err(|e| e.to_string())?;
+        let bytes = code
+            .get(at as usize..at as usize + 4)
+            .ok_or_else(|| format!("0x{at:x}: past the code"))?;
+        let insns = self
+            .cs
+            .disasm_count(bytes, at, 1)
+            .map_err(|e| e.to_string())?;
         let Some(i) = insns.iter().next() else {
             // Capstone does not decode `udf #imm16` (0x0000xxxx).
             if bytes[2..] == [0, 0] {
@@ -230,7 +254,10 @@ impl Aarch64 {
 }
 
 fn flow(mnemonic: &str, args: &[&str]) -> Flow {
-    let forbidden = ["udf", "brk", "hlt", "svc", "hvc", "smc", "eret", "msr", "mrs", "sys", "sysl", "dcps1", "dcps2", "dcps3"];
+    let forbidden = [
+        "udf", "brk", "hlt", "svc", "hvc", "smc", "eret", "msr", "mrs", "sys", "sysl", "dcps1",
+        "dcps2", "dcps3",
+    ];
     if forbidden.contains(&mnemonic) {
         return Flow::Forbidden;
     }
@@ -242,11 +269,20 @@ fn flow(mnemonic: &str, args: &[&str]) -> Flow {
         "br" => Flow::JumpIndirect,
         "ret" => Flow::Return,
         "cbz" | "cbnz" => match (args.first().and_then(|r| gpr(r)), target(args.get(1))) {
-            (Some((reg, width)), Some(t)) => Flow::BranchZero { reg, width, if_zero: mnemonic == "cbz", target: t },
+            (Some((reg, width)), Some(t)) => Flow::BranchZero {
+                reg,
+                width,
+                if_zero: mnemonic == "cbz",
+                target: t,
+            },
             _ => Flow::JumpIndirect,
         },
-        "tbz" | "tbnz" => target(args.get(2)).map_or(Flow::JumpIndirect, |t| Flow::Branch(Cond::Other, t)),
-        m if m.starts_with("b.") => target(args.first()).map_or(Flow::JumpIndirect, |t| Flow::Branch(cond(&m[2..]), t)),
+        "tbz" | "tbnz" => {
+            target(args.get(2)).map_or(Flow::JumpIndirect, |t| Flow::Branch(Cond::Other, t))
+        }
+        m if m.starts_with("b.") => {
+            target(args.first()).map_or(Flow::JumpIndirect, |t| Flow::Branch(cond(&m[2..]), t))
+        }
         _ => Flow::Next,
     }
 }
@@ -255,18 +291,36 @@ fn flags(d: &Decoded, args: &[&str]) -> FlagsEffect {
     let reg = args.first().and_then(|r| gpr(r));
     let value = args.get(1).and_then(|a| imm(a));
     match (d.mnemonic.as_str(), reg, value) {
-        ("cmp", Some((reg, width)), Some(imm)) if args.len() == 2 => FlagsEffect::Compare { reg, width, imm },
+        ("cmp", Some((reg, width)), Some(imm)) if args.len() == 2 => {
+            FlagsEffect::Compare { reg, width, imm }
+        }
         ("cmp", Some((reg, width)), None) if args.len() == 2 => match gpr(args[1]) {
             Some((other, w)) if w == width => FlagsEffect::CompareReg { reg, width, other },
             _ => FlagsEffect::Clobber,
         },
-        ("cmn", Some((reg, width)), Some(imm)) if args.len() == 2 => FlagsEffect::Compare { reg, width, imm: -imm },
+        ("cmn", Some((reg, width)), Some(imm)) if args.len() == 2 => FlagsEffect::Compare {
+            reg,
+            width,
+            imm: -imm,
+        },
         ("ccmp", Some((reg, width)), Some(imm)) if args.len() == 4 => match imm_nzcv(args[2]) {
-            Some(nzcv) => FlagsEffect::CondCompare { cond: cond(args[3]), reg, width, imm, nzcv },
+            Some(nzcv) => FlagsEffect::CondCompare {
+                cond: cond(args[3]),
+                reg,
+                width,
+                imm,
+                nzcv,
+            },
             None => FlagsEffect::Clobber,
         },
         ("ccmn", Some((reg, width)), Some(imm)) if args.len() == 4 => match imm_nzcv(args[2]) {
-            Some(nzcv) => FlagsEffect::CondCompare { cond: cond(args[3]), reg, width, imm: -imm, nzcv },
+            Some(nzcv) => FlagsEffect::CondCompare {
+                cond: cond(args[3]),
+                reg,
+                width,
+                imm: -imm,
+                nzcv,
+            },
             None => FlagsEffect::Clobber,
         },
         (m, _, _) if writes_flags(m) => FlagsEffect::Clobber,
@@ -275,7 +329,9 @@ fn flags(d: &Decoded, args: &[&str]) -> FlagsEffect {
 }
 
 fn imm_nzcv(a: &str) -> Option<u8> {
-    imm(a).and_then(|v| u8::try_from(v).ok()).filter(|v| *v < 16)
+    imm(a)
+        .and_then(|v| u8::try_from(v).ok())
+        .filter(|v| *v < 16)
 }
 
 /// Branches and calls (not `bic`, `bfi`, `bsl`, which write a register).
@@ -284,20 +340,45 @@ fn is_branch(m: &str) -> bool {
 }
 
 fn writes_flags(m: &str) -> bool {
-    matches!(m, "cmp" | "cmn" | "tst" | "ccmp" | "ccmn" | "fcmp" | "fcmpe" | "fccmp" | "fccmpe" | "adds" | "subs" | "ands" | "bics" | "adcs" | "sbcs" | "negs" | "ngcs")
+    matches!(
+        m,
+        "cmp"
+            | "cmn"
+            | "tst"
+            | "ccmp"
+            | "ccmn"
+            | "fcmp"
+            | "fcmpe"
+            | "fccmp"
+            | "fccmpe"
+            | "adds"
+            | "subs"
+            | "ands"
+            | "bics"
+            | "adcs"
+            | "sbcs"
+            | "negs"
+            | "ngcs"
+    )
 }
 
 /// A 64-bit register spilled to `[sp, #disp]`, or any other store to the
 /// stack or through the frame pointer.
 fn store(d: &Decoded) -> Store {
-    let Some((base, disp)) = &d.mem_base_disp else { return Store::None };
+    let Some((base, disp)) = &d.mem_base_disp else {
+        return Store::None;
+    };
     let on_stack = matches!(base.as_str(), "sp" | "x29" | "fp");
     if !d.mnemonic.starts_with("st") || !on_stack {
         return Store::None;
     }
     match (d.mnemonic.as_str(), d.regs.as_slice()) {
-        ("str" | "stur", [src]) if base == "sp" && !d.writeback && !d.mem_indexed => match gpr(src) {
-            Some((reg, Width::W64)) if reg != SP => Store::Spill { reg, disp: i64::from(*disp) },
+        ("str" | "stur", [src]) if base == "sp" && !d.writeback && !d.mem_indexed => match gpr(src)
+        {
+            Some((reg, Width::W64)) if reg != SP => Store::Spill {
+                reg,
+                disp: i64::from(*disp),
+            },
             _ => Store::Stack,
         },
         _ => Store::Stack,
@@ -311,11 +392,17 @@ fn stack(d: &Decoded, args: &[&str], at: u64) -> Result<SpEffect, String> {
     if d.writeback && on_sp {
         let pre_index = d.ops.contains("]!");
         let delta = if pre_index {
-            d.mem_base_disp.as_ref().map_or(0, |(_, disp)| i64::from(*disp))
+            d.mem_base_disp
+                .as_ref()
+                .map_or(0, |(_, disp)| i64::from(*disp))
         } else {
             args.last().and_then(|a| imm(a)).unwrap_or(0)
         };
-        return Ok(if delta < 0 { SpEffect::Down(delta.unsigned_abs()) } else { SpEffect::Up });
+        return Ok(if delta < 0 {
+            SpEffect::Down(delta.unsigned_abs())
+        } else {
+            SpEffect::Up
+        });
     }
     let sp_dst = matches!(args.first(), Some(&"sp"));
     if !sp_dst {
@@ -326,16 +413,29 @@ fn stack(d: &Decoded, args: &[&str], at: u64) -> Result<SpEffect, String> {
             let shift = match rest {
                 [] => 0,
                 ["lsl #12"] => 12,
-                _ => return Err(format!("0x{at:x}: `{} {}`: unknown stack allocation", d.mnemonic, d.ops)),
+                _ => {
+                    return Err(format!(
+                        "0x{at:x}: `{} {}`: unknown stack allocation",
+                        d.mnemonic, d.ops
+                    ))
+                }
             };
             match (imm(amount), gpr(amount)) {
                 (Some(n), _) if n >= 0 => Ok(SpEffect::Down((n as u64) << shift)),
                 (None, Some((r, Width::W64))) if shift == 0 && r != SP => Ok(SpEffect::DownBy(r)),
-                _ => Err(format!("0x{at:x}: `{} {}`: unknown stack allocation", d.mnemonic, d.ops)),
+                _ => Err(format!(
+                    "0x{at:x}: `{} {}`: unknown stack allocation",
+                    d.mnemonic, d.ops
+                )),
             }
         }
-        ("add", ["sp", "sp", ..]) | ("mov", ["sp", "x29"]) | ("mov", ["sp", "fp"]) => Ok(SpEffect::Up),
-        _ => Err(format!("0x{at:x}: `{} {}` writes the stack pointer", d.mnemonic, d.ops)),
+        ("add", ["sp", "sp", ..]) | ("mov", ["sp", "x29"]) | ("mov", ["sp", "fp"]) => {
+            Ok(SpEffect::Up)
+        }
+        _ => Err(format!(
+            "0x{at:x}: `{} {}` writes the stack pointer",
+            d.mnemonic, d.ops
+        )),
     }
 }
 

@@ -61,7 +61,12 @@ pub enum Flow {
     Jump(u64),
     Branch(Cond, u64),
     /// `cbz` (`if_zero`) / `cbnz`.
-    BranchZero { reg: Reg, width: Width, if_zero: bool, target: u64 },
+    BranchZero {
+        reg: Reg,
+        width: Width,
+        if_zero: bool,
+        target: u64,
+    },
     /// A direct call; execution continues after it.
     Call(u64),
     CallIndirect,
@@ -77,14 +82,32 @@ pub enum FlagsEffect {
     Keep,
     Clobber,
     /// Z is set iff `reg == imm` (cmp, cmn, test r, r).
-    Compare { reg: Reg, width: Width, imm: i64 },
+    Compare {
+        reg: Reg,
+        width: Width,
+        imm: i64,
+    },
     /// Z is set iff `reg == other` (cmp of two registers).
-    CompareReg { reg: Reg, width: Width, other: Reg },
+    CompareReg {
+        reg: Reg,
+        width: Width,
+        other: Reg,
+    },
     /// `test reg, other`: Z iff `reg & other == 0`, which is `reg == 0`
     /// when both hold the same value.
-    TestPair { reg: Reg, width: Width, other: Reg },
+    TestPair {
+        reg: Reg,
+        width: Width,
+        other: Reg,
+    },
     /// aarch64 `ccmp reg, #imm, #nzcv, cond`.
-    CondCompare { cond: Cond, reg: Reg, width: Width, imm: i64, nzcv: u8 },
+    CondCompare {
+        cond: Cond,
+        reg: Reg,
+        width: Width,
+        imm: i64,
+        nzcv: u8,
+    },
 }
 
 /// How an instruction moves the stack pointer.
@@ -106,7 +129,10 @@ pub enum SpEffect {
 pub enum Store {
     None,
     /// A 64-bit spill `[sp + disp] = reg`.
-    Spill { reg: Reg, disp: i64 },
+    Spill {
+        reg: Reg,
+        disp: i64,
+    },
     /// Any other store to the stack or through the frame pointer.
     Stack,
 }
@@ -135,13 +161,20 @@ pub struct Insn {
     pub sp: SpEffect,
 }
 
+/// What the dataflow needs to know of the architecture's conventions.
+pub struct Abi {
+    /// The stack pointer's register number.
+    pub sp: Reg,
+    /// The register that holds the vmctx argument at a function's entry.
+    pub vmctx: Reg,
+    /// The registers a call may change (it changes the flags too).
+    pub call_clobbered: &'static [Reg],
+}
+
 /// Decodes the instruction at a code offset, or says why it can't.
 pub trait Decoder {
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String>;
-    /// The stack pointer's register number.
-    fn sp(&self) -> Reg;
-    /// The register that holds the vmctx argument at a function's entry.
-    fn vmctx(&self) -> Reg;
+    fn abi(&self) -> Abi;
 }
 
 /// `vmctx.stack_limit`'s offset (compiler/src/abi.rs, kwo_abi.h).
@@ -172,9 +205,16 @@ fn not_minus_one(width: Width) -> u8 {
 enum Flags {
     Unknown,
     /// Z iff `reg == imm`.
-    Compare { reg: Reg, width: Width, imm: i64 },
+    Compare {
+        reg: Reg,
+        width: Width,
+        imm: i64,
+    },
     /// Known Z and V bits.
-    Known { z: bool, v: bool },
+    Known {
+        z: bool,
+        v: bool,
+    },
     /// The stack pointer compared with the stack limit.
     SpVsLimit,
 }
@@ -223,18 +263,22 @@ impl State {
         f & fact != 0 || (fact == NZ64 && f & NZ32 != 0)
     }
 
-    /// Learns `fact` about `reg` and every register holding a copy of it.
     /// Learns `fact` about `reg`, every register holding a copy of it, and
     /// the stack slot it was loaded from (with every other load of it).
     fn learn(&mut self, reg: Reg, fact: u8) {
-        let root = self.alias[reg as usize].unwrap_or(reg);
+        let root = self.root(reg);
         let slot = self.from_slot[reg as usize];
         for r in 0..GPRS {
-            if r == root as usize || self.alias[r] == Some(root) || (slot.is_some() && self.from_slot[r] == slot) {
+            if r == root as usize
+                || self.alias[r] == Some(root)
+                || (slot.is_some() && self.from_slot[r] == slot)
+            {
                 self.facts[r] |= fact;
             }
         }
-        if let Some((_, facts)) = slot.and_then(|d| self.slots.iter_mut().find(|(disp, _)| *disp == d)) {
+        if let Some((_, facts)) =
+            slot.and_then(|d| self.slots.iter_mut().find(|(disp, _)| *disp == d))
+        {
             *facts |= fact;
         }
     }
@@ -247,7 +291,9 @@ impl State {
 
     /// Whether two registers are known to hold the same value.
     fn same_value(&self, a: Reg, b: Reg) -> bool {
-        self.root(a) == self.root(b) || (self.from_slot[a as usize].is_some() && self.from_slot[a as usize] == self.from_slot[b as usize])
+        self.root(a) == self.root(b)
+            || (self.from_slot[a as usize].is_some()
+                && self.from_slot[a as usize] == self.from_slot[b as usize])
     }
 
     fn kill(&mut self, reg: Reg) {
@@ -270,23 +316,22 @@ impl State {
 
     fn copy(&mut self, dst: Reg, src: Reg, width: Width) {
         let facts = self.facts[src as usize];
-        let root = self.alias[src as usize].unwrap_or(src);
+        let root = self.root(src);
         let constant = self.constant[src as usize];
         let (vmctx, limit) = (self.vmctx >> src & 1, self.limit >> src & 1);
+        let from_slot = self.from_slot[src as usize];
         self.kill(dst);
         if dst == src {
             return;
-        }
-        if width == Width::W64 {
-            self.constant[dst as usize] = constant;
-            self.vmctx |= vmctx << dst;
-            self.limit |= limit << dst;
-            self.from_slot[dst as usize] = self.from_slot[src as usize];
         }
         match width {
             Width::W64 => {
                 self.facts[dst as usize] = facts;
                 self.alias[dst as usize] = Some(root);
+                self.constant[dst as usize] = constant;
+                self.vmctx |= vmctx << dst;
+                self.limit |= limit << dst;
+                self.from_slot[dst as usize] = from_slot;
             }
             // The upper half is zeroed: nonzero low half stays nonzero, and
             // the whole register can't be all ones.
@@ -300,7 +345,8 @@ impl State {
 
     /// Whether `reg == imm` is decided by the facts.
     fn equals(&self, reg: Reg, width: Width, imm: i64) -> Option<bool> {
-        let excluded = (imm == 0 && self.has(reg, nonzero(width))) || (imm == -1 && self.has(reg, not_minus_one(width)));
+        let excluded = (imm == 0 && self.has(reg, nonzero(width)))
+            || (imm == -1 && self.has(reg, not_minus_one(width)));
         if excluded {
             Some(false)
         } else {
@@ -311,7 +357,9 @@ impl State {
     fn eval(&self, cond: Cond) -> Option<bool> {
         match (cond, self.flags) {
             (Cond::Eq, Flags::Compare { reg, width, imm }) => self.equals(reg, width, imm),
-            (Cond::Ne, Flags::Compare { reg, width, imm }) => self.equals(reg, width, imm).map(|e| !e),
+            (Cond::Ne, Flags::Compare { reg, width, imm }) => {
+                self.equals(reg, width, imm).map(|e| !e)
+            }
             (Cond::Eq, Flags::Known { z, .. }) => Some(z),
             (Cond::Ne, Flags::Known { z, .. }) => Some(!z),
             (Cond::Vs, Flags::Known { v, .. }) => Some(v),
@@ -329,7 +377,9 @@ impl State {
             }
             return;
         }
-        let Flags::Compare { reg, width, imm } = self.flags else { return };
+        let Flags::Compare { reg, width, imm } = self.flags else {
+            return;
+        };
         let differs = match cond {
             Cond::Eq => !taken,
             Cond::Ne => taken,
@@ -353,22 +403,22 @@ impl State {
             if self.constant[r] != other.constant[r] {
                 self.constant[r] = None;
             }
-        }
-        self.vmctx &= other.vmctx;
-        self.limit &= other.limit;
-        self.sp_checked &= other.sp_checked;
-        for r in 0..GPRS {
             if self.from_slot[r] != other.from_slot[r] {
                 self.from_slot[r] = None;
             }
         }
-        self.slots.retain_mut(|(disp, facts)| match other.slots.iter().find(|(d, _)| d == disp) {
-            Some((_, f)) => {
-                *facts &= f;
-                true
-            }
-            None => false,
-        });
+        self.vmctx &= other.vmctx;
+        self.limit &= other.limit;
+        self.sp_checked &= other.sp_checked;
+        self.slots.retain_mut(
+            |(disp, facts)| match other.slots.iter().find(|(d, _)| d == disp) {
+                Some((_, f)) => {
+                    *facts &= f;
+                    true
+                }
+                None => false,
+            },
+        );
         if self.flags != other.flags {
             self.flags = Flags::Unknown;
         }
@@ -386,6 +436,7 @@ pub struct Function {
 impl Function {
     /// Decodes and analyses everything reachable from `entry`, staying
     /// within `range` of the code.
+    ///
     /// `host_call(at)`: the call at `at` goes to a host function, which
     /// never writes the caller's frame.
     pub fn analyse(
@@ -395,9 +446,12 @@ impl Function {
         range: std::ops::Range<u64>,
         host_call: &dyn Fn(u64) -> bool,
     ) -> Result<Function, String> {
-        let mut f = Function { insns: BTreeMap::new(), states: BTreeMap::new() };
-        let mut work = VecDeque::from([(entry, State::entry(dec.vmctx()))]);
-        let sp = dec.sp();
+        let mut f = Function {
+            insns: BTreeMap::new(),
+            states: BTreeMap::new(),
+        };
+        let abi = dec.abi();
+        let mut work = VecDeque::from([(entry, State::entry(abi.vmctx))]);
         while let Some((at, state)) = work.pop_front() {
             if !range.contains(&at) {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
@@ -423,11 +477,12 @@ impl Function {
                 }
             };
             let mut state = f.states[&at].clone();
-            let wasm_call = matches!(insn.flow, Flow::CallIndirect) || matches!(insn.flow, Flow::Call(_) if !host_call(at));
+            let wasm_call = matches!(insn.flow, Flow::CallIndirect)
+                || matches!(insn.flow, Flow::Call(_) if !host_call(at));
             if wasm_call {
                 state.forget_slots();
             }
-            work.extend(successors(insn, at, state, sp));
+            work.extend(successors(insn, at, state, &abi));
         }
         Ok(f)
     }
@@ -450,7 +505,9 @@ impl Function {
     pub fn unproven_divisions(&self) -> Vec<u64> {
         let mut bad = Vec::new();
         for (at, insn) in &self.insns {
-            let Some((reg, width, signed)) = insn.divisor else { continue };
+            let Some((reg, width, signed)) = insn.divisor else {
+                continue;
+            };
             let s = &self.states[at];
             let safe = s.has(reg, nonzero(width)) && (!signed || s.has(reg, not_minus_one(width)));
             if !safe {
@@ -463,7 +520,7 @@ impl Function {
 
 /// The (address, state) pairs control can go to from `insn`: edges the
 /// facts rule out are left out.
-fn successors(insn: &Insn, at: u64, mut state: State, sp: Reg) -> Vec<(u64, State)> {
+fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi) -> Vec<(u64, State)> {
     let next = at + u64::from(insn.len);
     let cond = match &insn.flow {
         Flow::Branch(c, _) => Some(*c),
@@ -471,7 +528,7 @@ fn successors(insn: &Insn, at: u64, mut state: State, sp: Reg) -> Vec<(u64, Stat
     };
     // Branches read the flags before the instruction changes anything.
     let decided = cond.and_then(|c| state.eval(c));
-    apply(insn, &mut state, sp);
+    apply(insn, &mut state, abi);
     match insn.flow {
         Flow::Next | Flow::Call(_) | Flow::CallIndirect => vec![(next, state)],
         Flow::Jump(t) => vec![(t, state)],
@@ -488,10 +545,19 @@ fn successors(insn: &Insn, at: u64, mut state: State, sp: Reg) -> Vec<(u64, Stat
             }
             out
         }
-        Flow::BranchZero { reg, width, if_zero, target } => {
+        Flow::BranchZero {
+            reg,
+            width,
+            if_zero,
+            target,
+        } => {
             let is_zero = state.equals(reg, width, 0);
             let mut out = Vec::new();
-            let (zero_to, nonzero_to) = if if_zero { (target, next) } else { (next, target) };
+            let (zero_to, nonzero_to) = if if_zero {
+                (target, next)
+            } else {
+                (next, target)
+            };
             if is_zero != Some(false) {
                 out.push((zero_to, state.clone()));
             }
@@ -504,35 +570,40 @@ fn successors(insn: &Insn, at: u64, mut state: State, sp: Reg) -> Vec<(u64, Stat
 }
 
 /// The instruction's effect on registers and flags.
-fn apply(insn: &Insn, state: &mut State, sp: Reg) {
+fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
+    let sp = abi.sp;
+    let call = matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect);
     // Read before anything is written: a load may overwrite its own base.
     let loads_limit = insn
         .load
         .filter(|&(_, base, disp)| state.vmctx >> base & 1 != 0 && disp == VMCTX_STACK_LIMIT)
         .map(|(dst, _, _)| dst);
-    for &r in &insn.writes {
-        state.kill(r);
-    }
     let reloaded = insn
         .load
         .filter(|&(_, base, _)| base == sp)
-        .and_then(|(_, _, disp)| state.slots.iter().find(|(d, _)| *d == disp))
-        .map(|(_, facts)| *facts);
-    if let Some((dst, base, disp)) = insn.load {
+        .and_then(|(_, _, disp)| state.slots.iter().find(|(d, _)| *d == disp).copied());
+    let clobbered = if call { abi.call_clobbered } else { &[] };
+    for &r in insn.writes.iter().chain(clobbered) {
+        state.kill(r);
+    }
+    if let Some((dst, _, _)) = insn.load {
         state.kill(dst);
-        let slot = reloaded.unwrap_or(0);
-        state.facts[dst as usize] = slot & !SLOT_VMCTX;
-        if slot & SLOT_VMCTX != 0 {
-            state.vmctx |= 1 << dst;
-        }
-        if reloaded.is_some() && base == sp {
+        if let Some((disp, facts)) = reloaded {
+            state.facts[dst as usize] = facts & !SLOT_VMCTX;
+            if facts & SLOT_VMCTX != 0 {
+                state.vmctx |= 1 << dst;
+            }
             state.from_slot[dst as usize] = Some(disp);
         }
     }
     match insn.store {
         Store::None => {}
         Store::Spill { reg, disp } => {
-            let vmctx = if state.vmctx >> reg & 1 != 0 { SLOT_VMCTX } else { 0 };
+            let vmctx = if state.vmctx >> reg & 1 != 0 {
+                SLOT_VMCTX
+            } else {
+                0
+            };
             let facts = state.facts[reg as usize] | vmctx;
             let overlaps = |d: i64| (d - disp).abs() < 8;
             state.slots.retain(|(d, _)| !overlaps(*d));
@@ -562,8 +633,16 @@ fn apply(insn: &Insn, state: &mut State, sp: Reg) {
         state.kill(reg);
         state.constant[reg as usize] = Some(value);
         let low = value as u32;
-        let facts = [(low != 0, NZ32), (value != 0, NZ64), (low != u32::MAX, NM1_32), (value != -1, NM1_64)];
-        state.facts[reg as usize] = facts.iter().filter(|(holds, _)| *holds).fold(0, |acc, (_, f)| acc | f);
+        let facts = [
+            (low != 0, NZ32),
+            (value != 0, NZ64),
+            (low != u32::MAX, NM1_32),
+            (value != -1, NM1_64),
+        ];
+        state.facts[reg as usize] = facts
+            .iter()
+            .filter(|(holds, _)| *holds)
+            .fold(0, |acc, (_, f)| acc | f);
     }
     state.flags = match insn.flags {
         FlagsEffect::Keep => state.flags,
@@ -573,21 +652,93 @@ fn apply(insn: &Insn, state: &mut State, sp: Reg) {
             Flags::Compare { reg, width, imm: 0 }
         }
         FlagsEffect::TestPair { .. } => Flags::Unknown,
-        FlagsEffect::CompareReg { reg, width: Width::W64, other }
-            if state.root(reg) == sp && state.limit >> other & 1 != 0 =>
-        {
-            Flags::SpVsLimit
-        }
+        FlagsEffect::CompareReg {
+            reg,
+            width: Width::W64,
+            other,
+        } if state.root(reg) == sp && state.limit >> other & 1 != 0 => Flags::SpVsLimit,
         FlagsEffect::CompareReg { reg, width, other } => match state.constant[other as usize] {
-            Some(value) if width == Width::W32 => Flags::Compare { reg, width, imm: i64::from(value as i32) },
+            Some(value) if width == Width::W32 => Flags::Compare {
+                reg,
+                width,
+                imm: i64::from(value as i32),
+            },
             Some(imm) => Flags::Compare { reg, width, imm },
             None => Flags::Unknown,
         },
-        FlagsEffect::CondCompare { cond, reg, width, imm, nzcv } => match state.eval(cond) {
+        FlagsEffect::CondCompare {
+            cond,
+            reg,
+            width,
+            imm,
+            nzcv,
+        } => match state.eval(cond) {
             Some(true) => Flags::Compare { reg, width, imm },
-            Some(false) => Flags::Known { z: nzcv & 4 != 0, v: nzcv & 1 != 0 },
+            Some(false) => Flags::Known {
+                z: nzcv & 4 != 0,
+                v: nzcv & 1 != 0,
+            },
             None => Flags::Unknown,
         },
     };
+    if call {
+        state.flags = Flags::Unknown;
+    }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Instructions of 4 bytes each, from a table.
+    struct Table(Vec<(Flow, FlagsEffect)>);
+
+    impl Decoder for Table {
+        fn decode(&self, _code: &[u8], at: u64) -> Result<Insn, String> {
+            let (flow, flags) = self.0.get(at as usize / 4).cloned().ok_or("past the table")?;
+            Ok(Insn {
+                len: 4,
+                text: format!("{flow:?}"),
+                flow,
+                flags,
+                load: None,
+                store: Store::None,
+                copy: None,
+                constant: None,
+                writes: Vec::new(),
+                divisor: None,
+                uses_fp: false,
+                sp: SpEffect::None,
+            })
+        }
+
+        fn abi(&self) -> Abi {
+            Abi { sp: 31, vmctx: 0, call_clobbered: &[0] }
+        }
+    }
+
+    fn reaches(table: Vec<(Flow, FlagsEffect)>, host: bool, at: u64) -> bool {
+        let len = table.len() as u64 * 4;
+        let f = Function::analyse(&Table(table), &[], 0, 0..len, &|_| host).unwrap();
+        f.insns.contains_key(&at)
+    }
+
+    /// r19 is known nonzero, then compared with 0: `b.eq` cannot be taken
+    /// right away, but after a call the flags are the callee's.
+    #[test]
+    fn a_call_forgets_the_flags() {
+        let w = Width::W64;
+        let table = |call: bool| {
+            vec![
+                (Flow::BranchZero { reg: 19, width: w, if_zero: true, target: 16 }, FlagsEffect::Keep),
+                (Flow::Next, FlagsEffect::Compare { reg: 19, width: w, imm: 0 }),
+                (if call { Flow::Call(100) } else { Flow::Next }, FlagsEffect::Keep),
+                (Flow::Branch(Cond::Eq, 20), FlagsEffect::Keep),
+                (Flow::Return, FlagsEffect::Keep),
+                (Flow::Forbidden, FlagsEffect::Keep),
+            ]
+        };
+        assert!(!reaches(table(false), true, 20), "the compare decides the branch");
+        assert!(reaches(table(true), true, 20), "a host call clobbers the flags");
+    }
+}

@@ -103,8 +103,18 @@ struct Summary {
 /// Checks every rule above and the header's claims.
 pub fn check(obj: &Object) -> Result<Report, CheckError> {
     let report = measure(obj)?;
+    verify_header(obj, &report)?;
+    Ok(report)
+}
+
+/// The header's claims against what `measure` found: FP flag, largest
+/// frame, and either a static bound the code keeps or, for a recursive
+/// object, stack checks before every call into Wasm code.
+pub fn verify_header(obj: &Object, report: &Report) -> Result<(), CheckError> {
     if report.uses_fp && obj.flags & KWO_F_USES_FP == 0 {
-        return Err(CheckError("code uses FP/SIMD registers but the object is not flagged uses-fp".into()));
+        return Err(CheckError(
+            "code uses FP/SIMD registers but the object is not flagged uses-fp".into(),
+        ));
     }
     if report.max_frame > obj.max_frame {
         return Err(CheckError(format!(
@@ -114,11 +124,17 @@ pub fn check(obj: &Object) -> Result<Report, CheckError> {
     }
     if obj.stack_bound == 0 {
         if let Some(call) = &report.unchecked_call {
-            return Err(CheckError(format!("{call} before the stack-limit check (recursive object)")));
+            return Err(CheckError(format!(
+                "{call} before the stack-limit check (recursive object)"
+            )));
         }
     } else {
         match report.stack_bound {
-            None => return Err(CheckError("static stack bound claimed, but the call graph has a cycle".into())),
+            None => {
+                return Err(CheckError(
+                    "static stack bound claimed, but the call graph has a cycle".into(),
+                ))
+            }
             Some(b) if b > u64::from(obj.stack_bound) => {
                 return Err(CheckError(format!(
                     "worst-case stack of {b} bytes, over the header's stack_bound of {}",
@@ -128,7 +144,7 @@ pub fn check(obj: &Object) -> Result<Report, CheckError> {
             Some(_) => {}
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Checks the rules that do not depend on the header, and measures what
@@ -149,36 +165,54 @@ pub fn measure(obj: &Object) -> Result<Report, CheckError> {
         .collect();
     let mut summaries = BTreeMap::new();
     for e in entries.values() {
-        let s = summarise(obj, &*decoder, e, &host_calls).map_err(|m| CheckError(format!("{}: {m}", e.what)))?;
+        let s = summarise(obj, &*decoder, e, &host_calls)
+            .map_err(|m| CheckError(format!("{}: {m}", e.what)))?;
         summaries.insert(e.start, s);
     }
     let func_entries: BTreeSet<u64> = obj.funcs.iter().map(|f| u64::from(f.code_off)).collect();
     for (at, s) in &summaries {
         if let Some(bad) = s.calls.iter().find(|t| !func_entries.contains(t)) {
-            return Err(CheckError(format!("{}: call to 0x{bad:x}, which is no function entry", entries[at].what)));
+            return Err(CheckError(format!(
+                "{}: call to 0x{bad:x}, which is no function entry",
+                entries[at].what
+            )));
         }
     }
     let max_frame = summaries.values().map(|s| s.frame).max().unwrap_or(0);
-    let tramps: Vec<u64> = entries.keys().filter(|a| !func_entries.contains(a)).copied().collect();
+    let tramps: Vec<u64> = entries
+        .keys()
+        .filter(|a| !func_entries.contains(a))
+        .copied()
+        .collect();
     Ok(Report {
         uses_fp: summaries.values().any(|s| s.uses_fp),
-        max_frame: u32::try_from(max_frame).map_err(|_| CheckError(format!("a frame of {max_frame} bytes")))?,
+        max_frame: u32::try_from(max_frame)
+            .map_err(|_| CheckError(format!("a frame of {max_frame} bytes")))?,
         stack_bound: worst_case(&summaries, &address_taken(obj), &tramps),
         functions: obj.funcs.len(),
         instructions: summaries.values().map(|s| s.instructions).sum(),
         returns: summaries.values().map(|s| s.returns).sum(),
         indirect_calls: summaries.values().map(|s| s.indirect_calls).sum(),
-        unchecked_call: summaries
-            .iter()
-            .find_map(|(entry, s)| s.unchecked_call.map(|at| format!("{}: call at 0x{at:x}", entries[entry].what))),
+        unchecked_call: summaries.iter().find_map(|(entry, s)| {
+            s.unchecked_call
+                .map(|at| format!("{}: call at 0x{at:x}", entries[entry].what))
+        }),
     })
 }
 
 /// A disassembler for `target` that reports operands and register use.
 fn capstone(target: Target) -> Result<Capstone, CheckError> {
     let built = match target {
-        Target::X86_64 => Capstone::new().x86().mode(arch::x86::ArchMode::Mode64).detail(true).build(),
-        Target::Aarch64 => Capstone::new().arm64().mode(arch::arm64::ArchMode::Arm).detail(true).build(),
+        Target::X86_64 => Capstone::new()
+            .x86()
+            .mode(arch::x86::ArchMode::Mode64)
+            .detail(true)
+            .build(),
+        Target::Aarch64 => Capstone::new()
+            .arm64()
+            .mode(arch::arm64::ArchMode::Arm)
+            .detail(true)
+            .build(),
     };
     built.map_err(|e| CheckError(format!("capstone: {e}")))
 }
@@ -193,9 +227,14 @@ fn entries(obj: &Object) -> Result<BTreeMap<u64, Entry>, CheckError> {
         starts.insert(u64::from(f.code_off), format!("func {}", imported + i));
         func_len.insert(u64::from(f.code_off), u64::from(f.code_len));
     }
-    let tramps = obj.exports.iter().filter_map(|e| e.tramp.map(|t| (t, e.index)));
+    let tramps = obj
+        .exports
+        .iter()
+        .filter_map(|e| e.tramp.map(|t| (t, e.index)));
     for (t, func) in tramps.chain(obj.start.map(|(f, t)| (t, f))) {
-        starts.entry(u64::from(t)).or_insert_with(|| format!("trampoline of func {func}"));
+        starts
+            .entry(u64::from(t))
+            .or_insert_with(|| format!("trampoline of func {func}"));
     }
     let code_end = obj.code.len() as u64;
     let offsets: Vec<u64> = starts.keys().copied().collect();
@@ -207,14 +246,29 @@ fn entries(obj: &Object) -> Result<BTreeMap<u64, Entry>, CheckError> {
             end = end.min(start.saturating_add(*len));
         }
         if start >= end || end > code_end {
-            return Err(CheckError(format!("{what}: entry 0x{start:x} outside the code")));
+            return Err(CheckError(format!(
+                "{what}: entry 0x{start:x} outside the code"
+            )));
         }
-        out.insert(start, Entry { what, start, end, trampoline: len.is_none() });
+        out.insert(
+            start,
+            Entry {
+                what,
+                start,
+                end,
+                trampoline: len.is_none(),
+            },
+        );
     }
     Ok(out)
 }
 
-fn summarise(obj: &Object, dec: &dyn Decoder, e: &Entry, host_calls: &BTreeSet<u64>) -> Result<Summary, String> {
+fn summarise(
+    obj: &Object,
+    dec: &dyn Decoder,
+    e: &Entry,
+    host_calls: &BTreeSet<u64>,
+) -> Result<Summary, String> {
     let pad = match obj.target {
         Target::X86_64 => &ENDBR64,
         Target::Aarch64 => &BTI_C,
@@ -244,33 +298,44 @@ fn summarise(obj: &Object, dec: &dyn Decoder, e: &Entry, host_calls: &BTreeSet<u
             SpEffect::Down(n) => n,
             SpEffect::DownBy(r) => match f.constant_at(at, r) {
                 Some(n) if n >= 0 => n as u64,
-                _ => return Err(format!("`{}` at 0x{at:x}: stack allocation of unknown size", insn.text)),
+                _ => {
+                    return Err(format!(
+                        "`{}` at 0x{at:x}: stack allocation of unknown size",
+                        insn.text
+                    ))
+                }
             },
             SpEffect::None | SpEffect::Up => 0,
         };
         s.frame = s.frame.saturating_add(allocated);
-        match insn.flow {
+        let wasm_call = match insn.flow {
             Flow::Forbidden => return Err(format!("`{}` at 0x{at:x} is reachable", insn.text)),
             Flow::JumpIndirect => return Err(format!("indirect jump `{}` at 0x{at:x}", insn.text)),
-            Flow::Call(_) if host_calls.contains(&at) => {}
+            Flow::Call(_) if host_call(at) => false,
             Flow::Call(t) => {
                 s.calls.insert(t);
+                true
             }
             Flow::CallIndirect => {
                 s.calls_indirect = true;
                 s.indirect_calls += 1;
+                true
             }
-            Flow::Return => s.returns += 1,
-            _ => {}
-        }
-        let wasm_call = matches!(insn.flow, Flow::CallIndirect)
-            || matches!(insn.flow, Flow::Call(_) if !host_calls.contains(&at));
+            Flow::Return => {
+                s.returns += 1;
+                false
+            }
+            _ => false,
+        };
         if wasm_call && !f.sp_checked_at(at) && s.unchecked_call.is_none() && !e.trampoline {
             s.unchecked_call = Some(at);
         }
     }
     if let Some(at) = f.unproven_divisions().first() {
-        return Err(format!("`{}` at 0x{at:x}: divisor not proven nonzero (and not -1)", f.insns[at].text));
+        return Err(format!(
+            "`{}` at 0x{at:x}: divisor not proven nonzero (and not -1)",
+            f.insns[at].text
+        ));
     }
     Ok(s)
 }
@@ -280,12 +345,19 @@ fn summarise(obj: &Object, dec: &dyn Decoder, e: &Entry, host_calls: &BTreeSet<u
 /// exports).
 fn address_taken(obj: &Object) -> BTreeSet<u64> {
     let imported = obj.imports.len() as u32;
-    let in_elems = obj.elems.iter().flat_map(|e| e.items.iter().flatten().copied());
+    let in_elems = obj
+        .elems
+        .iter()
+        .flat_map(|e| e.items.iter().flatten().copied());
     let in_globals = obj.globals.iter().filter_map(|g| match g.init {
         GlobalInit::RefFunc(f) => Some(f),
         _ => None,
     });
-    let exported = obj.exports.iter().filter(|e| e.kind == ExportKind::Func).map(|e| e.index);
+    let exported = obj
+        .exports
+        .iter()
+        .filter(|e| e.kind == ExportKind::Func)
+        .map(|e| e.index);
     in_elems
         .chain(in_globals)
         .chain(exported)
@@ -296,7 +368,11 @@ fn address_taken(obj: &Object) -> BTreeSet<u64> {
 }
 
 /// The deepest chain of frames from any trampoline, or `None` on a cycle.
-fn worst_case(summaries: &BTreeMap<u64, Summary>, indirect: &BTreeSet<u64>, roots: &[u64]) -> Option<u64> {
+fn worst_case(
+    summaries: &BTreeMap<u64, Summary>,
+    indirect: &BTreeSet<u64>,
+    roots: &[u64],
+) -> Option<u64> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         OnPath,
@@ -304,13 +380,17 @@ fn worst_case(summaries: &BTreeMap<u64, Summary>, indirect: &BTreeSet<u64>, root
     }
     let succ = |at: u64| -> Vec<u64> {
         let s = &summaries[&at];
-        let ind = if s.calls_indirect { indirect.iter().copied().collect() } else { Vec::new() };
+        let ind = if s.calls_indirect {
+            indirect.iter().copied().collect()
+        } else {
+            Vec::new()
+        };
         s.calls.iter().copied().chain(ind).collect()
     };
+    // Every function is visited, reachable from a root or not: a cycle
+    // anywhere makes the module recursive, as the verifier decides it.
     let mut mark: BTreeMap<u64, Mark> = BTreeMap::new();
-    let mut deepest = 0u64;
-    let all: Vec<u64> = roots.iter().copied().chain(summaries.keys().copied()).collect();
-    for root in all {
+    for &root in summaries.keys() {
         if mark.contains_key(&root) {
             continue;
         }
@@ -344,10 +424,9 @@ fn worst_case(summaries: &BTreeMap<u64, Summary>, indirect: &BTreeSet<u64>, root
             }
         }
     }
-    for r in roots {
-        if let Some(Mark::Done(d)) = mark.get(r) {
-            deepest = deepest.max(*d);
-        }
-    }
-    Some(deepest)
+    let depth = |r: &u64| match mark.get(r) {
+        Some(Mark::Done(d)) => *d,
+        _ => 0,
+    };
+    Some(roots.iter().map(depth).max().unwrap_or(0))
 }

@@ -5,10 +5,12 @@ use capstone::arch::x86::X86OperandType;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, InsnDetail, RegId};
 
-use super::flow::{Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Store, Width};
+use super::flow::{Abi, Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Store, Width};
 
 const RSP: Reg = 4;
 const RBP: Reg = 5;
+/// The first argument register, which holds the vmctx pointer.
+const RDI: Reg = 7;
 /// SysV caller-saved: rax, rcx, rdx, rsi, rdi, r8-r11.
 const CALL_CLOBBERED: [Reg; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
 
@@ -31,11 +33,12 @@ impl X86 {
 /// (`None` for 8/16-bit parts, which are partial writes).
 fn gpr(name: &str) -> Option<(Reg, Option<Width>)> {
     const R64: [&str; 16] = [
-        "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+        "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
+        "r13", "r14", "r15",
     ];
     const R32: [&str; 16] = [
-        "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d",
-        "r15d",
+        "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d",
+        "r12d", "r13d", "r14d", "r15d",
     ];
     const PARTS: [&[&str]; 16] = [
         &["al", "ah", "ax"],
@@ -70,7 +73,9 @@ fn gpr(name: &str) -> Option<(Reg, Option<Width>)> {
 }
 
 fn is_fp_reg(name: &str) -> bool {
-    ["xmm", "ymm", "zmm", "mm", "st", "mxcsr", "fp"].iter().any(|p| name.starts_with(p))
+    ["xmm", "ymm", "zmm", "mm", "st", "mxcsr", "fp"]
+        .iter()
+        .any(|p| name.starts_with(p))
         || (name.len() == 2 && name.starts_with('k') && name.as_bytes()[1].is_ascii_digit())
 }
 
@@ -83,17 +88,20 @@ enum Op {
 }
 
 impl Decoder for X86 {
-    fn sp(&self) -> Reg {
-        RSP
-    }
-
-    fn vmctx(&self) -> Reg {
-        7 // rdi
+    fn abi(&self) -> Abi {
+        Abi {
+            sp: RSP,
+            vmctx: RDI,
+            call_clobbered: &CALL_CLOBBERED,
+        }
     }
 
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
         let bytes = code.get(at as usize..).unwrap_or(&[]);
-        let insns = self.cs.disasm_count(&bytes[..bytes.len().min(16)], at, 1).map_err(|e| e.to_string())?;
+        let insns = self
+            .cs
+            .disasm_count(&bytes[..bytes.len().min(16)], at, 1)
+            .map_err(|e| e.to_string())?;
         let Some(i) = insns.iter().next() else {
             return Err(format!("undecodable bytes at 0x{at:x}"));
         };
@@ -115,23 +123,40 @@ impl Decoder for X86 {
             uses_fp: false,
             sp: SpEffect::None,
         };
-        let groups: Vec<String> =
-            detail.groups().iter().filter_map(|g| self.cs.group_name(*g)).collect();
-        let implicit: Vec<String> =
-            detail.regs_read().iter().chain(detail.regs_write()).map(|r| self.name(*r)).collect();
-        insn.uses_fp = ops.iter().any(|o| matches!(o, Op::Reg(n, _) if is_fp_reg(n)))
+        let groups: Vec<String> = detail
+            .groups()
+            .iter()
+            .filter_map(|g| self.cs.group_name(*g))
+            .collect();
+        let implicit: Vec<String> = detail
+            .regs_read()
+            .iter()
+            .chain(detail.regs_write())
+            .map(|r| self.name(*r))
+            .collect();
+        insn.uses_fp = ops
+            .iter()
+            .any(|o| matches!(o, Op::Reg(n, _) if is_fp_reg(n)))
             || implicit.iter().any(|n| is_fp_reg(n))
-            || groups.iter().any(|g| ["sse", "avx", "fpu", "mmx", "3dnow", "fma", "f16c"].iter().any(|p| g.starts_with(p)));
+            || groups.iter().any(|g| {
+                ["sse", "avx", "fpu", "mmx", "3dnow", "fma", "f16c"]
+                    .iter()
+                    .any(|p| g.starts_with(p))
+            });
         insn.flow = flow(&mnemonic, &ops, &groups);
-        if matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect) {
-            insn.writes.extend(CALL_CLOBBERED);
-        }
-        let writes_flags = detail.regs_write().iter().any(|r| self.name(*r).ends_with("flags"));
+        let writes_flags = detail
+            .regs_write()
+            .iter()
+            .any(|r| self.name(*r).ends_with("flags"));
         insn.flags = flags(&mnemonic, &ops, writes_flags);
         insn.sp = stack(&mnemonic, &ops, at)?;
         // Capstone lists cdq/cqo as writing rax too; they only write rdx.
         let sign_extend = matches!(mnemonic.as_str(), "cdq" | "cqo");
-        let implicit_writes = detail.regs_write().iter().map(|r| self.name(*r)).filter(|n| !(sign_extend && gpr(n).is_some_and(|(r, _)| r == 0)));
+        let implicit_writes = detail
+            .regs_write()
+            .iter()
+            .map(|r| self.name(*r))
+            .filter(|n| !(sign_extend && gpr(n).is_some_and(|(r, _)| r == 0)));
         let explicit_writes = ops.iter().filter_map(|o| match o {
             Op::Reg(n, true) => Some(n.clone()),
             _ => None,
@@ -143,8 +168,14 @@ impl Decoder for X86 {
         for name in explicit_writes.chain(implicit_writes) {
             if let Some((r, _)) = gpr(&name) {
                 let copied = insn.copy.is_some_and(|(d, _, _)| d == r);
-                if r == RSP && insn.sp == SpEffect::None && !matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect | Flow::Return) {
-                    return Err(format!("0x{at:x}: `{}` writes the stack pointer", insn.text));
+                if r == RSP
+                    && insn.sp == SpEffect::None
+                    && !matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect | Flow::Return)
+                {
+                    return Err(format!(
+                        "0x{at:x}: `{}` writes the stack pointer",
+                        insn.text
+                    ));
                 }
                 if !copied {
                     insn.writes.push(r);
@@ -157,7 +188,12 @@ impl Decoder for X86 {
                     Some((r, Some(w))) => Some((r, w, mnemonic == "idiv")),
                     _ => return Err(format!("0x{at:x}: `{}`: unsupported divisor", insn.text)),
                 },
-                _ => return Err(format!("0x{at:x}: `{}`: division by a memory operand", insn.text)),
+                _ => {
+                    return Err(format!(
+                        "0x{at:x}: `{}`: division by a memory operand",
+                        insn.text
+                    ))
+                }
             };
         }
         Ok(insn)
@@ -195,8 +231,14 @@ fn flow(mnemonic: &str, ops: &[Op], groups: &[String]) -> Flow {
         [Op::Imm(t)] => Some(*t as u64),
         _ => None,
     };
-    let forbidden = ["ud0", "ud1", "ud2", "int3", "int1", "int", "into", "hlt", "syscall", "sysenter"];
-    if forbidden.contains(&mnemonic) || groups.iter().any(|g| g == "privilege" || g == "int" || g == "iret") {
+    let forbidden = [
+        "ud0", "ud1", "ud2", "int3", "int1", "int", "into", "hlt", "syscall", "sysenter",
+    ];
+    if forbidden.contains(&mnemonic)
+        || groups
+            .iter()
+            .any(|g| g == "privilege" || g == "int" || g == "iret")
+    {
         return Flow::Forbidden;
     }
     match (mnemonic, target) {
@@ -231,7 +273,11 @@ fn flags(mnemonic: &str, ops: &[Op], writes_flags: bool) -> FlagsEffect {
         ("cmp", [Op::Reg(a, _), Op::Imm(imm)]) => match gpr(a) {
             Some((reg, Some(width))) => {
                 // Capstone shows 32-bit immediates zero-extended.
-                let imm = if width == Width::W32 { i64::from(*imm as i32) } else { *imm };
+                let imm = if width == Width::W32 {
+                    i64::from(*imm as i32)
+                } else {
+                    *imm
+                };
                 FlagsEffect::Compare { reg, width, imm }
             }
             _ => FlagsEffect::Clobber,
@@ -258,11 +304,18 @@ fn flags(mnemonic: &str, ops: &[Op], writes_flags: bool) -> FlagsEffect {
 fn store(mnemonic: &str, ops: &[Op]) -> Store {
     let on_stack = |base: &str| matches!(gpr(base), Some((RSP | RBP, _)));
     match (mnemonic, ops) {
-        ("mov", [Op::Mem(base, false, disp, true), Op::Reg(src, _)]) if base == "rsp" => match gpr(src) {
-            Some((reg, Some(Width::W64))) => Store::Spill { reg, disp: *disp },
-            _ => Store::Stack,
-        },
-        _ if ops.iter().any(|o| matches!(o, Op::Mem(base, _, _, true) if on_stack(base))) => Store::Stack,
+        ("mov", [Op::Mem(base, false, disp, true), Op::Reg(src, _)]) if base == "rsp" => {
+            match gpr(src) {
+                Some((reg, Some(Width::W64))) => Store::Spill { reg, disp: *disp },
+                _ => Store::Stack,
+            }
+        }
+        _ if ops
+            .iter()
+            .any(|o| matches!(o, Op::Mem(base, _, _, true) if on_stack(base))) =>
+        {
+            Store::Stack
+        }
         _ => Store::None,
     }
 }
@@ -279,7 +332,9 @@ fn load(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, i64)> {
 }
 
 fn copy(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, Width)> {
-    let [Op::Reg(d, _), Op::Reg(s, _)] = ops else { return None };
+    let [Op::Reg(d, _), Op::Reg(s, _)] = ops else {
+        return None;
+    };
     if mnemonic != "mov" {
         return None;
     }
@@ -316,7 +371,9 @@ fn stack(mnemonic: &str, ops: &[Op], at: u64) -> Result<SpEffect, String> {
             Err(_) => return Err(format!("0x{at:x}: negative stack allocation")),
         },
         ("add", [_, Op::Imm(n)]) if rsp_first && *n >= 0 => SpEffect::Up,
-        ("mov", [_, Op::Reg(src, _)]) if rsp_first && gpr(src) == Some((RBP, Some(Width::W64))) => SpEffect::Up,
+        ("mov", [_, Op::Reg(src, _)]) if rsp_first && gpr(src) == Some((RBP, Some(Width::W64))) => {
+            SpEffect::Up
+        }
         _ => SpEffect::None,
     })
 }

@@ -765,9 +765,7 @@ impl<'a> FuncTranslator<'a, '_> {
             }
             O::I32Clz | O::I64Clz => self.unop(off, |t, a| t.b.ins().clz(a))?,
             O::I32Ctz | O::I64Ctz => self.unop(off, |t, a| t.b.ins().ctz(a))?,
-            O::I32Popcnt | O::I64Popcnt => {
-                self.unop(off, |t, a| t.b.ins().popcnt(a))?
-            }
+            O::I32Popcnt | O::I64Popcnt => self.unop(off, |t, a| t.b.ins().popcnt(a))?,
             O::I32Add | O::I64Add => self.binop(off, |t, a, b| t.b.ins().iadd(a, b))?,
             O::I32Sub | O::I64Sub => self.binop(off, |t, a, b| t.b.ins().isub(a, b))?,
             O::I32Mul | O::I64Mul => self.binop(off, |t, a, b| t.b.ins().imul(a, b))?,

@@ -67,7 +67,11 @@ impl CallGraph {
     /// Every defined function `func` may call (direct and indirect).
     fn successors(&self, func: u32, imported: u32) -> impl Iterator<Item = u32> + '_ {
         let i = (func - imported) as usize;
-        let indirect: &[u32] = if self.calls_indirect[i] { &self.address_taken } else { &[] };
+        let indirect: &[u32] = if self.calls_indirect[i] {
+            &self.address_taken
+        } else {
+            &[]
+        };
         self.callees[i].iter().chain(indirect).copied()
     }
 
@@ -102,7 +106,8 @@ impl CallGraph {
                         }
                         Mark::OnPath => {
                             let start = path.iter().position(|(g, _)| *g == c).unwrap_or(0);
-                            let mut cycle: Vec<u32> = path[start..].iter().map(|(g, _)| *g).collect();
+                            let mut cycle: Vec<u32> =
+                                path[start..].iter().map(|(g, _)| *g).collect();
                             cycle.push(c);
                             return Some(cycle);
                         }
@@ -122,7 +127,10 @@ impl CallGraph {
 /// Defined functions that can become a funcref, sorted.
 fn address_taken(module: &VerifiedModule) -> Vec<u32> {
     let imported = module.num_imported_funcs();
-    let in_elems = module.elems.iter().flat_map(|e| e.items.iter().flatten().copied());
+    let in_elems = module
+        .elems
+        .iter()
+        .flat_map(|e| e.items.iter().flatten().copied());
     let in_globals = module.globals.iter().filter_map(|g| match g.init {
         ConstValue::RefFunc(f) => Some(f),
         _ => None,
@@ -132,7 +140,11 @@ fn address_taken(module: &VerifiedModule) -> Vec<u32> {
         .iter()
         .filter(|e| e.kind == ExportKind::Func)
         .map(|e| e.index);
-    let mut funcs: Vec<u32> = in_elems.chain(in_globals).chain(exported).filter(|&f| f >= imported).collect();
+    let mut funcs: Vec<u32> = in_elems
+        .chain(in_globals)
+        .chain(exported)
+        .filter(|&f| f >= imported)
+        .collect();
     funcs.sort_unstable();
     funcs.dedup();
     funcs
