@@ -41,7 +41,7 @@ struct kwo_header {			/* 64 bytes */
 	__u32 max_frame;		/* largest native frame of any function, bytes */
 	__u32 start_func;		/* wasm function index of the start function, or KWO_NONE */
 	__u32 start_tramp;		/* CODE offset of the start function's trampoline, or KWO_NONE */
-	__u32 stack_bound;		/* worst-case stack of a call, bytes; 0: recursive (checks in code) */
+	__u32 stack_bound;		/* worst-case call stack, bytes; 0: recursive */
 	__u32 reserved[2];		/* must be zero */
 };
 
