@@ -99,6 +99,15 @@ static void host_trap(struct kwo_vmctx *vmctx, __u32 code)
 	kwo_raise(kwo_inst(vmctx), code, KWO_RA());
 }
 
+void kwo_resched_or_interrupt(struct kwo_instance *inst, unsigned long ra)
+{
+	kwo_plat_resched();
+	if (kwo_plat_should_stop() ||
+	    (inst->deadline_ns &&
+	     kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) >= inst->deadline_ns))
+		kwo_raise(inst, KWO_TRAP_INTERRUPTED, ra);
+}
+
 /* ra: the return address in generated code (the shim passes it on). */
 void kwo_host_yield(struct kwo_vmctx *vmctx, unsigned long ra)
 {
@@ -118,11 +127,7 @@ void kwo_host_yield(struct kwo_vmctx *vmctx, unsigned long ra)
 			return;
 	}
 	paused = kwo_fpu_pause(inst, fp);
-	kwo_plat_resched();
-	if (kwo_plat_should_stop() ||
-	    (inst->deadline_ns &&
-	     kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) >= inst->deadline_ns))
-		kwo_raise(inst, KWO_TRAP_INTERRUPTED, ra);
+	kwo_resched_or_interrupt(inst, ra);
 	kwo_fpu_resume(inst, fp, paused);
 	inst->epoch_deadline = *kwo_plat_epoch() + 1;
 	vmctx->epoch_deadline = inst->fuel_limited ? 0 : inst->epoch_deadline;

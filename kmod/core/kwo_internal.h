@@ -177,6 +177,12 @@ const struct kwo_type *kwo_func_type(const struct kwo_object *obj,
 void *kwo_host_addr(__u32 host_id, __u32 obj_flags);
 void kwo_host_yield(struct kwo_vmctx *vmctx, unsigned long ra);
 /*
+ * Gives up the CPU if another task wants it (with the FPU section paused),
+ * then traps with "interrupted" at ra, an address in generated code, on a
+ * fatal signal or an exhausted time budget.
+ */
+void kwo_resched_or_interrupt(struct kwo_instance *inst, unsigned long ra);
+/*
  * Generated code calls YIELD with Cranelift's preserve_all convention; these
  * arch/ shims save what the C function may clobber (with _fp, the FP/SIMD
  * registers too: only inside an FPU section) and call kwo_host_yield.

@@ -343,12 +343,8 @@ static __u32 wasi_random_get(struct kwo_vmctx *vmctx, __u32 buf, __u32 len)
 		len -= n;
 		if (!len)
 			break;
-		kwo_plat_resched();
-		if (kwo_plat_should_stop() ||
-		    (inst->deadline_ns &&
-		     kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) >= inst->deadline_ns))
-			kwo_raise(inst, KWO_TRAP_INTERRUPTED,
-				  (unsigned long)__builtin_return_address(0));
+		kwo_resched_or_interrupt(inst,
+					 (unsigned long)__builtin_return_address(0));
 	}
 	kwo_fpu_resume(inst, fp, paused);
 	return WASI_ESUCCESS;
