@@ -187,3 +187,23 @@ fn a_recursive_function_without_its_stack_check_is_rejected() {
         rejected(&broken, "before the stack-limit check");
     }
 }
+
+/// `x % (n / 2 + 1)` in a loop, as Rust's `HashMap` benchmark writes it:
+/// Cranelift guards the divisor `d + 1` by comparing `d` with -1, then
+/// divides by `lea ecx, [rsi + 1]`. The checker follows the increment.
+#[test]
+fn a_divisor_guarded_before_its_increment_is_accepted() {
+    let wat = r#"(module
+      (func $g (param i32) (result i32) (local.get 0))
+      (func (export "rem") (param i32 i32) (result i32) (local i32 i32)
+        (local.set 2 (i32.shr_u (local.get 1) (i32.const 1)))
+        (loop $l
+          (local.set 3 (i32.add (local.get 3)
+            (i32.rem_u (call $g (local.get 0)) (i32.add (local.get 2) (i32.const 1)))))
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br_if $l (local.get 0)))
+        (local.get 3)))"#;
+    for target in TARGETS {
+        check(&object(wat, target)).unwrap();
+    }
+}

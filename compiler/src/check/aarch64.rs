@@ -124,6 +124,7 @@ impl Decoder for Aarch64 {
             store: Store::None,
             copy: None,
             constant: None,
+            increment: None,
             writes: Vec::new(),
             divisor: None,
             uses_fp: d.regs.iter().any(|r| is_fp_reg(r))
@@ -151,6 +152,15 @@ impl Decoder for Aarch64 {
             _ => None,
         };
         insn.store = store(&d);
+        insn.increment = match (d.mnemonic.as_str(), args.as_slice()) {
+            (m @ ("add" | "sub"), [dst, src, value]) => match (gpr(dst), gpr(src), imm(value)) {
+                (Some((dr, wd)), Some((sr, ws)), Some(v)) if wd == ws && dr != SP && sr != SP => {
+                    Some((dr, sr, wd, if m == "sub" { -v } else { v }))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
         insn.constant = match (d.mnemonic.as_str(), args.as_slice()) {
             ("mov", [dst, value]) => match (gpr(dst), imm(value)) {
                 (Some((r, Width::W64)), Some(v)) if r != SP => Some((r, v)),

@@ -152,6 +152,9 @@ pub struct Insn {
     pub copy: Option<(Reg, Reg, Width)>,
     /// `reg = value`: a move of a constant (the whole register's value).
     pub constant: Option<(Reg, i64)>,
+    /// `dst = src + imm` at a width (a 32-bit result zeroes the upper half);
+    /// `dst` is in `writes` as well.
+    pub increment: Option<(Reg, Reg, Width, i64)>,
     /// Registers written otherwise (their facts are lost).
     pub writes: Vec<Reg>,
     /// A hardware division by this register, which must be known nonzero
@@ -569,6 +572,24 @@ fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi) -> Vec<(u64, St
     }
 }
 
+/// What is known of `src + imm` at `width`: adding 1 to a value that is
+/// not -1 gives a nonzero one, subtracting 1 from a nonzero value gives one
+/// that is not -1 (Cranelift tests `x == -1` for a divisor `x + 1`).
+fn increment_facts(state: &State, src: Reg, width: Width, imm: i64) -> u8 {
+    let mut facts = 0;
+    if imm == 1 && state.has(src, not_minus_one(width)) {
+        facts |= nonzero(width);
+    }
+    if imm == -1 && state.has(src, nonzero(width)) {
+        facts |= not_minus_one(width);
+    }
+    if width == Width::W32 {
+        // The upper half is zero.
+        facts |= NM1_64 | if facts & NZ32 != 0 { NZ64 } else { 0 };
+    }
+    facts
+}
+
 /// The instruction's effect on registers and flags.
 fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
     let sp = abi.sp;
@@ -582,9 +603,15 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
         .load
         .filter(|&(_, base, _)| base == sp)
         .and_then(|(_, _, disp)| state.slots.iter().find(|(d, _)| *d == disp).copied());
+    let incremented = insn
+        .increment
+        .map(|(dst, src, width, imm)| (dst, increment_facts(state, src, width, imm)));
     let clobbered = if call { abi.call_clobbered } else { &[] };
     for &r in insn.writes.iter().chain(clobbered) {
         state.kill(r);
+    }
+    if let Some((dst, facts)) = incremented {
+        state.facts[dst as usize] = facts;
     }
     if let Some((dst, _, _)) = insn.load {
         state.kill(dst);
@@ -705,6 +732,7 @@ mod tests {
                 store: Store::None,
                 copy: None,
                 constant: None,
+                increment: None,
                 writes: Vec::new(),
                 divisor: None,
                 uses_fp: false,

@@ -118,6 +118,7 @@ impl Decoder for X86 {
             store: Store::None,
             copy: None,
             constant: None,
+            increment: None,
             writes: Vec::new(),
             divisor: None,
             uses_fp: false,
@@ -165,6 +166,7 @@ impl Decoder for X86 {
         insn.load = load(&mnemonic, &ops);
         insn.store = store(&mnemonic, &ops);
         insn.constant = constant(&mnemonic, &ops);
+        insn.increment = increment(&mnemonic, &ops);
         for name in explicit_writes.chain(implicit_writes) {
             if let Some((r, _)) = gpr(&name) {
                 let copied = insn.copy.is_some_and(|(d, _, _)| d == r);
@@ -340,6 +342,22 @@ fn copy(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, Width)> {
     }
     match (gpr(d)?, gpr(s)?) {
         ((d, Some(wd)), (s, Some(ws))) if wd == ws && d != RSP => Some((d, s, wd)),
+        _ => None,
+    }
+}
+
+/// `lea d, [s + imm]`, `add`/`sub d, imm`, `inc`/`dec d`.
+fn increment(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, Width, i64)> {
+    let (d, s, imm) = match (mnemonic, ops) {
+        ("lea", [Op::Reg(d, _), Op::Mem(base, false, disp, _)]) => (d, base, *disp),
+        ("add", [Op::Reg(d, _), Op::Imm(v)]) => (d, d, *v),
+        ("sub", [Op::Reg(d, _), Op::Imm(v)]) => (d, d, v.checked_neg()?),
+        ("inc", [Op::Reg(d, _)]) => (d, d, 1),
+        ("dec", [Op::Reg(d, _)]) => (d, d, -1),
+        _ => return None,
+    };
+    match (gpr(d)?, gpr(s)?) {
+        ((d, Some(width)), (s, Some(_))) if d != RSP => Some((d, s, width, imm)),
         _ => None,
     }
 }
