@@ -106,22 +106,30 @@ impl Engine {
         })
     }
 
-    /// Instantiates `wasm` (not for [`Engine::Native`]).
-    pub fn instantiate(self, wasm: &[u8]) -> Result<Box<dyn Instance>, String> {
+    /// Compiles `wasm` once for many instances (not for [`Engine::Native`]).
+    pub fn prepare(self, wasm: &[u8]) -> Result<Box<dyn Module>, String> {
         if let Some(checks) = self.kwo_checks() {
-            return Ok(Box::new(KwoInstance::new(&kwo_compile_with(
-                wasm, checks,
-            )?)?));
+            return Ok(Box::new(KwoModule(kwo_compile_with(wasm, checks)?)));
         }
         match self {
             #[cfg(feature = "wasmtime")]
-            Engine::WasmtimeGuard => wt::instantiate(&wt::engine(false)?, wasm),
+            Engine::WasmtimeGuard => wt::prepare(wt::engine(false)?, wasm),
             #[cfg(feature = "wasmtime")]
-            Engine::WasmtimeExplicit => wt::instantiate(&wt::engine(true)?, wasm),
-            Engine::Wasmi => wi::instantiate(wasm),
+            Engine::WasmtimeExplicit => wt::prepare(wt::engine(true)?, wasm),
+            Engine::Wasmi => wi::prepare(wasm),
             _ => Err(format!("{} is not instantiated", self.label())),
         }
     }
+
+    /// Instantiates `wasm` (not for [`Engine::Native`]).
+    pub fn instantiate(self, wasm: &[u8]) -> Result<Box<dyn Instance>, String> {
+        self.prepare(wasm)?.instantiate()
+    }
+}
+
+/// A compiled module, instantiated as often as wanted.
+pub trait Module {
+    fn instantiate(&self) -> Result<Box<dyn Instance>, String>;
 }
 
 /// A live module instance whose `(i32) -> i64` exports can be called.
@@ -143,6 +151,15 @@ fn kwo_compile_with(wasm: &[u8], checks: kwo_compiler::Checks) -> Result<Vec<u8>
         ..Default::default()
     };
     kwo_compiler::compile(&module, &opts).map_err(|e| e.to_string())
+}
+
+/// A kwo object.
+struct KwoModule(Vec<u8>);
+
+impl Module for KwoModule {
+    fn instantiate(&self) -> Result<Box<dyn Instance>, String> {
+        Ok(Box::new(KwoInstance::new(&self.0)?))
+    }
 }
 
 pub struct KwoInstance(kwo::Instance);
@@ -181,6 +198,22 @@ pub mod wt {
     use super::Instance;
     use wasmtime::{Config, Engine, Linker, Module, Store, TypedFunc};
 
+    struct WtModule {
+        engine: Engine,
+        module: Module,
+    }
+
+    impl super::Module for WtModule {
+        fn instantiate(&self) -> Result<Box<dyn Instance>, String> {
+            instantiate_module(&self.engine, &self.module)
+        }
+    }
+
+    pub fn prepare(engine: Engine, wasm: &[u8]) -> Result<Box<dyn super::Module>, String> {
+        let module = Module::new(&engine, wasm).map_err(|e| e.to_string())?;
+        Ok(Box::new(WtModule { engine, module }))
+    }
+
     /// Default configuration (guard pages, signal-based traps), or explicit
     /// bounds checks: no reservation, no guard region, no signal handlers.
     /// Wasmtime requires Spectre masking off in that mode, so its explicit
@@ -199,11 +232,6 @@ pub mod wt {
             }
         }
         Engine::new(&c).map_err(|e| e.to_string())
-    }
-
-    pub fn instantiate(engine: &Engine, wasm: &[u8]) -> Result<Box<dyn Instance>, String> {
-        let module = Module::new(engine, wasm).map_err(|e| e.to_string())?;
-        instantiate_module(engine, &module)
     }
 
     pub fn instantiate_module(
@@ -259,10 +287,29 @@ pub mod wi {
     use super::Instance;
     use wasmi::{Engine, Error, ExternType, Linker, Module, Store, TypedFunc};
 
-    pub fn instantiate(wasm: &[u8]) -> Result<Box<dyn Instance>, String> {
+    struct WiModule {
+        engine: Engine,
+        module: Module,
+    }
+
+    pub fn prepare(wasm: &[u8]) -> Result<Box<dyn super::Module>, String> {
         let engine = Engine::default();
         let module = Module::new(&engine, wasm).map_err(|e| e.to_string())?;
-        let mut linker = Linker::<()>::new(&engine);
+        Ok(Box::new(WiModule { engine, module }))
+    }
+
+    pub fn instantiate(wasm: &[u8]) -> Result<Box<dyn Instance>, String> {
+        super::Module::instantiate(&*prepare(wasm)?)
+    }
+
+    impl super::Module for WiModule {
+        fn instantiate(&self) -> Result<Box<dyn Instance>, String> {
+            instantiate_module(&self.engine, &self.module)
+        }
+    }
+
+    fn instantiate_module(engine: &Engine, module: &Module) -> Result<Box<dyn Instance>, String> {
+        let mut linker = Linker::<()>::new(engine);
         for import in module.imports() {
             if let ExternType::Func(ty) = import.ty() {
                 let what = format!("{}::{}", import.module(), import.name());
@@ -276,9 +323,9 @@ pub mod wi {
                     .map_err(|e| e.to_string())?;
             }
         }
-        let mut store = Store::new(&engine, ());
+        let mut store = Store::new(engine, ());
         let instance = linker
-            .instantiate_and_start(&mut store, &module)
+            .instantiate_and_start(&mut store, module)
             .map_err(|e| e.to_string())?;
         if let Ok(init) = instance.get_typed_func::<(), ()>(&store, "_initialize") {
             init.call(&mut store, ()).map_err(|e| e.to_string())?;

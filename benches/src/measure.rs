@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
 
-use crate::engines::{self, Engine, Instance};
+use crate::engines::{self, Engine, Instance, Module};
 use crate::workloads::{self, Workload};
 
 /// Seconds of each sample.
@@ -125,6 +125,8 @@ pub fn run_times(
 /// One engine's instance of one workload, warmed up and checked.
 struct Contender {
     engine: Engine,
+    /// The compiled module, for workloads that want a fresh instance per call.
+    module: Option<Box<dyn Module>>,
     inst: Option<Box<dyn Instance>>,
     samples: Samples,
     failed: Option<String>,
@@ -138,16 +140,17 @@ impl Contender {
         want: i64,
         wasm: &[u8],
     ) -> Result<Contender, String> {
-        let mut inst = if engine == Engine::Native {
-            None
-        } else {
-            Some(engine.instantiate(wasm)?)
+        let module = match engine {
+            Engine::Native => None,
+            _ => Some(engine.prepare(wasm)?),
         };
+        let mut inst = module.as_ref().map(|m| m.instantiate()).transpose()?;
         if let Some(inst) = &mut inst {
             check(inst.call(w.export, arg)?, want)?;
         }
         Ok(Contender {
             engine,
+            module: module.filter(|_| w.fresh),
             inst,
             samples: Samples::default(),
             failed: None,
@@ -155,6 +158,15 @@ impl Contender {
     }
 
     fn time_call(&mut self, w: &Workload, arg: i32, want: i64) {
+        if let Some(module) = &self.module {
+            match module.instantiate() {
+                Ok(inst) => self.inst = Some(inst),
+                Err(e) => {
+                    self.failed = Some(e);
+                    return;
+                }
+            }
+        }
         let t = Instant::now();
         let got = match &mut self.inst {
             None => Ok(black_box(w.native)(black_box(arg))),

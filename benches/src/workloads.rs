@@ -21,6 +21,9 @@ pub struct Workload {
     /// Argument of the smoke run (a few microseconds).
     pub smoke: i32,
     pub native: fn(i32) -> i64,
+    /// Each timed call gets a fresh instance (made untimed), so that the
+    /// memory it grows is on the timed path: allocation-heavy workloads.
+    pub fresh: bool,
 }
 
 /// The Rust cdylib's module key.
@@ -44,6 +47,7 @@ macro_rules! c_workloads {
                 // SAFETY: the C function takes and returns plain integers
                 // and touches only its own static arrays.
                 native: |n| unsafe { native_c::$sym(n) as i64 },
+                fresh: false,
             },)*]
         }
     };
@@ -66,31 +70,74 @@ c_workloads! {
 /// Every workload, in report order.
 pub fn all() -> Vec<Workload> {
     use kwo_bench_workloads as rs;
+    let rust = |name, export, full, smoke, native, fresh| Workload {
+        name,
+        module: RUST_MODULE,
+        export,
+        full,
+        smoke,
+        native,
+        fresh,
+    };
     let mut w = c_workloads();
-    w.push(Workload {
-        name: "sha256",
-        module: RUST_MODULE,
-        export: "bench_sha256",
-        full: 1024,
-        smoke: 1,
-        native: |n| rs::bench_sha256(n),
-    });
-    w.push(Workload {
-        name: "deflate",
-        module: RUST_MODULE,
-        export: "bench_deflate",
-        full: 1024,
-        smoke: 2,
-        native: |n| rs::bench_deflate(n),
-    });
-    w.push(Workload {
-        name: "sort_hash",
-        module: RUST_MODULE,
-        export: "bench_sort_hash",
-        full: 1 << 20,
-        smoke: 1000,
-        native: |n| rs::bench_sort_hash(n),
-    });
+    w.extend([
+        rust(
+            "sha256",
+            "bench_sha256",
+            1024,
+            1,
+            |n| rs::bench_sha256(n),
+            false,
+        ),
+        rust(
+            "deflate",
+            "bench_deflate",
+            1024,
+            2,
+            |n| rs::bench_deflate(n),
+            false,
+        ),
+        rust(
+            "sort_hash",
+            "bench_sort_hash",
+            1 << 20,
+            1000,
+            |n| rs::bench_sort_hash(n),
+            false,
+        ),
+        rust(
+            "json",
+            "bench_json",
+            40_000,
+            50,
+            |n| rs::bench_json(n),
+            true,
+        ),
+        rust(
+            "vec_grow",
+            "bench_vec_grow",
+            2_000_000,
+            1000,
+            |n| rs::bench_vec_grow(n),
+            true,
+        ),
+        rust(
+            "hash_map",
+            "bench_hash_map",
+            200_000,
+            500,
+            |n| rs::bench_hash_map(n),
+            true,
+        ),
+        rust(
+            "strings",
+            "bench_strings",
+            200_000,
+            500,
+            |n| rs::bench_strings(n),
+            true,
+        ),
+    ]);
     w
 }
 
