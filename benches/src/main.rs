@@ -156,10 +156,12 @@ fn run(args: &Args) -> Result<usize, String> {
     let load = measure::load_times(&set, &modules, &mut errors);
     let round_trip = measure::invoke_round_trip(&set, &mut errors);
     let times = measure::run_times(&set, &workloads, &modules, &mut errors);
+    let doubled = measure::doubled_times(&set, &workloads, &modules, &mut errors);
 
     let data = report::Data {
         set: &set,
         times,
+        doubled,
         compile,
         load,
         round_trip,

@@ -122,6 +122,37 @@ pub fn run_times(
     results
 }
 
+/// The allocation-heavy workloads again at twice their size, on the main
+/// engines: a time that more than doubles says growth is not linear (a
+/// memory copied on every `memory.grow`).
+pub fn doubled_times(
+    set: &Settings,
+    workloads: &[Workload],
+    modules: &BTreeMap<String, Vec<u8>>,
+    errors: &mut Vec<String>,
+) -> Vec<RunResult> {
+    let doubled: Vec<Workload> = workloads
+        .iter()
+        .filter(|w| w.fresh)
+        .map(|w| Workload {
+            full: w.full * 2,
+            smoke: w.smoke * 2,
+            ..w.clone()
+        })
+        .collect();
+    let main = Settings {
+        smoke: set.smoke,
+        runs: set.runs,
+        interp_runs: set.interp_runs,
+        engines: Engine::main()
+            .into_iter()
+            .filter(|e| set.engines.contains(e))
+            .collect(),
+    };
+    eprintln!("the allocation-heavy workloads at twice their size:");
+    run_times(&main, &doubled, modules, errors)
+}
+
 /// One engine's instance of one workload, warmed up and checked.
 struct Contender {
     engine: Engine,

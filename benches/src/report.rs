@@ -14,6 +14,8 @@ use crate::measure::{CompileResult, RunResult, Samples, Settings};
 pub struct Data<'a> {
     pub set: &'a Settings,
     pub times: Vec<RunResult>,
+    /// The allocation-heavy workloads at twice their size.
+    pub doubled: Vec<RunResult>,
     pub compile: Vec<CompileResult>,
     pub load: BTreeMap<String, BTreeMap<&'static str, Samples>>,
     pub round_trip: BTreeMap<&'static str, f64>,
@@ -161,6 +163,7 @@ fn markdown(d: &Data, dir: &Path) -> String {
     );
     machine(&mut o, d);
     run_table(&mut o, d);
+    growth_table(&mut o, d);
     compile_table(&mut o, d);
     load_table(&mut o, d);
     round_trip_table(&mut o, d);
@@ -259,6 +262,52 @@ fn run_table(o: &mut String, d: &Data) {
         }
     }
     o.push_str("\n\n![ratio to native](ratio.svg)\n");
+}
+
+/// Time at twice the size over time at the size, per engine: about 2 when
+/// the work grows linearly.
+fn growth_table(o: &mut String, d: &Data) {
+    if d.doubled.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n## Growth\n\nThe allocation-heavy workloads (a fresh instance per call, so every \
+         `memory.grow` is timed) at twice their size: fastest run at 2n over fastest run at n. \
+         About 2 means time grows with the work; more means something grows faster (a memory \
+         copied on every `memory.grow` makes it quadratic).\n"
+    );
+    let engines = &main_engines(d);
+    let _ = write!(o, "| workload | n → 2n |");
+    for e in engines {
+        let _ = write!(o, " {} |", e.label());
+    }
+    let _ = write!(o, "\n|---|---:|");
+    for _ in engines {
+        o.push_str("---:|");
+    }
+    o.push('\n');
+    for big in &d.doubled {
+        let Some(small) = d.times.iter().find(|r| r.name == big.name) else {
+            continue;
+        };
+        let _ = write!(o, "| {} | {} → {} |", big.name, small.arg, big.arg);
+        for e in engines {
+            match (small.times.get(e.label()), big.times.get(e.label())) {
+                (Some(s), Some(b)) => {
+                    let _ = write!(
+                        o,
+                        " {} → {} **{:.2}×** |",
+                        ms(s.min()),
+                        ms(b.min()),
+                        b.min() / s.min()
+                    );
+                }
+                _ => o.push_str(" failed |"),
+            }
+        }
+        o.push('\n');
+    }
 }
 
 fn compile_table(o: &mut String, d: &Data) {

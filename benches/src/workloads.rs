@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// One benchmark: an exported `(i32) -> i64` function and its sizes.
+#[derive(Clone)]
 pub struct Workload {
     pub name: &'static str,
     /// Key into the map of built modules.
