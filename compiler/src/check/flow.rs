@@ -25,8 +25,7 @@
 //! offset 16) on every path, since the frame was allocated. A recursive
 //! object must have done so before any call into Wasm code.
 
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A general-purpose register, numbered by the architecture module.
 pub type Reg = u8;
@@ -432,8 +431,139 @@ impl State {
 /// A function's reachable instructions and what the dataflow found.
 pub struct Function {
     pub insns: BTreeMap<u64, Insn>,
-    /// Instructions that are reachable (have an entry state).
+    /// What the checks ask of the state on entry to a call, a division or
+    /// a stack allocation by register.
+    queries: BTreeMap<u64, Query>,
+}
+
+/// The answers about one instruction's entry state that the checks need.
+#[derive(Debug, Clone, Copy)]
+struct Query {
+    sp_checked: bool,
+    /// The constant the register of an `SpEffect::DownBy` holds.
+    down_by: Option<i64>,
+    /// The divisor is known nonzero (and, signed, not -1).
+    divisor_safe: bool,
+}
+
+impl Query {
+    fn of(insn: &Insn, state: &State) -> Option<Query> {
+        let call = matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect);
+        let down_by = match insn.sp {
+            SpEffect::DownBy(r) => Some(state.constant[r as usize]),
+            _ => None,
+        };
+        if !call && down_by.is_none() && insn.divisor.is_none() {
+            return None;
+        }
+        Some(Query {
+            sp_checked: state.sp_checked,
+            down_by: down_by.flatten(),
+            divisor_safe: insn.divisor.is_none_or(|(reg, width, signed)| {
+                state.has(reg, nonzero(width)) && (!signed || state.has(reg, not_minus_one(width)))
+            }),
+        })
+    }
+}
+
+/// The dataflow keeps a state per block leader only: a straight-line run
+/// carries its state from instruction to instruction without a copy, which
+/// is most of the checker's time on a large module.
+struct Analysis<'a> {
+    dec: &'a dyn Decoder,
+    code: &'a [u8],
+    range: std::ops::Range<u64>,
+    host_call: &'a dyn Fn(u64) -> bool,
+    abi: Abi,
+    /// Targets of branches and jumps, and the instructions after branches,
+    /// over every edge (pruned or not): any instruction with more than one
+    /// predecessor is one.
+    leaders: BTreeSet<u64>,
+    /// Instructions decoded while finding the leaders, not yet reached.
+    decoded: BTreeMap<u64, Insn>,
+    insns: BTreeMap<u64, Insn>,
     states: BTreeMap<u64, State>,
+}
+
+impl Analysis<'_> {
+    /// Decodes everything reachable over every edge, collecting leaders. A
+    /// path that fails to decode is left for the dataflow to report, if the
+    /// facts say it is reachable.
+    fn find_leaders(&mut self, entry: u64) {
+        let mut todo = vec![entry];
+        self.leaders.insert(entry);
+        let mut seen = BTreeSet::new();
+        while let Some(at) = todo.pop() {
+            if !self.range.contains(&at) || !seen.insert(at) {
+                continue;
+            }
+            let Ok(insn) = self.dec.decode(self.code, at) else {
+                continue;
+            };
+            let next = at + u64::from(insn.len);
+            match insn.flow {
+                Flow::Next | Flow::Call(_) | Flow::CallIndirect => todo.push(next),
+                Flow::Jump(t) => {
+                    self.leaders.insert(t);
+                    todo.push(t);
+                }
+                Flow::Branch(_, t) | Flow::BranchZero { target: t, .. } => {
+                    self.leaders.extend([t, next]);
+                    todo.extend([t, next]);
+                }
+                Flow::Return | Flow::JumpIndirect | Flow::Forbidden => {}
+            }
+            self.decoded.insert(at, insn);
+        }
+    }
+
+    /// Decodes the instruction at `at` into `insns`, once.
+    fn decode(&mut self, at: u64) -> Result<(), String> {
+        if !self.insns.contains_key(&at) {
+            let insn = match self.decoded.remove(&at) {
+                Some(insn) => insn,
+                None => self.dec.decode(self.code, at)?,
+            };
+            if at + u64::from(insn.len) > self.range.end {
+                return Err(format!("instruction at 0x{at:x} runs past the function"));
+            }
+            self.insns.insert(at, insn);
+        }
+        Ok(())
+    }
+
+    /// Runs the block at `at` from `state`: calls `see` with each
+    /// instruction's entry state, and returns the successors of its last
+    /// instruction.
+    fn run_block(
+        &mut self,
+        mut at: u64,
+        mut state: State,
+        see: &mut dyn FnMut(u64, &Insn, &State),
+    ) -> Result<Vec<(u64, State)>, String> {
+        loop {
+            if !self.range.contains(&at) {
+                return Err(format!("control reaches 0x{at:x}, outside the function"));
+            }
+            self.decode(at)?;
+            let insn = &self.insns[&at];
+            see(at, insn, &state);
+            let wasm_call = matches!(insn.flow, Flow::CallIndirect)
+                || matches!(insn.flow, Flow::Call(_) if !(self.host_call)(at));
+            if wasm_call {
+                state.forget_slots();
+            }
+            if !matches!(insn.flow, Flow::Next | Flow::Call(_) | Flow::CallIndirect) {
+                return Ok(successors(insn, at, state, &self.abi));
+            }
+            // Straight on, in place: the one successor is the next instruction.
+            apply(insn, &mut state, &self.abi);
+            at += u64::from(insn.len);
+            if self.leaders.contains(&at) {
+                return Ok(vec![(at, state)]);
+            }
+        }
+    }
 }
 
 impl Function {
@@ -449,75 +579,72 @@ impl Function {
         range: std::ops::Range<u64>,
         host_call: &dyn Fn(u64) -> bool,
     ) -> Result<Function, String> {
-        let mut f = Function {
+        let abi = dec.abi();
+        let vmctx = abi.vmctx;
+        let mut a = Analysis {
+            dec,
+            code,
+            range,
+            host_call,
+            abi,
+            leaders: BTreeSet::new(),
+            decoded: BTreeMap::new(),
             insns: BTreeMap::new(),
             states: BTreeMap::new(),
         };
-        let abi = dec.abi();
-        let mut work = VecDeque::from([(entry, State::entry(abi.vmctx))]);
+        a.find_leaders(entry);
+        let mut work = VecDeque::from([(entry, State::entry(vmctx))]);
         while let Some((at, state)) = work.pop_front() {
-            if !range.contains(&at) {
-                return Err(format!("control reaches 0x{at:x}, outside the function"));
-            }
-            let changed = match f.states.get_mut(&at) {
+            let changed = match a.states.get_mut(&at) {
                 Some(old) => old.meet(&state),
                 None => {
-                    f.states.insert(at, state);
+                    a.states.insert(at, state);
                     true
                 }
             };
-            if !changed {
-                continue;
+            if changed {
+                let state = a.states[&at].clone();
+                work.extend(a.run_block(at, state, &mut |_, _, _| {})?);
             }
-            let insn = match f.insns.entry(at) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => {
-                    let insn = dec.decode(code, at)?;
-                    if at + u64::from(insn.len) > range.end {
-                        return Err(format!("instruction at 0x{at:x} runs past the function"));
-                    }
-                    e.insert(insn)
-                }
-            };
-            let mut state = f.states[&at].clone();
-            let wasm_call = matches!(insn.flow, Flow::CallIndirect)
-                || matches!(insn.flow, Flow::Call(_) if !host_call(at));
-            if wasm_call {
-                state.forget_slots();
-            }
-            work.extend(successors(insn, at, state, &abi));
         }
-        Ok(f)
+        // The fixpoint is reached: one more pass answers the queries.
+        let mut queries = BTreeMap::new();
+        let blocks: Vec<(u64, State)> = std::mem::take(&mut a.states).into_iter().collect();
+        for (at, state) in blocks {
+            a.run_block(at, state, &mut |at, insn, state| {
+                if let Some(q) = Query::of(insn, state) {
+                    queries.insert(at, q);
+                }
+            })?;
+        }
+        Ok(Function {
+            insns: a.insns,
+            queries,
+        })
     }
 
     pub fn reachable(&self) -> impl Iterator<Item = (u64, &Insn)> {
         self.insns.iter().map(|(a, i)| (*a, i))
     }
 
-    /// Whether the stack pointer was checked on every path to `at`.
+    /// Whether the stack pointer was checked on every path to the call at
+    /// `at`.
     pub fn sp_checked_at(&self, at: u64) -> bool {
-        self.states.get(&at).is_some_and(|s| s.sp_checked)
+        self.queries.get(&at).is_some_and(|q| q.sp_checked)
     }
 
-    /// The constant a register holds on entry to the instruction at `at`.
-    pub fn constant_at(&self, at: u64, reg: Reg) -> Option<i64> {
-        self.states.get(&at).and_then(|s| s.constant[reg as usize])
+    /// The constant the register of the stack allocation at `at` holds.
+    pub fn down_by_at(&self, at: u64) -> Option<i64> {
+        self.queries.get(&at).and_then(|q| q.down_by)
     }
 
     /// Divisions whose divisor the facts do not show to be safe.
     pub fn unproven_divisions(&self) -> Vec<u64> {
-        let mut bad = Vec::new();
-        for (at, insn) in &self.insns {
-            let Some((reg, width, signed)) = insn.divisor else {
-                continue;
-            };
-            let s = &self.states[at];
-            let safe = s.has(reg, nonzero(width)) && (!signed || s.has(reg, not_minus_one(width)));
-            if !safe {
-                bad.push(*at);
-            }
-        }
-        bad
+        self.queries
+            .iter()
+            .filter(|(_, q)| !q.divisor_safe)
+            .map(|(at, _)| *at)
+            .collect()
     }
 }
 
@@ -722,7 +849,11 @@ mod tests {
 
     impl Decoder for Table {
         fn decode(&self, _code: &[u8], at: u64) -> Result<Insn, String> {
-            let (flow, flags) = self.0.get(at as usize / 4).cloned().ok_or("past the table")?;
+            let (flow, flags) = self
+                .0
+                .get(at as usize / 4)
+                .cloned()
+                .ok_or("past the table")?;
             Ok(Insn {
                 len: 4,
                 text: format!("{flow:?}"),
@@ -741,7 +872,11 @@ mod tests {
         }
 
         fn abi(&self) -> Abi {
-            Abi { sp: 31, vmctx: 0, call_clobbered: &[0] }
+            Abi {
+                sp: 31,
+                vmctx: 0,
+                call_clobbered: &[0],
+            }
         }
     }
 
@@ -758,15 +893,39 @@ mod tests {
         let w = Width::W64;
         let table = |call: bool| {
             vec![
-                (Flow::BranchZero { reg: 19, width: w, if_zero: true, target: 16 }, FlagsEffect::Keep),
-                (Flow::Next, FlagsEffect::Compare { reg: 19, width: w, imm: 0 }),
-                (if call { Flow::Call(100) } else { Flow::Next }, FlagsEffect::Keep),
+                (
+                    Flow::BranchZero {
+                        reg: 19,
+                        width: w,
+                        if_zero: true,
+                        target: 16,
+                    },
+                    FlagsEffect::Keep,
+                ),
+                (
+                    Flow::Next,
+                    FlagsEffect::Compare {
+                        reg: 19,
+                        width: w,
+                        imm: 0,
+                    },
+                ),
+                (
+                    if call { Flow::Call(100) } else { Flow::Next },
+                    FlagsEffect::Keep,
+                ),
                 (Flow::Branch(Cond::Eq, 20), FlagsEffect::Keep),
                 (Flow::Return, FlagsEffect::Keep),
                 (Flow::Forbidden, FlagsEffect::Keep),
             ]
         };
-        assert!(!reaches(table(false), true, 20), "the compare decides the branch");
-        assert!(reaches(table(true), true, 20), "a host call clobbers the flags");
+        assert!(
+            !reaches(table(false), true, 20),
+            "the compare decides the branch"
+        );
+        assert!(
+            reaches(table(true), true, 20),
+            "a host call clobbers the flags"
+        );
     }
 }

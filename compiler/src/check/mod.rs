@@ -296,7 +296,7 @@ fn summarise(
         s.uses_fp |= insn.uses_fp;
         let allocated = match insn.sp {
             SpEffect::Down(n) => n,
-            SpEffect::DownBy(r) => match f.constant_at(at, r) {
+            SpEffect::DownBy(_) => match f.down_by_at(at) {
                 Some(n) if n >= 0 => n as u64,
                 _ => {
                     return Err(format!(
