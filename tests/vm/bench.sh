@@ -31,6 +31,10 @@ bench_vm_n() {
 	sha256) echo 512 ;;
 	deflate) echo 256 ;;
 	sort_hash) echo 400000 ;;
+	json) echo 10000 ;;
+	vec_grow) echo 500000 ;;
+	hash_map) echo 50000 ;;
+	strings) echo 50000 ;;
 	*) return 1 ;;
 	esac
 }
