@@ -1,0 +1,261 @@
+//! The range analysis: which loads and stores it proves inside the minimum
+//! memory. Each case names the accesses it expects proven; everything a
+//! wrong proof could let through (one past the end, bounds known only at
+//! run time, wrap-around) must stay checked. Trap behaviour of the same
+//! shapes at run time is tested in `loader/tests/range.rs`.
+
+use kwo_verifier::{verify, Policy};
+
+/// Proven flags of the loads and stores of function `func` (defined
+/// function index), in code order.
+fn proven(wat: &str, func: usize) -> Vec<bool> {
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = verify(&wasm, &Policy::kernel()).unwrap();
+    let facts = &module.accesses[func];
+    let body = &module.bodies[func];
+    let reader = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
+        &module.wasm[body.range.clone()],
+        body.range.start,
+    ));
+    let mut ops = reader.get_operators_reader().unwrap();
+    let mut out = Vec::new();
+    while !ops.eof() {
+        let (op, off) = ops.read_with_offset().unwrap();
+        let name = format!("{op:?}");
+        if name.contains("Load") || name.contains("Store") {
+            out.push(facts.is_proven(off));
+        }
+    }
+    assert_eq!(out.len() as u32, facts.accesses);
+    out
+}
+
+/// `for i in 0..n { a[i] = i }` over 100 i32s at 1024, with `cmp` exiting.
+fn counted_loop(limit: &str, cmp: &str) -> String {
+    format!(
+        r#"(module (memory 1)
+      (func (export "f") (local $i i32)
+        (loop $l
+          (i32.store offset=1024 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l ({cmp} (local.get $i) (i32.const {limit}))))))"#
+    )
+}
+
+#[test]
+fn counted_loops_over_a_constant_array_are_proven() {
+    for cmp in ["i32.lt_u", "i32.lt_s", "i32.ne"] {
+        assert_eq!(proven(&counted_loop("100", cmp), 0), [true], "{cmp}");
+    }
+}
+
+#[test]
+fn a_loop_one_element_past_the_end_is_not_proven() {
+    // 1024 + 4 * 15104 = 61440 + 4 * ... : exactly at the end of 1 page.
+    let fits = (65536 - 1024) / 4;
+    assert_eq!(proven(&counted_loop(&fits.to_string(), "i32.lt_u"), 0), [true]);
+    let past = fits + 1;
+    for cmp in ["i32.lt_u", "i32.lt_s", "i32.ne"] {
+        assert_eq!(proven(&counted_loop(&past.to_string(), cmp), 0), [false], "{cmp}");
+    }
+}
+
+#[test]
+fn while_loop_with_the_test_at_the_top_is_proven() {
+    let wat = r#"(module (memory 1)
+      (func (export "f") (result i32) (local $i i32) (local $sum i32)
+        (block $done (loop $l
+          (br_if $done (i32.ge_s (local.get $i) (i32.const 256)))
+          (local.set $sum (i32.add (local.get $sum) (i32.load8_u (local.get $i))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l)))
+        (local.get $sum)))"#;
+    assert_eq!(proven(wat, 0), [true]);
+}
+
+#[test]
+fn bounds_known_only_at_run_time_are_not_proven() {
+    // The limit is a parameter: it may be anything.
+    let param = r#"(module (memory 1)
+      (func (export "f") (param $n i32) (local $i i32)
+        (block $done (loop $l
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (i32.store (i32.shl (local.get $i) (i32.const 2)) (i32.const 0))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l)))))"#;
+    assert_eq!(proven(param, 0), [false]);
+    // The same loop after the caller's limit is checked against the array.
+    let checked = r#"(module (memory 1)
+      (func (export "f") (param $n i32) (local $i i32)
+        (if (i32.gt_u (local.get $n) (i32.const 1000)) (then (return)))
+        (block $done (loop $l
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (i32.store (i32.shl (local.get $i) (i32.const 2)) (i32.const 0))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l)))))"#;
+    assert_eq!(proven(checked, 0), [true]);
+    // Globals and loaded values are unknown.
+    let global = r#"(module (memory 1) (global $g (mut i32) (i32.const 0))
+      (func (export "f") (result i32)
+        (i32.add (i32.load (global.get $g)) (i32.load (i32.load (i32.const 0))))))"#;
+        // In code order: the load at the global, the inner load at 0 (proven),
+    // the load at the loaded value.
+    assert_eq!(proven(global, 0), [false, true, false]);
+}
+
+#[test]
+fn a_signed_check_does_not_bound_a_negative_index() {
+    // i < 100 signed holds for every negative i, which as an index is huge.
+    let wat = r#"(module (memory 1)
+      (func (export "f") (param $i i32) (result i32)
+        (if (result i32) (i32.lt_s (local.get $i) (i32.const 100))
+          (then (i32.load8_u (local.get $i)))
+          (else (i32.const 0)))))"#;
+    assert_eq!(proven(wat, 0), [false]);
+    let both = r#"(module (memory 1)
+      (func (export "f") (param $i i32) (result i32)
+        (if (result i32) (i32.and (i32.lt_s (local.get $i) (i32.const 100))
+                                  (i32.ge_s (local.get $i) (i32.const 0)))
+          (then (i32.load8_u (local.get $i)))
+          (else (i32.const 0)))))"#;
+    // An `and` of two conditions is not a condition the analysis follows.
+    assert_eq!(proven(both, 0), [false]);
+    let nested = r#"(module (memory 1)
+      (func (export "f") (param $i i32) (result i32)
+        (if (result i32) (i32.lt_s (local.get $i) (i32.const 100))
+          (then (if (result i32) (i32.ge_s (local.get $i) (i32.const 0))
+            (then (i32.load8_u (local.get $i))) (else (i32.const 0))))
+          (else (i32.const 0)))))"#;
+    assert_eq!(proven(nested, 0), [true]);
+}
+
+#[test]
+fn wrap_around_is_not_proven() {
+    // 0xffff_fff0 + 0x20 wraps to 0x10, but the analysis must not assume
+    // a wrapped sum is small unless every sum wraps the same way.
+    let add = r#"(module (memory 1)
+      (func (export "f") (param $x i32) (result i32)
+        (i32.load (i32.add (i32.and (local.get $x) (i32.const 0xff)) (i32.const 0xffffff00)))))"#;
+    assert_eq!(proven(add, 0), [false]);
+    let mul = r#"(module (memory 1)
+      (func (export "f") (param $x i32) (result i32)
+        (i32.load (i32.mul (i32.and (local.get $x) (i32.const 0xffff)) (i32.const 0x10001)))))"#;
+    assert_eq!(proven(mul, 0), [false]);
+    // A counter stepping down past zero wraps to the top of the range.
+    let down = r#"(module (memory 1)
+      (func (export "f") (local $i i32)
+        (local.set $i (i32.const 10))
+        (loop $l
+          (i32.store8 (local.get $i) (i32.const 0))
+          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+          (br_if $l (i32.ne (local.get $i) (i32.const 0xfffffff0))))))"#;
+    assert_eq!(proven(down, 0), [false]);
+    // Shifting out the top bits is a wrap too.
+    let shl = r#"(module (memory 1)
+      (func (export "f") (param $x i32) (result i32)
+        (i32.load (i32.shl (i32.and (local.get $x) (i32.const 0xff)) (i32.const 28)))))"#;
+    assert_eq!(proven(shl, 0), [false]);
+}
+
+#[test]
+fn offsets_and_widths_count() {
+    let wat = r#"(module (memory 1)
+      (func (export "f") (param $x i32)
+        (local.set $x (i32.and (local.get $x) (i32.const 0xfff0)))
+        (i64.store offset=8 (local.get $x) (i64.const 0))
+        (i64.store offset=9 (local.get $x) (i64.const 0))
+        (i32.store8 offset=15 (local.get $x) (i32.const 0))
+        (i32.store16 offset=15 (local.get $x) (i32.const 0))))"#;
+    // 0xfff0 + 8 + 8 = 65536 fits exactly; one more byte does not.
+    assert_eq!(proven(wat, 0), [true, false, true, false]);
+}
+
+#[test]
+fn i64_arithmetic_wrapped_to_an_index() {
+    let wat = r#"(module (memory 2)
+      (func (export "f") (param $x i64) (result i32) (local $j i64)
+        (i32.add
+          (i32.load (i32.wrap_i64 (i64.and (local.get $x) (i64.const 0x1fff0))))
+          (i32.load (i32.wrap_i64 (i64.add (local.get $x) (i64.const 1)))))))"#;
+    assert_eq!(proven(wat, 0), [true, false]);
+    // An i64 counter, and one whose low 32 bits only look small.
+    let counter = r#"(module (memory 1)
+      (func (export "f") (local $i i64)
+        (loop $l
+          (i64.store (i32.wrap_i64 (i64.shl (local.get $i) (i64.const 3))) (local.get $i))
+          (local.set $i (i64.add (local.get $i) (i64.const 1)))
+          (br_if $l (i64.lt_u (local.get $i) (i64.const 8192))))))"#;
+    assert_eq!(proven(counter, 0), [true]);
+    let high = r#"(module (memory 1)
+      (func (export "f") (param $x i64) (result i32)
+        (i32.load (i32.wrap_i64 (i64.or (i64.const 0x100000000) (i64.and (local.get $x) (i64.const 0xff)))))))"#;
+    assert_eq!(proven(high, 0), [false]);
+}
+
+#[test]
+fn br_table_targets_all_receive_the_state() {
+    let wat = r#"(module (memory 1)
+      (func (export "f") (param $k i32) (result i32) (local $p i32)
+        (block $big (block $small
+          (local.set $p (i32.const 16))
+          (br_table $small $big (local.get $k)))
+          ;; from $small: p is 16
+          (return (i32.load (local.get $p))))
+        ;; from $big (default and index 1): p is still 16
+        (local.set $p (i32.add (local.get $p) (i32.const 65520)))
+        (i32.load (local.get $p))))"#;
+    // 16 + 65520 + 4 > 65536 on the second path.
+    assert_eq!(proven(wat, 0), [true, false]);
+}
+
+#[test]
+fn nested_loops_over_a_matrix_are_proven() {
+    let wat = r#"(module (memory 1)
+      (func (export "f") (local $i i32) (local $j i32)
+        (loop $rows
+          (local.set $j (i32.const 0))
+          (loop $cols
+            (f64.store
+              (i32.shl (i32.add (i32.mul (local.get $i) (i32.const 64)) (local.get $j)) (i32.const 3))
+              (f64.const 1))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $cols (i32.lt_s (local.get $j) (i32.const 64))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $rows (i32.lt_s (local.get $i) (i32.const 128))))))"#;
+    // 128 * 64 * 8 = 65536: exactly one page.
+    assert_eq!(proven(wat, 0), [true]);
+    let tall = wat.replace("(i32.const 128)", "(i32.const 129)");
+    assert_eq!(proven(&tall, 0), [false]);
+}
+
+#[test]
+fn block_results_and_dead_code() {
+    let wat = r#"(module (memory 1)
+      (func (export "f") (param $c i32) (result i32)
+        (i32.load8_u
+          (if (result i32) (local.get $c) (then (i32.const 10)) (else (i32.const 65535))))
+        (return)
+        (i32.load (i32.const 0))))"#;
+    // The dead load is never reached by the analysis: it stays checked.
+    assert_eq!(proven(wat, 0), [true, false]);
+    let results = r#"(module (memory 1)
+      (func (export "f") (param $c i32) (result i32)
+        (i32.load
+          (block (result i32)
+            (br_if 0 (i32.const 65532) (local.get $c))
+            (drop) (i32.const 65533)))))"#;
+    assert_eq!(proven(results, 0), [false]);
+}
+
+#[test]
+fn memory_growth_does_not_count_and_calls_clobber_nothing_they_cannot() {
+    let wat = r#"(module (memory 1)
+      (global $g (mut i32) (i32.const 0))
+      (func $set (global.set $g (i32.const 99999)))
+      (func (export "f") (result i32) (local $i i32)
+        (drop (memory.grow (i32.const 1)))
+        (local.set $i (i32.const 65532))
+        (call $set)
+        (i32.add (i32.load (local.get $i)) (i32.load (i32.const 65536)))))"#;
+    assert_eq!(proven(wat, 1), [true, false]);
+}
