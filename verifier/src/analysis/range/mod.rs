@@ -6,7 +6,7 @@
 //! holds an unsigned and a signed interval ([`value::Val`]). Branches
 //! (`br_if`, `if`) on a comparison narrow the compared locals on each
 //! side; joins take the union; a loop header is iterated to a fixpoint,
-//! widening bounds that grow to the next constant of the function (then to
+//! widening bounds that grow to the next constant the loop compares with (then to
 //! the type's limit) and narrowing once after, so a counter `i` from a
 //! known start, stepped by a constant and exited by `i < n` or `i != n`
 //! gets its range. Every iteration result is re-checked: a loop's final
@@ -315,10 +315,6 @@ struct Interp<'m> {
     /// For each `block`/`loop`/`if`, the index of its `end`.
     ends: Vec<usize>,
     min_bytes: u64,
-    /// Constants compared with in the function (and their neighbours):
-    /// widening stops at these first, as loop bounds are among them.
-    thresholds_u: Vec<u64>,
-    thresholds_s: Vec<i64>,
     /// Whether each operator (a load or store) is proven; written by the
     /// last pass that reaches it.
     proven: Vec<bool>,
@@ -332,8 +328,6 @@ impl<'m> Interp<'m> {
     fn new(module: &'m VerifiedModule, ops: Vec<(Operator<'m>, usize)>, min_bytes: u64) -> Self {
         let mut ends = vec![0; ops.len()];
         let mut open = Vec::new();
-        let mut thresholds_u = vec![0, u64::from(u32::MAX), u64::MAX];
-        let mut thresholds_s = vec![i64::MIN, i64::from(i32::MIN), 0, i64::from(i32::MAX), i64::MAX];
         for (i, (op, _)) in ops.iter().enumerate() {
             match op {
                 Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => open.push(i),
@@ -342,28 +336,9 @@ impl<'m> Interp<'m> {
                         ends[start] = i;
                     }
                 }
-                _ if is_comparison(op) => {
-                    // The constants a comparison may use: the operators
-                    // just before it (`i32.const c; local.get i; lt`).
-                    for (prev, _) in &ops[i.saturating_sub(2)..i] {
-                        let (c, w) = match *prev {
-                            Operator::I32Const { value } => (i64::from(value), 32),
-                            Operator::I64Const { value } => (value, 64),
-                            _ => continue,
-                        };
-                        for t in [c.wrapping_sub(1), c, c.wrapping_add(1)] {
-                            thresholds_s.push(t);
-                            thresholds_u.push(if w == 32 { u64::from(t as u32) } else { t as u64 });
-                        }
-                    }
-                }
                 _ => {}
             }
         }
-        thresholds_u.sort_unstable();
-        thresholds_u.dedup();
-        thresholds_s.sort_unstable();
-        thresholds_s.dedup();
         let budget = BUDGET_BASE + BUDGET_PER_OP * ops.len() as u64;
         Interp {
             module,
@@ -371,8 +346,6 @@ impl<'m> Interp<'m> {
             ops,
             ends,
             min_bytes,
-            thresholds_u,
-            thresholds_s,
             frames: Vec::new(),
             cur: State::dead(),
             budget,
@@ -463,6 +436,7 @@ impl<'m> Interp<'m> {
         if self.loop_depth > MAX_LOOP_DEPTH {
             return Err(GiveUp);
         }
+        let limits = Thresholds::of(&self.ops[pc..end]);
         let entry = self.cur.clone();
         let outer: Vec<State> = self.frames.iter().map(|f| f.branches.clone()).collect();
         let mut head = entry.clone();
@@ -491,7 +465,7 @@ impl<'m> Interp<'m> {
                 }
                 break;
             }
-            head = self.widen(&head, &next, passes > THRESHOLD_PASSES);
+            head = self.widen(&head, &next, &limits, passes > THRESHOLD_PASSES);
             widened = Some(head.clone());
         }
         self.loop_depth -= 1;
@@ -524,24 +498,24 @@ impl<'m> Interp<'m> {
     }
 
     /// `head` widened to hold `next`: each bound that grew moves to the
-    /// next constant of the function, or (`to_limit`) to the type's limit.
-    fn widen(&self, head: &State, next: &State, to_limit: bool) -> State {
+    /// next constant the loop compares with, or (`to_limit`) to the type's limit.
+    fn widen(&self, head: &State, next: &State, limits: &Thresholds, to_limit: bool) -> State {
         if !head.live {
             return next.clone();
         }
         let widen_val = |h: Val, n: Val| -> Val {
             let mut v = h.join(n);
             if n.u.0 < h.u.0 {
-                v.u.0 = if to_limit { 0 } else { below(&self.thresholds_u, n.u.0, 0) };
+                v.u.0 = if to_limit { 0 } else { below(&limits.u, n.u.0, 0) };
             }
             if n.u.1 > h.u.1 {
-                v.u.1 = if to_limit { u64::MAX } else { above(&self.thresholds_u, n.u.1, u64::MAX) };
+                v.u.1 = if to_limit { u64::MAX } else { above(&limits.u, n.u.1, u64::MAX) };
             }
             if n.s.0 < h.s.0 {
-                v.s.0 = if to_limit { i64::MIN } else { below(&self.thresholds_s, n.s.0, i64::MIN) };
+                v.s.0 = if to_limit { i64::MIN } else { below(&limits.s, n.s.0, i64::MIN) };
             }
             if n.s.1 > h.s.1 {
-                v.s.1 = if to_limit { i64::MAX } else { above(&self.thresholds_s, n.s.1, i64::MAX) };
+                v.s.1 = if to_limit { i64::MAX } else { above(&limits.s, n.s.1, i64::MAX) };
             }
             v
         };
@@ -861,6 +835,44 @@ impl<'m> Interp<'m> {
                 Ok(())
             }
         }
+    }
+}
+
+/// Constants a loop compares with (and their neighbours), sorted, with
+/// the types' limits: widening stops at these first, as the loop's
+/// bounds are among them.
+struct Thresholds {
+    u: Vec<u64>,
+    s: Vec<i64>,
+}
+
+impl Thresholds {
+    fn of(ops: &[(Operator<'_>, usize)]) -> Thresholds {
+        let mut u = vec![0, u64::from(u32::MAX), u64::MAX];
+        let mut s = vec![i64::MIN, i64::from(i32::MIN), 0, i64::from(i32::MAX), i64::MAX];
+        for (i, (op, _)) in ops.iter().enumerate() {
+            if !is_comparison(op) {
+                continue;
+            }
+            // The operators just before a comparison hold its constant
+            // (`i32.const c; local.get i; lt`).
+            for (prev, _) in &ops[i.saturating_sub(2)..i] {
+                let (c, w) = match *prev {
+                    Operator::I32Const { value } => (i64::from(value), 32),
+                    Operator::I64Const { value } => (value, 64),
+                    _ => continue,
+                };
+                for t in [c.wrapping_sub(1), c, c.wrapping_add(1)] {
+                    s.push(t);
+                    u.push(if w == 32 { u64::from(t as u32) } else { t as u64 });
+                }
+            }
+        }
+        u.sort_unstable();
+        u.dedup();
+        s.sort_unstable();
+        s.dedup();
+        Thresholds { u, s }
     }
 }
 
