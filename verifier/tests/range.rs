@@ -259,3 +259,77 @@ fn memory_growth_does_not_count_and_calls_clobber_nothing_they_cannot() {
         (i32.add (i32.load (local.get $i)) (i32.load (i32.const 65536)))))"#;
     assert_eq!(proven(wat, 1), [true, false]);
 }
+
+/// clang's shape: a pointer stepped by 8 beside a trip counter counting
+/// down to 0, the count clamped by `select` to what the array holds.
+fn strided(clamp: u32, stride: u32) -> String {
+    format!(
+        r#"(module (memory 1)
+      (func (export "f") (param $n i32) (local $p i32) (local $c i32)
+        (local.set $n (select (local.get $n) (i32.const {clamp}) (i32.lt_s (local.get $n) (i32.const {clamp}))))
+        (local.set $n (select (local.get $n) (i32.const 1) (i32.gt_s (local.get $n) (i32.const 1))))
+        (local.set $p (i32.const 1024))
+        (local.set $c (local.get $n))
+        (loop $l
+          (f64.store (local.get $p) (f64.const 0))
+          (local.set $p (i32.add (local.get $p) (i32.const {stride})))
+          (br_if $l (local.tee $c (i32.add (local.get $c) (i32.const -1)))))))"#
+    )
+}
+
+#[test]
+fn pointer_beside_a_trip_counter_is_proven() {
+    // 1024 + 8 * 8064 = 65536.
+    assert_eq!(proven(&strided(8064, 8), 0), [true]);
+    assert_eq!(proven(&strided(8065, 8), 0), [false]);
+    assert_eq!(proven(&strided(8064, 9), 0), [false]);
+    // Without the clamps the count is any value.
+    let unclamped = strided(8064, 8).replace("(local.set $n (select", "(drop (select");
+    assert_eq!(proven(&unclamped, 0), [false]);
+}
+
+#[test]
+fn counting_up_to_a_bounded_limit_with_ne() {
+    // `i != n` with n in [1, 4096] and i from 0: i stays below n.
+    let wat = r#"(module (memory 1)
+      (func (export "f") (param $n i32) (local $i i32) (local $p i32)
+        (if (i32.gt_u (local.get $n) (i32.const 4096)) (then (return)))
+        (if (i32.eqz (local.get $n)) (then (return)))
+        (loop $l
+          (i32.store (i32.add (local.get $p) (i32.const 49152)) (local.get $i))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))))"#;
+    assert_eq!(proven(wat, 0), [true]);
+    // A step of 2 may jump over n: nothing bounds the loop.
+    let two = wat.replace("(local.get $i) (i32.const 1)", "(local.get $i) (i32.const 2)");
+    assert_eq!(proven(&two, 0), [false]);
+    // Without the zero check, i + 1 != 0 runs 2^32 times.
+    let zero = wat.replace("(if (i32.eqz (local.get $n)) (then (return)))", "");
+    assert_eq!(proven(&zero, 0), [false]);
+    // n changes in the loop: not a limit.
+    let moving = wat.replace(
+        "(local.set $p (i32.add (local.get $p) (i32.const 4)))",
+        "(local.set $p (i32.add (local.get $p) (i32.const 4))) (local.set $n (i32.add (local.get $n) (i32.const 1)))",
+    );
+    assert_eq!(proven(&moving, 0), [false]);
+}
+
+#[test]
+fn a_variable_stepped_only_sometimes_is_not_an_induction_variable() {
+    let wat = r#"(module (memory 1)
+      (func (export "f") (param $x i32) (local $c i32) (local $p i32)
+        (local.set $c (i32.const 100))
+        (loop $l
+          (i32.store8 (local.get $p) (i32.const 1))
+          (if (local.get $x) (then (local.set $p (i32.add (local.get $p) (i32.const 1000)))))
+          (br_if $l (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))))"#;
+    assert_eq!(proven(wat, 0), [false]);
+    // Stepped on every path, it is one: at most 99 * 600 + 1 < 65536.
+    let always = wat.replace(
+        "(if (local.get $x) (then (local.set $p (i32.add (local.get $p) (i32.const 1000)))))",
+        "(local.set $p (i32.add (local.get $p) (i32.const 600)))",
+    );
+    assert_eq!(proven(&always, 0), [true]);
+    let too_far = always.replace("(i32.const 600)", "(i32.const 700)");
+    assert_eq!(proven(&too_far, 0), [false]);
+}

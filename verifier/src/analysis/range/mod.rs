@@ -28,13 +28,15 @@
 //! keep their checks) and does not track pointers loaded from memory or
 //! stored in globals, such as a C stack pointer.
 
+mod induction;
 mod value;
 
 use crate::module::VerifiedModule;
+use induction::forget_loop;
 use value::{refine, Cmp, Val, Width};
 use wasmparser::{
     BinaryReaderError, BlockType, ContType, FrameKind as ParserFrameKind, FunctionBody,
-    ModuleArity, Operator, RefType, SubType,
+    ModuleArity, Operator, RefType, SubType, ValType,
 };
 
 /// What the analysis proved about one defined function.
@@ -95,10 +97,12 @@ pub(crate) fn analyze(module: &VerifiedModule) -> Result<Vec<FuncAccesses>, Bina
         let reader = FunctionBody::new(wasmparser::BinaryReader::new(bytes, body.range.start));
         let ty = &module.types[module.funcs[i] as usize];
         let mut locals: Vec<Val> = vec![Val::TOP; ty.params().len()];
+        let mut widths: Vec<Option<Width>> = ty.params().iter().map(|t| int_width(*t)).collect();
         for decl in reader.get_locals_reader()? {
-            let (count, _) = decl?;
+            let (count, ty) = decl?;
             // Bounded by the verifier's `max-locals` limit.
             locals.extend(std::iter::repeat_n(Val::exact(0, 64), count as usize));
+            widths.extend(std::iter::repeat_n(int_width(ty), count as usize));
         }
         let mut ops = Vec::new();
         let mut r = reader.get_operators_reader()?;
@@ -106,9 +110,17 @@ pub(crate) fn analyze(module: &VerifiedModule) -> Result<Vec<FuncAccesses>, Bina
             ops.push(r.read_with_offset()?);
         }
         let results = ty.results().len();
-        out.push(Interp::new(module, ops, min_bytes).run_function(locals, results));
+        out.push(Interp::new(module, ops, min_bytes).run_function(locals, widths, results));
     }
     Ok(out)
+}
+
+fn int_width(ty: ValType) -> Option<Width> {
+    match ty {
+        ValType::I32 => Some(32),
+        ValType::I64 => Some(64),
+        _ => None,
+    }
 }
 
 /// Passes over one loop body before giving up on the function.
@@ -140,13 +152,29 @@ struct Operand {
     val: Val,
     /// The local it is a copy of, while that local is not written.
     local: Option<u32>,
+    sym: Option<Sym>,
 }
+
+/// A value equal to what local `local` held at the header of the loop at
+/// operator `loop_pc`, in the same iteration, plus `delta` (mod 2^width):
+/// how induction variables are recognised (`induction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sym {
+    loop_pc: u32,
+    local: u32,
+    delta: i64,
+    width: Width,
+}
+
+/// Deltas beyond this are forgotten (they never overflow the arithmetic).
+const MAX_DELTA: i64 = 1 << 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Slot {
     val: Val,
     local: Option<u32>,
     cond: Option<Cond>,
+    sym: Option<Sym>,
 }
 
 impl Slot {
@@ -155,6 +183,7 @@ impl Slot {
             val,
             local: None,
             cond: None,
+            sym: None,
         }
     }
 
@@ -163,7 +192,27 @@ impl Slot {
             val: self.val.join(other.val),
             local: if self.local == other.local { self.local } else { None },
             cond: if self.cond == other.cond { self.cond } else { None },
+            sym: if self.sym == other.sym { self.sym } else { None },
         }
+    }
+
+    fn operand(self, width: Width) -> Operand {
+        Operand {
+            val: self.val.norm(width),
+            local: self.local,
+            sym: self.sym,
+        }
+    }
+
+    /// The condition a branch on this slot tests: its comparison, or the
+    /// value being non-zero.
+    fn as_cond(self) -> Cond {
+        self.cond.unwrap_or(Cond {
+            cmp: Cmp::Ne,
+            width: 32,
+            a: self.operand(32),
+            b: Slot::of(Val::exact(0, 32)).operand(32),
+        })
     }
 
     /// Whether `self` says no more than `other` (which may claim a copy or
@@ -181,6 +230,8 @@ impl Slot {
 struct State {
     live: bool,
     locals: Vec<Val>,
+    /// Per local, its relation to its value at the innermost loop header.
+    syms: Vec<Option<Sym>>,
     stack: Vec<Slot>,
 }
 
@@ -189,6 +240,7 @@ impl State {
         State {
             live: false,
             locals: Vec::new(),
+            syms: Vec::new(),
             stack: Vec::new(),
         }
     }
@@ -204,14 +256,23 @@ impl State {
             return Err(GiveUp);
         }
         let locals = self.locals.iter().zip(&other.locals).map(|(a, b)| a.join(*b)).collect();
+        let syms = self
+            .syms
+            .iter()
+            .zip(&other.syms)
+            .map(|(a, b)| if a == b { *a } else { None })
+            .collect();
         let stack = self.stack.iter().zip(&other.stack).map(|(a, b)| a.join(*b)).collect();
         Ok(State {
             live: true,
             locals,
+            syms,
             stack,
         })
     }
 
+    /// Whether `self` says no more than `other` about values (induction
+    /// relations are per pass and not compared).
     fn within(&self, other: &State) -> bool {
         if !self.live {
             return true;
@@ -260,18 +321,7 @@ impl State {
     /// The state on the side of a branch where `slot` (the condition) is
     /// non-zero (`taken`) or zero.
     fn assume(&self, slot: Slot, taken: bool) -> State {
-        let cond = slot.cond.unwrap_or(Cond {
-            cmp: Cmp::Ne,
-            width: 32,
-            a: Operand {
-                val: slot.val,
-                local: slot.local,
-            },
-            b: Operand {
-                val: Val::exact(0, 32),
-                local: None,
-            },
-        });
+        let cond = slot.as_cond();
         let cmp = if taken { cond.cmp } else { cond.cmp.negate() };
         let mut out = self.clone();
         match refine(cmp, cond.a.val, cond.b.val, cond.width) {
@@ -307,6 +357,17 @@ struct Frame {
     branches: State,
     /// For an `if`: the state entering its `else` arm, until it starts.
     else_state: Option<State>,
+    /// For a loop: the conditions of its `br_if` back edges, and whether
+    /// another kind of branch (`br`, `br_table`) goes back too.
+    back_conds: Vec<Cond>,
+    back_other: bool,
+}
+
+/// What one pass over a loop body found at its back edges.
+struct Pass {
+    back: State,
+    conds: Vec<Cond>,
+    other: bool,
 }
 
 struct Interp<'m> {
@@ -320,6 +381,8 @@ struct Interp<'m> {
     proven: Vec<bool>,
     frames: Vec<Frame>,
     cur: State,
+    /// Width of each integer local (`None` for other types).
+    widths: Vec<Option<Width>>,
     budget: u64,
     loop_depth: usize,
 }
@@ -348,14 +411,17 @@ impl<'m> Interp<'m> {
             min_bytes,
             frames: Vec::new(),
             cur: State::dead(),
+            widths: Vec::new(),
             budget,
             loop_depth: 0,
         }
     }
 
-    fn run_function(mut self, locals: Vec<Val>, results: usize) -> FuncAccesses {
+    fn run_function(mut self, locals: Vec<Val>, widths: Vec<Option<Width>>, results: usize) -> FuncAccesses {
+        self.widths = widths;
         self.cur = State {
             live: true,
+            syms: vec![None; locals.len()],
             locals,
             stack: Vec::new(),
         };
@@ -366,6 +432,8 @@ impl<'m> Interp<'m> {
             results,
             branches: State::dead(),
             else_state: None,
+            back_conds: Vec::new(),
+            back_other: false,
         });
         let ok = self.run(0, self.ops.len()).is_ok();
         let mut facts = FuncAccesses::default();
@@ -424,6 +492,8 @@ impl<'m> Interp<'m> {
             results,
             branches: State::dead(),
             else_state: None,
+            back_conds: Vec::new(),
+            back_other: false,
         });
         Ok(())
     }
@@ -442,51 +512,70 @@ impl<'m> Interp<'m> {
         let mut head = entry.clone();
         let mut widened: Option<State> = None;
         let mut passes = 0;
-        loop {
+        // The header state and pass the proofs come from.
+        let (head, pass) = loop {
             passes += 1;
             if passes > MAX_LOOP_PASSES {
                 return Err(GiveUp);
             }
-            let back = self.loop_pass(pc, end, ty, &head, &outer)?;
-            let next = entry.clone().join(back)?;
+            let pass = self.loop_pass(pc, end, ty, &head, &entry, &outer)?;
+            let next = entry.clone().join(pass.back.clone())?;
             if next.within(&head) {
                 // `head` is an invariant and this pass ran from it. Once
                 // after widening, try the tighter state the pass produced.
                 match widened.take() {
                     Some(wide) if !head.within(&next) => {
-                        let back = self.loop_pass(pc, end, ty, &next, &outer)?;
-                        if entry.clone().join(back)?.within(&next) {
-                            break;
+                        let tight = self.loop_pass(pc, end, ty, &next, &entry, &outer)?;
+                        if entry.clone().join(tight.back.clone())?.within(&next) {
+                            break (next, tight);
                         }
                         // Not an invariant: redo the pass from the wide one.
-                        self.loop_pass(pc, end, ty, &wide, &outer)?;
+                        let pass = self.loop_pass(pc, end, ty, &wide, &entry, &outer)?;
+                        break (wide, pass);
                     }
-                    _ => {}
+                    _ => break (head, pass),
                 }
-                break;
             }
             head = self.widen(&head, &next, &limits, passes > THRESHOLD_PASSES);
             widened = Some(head.clone());
+        };
+        if let Some(counted) = self.induction(pc, &entry, &head, &pass) {
+            // Not closed under the back edges by intervals alone, but it
+            // holds every header state by the counting argument.
+            self.loop_pass(pc, end, ty, &counted, &entry, &outer)?;
         }
         self.loop_depth -= 1;
         Ok(end + 1)
     }
 
-    /// One pass over a loop body from header state `head`; returns the
-    /// join of its back edges. Leaves `cur` at the loop's fall-through.
+    /// One pass over a loop body from header state `head`; returns what
+    /// reached its back edges. Leaves `cur` at the loop's fall-through.
     fn loop_pass(
         &mut self,
         pc: usize,
         end: usize,
         ty: BlockType,
         head: &State,
+        entry: &State,
         outer: &[State],
-    ) -> Result<State, GiveUp> {
+    ) -> Result<Pass, GiveUp> {
         for (frame, branches) in self.frames.iter_mut().zip(outer) {
             frame.branches = branches.clone();
         }
         self.proven[pc..end].fill(false);
         self.cur = head.clone();
+        // Each integer local is, so far, its own header value.
+        for (l, sym) in self.cur.syms.iter_mut().enumerate() {
+            *sym = self.widths[l].map(|width| Sym {
+                loop_pc: pc as u32,
+                local: l as u32,
+                delta: 0,
+                width,
+            });
+        }
+        for slot in &mut self.cur.stack {
+            slot.sym = None;
+        }
         self.push_frame(Kind::Loop, ty)?;
         let depth = self.frames.len();
         self.run(pc + 1, end)?;
@@ -494,7 +583,31 @@ impl<'m> Interp<'m> {
             return Err(GiveUp);
         }
         let frame = self.frames.pop().ok_or(GiveUp)?;
-        Ok(frame.branches)
+        // Leaving the loop, relations to its header mean nothing; a local
+        // the loop never changes keeps the relation it entered with.
+        let back = &frame.branches;
+        let kept: Vec<Option<Sym>> = (0..entry.syms.len())
+            .map(|l| {
+                let own = self.cur.syms.get(l).copied().flatten();
+                let unchanged = own.is_some_and(|s| s.delta == 0)
+                    && (!back.live || back.syms.get(l).copied().flatten() == own);
+                if unchanged {
+                    entry.syms[l]
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let loop_pc = pc as u32;
+        let outer_states = self.frames.iter_mut().map(|f| &mut f.branches);
+        for state in std::iter::once(&mut self.cur).chain(outer_states) {
+            forget_loop(state, loop_pc, &kept);
+        }
+        Ok(Pass {
+            back: frame.branches,
+            conds: frame.back_conds,
+            other: frame.back_other,
+        })
     }
 
     /// `head` widened to hold `next`: each bound that grew moves to the
@@ -529,8 +642,9 @@ impl<'m> Interp<'m> {
         out
     }
 
-    /// Adds the current state, as a branch to label `depth`, to its frame.
-    fn branch(&mut self, depth: u32) -> Result<(), GiveUp> {
+    /// Adds the current state, as a branch to label `depth` taken when
+    /// `cond` holds (`None`: unconditionally), to its frame.
+    fn branch(&mut self, depth: u32, cond: Option<Cond>) -> Result<(), GiveUp> {
         let index = self.frames.len().checked_sub(depth as usize + 1).ok_or(GiveUp)?;
         let frame = &self.frames[index];
         let arity = if frame.kind == Kind::Loop { frame.params } else { frame.results };
@@ -543,9 +657,16 @@ impl<'m> Interp<'m> {
         let state = State {
             live: self.cur.live,
             locals: self.cur.locals.clone(),
+            syms: self.cur.syms.clone(),
             stack,
         };
         let frame = &mut self.frames[index];
+        if frame.kind == Kind::Loop {
+            match cond {
+                Some(c) => frame.back_conds.push(c),
+                None => frame.back_other = true,
+            }
+        }
         frame.branches = std::mem::replace(&mut frame.branches, State::dead()).join(state)?;
         Ok(())
     }
@@ -571,22 +692,38 @@ impl<'m> Interp<'m> {
         Ok(())
     }
 
+    /// `add` or `sub`; adding a constant to a value related to a loop
+    /// header keeps the relation.
+    fn add_sub(&mut self, w: Width, add: bool) -> Result<(), GiveUp> {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        let (av, bv) = (a.val.norm(w), b.val.norm(w));
+        let val = if add { av.add(bv, w) } else { av.sub(bv, w) };
+        let signed_const = |v: Val| Some(Val::exact(v.constant(w)?, w).s.0);
+        let sym = match (a.sym, b.sym) {
+            (Some(s), _) if s.width == w => signed_const(bv).map(|c| (s, if add { c } else { c.wrapping_neg() })),
+            (_, Some(s)) if s.width == w && add => signed_const(av).map(|c| (s, c)),
+            _ => None,
+        }
+        .and_then(|(s, c)| {
+            let delta = s.delta.checked_add(c)?;
+            (delta.abs() <= MAX_DELTA).then_some(Sym { delta, ..s })
+        });
+        self.cur.stack.push(Slot { sym, ..Slot::of(val) });
+        Ok(())
+    }
+
     fn compare(&mut self, w: Width, cmp: Cmp) -> Result<(), GiveUp> {
         let b = self.pop()?;
         let a = self.pop()?;
-        let operand = |s: Slot| Operand {
-            val: s.val.norm(w),
-            local: s.local,
-        };
         self.cur.stack.push(Slot {
-            val: Val::unsigned(0, 1, 32),
-            local: None,
             cond: Some(Cond {
                 cmp,
                 width: w,
-                a: operand(a),
-                b: operand(b),
+                a: a.operand(w),
+                b: b.operand(w),
             }),
+            ..Slot::of(Val::unsigned(0, 1, 32))
         });
         Ok(())
     }
@@ -601,20 +738,13 @@ impl<'m> Interp<'m> {
             _ => Cond {
                 cmp: Cmp::Eq,
                 width: w,
-                a: Operand {
-                    val: a.val.norm(w),
-                    local: a.local,
-                },
-                b: Operand {
-                    val: Val::exact(0, w),
-                    local: None,
-                },
+                a: a.operand(w),
+                b: Slot::of(Val::exact(0, w)).operand(w),
             },
         };
         self.cur.stack.push(Slot {
-            val: Val::unsigned(0, 1, 32),
-            local: None,
             cond: Some(cond),
+            ..Slot::of(Val::unsigned(0, 1, 32))
         });
         Ok(())
     }
@@ -668,7 +798,7 @@ impl<'m> Interp<'m> {
             O::Unreachable | O::Return => self.cur = State::dead(),
             O::Nop => {}
             O::Br { relative_depth } => {
-                self.branch(relative_depth)?;
+                self.branch(relative_depth, None)?;
                 self.cur = State::dead();
             }
             O::BrIf { relative_depth } => {
@@ -676,16 +806,16 @@ impl<'m> Interp<'m> {
                 let fall = self.cur.assume(c, false);
                 self.cur = self.cur.assume(c, true);
                 if self.cur.live {
-                    self.branch(relative_depth)?;
+                    self.branch(relative_depth, Some(c.as_cond()))?;
                 }
                 self.cur = fall;
             }
             O::BrTable { ref targets } => {
                 self.pop()?;
                 for t in targets.targets() {
-                    self.branch(t.map_err(|_| GiveUp)?)?;
+                    self.branch(t.map_err(|_| GiveUp)?, None)?;
                 }
-                self.branch(targets.default())?;
+                self.branch(targets.default(), None)?;
                 self.cur = State::dead();
             }
             O::Call { function_index } => {
@@ -701,24 +831,25 @@ impl<'m> Interp<'m> {
                 self.pop()?;
             }
             O::Select | O::TypedSelect { .. } | O::TypedSelectMulti { .. } => {
-                self.pop()?;
+                let c = self.pop()?;
                 let b = self.pop()?;
                 let a = self.pop()?;
-                let mut joined = a.join(b);
-                joined.cond = None;
-                self.cur.stack.push(joined);
+                let picked = self.select(c, a, b);
+                self.cur.stack.push(picked);
             }
             O::LocalGet { local_index } => {
                 let val = *self.cur.locals.get(local_index as usize).ok_or(GiveUp)?;
+                let sym = self.cur.syms[local_index as usize];
                 self.cur.stack.push(Slot {
-                    val,
                     local: Some(local_index),
-                    cond: None,
+                    sym,
+                    ..Slot::of(val)
                 });
             }
             O::LocalSet { local_index } | O::LocalTee { local_index } => {
                 let mut slot = self.pop()?;
                 *self.cur.locals.get_mut(local_index as usize).ok_or(GiveUp)? = slot.val;
+                self.cur.syms[local_index as usize] = slot.sym.filter(|s| s.local == local_index);
                 self.cur.forget_copies(local_index);
                 if matches!(op, O::LocalTee { .. }) {
                     slot.local = Some(local_index);
@@ -742,6 +873,28 @@ impl<'m> Interp<'m> {
             _ => self.numeric_or_memory(pc, op)?,
         }
         Ok(())
+    }
+
+    /// `select`: `a` where the condition holds, `b` where it does not, so
+    /// `select(x, 512, x < 512)` is at most 512.
+    fn select(&self, c: Slot, a: Slot, b: Slot) -> Slot {
+        let side = |slot: Slot, taken: bool| -> Option<Slot> {
+            let Some(local) = slot.local.filter(|_| c.cond.is_some()) else {
+                return Some(slot);
+            };
+            let state = self.cur.assume(c, taken);
+            state.live.then(|| Slot {
+                val: state.locals[local as usize],
+                ..slot
+            })
+        };
+        let mut picked = match (side(a, true), side(b, false)) {
+            (Some(a), Some(b)) => a.join(b),
+            (Some(only), None) | (None, Some(only)) => only,
+            (None, None) => a.join(b),
+        };
+        picked.cond = None;
+        picked
     }
 
     fn call(&mut self, params: usize, results: usize) -> Result<(), GiveUp> {
@@ -769,10 +922,10 @@ impl<'m> Interp<'m> {
             return Ok(());
         }
         match *op {
-            O::I32Add => self.binop(32, |a, b| a.add(b, 32)),
-            O::I64Add => self.binop(64, |a, b| a.add(b, 64)),
-            O::I32Sub => self.binop(32, |a, b| a.sub(b, 32)),
-            O::I64Sub => self.binop(64, |a, b| a.sub(b, 64)),
+            O::I32Add => self.add_sub(32, true),
+            O::I64Add => self.add_sub(64, true),
+            O::I32Sub => self.add_sub(32, false),
+            O::I64Sub => self.add_sub(64, false),
             O::I32Mul => self.binop(32, |a, b| a.mul(b, 32)),
             O::I64Mul => self.binop(64, |a, b| a.mul(b, 64)),
             O::I32And => self.binop(32, |a, b| a.and(b, 32)),
