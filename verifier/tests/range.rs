@@ -333,3 +333,24 @@ fn a_variable_stepped_only_sometimes_is_not_an_induction_variable() {
     let too_far = always.replace("(i32.const 600)", "(i32.const 700)");
     assert_eq!(proven(&too_far, 0), [false]);
 }
+
+/// A function with the most locals the kernel policy allows and thousands
+/// of branches: copying its state at every branch must not make the
+/// analysis slow (the budget counts state sizes); it gives up instead.
+#[test]
+fn many_locals_and_branches_stay_cheap() {
+    let mut body = String::new();
+    for _ in 0..5000 {
+        body.push_str("(br_if 0 (local.get 0)) (i32.store8 (i32.const 7) (local.get 1))\n");
+    }
+    let many = " i64".repeat(49_990);
+    let wat = format!(
+        r#"(module (memory 1) (func (export "f") (param i32) (local i32) (local{many})
+          (block (loop {body}))))"#
+    );
+    let wasm = wat::parse_str(&wat).unwrap();
+    let start = std::time::Instant::now();
+    let module = verify(&wasm, &Policy::kernel()).unwrap();
+    assert_eq!(module.accesses[0].accesses, 5000);
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+}

@@ -451,7 +451,7 @@ impl<'m> Interp<'m> {
     /// Interprets operators `pc..stop`.
     fn run(&mut self, mut pc: usize, stop: usize) -> Result<(), GiveUp> {
         while pc < stop {
-            self.budget = self.budget.checked_sub(1).ok_or(GiveUp)?;
+            self.charge(1)?;
             let op = self.ops[pc].0.clone();
             pc = match op {
                 Operator::Block { blockty } | Operator::Loop { blockty } | Operator::If { blockty }
@@ -468,6 +468,19 @@ impl<'m> Interp<'m> {
             };
         }
         Ok(())
+    }
+
+    /// Takes `units` from the budget: one per operator interpreted, and
+    /// the size of a state per state copied or joined, so functions with
+    /// many locals cannot make the analysis slow.
+    fn charge(&mut self, units: usize) -> Result<(), GiveUp> {
+        self.budget = self.budget.checked_sub(units as u64).ok_or(GiveUp)?;
+        Ok(())
+    }
+
+    /// The cost of copying or joining the current state.
+    fn state_size(&self) -> usize {
+        self.cur.locals.len() + self.cur.stack.len()
     }
 
     fn block_arity(&self, ty: BlockType) -> (usize, usize) {
@@ -506,6 +519,7 @@ impl<'m> Interp<'m> {
         if self.loop_depth > MAX_LOOP_DEPTH {
             return Err(GiveUp);
         }
+        self.charge((self.frames.len() + 2) * self.state_size() + (end - pc))?;
         let limits = Thresholds::of(&self.ops[pc..end]);
         let entry = self.cur.clone();
         let outer: Vec<State> = self.frames.iter().map(|f| f.branches.clone()).collect();
@@ -559,6 +573,7 @@ impl<'m> Interp<'m> {
         entry: &State,
         outer: &[State],
     ) -> Result<Pass, GiveUp> {
+        self.charge((outer.len() + 2) * (head.locals.len() + head.stack.len()))?;
         for (frame, branches) in self.frames.iter_mut().zip(outer) {
             frame.branches = branches.clone();
         }
@@ -645,6 +660,7 @@ impl<'m> Interp<'m> {
     /// Adds the current state, as a branch to label `depth` taken when
     /// `cond` holds (`None`: unconditionally), to its frame.
     fn branch(&mut self, depth: u32, cond: Option<Cond>) -> Result<(), GiveUp> {
+        self.charge(self.state_size())?;
         let index = self.frames.len().checked_sub(depth as usize + 1).ok_or(GiveUp)?;
         let frame = &self.frames[index];
         let arity = if frame.kind == Kind::Loop { frame.params } else { frame.results };
@@ -757,6 +773,13 @@ impl<'m> Interp<'m> {
 
     fn step(&mut self, pc: usize, op: &Operator<'m>) -> Result<(), GiveUp> {
         use Operator as O;
+        if matches!(
+            op,
+            O::If { .. } | O::Else | O::End | O::BrIf { .. } | O::Select | O::TypedSelect { .. }
+        ) {
+            // These copy or join whole states.
+            self.charge(2 * self.state_size())?;
+        }
         // Control structure is followed even where nothing is live.
         match *op {
             O::Block { blockty } => return self.push_frame(Kind::Block, blockty),

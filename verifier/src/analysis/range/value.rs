@@ -420,11 +420,13 @@ fn drop_endpoint(a: Val, b: Val, w: Width) -> Option<Val> {
     } else if v.u.1 == c {
         v = v.meet_u(0, c - 1, w)?;
     }
+    // At the type's signed limit the value would be exactly `b`, which
+    // the unsigned test above has already excluded.
     let cs = b.norm(w).s.0;
     if v.s.0 == cs {
-        v = v.meet_s(cs + 1, i64::MAX, w)?;
+        v = v.meet_s(cs.checked_add(1)?, i64::MAX, w)?;
     } else if v.s.1 == cs {
-        v = v.meet_s(i64::MIN, cs - 1, w)?;
+        v = v.meet_s(i64::MIN, cs.checked_sub(1)?, w)?;
     }
     Some(v)
 }
