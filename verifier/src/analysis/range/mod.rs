@@ -130,8 +130,11 @@ const MAX_LOOP_PASSES: u32 = 16;
 const THRESHOLD_PASSES: u32 = 6;
 /// Loops nested deeper than this are not analysed (recursion depth).
 const MAX_LOOP_DEPTH: usize = 32;
-/// Operators interpreted per operator of the body, plus a constant.
-const BUDGET_PER_OP: u64 = 64;
+/// Work allowed per operator of the body, plus a constant (see
+/// [`Interp::charge`]): enough for the nested loops of the benchmark
+/// kernels, and about a second for the largest body `max-function-size`
+/// admits.
+const BUDGET_PER_OP: u64 = 1024;
 const BUDGET_BASE: u64 = 4096;
 
 /// The function is not analysed (too costly or not understood).
