@@ -273,12 +273,25 @@ fn verify_log_and_inspect_report_proven_accesses() {
     let out = kwo(&["verify", "--log", p(&wasm)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let log = text(&out.stdout);
-    assert!(log.contains("func 0 (fill): 1 accesses, 1 proven, 0 checked"), "{log}");
-    assert!(log.contains("func 1 (get): 1 accesses, 0 proven, 1 checked"), "{log}");
-    assert!(log.contains("accesses: 1 proven in bounds, 1 checked (50.0% proven)"), "{log}");
+    assert!(
+        log.contains("func 0 (fill): 1 accesses, 1 proven, 0 checked"),
+        "{log}"
+    );
+    assert!(
+        log.contains("func 1 (get): 1 accesses, 0 proven, 1 checked"),
+        "{log}"
+    );
+    assert!(
+        log.contains("accesses: 1 proven in bounds, 1 checked (50.0% proven)"),
+        "{log}"
+    );
     let out = kwo(&["verify", p(&wasm)]);
     assert!(!text(&out.stdout).contains("proven"), "the log is opt-in");
     let out = kwo(&["inspect", p(&wasm)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).starts_with("accesses: 1 proven in bounds, 1 checked"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("accesses: 1 proven in bounds, 1 checked"),
+        "{}",
+        text(&out.stdout)
+    );
 }

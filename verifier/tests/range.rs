@@ -53,10 +53,17 @@ fn counted_loops_over_a_constant_array_are_proven() {
 fn a_loop_one_element_past_the_end_is_not_proven() {
     // 1024 + 4 * 15104 = 61440 + 4 * ... : exactly at the end of 1 page.
     let fits = (65536 - 1024) / 4;
-    assert_eq!(proven(&counted_loop(&fits.to_string(), "i32.lt_u"), 0), [true]);
+    assert_eq!(
+        proven(&counted_loop(&fits.to_string(), "i32.lt_u"), 0),
+        [true]
+    );
     let past = fits + 1;
     for cmp in ["i32.lt_u", "i32.lt_s", "i32.ne"] {
-        assert_eq!(proven(&counted_loop(&past.to_string(), cmp), 0), [false], "{cmp}");
+        assert_eq!(
+            proven(&counted_loop(&past.to_string(), cmp), 0),
+            [false],
+            "{cmp}"
+        );
     }
 }
 
@@ -98,7 +105,7 @@ fn bounds_known_only_at_run_time_are_not_proven() {
     let global = r#"(module (memory 1) (global $g (mut i32) (i32.const 0))
       (func (export "f") (result i32)
         (i32.add (i32.load (global.get $g)) (i32.load (i32.load (i32.const 0))))))"#;
-        // In code order: the load at the global, the inner load at 0 (proven),
+    // In code order: the load at the global, the inner load at 0 (proven),
     // the load at the loaded value.
     assert_eq!(proven(global, 0), [false, true, false]);
 }
@@ -301,7 +308,10 @@ fn counting_up_to_a_bounded_limit_with_ne() {
           (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))))"#;
     assert_eq!(proven(wat, 0), [true]);
     // A step of 2 may jump over n: nothing bounds the loop.
-    let two = wat.replace("(local.get $i) (i32.const 1)", "(local.get $i) (i32.const 2)");
+    let two = wat.replace(
+        "(local.get $i) (i32.const 1)",
+        "(local.get $i) (i32.const 2)",
+    );
     assert_eq!(proven(&two, 0), [false]);
     // Without the zero check, i + 1 != 0 runs 2^32 times.
     let zero = wat.replace("(if (i32.eqz (local.get $n)) (then (return)))", "");

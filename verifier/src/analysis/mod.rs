@@ -5,5 +5,5 @@ mod call_graph;
 mod range;
 
 pub use call_graph::CallGraph;
-pub use range::{AccessCounts, FuncAccesses};
 pub(crate) use range::analyze as analyze_ranges;
+pub use range::{AccessCounts, FuncAccesses};

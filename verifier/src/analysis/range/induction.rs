@@ -72,7 +72,13 @@ impl Interp<'_> {
     /// induction variables, if that narrows anything. `pass` is the pass
     /// from `head` (closed under the back edges) and `entry` the state
     /// entering the loop.
-    pub(super) fn induction(&self, pc: usize, entry: &State, head: &State, pass: &Pass) -> Option<State> {
+    pub(super) fn induction(
+        &self,
+        pc: usize,
+        entry: &State,
+        head: &State,
+        pass: &Pass,
+    ) -> Option<State> {
         let back = &pass.back;
         if !back.live || !head.live || !entry.live {
             return None;
@@ -131,8 +137,15 @@ impl Interp<'_> {
 /// steps by one towards the loop-invariant `n` from a start on the right
 /// side of it: `c` meets `n` before it could pass it, so it stays
 /// between its start and `n`.
-fn ne_exit_visits(loop_pc: u32, entry: &State, steps: &[Option<(i64, Width)>], pass: &Pass) -> Option<i128> {
-    let [cond] = pass.conds.as_slice() else { return None };
+fn ne_exit_visits(
+    loop_pc: u32,
+    entry: &State,
+    steps: &[Option<(i64, Width)>],
+    pass: &Pass,
+) -> Option<i128> {
+    let [cond] = pass.conds.as_slice() else {
+        return None;
+    };
     if pass.other || cond.cmp != Cmp::Ne {
         return None;
     }
@@ -140,7 +153,9 @@ fn ne_exit_visits(loop_pc: u32, entry: &State, steps: &[Option<(i64, Width)>], p
     let invariant = |o: &super::Operand| {
         o.val.constant(w).is_some()
             || o.sym.is_some_and(|s| {
-                s.loop_pc == loop_pc && s.delta == 0 && steps.get(s.local as usize) == Some(&Some((0, w)))
+                s.loop_pc == loop_pc
+                    && s.delta == 0
+                    && steps.get(s.local as usize) == Some(&Some((0, w)))
             })
     };
     for (counter, limit) in [(cond.a, cond.b), (cond.b, cond.a)] {
@@ -148,7 +163,9 @@ fn ne_exit_visits(loop_pc: u32, entry: &State, steps: &[Option<(i64, Width)>], p
         if sym.loop_pc != loop_pc || sym.width != w || !invariant(&limit) {
             continue;
         }
-        let Some(Some((step, _))) = steps.get(sym.local as usize) else { continue };
+        let Some(Some((step, _))) = steps.get(sym.local as usize) else {
+            continue;
+        };
         let n: Val = limit.val.norm(w);
         let v0 = entry.locals[sym.local as usize].norm(w);
         let delta = i128::from(sym.delta);

@@ -71,10 +71,12 @@ pub struct AccessCounts {
 impl AccessCounts {
     /// Sums the per-function facts (parallel to `VerifiedModule::bodies`).
     pub fn of(funcs: &[FuncAccesses]) -> AccessCounts {
-        funcs.iter().fold(AccessCounts::default(), |c, f| AccessCounts {
-            proven: c.proven + f.proven.len() as u64,
-            checked: c.checked + u64::from(f.checked()),
-        })
+        funcs
+            .iter()
+            .fold(AccessCounts::default(), |c, f| AccessCounts {
+                proven: c.proven + f.proven.len() as u64,
+                checked: c.checked + u64::from(f.checked()),
+            })
     }
 
     /// Proven accesses as a fraction of all (0 when there are none).
@@ -193,9 +195,21 @@ impl Slot {
     fn join(self, other: Slot) -> Slot {
         Slot {
             val: self.val.join(other.val),
-            local: if self.local == other.local { self.local } else { None },
-            cond: if self.cond == other.cond { self.cond } else { None },
-            sym: if self.sym == other.sym { self.sym } else { None },
+            local: if self.local == other.local {
+                self.local
+            } else {
+                None
+            },
+            cond: if self.cond == other.cond {
+                self.cond
+            } else {
+                None
+            },
+            sym: if self.sym == other.sym {
+                self.sym
+            } else {
+                None
+            },
         }
     }
 
@@ -258,14 +272,24 @@ impl State {
         if self.locals.len() != other.locals.len() || self.stack.len() != other.stack.len() {
             return Err(GiveUp);
         }
-        let locals = self.locals.iter().zip(&other.locals).map(|(a, b)| a.join(*b)).collect();
+        let locals = self
+            .locals
+            .iter()
+            .zip(&other.locals)
+            .map(|(a, b)| a.join(*b))
+            .collect();
         let syms = self
             .syms
             .iter()
             .zip(&other.syms)
             .map(|(a, b)| if a == b { *a } else { None })
             .collect();
-        let stack = self.stack.iter().zip(&other.stack).map(|(a, b)| a.join(*b)).collect();
+        let stack = self
+            .stack
+            .iter()
+            .zip(&other.stack)
+            .map(|(a, b)| a.join(*b))
+            .collect();
         Ok(State {
             live: true,
             locals,
@@ -283,8 +307,16 @@ impl State {
         other.live
             && self.locals.len() == other.locals.len()
             && self.stack.len() == other.stack.len()
-            && self.locals.iter().zip(&other.locals).all(|(a, b)| a.within(*b))
-            && self.stack.iter().zip(&other.stack).all(|(a, b)| a.within(b))
+            && self
+                .locals
+                .iter()
+                .zip(&other.locals)
+                .all(|(a, b)| a.within(*b))
+            && self
+                .stack
+                .iter()
+                .zip(&other.stack)
+                .all(|(a, b)| a.within(b))
     }
 
     /// After a write to `local`: no slot is a copy of it any more.
@@ -396,7 +428,9 @@ impl<'m> Interp<'m> {
         let mut open = Vec::new();
         for (i, (op, _)) in ops.iter().enumerate() {
             match op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => open.push(i),
+                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                    open.push(i)
+                }
                 Operator::End => {
                     if let Some(start) = open.pop() {
                         ends[start] = i;
@@ -420,7 +454,12 @@ impl<'m> Interp<'m> {
         }
     }
 
-    fn run_function(mut self, locals: Vec<Val>, widths: Vec<Option<Width>>, results: usize) -> FuncAccesses {
+    fn run_function(
+        mut self,
+        locals: Vec<Val>,
+        widths: Vec<Option<Width>>,
+        results: usize,
+    ) -> FuncAccesses {
         self.widths = widths;
         self.cur = State {
             live: true,
@@ -457,7 +496,9 @@ impl<'m> Interp<'m> {
             self.charge(1)?;
             let op = self.ops[pc].0.clone();
             pc = match op {
-                Operator::Block { blockty } | Operator::Loop { blockty } | Operator::If { blockty }
+                Operator::Block { blockty }
+                | Operator::Loop { blockty }
+                | Operator::If { blockty }
                     if !self.cur.live =>
                 {
                     let _ = blockty;
@@ -637,21 +678,44 @@ impl<'m> Interp<'m> {
         let widen_val = |h: Val, n: Val| -> Val {
             let mut v = h.join(n);
             if n.u.0 < h.u.0 {
-                v.u.0 = if to_limit { 0 } else { below(&limits.u, n.u.0, 0) };
+                v.u.0 = if to_limit {
+                    0
+                } else {
+                    below(&limits.u, n.u.0, 0)
+                };
             }
             if n.u.1 > h.u.1 {
-                v.u.1 = if to_limit { u64::MAX } else { above(&limits.u, n.u.1, u64::MAX) };
+                v.u.1 = if to_limit {
+                    u64::MAX
+                } else {
+                    above(&limits.u, n.u.1, u64::MAX)
+                };
             }
             if n.s.0 < h.s.0 {
-                v.s.0 = if to_limit { i64::MIN } else { below(&limits.s, n.s.0, i64::MIN) };
+                v.s.0 = if to_limit {
+                    i64::MIN
+                } else {
+                    below(&limits.s, n.s.0, i64::MIN)
+                };
             }
             if n.s.1 > h.s.1 {
-                v.s.1 = if to_limit { i64::MAX } else { above(&limits.s, n.s.1, i64::MAX) };
+                v.s.1 = if to_limit {
+                    i64::MAX
+                } else {
+                    above(&limits.s, n.s.1, i64::MAX)
+                };
             }
             v
         };
-        let mut out = head.clone().join(next.clone()).unwrap_or_else(|_| next.clone());
-        for (o, (h, n)) in out.locals.iter_mut().zip(head.locals.iter().zip(&next.locals)) {
+        let mut out = head
+            .clone()
+            .join(next.clone())
+            .unwrap_or_else(|_| next.clone());
+        for (o, (h, n)) in out
+            .locals
+            .iter_mut()
+            .zip(head.locals.iter().zip(&next.locals))
+        {
             *o = widen_val(*h, *n);
         }
         for (o, (h, n)) in out.stack.iter_mut().zip(head.stack.iter().zip(&next.stack)) {
@@ -664,9 +728,17 @@ impl<'m> Interp<'m> {
     /// `cond` holds (`None`: unconditionally), to its frame.
     fn branch(&mut self, depth: u32, cond: Option<Cond>) -> Result<(), GiveUp> {
         self.charge(self.state_size())?;
-        let index = self.frames.len().checked_sub(depth as usize + 1).ok_or(GiveUp)?;
+        let index = self
+            .frames
+            .len()
+            .checked_sub(depth as usize + 1)
+            .ok_or(GiveUp)?;
         let frame = &self.frames[index];
-        let arity = if frame.kind == Kind::Loop { frame.params } else { frame.results };
+        let arity = if frame.kind == Kind::Loop {
+            frame.params
+        } else {
+            frame.results
+        };
         let top = self.cur.stack.len().checked_sub(arity).ok_or(GiveUp)?;
         if frame.height > top {
             return Err(GiveUp);
@@ -720,7 +792,9 @@ impl<'m> Interp<'m> {
         let val = if add { av.add(bv, w) } else { av.sub(bv, w) };
         let signed_const = |v: Val| Some(Val::exact(v.constant(w)?, w).s.0);
         let sym = match (a.sym, b.sym) {
-            (Some(s), _) if s.width == w => signed_const(bv).map(|c| (s, if add { c } else { c.wrapping_neg() })),
+            (Some(s), _) if s.width == w => {
+                signed_const(bv).map(|c| (s, if add { c } else { c.wrapping_neg() }))
+            }
             (_, Some(s)) if s.width == w && add => signed_const(av).map(|c| (s, c)),
             _ => None,
         }
@@ -728,7 +802,10 @@ impl<'m> Interp<'m> {
             let delta = s.delta.checked_add(c)?;
             (delta.abs() <= MAX_DELTA).then_some(Sym { delta, ..s })
         });
-        self.cur.stack.push(Slot { sym, ..Slot::of(val) });
+        self.cur.stack.push(Slot {
+            sym,
+            ..Slot::of(val)
+        });
         Ok(())
     }
 
@@ -800,7 +877,8 @@ impl<'m> Interp<'m> {
             O::Else => {
                 let frame = self.frames.last_mut().ok_or(GiveUp)?;
                 let then = std::mem::replace(&mut self.cur, State::dead());
-                frame.branches = std::mem::replace(&mut frame.branches, State::dead()).join(then)?;
+                frame.branches =
+                    std::mem::replace(&mut frame.branches, State::dead()).join(then)?;
                 self.cur = frame.else_state.take().ok_or(GiveUp)?;
                 return Ok(());
             }
@@ -874,7 +952,11 @@ impl<'m> Interp<'m> {
             }
             O::LocalSet { local_index } | O::LocalTee { local_index } => {
                 let mut slot = self.pop()?;
-                *self.cur.locals.get_mut(local_index as usize).ok_or(GiveUp)? = slot.val;
+                *self
+                    .cur
+                    .locals
+                    .get_mut(local_index as usize)
+                    .ok_or(GiveUp)? = slot.val;
                 self.cur.syms[local_index as usize] = slot.sym.filter(|s| s.local == local_index);
                 self.cur.forget_copies(local_index);
                 if matches!(op, O::LocalTee { .. }) {
@@ -1028,7 +1110,13 @@ struct Thresholds {
 impl Thresholds {
     fn of(ops: &[(Operator<'_>, usize)]) -> Thresholds {
         let mut u = vec![0, u64::from(u32::MAX), u64::MAX];
-        let mut s = vec![i64::MIN, i64::from(i32::MIN), 0, i64::from(i32::MAX), i64::MAX];
+        let mut s = vec![
+            i64::MIN,
+            i64::from(i32::MIN),
+            0,
+            i64::from(i32::MAX),
+            i64::MAX,
+        ];
         for (i, (op, _)) in ops.iter().enumerate() {
             if !is_comparison(op) {
                 continue;
@@ -1043,7 +1131,11 @@ impl Thresholds {
                 };
                 for t in [c.wrapping_sub(1), c, c.wrapping_add(1)] {
                     s.push(t);
-                    u.push(if w == 32 { u64::from(t as u32) } else { t as u64 });
+                    u.push(if w == 32 {
+                        u64::from(t as u32)
+                    } else {
+                        t as u64
+                    });
                 }
             }
         }
@@ -1088,9 +1180,26 @@ fn is_comparison(op: &Operator<'_>) -> bool {
     use Operator as O;
     matches!(
         op,
-        O::I32Eq | O::I32Ne | O::I32LtU | O::I32LtS | O::I32LeU | O::I32LeS | O::I32GtU
-            | O::I32GtS | O::I32GeU | O::I32GeS | O::I64Eq | O::I64Ne | O::I64LtU | O::I64LtS
-            | O::I64LeU | O::I64LeS | O::I64GtU | O::I64GtS | O::I64GeU | O::I64GeS
+        O::I32Eq
+            | O::I32Ne
+            | O::I32LtU
+            | O::I32LtS
+            | O::I32LeU
+            | O::I32LeS
+            | O::I32GtU
+            | O::I32GtS
+            | O::I32GeU
+            | O::I32GeS
+            | O::I64Eq
+            | O::I64Ne
+            | O::I64LtU
+            | O::I64LtS
+            | O::I64LeU
+            | O::I64LeS
+            | O::I64GtU
+            | O::I64GtS
+            | O::I64GeU
+            | O::I64GeS
     )
 }
 

@@ -69,7 +69,10 @@ impl Val {
         } else {
             u as i64
         };
-        Val { u: (u, u), s: (s, s) }
+        Val {
+            u: (u, u),
+            s: (s, s),
+        }
     }
 
     /// An unsigned range (`lo <= hi <= umax(w)`).
@@ -388,10 +391,7 @@ pub fn refine(cmp: Cmp, a: Val, b: Val, w: Width) -> Option<(Val, Val)> {
             let b2 = b.meet_s(a.s.0.checked_add(1)?, i64::MAX, w)?;
             Some((a2, b2))
         }
-        LeS => Some((
-            a.meet_s(i64::MIN, b.s.1, w)?,
-            b.meet_s(a.s.0, i64::MAX, w)?,
-        )),
+        LeS => Some((a.meet_s(i64::MIN, b.s.1, w)?, b.meet_s(a.s.0, i64::MAX, w)?)),
         GtU | GeU | GtS | GeS => {
             let swapped = match cmp {
                 GtU => LtU,
