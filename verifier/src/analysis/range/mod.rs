@@ -398,6 +398,30 @@ struct Frame {
     back_other: bool,
 }
 
+/// What branches to a frame have brought so far, saved before a pass over
+/// a loop inside it: each pass starts again from it.
+struct Labels {
+    branches: State,
+    back_conds: Vec<Cond>,
+    back_other: bool,
+}
+
+impl Labels {
+    fn of(frame: &Frame) -> Labels {
+        Labels {
+            branches: frame.branches.clone(),
+            back_conds: frame.back_conds.clone(),
+            back_other: frame.back_other,
+        }
+    }
+
+    fn restore(&self, frame: &mut Frame) {
+        frame.branches = self.branches.clone();
+        frame.back_conds = self.back_conds.clone();
+        frame.back_other = self.back_other;
+    }
+}
+
 /// What one pass over a loop body found at its back edges.
 struct Pass {
     back: State,
@@ -566,7 +590,7 @@ impl<'m> Interp<'m> {
         self.charge((self.frames.len() + 2) * self.state_size() + (end - pc))?;
         let limits = Thresholds::of(&self.ops[pc..end]);
         let entry = self.cur.clone();
-        let outer: Vec<State> = self.frames.iter().map(|f| f.branches.clone()).collect();
+        let outer: Vec<Labels> = self.frames.iter().map(Labels::of).collect();
         let mut head = entry.clone();
         let mut widened: Option<State> = None;
         let mut passes = 0;
@@ -615,11 +639,11 @@ impl<'m> Interp<'m> {
         ty: BlockType,
         head: &State,
         entry: &State,
-        outer: &[State],
+        outer: &[Labels],
     ) -> Result<Pass, GiveUp> {
         self.charge((outer.len() + 2) * (head.locals.len() + head.stack.len()))?;
-        for (frame, branches) in self.frames.iter_mut().zip(outer) {
-            frame.branches = branches.clone();
+        for (frame, saved) in self.frames.iter_mut().zip(outer) {
+            saved.restore(frame);
         }
         self.proven[pc..end].fill(false);
         self.cur = head.clone();
@@ -800,7 +824,7 @@ impl<'m> Interp<'m> {
         }
         .and_then(|(s, c)| {
             let delta = s.delta.checked_add(c)?;
-            (delta.abs() <= MAX_DELTA).then_some(Sym { delta, ..s })
+            (delta.unsigned_abs() <= MAX_DELTA as u64).then_some(Sym { delta, ..s })
         });
         self.cur.stack.push(Slot {
             sym,
