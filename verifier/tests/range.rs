@@ -364,3 +364,31 @@ fn many_locals_and_branches_stay_cheap() {
     assert_eq!(module.accesses[0].accesses, 5000);
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 }
+
+/// An inner loop that changes a local only on its way out (a `br` past
+/// its end) must not pass that local off as unchanged to the outer loop's
+/// induction variables.
+#[test]
+fn a_local_changed_on_an_inner_loops_exit_is_not_an_induction_variable() {
+    let wat = r#"(module (memory 1)
+      (func (export "f") (param $x i32) (local $p i32) (local $c i32) (local $k i32)
+        (local.set $c (i32.const 100))
+        (loop $outer
+          (i32.store (local.get $p) (i32.const 1))
+          (block $out
+            (local.set $k (i32.const 0))
+            (loop $inner
+              (if (local.get $x)
+                (then (local.set $p (i32.add (local.get $p) (i32.const 1000))) (br $out)))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br_if $inner (i32.lt_u (local.get $k) (i32.const 3)))))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (br_if $outer (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))))"#;
+    assert_eq!(proven(wat, 0), [false]);
+    // Leaving without the change, p steps by 4 only: at most 396.
+    let unchanged = wat.replace(
+        "(local.set $p (i32.add (local.get $p) (i32.const 1000))) (br $out)",
+        "(br $out)",
+    );
+    assert_eq!(proven(&unchanged, 0), [true]);
+}

@@ -42,14 +42,17 @@ fn visits_within(lo: i128, hi: i128, step: i64, w: Width) -> Option<i128> {
 }
 
 /// Drops the relations to the header of loop `loop_pc` from a state
-/// leaving it; `kept` gives each local's relation after the loop.
+/// leaving it. A local still equal to its header value takes `kept`, its
+/// relation on entering the loop when the loop never changes it.
 pub(super) fn forget_loop(state: &mut State, loop_pc: u32, kept: &[Option<Sym>]) {
     if !state.live {
         return;
     }
     for (l, sym) in state.syms.iter_mut().enumerate() {
-        if sym.is_some_and(|s| s.loop_pc == loop_pc) {
-            *sym = kept.get(l).copied().flatten();
+        let Some(s) = *sym else { continue };
+        if s.loop_pc == loop_pc {
+            let header_value = s.delta == 0 && s.local == l as u32;
+            *sym = if header_value { kept.get(l).copied().flatten() } else { None };
         }
     }
     let of_loop = |s: &Option<Sym>| s.is_some_and(|s| s.loop_pc == loop_pc);
