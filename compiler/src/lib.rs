@@ -39,11 +39,36 @@ pub struct Options {
     /// Run Cranelift's IR verifier on every function (always on in debug
     /// builds; the test suites turn it on in release builds too).
     pub verify_ir: bool,
+    /// Drop the bounds check of every access the verifier's range analysis
+    /// proved inside the minimum memory (`VerifiedModule::accesses`).
+    /// Off only to compare with the fully checked code (tests,
+    /// [`NO_ELISION_ENV`]).
+    pub elide_proven: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { target: Target::X86_64, opt: OptLevel::Speed, checks: Checks::default(), verify_ir: false }
+        Options {
+            target: Target::X86_64,
+            opt: OptLevel::Speed,
+            checks: Checks::default(),
+            verify_ir: false,
+            elide_proven: true,
+        }
+    }
+}
+
+/// Environment variable that, set to `1`, keeps the bounds checks of
+/// proven accesses (see [`Options::with_env`]).
+pub const NO_ELISION_ENV: &str = "KWO_NO_ELISION";
+
+impl Options {
+    /// These options with [`NO_ELISION_ENV`] applied: the `kwo` command and
+    /// the test suites honour it, so a run can be compared with and
+    /// without check elision.
+    pub fn with_env(self) -> Options {
+        let off = std::env::var(NO_ELISION_ENV).is_ok_and(|v| v == "1");
+        Options { elide_proven: self.elide_proven && !off, ..self }
     }
 }
 

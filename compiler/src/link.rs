@@ -102,6 +102,7 @@ fn module_env<'m>(module: &'m VerifiedModule, isa: &dyn TargetIsa, opts: &Option
         call_conv: isa.default_call_conv(),
         frontend: isa.frontend_config(),
         checks: opts.checks,
+        elide_proven: opts.elide_proven,
         static_stack: module.call_graph.cycle.is_none(),
     }
 }

@@ -233,3 +233,29 @@ fn masked_index_is_checked_only_when_it_may_leave_the_memory() {
     let module = verify(&wasm, &Policy::kernel()).unwrap();
     assert_eq!(check_module("masked", &module), (2, 2), "(guarded, proven)");
 }
+
+/// An access the verifier proved in bounds through a loop's exit test has
+/// no check, but its index is still clamped for a mispredicted exit: the
+/// loop running one iteration too far must not reach past the memory.
+#[test]
+fn proven_loop_access_stays_inside_when_mispredicted() {
+    let wasm = wat::parse_str(
+        r#"(module (memory 1)
+             (func (export "fill") (local $i i32)
+               (loop $l
+                 (i32.store offset=1024 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get $i) (i32.const 16128))))))"#,
+    )
+    .unwrap();
+    let module = verify(&wasm, &Policy::kernel()).unwrap();
+    assert_eq!(module.access_counts().proven, 1);
+    assert_eq!(check_module("proven loop", &module), (1, 0), "(guarded, proven)");
+    // The bounds check's trap path is a cold block; elision removes it.
+    let cold_blocks = |elide_proven| {
+        let funcs = optimized_ir(&module, &Options { elide_proven, ..Options::default() }).unwrap();
+        funcs[0].layout.blocks().filter(|b| funcs[0].layout.is_cold(*b)).count()
+    };
+    let (elided, checked) = (cold_blocks(true), cold_blocks(false));
+    assert!(elided < checked, "a proven access has no trap path ({elided} vs {checked} cold blocks)");
+}

@@ -447,7 +447,8 @@ fn object_bytes(file: &Path) -> Result<Vec<u8>, String> {
     let opts = kwo_compiler::Options {
         target: kwo_format::Target::HOST,
         ..kwo_compiler::Options::default()
-    };
+    }
+    .with_env();
     kwo_compiler::compile(&module, &opts).map_err(|e| format!("{}: {e}", file.display()))
 }
 

@@ -35,6 +35,11 @@ enum Cmd {
     /// Check a .wasm module against the kernel policy.
     Verify {
         file: PathBuf,
+        /// Also report, per function and in total, how many loads and
+        /// stores the range analysis proved in bounds (no check) and how
+        /// many stay checked.
+        #[arg(long)]
+        log: bool,
         /// Override a verifier limit, e.g. max-memory-pages=1024.
         #[arg(long = "limit", value_name = "NAME=VALUE")]
         limits: Vec<String>,
@@ -56,7 +61,8 @@ enum Cmd {
     /// instruction, guarded divisions, landing pads, FP flag, frames and
     /// stack bound as the header claims.
     Check { file: PathBuf },
-    /// Describe a .kwo object.
+    /// Describe a .kwo object (a .wasm is compiled for this machine
+    /// first, and its proven/checked access totals shown).
     Inspect {
         file: PathBuf,
         /// Also disassemble every function.
@@ -216,12 +222,13 @@ fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result<Vec
             target,
             opt,
             ..Options::default()
-        },
+        }
+        .with_env(),
     )
     .map_err(|e| format!("compile error: {e}"))
 }
 
-fn cmd_verify(file: &Path, limits: &[String]) -> Result<ExitCode, String> {
+fn cmd_verify(file: &Path, limits: &[String], log: bool) -> Result<ExitCode, String> {
     let module = verify(&read(file)?, limits)?;
     out(&format!(
         "{}: ok ({} functions, {} imports)\n{}\n",
@@ -230,7 +237,42 @@ fn cmd_verify(file: &Path, limits: &[String]) -> Result<ExitCode, String> {
         module.imports.len(),
         stack_summary(&module)
     ));
+    if log {
+        out(&format!("{}{}\n", access_log(&module), access_summary(&module)));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per function with memory accesses: how many the range
+/// analysis proved in bounds and how many keep their check.
+fn access_log(module: &VerifiedModule) -> String {
+    let imported = module.num_imported_funcs();
+    let mut log = String::new();
+    for (i, f) in module.accesses.iter().enumerate() {
+        if f.accesses == 0 {
+            continue;
+        }
+        let index = imported + i as u32;
+        let name = module.func_name(index).map(|n| format!(" ({n})")).unwrap_or_default();
+        log.push_str(&format!(
+            "func {index}{name}: {} accesses, {} proven, {} checked\n",
+            f.accesses,
+            f.proven.len(),
+            f.checked()
+        ));
+    }
+    log
+}
+
+/// The total line of `kwo verify` and `kwo inspect`.
+fn access_summary(module: &VerifiedModule) -> String {
+    let c = module.access_counts();
+    format!(
+        "accesses: {} proven in bounds, {} checked ({:.1}% proven)",
+        c.proven,
+        c.checked,
+        100.0 * c.proven_fraction()
+    )
 }
 
 /// The stack line of `kwo verify`: the static bound (compiled for this
@@ -295,7 +337,14 @@ fn cmd_compile(
 }
 
 fn cmd_inspect(file: &Path, disasm: bool) -> Result<ExitCode, String> {
-    let obj = Object::parse(&read(file)?).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut bytes = read(file)?;
+    if bytes.starts_with(b"\0asm") {
+        // The proofs live in the verified module, not in the object.
+        let module = verify(&bytes, &[])?;
+        out(&format!("{}\n", access_summary(&module)));
+        bytes = compile(&module, Target::HOST, OptLevel::Speed)?;
+    }
+    let obj = Object::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
     out(&kwo_format::describe(&obj));
     if disasm {
         out(&disassemble(&obj)?);
@@ -631,7 +680,7 @@ fn cmd_bench(file: &Path, flags: &BenchFlags, call: &[String]) -> Result<ExitCod
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.cmd {
-        Cmd::Verify { file, limits } => cmd_verify(file, limits),
+        Cmd::Verify { file, limits, log } => cmd_verify(file, limits, *log),
         Cmd::Compile {
             file,
             output,

@@ -1,5 +1,6 @@
 //! The `kwo` command line on small modules: verification verdicts and exit
-//! statuses, compile + inspect (with disassembly), `run` of `.wasm` and
+//! statuses, the proven-access log, compile + inspect (with disassembly),
+//! `run` of `.wasm` and
 //! `.kwo` (detected by magic, not extension), `--invoke` with typed
 //! arguments and printed results, the trap report and its exit status, fuel
 //! and timeout flags, and clean errors for bad input.
@@ -253,4 +254,44 @@ fn bench_times_calls_and_checks_results() {
     let out = kwo(&["bench", p(&wasm), "sum"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("takes 1 arguments"));
+}
+
+/// `kwo verify --log` counts proven and checked accesses per function and
+/// in total; `kwo inspect` of a `.wasm` shows the total.
+#[test]
+fn verify_log_and_inspect_report_proven_accesses() {
+    let wasm = write_wat(
+        "proofs.wasm",
+        r#"(module (memory 1)
+          (func $fill (export "fill") (local $i i32)
+            (loop $l
+              (i32.store (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (i32.const 100)))))
+          (func $get (export "get") (param i32) (result i32) (i32.load (local.get 0))))"#,
+    );
+    let out = kwo(&["verify", "--log", p(&wasm)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log = text(&out.stdout);
+    assert!(
+        log.contains("func 0 (fill): 1 accesses, 1 proven, 0 checked"),
+        "{log}"
+    );
+    assert!(
+        log.contains("func 1 (get): 1 accesses, 0 proven, 1 checked"),
+        "{log}"
+    );
+    assert!(
+        log.contains("accesses: 1 proven in bounds, 1 checked (50.0% proven)"),
+        "{log}"
+    );
+    let out = kwo(&["verify", p(&wasm)]);
+    assert!(!text(&out.stdout).contains("proven"), "the log is opt-in");
+    let out = kwo(&["inspect", p(&wasm)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("accesses: 1 proven in bounds, 1 checked"),
+        "{}",
+        text(&out.stdout)
+    );
 }

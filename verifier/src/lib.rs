@@ -27,6 +27,11 @@
 //! call cycles gets a static stack bound from the compiler instead of
 //! per-function stack checks.
 //!
+//! And it runs a range analysis ([`analysis::FuncAccesses`], in
+//! [`VerifiedModule::accesses`]): which loads and stores stay inside the
+//! declared minimum memory on every path, so the compiler can drop their
+//! bounds checks.
+//!
 //! What it does not do: it doesn't bound loop counts (the compiler inserts
 //! checkpoints) or the stack of recursive modules (the compiler inserts
 //! stack checks), doesn't check anything at

@@ -2,7 +2,7 @@
 //! expressions already folded. Produced only by [`crate::verify`], so holding
 //! one means the module passed validation and the policy.
 
-use crate::analysis::CallGraph;
+use crate::analysis::{AccessCounts, CallGraph, FuncAccesses};
 use std::ops::Range;
 use wasmparser::{FuncType, RefType, ValType};
 
@@ -30,6 +30,9 @@ pub struct VerifiedModule {
     pub func_names: Vec<(u32, String)>,
     /// Who calls whom; whether the module is recursive.
     pub call_graph: CallGraph,
+    /// Which loads and stores the range analysis proved inside the minimum
+    /// memory, per defined function (parallel to `funcs`).
+    pub accesses: Vec<FuncAccesses>,
 }
 
 /// An import of a host function from the WASI table.
@@ -143,6 +146,11 @@ impl VerifiedModule {
 
     pub fn func_type(&self, func: u32) -> &FuncType {
         &self.types[self.func_type_index(func) as usize]
+    }
+
+    /// Proven and checked memory accesses over the whole module.
+    pub fn access_counts(&self) -> AccessCounts {
+        AccessCounts::of(&self.accesses)
     }
 
     /// The name-section name of a function, if any.

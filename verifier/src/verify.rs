@@ -8,7 +8,7 @@
 //! pass, so one run reports every body-level, policy and limit problem up to
 //! the first structural error.
 
-use crate::analysis::CallGraph;
+use crate::analysis::{analyze_ranges, CallGraph};
 use crate::consts::{fold, FoldError};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::features::{guess_missing, unsupported_message, KWO_FEATURES};
@@ -60,6 +60,7 @@ impl<'a> Verifier<'a> {
                 data: Vec::new(),
                 func_names: Vec::new(),
                 call_graph: Default::default(),
+                accesses: Vec::new(),
             },
             globals: Vec::new(),
             elem_items: 0,
@@ -88,6 +89,13 @@ impl<'a> Verifier<'a> {
         self.module.wasm = self.wasm.to_vec();
         match CallGraph::build(&self.module) {
             Ok(graph) => self.module.call_graph = graph,
+            Err(e) => {
+                self.wasm_error(None, &e);
+                return Err(self.diags);
+            }
+        }
+        match analyze_ranges(&self.module) {
+            Ok(accesses) => self.module.accesses = accesses,
             Err(e) => {
                 self.wasm_error(None, &e);
                 return Err(self.diags);

@@ -16,6 +16,12 @@
 //! mask, a narrow load, see `range`) needs neither check nor guard when the
 //! access fits in the memory's minimum size.
 //!
+//! An access the verifier's range analysis proved inside the minimum
+//! memory (`VerifiedModule::accesses`) has no check and no trap path. Its
+//! proof may rest on branches (a loop's exit test), which the CPU can
+//! mispredict, so it keeps a branch-free Spectre clamp: an index past the
+//! proven range becomes 0 (see docs/security.md).
+//!
 //! The base and bound live in variables, reloaded after every call (a call
 //! may grow, and so move, the memory), so Cranelift keeps them in registers.
 //! A check already made on the current straight-line path for the same
@@ -168,6 +174,9 @@ impl FuncTranslator<'_, '_> {
         if !self.env.checks.bounds || self.always_in_bounds(index, end) {
             return self.native_addr(base, wide, offset);
         }
+        if self.access_proven() && end <= self.min_memory_bytes() {
+            return self.proven_addr(base, wide, offset, end);
+        }
         if let Some(addr) = self.checked_addr(index, offset, size) {
             return addr;
         }
@@ -193,6 +202,23 @@ impl FuncTranslator<'_, '_> {
         }
         heap.checked.push(CheckedAccess { index, offset, size, addr });
         addr
+    }
+
+    /// Whether the verifier proved the access being translated inside the
+    /// minimum memory on every path.
+    fn access_proven(&self) -> bool {
+        self.proofs.is_some_and(|p| p.is_proven(self.wasm_off as usize))
+    }
+
+    /// Native address of a proven access: no check, but an index beyond
+    /// the proven range (only possible under misspeculation) is clamped
+    /// to 0 so even a mispredicted path stays inside the minimum memory.
+    fn proven_addr(&mut self, base: Value, wide: Value, offset: u64, end: u64) -> Value {
+        let last = self.min_memory_bytes() - end;
+        let over = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, wide, last as i64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let index = self.spectre_guard(over, zero, wide);
+        self.native_addr(base, index, offset)
     }
 
     /// A load of `ty` (`ext` bytes wide, sign- or zero-extended when narrower).

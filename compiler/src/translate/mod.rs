@@ -22,6 +22,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use kwo_verifier::analysis::FuncAccesses;
 use kwo_verifier::VerifiedModule;
 use wasmparser::{BinaryReader, BlockType, FunctionBody, Operator, ValType};
 
@@ -34,6 +35,8 @@ pub struct ModuleEnv<'m> {
     pub module: &'m VerifiedModule,
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
     pub checks: crate::Checks,
+    /// Drop the checks of accesses the verifier proved in bounds.
+    pub elide_proven: bool,
     /// No call cycles: the stack is bounded statically (the loader checks
     /// the bound once per call), so functions check nothing themselves.
     pub static_stack: bool,
@@ -97,6 +100,8 @@ pub struct FuncTranslator<'a, 'b> {
     wasm_off: u32,
     regions: [ir::AliasRegion; 4],
     heap: Option<bounds::Heap>,
+    /// The verifier's proofs for this function's loads and stores.
+    proofs: Option<&'a FuncAccesses>,
 }
 
 fn internal(off: usize, what: &str) -> CompileError {
@@ -133,6 +138,7 @@ pub fn translate_function(env: &ModuleEnv<'_>, index: u32) -> Result<TranslatedF
         wasm_off: range.start as u32,
         regions,
         heap: None,
+        proofs: module.accesses.get(defined).filter(|_| env.elide_proven),
     };
     t.translate_body(&body, ty.params(), results)?;
     let FuncTranslator { b, sites, guarded_divs, .. } = t;

@@ -21,6 +21,9 @@
 //! - `KWO_SPEC_BACKEND`: `user` (default) or `kernel`: run the objects in
 //!   kwo.ko through `/dev/kwo` (root, inside the test VM; see tests/vm/).
 //!   Assertions the kernel's uapi cannot express are skipped with a reason;
+//! - `KWO_NO_ELISION=1`: keep the bounds checks of the accesses the
+//!   verifier proved in bounds; the suite must pass the same with and
+//!   without it (the counts are printed in the summary either way);
 //! - `KWO_TEST_RUNNER`: a command prefix for the child processes, e.g.
 //!   `qemu-aarch64 -L /usr/aarch64-linux-gnu` to run the aarch64 build.
 //!

@@ -404,7 +404,8 @@ fn build(wasm: &[u8]) -> Result<Inst, BuildError> {
     guarded(|| {
         let module = kwo_verifier::verify(wasm, &Policy::spectest())
             .map_err(|d| BuildError::Verify(d.to_string()))?;
-        let options = kwo_compiler::Options { target: Target::HOST, verify_ir: true, ..Default::default() };
+        let options =
+            kwo_compiler::Options { target: Target::HOST, verify_ir: true, ..Default::default() }.with_env();
         let kwo = kwo_compiler::compile(&module, &options)
             .map_err(|e| BuildError::Compile(e.to_string()))?;
         let config = Config {
