@@ -221,6 +221,8 @@ fn check(got: i64, want: i64) -> Result<(), String> {
 /// Compile-side numbers of one module.
 pub struct CompileResult {
     pub module: String,
+    /// Memory accesses the verifier proved in bounds, and those left checked.
+    pub accesses: kwo_verifier::analysis::AccessCounts,
     pub wasm_len: usize,
     pub code_len: usize,
     pub kwo_len: usize,
@@ -284,6 +286,7 @@ fn compile_one(
     })?;
     Ok(CompileResult {
         module: name.to_string(),
+        accesses: module.access_counts(),
         wasm_len: wasm.len(),
         code_len: workloads::code_section_len(wasm),
         kwo_len,
