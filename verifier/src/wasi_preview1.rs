@@ -44,13 +44,13 @@ impl Purpose {
         match self {
             Purpose::Args => "command-line arguments and environment",
             Purpose::Clock => "clocks",
-            Purpose::Stdio => "reading and writing descriptors (stdin, stdout, stderr)",
+            Purpose::Stdio => "reading and writing descriptors: stdin, stdout, stderr",
             Purpose::Files => {
-                "file system access (C `fopen`, `opendir`, `stat`; Rust `std::fs`), \
-                 which kwo gives a program only under directories passed with --dir"
+                "file system access: C `fopen`, `opendir`, `stat`, Rust `std::fs` \
+                 (kwo gives a program files only under directories passed with --dir)"
             }
-            Purpose::Poll => "sleeping and waiting for events (C `sleep`, Rust `thread::sleep`)",
-            Purpose::Process => "signals to the process (C `raise`)",
+            Purpose::Poll => "sleeping and waiting for events: C `sleep`, Rust `thread::sleep`",
+            Purpose::Process => "signals to the process: C `raise`",
             Purpose::Random => "random numbers",
             Purpose::Sockets => "network sockets",
         }
@@ -150,7 +150,7 @@ pub fn resolve_missing(module: &str, name: &str, ty: &FuncType, stubs: bool) -> 
     };
     let sig = sig_string(ty.params(), ty.results());
     let expected = sig_string(known.params, known.results);
-    let what = format!("{head}: kwo does not provide `{name}` ({})", known.purpose.describe());
+    let what = format!("{head}: kwo does not provide `{name}`, used for {}", known.purpose.describe());
     if sig != expected {
         return Err(format!("{what}; the import has type {sig}, not preview1's {expected}"));
     }
@@ -164,4 +164,26 @@ pub fn resolve_missing(module: &str, name: &str, ty: &FuncType, stubs: bool) -> 
         "{what}. If the program does not need it, run with --allow-missing-imports: \
          the call then fails with ENOSYS (errno 52) and the program can handle that"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::WASI_IMPORTS;
+
+    #[test]
+    fn every_provided_function_is_in_preview1_with_its_signature() {
+        for w in WASI_IMPORTS {
+            let p = preview1_fn(w.name).unwrap_or_else(|| panic!("{} not in PREVIEW1", w.name));
+            assert_eq!((p.params, p.results), (w.params, w.results), "{}", w.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_only_proc_exit_returns_no_errno() {
+        for (i, p) in PREVIEW1.iter().enumerate() {
+            assert!(PREVIEW1[..i].iter().all(|q| q.name != p.name), "{} twice", p.name);
+            assert_eq!(p.results == [ValType::I32], p.name != "proc_exit", "{}", p.name);
+        }
+    }
 }
