@@ -220,6 +220,12 @@ build_objects() {
 			die "kwo compile $n failed"
 		"$KWO" check "$OUT/objects/$n.kwo" >/dev/null || die "kwo check $n failed"
 	done
+	# A missing WASI import: the .wasm as it is, the .kwo with the ENOSYS stub (cli.sh).
+	n=$OUT/objects/missing-import
+	wat2wasm "$HERE/missing-import.wat" -o "$n.wasm" || die "wat2wasm missing-import failed"
+	"$KWO" compile --allow-missing-imports --target $TARGET "$n.wasm" -o "$n.kwo" ||
+		die "kwo compile missing-import failed"
+	"$KWO" check "$n.kwo" >/dev/null || die "kwo check missing-import failed"
 }
 
 pack_initramfs() {
