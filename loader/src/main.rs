@@ -12,7 +12,9 @@ use kwo_format::{Object, Target, ValType};
 use kwo_loader::args::call_args;
 use kwo_loader::kernel;
 use kwo_loader::runtime::{Config, Instance, RunError, Val};
-use kwo_loader::source::{compile, object_for_host, read_program, verify, Program as ProgramFile, VerifyOptions};
+use kwo_loader::source::{
+    compile, object_for_host, read_program, verify, Program as ProgramFile, VerifyOptions,
+};
 use kwo_verifier::VerifiedModule;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,6 +75,7 @@ struct ProgramOpts {
 enum Cmd {
     /// Check a .wasm or .wat module against the kernel policy.
     Verify {
+        /// The module (.wasm or .wat).
         file: PathBuf,
         /// Override a verifier limit, e.g. max-memory-pages=1024.
         #[arg(long = "limit", value_name = "NAME=VALUE")]
@@ -84,6 +87,7 @@ enum Cmd {
     },
     /// Compile a .wasm or .wat module into a .kwo object.
     Compile {
+        /// The module (.wasm or .wat).
         file: PathBuf,
         /// The .kwo object to write.
         #[arg(short, long)]
@@ -208,7 +212,7 @@ enum Cmd {
 
 /// A program's budget, environment and import policy, from [`ProgramOpts`]
 /// with the `-W`/`-S` aliases and `--env NAME` resolved.
-struct Program {
+struct ProgramConfig {
     timeout: Option<Duration>,
     fuel: Option<u64>,
     env: Vec<String>,
@@ -245,7 +249,7 @@ fn either<T>(flag: Option<T>, alias: Option<T>, name: &str) -> Result<Option<T>,
 }
 
 impl ProgramOpts {
-    fn resolve(&self) -> Result<Program, String> {
+    fn resolve(&self) -> Result<ProgramConfig, String> {
         let (mut timeout, mut fuel) = (None, None);
         for (key, value) in option_items(&self.wasm_opts) {
             let value = value.ok_or_else(|| format!("-W {key}: expected {key}=VALUE"))?;
@@ -264,7 +268,7 @@ impl ProgramOpts {
                 _ => return Err(format!("unknown -S option `{key}` (kwo knows inherit-env)")),
             }
         }
-        Ok(Program {
+        Ok(ProgramConfig {
             timeout: either(self.timeout, timeout, "timeout")?,
             fuel: either(self.fuel, fuel, "fuel")?,
             env: program_env(inherit_env, &self.env)?,
@@ -585,7 +589,7 @@ fn finish(result: Result<ExitCode, RunError>) -> Result<ExitCode, Failure> {
 /// arguments (then `args` are not the program's argv).
 fn cmd_run(
     file: &Path,
-    program: &Program,
+    program: &ProgramConfig,
     invoke: Option<&str>,
     args: &[String],
 ) -> Result<ExitCode, Failure> {
@@ -634,7 +638,7 @@ fn cmd_run(
 
 /// The kernel's options for a program run with `kwo run --kernel`, `kwo
 /// exec` or `kwo invoke`.
-fn kernel_options(program: &Program, args: &[String], printk: bool) -> kernel::RunOptions {
+fn kernel_options(program: &ProgramConfig, args: &[String], printk: bool) -> kernel::RunOptions {
     kernel::RunOptions {
         timeout: program.timeout,
         fuel: program.fuel,
@@ -654,7 +658,7 @@ type BenchCall = Box<dyn FnMut(&[Val]) -> Result<(Vec<Val>, Duration, Option<Dur
 fn bench_target(
     file: &Path,
     kernel: bool,
-    program: &Program,
+    program: &ProgramConfig,
     call: &[String],
 ) -> Result<(BenchCall, Vec<Val>), RunError> {
     let (name, raw) = call.split_first().expect("clap requires the export");
@@ -671,7 +675,7 @@ fn bench_target(
 /// `name` of FILE in kwo.ko, timed around the ioctl; and its parameters.
 fn kernel_bench_call(
     file: &Path,
-    program: &Program,
+    program: &ProgramConfig,
     name: &str,
 ) -> Result<(BenchCall, Option<Vec<ValType>>), RunError> {
     let mut inst = kernel::open(file, &kernel_options(program, &[], false))?;
@@ -689,7 +693,7 @@ fn kernel_bench_call(
 /// its parameters.
 fn user_bench_call(
     file: &Path,
-    program: &Program,
+    program: &ProgramConfig,
     name: &str,
 ) -> Result<(BenchCall, Option<Vec<ValType>>), RunError> {
     let kwo = object_for_host(file, &program.verify).map_err(RunError::Load)?;
@@ -774,7 +778,7 @@ struct BenchFlags {
 fn bench_line(
     file: &Path,
     flags: &BenchFlags,
-    program: &Program,
+    program: &ProgramConfig,
     call: &[String],
 ) -> Result<String, RunError> {
     let (mut f, args) = bench_target(file, flags.kernel, program, call)?;
@@ -799,7 +803,7 @@ fn bench_line(
 fn cmd_bench(
     file: &Path,
     flags: &BenchFlags,
-    program: &Program,
+    program: &ProgramConfig,
     call: &[String],
 ) -> Result<ExitCode, Failure> {
     match bench_line(file, flags, program, call) {

@@ -38,8 +38,7 @@ fn looks_like_wat(bytes: &[u8]) -> bool {
 /// Reads `path` and says what it holds. `.wat` text is assembled here; a
 /// file that is none of the three is an error naming the file.
 pub fn read_program(path: &Path) -> Result<Program, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bytes.starts_with(&kwo_format::KWO_MAGIC.to_le_bytes()) {
         return Ok(Program::Object(bytes));
     }

@@ -139,7 +139,10 @@ fn proc_exit_status_and_missing_start() {
     let out = kwo(&["run", p(&calc), "--invoke", "div", "1", "1"]);
     assert_eq!(out.status.code(), Some(2), "a usage error");
     let err = text(&out.stderr);
-    assert!(err.contains("\"_start\"") && err.contains("--invoke NAME before FILE"), "{err}");
+    assert!(
+        err.contains("\"_start\"") && err.contains("--invoke NAME before FILE"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -293,7 +296,17 @@ fn strings_printer(environ: bool) -> String {
 fn everything_after_file_goes_to_the_program() {
     let wasm = write_wat("args.wasm", &strings_printer(false));
     let out = kwo(&[
-        "run", "--fuel", "100000", p(&wasm), "x", "--env", "A=1", "--timeout", "1s", "--", "-W",
+        "run",
+        "--fuel",
+        "100000",
+        p(&wasm),
+        "x",
+        "--env",
+        "A=1",
+        "--timeout",
+        "1s",
+        "--",
+        "-W",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let want = format!("{}\0x\0--env\0A=1\0--timeout\01s\0--\0-W\0", p(&wasm));
@@ -308,7 +321,16 @@ fn env_name_copies_the_host_value_and_s_inherit_env_copies_all() {
     let wasm = write_wat("environ.wasm", &strings_printer(true));
     let host = [("KWO_T_HOST", "from host"), ("KWO_T_OTHER", "x")];
     let out = kwo_with_env(
-        &["run", "--env", "KWO_T_HOST", "--env", "B=2", "--env", "KWO_T_UNSET", p(&wasm)],
+        &[
+            "run",
+            "--env",
+            "KWO_T_HOST",
+            "--env",
+            "B=2",
+            "--env",
+            "KWO_T_UNSET",
+            p(&wasm),
+        ],
         &host,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -316,7 +338,14 @@ fn env_name_copies_the_host_value_and_s_inherit_env_copies_all() {
     // -S inherit-env passes the whole host environment; a later --env
     // replaces a value.
     let out = kwo_with_env(
-        &["run", "-S", "inherit-env", "--env", "KWO_T_OTHER=mine", p(&wasm)],
+        &[
+            "run",
+            "-S",
+            "inherit-env",
+            "--env",
+            "KWO_T_OTHER=mine",
+            p(&wasm),
+        ],
         &host,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -335,17 +364,34 @@ fn w_options_are_aliases_of_the_budgets() {
     let wasm = write_wat("spin-w.wasm", CALC);
     let out = kwo(&["run", "-W", "fuel=1000", "--invoke", "spin", p(&wasm)]);
     assert_eq!(out.status.code(), Some(134));
-    assert!(text(&out.stderr).starts_with("trap: fuel exhausted"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("trap: fuel exhausted"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = kwo(&["run", "-W", "timeout=100ms", "--invoke", "spin", p(&wasm)]);
     assert_eq!(out.status.code(), Some(134));
-    assert!(text(&out.stderr).starts_with("trap: interrupted"), "{}", text(&out.stderr));
-    for bad in [&["-W", "no-such=1"][..], &["-W", "fuel=lots"], &["-S", "no-such"], &["--fuel", "1", "-W", "fuel=2"]] {
+    assert!(
+        text(&out.stderr).starts_with("trap: interrupted"),
+        "{}",
+        text(&out.stderr)
+    );
+    for bad in [
+        &["-W", "no-such=1"][..],
+        &["-W", "fuel=lots"],
+        &["-S", "no-such"],
+        &["--fuel", "1", "-W", "fuel=2"],
+    ] {
         let mut args = vec!["run"];
         args.extend_from_slice(bad);
         args.extend(["--invoke", "spin", p(&wasm)]);
         let out = kwo(&args);
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).starts_with("kwo: "), "{bad:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).starts_with("kwo: "),
+            "{bad:?}: {}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -361,14 +407,25 @@ fn wat_text_is_accepted_wherever_wasm_is() {
     let out = kwo(&["compile", p(&wat), "-o", p(&object)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = kwo(&["bench", "--samples", "1", p(&wat), "div", "9", "3"]);
-    assert!(text(&out.stdout).contains("result=3"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("result=3"),
+        "{}",
+        text(&out.stderr)
+    );
     // Text, whatever the file is called; a mistake names the file.
     let bad = scratch("broken.txt");
-    std::fs::write(&bad, "(module (func (export \"f\") (result i32) i32.const))").unwrap();
+    std::fs::write(
+        &bad,
+        "(module (func (export \"f\") (result i32) i32.const))",
+    )
+    .unwrap();
     let out = kwo(&["run", p(&bad)]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("broken.txt: not valid WebAssembly text"), "{err}");
+    assert!(
+        err.contains("broken.txt: not valid WebAssembly text"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -378,7 +435,10 @@ fn inspect_and_check_of_a_module_say_what_to_do() {
         let out = kwo(&[cmd, p(&wasm)]);
         assert_eq!(out.status.code(), Some(2), "{cmd}");
         let err = text(&out.stderr);
-        assert!(err.contains("is a WebAssembly module, not a .kwo object"), "{cmd}: {err}");
+        assert!(
+            err.contains("is a WebAssembly module, not a .kwo object"),
+            "{cmd}: {err}"
+        );
         assert!(err.contains("kwo compile"), "{cmd}: {err}");
     }
 }
@@ -386,7 +446,10 @@ fn inspect_and_check_of_a_module_say_what_to_do() {
 #[test]
 fn exit_statuses_tell_load_usage_and_trap_apart() {
     let calc = write_wat("codes.wasm", CALC);
-    let refused = write_wat("codes-refused.wasm", r#"(module (import "env" "f" (func)))"#);
+    let refused = write_wat(
+        "codes-refused.wasm",
+        r#"(module (import "env" "f" (func)))"#,
+    );
     let cases: &[(&[&str], i32)] = &[
         (&["run", "--invoke", "div", p(&calc), "1", "1"], 0),
         (&["run", p(&refused)], 1),
@@ -398,7 +461,12 @@ fn exit_statuses_tell_load_usage_and_trap_apart() {
     ];
     for (args, code) in cases {
         let out = kwo(args);
-        assert_eq!(out.status.code(), Some(*code), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(*code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -418,31 +486,58 @@ fn missing_imports_are_refused_with_a_reason_or_stubbed() {
     let out = kwo(&["run", "--invoke", "open", p(&wasm)]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    for want in ["`wasi_snapshot_preview1.path_open`", "file system access", "--allow-missing-imports"] {
+    for want in [
+        "`wasi_snapshot_preview1.path_open`",
+        "file system access",
+        "--allow-missing-imports",
+    ] {
         assert!(err.contains(want), "{want}: {err}");
     }
     let out = kwo(&["verify", p(&wasm)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("file system access"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("file system access"),
+        "{}",
+        text(&out.stderr)
+    );
     // With the stubs the call fails with ENOSYS (52) and the program goes on.
-    let out = kwo(&["run", "--allow-missing-imports", "--invoke", "open", p(&wasm)]);
+    let out = kwo(&[
+        "run",
+        "--allow-missing-imports",
+        "--invoke",
+        "open",
+        p(&wasm),
+    ]);
     assert_eq!(text(&out.stdout), "52\n", "{}", text(&out.stderr));
     let out = kwo(&["verify", "--allow-missing-imports", p(&wasm)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // The stub is in the object: it runs without the flag, and says so.
     let object = scratch("opener.kwo");
-    let out = kwo(&["compile", "--allow-missing-imports", p(&wasm), "-o", p(&object)]);
+    let out = kwo(&[
+        "compile",
+        "--allow-missing-imports",
+        p(&wasm),
+        "-o",
+        p(&object),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = kwo(&["run", "--invoke", "open", p(&object)]);
     assert_eq!(text(&out.stdout), "52\n", "{}", text(&out.stderr));
     let out = kwo(&["inspect", p(&object)]);
-    assert!(text(&out.stdout).contains("import enosys_stub (host 13)"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("import enosys_stub (host 13)"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = kwo(&["check", p(&object)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // Other shapes stay refused, with the reason, flag or not.
     let refused = [
-        (r#"(module (import "env" "f" (func)))"#, "kwo provides only WASI preview1 functions"),
+        (
+            r#"(module (import "env" "f" (func)))"#,
+            "kwo provides only WASI preview1 functions",
+        ),
         (
             r#"(module (import "wasi_snapshot_preview1" "poll_oneoff" (func (param i32) (result i32))))"#,
             "not preview1's (i32, i32, i32, i32) -> (i32)",
@@ -456,7 +551,11 @@ fn missing_imports_are_refused_with_a_reason_or_stubbed() {
         let wasm = write_wat(&format!("refused-{i}.wasm"), wat);
         let out = kwo(&["run", "--allow-missing-imports", p(&wasm)]);
         assert_eq!(out.status.code(), Some(1), "{wat}");
-        assert!(text(&out.stderr).contains(why), "{wat}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(why),
+            "{wat}: {}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -471,10 +570,17 @@ fn bench_reports_a_program_that_exits_and_takes_run_options() {
     let out = kwo(&["bench", p(&wasm), "bye"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("exited (proc_exit(7))") && err.contains("kwo run"), "{err}");
+    assert!(
+        err.contains("exited (proc_exit(7))") && err.contains("kwo run"),
+        "{err}"
+    );
     let out = kwo(&["bench", "--fuel", "1000", p(&wasm), "spin"]);
     assert_eq!(out.status.code(), Some(134));
-    assert!(text(&out.stderr).starts_with("trap: fuel exhausted"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("trap: fuel exhausted"),
+        "{}",
+        text(&out.stderr)
+    );
     // The environment reaches the benchmarked export: it counts the variables.
     let counter = write_wat(
         "bench-env.wasm",
@@ -484,10 +590,38 @@ fn bench_reports_a_program_that_exits_and_takes_run_options() {
            (func (export "count") (result i32)
              (drop (call $sz (i32.const 0) (i32.const 4))) (i32.load (i32.const 0))))"#,
     );
-    let bench_env = ["bench", "--samples", "1", "-W", "fuel=100000", "--env", "KWO_T_B", "--env", "C=3"];
-    let out = kwo_with_env(&[&bench_env[..], &[p(&counter), "count"]].concat(), &[("KWO_T_B", "1")]);
-    assert!(text(&out.stdout).contains("result=2"), "{}", text(&out.stderr));
+    let bench_env = [
+        "bench",
+        "--samples",
+        "1",
+        "-W",
+        "fuel=100000",
+        "--env",
+        "KWO_T_B",
+        "--env",
+        "C=3",
+    ];
+    let out = kwo_with_env(
+        &[&bench_env[..], &[p(&counter), "count"]].concat(),
+        &[("KWO_T_B", "1")],
+    );
+    assert!(
+        text(&out.stdout).contains("result=2"),
+        "{}",
+        text(&out.stderr)
+    );
     let wasm = write_wat("bench-opener.wasm", OPENER);
-    let out = kwo(&["bench", "--samples", "1", "--allow-missing-imports", p(&wasm), "open"]);
-    assert!(text(&out.stdout).contains("result=52"), "{}", text(&out.stderr));
+    let out = kwo(&[
+        "bench",
+        "--samples",
+        "1",
+        "--allow-missing-imports",
+        p(&wasm),
+        "open",
+    ]);
+    assert!(
+        text(&out.stdout).contains("result=52"),
+        "{}",
+        text(&out.stderr)
+    );
 }

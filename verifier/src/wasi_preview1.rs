@@ -77,6 +77,7 @@ const fn f(
 use Purpose::*;
 
 /// The preview1 interface (`wasi_snapshot_preview1`), every function.
+#[rustfmt::skip]
 pub const PREVIEW1: &[Preview1Fn] = &[
     f("args_get", &[I32, I32], &[I32], Args),
     f("args_sizes_get", &[I32, I32], &[I32], Args),
@@ -134,7 +135,12 @@ pub fn preview1_fn(name: &str) -> Option<&'static Preview1Fn> {
 /// The host id for `module.name` of type `ty`, which kwo does not provide:
 /// the ENOSYS stub if `stubs` allows it and the function returns an errno,
 /// otherwise why the import is refused and what to do.
-pub fn resolve_missing(module: &str, name: &str, ty: &FuncType, stubs: bool) -> Result<u32, String> {
+pub fn resolve_missing(
+    module: &str,
+    name: &str,
+    ty: &FuncType,
+    stubs: bool,
+) -> Result<u32, String> {
     let head = format!("import `{module}.{name}` is not in the WASI table");
     if module != WASI_MODULE {
         return Err(format!(
@@ -150,12 +156,19 @@ pub fn resolve_missing(module: &str, name: &str, ty: &FuncType, stubs: bool) -> 
     };
     let sig = sig_string(ty.params(), ty.results());
     let expected = sig_string(known.params, known.results);
-    let what = format!("{head}: kwo does not provide `{name}`, used for {}", known.purpose.describe());
+    let what = format!(
+        "{head}: kwo does not provide `{name}`, used for {}",
+        known.purpose.describe()
+    );
     if sig != expected {
-        return Err(format!("{what}; the import has type {sig}, not preview1's {expected}"));
+        return Err(format!(
+            "{what}; the import has type {sig}, not preview1's {expected}"
+        ));
     }
     if known.results != [ValType::I32] {
-        return Err(format!("{what}; it returns no errno, so it cannot be stubbed"));
+        return Err(format!(
+            "{what}; it returns no errno, so it cannot be stubbed"
+        ));
     }
     if stubs {
         return Ok(HOST_ENOSYS_STUB);
@@ -182,8 +195,17 @@ mod tests {
     #[test]
     fn names_are_unique_and_only_proc_exit_returns_no_errno() {
         for (i, p) in PREVIEW1.iter().enumerate() {
-            assert!(PREVIEW1[..i].iter().all(|q| q.name != p.name), "{} twice", p.name);
-            assert_eq!(p.results == [ValType::I32], p.name != "proc_exit", "{}", p.name);
+            assert!(
+                PREVIEW1[..i].iter().all(|q| q.name != p.name),
+                "{} twice",
+                p.name
+            );
+            assert_eq!(
+                p.results == [ValType::I32],
+                p.name != "proc_exit",
+                "{}",
+                p.name
+            );
         }
     }
 }
