@@ -867,10 +867,13 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
             if !*kernel {
                 return cmd_run(file, &program, invoke.as_deref(), args);
             }
-            let invoke: Vec<String> = invoke.iter().chain(args).cloned().collect();
-            let argv = if invoke.is_empty() { args } else { &[] };
+            // kernel::cmd_run takes the export and its arguments as one list.
+            let (call, argv): (Vec<String>, &[String]) = match invoke {
+                Some(name) => (std::iter::once(name).chain(args).cloned().collect(), &[]),
+                None => (Vec::new(), args),
+            };
             let opts = kernel_options(&program, argv, *printk);
-            finish(kernel::cmd_run(file, &opts, &invoke, parse_arg, show))
+            finish(kernel::cmd_run(file, &opts, &call, parse_arg, show))
         }
         Cmd::Bench {
             kernel,
