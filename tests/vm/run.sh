@@ -173,7 +173,10 @@ build_spec() {
 	done
 	cargo=musl_cargo
 	[ "$ARCH" = x86_64 ] || cargo=arm64_cargo
+	# The spec test's own artifact: the kwo binary is one too, and comes
+	# last when only it was rebuilt.
 	exe=$($cargo test -q --test spec --no-run --message-format=json |
+		grep '"kind":\["test"\],[^}]*"name":"spec"' |
 		sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1) ||
 		die "spec test binary ($ARCH) did not build"
 	[ -n "$exe" ] && [ -x "$exe" ] || die "spec test binary ($ARCH) did not build"
