@@ -114,7 +114,8 @@ pub const KWO_HOST_TABLE_COPY: u32 = 9;
 pub const KWO_HOST_TABLE_INIT: u32 = 10;
 pub const KWO_HOST_ELEM_DROP: u32 = 11;
 pub const KWO_HOST_SPECTEST_PRINT: u32 = 12;
-pub const KWO_HOST_BUILTIN_COUNT: u32 = 13;
+pub const KWO_HOST_ENOSYS_STUB: u32 = 13;
+pub const KWO_HOST_BUILTIN_COUNT: u32 = 14;
 
 pub const KWO_HOST_WASI_BASE: u32 = 32;
 pub const KWO_HOST_WASI_ARGS_GET: u32 = 32;
@@ -189,6 +190,7 @@ pub fn host_name(id: u32) -> Option<&'static str> {
         KWO_HOST_TABLE_INIT => "table_init",
         KWO_HOST_ELEM_DROP => "elem_drop",
         KWO_HOST_SPECTEST_PRINT => "spectest_print",
+        KWO_HOST_ENOSYS_STUB => "enosys_stub",
         KWO_HOST_WASI_ARGS_GET => "wasi:args_get",
         KWO_HOST_WASI_ARGS_SIZES_GET => "wasi:args_sizes_get",
         KWO_HOST_WASI_ENVIRON_GET => "wasi:environ_get",
@@ -216,7 +218,10 @@ pub fn is_host_id(id: u32) -> bool {
 }
 
 /// Whether `id` names a host function an import may bind to: a WASI
-/// function, or the spec-test `print` stub.
+/// function, the spec-test `print` stub, or the ENOSYS stub of a missing
+/// WASI function.
 pub fn is_import_host_id(id: u32) -> bool {
-    (KWO_HOST_WASI_BASE..KWO_HOST_WASI_END).contains(&id) || id == KWO_HOST_SPECTEST_PRINT
+    (KWO_HOST_WASI_BASE..KWO_HOST_WASI_END).contains(&id)
+        || id == KWO_HOST_SPECTEST_PRINT
+        || id == KWO_HOST_ENOSYS_STUB
 }

@@ -151,6 +151,7 @@ fn rust_defines() -> Vec<(&'static str, u64)> {
         KWO_HOST_TABLE_INIT,
         KWO_HOST_ELEM_DROP,
         KWO_HOST_SPECTEST_PRINT,
+        KWO_HOST_ENOSYS_STUB,
         KWO_HOST_BUILTIN_COUNT,
         KWO_HOST_WASI_BASE,
         KWO_HOST_WASI_ARGS_GET,

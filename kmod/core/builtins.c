@@ -296,6 +296,20 @@ static void host_spectest_print(void)
 {
 }
 
+/* WASI preview1 errno "function not supported". */
+#define KWO_WASI_ENOSYS 52
+
+/*
+ * A WASI function kwo does not provide, linked only when the user asked for
+ * stubs (kwo run --allow-missing-imports): the verifier binds it only to
+ * imports whose preview1 signature returns an errno, so the program sees
+ * the call fail with ENOSYS. Accepts any arguments (caller-cleaned ABIs).
+ */
+static __u32 host_enosys_stub(void)
+{
+	return KWO_WASI_ENOSYS;
+}
+
 void *kwo_host_addr(__u32 host_id, __u32 obj_flags)
 {
 	static void *const builtins[KWO_HOST_BUILTIN_COUNT] = {
@@ -311,6 +325,7 @@ void *kwo_host_addr(__u32 host_id, __u32 obj_flags)
 		[KWO_HOST_TABLE_INIT] = (void *)host_table_init,
 		[KWO_HOST_ELEM_DROP] = (void *)host_elem_drop,
 		[KWO_HOST_SPECTEST_PRINT] = (void *)host_spectest_print,
+		[KWO_HOST_ENOSYS_STUB] = (void *)host_enosys_stub,
 	};
 
 	if (host_id == KWO_HOST_YIELD)

@@ -84,7 +84,8 @@ struct kwo_vmtable {
 #define KWO_HOST_TABLE_INIT	10	/* void (vmctx, u32 table, u32 seg, u32 dst, u32 src, u32 len); may trap */
 #define KWO_HOST_ELEM_DROP	11	/* void (vmctx, u32 seg) */
 #define KWO_HOST_SPECTEST_PRINT	12	/* void (vmctx, ...): no-op; spec-test policy only */
-#define KWO_HOST_BUILTIN_COUNT	13
+#define KWO_HOST_ENOSYS_STUB	13	/* u32 (vmctx, ...): 52 (ENOSYS); a missing WASI import */
+#define KWO_HOST_BUILTIN_COUNT	14
 
 /*
  * WASI (wasi_snapshot_preview1) functions: the wasm signature with the

@@ -321,7 +321,7 @@ static int decode_types(struct kwo_parse *ps)
 static int host_wasi_ok(__u32 id)
 {
 	return (id >= KWO_HOST_WASI_BASE && id < KWO_HOST_WASI_END) ||
-	       id == KWO_HOST_SPECTEST_PRINT;
+	       id == KWO_HOST_SPECTEST_PRINT || id == KWO_HOST_ENOSYS_STUB;
 }
 
 static int decode_imports(struct kwo_parse *ps)

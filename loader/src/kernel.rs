@@ -387,7 +387,7 @@ fn flush(inst: &mut KernelInstance) {
 }
 
 /// The exit status for how a run ended (as `kwo run`).
-fn finish(result: Result<(), RunError>) -> Result<ExitCode, String> {
+fn finish(result: Result<(), RunError>) -> Result<ExitCode, RunError> {
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(RunError::Exit(code)) => Ok(ExitCode::from(code as u8)),
@@ -395,7 +395,7 @@ fn finish(result: Result<(), RunError>) -> Result<ExitCode, String> {
             eprintln!("trap: {info}");
             Ok(ExitCode::from(TRAP_EXIT))
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     }
 }
 
@@ -416,6 +416,8 @@ pub struct RunOptions {
     pub args: Vec<String>,
     /// Mirror the program's output to the kernel log.
     pub printk: bool,
+    /// How a `.wasm`/`.wat` FILE is verified before it is compiled.
+    pub verify: crate::source::VerifyOptions,
 }
 
 fn program_config(file: &Path, opts: &RunOptions) -> Config {
@@ -430,32 +432,10 @@ fn program_config(file: &Path, opts: &RunOptions) -> Config {
     }
 }
 
-/// A `.kwo` object as it is; a `.wasm` module verified with the kernel
-/// policy and compiled for this machine.
-fn object_bytes(file: &Path) -> Result<Vec<u8>, String> {
-    let bytes = read(file)?;
-    if !bytes.starts_with(b"\0asm") {
-        return Ok(bytes);
-    }
-    let module = kwo_verifier::verify(&bytes, &kwo_verifier::Policy::kernel()).map_err(|d| {
-        format!(
-            "{}: rejected by the verifier:\n{}",
-            file.display(),
-            d.to_string().trim_end()
-        )
-    })?;
-    let opts = kwo_compiler::Options {
-        target: kwo_format::Target::HOST,
-        ..kwo_compiler::Options::default()
-    }
-    .with_env();
-    kwo_compiler::compile(&module, &opts).map_err(|e| format!("{}: {e}", file.display()))
-}
-
-/// FILE (`.kwo`, or `.wasm` compiled for this machine) loaded into kwo.ko
-/// as `kwo run --kernel FILE` loads it; its start function has run.
+/// FILE (`.kwo`, or `.wasm`/`.wat` compiled for this machine) loaded into
+/// kwo.ko as `kwo run --kernel FILE` loads it; its start function has run.
 pub fn open(file: &Path, opts: &RunOptions) -> Result<KernelInstance, RunError> {
-    let kwo = object_bytes(file).map_err(RunError::Load)?;
+    let kwo = crate::source::object_for_host(file, &opts.verify).map_err(RunError::Load)?;
     load(&kwo, &program_config(file, opts), opts.printk)
 }
 
@@ -470,13 +450,13 @@ pub fn initialize(inst: &mut KernelInstance) -> Result<(), RunError> {
 
 /// `kwo load FILE.kwo`: load an object into the kernel, describe the
 /// instance, unload it. Checks that the kernel accepts the object.
-pub fn cmd_load(file: &Path, printk: bool) -> Result<ExitCode, String> {
-    let kwo = read(file)?;
+pub fn cmd_load(file: &Path, printk: bool) -> Result<ExitCode, RunError> {
+    let kwo = read(file).map_err(RunError::Load)?;
     let inst = match load(&kwo, &Config::default(), printk) {
         Ok(inst) => inst,
         Err(e) => return finish(Err(e)),
     };
-    let info = inst.info().map_err(|e| e.to_string())?;
+    let info = inst.info()?;
     let target = kwo_format::Target::from_code(info.target).map_or("?", |t| t.name());
     println!(
         "loaded {}: {target}, {} bytes, {} exports, memory {} of {} bytes{}",
@@ -497,8 +477,8 @@ pub fn cmd_load(file: &Path, printk: bool) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `kwo run --kernel FILE [--invoke NAME ARGS...] [ARGS...]`: as `kwo
-/// run`, in the kernel (`.wasm` is compiled first); also `kwo invoke FILE
+/// `kwo run --kernel [--invoke NAME] FILE [ARGS...]`: as `kwo run`, in
+/// the kernel (`.wasm`/`.wat` is compiled first); also `kwo invoke FILE
 /// NAME ARGS...`. `parse_arg` and `show` are `kwo run`'s value syntax.
 pub fn cmd_run(
     file: &Path,
@@ -506,7 +486,7 @@ pub fn cmd_run(
     invoke: &[String],
     parse_arg: ParseArg,
     show: ShowVal,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, RunError> {
     let mut inst = match open(file, opts) {
         Ok(inst) => inst,
         Err(e) => return finish(Err(e)),
@@ -520,8 +500,8 @@ pub fn cmd_run(
         Some((name, raw)) => {
             let params = inst
                 .func_params(name)
-                .ok_or_else(|| format!("no exported function {name:?}"))?;
-            let vals = call_args(name, &params, raw, parse_arg)?;
+                .ok_or_else(|| RunError::Usage(format!("no exported function {name:?}")))?;
+            let vals = call_args(name, &params, raw, parse_arg).map_err(RunError::Usage)?;
             inst.invoke(name, &vals).map(|results| {
                 flush(&mut inst);
                 for r in &results {
@@ -536,7 +516,7 @@ pub fn cmd_run(
 
 /// `kwo exec APP.wasm [ARGS...]`: verify, compile for this machine, load
 /// into the kernel, run `_start`, unload.
-pub fn cmd_exec(file: &Path, opts: &RunOptions) -> Result<ExitCode, String> {
+pub fn cmd_exec(file: &Path, opts: &RunOptions) -> Result<ExitCode, RunError> {
     let no_args: ParseArg = |_, s| Err(format!("unexpected argument {s}"));
     cmd_run(file, opts, &[], no_args, |_| String::new())
 }

@@ -1,9 +1,11 @@
 //! The kwo loader library: the userspace runtime over the portable C core
 //! ([`runtime`]). The `kwo` command-line tool (`src/main.rs`) is built on
-//! it; [`kernel`] is the ioctl client for `kwo.ko` (`/dev/kwo`, [`uapi`]).
+//! it; [`kernel`] is the ioctl client for `kwo.ko` (`/dev/kwo`, [`uapi`]);
+//! [`source`] reads the program files both accept.
 
 pub mod args;
 mod ffi;
 pub mod kernel;
 pub mod runtime;
+pub mod source;
 pub mod uapi;

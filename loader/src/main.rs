@@ -1,39 +1,81 @@
 //! `kwo`: verify, compile, inspect and run WebAssembly for the kwo runtime.
 //!
 //! `kwo run` executes in this process on the userspace runtime (the same C
-//! core as the kernel module). Every failure is a one-line message on
-//! stderr and a non-zero exit status; a trap exits with 134, `proc_exit(n)`
-//! with n.
+//! core as the kernel module); its command line follows Wasmtime's `run`:
+//! options before FILE, everything after FILE for the program. Every
+//! failure is a message on stderr and an exit status that tells its kind:
+//! 1 load error, 2 usage error, 134 trap; `proc_exit(n)` exits with n.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use kwo_compiler::{OptLevel, Options};
 use kwo_format::{Object, Target, ValType};
 use kwo_loader::args::call_args;
 use kwo_loader::kernel;
 use kwo_loader::runtime::{Config, Instance, RunError, Val};
-use kwo_verifier::{Policy, VerifiedModule};
+use kwo_loader::source::{
+    compile, object_for_host, read_program, verify, Program as ProgramFile, VerifyOptions,
+};
+use kwo_verifier::VerifiedModule;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// Exit status of `kwo run` when the program trapped (as for SIGABRT).
 const TRAP_EXIT: u8 = 134;
+/// Exit status of a usage error (as clap's own).
+const USAGE_EXIT: u8 = 2;
+/// Exit status when the module could not be loaded.
+const LOAD_EXIT: u8 = 1;
 
 #[derive(Parser)]
 #[command(
     name = "kwo",
     version,
-    about = "WebAssembly for the Linux kernel: verify, compile, inspect, run"
+    about = "WebAssembly for the Linux kernel: verify, compile, inspect, run",
+    after_help = "Exit status: 0 or the program's proc_exit status; 1 the module could not be \
+                  loaded (unreadable, refused by the verifier, compiler or runtime); 2 usage error \
+                  (bad options, no such export, bad export arguments, no _start); 134 the program \
+                  trapped (including --timeout and --fuel)."
 )]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
 }
 
+/// Budget and environment of a program: the options `run`, `bench`,
+/// `invoke` and `exec` share.
+#[derive(Args, Debug, Clone, Default)]
+struct ProgramOpts {
+    /// Wall-clock budget of each call, e.g. 500ms, 2s, 1m (also -W timeout=).
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Fuel budget of each call, in compiler-placed checkpoints (also -W fuel=).
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Environment variable for the program: NAME=VALUE, or NAME to pass
+    /// the host's value (left out if the host has none); repeatable.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    env: Vec<String>,
+    /// Link WASI functions kwo does not provide to stubs that fail with
+    /// ENOSYS (errno 52), so that a program that never calls them runs
+    /// (when FILE is .wasm/.wat; see docs/abi.md).
+    #[arg(long)]
+    allow_missing_imports: bool,
+    /// Wasmtime-style runtime option: timeout=DURATION or fuel=N;
+    /// comma-separated or repeated.
+    #[arg(short = 'W', value_name = "OPT=VALUE")]
+    wasm_opts: Vec<String>,
+    /// Wasmtime-style WASI option: inherit-env[=y|n] passes the host's
+    /// whole environment (before any --env); comma-separated or repeated.
+    #[arg(short = 'S', value_name = "OPT[=VALUE]")]
+    wasi_opts: Vec<String>,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
-    /// Check a .wasm module against the kernel policy.
+    /// Check a .wasm or .wat module against the kernel policy.
     Verify {
+        /// The module (.wasm or .wat).
         file: PathBuf,
         /// Also report, per function and in total, how many loads and
         /// stores the range analysis proved in bounds (no check) and how
@@ -43,62 +85,76 @@ enum Cmd {
         /// Override a verifier limit, e.g. max-memory-pages=1024.
         #[arg(long = "limit", value_name = "NAME=VALUE")]
         limits: Vec<String>,
+        /// Accept imports of WASI functions kwo does not provide (they
+        /// would be linked to ENOSYS stubs).
+        #[arg(long)]
+        allow_missing_imports: bool,
     },
-    /// Compile a .wasm module into a .kwo object.
+    /// Compile a .wasm or .wat module into a .kwo object.
     Compile {
+        /// The module (.wasm or .wat).
         file: PathBuf,
+        /// The .kwo object to write.
         #[arg(short, long)]
         output: PathBuf,
         /// Target architecture [default: this machine's].
         #[arg(long, value_parser = ["x86_64", "aarch64"])]
         target: Option<String>,
+        /// Cranelift optimization level.
         #[arg(short = 'O', default_value = "speed", value_parser = ["speed", "none"])]
         opt: String,
+        /// Override a verifier limit, e.g. max-memory-pages=1024.
         #[arg(long = "limit", value_name = "NAME=VALUE")]
         limits: Vec<String>,
+        /// Link imports of WASI functions kwo does not provide to stubs
+        /// that fail with ENOSYS (errno 52); the object keeps them.
+        #[arg(long)]
+        allow_missing_imports: bool,
     },
     /// Check a .kwo object's machine code: no reachable faulting
     /// instruction, guarded divisions, landing pads, FP flag, frames and
     /// stack bound as the header claims.
-    Check { file: PathBuf },
-    /// Describe a .kwo object (a .wasm is compiled for this machine
-    /// first, and its proven/checked access totals shown).
+    Check {
+        /// The .kwo object.
+        file: PathBuf,
+    },
+    /// Describe a .kwo object.
     Inspect {
+        /// The .kwo object.
         file: PathBuf,
         /// Also disassemble every function.
         #[arg(long)]
         disasm: bool,
     },
-    /// Run a .wasm or .kwo file (`_start`, or --invoke NAME ARGS...).
+    /// Run a program: `_start`, or the export given with --invoke.
+    ///
+    /// Everything after FILE goes to the program as it is, even what looks
+    /// like an option: `kwo run [OPTIONS] FILE [ARGS]...`.
+    #[command(override_usage = "kwo run [OPTIONS] FILE [ARGS]...")]
     Run {
-        file: PathBuf,
-        /// Wall-clock budget, e.g. 500ms, 2s, 1m.
-        #[arg(long, value_parser = parse_duration)]
-        timeout: Option<Duration>,
-        /// Fuel budget (compiler-placed checkpoints).
-        #[arg(long)]
-        fuel: Option<u64>,
-        /// Environment variable for the program (WASI environ); repeatable.
-        #[arg(long = "env", value_name = "NAME=VALUE")]
-        env: Vec<String>,
-        /// Call this export with these arguments and print its results.
-        #[arg(long, num_args = 1.., value_name = "NAME [ARGS]", allow_hyphen_values = true)]
-        invoke: Vec<String>,
+        #[command(flatten)]
+        program: ProgramOpts,
+        /// Call this export instead of `_start`: the ARGS after FILE are its
+        /// arguments, and its results are printed, one a line.
+        #[arg(long, value_name = "NAME")]
+        invoke: Option<String>,
         /// Run in kwo.ko (/dev/kwo) instead of this process.
         #[arg(long)]
         kernel: bool,
         /// With --kernel: mirror the program's output to the kernel log.
         #[arg(long, requires = "kernel")]
         printk: bool,
-        /// Arguments for the program (WASI argv[1..]), after FILE or `--`.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// The program (.wasm, .wat or .kwo, told apart by content), then
+        /// its arguments (WASI argv[1..], or the export's with --invoke).
+        #[arg(value_name = "FILE [ARGS]", required = true, num_args = 1.., trailing_var_arg = true)]
+        file_and_args: Vec<String>,
     },
     /// Time repeated calls of one export, in this process or in kwo.ko.
     ///
     /// Instantiates FILE once (and calls a reactor's `_initialize`), makes
     /// one untimed warm-up call, then SAMPLES timed samples of BATCH calls
-    /// each; every call must return what the warm-up returned. The clock
+    /// each; every call must return what the warm-up returned, and a call
+    /// that exits (proc_exit) is reported as a usage error. The clock
     /// (monotonic) is read around each `invoke` in userspace and around
     /// each ioctl with --kernel. Prints one line of NAME=VALUE fields:
     /// `bench: where=user|kernel export= args= samples= batch= min_ns=
@@ -115,56 +171,149 @@ enum Cmd {
         /// Calls per sample: for exports too short to time one by one.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         batch: u32,
-        /// Wall-clock budget of each call, e.g. 500ms, 2s, 1m.
-        #[arg(long, value_parser = parse_duration)]
-        timeout: Option<Duration>,
+        #[command(flatten)]
+        program: ProgramOpts,
+        /// The program (.wasm, .wat or .kwo).
         file: PathBuf,
         /// The export, then its arguments.
-        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         call: Vec<String>,
     },
     /// Load a .kwo object into kwo.ko, describe the instance, unload it.
     Load {
+        /// The .kwo object.
         file: PathBuf,
         /// Mirror the start function's output to the kernel log.
         #[arg(long)]
         printk: bool,
     },
-    /// Call an export of a .kwo (or .wasm) in kwo.ko and print its results.
+    /// Call an export of a program in kwo.ko and print its results.
     Invoke {
-        /// Wall-clock budget, e.g. 500ms, 2s, 1m.
-        #[arg(long, value_parser = parse_duration)]
-        timeout: Option<Duration>,
-        /// Fuel budget (compiler-placed checkpoints).
-        #[arg(long)]
-        fuel: Option<u64>,
+        #[command(flatten)]
+        program: ProgramOpts,
         /// Mirror the output to the kernel log.
         #[arg(long)]
         printk: bool,
+        /// The program (.wasm, .wat or .kwo).
         file: PathBuf,
         /// The export, then its arguments.
-        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         call: Vec<String>,
     },
-    /// Verify, compile, load into kwo.ko, run `_start`, unload.
+    /// Verify, compile, load into kwo.ko, run `_start`, unload: `kwo run
+    /// --kernel` for modules.
+    #[command(override_usage = "kwo exec [OPTIONS] FILE [ARGS]...")]
     Exec {
-        /// Wall-clock budget, e.g. 500ms, 2s, 1m.
-        #[arg(long, value_parser = parse_duration)]
-        timeout: Option<Duration>,
-        /// Fuel budget (compiler-placed checkpoints).
-        #[arg(long)]
-        fuel: Option<u64>,
-        /// Environment variable for the program (WASI environ); repeatable.
-        #[arg(long = "env", value_name = "NAME=VALUE")]
-        env: Vec<String>,
+        #[command(flatten)]
+        program: ProgramOpts,
         /// Mirror the program's output to the kernel log.
         #[arg(long)]
         printk: bool,
-        file: PathBuf,
-        /// Arguments for the program (WASI argv[1..]).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// The program, then its arguments (WASI argv[1..]), as for `run`.
+        #[arg(value_name = "FILE [ARGS]", required = true, num_args = 1.., trailing_var_arg = true)]
+        file_and_args: Vec<String>,
     },
+}
+
+/// A program's budget, environment and import policy, from [`ProgramOpts`]
+/// with the `-W`/`-S` aliases and `--env NAME` resolved.
+struct ProgramConfig {
+    timeout: Option<Duration>,
+    fuel: Option<u64>,
+    env: Vec<String>,
+    verify: VerifyOptions,
+}
+
+/// `KEY[=VALUE]` items of repeated, comma-separated `-W`/`-S` options.
+fn option_items(flags: &[String]) -> impl Iterator<Item = (&str, Option<&str>)> {
+    flags
+        .iter()
+        .flat_map(|f| f.split(','))
+        .filter(|item| !item.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (item, None),
+        })
+}
+
+/// A Wasmtime-style boolean: absent value, `y`, `yes` or `true` is true.
+fn option_bool(key: &str, value: Option<&str>) -> Result<bool, String> {
+    match value {
+        None | Some("y" | "yes" | "true") => Ok(true),
+        Some("n" | "no" | "false") => Ok(false),
+        Some(v) => Err(format!("-S {key}={v}: expected y or n")),
+    }
+}
+
+/// One value from an option and its `-W` alias; both given is an error.
+fn either<T>(flag: Option<T>, alias: Option<T>, name: &str) -> Result<Option<T>, String> {
+    match (flag, alias) {
+        (Some(_), Some(_)) => Err(format!("--{name} and -W {name}= both given")),
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
+impl ProgramOpts {
+    fn resolve(&self) -> Result<ProgramConfig, String> {
+        let (mut timeout, mut fuel) = (None, None);
+        for (key, value) in option_items(&self.wasm_opts) {
+            let value = value.ok_or_else(|| format!("-W {key}: expected {key}=VALUE"))?;
+            match key {
+                "timeout" => timeout = Some(parse_duration(value)?),
+                "fuel" => {
+                    fuel = Some(value.parse().map_err(|_| format!("-W fuel={value}: not a number"))?)
+                }
+                _ => return Err(format!("unknown -W option `{key}` (kwo knows timeout, fuel)")),
+            }
+        }
+        let mut inherit_env = false;
+        for (key, value) in option_items(&self.wasi_opts) {
+            match key {
+                "inherit-env" => inherit_env = option_bool(key, value)?,
+                _ => return Err(format!("unknown -S option `{key}` (kwo knows inherit-env)")),
+            }
+        }
+        Ok(ProgramConfig {
+            timeout: either(self.timeout, timeout, "timeout")?,
+            fuel: either(self.fuel, fuel, "fuel")?,
+            env: program_env(inherit_env, &self.env)?,
+            verify: VerifyOptions {
+                limits: Vec::new(),
+                allow_missing_imports: self.allow_missing_imports,
+            },
+        })
+    }
+}
+
+/// The program's environment: the host's if `inherit`, then each `--env`
+/// in order (a later value of a name replaces an earlier one).
+fn program_env(inherit: bool, flags: &[String]) -> Result<Vec<String>, String> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut set = |name: String, value: String| match env.iter_mut().find(|(n, _)| *n == name) {
+        Some(slot) => slot.1 = value,
+        None => env.push((name, value)),
+    };
+    if inherit {
+        for (name, value) in std::env::vars_os() {
+            let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
+                return Err(format!("-S inherit-env: host variable {name:?} is not UTF-8"));
+            };
+            set(name.into(), value.into());
+        }
+    }
+    for flag in flags {
+        let (name, value) = match flag.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (flag.as_str(), std::env::var(flag).ok()),
+        };
+        if name.is_empty() {
+            return Err(format!("--env {flag}: expected NAME=VALUE or NAME"));
+        }
+        if let Some(value) = value {
+            set(name.into(), value);
+        }
+    }
+    Ok(env.into_iter().map(|(n, v)| format!("{n}={v}")).collect())
 }
 
 /// `500ms`, `2s`, `1m`, `100us`; a bare number is seconds.
@@ -196,40 +345,34 @@ fn out(text: &str) {
     let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
-fn policy(limits: &[String]) -> Result<Policy, String> {
-    let mut policy = Policy::kernel();
-    for flag in limits {
-        policy.limits.apply_flag(flag).map_err(|e| e.to_string())?;
+/// The binary module in FILE, for the commands that take only a module.
+fn read_module(file: &Path) -> Result<Vec<u8>, String> {
+    match read_program(file)? {
+        ProgramFile::Module(wasm) => Ok(wasm),
+        ProgramFile::Object(_) => Err(format!(
+            "{} is a compiled .kwo object, not a module: `kwo inspect` describes it, `kwo run` runs it",
+            file.display()
+        )),
     }
-    Ok(policy)
 }
 
-fn verify(wasm: &[u8], limits: &[String]) -> Result<VerifiedModule, String> {
-    if !wasm.starts_with(b"\0asm") {
-        return Err("not a .wasm module (bad magic)".into());
-    }
-    kwo_verifier::verify(wasm, &policy(limits)?).map_err(|d| d.to_string().trim_end().to_string())
-}
-
-fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result<Vec<u8>, String> {
-    kwo_compiler::compile(
-        module,
-        &Options {
-            target,
-            opt,
-            ..Options::default()
+/// The .kwo object in FILE, for the commands that take only an object; a
+/// module is a usage error that says what to do.
+fn read_object(file: &Path, cmd: &str) -> Result<Object, Failure> {
+    match read_program(file).map_err(Failure::Load)? {
+        ProgramFile::Object(bytes) => {
+            Object::parse(&bytes).map_err(|e| Failure::Load(format!("{}: {e}", file.display())))
         }
-        .with_env(),
-    )
-    .map_err(|e| format!("compile error: {e}"))
+        ProgramFile::Module(_) => Err(Failure::Usage(format!(
+            "{f} is a WebAssembly module, not a .kwo object: compile it first \
+             (`kwo compile {f} -o OUT.kwo`, then `kwo {cmd} OUT.kwo`); `kwo verify --log {f}` checks it and counts its proven accesses",
+            f = file.display()
+        ))),
+    }
 }
 
-fn cmd_verify(file: &Path, limits: &[String], log: bool) -> Result<ExitCode, String> {
-    let module = verify(&read(file)?, limits)?;
+fn cmd_verify(file: &Path, opts: &VerifyOptions, log: bool) -> Result<ExitCode, String> {
+    let module = verify(&read_module(file)?, opts)?;
     out(&format!(
         "{}: ok ({} functions, {} imports)\n{}\n",
         file.display(),
@@ -264,7 +407,7 @@ fn access_log(module: &VerifiedModule) -> String {
     log
 }
 
-/// The total line of `kwo verify` and `kwo inspect`.
+/// The total line of `kwo verify --log`.
 fn access_summary(module: &VerifiedModule) -> String {
     let c = module.access_counts();
     format!(
@@ -293,9 +436,10 @@ fn stack_summary(module: &VerifiedModule) -> String {
     }
 }
 
-fn cmd_check(file: &Path) -> Result<ExitCode, String> {
-    let obj = Object::parse(&read(file)?).map_err(|e| format!("{}: {e}", file.display()))?;
-    let r = kwo_compiler::check::check(&obj).map_err(|e| format!("{}: check failed: {e}", file.display()))?;
+fn cmd_check(file: &Path) -> Result<ExitCode, Failure> {
+    let obj = read_object(file, "check")?;
+    let r = kwo_compiler::check::check(&obj)
+        .map_err(|e| Failure::Load(format!("{}: check failed: {e}", file.display())))?;
     let stack = match r.stack_bound {
         Some(b) => format!("worst-case stack {b} bytes"),
         None => "call graph has cycles".into(),
@@ -319,7 +463,7 @@ fn cmd_compile(
     output: &Path,
     target: Option<&str>,
     opt: &str,
-    limits: &[String],
+    opts: &VerifyOptions,
 ) -> Result<ExitCode, String> {
     let target = match target {
         Some("aarch64") => Target::Aarch64,
@@ -331,23 +475,16 @@ fn cmd_compile(
     } else {
         OptLevel::Speed
     };
-    let kwo = compile(&verify(&read(file)?, limits)?, target, opt)?;
+    let kwo = compile(&verify(&read_module(file)?, opts)?, target, opt)?;
     std::fs::write(output, kwo).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_inspect(file: &Path, disasm: bool) -> Result<ExitCode, String> {
-    let mut bytes = read(file)?;
-    if bytes.starts_with(b"\0asm") {
-        // The proofs live in the verified module, not in the object.
-        let module = verify(&bytes, &[])?;
-        out(&format!("{}\n", access_summary(&module)));
-        bytes = compile(&module, Target::HOST, OptLevel::Speed)?;
-    }
-    let obj = Object::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+fn cmd_inspect(file: &Path, disasm: bool) -> Result<ExitCode, Failure> {
+    let obj = read_object(file, "inspect")?;
     out(&kwo_format::describe(&obj));
     if disasm {
-        out(&disassemble(&obj)?);
+        out(&disassemble(&obj).map_err(Failure::Load)?);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -392,17 +529,6 @@ fn disassemble(obj: &Object) -> Result<String, String> {
         }
     }
     Ok(out)
-}
-
-/// The object to run: `.kwo` bytes as they are, `.wasm` compiled now.
-fn load_object(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
-    if bytes.starts_with(&kwo_format::KWO_MAGIC.to_le_bytes()) {
-        return Ok(bytes);
-    }
-    if bytes.starts_with(b"\0asm") {
-        return compile(&verify(&bytes, &[])?, Target::HOST, OptLevel::Speed);
-    }
-    Err("not a .wasm module or a .kwo object (unknown magic)".into())
 }
 
 fn parse_arg(ty: ValType, s: &str) -> Result<Val, String> {
@@ -456,35 +582,67 @@ fn flush_output(inst: &mut Instance) {
     let _ = std::io::stderr().write_all(&inst.take_stderr());
 }
 
-/// The exit status for how a run ended.
-fn finish(result: Result<(), RunError>) -> Result<ExitCode, String> {
+/// Why a command failed, which decides its exit status (see `Cli`'s
+/// `after_help` and README "Exit status").
+enum Failure {
+    /// The module could not be loaded or described: exit 1.
+    Load(String),
+    /// The command line asks for something impossible: exit 2.
+    Usage(String),
+}
+
+impl From<String> for Failure {
+    fn from(msg: String) -> Self {
+        Failure::Load(msg)
+    }
+}
+
+impl From<RunError> for Failure {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Usage(m) if m == format!("no exported function {:?}", "_start") => {
+                Failure::Usage(format!(
+                    "{m}: to call another export, put --invoke NAME before FILE"
+                ))
+            }
+            RunError::Usage(m) => Failure::Usage(m),
+            e => Failure::Load(e.to_string()),
+        }
+    }
+}
+
+/// The exit status for how a run ended: the program's own, 134 for a trap
+/// (reported on stderr), or the failure.
+fn finish(result: Result<ExitCode, RunError>) -> Result<ExitCode, Failure> {
     match result {
-        Ok(()) => Ok(ExitCode::SUCCESS),
+        Ok(code) => Ok(code),
         Err(RunError::Exit(code)) => Ok(ExitCode::from(code as u8)),
         Err(RunError::Trap(info)) => {
             eprintln!("trap: {info}");
             Ok(ExitCode::from(TRAP_EXIT))
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
+/// `kwo run` in this process: `_start`, or `invoke` with `args` as its
+/// arguments (then `args` are not the program's argv).
 fn cmd_run(
     file: &Path,
-    timeout: Option<Duration>,
-    fuel: Option<u64>,
-    env: &[String],
-    invoke: &[String],
+    program: &ProgramConfig,
+    invoke: Option<&str>,
     args: &[String],
-) -> Result<ExitCode, String> {
-    let kwo = load_object(read(file)?)?;
+) -> Result<ExitCode, Failure> {
+    let kwo = object_for_host(file, &program.verify)?;
     let mut argv = vec![file.display().to_string()];
-    argv.extend(args.iter().cloned());
+    if invoke.is_none() {
+        argv.extend(args.iter().cloned());
+    }
     let config = Config {
-        timeout,
-        fuel,
+        timeout: program.timeout,
+        fuel: program.fuel,
         args: argv,
-        env: env.to_vec(),
+        env: program.env.clone(),
         ..Config::default()
     };
     let mut inst = match Instance::new(&kwo, &config) {
@@ -499,13 +657,13 @@ fn cmd_run(
             return finish(Err(e));
         }
     }
-    let result = match invoke.split_first() {
+    let result = match invoke {
         None => inst.invoke("_start", &[]).map(|_| ()),
-        Some((name, raw)) => {
+        Some(name) => {
             let params = inst
                 .func_params(name)
-                .ok_or_else(|| format!("no exported function {name:?}"))?;
-            let vals = call_args(name, &params, raw, parse_arg)?;
+                .ok_or_else(|| Failure::Usage(format!("no exported function {name:?}")))?;
+            let vals = call_args(name, &params, args, parse_arg).map_err(Failure::Usage)?;
             inst.invoke(name, &vals).map(|results| {
                 flush_output(&mut inst);
                 for r in &results {
@@ -515,7 +673,20 @@ fn cmd_run(
         }
     };
     flush_output(&mut inst);
-    finish(result)
+    finish(result.map(|()| ExitCode::SUCCESS))
+}
+
+/// The kernel's options for a program run with `kwo run --kernel`, `kwo
+/// exec` or `kwo invoke`.
+fn kernel_options(program: &ProgramConfig, args: &[String], printk: bool) -> kernel::RunOptions {
+    kernel::RunOptions {
+        timeout: program.timeout,
+        fuel: program.fuel,
+        env: program.env.clone(),
+        args: args.to_vec(),
+        printk,
+        verify: program.verify.clone(),
+    }
 }
 
 /// One call of an export for `kwo bench`: its results, the time the call
@@ -527,14 +698,14 @@ type BenchCall = Box<dyn FnMut(&[Val]) -> Result<(Vec<Val>, Duration, Option<Dur
 fn bench_target(
     file: &Path,
     kernel: bool,
-    timeout: Option<Duration>,
+    program: &ProgramConfig,
     call: &[String],
 ) -> Result<(BenchCall, Vec<Val>), RunError> {
     let (name, raw) = call.split_first().expect("clap requires the export");
     let (f, params) = if kernel {
-        kernel_bench_call(file, timeout, name)?
+        kernel_bench_call(file, program, name)?
     } else {
-        user_bench_call(file, timeout, name)?
+        user_bench_call(file, program, name)?
     };
     let params = params.ok_or_else(|| RunError::Usage(format!("no exported function {name:?}")))?;
     let vals = call_args(name, &params, raw, parse_arg).map_err(RunError::Usage)?;
@@ -544,14 +715,10 @@ fn bench_target(
 /// `name` of FILE in kwo.ko, timed around the ioctl; and its parameters.
 fn kernel_bench_call(
     file: &Path,
-    timeout: Option<Duration>,
+    program: &ProgramConfig,
     name: &str,
 ) -> Result<(BenchCall, Option<Vec<ValType>>), RunError> {
-    let opts = kernel::RunOptions {
-        timeout,
-        ..Default::default()
-    };
-    let mut inst = kernel::open(file, &opts)?;
+    let mut inst = kernel::open(file, &kernel_options(program, &[], false))?;
     kernel::initialize(&mut inst)?;
     let params = inst.func_params(name);
     let name = name.to_string();
@@ -566,12 +733,14 @@ fn kernel_bench_call(
 /// its parameters.
 fn user_bench_call(
     file: &Path,
-    timeout: Option<Duration>,
+    program: &ProgramConfig,
     name: &str,
 ) -> Result<(BenchCall, Option<Vec<ValType>>), RunError> {
-    let kwo = read(file).and_then(load_object).map_err(RunError::Load)?;
+    let kwo = object_for_host(file, &program.verify).map_err(RunError::Load)?;
     let config = Config {
-        timeout,
+        timeout: program.timeout,
+        fuel: program.fuel,
+        env: program.env.clone(),
         args: vec![file.display().to_string()],
         ..Config::default()
     };
@@ -643,12 +812,16 @@ struct BenchFlags {
     kernel: bool,
     samples: u32,
     batch: u32,
-    timeout: Option<Duration>,
 }
 
 /// `kwo bench`'s one line of results.
-fn bench_line(file: &Path, flags: &BenchFlags, call: &[String]) -> Result<String, RunError> {
-    let (mut f, args) = bench_target(file, flags.kernel, flags.timeout, call)?;
+fn bench_line(
+    file: &Path,
+    flags: &BenchFlags,
+    program: &ProgramConfig,
+    call: &[String],
+) -> Result<String, RunError> {
+    let (mut f, args) = bench_target(file, flags.kernel, program, call)?;
     let (expect, _, _) = f(&args)?;
     let (outer, inside) = bench_samples(&mut f, &args, &expect, flags.samples, flags.batch)?;
     let (min, median) = min_median(outer);
@@ -667,63 +840,87 @@ fn bench_line(file: &Path, flags: &BenchFlags, call: &[String]) -> Result<String
     Ok(line + &format!(" result={}\n", show_all(&expect)))
 }
 
-fn cmd_bench(file: &Path, flags: &BenchFlags, call: &[String]) -> Result<ExitCode, String> {
-    match bench_line(file, flags, call) {
+fn cmd_bench(
+    file: &Path,
+    flags: &BenchFlags,
+    program: &ProgramConfig,
+    call: &[String],
+) -> Result<ExitCode, Failure> {
+    match bench_line(file, flags, program, call) {
         Ok(line) => {
             out(&line);
             Ok(ExitCode::SUCCESS)
         }
+        Err(RunError::Exit(code)) => Err(Failure::Usage(format!(
+            "the program exited (proc_exit({code})) instead of returning from `{}`: \\
+             kwo bench times calls that return; `kwo run` runs a program to its exit",
+            call[0]
+        ))),
         Err(e) => finish(Err(e)),
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match &cli.cmd {
-        Cmd::Verify { file, limits, log } => cmd_verify(file, limits, *log),
+/// FILE and the arguments after it, from `run`'s and `exec`'s one list.
+fn file_and_args(list: &[String]) -> (&Path, &[String]) {
+    let (file, args) = list.split_first().expect("clap requires FILE");
+    (Path::new(file), args)
+}
+
+fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
+    match cmd {
+        Cmd::Verify {
+            file,
+            log,
+            limits,
+            allow_missing_imports,
+        } => {
+            let opts = VerifyOptions {
+                limits: limits.clone(),
+                allow_missing_imports: *allow_missing_imports,
+            };
+            Ok(cmd_verify(file, &opts, *log)?)
+        }
         Cmd::Compile {
             file,
             output,
             target,
             opt,
             limits,
-        } => cmd_compile(file, output, target.as_deref(), opt, limits),
+            allow_missing_imports,
+        } => {
+            let opts = VerifyOptions {
+                limits: limits.clone(),
+                allow_missing_imports: *allow_missing_imports,
+            };
+            Ok(cmd_compile(file, output, target.as_deref(), opt, &opts)?)
+        }
         Cmd::Check { file } => cmd_check(file),
         Cmd::Inspect { file, disasm } => cmd_inspect(file, *disasm),
         Cmd::Run {
-            file,
-            timeout,
-            fuel,
-            env,
+            program,
             invoke,
-            kernel: false,
-            args,
-            ..
-        } => cmd_run(file, *timeout, *fuel, env, invoke, args),
-        Cmd::Run {
-            file,
-            timeout,
-            fuel,
-            env,
-            invoke,
-            kernel: true,
+            kernel,
             printk,
-            args,
+            file_and_args: list,
         } => {
-            let opts = kernel::RunOptions {
-                timeout: *timeout,
-                fuel: *fuel,
-                env: env.clone(),
-                args: args.clone(),
-                printk: *printk,
+            let program = program.resolve().map_err(Failure::Usage)?;
+            let (file, args) = file_and_args(list);
+            if !*kernel {
+                return cmd_run(file, &program, invoke.as_deref(), args);
+            }
+            // kernel::cmd_run takes the export and its arguments as one list.
+            let (call, argv): (Vec<String>, &[String]) = match invoke {
+                Some(name) => (std::iter::once(name).chain(args).cloned().collect(), &[]),
+                None => (Vec::new(), args),
             };
-            kernel::cmd_run(file, &opts, invoke, parse_arg, show)
+            let opts = kernel_options(&program, argv, *printk);
+            finish(kernel::cmd_run(file, &opts, &call, parse_arg, show))
         }
         Cmd::Bench {
             kernel,
             samples,
             batch,
-            timeout,
+            program,
             file,
             call,
         } => {
@@ -731,46 +928,41 @@ fn main() -> ExitCode {
                 kernel: *kernel,
                 samples: *samples,
                 batch: *batch,
-                timeout: *timeout,
             };
-            cmd_bench(file, &flags, call)
+            let program = program.resolve().map_err(Failure::Usage)?;
+            cmd_bench(file, &flags, &program, call)
         }
-        Cmd::Load { file, printk } => kernel::cmd_load(file, *printk),
+        Cmd::Load { file, printk } => finish(kernel::cmd_load(file, *printk)),
         Cmd::Invoke {
-            timeout,
-            fuel,
+            program,
             printk,
             file,
             call,
         } => {
-            let opts = kernel::RunOptions {
-                timeout: *timeout,
-                fuel: *fuel,
-                printk: *printk,
-                ..Default::default()
-            };
-            kernel::cmd_run(file, &opts, call, parse_arg, show)
+            let program = program.resolve().map_err(Failure::Usage)?;
+            let opts = kernel_options(&program, &[], *printk);
+            finish(kernel::cmd_run(file, &opts, call, parse_arg, show))
         }
         Cmd::Exec {
-            timeout,
-            fuel,
-            env,
+            program,
             printk,
-            file,
-            args,
+            file_and_args: list,
         } => {
-            let opts = kernel::RunOptions {
-                timeout: *timeout,
-                fuel: *fuel,
-                env: env.clone(),
-                args: args.clone(),
-                printk: *printk,
-            };
-            kernel::cmd_exec(file, &opts)
+            let program = program.resolve().map_err(Failure::Usage)?;
+            let (file, args) = file_and_args(list);
+            finish(kernel::cmd_exec(file, &kernel_options(&program, args, *printk)))
         }
-    };
-    result.unwrap_or_else(|msg| {
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    run(&cli.cmd).unwrap_or_else(|failure| {
+        let (msg, code) = match failure {
+            Failure::Load(msg) => (msg, LOAD_EXIT),
+            Failure::Usage(msg) => (msg, USAGE_EXIT),
+        };
         eprintln!("kwo: {msg}");
-        ExitCode::FAILURE
+        ExitCode::from(code)
     })
 }

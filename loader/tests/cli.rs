@@ -1,9 +1,11 @@
 //! The `kwo` command line on small modules: verification verdicts and exit
-//! statuses, the proven-access log, compile + inspect (with disassembly),
-//! `run` of `.wasm` and
-//! `.kwo` (detected by magic, not extension), `--invoke` with typed
-//! arguments and printed results, the trap report and its exit status, fuel
-//! and timeout flags, and clean errors for bad input.
+//! statuses (1 load error, 2 usage error, 134 trap), the proven-access log,
+//! compile + inspect (with disassembly), `run` of `.wasm`, `.wat` and `.kwo`
+//! (detected by content, not extension), Wasmtime's argument order (options before FILE,
+//! everything after it for the program, `--invoke NAME` before FILE),
+//! `--env NAME` and the `-W`/`-S` aliases, typed export arguments and
+//! printed results, the trap report, fuel and timeout flags, refusals of
+//! missing imports and their ENOSYS stubs, and clean errors for bad input.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -62,12 +64,12 @@ fn verify_accepts_and_rejects() {
 #[test]
 fn invoke_prints_results_and_traps_exit_134() {
     let wasm = write_wat("calc.wasm", CALC);
-    let out = kwo(&["run", p(&wasm), "--invoke", "div", "7", "2"]);
+    let out = kwo(&["run", "--invoke", "div", p(&wasm), "7", "2"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "3\n");
-    let out = kwo(&["run", p(&wasm), "--invoke", "mix", "-5", "16"]);
+    let out = kwo(&["run", "--invoke", "mix", p(&wasm), "-5", "16"]);
     assert_eq!(text(&out.stdout), "-5\n4\n", "{}", text(&out.stderr));
-    let out = kwo(&["run", p(&wasm), "--invoke", "div", "1", "0"]);
+    let out = kwo(&["run", "--invoke", "div", p(&wasm), "1", "0"]);
     assert_eq!(out.status.code(), Some(134));
     let err = text(&out.stderr);
     assert!(
@@ -75,8 +77,8 @@ fn invoke_prints_results_and_traps_exit_134() {
         "{err}"
     );
     assert!(err.contains(" at wasm offset 0x"), "{err}");
-    let out = kwo(&["run", p(&wasm), "--invoke", "div", "x", "0"]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = kwo(&["run", "--invoke", "div", p(&wasm), "x", "0"]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(
         text(&out.stderr).contains("not a valid i32"),
         "{}",
@@ -90,7 +92,7 @@ fn compiled_object_runs_and_inspects_whatever_its_name() {
     let object = scratch("calc2.bin");
     let out = kwo(&["compile", p(&wasm), "-o", p(&object)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = kwo(&["run", p(&object), "--invoke", "div", "9", "3"]);
+    let out = kwo(&["run", "--invoke", "div", p(&object), "9", "3"]);
     assert_eq!(text(&out.stdout), "3\n", "{}", text(&out.stderr));
     let out = kwo(&["inspect", "--disasm", p(&object)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -105,14 +107,14 @@ fn compiled_object_runs_and_inspects_whatever_its_name() {
 #[test]
 fn budgets_stop_endless_loops() {
     let wasm = write_wat("spin.wasm", CALC);
-    let out = kwo(&["run", "--timeout", "100ms", p(&wasm), "--invoke", "spin"]);
+    let out = kwo(&["run", "--timeout", "100ms", "--invoke", "spin", p(&wasm)]);
     assert_eq!(out.status.code(), Some(134));
     assert!(
         text(&out.stderr).starts_with("trap: interrupted"),
         "{}",
         text(&out.stderr)
     );
-    let out = kwo(&["run", "--fuel", "1000", p(&wasm), "--invoke", "spin"]);
+    let out = kwo(&["run", "--fuel", "1000", "--invoke", "spin", p(&wasm)]);
     assert_eq!(out.status.code(), Some(134));
     assert!(
         text(&out.stderr).starts_with("trap: fuel exhausted"),
@@ -132,12 +134,14 @@ fn proc_exit_status_and_missing_start() {
     );
     assert_eq!(kwo(&["run", p(&wasm)]).status.code(), Some(42));
     let calc = write_wat("nostart.wasm", CALC);
-    let out = kwo(&["run", p(&calc)]);
-    assert_eq!(out.status.code(), Some(1));
+    // `--invoke` after FILE is the program's argument, as in Wasmtime: the
+    // module has no `_start`, and the error says where --invoke goes.
+    let out = kwo(&["run", p(&calc), "--invoke", "div", "1", "1"]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let err = text(&out.stderr);
     assert!(
-        text(&out.stderr).contains("_start"),
-        "{}",
-        text(&out.stderr)
+        err.contains("\"_start\"") && err.contains("--invoke NAME before FILE"),
+        "{err}"
     );
 }
 
@@ -167,7 +171,7 @@ fn reactor_is_initialized_before_invoke() {
            (func (export "_initialize") (global.set $g (i32.const 5)))
            (func (export "get") (result i32) (global.get $g)))"#,
     );
-    let out = kwo(&["run", p(&wasm), "--invoke", "get"]);
+    let out = kwo(&["run", "--invoke", "get", p(&wasm)]);
     assert_eq!(text(&out.stdout), "5\n", "{}", text(&out.stderr));
 }
 
@@ -245,19 +249,19 @@ fn bench_times_calls_and_checks_results() {
 
     // A call that returns something else than the warm-up is a failure.
     let out = kwo(&["bench", p(&wasm), "tick"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("where the warm-up call returned 41"),
         "{}",
         text(&out.stderr)
     );
     let out = kwo(&["bench", p(&wasm), "sum"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("takes 1 arguments"));
 }
 
 /// `kwo verify --log` counts proven and checked accesses per function and
-/// in total; `kwo inspect` of a `.wasm` shows the total.
+/// in total; `kwo inspect` of a `.wasm` points to it.
 #[test]
 fn verify_log_and_inspect_report_proven_accesses() {
     let wasm = write_wat(
@@ -288,10 +292,372 @@ fn verify_log_and_inspect_report_proven_accesses() {
     let out = kwo(&["verify", p(&wasm)]);
     assert!(!text(&out.stdout).contains("proven"), "the log is opt-in");
     let out = kwo(&["inspect", p(&wasm)]);
+    assert_eq!(out.status.code(), Some(2), "a module is not an object");
+    assert!(text(&out.stderr).contains("kwo verify --log"), "{}", text(&out.stderr));
+}
+
+/// `kwo` with extra host environment variables.
+fn kwo_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kwo"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("running kwo")
+}
+
+/// Writes the NUL-separated strings of `args_get` (or, with `environ`,
+/// `environ_get`) to stdout.
+fn strings_printer(environ: bool) -> String {
+    let (sizes, get) = if environ {
+        ("environ_sizes_get", "environ_get")
+    } else {
+        ("args_sizes_get", "args_get")
+    };
+    format!(
+        r#"(module
+           (import "wasi_snapshot_preview1" "{sizes}" (func $sz (param i32 i32) (result i32)))
+           (import "wasi_snapshot_preview1" "{get}" (func $get (param i32 i32) (result i32)))
+           (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+           (memory (export "memory") 1)
+           (func (export "_start")
+             (drop (call $sz (i32.const 0) (i32.const 4)))
+             (drop (call $get (i32.const 1024) (i32.const 4096)))
+             (i32.store (i32.const 8) (i32.const 4096))
+             (i32.store (i32.const 12) (i32.load (i32.const 4)))
+             (drop (call $w (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 0)))))"#
+    )
+}
+
+#[test]
+fn everything_after_file_goes_to_the_program() {
+    let wasm = write_wat("args.wasm", &strings_printer(false));
+    let out = kwo(&[
+        "run",
+        "--fuel",
+        "100000",
+        p(&wasm),
+        "x",
+        "--env",
+        "A=1",
+        "--timeout",
+        "1s",
+        "--",
+        "-W",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let want = format!("{}\0x\0--env\0A=1\0--timeout\01s\0--\0-W\0", p(&wasm));
+    assert_eq!(text(&out.stdout), want);
+    // An unknown option before FILE is kwo's usage error, not a file name.
+    let out = kwo(&["run", "--no-such-option", p(&wasm)]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn env_name_copies_the_host_value_and_s_inherit_env_copies_all() {
+    let wasm = write_wat("environ.wasm", &strings_printer(true));
+    let host = [("KWO_T_HOST", "from host"), ("KWO_T_OTHER", "x")];
+    let out = kwo_with_env(
+        &[
+            "run",
+            "--env",
+            "KWO_T_HOST",
+            "--env",
+            "B=2",
+            "--env",
+            "KWO_T_UNSET",
+            p(&wasm),
+        ],
+        &host,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "KWO_T_HOST=from host\0B=2\0");
+    // -S inherit-env passes the whole host environment; a later --env
+    // replaces a value.
+    let out = kwo_with_env(
+        &[
+            "run",
+            "-S",
+            "inherit-env",
+            "--env",
+            "KWO_T_OTHER=mine",
+            p(&wasm),
+        ],
+        &host,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let vars = text(&out.stdout);
+    let vars: Vec<&str> = vars.split('\0').collect();
+    assert!(vars.contains(&"KWO_T_HOST=from host"), "{vars:?}");
+    assert!(vars.contains(&"KWO_T_OTHER=mine"), "{vars:?}");
+    assert!(!vars.contains(&"KWO_T_OTHER=x"), "{vars:?}");
+    assert!(vars.iter().any(|v| v.starts_with("PATH=")), "{vars:?}");
+    let out = kwo(&["run", "--env", "=x", p(&wasm)]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn w_options_are_aliases_of_the_budgets() {
+    let wasm = write_wat("spin-w.wasm", CALC);
+    let out = kwo(&["run", "-W", "fuel=1000", "--invoke", "spin", p(&wasm)]);
+    assert_eq!(out.status.code(), Some(134));
     assert!(
-        text(&out.stdout).starts_with("accesses: 1 proven in bounds, 1 checked"),
+        text(&out.stderr).starts_with("trap: fuel exhausted"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = kwo(&["run", "-W", "timeout=100ms", "--invoke", "spin", p(&wasm)]);
+    assert_eq!(out.status.code(), Some(134));
+    assert!(
+        text(&out.stderr).starts_with("trap: interrupted"),
+        "{}",
+        text(&out.stderr)
+    );
+    for bad in [
+        &["-W", "no-such=1"][..],
+        &["-W", "fuel=lots"],
+        &["-S", "no-such"],
+        &["--fuel", "1", "-W", "fuel=2"],
+    ] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(bad);
+        args.extend(["--invoke", "spin", p(&wasm)]);
+        let out = kwo(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).starts_with("kwo: "),
+            "{bad:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn wat_text_is_accepted_wherever_wasm_is() {
+    let wat = scratch("calc.wat");
+    std::fs::write(&wat, CALC).unwrap();
+    let out = kwo(&["run", "--invoke", "div", p(&wat), "8", "2"]);
+    assert_eq!(text(&out.stdout), "4\n", "{}", text(&out.stderr));
+    let out = kwo(&["verify", p(&wat)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let object = scratch("calc-wat.kwo");
+    let out = kwo(&["compile", p(&wat), "-o", p(&object)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = kwo(&["bench", "--samples", "1", p(&wat), "div", "9", "3"]);
+    assert!(
+        text(&out.stdout).contains("result=3"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Text, whatever the file is called; a mistake names the file.
+    let bad = scratch("broken.txt");
+    std::fs::write(
+        &bad,
+        "(module (func (export \"f\") (result i32) i32.const))",
+    )
+    .unwrap();
+    let out = kwo(&["run", p(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("broken.txt: not valid WebAssembly text"),
+        "{err}"
+    );
+}
+
+#[test]
+fn inspect_and_check_of_a_module_say_what_to_do() {
+    let wasm = write_wat("inspect-me.wasm", CALC);
+    for cmd in ["inspect", "check"] {
+        let out = kwo(&[cmd, p(&wasm)]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("is a WebAssembly module, not a .kwo object"),
+            "{cmd}: {err}"
+        );
+        assert!(err.contains("kwo compile"), "{cmd}: {err}");
+    }
+}
+
+#[test]
+fn exit_statuses_tell_load_usage_and_trap_apart() {
+    let calc = write_wat("codes.wasm", CALC);
+    let refused = write_wat(
+        "codes-refused.wasm",
+        r#"(module (import "env" "f" (func)))"#,
+    );
+    let cases: &[(&[&str], i32)] = &[
+        (&["run", "--invoke", "div", p(&calc), "1", "1"], 0),
+        (&["run", p(&refused)], 1),
+        (&["run", "/no/such/file.wasm"], 1),
+        (&["run", "--invoke", "nope", p(&calc)], 2),
+        (&["run", "--invoke", "div", p(&calc), "1"], 2),
+        (&["run", "--timeout", "soon", p(&calc)], 2),
+        (&["run", "--invoke", "div", p(&calc), "1", "0"], 134),
+    ];
+    for (args, code) in cases {
+        let out = kwo(args);
+        assert_eq!(
+            out.status.code(),
+            Some(*code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// A module that opens a file (`path_open`) and returns the errno.
+const OPENER: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "file.txt")
+  (func (export "open") (result i32)
+    (call $open (i32.const 3) (i32.const 0) (i32.const 16) (i32.const 8) (i32.const 0)
+      (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 64))))"#;
+
+#[test]
+fn missing_imports_are_refused_with_a_reason_or_stubbed() {
+    let wasm = write_wat("opener.wasm", OPENER);
+    let out = kwo(&["run", "--invoke", "open", p(&wasm)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    for want in [
+        "`wasi_snapshot_preview1.path_open`",
+        "file system access",
+        "--allow-missing-imports",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    let out = kwo(&["verify", p(&wasm)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("file system access"),
+        "{}",
+        text(&out.stderr)
+    );
+    // With the stubs the call fails with ENOSYS (52) and the program goes on.
+    let out = kwo(&[
+        "run",
+        "--allow-missing-imports",
+        "--invoke",
+        "open",
+        p(&wasm),
+    ]);
+    assert_eq!(text(&out.stdout), "52\n", "{}", text(&out.stderr));
+    let out = kwo(&["verify", "--allow-missing-imports", p(&wasm)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The stub is in the object: it runs without the flag, and says so.
+    let object = scratch("opener.kwo");
+    let out = kwo(&[
+        "compile",
+        "--allow-missing-imports",
+        p(&wasm),
+        "-o",
+        p(&object),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = kwo(&["run", "--invoke", "open", p(&object)]);
+    assert_eq!(text(&out.stdout), "52\n", "{}", text(&out.stderr));
+    let out = kwo(&["inspect", p(&object)]);
+    assert!(
+        text(&out.stdout).contains("import enosys_stub (host 13)"),
         "{}",
         text(&out.stdout)
+    );
+    let out = kwo(&["check", p(&object)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // Other shapes stay refused, with the reason, flag or not.
+    let refused = [
+        (
+            r#"(module (import "env" "f" (func)))"#,
+            "kwo provides only WASI preview1 functions",
+        ),
+        (
+            r#"(module (import "wasi_snapshot_preview1" "poll_oneoff" (func (param i32) (result i32))))"#,
+            "not preview1's (i32, i32, i32, i32) -> (i32)",
+        ),
+        (
+            r#"(module (import "wasi_snapshot_preview1" "no_such_call" (func (result i32))))"#,
+            "not a WASI preview1 function",
+        ),
+    ];
+    for (i, (wat, why)) in refused.iter().enumerate() {
+        let wasm = write_wat(&format!("refused-{i}.wasm"), wat);
+        let out = kwo(&["run", "--allow-missing-imports", p(&wasm)]);
+        assert_eq!(out.status.code(), Some(1), "{wat}");
+        assert!(
+            text(&out.stderr).contains(why),
+            "{wat}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn bench_reports_a_program_that_exits_and_takes_run_options() {
+    let wasm = write_wat(
+        "bench-exit.wasm",
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))
+           (func (export "bye") (call $e (i32.const 7)))
+           (func (export "spin") (loop br 0)))"#,
+    );
+    let out = kwo(&["bench", p(&wasm), "bye"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("exited (proc_exit(7))") && err.contains("kwo run"),
+        "{err}"
+    );
+    let out = kwo(&["bench", "--fuel", "1000", p(&wasm), "spin"]);
+    assert_eq!(out.status.code(), Some(134));
+    assert!(
+        text(&out.stderr).starts_with("trap: fuel exhausted"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The environment reaches the benchmarked export: it counts the variables.
+    let counter = write_wat(
+        "bench-env.wasm",
+        r#"(module
+           (import "wasi_snapshot_preview1" "environ_sizes_get" (func $sz (param i32 i32) (result i32)))
+           (memory 1)
+           (func (export "count") (result i32)
+             (drop (call $sz (i32.const 0) (i32.const 4))) (i32.load (i32.const 0))))"#,
+    );
+    let bench_env = [
+        "bench",
+        "--samples",
+        "1",
+        "-W",
+        "fuel=100000",
+        "--env",
+        "KWO_T_B",
+        "--env",
+        "C=3",
+    ];
+    let out = kwo_with_env(
+        &[&bench_env[..], &[p(&counter), "count"]].concat(),
+        &[("KWO_T_B", "1")],
+    );
+    assert!(
+        text(&out.stdout).contains("result=2"),
+        "{}",
+        text(&out.stderr)
+    );
+    let wasm = write_wat("bench-opener.wasm", OPENER);
+    let out = kwo(&[
+        "bench",
+        "--samples",
+        "1",
+        "--allow-missing-imports",
+        p(&wasm),
+        "open",
+    ]);
+    assert!(
+        text(&out.stdout).contains("result=52"),
+        "{}",
+        text(&out.stderr)
     );
 }

@@ -298,3 +298,92 @@ fn hostile_kwo_inputs_are_rejected_cleanly() {
     check_hostile(&good, "kwo", &["run", "--timeout", "2s"], 0xd1b5_4a32_d192_ed03);
     check_hostile(&good, "kwo", &["inspect"], 0x8cb9_2ba7_2f3d_8dd7);
 }
+
+/// Whether kwo provides the WASI function `name` (a missing one is refused,
+/// or stubbed with `--allow-missing-imports`).
+fn provides(name: &str) -> bool {
+    kwo_verifier::WASI_IMPORTS.iter().any(|w| w.name == name)
+}
+
+/// tests/programs/missing.c: fopen and posix_fadvise, failures reported by
+/// the program itself.
+#[test]
+fn c_program_with_missing_imports_is_refused_clearly_or_runs_on_stubs() {
+    let wasm = scratch("missing-c.wasm");
+    let src = repo_root().join("tests/programs/missing.c");
+    run_tool(Command::new("clang").args(["--target=wasm32-wasi", "-O2", "-o"]).arg(&wasm).arg(src));
+    let out = kwo(&["run", path_str(&wasm)]);
+    assert_clean(&out);
+    assert_eq!(out.status.code(), Some(1), "refused: {}", stderr(&out));
+    assert_eq!(stdout(&out), "", "nothing runs");
+    let err = stderr(&out);
+    assert!(err.contains("`wasi_snapshot_preview1.fd_advise`"), "{err}");
+    assert!(err.contains("--allow-missing-imports"), "{err}");
+    if !provides("path_open") {
+        assert!(err.contains("`path_open`, used for file system access: C `fopen`"), "{err}");
+    }
+    // With stubs the program runs: fopen fails before any path_open (no
+    // directory is preopened, so wasi-libc finds no capability for the
+    // path), posix_fadvise reaches the fd_advise stub and gets ENOSYS.
+    let out = kwo(&["run", "--allow-missing-imports", path_str(&wasm), "data.txt"]);
+    assert_clean(&out);
+    assert_eq!(
+        stdout(&out),
+        "fopen data.txt: Capabilities insufficient (errno 76)\n\
+         posix_fadvise: Function not implemented (errno 52)\n",
+        "stderr: {}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(1), "the program's own status");
+}
+
+/// tests/programs/sleep.rs: `thread::sleep` is WASI `poll_oneoff`.
+#[test]
+fn rust_sleep_is_refused_clearly_or_runs() {
+    let wasm = scratch("sleep-rs.wasm");
+    let src = repo_root().join("tests/programs/sleep.rs");
+    run_tool(
+        Command::new("rustc")
+            .args(["--target", "wasm32-wasip1", "-O", "-C", "strip=debuginfo", "-o"])
+            .arg(&wasm)
+            .arg(src),
+    );
+    let out = kwo(&["run", path_str(&wasm)]);
+    assert_clean(&out);
+    if provides("poll_oneoff") {
+        assert_eq!(stdout(&out), "before sleep\nafter sleep\n", "stderr: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(0));
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("`poll_oneoff`, used for sleeping") && err.contains("Rust `thread::sleep`"), "{err}");
+    // On the stub, Rust's std does not expect the sleep to fail: it panics
+    // (after the first line reached stdout) and the panic traps.
+    let out = kwo(&["run", "--allow-missing-imports", path_str(&wasm)]);
+    assert_eq!(stdout(&out), "before sleep\n");
+    assert!(stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(TRAP_EXIT));
+}
+
+/// Every preview1 function wasi-libc declares (`<wasi/api.h>`) is known to
+/// kwo's table with the signature clang gives it: a module importing all of
+/// them verifies with `--allow-missing-imports`. (wasi-libc no longer
+/// declares `proc_raise`.)
+#[test]
+fn kwo_knows_every_wasi_libc_import_and_its_signature() {
+    let src = scratch("all-wasi.c");
+    let mut c = String::from("#include <wasi/api.h>\nvoid *volatile sink;\nint main(void)\n{\n");
+    let declared = kwo_verifier::wasi_preview1::PREVIEW1.iter().filter(|f| f.name != "proc_raise");
+    for f in declared.clone() {
+        c += &format!("\tsink = (void *)&__wasi_{};\n", f.name);
+    }
+    c += "\treturn 0;\n}\n";
+    std::fs::write(&src, c).expect("writing all-wasi.c");
+    let wasm = scratch("all-wasi.wasm");
+    run_tool(Command::new("clang").args(["--target=wasm32-wasi", "-O0", "-o"]).arg(&wasm).arg(&src));
+    let out = kwo(&["verify", "--allow-missing-imports", path_str(&wasm)]);
+    assert_clean(&out);
+    let imports = declared.count();
+    assert!(stdout(&out).contains(&format!(" {imports} imports)")), "{}{}", stdout(&out), stderr(&out));
+}

@@ -46,6 +46,7 @@ pub mod limits;
 pub mod module;
 mod policy;
 mod verify;
+pub mod wasi_preview1;
 
 pub use diag::{DiagKind, Diagnostic, Diagnostics};
 pub use features::KWO_FEATURES;

@@ -6,8 +6,13 @@
 //! `kmod/core/kwo_abi.h`. Imported memories, tables and globals are refused:
 //! a kwo instance owns all its state. The spec-test policy also admits the
 //! `spectest.print*` functions, which the runtime implements as no-ops.
+//! Any other import is refused with what it is for and what to do
+//! ([`crate::wasi_preview1`]), or, if [`ImportPolicy::enosys_stubs`] is set
+//! and it is a preview1 function returning an errno, bound to the ENOSYS
+//! stub.
 
 use crate::limits::Limits;
+use crate::wasi_preview1::resolve_missing;
 use wasmparser::{FuncType, ValType};
 
 /// `KWO_HOST_SPECTEST_PRINT` in `kwo_abi.h`.
@@ -80,6 +85,9 @@ pub const SPECTEST_PRINTS: &[&str] = &[
 pub struct ImportPolicy {
     /// Allow the `spectest.print*` functions (spec testsuite only).
     pub spectest_print: bool,
+    /// Bind preview1 functions kwo does not provide, if they return an
+    /// errno, to a stub returning ENOSYS (`--allow-missing-imports`).
+    pub enosys_stubs: bool,
 }
 
 /// Everything the verifier enforces beyond the WebAssembly spec.
@@ -96,6 +104,7 @@ impl Policy {
             limits: Limits::default(),
             imports: ImportPolicy {
                 spectest_print: false,
+                enosys_stubs: false,
             },
         }
     }
@@ -105,6 +114,7 @@ impl Policy {
         Policy {
             imports: ImportPolicy {
                 spectest_print: true,
+                enosys_stubs: false,
             },
             ..Policy::kernel()
         }
@@ -129,10 +139,12 @@ impl ImportPolicy {
                 )),
             };
         }
-        let entry = (module == WASI_MODULE)
+        let Some(entry) = (module == WASI_MODULE)
             .then(|| WASI_IMPORTS.iter().find(|w| w.name == name))
             .flatten()
-            .ok_or_else(|| format!("import `{module}.{name}` is not in the WASI table"))?;
+        else {
+            return resolve_missing(module, name, ty, self.enosys_stubs);
+        };
         if ty.params() != entry.params || ty.results() != entry.results {
             return Err(format!(
                 "import `{module}.{name}` has type {}, expected {}",

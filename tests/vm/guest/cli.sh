@@ -45,6 +45,18 @@ rs_out=$(printf 'Hello from Rust on kwo!\nargs: alpha beta\nsorted: [3, 7, 11, 1
 cli_expect 3 "$rs_out" "" kwo run --kernel /objects/hello-rs.kwo alpha beta
 cli_expect 3 "$rs_out" "" kwo exec /objects/hello-rs.wasm alpha beta
 
+# Wasmtime's argument order: --invoke before FILE, the rest is the export's;
+# usage errors exit 2, load errors 1.
+cli_expect 0 -8 "" kwo run --kernel --invoke add /objects/add.kwo -10 2
+cli_expect 2 "" "put --invoke NAME before FILE" kwo run --kernel /objects/add.kwo --invoke add 1 2
+cli_expect 2 "" "no exported function" kwo invoke /objects/add.kwo nope
+
+# A WASI function kwo does not provide: refused with what it is for, or
+# linked to the ENOSYS stub, which kwo.ko runs like any host function.
+cli_expect 1 "" "used for file system access" kwo exec /objects/missing-import.wasm
+cli_expect 0 52 "" kwo invoke --allow-missing-imports /objects/missing-import.wasm open
+cli_expect 0 52 "" kwo run --kernel --invoke open /objects/missing-import.kwo
+
 # The start function's output arrives with the first call; its trap fails the load.
 cli_expect 0 "$(printf 'started\n42')" "" kwo invoke /objects/start.kwo next
 cli_expect 134 "" "trap: unreachable" kwo load /objects/badstart.kwo
