@@ -129,11 +129,6 @@ static int setup_memory(struct kwo_instance *inst, const struct kwo_config *cfg,
 	}
 	inst->mem_max_pages = max;
 	err = kwo_plat_mem_reserve(&inst->mem_res);
-	if (err == -EMFILE) {
-		kwo_logf(log, log_len,
-			 "cannot reserve address space for the linear memory: too many memories exist");
-		return -ENOMEM;
-	}
 	if (err)
 		return err;
 	inst->mem = kwo_plat_mem_base(inst->mem_res);
@@ -441,6 +436,11 @@ static int instance_setup(struct kwo_instance *inst,
 		err = setup_globals(inst);
 	if (err == -ENOMEM)
 		kwo_logf(log, log_len, "out of memory");
+	if (err == -EMFILE) {
+		kwo_logf(log, log_len,
+			 "no address space reserved for the linear memory: too many memories exist");
+		err = -ENOMEM;
+	}
 	return err;
 }
 
