@@ -39,7 +39,8 @@ void kwo_plat_free(void *ptr);
  * -ENOMEM. kwo_plat_mem_map() makes [old_size, new_size) from the base
  * accessible and zero, in place: the base never moves and the bytes below
  * old_size are untouched; sizes are multiples of 64 KiB, old_size <
- * new_size <= 4 GiB; on failure (-ENOMEM) nothing changed.
+ * new_size <= 4 GiB; on failure (-ENOMEM, or -EINTR when the task is
+ * being killed) nothing changed.
  * kwo_plat_mem_free() unmaps and releases everything; NULL is a no-op.
  *
  * The reservation covers any 32-bit index plus any 32-bit static offset

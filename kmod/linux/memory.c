@@ -22,6 +22,7 @@
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <asm/cacheflush.h>
@@ -148,8 +149,15 @@ int kwo_plat_mem_map(struct kwo_plat_mem *mem, __u64 old_size,
 					   __GFP_NOWARN);
 		if (!mem->pages[i])
 			goto free_pages;
-		if (!(i % 512))
+		if (!(i % 512)) {
 			cond_resched();
+			/* A killed task stops filling a large memory. */
+			if (fatal_signal_pending(current)) {
+				i++;
+				ret = -EINTR;
+				goto free_pages;
+			}
+		}
 	}
 	ret = (int)kwo_kcall5(kwo_mfn.vmap_pages_range_noflush, start, end,
 			      pgprot_val(PAGE_KERNEL),
@@ -165,7 +173,7 @@ int kwo_plat_mem_map(struct kwo_plat_mem *mem, __u64 old_size,
 free_pages:
 	while (i-- > first)
 		__free_page(mem->pages[i]);
-	return -ENOMEM;
+	return ret == -EINTR ? ret : -ENOMEM;
 }
 
 void kwo_plat_mem_free(struct kwo_plat_mem *mem)
