@@ -31,6 +31,12 @@
 #include "kwo_linux.h"
 #include "../core/kwo_platform.h"
 
+/*
+ * Charged to the caller's memory cgroup; a guest asking for more than
+ * there is fails its grow quietly rather than waking the OOM killer.
+ */
+#define KWO_MEM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
+
 /* The largest memory: 4 GiB, in system pages. */
 #define KWO_MEM_MAX_PAGES	((4ULL << 30) >> PAGE_SHIFT)
 
@@ -109,8 +115,7 @@ static int kwo_mem_room(struct kwo_plat_mem *mem, unsigned long need)
 
 	if (need <= mem->cap)
 		return 0;
-	pages = kvmalloc_array(cap, sizeof(*pages),
-			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	pages = kvmalloc_array(cap, sizeof(*pages), KWO_MEM_GFP);
 	if (!pages)
 		return -ENOMEM;
 	if (mem->npages)
@@ -145,8 +150,7 @@ int kwo_plat_mem_map(struct kwo_plat_mem *mem, __u64 old_size,
 	if (ret)
 		return ret;
 	for (i = first; i < last; i++) {
-		mem->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO |
-					   __GFP_NOWARN);
+		mem->pages[i] = alloc_page(KWO_MEM_GFP | __GFP_ZERO);
 		if (!mem->pages[i])
 			goto free_pages;
 		if (!(i % 512)) {
