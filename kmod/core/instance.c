@@ -128,7 +128,7 @@ static int setup_memory(struct kwo_instance *inst, const struct kwo_config *cfg,
 		return -E2BIG;
 	}
 	inst->mem_max_pages = max;
-	err = kwo_plat_mem_reserve(&inst->mem_res);
+	err = kwo_plat_mem_reserve((__u64)max * KWO_PAGE_SIZE, &inst->mem_res);
 	if (err)
 		return err;
 	inst->mem = kwo_plat_mem_base(inst->mem_res);

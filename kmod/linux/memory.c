@@ -37,11 +37,9 @@
  */
 #define KWO_MEM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
 
-/* The largest memory: 4 GiB, in system pages. */
-#define KWO_MEM_MAX_PAGES	((4ULL << 30) >> PAGE_SHIFT)
-
 struct kwo_plat_mem {
 	struct vm_struct *area;
+	unsigned long max_pages;	/* the memory's largest size */
 	struct page **pages;	/* mapped from the base, in order */
 	unsigned long npages;	/* mapped */
 	unsigned long cap;	/* room in pages[] */
@@ -79,7 +77,20 @@ int kwo_memory_init(void)
 	return 0;
 }
 
-int kwo_plat_mem_reserve(struct kwo_plat_mem **out)
+/*
+ * With KASAN_VMALLOC, get_vm_area() populates shadow for the whole area:
+ * 1 GiB for a full reservation. Such debug kernels reserve the memory's
+ * largest size plus a guard page instead, giving up the Spectre property
+ * of the full reservation (the bounds checks stay).
+ */
+static unsigned long kwo_mem_reserve_size(u64 max_size)
+{
+	if (IS_ENABLED(CONFIG_KASAN_VMALLOC))
+		return max_size + PAGE_SIZE;
+	return KWO_MEM_RESERVE;
+}
+
+int kwo_plat_mem_reserve(__u64 max_size, struct kwo_plat_mem **out)
 {
 	struct kwo_plat_mem *mem;
 
@@ -89,10 +100,13 @@ int kwo_plat_mem_reserve(struct kwo_plat_mem **out)
 		return -EMFILE;
 	}
 	mem = kzalloc(sizeof(*mem), GFP_KERNEL_ACCOUNT);
-	if (mem)
+	if (mem) {
+		mem->max_pages = min(max_size, 4ULL << 30) >> PAGE_SHIFT;
 		mem->area = (struct vm_struct *)
-			kwo_kcall5(kwo_mfn.get_vm_area, KWO_MEM_RESERVE,
-				   VM_MAP, 0, 0, 0);
+			kwo_kcall5(kwo_mfn.get_vm_area,
+				   kwo_mem_reserve_size(max_size), VM_MAP,
+				   0, 0, 0);
+	}
 	if (!mem || !mem->area) {
 		kfree(mem);
 		atomic_dec(&kwo_nmems);
@@ -110,7 +124,7 @@ void *kwo_plat_mem_base(const struct kwo_plat_mem *mem)
 /* Room for need entries in pages[], doubling: growing stays linear. */
 static int kwo_mem_room(struct kwo_plat_mem *mem, unsigned long need)
 {
-	unsigned long cap = min(max(need, 2 * mem->cap), KWO_MEM_MAX_PAGES);
+	unsigned long cap = min(max(need, 2 * mem->cap), mem->max_pages);
 	struct page **pages;
 
 	if (need <= mem->cap)
@@ -143,7 +157,7 @@ int kwo_plat_mem_map(struct kwo_plat_mem *mem, __u64 old_size,
 
 	/* Never map an empty range: vmap_pages_range_noflush() WARNs. */
 	if (WARN_ON_ONCE(first != mem->npages || last <= first ||
-			 last > KWO_MEM_MAX_PAGES ||
+			 last > mem->max_pages ||
 			 !PAGE_ALIGNED(new_size)))
 		return -EINVAL;
 	ret = kwo_mem_room(mem, last);

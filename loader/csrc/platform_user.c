@@ -45,10 +45,11 @@ struct kwo_plat_mem {
  * PROT_NONE and MAP_NORESERVE: the reservation costs address space only,
  * no commit charge, until kwo_plat_mem_map() opens pages of it.
  */
-int kwo_plat_mem_reserve(struct kwo_plat_mem **out)
+int kwo_plat_mem_reserve(__u64 max_size, struct kwo_plat_mem **out)
 {
 	struct kwo_plat_mem *mem = calloc(1, sizeof(*mem));
 
+	(void)max_size;		/* always the whole reservation */
 	*out = NULL;
 	if (!mem)
 		return -ENOMEM;
