@@ -10,7 +10,7 @@
  * PTEs and flushes the TLB with vunmap_range() before the pages go back:
  * free_vm_area()'s own flush is lazy. None of these three is exported on
  * 6.1, so they come from kallsyms (execmem.c); they keep their signatures
- * up to 6.12 (docs/abi.md). The page tables are init_mm's, reached only
+ * up to 6.12 at least (docs/abi.md). The page tables are init_mm's, reached only
  * through these helpers: init_mm is not exported and, on arm64, not even
  * in kallsyms.
  *
