@@ -14,6 +14,11 @@ pub const VMCTX_FUNCREFS: i32 = 48;
 pub const VMCTX_TABLES: i32 = 56;
 pub const VMCTX_GLOBALS: i32 = 64;
 
+/// Bytes of address space reserved for a linear memory, mapped from its
+/// base as it grows (`KWO_MEM_RESERVE`, kmod/core/kwo_platform.h): any
+/// 32-bit index + any 32-bit static offset + the widest access fall inside.
+pub const MEM_RESERVE: u64 = (8 << 30) + (64 << 10);
+
 pub const FUNCREF_CODE: i32 = 0;
 pub const FUNCREF_SIG_ID: i32 = 8;
 pub const FUNCREF_SIZE: i64 = 16;

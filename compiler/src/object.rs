@@ -4,7 +4,7 @@
 
 use kwo_format::{
     Data, Elem, Export, ExportKind, Func, FuncSig, Global, GlobalInit, Import, Memory, Object,
-    SegmentMode, Table, ValType, KWO_F_UNCHECKED,
+    SegmentMode, Table, ValType, KWO_F_RESERVED_MEMORY, KWO_F_UNCHECKED,
 };
 use kwo_verifier::module::{self as v, ConstValue, VerifiedModule};
 use wasmparser::{RefType, ValType as WasmValType};
@@ -58,6 +58,12 @@ pub fn build(module: &VerifiedModule, opts: &Options, linked: Linked) -> Object 
     let mut flags = 0;
     if !opts.checks.all_on() {
         flags |= KWO_F_UNCHECKED;
+    }
+    // The code keeps the memory base across calls and leaves the Spectre
+    // select out of accesses (translate::bounds): only runtimes that give
+    // memories a reservation whose base never moves may run it.
+    if module.memory.is_some() {
+        flags |= KWO_F_RESERVED_MEMORY;
     }
     let imported = module.num_imported_funcs();
     let types = module

@@ -17,9 +17,15 @@ pub const KWO_TARGET_AARCH64: u32 = 2;
 
 /// Code touches FP/SIMD registers (the kernel must save them).
 pub const KWO_F_USES_FP: u32 = 1 << 0;
-/// Every flag a reader of this version understands.
+/// Compiled with some safety checks off (benchmarks; the kernel refuses it).
 pub const KWO_F_UNCHECKED: u32 = 1 << 1;
-pub const KWO_F_KNOWN: u32 = KWO_F_USES_FP | KWO_F_UNCHECKED;
+/// The code needs its linear memory at the start of a reservation of
+/// `KWO_MEM_RESERVE` bytes whose base never moves: it keeps the base across
+/// calls and has no Spectre select on accesses (docs/abi.md). A runtime
+/// that allocates memories otherwise must refuse the object.
+pub const KWO_F_RESERVED_MEMORY: u32 = 1 << 2;
+/// Every flag a reader of this version understands.
+pub const KWO_F_KNOWN: u32 = KWO_F_USES_FP | KWO_F_UNCHECKED | KWO_F_RESERVED_MEMORY;
 
 pub const KWO_SEC_CODE: u32 = 1;
 pub const KWO_SEC_BLOB: u32 = 2;

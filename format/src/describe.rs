@@ -36,12 +36,16 @@ fn write_header(out: &mut String, obj: &Object) -> std::fmt::Result {
             .get(at..at + 4)
             .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let uses_fp = match (obj.flags & KWO_F_USES_FP != 0, obj.flags & KWO_F_UNCHECKED != 0) {
-        (false, false) => "",
-        (true, false) => " (uses-fp)",
-        (false, true) => " (unchecked)",
-        (true, true) => " (uses-fp, unchecked)",
-    };
+    let names: Vec<&str> = [
+        (KWO_F_USES_FP, "uses-fp"),
+        (KWO_F_UNCHECKED, "unchecked"),
+        (KWO_F_RESERVED_MEMORY, "reserved-memory"),
+    ]
+    .iter()
+    .filter(|(bit, _)| obj.flags & bit != 0)
+    .map(|&(_, name)| name)
+    .collect();
+    let uses_fp = if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) };
     writeln!(
         out,
         "kwo object v{KWO_VERSION}: {}, {} bytes",

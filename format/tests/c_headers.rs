@@ -88,6 +88,7 @@ fn rust_defines() -> Vec<(&'static str, u64)> {
         KWO_TARGET_AARCH64,
         KWO_F_USES_FP,
         KWO_F_UNCHECKED,
+        KWO_F_RESERVED_MEMORY,
         KWO_F_KNOWN,
         KWO_SEC_CODE,
         KWO_SEC_BLOB,

@@ -138,22 +138,20 @@ static __u32 host_memory_grow(struct kwo_vmctx *vmctx, __u32 delta)
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	__u64 old = inst->mem_pages, pages = old + delta;
 	__u64 fp[KWO_FP_SAVE_SLOTS];
-	int paused;
-	__u8 *mem;
+	int paused, err;
 
 	if (!inst->obj->nmems || pages > inst->mem_max_pages)
 		return 0xffffffffu;
 	if (!delta)
 		return (__u32)old;
+	/* In place: the base, which generated code keeps, never moves. */
 	paused = kwo_fpu_pause(inst, fp);
-	mem = kwo_realloc_zero(inst->mem, old * KWO_PAGE_SIZE,
+	err = kwo_plat_mem_map(inst->mem_res, old * KWO_PAGE_SIZE,
 			       pages * KWO_PAGE_SIZE);
 	kwo_fpu_resume(inst, fp, paused);
-	if (!mem)
+	if (err)
 		return 0xffffffffu;
-	inst->mem = mem;
 	inst->mem_pages = (__u32)pages;
-	vmctx->mem_base = (unsigned long)mem;
 	vmctx->mem_size = pages * KWO_PAGE_SIZE;
 	return (__u32)old;
 }

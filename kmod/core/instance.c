@@ -110,7 +110,9 @@ static int setup_memory(struct kwo_instance *inst, const struct kwo_config *cfg,
 			char *log, size_t log_len)
 {
 	const struct kwo_object *obj = inst->obj;
+	__u64 size;
 	__u32 max;
+	int err;
 
 	inst->vmctx.mem_base = (unsigned long)kwo_empty_memory;
 	if (!obj->nmems)
@@ -126,14 +128,19 @@ static int setup_memory(struct kwo_instance *inst, const struct kwo_config *cfg,
 		return -E2BIG;
 	}
 	inst->mem_max_pages = max;
-	inst->mem_pages = obj->memory.min_pages;
-	if (!inst->mem_pages)
-		return 0;
-	inst->mem = kwo_plat_zalloc((size_t)inst->mem_pages * KWO_PAGE_SIZE);
-	if (!inst->mem)
-		return -ENOMEM;
+	err = kwo_plat_mem_reserve((__u64)max * KWO_PAGE_SIZE, &inst->mem_res);
+	if (err)
+		return err;
+	inst->mem = kwo_plat_mem_base(inst->mem_res);
 	inst->vmctx.mem_base = (unsigned long)inst->mem;
-	inst->vmctx.mem_size = (__u64)inst->mem_pages * KWO_PAGE_SIZE;
+	if (!obj->memory.min_pages)
+		return 0;
+	size = (__u64)obj->memory.min_pages * KWO_PAGE_SIZE;
+	err = kwo_plat_mem_map(inst->mem_res, 0, size);
+	if (err)
+		return err;
+	inst->mem_pages = obj->memory.min_pages;
+	inst->vmctx.mem_size = size;
 	return 0;
 }
 
@@ -429,6 +436,11 @@ static int instance_setup(struct kwo_instance *inst,
 		err = setup_globals(inst);
 	if (err == -ENOMEM)
 		kwo_logf(log, log_len, "out of memory");
+	if (err == -EMFILE) {
+		kwo_logf(log, log_len,
+			 "no address space reserved for the linear memory: too many memories exist");
+		err = -ENOMEM;
+	}
 	return err;
 }
 
@@ -475,7 +487,7 @@ void kwo_instance_free(struct kwo_instance *inst)
 			kwo_plat_free((void *)(unsigned long)inst->tables[i].base);
 	kwo_plat_free(inst->tables);
 	kwo_plat_free(inst->table_max);
-	kwo_plat_free(inst->mem);
+	kwo_plat_mem_free(inst->mem_res);
 	kwo_plat_free(inst->globals);
 	kwo_plat_free(inst->funcrefs);
 	if (inst->code)

@@ -26,7 +26,8 @@
 /* kwo_header.flags */
 #define KWO_F_USES_FP		(1u << 0)	/* code touches FP/SIMD registers */
 #define KWO_F_UNCHECKED		(1u << 1)	/* safety checks off (benchmarks); kernel refuses */
-#define KWO_F_KNOWN		(KWO_F_USES_FP | KWO_F_UNCHECKED)
+#define KWO_F_RESERVED_MEMORY	(1u << 2)	/* memory in a reservation; base never moves */
+#define KWO_F_KNOWN		(KWO_F_USES_FP | KWO_F_UNCHECKED | KWO_F_RESERVED_MEMORY)
 
 struct kwo_header {			/* 64 bytes */
 	__u32 magic;			/* KWO_MAGIC */

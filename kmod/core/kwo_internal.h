@@ -97,7 +97,8 @@ struct kwo_outbuf {
 struct kwo_instance {
 	struct kwo_vmctx vmctx;		/* first: generated code's view */
 	const struct kwo_object *obj;
-	__u8 *mem;			/* NULL when no pages */
+	struct kwo_plat_mem *mem_res;	/* the reservation; NULL: no memory */
+	__u8 *mem;			/* its base, which never moves */
 	__u32 mem_pages;
 	__u32 mem_max_pages;		/* object max capped by the config */
 	struct kwo_vmtable *tables;

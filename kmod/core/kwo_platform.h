@@ -26,11 +26,39 @@
 
 /*
  * Zeroed allocation of any size (kvzalloc(GFP_KERNEL_ACCOUNT) / calloc);
- * NULL on failure. Linear memories and tables come from here too, so it
+ * NULL on failure. Tables and output buffers come from here too, so it
  * must handle many megabytes. kwo_plat_free(NULL) is a no-op.
  */
 void *kwo_plat_zalloc(size_t size);
 void kwo_plat_free(void *ptr);
+
+/*
+ * Linear memories in reserved address space. kwo_plat_mem_reserve()
+ * reserves KWO_MEM_RESERVE bytes of address space with nothing mapped, for
+ * a memory that will never map more than max_size bytes, and returns 0,
+ * -EMFILE when the world's limit on reservations is reached or -ENOMEM.
+ * kwo_plat_mem_map() makes [old_size, new_size) from the base accessible
+ * and zero, in place: the base never moves and the bytes below old_size
+ * are untouched; sizes are multiples of 64 KiB, old_size < new_size <=
+ * max_size <= 4 GiB; on failure (-ENOMEM, or -EINTR when the task is
+ * being killed) nothing changed.
+ * kwo_plat_mem_free() unmaps and releases everything; NULL is a no-op.
+ *
+ * The reservation covers any 32-bit index plus any 32-bit static offset
+ * plus the widest access (16 bytes), so that an access whose bounds check
+ * was mispredicted can only reach the memory or addresses never mapped
+ * (docs/abi.md, docs/security.md). Debug kernels with KASAN_VMALLOC, where
+ * a full reservation costs 1 GiB of shadow, reserve max_size plus a guard
+ * instead: a debugging setup, where this Spectre property is given up.
+ */
+#define KWO_MEM_RESERVE		((8ULL << 30) + (64ULL << 10))
+
+struct kwo_plat_mem;
+int kwo_plat_mem_reserve(__u64 max_size, struct kwo_plat_mem **out);
+void *kwo_plat_mem_base(const struct kwo_plat_mem *mem);
+int kwo_plat_mem_map(struct kwo_plat_mem *mem, __u64 old_size,
+		     __u64 new_size);
+void kwo_plat_mem_free(struct kwo_plat_mem *mem);
 
 /*
  * Code memory. kwo_plat_code_alloc() returns writable, non-executable

@@ -21,6 +21,9 @@
  * one of them: calls go through kwo_ibt_call (ibt_call.S), which reaches
  * the target with "push; ret", a branch IBT does not check.
  *
+ * kwo_lookup() and kwo_kcall5() serve memory.c too, which needs other
+ * unexported functions.
+ *
  * This file does not decide what goes into the memory; the core writes and
  * relocates the code between alloc and seal.
  */
@@ -43,18 +46,28 @@
 
 #ifdef CONFIG_X86_KERNEL_IBT
 unsigned long kwo_ibt_call(unsigned long a0, unsigned long a1,
-			   unsigned long fn);
+			   unsigned long a2, unsigned long a3,
+			   unsigned long a4, unsigned long fn);
 #endif
+
+typedef unsigned long (*kwo_kfn5)(unsigned long, unsigned long, unsigned long,
+				  unsigned long, unsigned long);
+
+unsigned long kwo_kcall5(unsigned long fn, unsigned long a0, unsigned long a1,
+			 unsigned long a2, unsigned long a3, unsigned long a4)
+{
+#ifdef CONFIG_X86_KERNEL_IBT
+	return kwo_ibt_call(a0, a1, a2, a3, a4, fn);
+#else
+	return ((kwo_kfn5)fn)(a0, a1, a2, a3, a4);
+#endif
+}
 
 /* Call a resolved kernel function of up to two word-sized arguments. */
 static unsigned long kwo_kcall(unsigned long fn, unsigned long a0,
 			       unsigned long a1)
 {
-#ifdef CONFIG_X86_KERNEL_IBT
-	return kwo_ibt_call(a0, a1, fn);
-#else
-	return ((unsigned long (*)(unsigned long, unsigned long))fn)(a0, a1);
-#endif
+	return kwo_kcall5(fn, a0, a1, 0, 0, 0);
 }
 
 static unsigned long kwo_kallsyms;	/* kallsyms_lookup_name */
@@ -85,7 +98,7 @@ static const struct {
 #endif
 };
 
-static unsigned long kwo_lookup(const char *name)
+unsigned long kwo_lookup(const char *name)
 {
 	return kwo_kcall(kwo_kallsyms, (unsigned long)name, 0);
 }

@@ -17,6 +17,22 @@
  */
 int kwo_execmem_init(void);
 
+/*
+ * execmem.c, once kwo_execmem_init() succeeded: the address of a kernel
+ * symbol (0 if absent), and a call of such a function with up to five
+ * word-sized arguments (IBT-safe).
+ */
+unsigned long kwo_lookup(const char *name);
+unsigned long kwo_kcall5(unsigned long fn, unsigned long a0, unsigned long a1,
+			 unsigned long a2, unsigned long a3, unsigned long a4);
+
+/*
+ * memory.c: linear memories in reserved vmalloc space (kwo_plat_mem_* of
+ * kwo_platform.h); resolves its kernel functions and sets the default of
+ * max_memories.
+ */
+int kwo_memory_init(void);
+
 /* selftest.c: exercise executable memory once at load (selftest=1). */
 int kwo_selftest(void);
 
@@ -43,5 +59,6 @@ extern unsigned int kwo_param_max_pages;	/* default linear memory cap */
 extern unsigned int kwo_param_stack_budget;	/* bytes of task stack per call */
 extern unsigned int kwo_param_host_reserve;	/* of which for host functions */
 extern unsigned int kwo_param_output_limit;	/* bytes per stdout/stderr */
+extern unsigned int kwo_param_max_memories;	/* reservations, module-wide */
 
 #endif /* KWO_LINUX_H */

@@ -40,6 +40,11 @@ unsigned int kwo_param_output_limit = 1 << 20;
 module_param_named(output_limit, kwo_param_output_limit, uint, 0644);
 MODULE_PARM_DESC(output_limit, "Bytes kept per stdout/stderr per call");
 
+/* 0 at load: a quarter of the vmalloc space (kwo_memory_init). */
+unsigned int kwo_param_max_memories;
+module_param_named(max_memories, kwo_param_max_memories, uint, 0644);
+MODULE_PARM_DESC(max_memories, "Linear memories (8 GiB reservations of vmalloc space) that may exist at once");
+
 static bool kwo_param_selftest;
 module_param_named(selftest, kwo_param_selftest, bool, 0444);
 MODULE_PARM_DESC(selftest, "Check executable memory at load time");
@@ -48,6 +53,8 @@ static int __init kwo_init(void)
 {
 	int ret = kwo_execmem_init();
 
+	if (!ret)
+		ret = kwo_memory_init();
 	if (!ret && kwo_param_selftest)
 		ret = kwo_selftest();
 	if (!ret)

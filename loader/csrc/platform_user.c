@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0)
 /*
- * kwo_platform.h for userspace: libc allocation, mmap'd code memory sealed
+ * kwo_platform.h for userspace: libc allocation, linear memories in
+ * PROT_NONE reservations opened with mprotect, mmap'd code memory sealed
  * RW -> R -> RX with mprotect (never writable and executable at once),
  * clock_gettime, getrandom, sched_yield and stderr.
  *
@@ -33,6 +34,56 @@ void *kwo_plat_zalloc(size_t size)
 void kwo_plat_free(void *ptr)
 {
 	free(ptr);
+}
+
+/* A linear memory: the reservation's base; the mapped size is the core's. */
+struct kwo_plat_mem {
+	void *base;
+};
+
+/*
+ * PROT_NONE and MAP_NORESERVE: the reservation costs address space only,
+ * no commit charge, until kwo_plat_mem_map() opens pages of it.
+ */
+int kwo_plat_mem_reserve(__u64 max_size, struct kwo_plat_mem **out)
+{
+	struct kwo_plat_mem *mem = calloc(1, sizeof(*mem));
+
+	(void)max_size;		/* always the whole reservation */
+	*out = NULL;
+	if (!mem)
+		return -ENOMEM;
+	mem->base = mmap(NULL, KWO_MEM_RESERVE, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem->base == MAP_FAILED) {
+		free(mem);
+		return -ENOMEM;
+	}
+	*out = mem;
+	return 0;
+}
+
+void *kwo_plat_mem_base(const struct kwo_plat_mem *mem)
+{
+	return mem->base;
+}
+
+/* Anonymous pages never touched read as zero: mprotect is all it takes. */
+int kwo_plat_mem_map(struct kwo_plat_mem *mem, __u64 old_size,
+		     __u64 new_size)
+{
+	if (mprotect((char *)mem->base + old_size, new_size - old_size,
+		     PROT_READ | PROT_WRITE))
+		return -ENOMEM;
+	return 0;
+}
+
+void kwo_plat_mem_free(struct kwo_plat_mem *mem)
+{
+	if (!mem)
+		return;
+	munmap(mem->base, KWO_MEM_RESERVE);
+	free(mem);
 }
 
 static size_t page_round(size_t size)

@@ -114,4 +114,5 @@ extern "C" {
         truncated: *mut c_int,
     ) -> *const u8;
     pub fn kwo_output_clear(inst: *mut KwoInstance, fd: c_int);
+    pub fn kwo_memory_get(inst: *const KwoInstance, base: *mut *mut u8, size: *mut u64);
 }

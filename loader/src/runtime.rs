@@ -533,6 +533,21 @@ impl Instance {
         (rc == 0).then(|| from_slot(ty, value))
     }
 
+    /// The linear memory as it is now (empty without one). Its address
+    /// stays the same for the instance's life: memories grow in place.
+    pub fn memory(&self) -> &[u8] {
+        let (mut base, mut size) = (std::ptr::null_mut(), 0u64);
+        // SAFETY: out-parameters only.
+        unsafe { ffi::kwo_memory_get(self.inst, &mut base, &mut size) };
+        if base.is_null() || size == 0 {
+            return &[];
+        }
+        // SAFETY: the core maps `size` bytes at `base` until the instance is
+        // freed or invoked, neither of which can happen while `&self` is
+        // borrowed (invoke takes `&mut self`).
+        unsafe { std::slice::from_raw_parts(base, size as usize) }
+    }
+
     /// Bytes the program wrote to fd 1 since the last call.
     pub fn take_stdout(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.stdout)

@@ -1,5 +1,6 @@
 //! Real programs through the `kwo` command line: a C hello world (clang +
-//! wasi-libc) and a Rust program (wasm32-wasip1) are built from the sources
+//! wasi-libc) and Rust programs (wasm32-wasip1: a hello world, an
+//! allocation-heavy one) are built from the sources
 //! in `tests/programs/`, compiled with `kwo compile` and run with `kwo run`
 //! (also straight from `.wasm`). Plus the runtime's limits seen from the CLI
 //! (time budget, stack exhaustion, a 64 MiB memory.grow), hostile inputs
@@ -74,6 +75,14 @@ fn hello_rs_wasm() -> PathBuf {
             .arg(&out)
             .arg(src),
     );
+    out
+}
+
+/// tests/programs/alloc.rs built for wasm32-wasip1.
+fn alloc_rs_wasm() -> PathBuf {
+    let out = scratch("alloc-rs.wasm");
+    let src = repo_root().join("tests/programs/alloc.rs");
+    run_tool(Command::new("rustc").args(["--target", "wasm32-wasip1", "-O", "-o"]).arg(&out).arg(src));
     out
 }
 
@@ -197,6 +206,22 @@ fn memory_grows_by_64_mib() {
     let out = kwo(&["run", path_str(&wasm)]);
     assert_clean(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+}
+
+#[test]
+fn allocation_heavy_rust_program_grows_its_memory_in_place() {
+    // Thousands of small memory.grow calls (the allocator asks for a few
+    // pages at a time). With grow-by-copy this took time quadratic in the
+    // final size; in place it is linear. Time is not asserted; the results
+    // are, against the same computation done natively.
+    let n = 300_000usize;
+    let total: usize = (0..n).map(|i| format!("value-{i}").len()).sum();
+    let text: usize = (0..n).map(|i| i.to_string().len()).sum();
+    let object = compile(&alloc_rs_wasm(), "alloc-rs.kwo", &[]);
+    let out = kwo(&["run", path_str(&object), &n.to_string()]);
+    assert_clean(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    assert_eq!(stdout(&out), format!("{n} {total} {text}\n"));
 }
 
 #[test]

@@ -155,7 +155,7 @@ fn memory_grow_and_bounds() {
         vec![Val::I32(1)]
     );
     assert_eq!(inst.invoke("size", &[]).unwrap(), vec![Val::I32(3)]);
-    // The old contents moved with the memory; the new pages are zero.
+    // The old contents stay; the new pages are zero.
     assert_eq!(
         inst.invoke("load", &[Val::I32(65532)]).unwrap(),
         vec![Val::I32(77)]
@@ -168,6 +168,67 @@ fn memory_grow_and_bounds() {
         inst.invoke("grow", &[Val::I32(2)]).unwrap(),
         vec![Val::I32(-1)]
     );
+}
+
+const GROWER: &str = r#"(module (memory 1)
+  (func (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+  (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store))"#;
+
+/// Pages the runtime allows a memory without a declared maximum
+/// (`kwo_config.max_memory_pages`'s default: 1 GiB).
+const CONFIG_MAX_PAGES: usize = 16384;
+
+#[test]
+fn memory_grows_in_place() {
+    let mut inst = instance(GROWER);
+    let base = inst.memory().as_ptr();
+    inst.invoke("store", &[Val::I32(65532), Val::I32(77)]).unwrap();
+    for pages in 1..300usize {
+        assert_eq!(inst.invoke("grow", &[Val::I32(1)]).unwrap(), vec![Val::I32(pages as i32)]);
+        let mem = inst.memory();
+        assert_eq!(mem.as_ptr(), base, "the memory moved at grow {pages}");
+        assert_eq!(mem.len(), (pages + 1) << 16);
+        assert_eq!(mem[65532..65536], 77u32.to_le_bytes(), "contents lost at grow {pages}");
+        assert!(mem[pages << 16..].iter().all(|&b| b == 0), "new page {pages} is not zero");
+        let last = ((pages + 1) << 16) - 4;
+        inst.invoke("store", &[Val::I32(last as i32), Val::I32(pages as i32)]).unwrap();
+    }
+    // Up to the runtime's cap in one grow, then one page more fails and
+    // changes nothing; the last byte of the memory is writable.
+    let size = inst.memory().len() >> 16;
+    let delta = (CONFIG_MAX_PAGES - size) as i32;
+    assert_eq!(inst.invoke("grow", &[Val::I32(delta)]).unwrap(), vec![Val::I32(size as i32)]);
+    assert_eq!(inst.invoke("grow", &[Val::I32(1)]).unwrap(), vec![Val::I32(-1)]);
+    let end = CONFIG_MAX_PAGES << 16;
+    inst.invoke("store", &[Val::I32((end - 4) as i32), Val::I32(-1)]).unwrap();
+    let t = trap_of(inst.invoke("store", &[Val::I32((end - 3) as i32), Val::I32(0)]));
+    assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
+    let mem = inst.memory();
+    assert_eq!((mem.as_ptr(), mem.len()), (base, end));
+    assert_eq!(mem[end - 4..], [0xff; 4]);
+    assert_eq!(mem[(size << 16) - 4..size << 16], ((size - 1) as u32).to_le_bytes());
+}
+
+#[test]
+fn many_instances_each_have_their_own_reservation() {
+    // 8 GiB of address space each: 256 of them are 2 TiB, well inside a
+    // 47-bit address space, and cost only the pages they map.
+    let kwo = kwo_of(GROWER, &Policy::kernel());
+    let mut insts: Vec<Instance> =
+        (0..256).map(|_| Instance::new(&kwo, &Config::default()).expect("instantiates")).collect();
+    let bases: Vec<usize> = insts.iter().map(|i| i.memory().as_ptr() as usize).collect();
+    let mut sorted = bases.clone();
+    sorted.sort_unstable();
+    assert!(sorted.windows(2).all(|w| w[1] - w[0] >= 8 << 30), "reservations overlap");
+    for (n, inst) in insts.iter_mut().enumerate() {
+        assert_eq!(inst.invoke("grow", &[Val::I32(1)]).unwrap(), vec![Val::I32(1)]);
+        inst.invoke("store", &[Val::I32(0x1fffc), Val::I32(n as i32)]).unwrap();
+    }
+    for (n, inst) in insts.iter().enumerate() {
+        let mem = inst.memory();
+        assert_eq!(mem.as_ptr() as usize, bases[n]);
+        assert_eq!(mem[0x1fffc..], (n as u32).to_le_bytes());
+    }
 }
 
 #[test]

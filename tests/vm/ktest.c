@@ -32,6 +32,11 @@
  *						asking for more (or forever)
  *	ktest freeze OBJ EXPORT			a runaway call can be frozen
  *						(cgroup v1 freezer) and thawed
+ *	ktest memlimit OBJ N			with max_memories at N, N
+ *						instances of OBJ (which has a
+ *						memory) load, the next is
+ *						ENOMEM with a message, and
+ *						closing one frees its place
  *	ktest lockdown OBJ EXPORT		after lockdown=integrity
  *						loading is EPERM, loaded
  *						instances still run
@@ -1077,6 +1082,67 @@ static int wait_ms(pid_t pid, int *status, long limit_ms)
 
 #define MAX_TIMEOUT_PARAM	"/sys/module/kwo/parameters/max_timeout_ms"
 
+#define MAX_MEMORIES_PARAM	"/sys/module/kwo/parameters/max_memories"
+
+/*
+ * Every linear memory reserves 8 GiB of vmalloc space, counted module-wide
+ * and capped by max_memories: with the cap at N (and no other instance
+ * alive), exactly N instances load, the next fails cleanly with ENOMEM and
+ * says why, and a closed instance gives its reservation back. A
+ * reservation leaked by any earlier test would make fewer than N load.
+ */
+static int cmd_memlimit(int argc, char **argv)
+{
+	int dev = open_dev(), i, n, ret, *fds;
+	char saved[32], want[32], log[256];
+	unsigned char *obj;
+	size_t len;
+
+	if (argc < 2)
+		return 2;
+	n = atoi(argv[1]);
+	fds = calloc(n, sizeof(*fds));
+	obj = read_file(argv[0], &len);
+	snprintf(want, sizeof(want), "%d", n);
+	if (!fds || read_str(MAX_MEMORIES_PARAM, saved, sizeof(saved)) ||
+	    write_str(MAX_MEMORIES_PARAM, want)) {
+		fail("cannot set %s", MAX_MEMORIES_PARAM);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		fds[i] = load(dev, obj, len, log, sizeof(log), NULL);
+		if (fds[i] < 0) {
+			fail("instance %d of %d: %s: %s", i + 1, n,
+			     strerror(-fds[i]), log);
+			break;
+		}
+	}
+	if (i == n) {
+		ret = load(dev, obj, len, log, sizeof(log), NULL);
+		if (ret != -ENOMEM || !strstr(log, "too many memories"))
+			fail("instance %d past max_memories=%d: %s, log \"%s\"",
+			     n + 1, n, ret < 0 ? strerror(-ret) : "loaded", log);
+		if (ret >= 0)
+			close(ret);
+		close(fds[--i]);
+		ret = load(dev, obj, len, log, sizeof(log), NULL);
+		if (ret < 0)
+			fail("after closing one: %s: %s", strerror(-ret), log);
+		else
+			close(ret);
+	}
+	while (i-- > 0)
+		close(fds[i]);
+	if (write_str(MAX_MEMORIES_PARAM, saved))
+		fail("cannot restore %s", MAX_MEMORIES_PARAM);
+	free(fds);
+	free(obj);
+	close(dev);
+	if (!failures)
+		ok("max_memories caps the reservations: ENOMEM with a message past it");
+	return !!failures;
+}
+
 /*
  * The administrator's max_timeout_ms caps every call: with it at 500 ms, a
  * call asking for UINT64_MAX ns, for half of that (no wrap-around) or for
@@ -1297,9 +1363,11 @@ int main(int argc, char **argv)
 		return cmd_timeoutcap(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "freeze"))
 		return cmd_freeze(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "memlimit"))
+		return cmd_memlimit(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "lockdown"))
 		return cmd_lockdown(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|lockdown ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown ...\n");
 	return 2;
 }

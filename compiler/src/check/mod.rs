@@ -26,7 +26,9 @@
 //!   loader's entry condition covers their frame).
 //!
 //! What it does not prove: that memory accesses are in bounds (the compiler's
-//! bounds checks, tested on the IR by `tests/heap_guard.rs`).
+//! bounds checks), nor that a mispredicted one stays inside the memory's
+//! reservation, which is why accesses need no Spectre select (both tested
+//! on the IR by `tests/heap_guard.rs`).
 
 mod aarch64;
 mod flow;

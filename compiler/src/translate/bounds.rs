@@ -1,32 +1,35 @@
-//! Linear-memory addressing: explicit bounds checks with Spectre masking.
+//! Linear-memory addressing: explicit bounds checks.
 //!
-//! kwo has no guard pages (a fault in kernel mode is an oops), so every
-//! access compares `index` with `bound - (offset + size)`, computed in 64
-//! bits where it cannot overflow (signed, so a memory smaller than
-//! `offset + size` makes every index fail), and branches to a trap. The
-//! subtraction depends only on the bound, so Cranelift hoists it out of
-//! loops. The in-bounds path is Spectre-guarded with
-//! `select_spectre_guard`: when `offset + size` fits in the memory's minimum
-//! size it selects index 0 for a mispredicted check, so the access reads
-//! `base + offset`, inside the memory; otherwise it selects the memory base
-//! for the whole address, never `base + offset` for an offset the module
-//! chose.
+//! kwo has no guard pages to catch an access (a fault in kernel mode is an
+//! oops), so every access compares `index` with `bound - (offset + size)`,
+//! computed in 64 bits where it cannot overflow (signed, so a memory
+//! smaller than `offset + size` makes every index fail), and branches to a
+//! trap. The subtraction depends only on the bound, so Cranelift hoists it
+//! out of loops.
+//!
+//! The memory sits at the start of a reservation of `abi::MEM_RESERVE`
+//! bytes (4 GiB of 32-bit index, 4 GiB of static offset, the widest
+//! access), of which only the accessible pages are mapped, and grows in
+//! place (objects say so with `KWO_F_RESERVED_MEMORY`). So a mispredicted
+//! check can only reach the memory or addresses never mapped, which cannot
+//! leak anything: no Spectre select is needed (docs/security.md). The
+//! architectural check stays, since such a fault would still be an oops.
 //!
 //! An index whose largest value the instructions computing it bound (a
-//! mask, a narrow load, see `range`) needs neither check nor guard when the
-//! access fits in the memory's minimum size.
+//! mask, a narrow load, see `range`) needs no check when the access fits in
+//! the memory's minimum size.
 //!
 //! An access the verifier's range analysis proved inside the minimum
 //! memory (`VerifiedModule::accesses`) has no check and no trap path. Its
-//! proof may rest on branches (a loop's exit test), which the CPU can
-//! mispredict, so it keeps a branch-free Spectre clamp: an index past the
-//! proven range becomes 0 (see docs/security.md).
+//! proof may rest on branches (a loop's exit test) that the CPU can
+//! mispredict; mispredicted, its 32-bit index and offset still stay inside
+//! the reservation, so it needs no clamp either (docs/security.md).
 //!
-//! The base and bound live in variables, reloaded after every call (a call
-//! may grow, and so move, the memory), so Cranelift keeps them in registers.
-//! A check already made on the current straight-line path for the same
-//! index, offset and at least the same size is reused, guarded address and
-//! all: a load followed by a store to the same place checks once.
+//! The base never moves, so it is read once at entry; the bound is reloaded
+//! after every call (a call may grow the memory). Both live in variables
+//! Cranelift keeps in registers. A check already made on the current
+//! straight-line path for the same index, offset and at least the same size
+//! is reused: a load followed by a store to the same place checks once.
 
 use std::collections::HashSet;
 
@@ -39,17 +42,17 @@ use crate::abi::{self, Trap};
 
 /// The linear memory as the function sees it.
 pub struct Heap {
-    base: Variable,
+    base: Value,
     bound: Variable,
     /// Accesses checked since the last control-flow join or call.
     checked: Vec<CheckedAccess>,
-    /// The loads defining `base` and `bound`: the unused ones are removed
-    /// at the end, as Cranelift keeps loads nobody uses.
+    /// The loads of `base` and `bound`: the unused ones are removed at the
+    /// end, as Cranelift keeps loads nobody uses.
     loads: Vec<Inst>,
 }
 
 /// An access of `size` bytes at `index + offset` known to be in bounds,
-/// and its guarded native address.
+/// and its native address.
 #[derive(Clone, Copy)]
 struct CheckedAccess {
     index: Value,
@@ -71,30 +74,29 @@ impl FuncTranslator<'_, '_> {
             .with_alias_region(Some(self.regions[Region::Heap as usize]))
     }
 
-    /// Declares the heap variables when the module has a memory.
+    /// Reads the memory base and declares the bound variable when the
+    /// module has a memory: at entry, which dominates the whole function.
     pub fn declare_heap(&mut self) {
         if self.env.module.memory.is_some() {
-            let base = self.b.declare_var(types::I64);
+            let base = self.vmctx_load(abi::VMCTX_MEM_BASE);
             let bound = self.b.declare_var(types::I64);
-            self.heap = Some(Heap { base, bound, checked: Vec::new(), loads: Vec::new() });
-            self.reload_heap();
+            let load = self.b.func.dfg.value_def(base).unwrap_inst();
+            self.heap = Some(Heap { base, bound, checked: Vec::new(), loads: vec![load] });
+            self.reload_bound();
         }
     }
 
-    /// (Re)reads the memory base and bound: at entry and after every call,
-    /// which may have grown the memory.
-    pub fn reload_heap(&mut self) {
-        let Some((base_var, bound_var)) = self.heap.as_ref().map(|h| (h.base, h.bound)) else {
+    /// (Re)reads the memory bound: at entry and after every call, which may
+    /// have grown the memory (in place: the base stays).
+    pub fn reload_bound(&mut self) {
+        let Some(bound_var) = self.heap.as_ref().map(|h| h.bound) else {
             return;
         };
-        let base = self.vmctx_load(abi::VMCTX_MEM_BASE);
         let bound = self.vmctx_load(abi::VMCTX_MEM_SIZE);
-        self.b.def_var(base_var, base);
         self.b.def_var(bound_var, bound);
-        let dfg = &self.b.func.dfg;
-        let loads = [base, bound].map(|v| dfg.value_def(v).unwrap_inst());
+        let load = self.b.func.dfg.value_def(bound).unwrap_inst();
         if let Some(heap) = &mut self.heap {
-            heap.loads.extend(loads);
+            heap.loads.push(load);
         }
         self.forget_checks();
     }
@@ -127,14 +129,14 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// The heap base and bound variables (the verifier rejects memory
+    /// The heap base and the bound variable (the verifier rejects memory
     /// instructions in modules without a memory).
-    fn heap_vars(&self) -> (Variable, Variable) {
+    fn heap_vars(&self) -> (Value, Variable) {
         let heap = self.heap.as_ref().expect("memory access in a module without memory");
         (heap.base, heap.bound)
     }
 
-    /// A guarded address already computed for this access, if any.
+    /// An address already checked for this access, if any.
     fn checked_addr(&self, index: Value, offset: u64, size: u32) -> Option<Value> {
         let heap = self.heap.as_ref()?;
         heap.checked
@@ -167,15 +169,14 @@ impl FuncTranslator<'_, '_> {
     /// Native address of `index + offset` for an access of `size` bytes,
     /// after the bounds check.
     pub fn heap_addr(&mut self, index: Value, offset: u64, size: u32) -> Value {
-        let (base_var, bound_var) = self.heap_vars();
-        let base = self.b.use_var(base_var);
+        let (base, bound_var) = self.heap_vars();
         let wide = self.b.ins().uextend(types::I64, index);
         let end = offset + u64::from(size);
         if !self.env.checks.bounds || self.always_in_bounds(index, end) {
             return self.native_addr(base, wide, offset);
         }
         if self.access_proven() && end <= self.min_memory_bytes() {
-            return self.proven_addr(base, wide, offset, end);
+            return self.native_addr(base, wide, offset);
         }
         if let Some(addr) = self.checked_addr(index, offset, size) {
             return addr;
@@ -185,17 +186,9 @@ impl FuncTranslator<'_, '_> {
         let last = self.b.ins().iadd_imm_s(bound, -(end as i64));
         let oob = self.b.ins().icmp(IntCC::SignedGreaterThan, wide, last);
         self.trap_if(oob, Trap::MemoryOob);
-        let addr = if end <= self.min_memory_bytes() {
-            // A mispredicted check sees index 0: base + offset is inside
-            // the memory. Guarding the index rather than the address lets
-            // the offset fold into the access and measured ~10% faster.
-            let zero = self.b.ins().iconst(types::I64, 0);
-            let index = self.spectre_guard(oob, zero, wide);
-            self.native_addr(base, index, offset)
-        } else {
-            let addr = self.native_addr(base, wide, offset);
-            self.spectre_guard(oob, base, addr)
-        };
+        // No Spectre select: mispredicted, base + index + offset + size
+        // stays inside the reservation (see the module documentation).
+        let addr = self.native_addr(base, wide, offset);
         let heap = self.heap.as_mut().expect("heap vars exist");
         if heap.checked.len() == CHECK_CACHE {
             heap.checked.remove(0);
@@ -208,17 +201,6 @@ impl FuncTranslator<'_, '_> {
     /// minimum memory on every path.
     fn access_proven(&self) -> bool {
         self.proofs.is_some_and(|p| p.is_proven(self.wasm_off as usize))
-    }
-
-    /// Native address of a proven access: no check, but an index beyond
-    /// the proven range (only possible under misspeculation) is clamped
-    /// to 0 so even a mispredicted path stays inside the minimum memory.
-    fn proven_addr(&mut self, base: Value, wide: Value, offset: u64, end: u64) -> Value {
-        let last = self.min_memory_bytes() - end;
-        let over = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, wide, last as i64);
-        let zero = self.b.ins().iconst(types::I64, 0);
-        let index = self.spectre_guard(over, zero, wide);
-        self.native_addr(base, index, offset)
     }
 
     /// A load of `ty` (`ext` bytes wide, sign- or zero-extended when narrower).

@@ -147,7 +147,7 @@ impl FuncTranslator<'_, '_> {
         // Only these two leave the memory alone: trap never returns, and
         // yield only lets the scheduler run.
         if host_id != abi::host::TRAP && host_id != abi::host::YIELD {
-            self.reload_heap();
+            self.reload_bound();
         }
         result
     }

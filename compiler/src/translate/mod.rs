@@ -426,7 +426,7 @@ impl<'a> FuncTranslator<'a, '_> {
                 let call = self.b.ins().call(callee, &call_args);
                 let results = self.b.inst_results(call).to_vec();
                 debug_assert_eq!(results.len(), nr);
-                self.reload_heap();
+                self.reload_bound();
                 self.stack.extend_from_slice(&results);
             }
             O::CallIndirect { type_index, table_index } => {
@@ -435,7 +435,7 @@ impl<'a> FuncTranslator<'a, '_> {
                 let args = self.popn(np, off)?;
                 let call = self.call_indirect(type_index, table_index, index, &args);
                 let results = self.b.inst_results(call).to_vec();
-                self.reload_heap();
+                self.reload_bound();
                 self.stack.extend_from_slice(&results);
             }
             O::Drop => {

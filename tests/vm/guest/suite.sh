@@ -103,6 +103,9 @@ step ktest freeze /objects/fpspin.kwo fpspin
 step ktest handoff /objects/nop.kwo nop
 step ktest unchecked /objects/add.kwo
 step ktest bench /objects/nop.kwo nop 2000
+# Reservations of vmalloc space: capped, refused cleanly past the cap, and
+# none leaked by the steps above.
+step ktest memlimit /objects/memgrow.kwo 16
 . /cli.sh
 
 # The spec-test subset (tests/vm/run.sh copies the .wast files to /spec)
