@@ -10,7 +10,7 @@ use kwo_compiler::{OptLevel, Options};
 use kwo_format::{Object, Target, ValType};
 use kwo_loader::args::call_args;
 use kwo_loader::kernel;
-use kwo_loader::runtime::{Config, Instance, RunError, Val};
+use kwo_loader::runtime::{Config, Instance, RunError, Stdio, Val};
 use kwo_verifier::{Policy, VerifiedModule};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -400,13 +400,6 @@ fn show(v: &Val) -> String {
     }
 }
 
-fn flush_output(inst: &mut Instance) {
-    use std::io::Write;
-    let _ = std::io::stdout().write_all(&inst.take_stdout());
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().write_all(&inst.take_stderr());
-}
-
 /// The exit status for how a run ended.
 fn finish(result: Result<(), RunError>) -> Result<ExitCode, String> {
     match result {
@@ -436,21 +429,27 @@ fn cmd_run(
         fuel,
         args: argv,
         env: env.to_vec(),
+        stdio: Stdio::Inherit,
         ..Config::default()
     };
     let mut inst = match Instance::new(&kwo, &config) {
         Ok(inst) => inst,
         Err(e) => return finish(Err(e)),
     };
-    flush_output(&mut inst);
+    let result = run_program(&mut inst, invoke);
+    let lost = inst.lost_output().map(|e| e.to_string());
+    kernel::finish_with_output(result.and_then(finish), lost)
+}
+
+/// `_initialize` if the module has it, then `_start` or the export to invoke.
+fn run_program(inst: &mut Instance, invoke: &[String]) -> Result<Result<(), RunError>, String> {
     // A WASI reactor initializes itself before any other export is called.
     if inst.func_params("_initialize").is_some() {
         if let Err(e) = inst.invoke("_initialize", &[]) {
-            flush_output(&mut inst);
-            return finish(Err(e));
+            return Ok(Err(e));
         }
     }
-    let result = match invoke.split_first() {
+    Ok(match invoke.split_first() {
         None => inst.invoke("_start", &[]).map(|_| ()),
         Some((name, raw)) => {
             let params = inst
@@ -458,15 +457,12 @@ fn cmd_run(
                 .ok_or_else(|| format!("no exported function {name:?}"))?;
             let vals = call_args(name, &params, raw, parse_arg)?;
             inst.invoke(name, &vals).map(|results| {
-                flush_output(&mut inst);
                 for r in &results {
                     out(&format!("{}\n", show(r)));
                 }
             })
         }
-    };
-    flush_output(&mut inst);
-    finish(result)
+    })
 }
 
 /// One call of an export for `kwo bench`: its results, the time the call
@@ -667,6 +663,7 @@ fn main() -> ExitCode {
                 env: env.clone(),
                 args: args.clone(),
                 printk: *printk,
+                stdio: Stdio::Inherit,
             };
             kernel::cmd_run(file, &opts, invoke, parse_arg, show)
         }
@@ -698,6 +695,7 @@ fn main() -> ExitCode {
                 timeout: *timeout,
                 fuel: *fuel,
                 printk: *printk,
+                stdio: Stdio::Inherit,
                 ..Default::default()
             };
             kernel::cmd_run(file, &opts, call, parse_arg, show)
@@ -716,6 +714,7 @@ fn main() -> ExitCode {
                 env: env.clone(),
                 args: args.clone(),
                 printk: *printk,
+                stdio: Stdio::Inherit,
             };
             kernel::cmd_exec(file, &opts)
         }
