@@ -103,7 +103,9 @@ step ktest freeze /objects/fpspin.kwo fpspin
 step ktest handoff /objects/nop.kwo nop
 step ktest unchecked /objects/add.kwo
 step ktest bench /objects/nop.kwo nop 2000
+step ktest stdio /objects/hello.kwo
 . /cli.sh
+. /stdio.sh
 
 # The spec-test subset (tests/vm/run.sh copies the .wast files to /spec)
 # in the kernel: the userspace harness with KWO_SPEC_BACKEND=kernel. It
