@@ -1,27 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0)
 /*
- * The WASI descriptor table (wasi_fd.h). A fixed array: KWO_MAX_FDS is
- * small, so finding the lowest free slot by a scan costs less than keeping
- * a free list, and a full table is EMFILE rather than an allocation.
+ * The WASI descriptor table (wasi_fd.h): a fixed array of KWO_MAX_FDS
+ * entries, so a table can never grow and a full one is EMFILE rather than
+ * an allocation.
  */
 #include "kwo_internal.h"
 
 void *kwo_fd_file(const struct kwo_fd_table *t, __u32 fd)
 {
 	return fd < KWO_MAX_FDS ? t->fd[fd].file : NULL;
-}
-
-int kwo_fd_install(struct kwo_fd_table *t, void *file)
-{
-	int fd;
-
-	for (fd = 0; fd < (int)KWO_MAX_FDS; fd++) {
-		if (!t->fd[fd].file) {
-			t->fd[fd].file = file;
-			return fd;
-		}
-	}
-	return -EMFILE;
 }
 
 int kwo_fd_close(struct kwo_fd_table *t, __u32 fd)

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0) */
 /*
  * The WASI descriptor table of an instance: fd numbers mapped to host
- * files (kwo_platform.h handles). Descriptors are allocated lowest free
- * first and bounded by KWO_MAX_FDS; the table owns the handles and closes
- * each exactly once (fd_close, fd_renumber over an open fd, or the
- * instance's end). Private to the core.
+ * files (kwo_platform.h handles), bounded by KWO_MAX_FDS. The table owns
+ * the handles and closes each exactly once (fd_close, fd_renumber over an
+ * open fd, or the instance's end). Descriptors come from the config only:
+ * nothing opens files yet (no path_open), so there is no allocation.
+ * Private to the core.
  */
 #ifndef KWO_WASI_FD_H
 #define KWO_WASI_FD_H
@@ -21,8 +22,6 @@ struct kwo_fd_table {
 
 /* The open descriptor fd's file, or NULL (free or out of range). */
 void *kwo_fd_file(const struct kwo_fd_table *t, __u32 fd);
-/* Install file at the lowest free descriptor: its number, or -EMFILE. */
-int kwo_fd_install(struct kwo_fd_table *t, void *file);
 /* Close fd: 0 or -EBADF. */
 int kwo_fd_close(struct kwo_fd_table *t, __u32 fd);
 /*

@@ -10,6 +10,7 @@
  *		written as it is made
  *   spin	a line on stdout and one on stderr, then loop forever (until
  *		killed or out of time)
+ *   hello	a line with printf, exit 0 whether or not it could be written
  *   fds	the descriptor table: fdstat, fd_renumber and fd_close
  *		consistent with each other; prints "fds ok" or what failed
  */
@@ -139,10 +140,14 @@ int main(int argc, char **argv)
 		return interleave(n);
 	if (!strcmp(mode, "spin"))
 		return spin();
+	if (!strcmp(mode, "hello")) {
+		printf("hello\n");
+		return 0;
+	}
 #ifdef __wasi__
 	if (!strcmp(mode, "fds"))
 		return fds();
 #endif
-	fprintf(stderr, "usage: stdio filter|gen N|interleave N|spin|fds\n");
+	fprintf(stderr, "usage: stdio filter|gen N|interleave N|spin|hello|fds\n");
 	return 2;
 }
