@@ -84,6 +84,9 @@ long kwo_plat_file_read(void *handle, void *buf, size_t len)
 		return kwo_file_rw(s->file, buf, kwo_chunk(s->file, len),
 				   ITER_DEST);
 	}
+	/* Buffered: only fd 0's slot has input (fd 1 may be renumbered to 0). */
+	if (s->fd)
+		return -EBADF;
 	n = min(len, s->len - s->pos);
 	memcpy(buf, s->data + s->pos, n);
 	s->pos += n;
@@ -141,7 +144,7 @@ long kwo_plat_file_write(void *handle, const void *buf, size_t len)
 	long ret;
 
 	if (!s->file)
-		return kwo_buffer_append(s, buf, len);
+		return s->fd ? kwo_buffer_append(s, buf, len) : -EBADF;
 	if (!kwo_file_ready(s->file, KWO_POLL_OUT))
 		return -EAGAIN;
 	ret = kwo_file_rw(s->file, (void *)buf, kwo_chunk(s->file, len),
