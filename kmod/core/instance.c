@@ -392,7 +392,7 @@ static int instance_setup(struct kwo_instance *inst,
 	/* First: from here on the instance owns the files, even on error. */
 	if (kwo_fd_table_init(&inst->fds, cfg->files, cfg->nfiles)) {
 		kwo_logf(log, log_len, "%u descriptors given, over the limit of %u",
-			 cfg->nfiles, KWO_MAX_FDS);
+			 cfg->nfiles, KWO_FD_LIMIT);
 		return -EMFILE;
 	}
 	if (need > cfg->stack_budget) {

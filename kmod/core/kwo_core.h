@@ -56,7 +56,7 @@ struct kwo_config {
 	/*
 	 * WASI descriptors: files[i] (a kwo_plat_file_* handle, or NULL for
 	 * none) becomes fd i. The instance owns the handles from
-	 * kwo_instance_new() on, whatever it returns. More than KWO_MAX_FDS
+	 * kwo_instance_new() on, whatever it returns. More than KWO_FD_LIMIT
 	 * is -EMFILE.
 	 */
 	void *const *files;
@@ -65,7 +65,7 @@ struct kwo_config {
 };
 
 /* Open WASI descriptors per instance, stdio included (EMFILE beyond). */
-#define KWO_MAX_FDS		64
+#define KWO_FD_LIMIT		64
 
 void kwo_config_init(struct kwo_config *cfg);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0)
 /*
- * The WASI descriptor table (wasi_fd.h): a fixed array of KWO_MAX_FDS
+ * The WASI descriptor table (wasi_fd.h): a fixed array of KWO_FD_LIMIT
  * entries, so a table can never grow and a full one is EMFILE rather than
  * an allocation.
  */
@@ -8,7 +8,7 @@
 
 void *kwo_fd_file(const struct kwo_fd_table *t, __u32 fd)
 {
-	return fd < KWO_MAX_FDS ? t->fd[fd].file : NULL;
+	return fd < KWO_FD_LIMIT ? t->fd[fd].file : NULL;
 }
 
 int kwo_fd_close(struct kwo_fd_table *t, __u32 fd)
@@ -50,7 +50,7 @@ int kwo_fd_table_init(struct kwo_fd_table *t, void *const *files, __u32 n)
 	__u32 i;
 
 	memset(t, 0, sizeof(*t));
-	if (n > KWO_MAX_FDS) {
+	if (n > KWO_FD_LIMIT) {
 		kwo_fd_files_close(files, n);
 		return -EMFILE;
 	}
@@ -63,6 +63,6 @@ void kwo_fd_table_close_all(struct kwo_fd_table *t)
 {
 	__u32 fd;
 
-	for (fd = 0; fd < KWO_MAX_FDS; fd++)
+	for (fd = 0; fd < KWO_FD_LIMIT; fd++)
 		kwo_fd_close(t, fd);
 }

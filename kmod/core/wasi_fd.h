@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0) */
 /*
  * The WASI descriptor table of an instance: fd numbers mapped to host
- * files (kwo_platform.h handles), bounded by KWO_MAX_FDS. The table owns
+ * files (kwo_platform.h handles), bounded by KWO_FD_LIMIT. The table owns
  * the handles and closes each exactly once (fd_close, fd_renumber over an
  * open fd, or the instance's end). Descriptors come from the config only:
  * nothing opens files yet (no path_open), so there is no allocation.
@@ -17,7 +17,7 @@ struct kwo_fd {
 };
 
 struct kwo_fd_table {
-	struct kwo_fd fd[KWO_MAX_FDS];
+	struct kwo_fd fd[KWO_FD_LIMIT];
 };
 
 /* The open descriptor fd's file, or NULL (free or out of range). */
@@ -31,7 +31,7 @@ int kwo_fd_close(struct kwo_fd_table *t, __u32 fd);
 int kwo_fd_renumber(struct kwo_fd_table *t, __u32 from, __u32 to);
 /*
  * Take the config's files (fd i = files[i], NULL entries stay free). On
- * -EMFILE (more than KWO_MAX_FDS) they are all closed.
+ * -EMFILE (more than KWO_FD_LIMIT) they are all closed.
  */
 int kwo_fd_table_init(struct kwo_fd_table *t, void *const *files, __u32 n);
 /* Close n handles not (yet) in a table. */

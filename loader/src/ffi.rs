@@ -112,6 +112,3 @@ extern "C" {
     /// Releases a handle that was not given to an instance.
     pub fn kwo_plat_file_close(file: *mut c_void);
 }
-
-/// `KWO_MAX_FDS`
-pub const KWO_MAX_FDS: usize = 64;

@@ -647,7 +647,6 @@ impl StdioFiles {
             }
             handles.push(h);
         }
-        debug_assert!(handles.len() <= ffi::KWO_MAX_FDS);
         Ok(handles)
     }
 }
