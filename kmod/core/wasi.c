@@ -170,16 +170,29 @@ static __u32 wasi_clock_time_get(struct kwo_vmctx *vmctx, __u32 id,
 	return WASI_ESUCCESS;
 }
 
+/* Closing a host file may sleep: outside the FPU section. */
 static __u32 wasi_fd_close(struct kwo_vmctx *vmctx, __u32 fd)
 {
-	return kwo_fd_close(&kwo_inst(vmctx)->fds, fd) ? WASI_EBADF :
-							 WASI_ESUCCESS;
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	int paused, err;
+
+	paused = kwo_fpu_pause(inst, fp);
+	err = kwo_fd_close(&inst->fds, fd);
+	kwo_fpu_resume(inst, fp, paused);
+	return err ? WASI_EBADF : WASI_ESUCCESS;
 }
 
 static __u32 wasi_fd_renumber(struct kwo_vmctx *vmctx, __u32 from, __u32 to)
 {
-	return kwo_fd_renumber(&kwo_inst(vmctx)->fds, from, to) ? WASI_EBADF :
-								  WASI_ESUCCESS;
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	int paused, err;
+
+	paused = kwo_fpu_pause(inst, fp);
+	err = kwo_fd_renumber(&inst->fds, from, to);
+	kwo_fpu_resume(inst, fp, paused);
+	return err ? WASI_EBADF : WASI_ESUCCESS;
 }
 
 static __u32 wasi_fd_fdstat_get(struct kwo_vmctx *vmctx, __u32 fd,
@@ -188,13 +201,19 @@ static __u32 wasi_fd_fdstat_get(struct kwo_vmctx *vmctx, __u32 fd,
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	void *file = kwo_fd_file(&inst->fds, fd);
 	__u8 *p = guest(inst, stat_ptr, 24);
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	__u8 type;
+	int paused;
 
 	if (!file)
 		return WASI_EBADF;
 	if (!p)
 		return WASI_EFAULT;
+	paused = kwo_fpu_pause(inst, fp);
+	type = kwo_plat_file_type(file);
+	kwo_fpu_resume(inst, fp, paused);
 	memset(p, 0, 24);
-	p[0] = kwo_plat_file_type(file);
+	p[0] = type;
 	kwo_st64(p + 8, WASI_RIGHTS_ALL);
 	kwo_st64(p + 16, WASI_RIGHTS_ALL);
 	return WASI_ESUCCESS;
