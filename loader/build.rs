@@ -18,6 +18,7 @@ fn main() {
         core.join("invoke.c"),
         core.join("builtins.c"),
         core.join("wasi.c"),
+        core.join("wasi_fd.c"),
         core.join("arch").join(arch).join("entry.S"),
         root.join("loader/csrc/platform_user.c"),
     ];

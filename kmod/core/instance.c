@@ -51,7 +51,6 @@ void kwo_config_init(struct kwo_config *cfg)
 	cfg->max_table_elems = 1000000;
 	cfg->stack_budget = 512 * 1024;
 	cfg->host_reserve = 8 * 1024;
-	cfg->output_limit = 1 << 20;
 }
 
 void kwo_call_init(struct kwo_call *call)
@@ -97,12 +96,6 @@ static int setup_wasi(struct kwo_instance *inst, const struct kwo_config *cfg)
 	if (err)
 		return err;
 	inst->envc = cfg->envc;
-	inst->stdin_data = kwo_plat_zalloc(cfg->stdin_len ? cfg->stdin_len : 1);
-	if (!inst->stdin_data)
-		return -ENOMEM;
-	if (cfg->stdin_len)
-		memcpy(inst->stdin_data, cfg->stdin_data, cfg->stdin_len);
-	inst->stdin_len = cfg->stdin_len;
 	return 0;
 }
 
@@ -403,6 +396,12 @@ static int instance_setup(struct kwo_instance *inst,
 	__u64 need = kwo_stack_need(obj, cfg->host_reserve);
 	int err;
 
+	/* First: from here on the instance owns the files, even on error. */
+	if (kwo_fd_table_init(&inst->fds, cfg->files, cfg->nfiles)) {
+		kwo_logf(log, log_len, "%u descriptors given, over the limit of %u",
+			 cfg->nfiles, KWO_FD_LIMIT);
+		return -EMFILE;
+	}
 	if (need > cfg->stack_budget) {
 		kwo_logf(log, log_len,
 			 "a call needs %llu bytes of stack (%s %u bytes + host reserve %llu), over the stack budget of %llu",
@@ -416,7 +415,6 @@ static int instance_setup(struct kwo_instance *inst,
 	}
 	inst->stack_budget = cfg->stack_budget;
 	inst->host_reserve = cfg->host_reserve;
-	inst->output_limit = cfg->output_limit;
 	inst->vmctx.epoch_ptr = (unsigned long)kwo_plat_epoch();
 	inst->vmctx.instance = (unsigned long)inst;
 	inst->data_dropped = kwo_plat_zalloc(obj->ndata + 1);
@@ -456,6 +454,7 @@ int kwo_instance_new(const struct kwo_object *obj,
 	call->status = KWO_STATUS_OK;
 	inst = kwo_plat_zalloc(sizeof(*inst));
 	if (!inst) {
+		kwo_fd_files_close(cfg->files, cfg->nfiles);
 		kwo_logf(log, log_len, "out of memory");
 		return -ENOMEM;
 	}
@@ -494,9 +493,7 @@ void kwo_instance_free(struct kwo_instance *inst)
 		kwo_plat_code_free(inst->code, inst->code_size);
 	kwo_plat_free(inst->data_dropped);
 	kwo_plat_free(inst->elem_dropped);
-	kwo_plat_free(inst->out[0].data);
-	kwo_plat_free(inst->out[1].data);
-	kwo_plat_free(inst->stdin_data);
+	kwo_fd_table_close_all(&inst->fds);
 	kwo_plat_free(inst->argbuf);
 	kwo_plat_free(inst->envbuf);
 	kwo_plat_free(inst);

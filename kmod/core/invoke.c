@@ -79,6 +79,7 @@ static void set_budgets(struct kwo_instance *inst, const struct kwo_call *call)
 	inst->trap_func = KWO_NONE;
 	inst->trap_wasm_off = KWO_NONE;
 	inst->exit_code = 0;
+	inst->write_errno = 0;
 }
 
 static void report(struct kwo_instance *inst, int code, struct kwo_call *call)
@@ -87,6 +88,7 @@ static void report(struct kwo_instance *inst, int code, struct kwo_call *call)
 	call->func = KWO_NONE;
 	call->wasm_off = KWO_NONE;
 	call->exit_code = 0;
+	call->write_errno = inst->write_errno;
 	call->fuel_left = inst->vmctx.fuel < 0 ? 0 : (__u64)inst->vmctx.fuel;
 	if (code == 0) {
 		call->status = KWO_STATUS_OK;

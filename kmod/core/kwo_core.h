@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0) */
 /*
  * The portable core's API: validate a .kwo object, instantiate it, invoke
- * its exports, read back results, traps and WASI output. The Linux glue
+ * its exports, read back results and traps. WASI descriptors are host files
+ * (kwo_platform.h) given in the config. The Linux glue
  * (kmod/linux/) and the userspace runtime (loader/) are its only callers.
  *
  * Concurrency: objects are immutable after kwo_object_load() and may be
@@ -47,16 +48,24 @@ struct kwo_config {
 	__u32 max_table_elems;	/* cap per table and on all tables' initial sizes */
 	__u64 stack_budget;	/* bytes of native stack per call (default 512 KiB) */
 	__u64 host_reserve;	/* stack kept for host functions (default 8 KiB) */
-	__u64 output_limit;	/* bytes kept per stdout/stderr buffer (default 1 MiB) */
 	/* WASI: argv and environ ("K=V") strings, each NUL-terminated. */
 	const char *const *argv;
 	__u32 argc;
 	__u32 envc;
 	const char *const *envp;
-	/* fd 0 contents; copied at instantiation. */
-	const __u8 *stdin_data;
-	size_t stdin_len;
+	/*
+	 * WASI descriptors: files[i] (a kwo_plat_file_* handle, or NULL for
+	 * none) becomes fd i. The instance owns the handles from
+	 * kwo_instance_new() on, whatever it returns. More than KWO_FD_LIMIT
+	 * is -EMFILE.
+	 */
+	void *const *files;
+	__u32 nfiles;
+	__u32 pad;
 };
+
+/* Open WASI descriptors per instance, stdio included (EMFILE beyond). */
+#define KWO_FD_LIMIT		64
 
 void kwo_config_init(struct kwo_config *cfg);
 
@@ -78,7 +87,7 @@ struct kwo_call {
 	__u32 func;		/* wasm function index of the trap, or KWO_NONE */
 	__u32 wasm_off;		/* .wasm offset of the trap, or KWO_NONE */
 	__s32 exit_code;	/* when status is EXIT */
-	__u32 pad;
+	__u32 write_errno;	/* first errno of a failed fd_write in the call, or 0 */
 	__u64 fuel_left;	/* after the call, if fuel was limited */
 };
 
@@ -151,17 +160,6 @@ int kwo_global_get(const struct kwo_instance *inst, __u32 global,
 /* Current linear memory 0 (base may be NULL with size 0). */
 void kwo_memory_get(const struct kwo_instance *inst, __u8 **base,
 		    __u64 *size);
-
-/*
- * WASI output captured from fd 1 (KWO_FD_STDOUT) and 2: the bytes written
- * since the last kwo_output_clear(). Writes beyond cfg->output_limit are
- * dropped and *truncated is set (the guest still sees success).
- */
-#define KWO_FD_STDOUT	1
-#define KWO_FD_STDERR	2
-const __u8 *kwo_output_get(const struct kwo_instance *inst, int fd,
-			   size_t *len, int *truncated);
-void kwo_output_clear(struct kwo_instance *inst, int fd);
 
 /* Human wording of a trap code (the spec testsuite's assert_trap text). */
 const char *kwo_trap_message(__u32 code);

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0) */
 /*
  * Private to the core: the parsed object, the instance, the entry stubs and
- * helpers shared between object.c, instance.c, invoke.c, builtins.c and
- * wasi.c. Neither the glue nor generated code sees these definitions.
+ * helpers shared between object.c, instance.c, invoke.c, builtins.c,
+ * wasi.c and wasi_fd.c. Neither the glue nor generated code sees these definitions.
  */
 #ifndef KWO_INTERNAL_H
 #define KWO_INTERNAL_H
 
 #include "kwo_core.h"
+#include "wasi_fd.h"
 
 /*
  * arm64 kernels with pointer authentication redefine
@@ -26,7 +27,7 @@
 #endif
 
 #define KWO_PAGE_SIZE		65536u
-#define KWO_HOST_ID_COUNT	KWO_HOST_WASI_END	/* ids 0 .. 47 */
+#define KWO_HOST_ID_COUNT	KWO_HOST_WASI_END	/* ids 0 .. 48 */
 #define KWO_VENEER_SIZE		16u
 
 /* A validated object, decoded into native structs. */
@@ -87,13 +88,6 @@ void kwo_arch_unwind(struct kwo_jmpbuf *jb, int code) KWO_NORETURN;
 void kwo_arch_fp_save(__u64 *buf);
 void kwo_arch_fp_restore(const __u64 *buf);
 
-struct kwo_outbuf {
-	__u8 *data;
-	size_t len;
-	size_t cap;
-	int truncated;
-};
-
 struct kwo_instance {
 	struct kwo_vmctx vmctx;		/* first: generated code's view */
 	const struct kwo_object *obj;
@@ -111,11 +105,8 @@ struct kwo_instance {
 	__u8 *elem_dropped;		/* per elem segment */
 	__u64 stack_budget;
 	__u64 host_reserve;
-	__u64 output_limit;
 	/* WASI state */
-	struct kwo_outbuf out[2];	/* fd 1, fd 2 */
-	__u8 *stdin_data;
-	size_t stdin_len, stdin_pos;
+	struct kwo_fd_table fds;
 	char *argbuf;			/* argv strings, NUL-separated */
 	size_t argbuf_len;
 	__u32 argc;
@@ -131,6 +122,7 @@ struct kwo_instance {
 	__u32 trap_func;
 	__u32 trap_wasm_off;
 	__s32 exit_code;
+	__u32 write_errno;		/* first failed fd_write of the call */
 	struct kwo_jmpbuf jb;
 };
 
@@ -222,7 +214,5 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 
 /* wasi.c */
 void *kwo_wasi_addr(__u32 host_id);
-int kwo_output_append(struct kwo_instance *inst, int fd, const __u8 *p,
-		      size_t len);
 
 #endif /* KWO_INTERNAL_H */

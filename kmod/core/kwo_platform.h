@@ -118,6 +118,36 @@ __u32 kwo_plat_crc32(__u32 crc, const void *p, size_t len);
 /* Fill buf with random bytes (get_random_bytes / getrandom). */
 void kwo_plat_random(void *buf, size_t len);
 
+/*
+ * Host files behind WASI descriptors (wasi_fd.c). A file is an opaque
+ * handle the glue puts in kwo_config.files: a struct file slot in the
+ * kernel, a host descriptor in userspace. The core owns each handle from
+ * kwo_instance_new() on and releases it exactly once with
+ * kwo_plat_file_close().
+ *
+ * read/write move at most len bytes without blocking: they return the
+ * count (read: 0 at end of file; write: at least 1), -EAGAIN when the file
+ * is not ready (a full pipe, no input yet), or another negative errno.
+ * wait sleeps until the file may be ready for reading (out = 0) or writing
+ * (out = 1), for at most max_ns nanoseconds (~0: no bound); it may return
+ * early for any reason, the core checks again. In the kernel it wakes for
+ * a fatal signal. type is the WASI filetype (KWO_FILETYPE_*).
+ */
+long kwo_plat_file_read(void *file, void *buf, size_t len);
+long kwo_plat_file_write(void *file, const void *buf, size_t len);
+void kwo_plat_file_wait(void *file, int out, __u64 max_ns);
+__u8 kwo_plat_file_type(void *file);
+void kwo_plat_file_close(void *file);
+
+/* WASI preview1 filetypes, as kwo_plat_file_type() reports them. */
+#define KWO_FILETYPE_UNKNOWN		0
+#define KWO_FILETYPE_BLOCK_DEVICE	1
+#define KWO_FILETYPE_CHARACTER_DEVICE	2
+#define KWO_FILETYPE_DIRECTORY		3
+#define KWO_FILETYPE_REGULAR_FILE	4
+#define KWO_FILETYPE_SOCKET_STREAM	6
+#define KWO_FILETYPE_SYMBOLIC_LINK	7
+
 /* Log one line (no trailing newline) to the system log / stderr. */
 void kwo_plat_log(const char *msg);
 

@@ -1,25 +1,61 @@
 // SPDX-License-Identifier: (GPL-2.0 OR Apache-2.0)
 /*
  * The WASI (wasi_snapshot_preview1) subset a kernel extension may use:
- * arguments and environment given at instantiation, clocks, stdio
- * (stdin from a caller buffer, stdout/stderr into bounded per-instance
- * buffers), randomness, proc_exit and sched_yield. There is no file system:
- * no preopens, and every fd other than 0-2 is EBADF. Every guest pointer and
- * length is checked against linear memory (EFAULT). Each function has the
- * wasm signature with the vmctx prepended and returns a WASI errno.
+ * arguments and environment given at instantiation, clocks, reads and
+ * writes on the descriptors of the fd table (wasi_fd.c: host files the
+ * glue gave, stdio among them), randomness, proc_exit and sched_yield.
+ * There is no file system: no preopens, no path calls. Every guest pointer
+ * and length is checked against linear memory (EFAULT). Each function has
+ * the wasm signature with the vmctx prepended and returns a WASI errno.
+ *
+ * Reads and writes never drop data: a file that is not ready (a full pipe,
+ * no input yet) makes the call wait, rescheduling, until it is, a fatal
+ * signal arrives or the call's time budget ends (then the call traps
+ * "interrupted"; what was written before stays written).
  */
 #include "kwo_internal.h"
 
 /* WASI errno values (preview1). */
 #define WASI_ESUCCESS	0
+#define WASI_EACCES	2
+#define WASI_EAGAIN	6
 #define WASI_EBADF	8
+#define WASI_EDQUOT	19
 #define WASI_EFAULT	21
+#define WASI_EFBIG	22
+#define WASI_EINTR	27
 #define WASI_EINVAL	28
+#define WASI_EIO	29
+#define WASI_EISDIR	31
 #define WASI_ENOMEM	48
+#define WASI_ENOSPC	51
+#define WASI_EPERM	63
+#define WASI_EPIPE	64
 #define WASI_ESPIPE	70
 
-#define WASI_FILETYPE_CHARACTER_DEVICE	2
 #define WASI_RIGHTS_ALL			0x1fffffffull
+
+/* A host file's negative errno as WASI's; EIO for anything unusual. */
+static __u32 wasi_errno(long err)
+{
+	switch (-err) {
+	case EACCES:	return WASI_EACCES;
+	case EAGAIN:	return WASI_EAGAIN;
+	case EBADF:	return WASI_EBADF;
+	case EDQUOT:	return WASI_EDQUOT;
+	case EFAULT:	return WASI_EFAULT;
+	case EFBIG:	return WASI_EFBIG;
+	case EINTR:	return WASI_EINTR;
+	case EINVAL:	return WASI_EINVAL;
+	case EISDIR:	return WASI_EISDIR;
+	case ENOMEM:	return WASI_ENOMEM;
+	case ENOSPC:	return WASI_ENOSPC;
+	case EPERM:	return WASI_EPERM;
+	case EPIPE:	return WASI_EPIPE;
+	case ESPIPE:	return WASI_ESPIPE;
+	default:	return WASI_EIO;
+	}
+}
 
 /* Guest memory [addr, addr + len), or NULL if it is not all inside. */
 static __u8 *guest(struct kwo_instance *inst, __u32 addr, __u64 len)
@@ -27,59 +63,6 @@ static __u8 *guest(struct kwo_instance *inst, __u32 addr, __u64 len)
 	if ((__u64)addr + len > inst->vmctx.mem_size)
 		return NULL;
 	return inst->mem + addr;
-}
-
-int kwo_output_append(struct kwo_instance *inst, int fd, const __u8 *p,
-		      size_t len)
-{
-	struct kwo_outbuf *o = &inst->out[fd - 1];
-	size_t want, cap;
-	__u8 *data;
-
-	if (o->len + len > inst->output_limit) {
-		o->truncated = 1;
-		len = inst->output_limit - o->len;
-	}
-	want = o->len + len;
-	if (want > o->cap) {
-		cap = o->cap ? o->cap : 256;
-		while (cap < want)
-			cap *= 2;
-		if (cap > inst->output_limit)
-			cap = inst->output_limit;
-		data = kwo_realloc_zero(o->data, o->len, cap);
-		if (!data)
-			return -ENOMEM;
-		o->data = data;
-		o->cap = cap;
-	}
-	if (len)
-		memcpy(o->data + o->len, p, len);
-	o->len += len;
-	return 0;
-}
-
-const __u8 *kwo_output_get(const struct kwo_instance *inst, int fd,
-			   size_t *len, int *truncated)
-{
-	const struct kwo_outbuf *o;
-
-	*len = 0;
-	*truncated = 0;
-	if (fd != KWO_FD_STDOUT && fd != KWO_FD_STDERR)
-		return NULL;
-	o = &inst->out[fd - 1];
-	*len = o->len;
-	*truncated = o->truncated;
-	return o->data;
-}
-
-void kwo_output_clear(struct kwo_instance *inst, int fd)
-{
-	if (fd != KWO_FD_STDOUT && fd != KWO_FD_STDERR)
-		return;
-	inst->out[fd - 1].len = 0;
-	inst->out[fd - 1].truncated = 0;
 }
 
 /* Store n NUL-separated strings: pointers at ptrs, bytes at buf. */
@@ -187,23 +170,50 @@ static __u32 wasi_clock_time_get(struct kwo_vmctx *vmctx, __u32 id,
 	return WASI_ESUCCESS;
 }
 
+/* Closing a host file may sleep: outside the FPU section. */
 static __u32 wasi_fd_close(struct kwo_vmctx *vmctx, __u32 fd)
 {
-	(void)vmctx;
-	return fd <= 2 ? WASI_ESUCCESS : WASI_EBADF;
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	int paused, err;
+
+	paused = kwo_fpu_pause(inst, fp);
+	err = kwo_fd_close(&inst->fds, fd);
+	kwo_fpu_resume(inst, fp, paused);
+	return err ? WASI_EBADF : WASI_ESUCCESS;
+}
+
+static __u32 wasi_fd_renumber(struct kwo_vmctx *vmctx, __u32 from, __u32 to)
+{
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	int paused, err;
+
+	paused = kwo_fpu_pause(inst, fp);
+	err = kwo_fd_renumber(&inst->fds, from, to);
+	kwo_fpu_resume(inst, fp, paused);
+	return err ? WASI_EBADF : WASI_ESUCCESS;
 }
 
 static __u32 wasi_fd_fdstat_get(struct kwo_vmctx *vmctx, __u32 fd,
 				__u32 stat_ptr)
 {
-	__u8 *p = guest(kwo_inst(vmctx), stat_ptr, 24);
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	void *file = kwo_fd_file(&inst->fds, fd);
+	__u8 *p = guest(inst, stat_ptr, 24);
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	__u8 type;
+	int paused;
 
-	if (fd > 2)
+	if (!file)
 		return WASI_EBADF;
 	if (!p)
 		return WASI_EFAULT;
+	paused = kwo_fpu_pause(inst, fp);
+	type = kwo_plat_file_type(file);
+	kwo_fpu_resume(inst, fp, paused);
 	memset(p, 0, 24);
-	p[0] = WASI_FILETYPE_CHARACTER_DEVICE;
+	p[0] = type;
 	kwo_st64(p + 8, WASI_RIGHTS_ALL);
 	kwo_st64(p + 16, WASI_RIGHTS_ALL);
 	return WASI_ESUCCESS;
@@ -228,31 +238,106 @@ static __u32 wasi_fd_prestat_dir_name(struct kwo_vmctx *vmctx, __u32 fd,
 	return WASI_EBADF;
 }
 
+/*
+ * Checks an iovec array (8-byte entries: address, length) against linear
+ * memory. Returns the array, or NULL with *err set: EFAULT for anything
+ * outside memory, EINVAL for a total that the 32-bit count cannot express
+ * (as readv/writev refuse one that overflows ssize_t).
+ */
+static __u8 *guest_iovs(struct kwo_instance *inst, __u32 iovs, __u32 n,
+			__u32 *err)
+{
+	__u8 *iov = guest(inst, iovs, 8ull * n);
+	__u64 total = 0;
+	__u32 i, len;
+
+	*err = WASI_EFAULT;
+	if (!iov)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		len = kwo_le32(iov + 8 * (size_t)i + 4);
+		if (!guest(inst, kwo_le32(iov + 8 * (size_t)i), len))
+			return NULL;
+		total += len;
+	}
+	*err = WASI_EINVAL;
+	return total > 0xffffffffull ? NULL : iov;
+}
+
+/*
+ * Wait for file to become ready, with the FPU section paused. Traps
+ * "interrupted" at ra (in generated code) on a fatal signal or at the end
+ * of the time budget.
+ */
+static void wait_ready(struct kwo_instance *inst, void *file, int out,
+		       unsigned long ra)
+{
+	__u64 left = ~0ull, now;
+
+	kwo_resched_or_interrupt(inst, ra);
+	if (inst->deadline_ns) {
+		now = kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC);
+		left = inst->deadline_ns > now ? inst->deadline_ns - now : 0;
+	}
+	kwo_plat_file_wait(file, out, left);
+}
+
+/* Read into one buffer; wait for the first byte only if may_wait. */
+static long read_some(struct kwo_instance *inst, void *file, __u8 *dst,
+		      __u32 len, int may_wait, unsigned long ra)
+{
+	long n;
+
+	for (;;) {
+		n = kwo_plat_file_read(file, dst, len);
+		if (n != -EAGAIN)
+			return n;
+		if (!may_wait)
+			return 0;
+		wait_ready(inst, file, 0, ra);
+	}
+}
+
+/*
+ * Like readv(): fills the buffers in order, waiting only until some input
+ * is there, and stops at a short read. An error after some bytes is left
+ * for the next call.
+ */
 static __u32 wasi_fd_read(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 			  __u32 iovs_len, __u32 nread_ptr)
 {
+	unsigned long ra = (unsigned long)__builtin_return_address(0);
 	struct kwo_instance *inst = kwo_inst(vmctx);
-	__u8 *iov = guest(inst, iovs, 8ull * iovs_len);
-	__u8 *nread = guest(inst, nread_ptr, 4), *dst;
-	__u32 i, total = 0, len;
-	size_t left;
+	void *file = kwo_fd_file(&inst->fds, fd);
+	__u8 *nread = guest(inst, nread_ptr, 4), *iov, *dst;
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	__u32 i, len, total = 0, err;
+	int paused;
+	long n = 0;
 
-	if (fd != 0)
+	if (!file)
 		return WASI_EBADF;
-	if (!iov || !nread)
+	iov = guest_iovs(inst, iovs, iovs_len, &err);
+	if (!iov)
+		return err;
+	if (!nread)
 		return WASI_EFAULT;
+	paused = kwo_fpu_pause(inst, fp);
 	for (i = 0; i < iovs_len; i++) {
 		len = kwo_le32(iov + 8 * (size_t)i + 4);
 		dst = guest(inst, kwo_le32(iov + 8 * (size_t)i), len);
-		if (!dst)
-			return WASI_EFAULT;
-		left = inst->stdin_len - inst->stdin_pos;
-		if (len > left)
-			len = (__u32)left;
-		memcpy(dst, inst->stdin_data + inst->stdin_pos, len);
-		inst->stdin_pos += len;
-		total += len;
+		if (!len)
+			continue;
+		n = read_some(inst, file, dst, len, !total, ra);
+		if (n <= 0)
+			break;
+		total += (__u32)n;
+		if ((__u32)n < len)
+			break;
 	}
+	kwo_fpu_resume(inst, fp, paused);
+	if (n < 0 && !total)
+		return wasi_errno(n);
 	kwo_st32(nread, total);
 	return WASI_ESUCCESS;
 }
@@ -260,54 +345,76 @@ static __u32 wasi_fd_read(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 static __u32 wasi_fd_seek(struct kwo_vmctx *vmctx, __u32 fd, __u64 offset,
 			  __u32 whence, __u32 newoff_ptr)
 {
-	(void)vmctx;
 	(void)offset;
 	(void)whence;
 	(void)newoff_ptr;
-	return fd <= 2 ? WASI_ESPIPE : WASI_EBADF;
+	return kwo_fd_file(&kwo_inst(vmctx)->fds, fd) ? WASI_ESPIPE :
+							WASI_EBADF;
 }
 
 /*
- * Output beyond the limit is dropped but reported as written, so that a
- * chatty guest does not loop retrying; the caller sees the truncated flag.
- * A total that nwritten (32 bits) cannot express is EINVAL, as writev()
- * refuses one that overflows ssize_t, and nothing is written. A buffer
- * that cannot grow is ENOMEM, with nwritten telling what was kept.
+ * Write all of one buffer, waiting while the file is not ready: 0 or a
+ * negative errno, with what was written in *done either way.
+ */
+static long write_all(struct kwo_instance *inst, void *file, const __u8 *src,
+		      __u32 len, __u32 *done, unsigned long ra)
+{
+	long n;
+
+	*done = 0;
+	while (*done < len) {
+		n = kwo_plat_file_write(file, src + *done, len - *done);
+		if (n == -EAGAIN) {
+			wait_ready(inst, file, 1, ra);
+			continue;
+		}
+		if (n < 0)
+			return n;
+		*done += (__u32)n;
+	}
+	return 0;
+}
+
+/*
+ * Writes everything, in order, waiting for a slow reader (backpressure).
+ * A write error ends the call with what was written in nwritten (success
+ * if that is not nothing, as write() does: the error comes back on the
+ * next call) and is remembered in the call's write_errno, so that the
+ * caller can report lost output even if the program ignores the error.
  */
 static __u32 wasi_fd_write(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 			   __u32 iovs_len, __u32 nwritten_ptr)
 {
+	unsigned long ra = (unsigned long)__builtin_return_address(0);
 	struct kwo_instance *inst = kwo_inst(vmctx);
-	__u8 *iov = guest(inst, iovs, 8ull * iovs_len);
-	__u8 *nwritten = guest(inst, nwritten_ptr, 4), *src;
-	__u64 fp[KWO_FP_SAVE_SLOTS], total = 0;
-	__u32 i, len;
-	int paused, err = 0;
+	void *file = kwo_fd_file(&inst->fds, fd);
+	__u8 *nwritten = guest(inst, nwritten_ptr, 4), *iov, *src;
+	__u64 fp[KWO_FP_SAVE_SLOTS];
+	__u32 i, len, done, total = 0, err;
+	int paused;
+	long ret = 0;
 
-	if (fd != KWO_FD_STDOUT && fd != KWO_FD_STDERR)
+	if (!file)
 		return WASI_EBADF;
-	if (!iov || !nwritten)
+	iov = guest_iovs(inst, iovs, iovs_len, &err);
+	if (!iov)
+		return err;
+	if (!nwritten)
 		return WASI_EFAULT;
-	for (i = 0; i < iovs_len; i++) {
-		len = kwo_le32(iov + 8 * (size_t)i + 4);
-		if (!guest(inst, kwo_le32(iov + 8 * (size_t)i), len))
-			return WASI_EFAULT;
-		total += len;
-	}
-	if (total > 0xffffffffull)
-		return WASI_EINVAL;
-	total = 0;
 	paused = kwo_fpu_pause(inst, fp);
-	for (i = 0; i < iovs_len && !err; i++) {
+	for (i = 0; i < iovs_len && !ret; i++) {
 		len = kwo_le32(iov + 8 * (size_t)i + 4);
 		src = guest(inst, kwo_le32(iov + 8 * (size_t)i), len);
-		err = kwo_output_append(inst, (int)fd, src, len);
-		if (!err)
-			total += len;
+		ret = write_all(inst, file, src, len, &done, ra);
+		total += done;
 	}
 	kwo_fpu_resume(inst, fp, paused);
-	kwo_st32(nwritten, (__u32)total);
-	return err ? WASI_ENOMEM : WASI_ESUCCESS;
+	kwo_st32(nwritten, total);
+	if (!ret)
+		return WASI_ESUCCESS;
+	if (!inst->write_errno)
+		inst->write_errno = (__u32)-ret;
+	return total ? WASI_ESUCCESS : wasi_errno(ret);
 }
 
 static void wasi_proc_exit(struct kwo_vmctx *vmctx, __u32 code)
@@ -381,6 +488,7 @@ void *kwo_wasi_addr(__u32 host_id)
 		[KWO_HOST_WASI_PROC_EXIT] = (void *)wasi_proc_exit,
 		[KWO_HOST_WASI_RANDOM_GET] = (void *)wasi_random_get,
 		[KWO_HOST_WASI_SCHED_YIELD] = (void *)wasi_sched_yield,
+		[KWO_HOST_WASI_FD_RENUMBER] = (void *)wasi_fd_renumber,
 	};
 
 	if (host_id < KWO_HOST_WASI_BASE || host_id >= KWO_HOST_WASI_END)

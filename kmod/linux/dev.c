@@ -28,7 +28,7 @@ static long kwo_ioctl_version(void __user *uarg)
 		.object_version = KWO_VERSION,
 		.targets = IS_ENABLED(CONFIG_X86_64) ? 1u << KWO_TARGET_X86_64 :
 			   1u << KWO_TARGET_AARCH64,
-		.features = KWO_FEAT_FPU | KWO_FEAT_PRINTK,
+		.features = KWO_FEAT_FPU | KWO_FEAT_PRINTK | KWO_FEAT_STDIO,
 		.max_object_size = kwo_param_max_object,
 	};
 
@@ -42,7 +42,8 @@ static bool kwo_load_valid(const struct kwo_load *req)
 	for (i = 0; i < ARRAY_SIZE(req->reserved); i++)
 		if (req->reserved[i])
 			return false;
-	return !(req->flags & ~KWO_LOAD_KNOWN) && req->object_len;
+	return !(req->flags & ~KWO_LOAD_KNOWN) && req->object_len &&
+	       kwo_stdio_valid(req->stdio, req->flags & KWO_LOAD_STDIO);
 }
 
 /*

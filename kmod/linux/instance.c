@@ -21,10 +21,9 @@
 #include "kwo_linux.h"
 #include "../core/kwo_core.h"
 
-/* The WASI world of an instance: argv, environ and stdin it was given. */
+/* The WASI world of an instance: argv and environ it was given. */
 struct kwo_world {
 	char *args, *env;
-	u8 *stdin_data;
 	const char **argv, **envp;
 };
 
@@ -40,6 +39,7 @@ struct kwo_kinst {
 	u64 invocations;
 	u64 traps;
 	struct kwo_world world;		/* kept as long as the instance */
+	struct kwo_stdio stdio[KWO_STDIO_SLOTS];	/* WASI fds 0-2 */
 };
 
 /*
@@ -70,44 +70,25 @@ static void kwo_report_trap(const struct kwo_call *call,
 	trap->reserved = 0;
 }
 
-/* Mirror one output stream to the kernel log, a line at a time. */
-static void kwo_printk_output(const char *stream, const u8 *data, size_t len)
-{
-	while (len) {
-		const u8 *nl = memchr(data, '\n', len);
-		size_t n = nl ? nl - data : len;
-
-		/* Guest bytes: escape anything unprintable. */
-		pr_info("kwo[%d] %s: %*pE\n", task_pid_nr(current), stream,
-			(int)min_t(size_t, n, 512), data);
-		n = nl ? n + 1 : n;
-		data += n;
-		len -= n;
-	}
-}
-
 /*
- * Hand fd's captured output to the caller's buffer and clear it. Returns
- * 0 or -EFAULT; *len_out is what was copied.
+ * Hand a buffered output slot's bytes to the caller's buffer and clear it.
+ * Returns 0 or -EFAULT; *len_out is what was copied.
  */
-static int kwo_take_output(struct kwo_kinst *k, int fd, u64 ubuf, u32 size,
-			   u32 *len_out, u32 *flags, u32 trunc_flag)
+static int kwo_take_output(struct kwo_kinst *k, struct kwo_stdio *s, u64 ubuf,
+			   u32 size, u32 *len_out, u32 *flags, u32 trunc_flag)
 {
-	int truncated = 0;
-	size_t len;
-	const u8 *data = kwo_output_get(k->inst, fd, &len, &truncated);
-	size_t n = ubuf ? min_t(size_t, len, size) : 0;
+	size_t n = ubuf ? min_t(size_t, s->len, size) : 0;
 	int ret = 0;
 
 	if (k->load_flags & KWO_LOAD_PRINTK)
-		kwo_printk_output(fd == KWO_FD_STDOUT ? "stdout" : "stderr",
-				  data, len);
-	if (n && copy_to_user(u64_to_user_ptr(ubuf), data, n))
+		kwo_stdio_printk(s, s->data, s->len);
+	if (n && copy_to_user(u64_to_user_ptr(ubuf), s->data, n))
 		ret = -EFAULT;
 	*len_out = n;
-	if (truncated || n < len)
+	if (s->truncated || n < s->len)
 		*flags |= trunc_flag;
-	kwo_output_clear(k->inst, fd);
+	s->len = 0;
+	s->truncated = false;
 	return ret;
 }
 
@@ -166,6 +147,11 @@ static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
 	pos = kwo_check_call(k, name, req, &info);
 	if (pos < 0)
 		return pos;
+	if (req->flags & KWO_INVOKE_STDIO) {
+		ret = kwo_stdio_attach(k->stdio, req->stdio);
+		if (ret)
+			return ret;
+	}
 	kwo_call_init(&call);
 	call.timeout_ns = kwo_timeout_ns(req->timeout_ns);
 	call.fuel = kwo_fuel(req->fuel);
@@ -173,8 +159,10 @@ static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
 	ret = kwo_invoke(k->inst, pos, req->vals,
 			 max(info.param_count, info.result_count), &call);
 	req->duration_ns = ktime_get_ns() - start;
+	kwo_stdio_detach(k->stdio);
 	if (ret)
 		return ret;
+	req->write_errno = call.write_errno;
 	k->invocations++;
 	req->status = call.status;
 	req->exit_code = call.exit_code;
@@ -184,10 +172,10 @@ static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
 	req->nvals = call.status == KWO_STATUS_OK ? info.result_count : 0;
 	kwo_set_results(req, info.results);
 	req->out_flags = 0;
-	ret = kwo_take_output(k, KWO_FD_STDOUT, req->stdout_buf,
+	ret = kwo_take_output(k, &k->stdio[1], req->stdout_buf,
 			      req->stdout_size, &req->stdout_len,
 			      &req->out_flags, KWO_OUT_STDOUT_TRUNC);
-	return ret ? ret : kwo_take_output(k, KWO_FD_STDERR, req->stderr_buf,
+	return ret ? ret : kwo_take_output(k, &k->stdio[2], req->stderr_buf,
 					   req->stderr_size, &req->stderr_len,
 					   &req->out_flags, KWO_OUT_STDERR_TRUNC);
 }
@@ -196,6 +184,17 @@ static bool kwo_zero(const u64 *words, size_t n)
 {
 	while (n--)
 		if (*words++)
+			return false;
+	return true;
+}
+
+/* stdio[] is meaningful with the flag, reserved (zero) without. */
+bool kwo_stdio_valid(const __s32 *stdio, bool flagged)
+{
+	int i;
+
+	for (i = 0; i < KWO_STDIO_SLOTS; i++)
+		if (flagged ? stdio[i] < -1 : stdio[i])
 			return false;
 	return true;
 }
@@ -213,8 +212,9 @@ static long kwo_ioctl_invoke(struct kwo_kinst *k, void __user *uarg)
 	if (copy_from_user(req, uarg, sizeof(*req)))
 		goto out;
 	ret = -EINVAL;
-	if (req->flags || req->nvals > KWO_MAX_VALS || !req->name_len ||
-	    req->name_len > KWO_MAX_NAME ||
+	if ((req->flags & ~KWO_INVOKE_KNOWN) || req->nvals > KWO_MAX_VALS ||
+	    !req->name_len || req->name_len > KWO_MAX_NAME ||
+	    !kwo_stdio_valid(req->stdio, req->flags & KWO_INVOKE_STDIO) ||
 	    !kwo_zero(req->reserved, ARRAY_SIZE(req->reserved)))
 		goto out;
 	name = memdup_user(u64_to_user_ptr(req->name), req->name_len);
@@ -285,8 +285,6 @@ static void kwo_world_free(struct kwo_world *w)
 		kvfree(w->args);
 	if (!IS_ERR(w->env))
 		kvfree(w->env);
-	if (!IS_ERR(w->stdin_data))
-		kvfree(w->stdin_data);
 }
 
 void kwo_kinst_destroy(struct kwo_kinst *k)
@@ -295,6 +293,7 @@ void kwo_kinst_destroy(struct kwo_kinst *k)
 		kwo_instance_free(k->inst);
 	kwo_object_free(k->obj);
 	kwo_world_free(&k->world);
+	kwo_stdio_free(k->stdio);
 	kfree(k);
 }
 
@@ -376,23 +375,42 @@ static int kwo_world_get(const struct kwo_load *req, struct kwo_world *w,
 
 	w->args = kwo_copy_block(req->args, req->args_len, KWO_MAX_ARGS_ENV);
 	w->env = kwo_copy_block(req->env, req->env_len, KWO_MAX_ARGS_ENV);
-	w->stdin_data = kwo_copy_block(req->stdin_buf, req->stdin_len,
-				       KWO_MAX_IO);
 	if (IS_ERR(w->args))
 		return PTR_ERR(w->args);
 	if (IS_ERR(w->env))
 		return PTR_ERR(w->env);
-	if (IS_ERR(w->stdin_data))
-		return PTR_ERR(w->stdin_data);
 	ret = kwo_split_strings(w->args, req->args_len, &w->argv, &cfg->argc);
 	if (!ret)
 		ret = kwo_split_strings(w->env, req->env_len, &w->envp,
 					&cfg->envc);
 	cfg->argv = w->argv;
 	cfg->envp = w->envp;
-	cfg->stdin_data = w->stdin_data;
-	cfg->stdin_len = req->stdin_len;
 	return ret;
+}
+
+/*
+ * The stdio slots, fd 0's block copied in; the config hands them to the
+ * core as fds 0-2.
+ */
+static int kwo_stdio_init(struct kwo_kinst *k, const struct kwo_load *req,
+			  struct kwo_config *cfg, void **files)
+{
+	u8 *stdin_data;
+	int i;
+
+	for (i = 0; i < KWO_STDIO_SLOTS; i++) {
+		k->stdio[i].fd = i;
+		k->stdio[i].printk = i && (req->flags & KWO_LOAD_PRINTK);
+		files[i] = &k->stdio[i];
+	}
+	cfg->files = files;
+	cfg->nfiles = KWO_STDIO_SLOTS;
+	stdin_data = kwo_copy_block(req->stdin_buf, req->stdin_len, KWO_MAX_IO);
+	if (IS_ERR(stdin_data))
+		return PTR_ERR(stdin_data);
+	k->stdio[0].data = stdin_data;
+	k->stdio[0].len = req->stdin_len;
+	return 0;
 }
 
 static u32 kwo_le32(const u8 *p)
@@ -409,7 +427,6 @@ static void kwo_config_fill(const struct kwo_load *req, struct kwo_config *cfg)
 	cfg->max_memory_pages = req->max_pages ? min(req->max_pages, cap) : cap;
 	cfg->stack_budget = kwo_param_stack_budget;
 	cfg->host_reserve = kwo_param_host_reserve;
-	cfg->output_limit = kwo_param_output_limit;
 }
 
 /*
@@ -421,6 +438,7 @@ int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 		     const u8 *header, char *log, size_t log_len,
 		     struct kwo_kinst **out)
 {
+	void *files[KWO_STDIO_SLOTS];
 	struct kwo_config cfg;
 	struct kwo_call call;
 	struct kwo_kinst *k;
@@ -440,14 +458,25 @@ int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 	kwo_config_fill(req, &cfg);
 	k->mem_max = (u64)cfg.max_memory_pages << 16;
 	ret = kwo_world_get(req, &k->world, &cfg);
+	if (!ret)
+		ret = kwo_stdio_init(k, req, &cfg, files);
 	if (ret) {
 		snprintf(log, log_len, "bad args, env or stdin block");
 		goto fail;
+	}
+	if (req->flags & KWO_LOAD_STDIO) {
+		ret = kwo_stdio_attach(k->stdio, req->stdio);
+		if (ret) {
+			snprintf(log, log_len, "stdio: a descriptor is not open for its direction");
+			goto fail;
+		}
 	}
 	kwo_call_init(&call);
 	call.timeout_ns = kwo_timeout_ns(req->timeout_ns);
 	call.fuel = kwo_fuel(req->fuel);
 	ret = kwo_instance_new(obj, &cfg, &call, &k->inst, log, log_len);
+	kwo_stdio_detach(k->stdio);
+	req->write_errno = call.write_errno;
 	req->status = call.status;
 	req->exit_code = call.exit_code;
 	kwo_report_trap(&call, &req->trap);

@@ -50,6 +50,27 @@ int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 int kwo_kinst_install(struct kwo_kinst *k);
 void *kwo_copy_from_user(u64 uptr, size_t len);
 void kwo_kinst_destroy(struct kwo_kinst *k);
+bool kwo_stdio_valid(const __s32 *stdio, bool flagged);
+
+/*
+ * stdio.c: WASI fds 0-2 of an instance, the kwo_plat_file_* handles the
+ * core gets. data/len/pos: fd 0's block (buffered mode); data/len/cap and
+ * truncated: fd 1 or 2's output since the last invoke.
+ */
+#define KWO_STDIO_SLOTS	3
+struct kwo_stdio {
+	int fd;				/* 0, 1 or 2 */
+	bool printk;			/* mirror written bytes to the log */
+	bool truncated;
+	struct file *file;		/* streamed: the caller's, during a call */
+	u8 *data;
+	size_t len, cap, pos;
+};
+
+int kwo_stdio_attach(struct kwo_stdio *slots, const __s32 *stdio);
+void kwo_stdio_detach(struct kwo_stdio *slots);
+void kwo_stdio_free(struct kwo_stdio *slots);
+void kwo_stdio_printk(const struct kwo_stdio *s, const u8 *data, size_t len);
 
 /* main.c: module parameters. */
 extern unsigned int kwo_param_max_object;	/* bytes */

@@ -3,7 +3,8 @@
  * kwo_platform.h for userspace: libc allocation, linear memories in
  * PROT_NONE reservations opened with mprotect, mmap'd code memory sealed
  * RW -> R -> RX with mprotect (never writable and executable at once),
- * clock_gettime, getrandom, sched_yield and stderr.
+ * clock_gettime, getrandom, sched_yield and stderr; host files are
+ * descriptors read and written directly with read(2)/write(2).
  *
  * The epoch is a process-wide counter bumped every millisecond by a
  * detached ticker thread, started on first use and never stopped; its cost
@@ -12,16 +13,20 @@
  * the runtime regains control (timeouts) at least once per tick.
  */
 #define _GNU_SOURCE
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kwo_platform.h"
+#include "platform_user.h"
 
 static volatile __u64 kwo_epoch_counter;
 static pthread_once_t kwo_ticker_once = PTHREAD_ONCE_INIT;
@@ -277,4 +282,113 @@ const char *kwo_plat_cpu_missing(void)
 		return "popcnt";
 #endif
 	return NULL;
+}
+
+/*
+ * A host descriptor behind a WASI fd. Regular files never block; anything
+ * else (pipes, sockets, terminals) is only read or written after poll()
+ * says it is ready, and then at most PIPE_BUF bytes at a time: a pipe
+ * with room for one more buffer takes that many without blocking, so a
+ * slow reader makes the core wait where it can be interrupted, not in
+ * write(2).
+ */
+struct kwo_user_file {
+	int fd;
+	int regular;
+};
+
+void *kwo_user_file_open(int fd)
+{
+	struct kwo_user_file *f = calloc(1, sizeof(*f));
+	struct stat st;
+
+	if (!f)
+		return NULL;
+	f->fd = fd;
+	f->regular = !fstat(fd, &st) && S_ISREG(st.st_mode);
+	return f;
+}
+
+static int file_ready(const struct kwo_user_file *f, short events)
+{
+	struct pollfd p = { .fd = f->fd, .events = events };
+	int n;
+
+	if (f->regular)
+		return 1;
+	do {
+		n = poll(&p, 1, 0);
+	} while (n < 0 && errno == EINTR);
+	/* An error or hangup is ready too: the read or write reports it. */
+	return n != 0;
+}
+
+long kwo_plat_file_read(void *file, void *buf, size_t len)
+{
+	struct kwo_user_file *f = file;
+	ssize_t n;
+
+	if (!file_ready(f, POLLIN))
+		return -EAGAIN;
+	do {
+		n = read(f->fd, buf, len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
+long kwo_plat_file_write(void *file, const void *buf, size_t len)
+{
+	struct kwo_user_file *f = file;
+	ssize_t n;
+
+	if (!file_ready(f, POLLOUT))
+		return -EAGAIN;
+	if (!f->regular && len > PIPE_BUF)
+		len = PIPE_BUF;
+	do {
+		n = write(f->fd, buf, len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	/* write(2) returns 0 only for len 0, which the core never asks. */
+	return n ? n : -EIO;
+}
+
+void kwo_plat_file_wait(void *file, int out, __u64 max_ns)
+{
+	struct kwo_user_file *f = file;
+	struct pollfd p = { .fd = f->fd, .events = out ? POLLOUT : POLLIN };
+	__u64 ms = max_ns / 1000000 + 1;
+
+	poll(&p, 1, max_ns == ~0ull ? -1 : ms > INT_MAX ? INT_MAX : (int)ms);
+}
+
+__u8 kwo_plat_file_type(void *file)
+{
+	struct kwo_user_file *f = file;
+	struct stat st;
+
+	if (fstat(f->fd, &st))
+		return KWO_FILETYPE_UNKNOWN;
+	if (S_ISREG(st.st_mode))
+		return KWO_FILETYPE_REGULAR_FILE;
+	if (S_ISDIR(st.st_mode))
+		return KWO_FILETYPE_DIRECTORY;
+	if (S_ISCHR(st.st_mode))
+		return KWO_FILETYPE_CHARACTER_DEVICE;
+	if (S_ISBLK(st.st_mode))
+		return KWO_FILETYPE_BLOCK_DEVICE;
+	if (S_ISSOCK(st.st_mode))
+		return KWO_FILETYPE_SOCKET_STREAM;
+	return KWO_FILETYPE_UNKNOWN;	/* pipes: WASI has no type for them */
+}
+
+void kwo_plat_file_close(void *file)
+{
+	struct kwo_user_file *f = file;
+
+	close(f->fd);
+	free(f);
 }

@@ -2,7 +2,7 @@
 //! `build.rs`. Only [`crate::runtime`] uses them; layouts mirror the header
 //! field for field.
 
-use std::os::raw::{c_char, c_int};
+use std::os::raw::{c_char, c_int, c_void};
 
 #[repr(C)]
 pub struct KwoObject {
@@ -21,13 +21,13 @@ pub struct KwoConfig {
     pub max_table_elems: u32,
     pub stack_budget: u64,
     pub host_reserve: u64,
-    pub output_limit: u64,
     pub argv: *const *const c_char,
     pub argc: u32,
     pub envc: u32,
     pub envp: *const *const c_char,
-    pub stdin_data: *const u8,
-    pub stdin_len: usize,
+    pub files: *const *mut c_void,
+    pub nfiles: u32,
+    pub pad: u32,
 }
 
 /// `struct kwo_call`
@@ -41,7 +41,7 @@ pub struct KwoCall {
     pub func: u32,
     pub wasm_off: u32,
     pub exit_code: i32,
-    pub pad: u32,
+    pub write_errno: u32,
     pub fuel_left: u64,
 }
 
@@ -107,12 +107,9 @@ extern "C" {
         value: *mut u64,
         ty: *mut u8,
     ) -> c_int;
-    pub fn kwo_output_get(
-        inst: *const KwoInstance,
-        fd: c_int,
-        len: *mut usize,
-        truncated: *mut c_int,
-    ) -> *const u8;
-    pub fn kwo_output_clear(inst: *mut KwoInstance, fd: c_int);
     pub fn kwo_memory_get(inst: *const KwoInstance, base: *mut *mut u8, size: *mut u64);
+    /// `csrc/platform_user.h`: a file handle owning host descriptor `fd`.
+    pub fn kwo_user_file_open(fd: c_int) -> *mut c_void;
+    /// Releases a handle that was not given to an instance.
+    pub fn kwo_plat_file_close(file: *mut c_void);
 }

@@ -6,12 +6,16 @@
 //! the same [`Config`], values, errors and exit conventions, so a program
 //! behaves alike in both places. What differs: the kernel applies its own
 //! native stack budget (`Config::stack_budget` is ignored), loading needs
-//! `CAP_SYS_ADMIN`, and output can be mirrored to the kernel log. The
+//! `CAP_SYS_ADMIN`, and output can be mirrored to the kernel log. With
+//! [`Stdio::Inherit`] the process's fds 0-2 are passed in each request and
+//! kwo.ko reads and writes them while the call runs (streamed); with
+//! [`Stdio::Capture`] the module's buffers are used (stdin given at load,
+//! output copied back by each invoke, at most [`CAPTURE_LIMIT`] bytes). The
 //! object is validated by the kernel; this side only reads it (after the
 //! kernel accepted it) for signatures and function names.
 
 use crate::args::call_args;
-use crate::runtime::{Config, RunError, TrapCode, TrapInfo, Val};
+use crate::runtime::{Config, RunError, Stdio, TrapCode, TrapInfo, Val};
 use crate::uapi::*;
 use kwo_format::{Object, ValType};
 use std::ffi::{c_void, CString};
@@ -29,6 +33,13 @@ pub const DEVICE: &str = "/dev/kwo";
 const TRAP_EXIT: u8 = 134;
 
 const LOG_SIZE: usize = 512;
+
+/// Bytes of fd 1 and of fd 2 output one invoke copies back with
+/// [`Stdio::Capture`]; more is reported as lost output.
+pub const CAPTURE_LIMIT: usize = 1 << 20;
+
+/// The stdio[] of a streamed request: the process's own fds 0-2.
+const STREAMED: [i32; 3] = [0, 1, 2];
 
 /// `ioctl(fd, request, arg)`, with errno as an `io::Error`.
 fn ioctl<T>(fd: RawFd, request: u32, arg: &mut T) -> io::Result<i32> {
@@ -97,22 +108,37 @@ impl Device {
     ) -> Result<KernelInstance, RunError> {
         let args = nul_block(&config.args, "argument")?;
         let env = nul_block(&config.env, "environment variable")?;
+        let (stream, stdin) = match &config.stdio {
+            Stdio::Inherit => (true, &[][..]),
+            Stdio::Capture(input) => (false, &input[..]),
+        };
+        if stream && self.version()?.features & KWO_FEAT_STDIO == 0 {
+            return Err(RunError::Load(
+                "this kwo.ko cannot stream stdio (no KWO_FEAT_STDIO): load the matching module"
+                    .into(),
+            ));
+        }
+        let mut flags = if printk { KWO_LOAD_PRINTK } else { 0 };
+        if stream {
+            flags |= KWO_LOAD_STDIO;
+        }
         let mut log = [0u8; LOG_SIZE];
         let mut req = kwo_load {
             object: addr(kwo.as_ptr()),
             object_len: u32::try_from(kwo.len())
                 .map_err(|_| RunError::Load("object too large".into()))?,
-            flags: if printk { KWO_LOAD_PRINTK } else { 0 },
+            flags,
             log_buf: addr(log.as_mut_ptr()),
             log_size: LOG_SIZE as u32,
             args: addr(args.as_ptr()),
             args_len: len32(&args)?,
             env: addr(env.as_ptr()),
             env_len: len32(&env)?,
-            stdin_buf: addr(config.stdin.as_ptr()),
-            stdin_len: len32(&config.stdin)?,
+            stdin_buf: addr(stdin.as_ptr()),
+            stdin_len: len32(stdin)?,
             timeout_ns: timeout_ns(config.timeout),
             fuel: config.fuel.unwrap_or(0),
+            stdio: if stream { STREAMED } else { [0; 3] },
             ..Default::default()
         };
         let fd = match ioctl(self.file.as_raw_fd(), KWO_IOC_LOAD, &mut req) {
@@ -126,16 +152,21 @@ impl Device {
                 "the kernel accepted an object kwo cannot read: {e}"
             ))
         })?;
-        Ok(KernelInstance {
+        let capture = if stream { 0 } else { CAPTURE_LIMIT };
+        let mut inst = KernelInstance {
             fd,
             object,
             timeout: config.timeout,
             fuel: config.fuel,
-            out_buf: vec![0; config.output_limit.clamp(1, u32::MAX as usize)],
-            err_buf: vec![0; config.output_limit.clamp(1, u32::MAX as usize)],
+            stream,
+            out_buf: vec![0; capture],
+            err_buf: vec![0; capture],
             stdout: Vec::new(),
             stderr: Vec::new(),
-        })
+            lost_output: None,
+        };
+        inst.note_write_errno(req.write_errno);
+        Ok(inst)
     }
 }
 
@@ -210,11 +241,15 @@ pub struct KernelInstance {
     object: Object,
     timeout: Option<Duration>,
     fuel: Option<u64>,
-    /// Where KWO_IOC_INVOKE copies fd 1 and fd 2 output (Config::output_limit).
+    /// Stdio::Inherit: every call streams the process's fds 0-2.
+    stream: bool,
+    /// Stdio::Capture: where KWO_IOC_INVOKE copies fd 1 and fd 2 output.
     out_buf: Vec<u8>,
     err_buf: Vec<u8>,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
+    /// The first output that did not arrive, in any call.
+    lost_output: Option<String>,
 }
 
 impl KernelInstance {
@@ -286,6 +321,8 @@ impl KernelInstance {
         let mut req = kwo_invoke {
             name: addr(export.as_ptr()),
             name_len: export.len() as u32,
+            flags: if self.stream { KWO_INVOKE_STDIO } else { 0 },
+            stdio: if self.stream { STREAMED } else { [0; 3] },
             nvals: args.len() as u32,
             stdout_buf: addr(self.out_buf.as_mut_ptr()),
             stdout_size: self.out_buf.len() as u32,
@@ -316,6 +353,11 @@ impl KernelInstance {
             .extend_from_slice(&self.out_buf[..out_len.min(self.out_buf.len())]);
         self.stderr
             .extend_from_slice(&self.err_buf[..err_len.min(self.err_buf.len())]);
+        self.note_write_errno(req.write_errno);
+        if req.out_flags & (KWO_OUT_STDOUT_TRUNC | KWO_OUT_STDERR_TRUNC) != 0 {
+            self.lost_output
+                .get_or_insert_with(|| format!("output over {CAPTURE_LIMIT} bytes in one call"));
+        }
         match req.status {
             KWO_STATUS_OK => Ok(results
                 .iter()
@@ -341,6 +383,18 @@ impl KernelInstance {
 
     pub fn take_stdout(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.stdout)
+    }
+
+    /// Output the program wrote that did not arrive (a failed write, a
+    /// full capture buffer), as [`crate::runtime::Instance::lost_output`].
+    pub fn lost_output(&self) -> Option<&str> {
+        self.lost_output.as_deref()
+    }
+
+    fn note_write_errno(&mut self, errno: u32) {
+        if errno != 0 && self.lost_output.is_none() {
+            self.lost_output = Some(io::Error::from_raw_os_error(errno as i32).to_string());
+        }
     }
 
     pub fn take_stderr(&mut self) -> Vec<u8> {
@@ -418,6 +472,8 @@ pub struct RunOptions {
     pub printk: bool,
     /// How a `.wasm`/`.wat` FILE is verified before it is compiled.
     pub verify: crate::source::VerifyOptions,
+    /// fds 0-2: the process's own (streamed) or captured.
+    pub stdio: Stdio,
 }
 
 fn program_config(file: &Path, opts: &RunOptions) -> Config {
@@ -428,6 +484,7 @@ fn program_config(file: &Path, opts: &RunOptions) -> Config {
         fuel: opts.fuel,
         args: argv,
         env: opts.env.clone(),
+        stdio: opts.stdio.clone(),
         ..Config::default()
     }
 }
@@ -511,7 +568,22 @@ pub fn cmd_run(
         }
     };
     flush(&mut inst);
-    finish(result)
+    let lost = inst.lost_output().map(str::to_owned);
+    finish_with_output(finish(result), lost)
+}
+
+/// A run whose output did not all arrive fails, whatever the program did.
+pub fn finish_with_output<E>(
+    status: Result<ExitCode, E>,
+    lost: Option<String>,
+) -> Result<ExitCode, E> {
+    match lost {
+        Some(e) => {
+            eprintln!("kwo: output lost: {e}");
+            status.map(|_| ExitCode::FAILURE)
+        }
+        None => status,
+    }
 }
 
 /// `kwo exec APP.wasm [ARGS...]`: verify, compile for this machine, load

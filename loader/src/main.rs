@@ -11,7 +11,7 @@ use kwo_compiler::{OptLevel, Options};
 use kwo_format::{Object, Target, ValType};
 use kwo_loader::args::call_args;
 use kwo_loader::kernel;
-use kwo_loader::runtime::{Config, Instance, RunError, Val};
+use kwo_loader::runtime::{Config, Instance, RunError, Stdio, Val};
 use kwo_loader::source::{
     compile, object_for_host, read_program, verify, Program as ProgramFile, VerifyOptions,
 };
@@ -575,13 +575,6 @@ fn show(v: &Val) -> String {
     }
 }
 
-fn flush_output(inst: &mut Instance) {
-    use std::io::Write;
-    let _ = std::io::stdout().write_all(&inst.take_stdout());
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().write_all(&inst.take_stderr());
-}
-
 /// Why a command failed, which decides its exit status (see `Cli`'s
 /// `after_help` and README "Exit status").
 enum Failure {
@@ -643,21 +636,32 @@ fn cmd_run(
         fuel: program.fuel,
         args: argv,
         env: program.env.clone(),
+        stdio: Stdio::Inherit,
         ..Config::default()
     };
     let mut inst = match Instance::new(&kwo, &config) {
         Ok(inst) => inst,
         Err(e) => return finish(Err(e)),
     };
-    flush_output(&mut inst);
+    let result = run_program(&mut inst, invoke, args)?;
+    let lost = inst.lost_output().map(|e| e.to_string());
+    kernel::finish_with_output(finish(result.map(|()| ExitCode::SUCCESS)), lost)
+}
+
+/// `_initialize` if the module has it, then `_start` or the export to
+/// invoke with `args`.
+fn run_program(
+    inst: &mut Instance,
+    invoke: Option<&str>,
+    args: &[String],
+) -> Result<Result<(), RunError>, Failure> {
     // A WASI reactor initializes itself before any other export is called.
     if inst.func_params("_initialize").is_some() {
         if let Err(e) = inst.invoke("_initialize", &[]) {
-            flush_output(&mut inst);
-            return finish(Err(e));
+            return Ok(Err(e));
         }
     }
-    let result = match invoke {
+    Ok(match invoke {
         None => inst.invoke("_start", &[]).map(|_| ()),
         Some(name) => {
             let params = inst
@@ -665,19 +669,16 @@ fn cmd_run(
                 .ok_or_else(|| Failure::Usage(format!("no exported function {name:?}")))?;
             let vals = call_args(name, &params, args, parse_arg).map_err(Failure::Usage)?;
             inst.invoke(name, &vals).map(|results| {
-                flush_output(&mut inst);
                 for r in &results {
                     out(&format!("{}\n", show(r)));
                 }
             })
         }
-    };
-    flush_output(&mut inst);
-    finish(result.map(|()| ExitCode::SUCCESS))
+    })
 }
 
 /// The kernel's options for a program run with `kwo run --kernel`, `kwo
-/// exec` or `kwo invoke`.
+/// exec` or `kwo invoke`: fds 0-2 are this process's, streamed.
 fn kernel_options(program: &ProgramConfig, args: &[String], printk: bool) -> kernel::RunOptions {
     kernel::RunOptions {
         timeout: program.timeout,
@@ -686,6 +687,7 @@ fn kernel_options(program: &ProgramConfig, args: &[String], printk: bool) -> ker
         args: args.to_vec(),
         printk,
         verify: program.verify.clone(),
+        stdio: Stdio::Inherit,
     }
 }
 

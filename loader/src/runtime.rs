@@ -1,6 +1,8 @@
 //! The userspace runtime: loads a `.kwo` object into the portable C core
 //! (the same code the kernel module runs), instantiates it and invokes its
-//! exports with WASI stdio captured in memory.
+//! exports. WASI fds 0/1/2 are either the process's own stdin/stdout/stderr,
+//! read and written directly as the program asks ([`Stdio::Inherit`]), or
+//! memory files the caller fills and reads back ([`Stdio::Capture`]).
 //!
 //! Calls run on the calling thread's stack. Each call may use
 //! [`Config::stack_budget`] bytes of it below the point of the call (the
@@ -18,8 +20,31 @@
 use crate::ffi::{self, KwoCall, KwoConfig, KwoExportInfo, KwoInstance, KwoObject};
 use std::ffi::CString;
 use std::fmt;
-use std::os::raw::{c_char, c_int};
+use std::fs::File;
+use std::io::{Seek, Write};
+use std::os::fd::{IntoRawFd, OwnedFd};
+use std::os::raw::{c_char, c_void};
+use std::os::unix::fs::FileExt;
 use std::time::Duration;
+
+/// Where a program's fds 0, 1 and 2 lead.
+#[derive(Debug, Clone)]
+pub enum Stdio {
+    /// The process's own stdin, stdout and stderr (duplicated, so that the
+    /// program closing them leaves the process's alone): output appears as
+    /// it is written and nothing is kept in memory.
+    Inherit,
+    /// fd 0 reads these bytes; fds 1 and 2 go to memory files read back
+    /// with [`Instance::take_stdout`] / [`Instance::take_stderr`].
+    Capture(Vec<u8>),
+}
+
+impl Default for Stdio {
+    /// Captured, with empty input: nothing of the process's is touched.
+    fn default() -> Self {
+        Stdio::Capture(Vec::new())
+    }
+}
 
 /// Per-instance settings.
 #[derive(Debug, Clone)]
@@ -32,10 +57,8 @@ pub struct Config {
     pub args: Vec<String>,
     /// WASI environment, `"KEY=VALUE"` strings.
     pub env: Vec<String>,
-    /// Contents of fd 0.
-    pub stdin: Vec<u8>,
-    /// Bytes kept per stdout/stderr stream per call; the rest is dropped.
-    pub output_limit: usize,
+    /// fds 0-2.
+    pub stdio: Stdio,
     /// Native stack each call may use, in bytes.
     pub stack_budget: usize,
 }
@@ -47,8 +70,7 @@ impl Default for Config {
             fuel: None,
             args: Vec::new(),
             env: Vec::new(),
-            stdin: Vec::new(),
-            output_limit: 1 << 20,
+            stdio: Stdio::default(),
             stack_budget: 512 * 1024,
         }
     }
@@ -327,8 +349,10 @@ pub struct Instance {
     fuel: Option<u64>,
     timeout: Option<Duration>,
     stack_budget: usize,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+    /// Stdio::Capture: fds 1 and 2's memory files and how far each was read.
+    captured: Option<[(File, u64); 2]>,
+    /// The first failed write of any call: output that did not arrive.
+    lost_output: Option<std::io::Error>,
 }
 
 // The core instance has no thread affinity; it only must not be used from
@@ -344,8 +368,8 @@ impl Instance {
             fuel: config.fuel,
             timeout: config.timeout,
             stack_budget: config.stack_budget,
-            stdout: Vec::new(),
-            stderr: Vec::new(),
+            captured: None,
+            lost_output: None,
         };
         this.instantiate(config)?;
         Ok(this)
@@ -362,18 +386,19 @@ impl Instance {
             ffi::kwo_config_init(cfg.as_mut_ptr());
             cfg.assume_init()
         };
+        let files = self.stdio_files(&config.stdio)?;
         cfg.stack_budget = stack_budget(config.stack_budget);
-        cfg.output_limit = config.output_limit as u64;
         cfg.argv = argv.as_ptr();
         cfg.argc = argv.len() as u32;
         cfg.envp = envp.as_ptr();
         cfg.envc = envp.len() as u32;
-        cfg.stdin_data = config.stdin.as_ptr();
-        cfg.stdin_len = config.stdin.len();
+        let handles = files.into_handles()?;
+        cfg.files = handles.as_ptr();
+        cfg.nfiles = handles.len() as u32;
         let mut call = self.call_budget();
         let mut log = [0 as c_char; LOG_LEN];
         // SAFETY: every pointer in cfg outlives the call (the core copies
-        // argv, env and stdin); self.obj is a loaded object.
+        // argv and env and takes the file handles); self.obj is loaded.
         let rc = unsafe {
             ffi::kwo_instance_new(
                 self.obj,
@@ -384,11 +409,9 @@ impl Instance {
                 LOG_LEN,
             )
         };
+        self.note_lost_output(&call);
         match rc {
-            0 => {
-                self.collect_output();
-                Ok(())
-            }
+            0 => Ok(()),
             ffi::KWO_TRAPPED => Err(self
                 .call_error(&call)
                 .unwrap_or_else(|| RunError::Load(log_message(&log)))),
@@ -493,7 +516,7 @@ impl Instance {
                 &mut call,
             )
         };
-        self.collect_output();
+        self.note_lost_output(&call);
         if rc != 0 {
             return Err(RunError::Usage(format!(
                 "cannot call {export:?} (error {rc})"
@@ -548,33 +571,124 @@ impl Instance {
         unsafe { std::slice::from_raw_parts(base, size as usize) }
     }
 
-    /// Bytes the program wrote to fd 1 since the last call.
+    /// With [`Stdio::Capture`]: bytes the program wrote to fd 1 since the
+    /// last take (empty with [`Stdio::Inherit`]).
     pub fn take_stdout(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.stdout)
+        self.take_captured(0)
     }
 
-    /// Bytes the program wrote to fd 2 since the last call.
+    /// As [`Self::take_stdout`], for fd 2.
     pub fn take_stderr(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.stderr)
+        self.take_captured(1)
     }
 
-    /// Move the core's output buffers into ours.
-    fn collect_output(&mut self) {
-        if self.inst.is_null() {
-            return;
+    fn take_captured(&mut self, i: usize) -> Vec<u8> {
+        let Some((file, pos)) = self.captured.as_mut().map(|c| &mut c[i]) else {
+            return Vec::new();
+        };
+        let end = file.metadata().map_or(*pos, |m| m.len());
+        let mut buf = vec![0; end.saturating_sub(*pos) as usize];
+        match file.read_exact_at(&mut buf, *pos) {
+            Ok(()) => *pos = end,
+            Err(_) => buf.clear(),
         }
-        for (fd, buf) in [(1 as c_int, &mut self.stdout), (2, &mut self.stderr)] {
-            let (mut len, mut truncated) = (0usize, 0 as c_int);
-            // SAFETY: the buffer is valid until kwo_output_clear.
-            unsafe {
-                let p = ffi::kwo_output_get(self.inst, fd, &mut len, &mut truncated);
-                if !p.is_null() {
-                    buf.extend_from_slice(std::slice::from_raw_parts(p, len));
-                }
-                ffi::kwo_output_clear(self.inst, fd);
-            }
+        buf
+    }
+
+    /// The error of the first write that failed in any call so far: output
+    /// the program wrote that did not arrive (a closed pipe, a full disk),
+    /// whether or not the program noticed.
+    pub fn lost_output(&self) -> Option<&std::io::Error> {
+        self.lost_output.as_ref()
+    }
+
+    fn note_lost_output(&mut self, call: &KwoCall) {
+        if call.write_errno != 0 && self.lost_output.is_none() {
+            self.lost_output = Some(std::io::Error::from_raw_os_error(call.write_errno as i32));
         }
     }
+
+    /// The descriptors behind fds 0-2, keeping the capture files' readers.
+    fn stdio_files(&mut self, stdio: &Stdio) -> Result<StdioFiles, RunError> {
+        let io = |e: std::io::Error| RunError::Load(format!("cannot set up stdio: {e}"));
+        let fds = match stdio {
+            Stdio::Inherit => [0, 1, 2].map(|fd| dup_fd(fd).map_err(io)),
+            Stdio::Capture(input) => {
+                let mut stdin = memory_file("kwo-stdin").map_err(io)?;
+                stdin.write_all(input).map_err(io)?;
+                stdin.rewind().map_err(io)?;
+                let out = memory_file("kwo-stdout").map_err(io)?;
+                let err = memory_file("kwo-stderr").map_err(io)?;
+                let fds = [
+                    Ok(Some(OwnedFd::from(stdin))),
+                    out.try_clone().map(|f| Some(f.into())).map_err(io),
+                    err.try_clone().map(|f| Some(f.into())).map_err(io),
+                ];
+                self.captured = Some([(out, 0), (err, 0)]);
+                fds
+            }
+        };
+        let [a, b, c] = fds;
+        Ok(StdioFiles([a?, b?, c?]))
+    }
+}
+
+/// Descriptors on their way into an instance's fd table (None: not open).
+struct StdioFiles([Option<OwnedFd>; 3]);
+
+impl StdioFiles {
+    /// Wrap each descriptor in a core file handle (which then owns it).
+    fn into_handles(self) -> Result<Vec<*mut c_void>, RunError> {
+        let mut handles: Vec<*mut c_void> = Vec::with_capacity(self.0.len());
+        for fd in self.0 {
+            let Some(fd) = fd else {
+                handles.push(std::ptr::null_mut());
+                continue;
+            };
+            let raw = fd.into_raw_fd();
+            // SAFETY: raw is an open descriptor we own; on success the
+            // handle owns it, on failure it is still ours to close.
+            let h = unsafe { ffi::kwo_user_file_open(raw) };
+            if h.is_null() {
+                // SAFETY: raw is ours (see above); the handles made so far
+                // were not given to an instance.
+                unsafe {
+                    libc::close(raw);
+                    for &h in handles.iter().filter(|h| !h.is_null()) {
+                        ffi::kwo_plat_file_close(h);
+                    }
+                }
+                return Err(RunError::Load("out of memory".into()));
+            }
+            handles.push(h);
+        }
+        Ok(handles)
+    }
+}
+
+/// A close-on-exec duplicate of one of the process's descriptors; None if
+/// the process does not have it open.
+fn dup_fd(fd: i32) -> std::io::Result<Option<OwnedFd>> {
+    // SAFETY: F_DUPFD_CLOEXEC only reads fd; the result is checked.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        let e = std::io::Error::last_os_error();
+        return if e.raw_os_error() == Some(libc::EBADF) { Ok(None) } else { Err(e) };
+    }
+    // SAFETY: new is a fresh descriptor nobody else owns.
+    Ok(Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(new) }))
+}
+
+/// An anonymous file in memory (memfd), close-on-exec.
+fn memory_file(name: &str) -> std::io::Result<File> {
+    let name = CString::new(name).expect("no NUL in the name");
+    // SAFETY: name is a valid C string; the result is checked.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a new descriptor nobody else owns.
+    Ok(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }
 
 fn check_args(export: &str, params: &[u8], args: &[Val]) -> Result<(), RunError> {

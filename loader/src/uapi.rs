@@ -11,8 +11,11 @@ pub const KWO_MAX_NAME: usize = 256;
 
 pub const KWO_FEAT_FPU: u32 = 1 << 0;
 pub const KWO_FEAT_PRINTK: u32 = 1 << 1;
+pub const KWO_FEAT_STDIO: u32 = 1 << 2;
 
 pub const KWO_LOAD_PRINTK: u32 = 1 << 0;
+pub const KWO_LOAD_STDIO: u32 = 1 << 1;
+pub const KWO_INVOKE_STDIO: u32 = 1 << 0;
 
 pub const KWO_STATUS_OK: u32 = 0;
 pub const KWO_STATUS_TRAP: u32 = 1;
@@ -65,7 +68,9 @@ pub struct kwo_load {
     pub status: u32,
     pub exit_code: i32,
     pub trap: kwo_trap_report,
-    pub reserved: [u64; 4],
+    pub stdio: [i32; 3],
+    pub write_errno: u32,
+    pub reserved: [u64; 2],
 }
 
 /// `struct kwo_invoke`
@@ -91,7 +96,9 @@ pub struct kwo_invoke {
     pub fuel: u64,
     pub duration_ns: u64,
     pub trap: kwo_trap_report,
-    pub reserved: [u64; 4],
+    pub stdio: [i32; 3],
+    pub write_errno: u32,
+    pub reserved: [u64; 2],
 }
 
 /// `struct kwo_info`
@@ -170,7 +177,7 @@ mod tests {
         size!(kwo_load);
         off!(kwo_load, object, object_len, flags, log_buf, log_size, log_len, args, env, args_len);
         off!(kwo_load, env_len, stdin_buf, stdin_len, max_pages, timeout_ns, fuel, status);
-        off!(kwo_load, exit_code, trap, reserved);
+        off!(kwo_load, exit_code, trap, stdio, write_errno, reserved);
         size!(kwo_invoke);
         off!(kwo_invoke, name, name_len, flags, nvals, status, types, vals, stdout_buf);
         off!(
@@ -189,6 +196,8 @@ mod tests {
             fuel,
             duration_ns,
             trap,
+            stdio,
+            write_errno,
             reserved
         );
         size!(kwo_info);
@@ -199,8 +208,10 @@ mod tests {
             KWO_MAX_VALS,
             KWO_MAX_NAME,
             KWO_FEAT_FPU,
-            KWO_FEAT_PRINTK
+            KWO_FEAT_PRINTK,
+            KWO_FEAT_STDIO
         );
+        num!(KWO_LOAD_STDIO, KWO_INVOKE_STDIO);
         num!(
             KWO_LOAD_PRINTK,
             KWO_STATUS_OK,

@@ -3,7 +3,7 @@
 //! their sites, unwinding out of deep recursion, budgets (time, fuel,
 //! stack), memory growth, bulk memory and tables, WASI output and exit.
 
-use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, Val};
+use kwo_loader::runtime::{Config, Instance, RunError, Stdio, TrapCode, Val};
 use kwo_verifier::Policy;
 use std::time::{Duration, Instant};
 
@@ -354,7 +354,7 @@ const WASI: &str = r#"(module
 fn wasi_output_exit_args_stdin() {
     let config = Config {
         args: vec!["prog".into(), "a".into(), "b".into()],
-        stdin: b"from stdin".to_vec(),
+        stdio: Stdio::Capture(b"from stdin".to_vec()),
         ..Config::default()
     };
     let mut inst = instance_with(WASI, &config);
@@ -385,23 +385,18 @@ fn wasi_output_exit_args_stdin() {
 }
 
 #[test]
-fn output_beyond_the_limit_is_dropped() {
-    // The limit applies per call; the guest still sees a full write.
-    let config = Config {
-        output_limit: 5,
-        ..Config::default()
-    };
-    let mut inst = instance_with(WASI, &config);
-    assert_eq!(
-        inst.invoke("out", &[Val::I32(1)]).unwrap(),
-        vec![Val::I32(0)]
-    );
-    assert_eq!(inst.take_stdout(), b"hi th");
-    assert_eq!(
-        inst.invoke("out", &[Val::I32(1)]).unwrap(),
-        vec![Val::I32(0)]
-    );
-    assert_eq!(inst.take_stdout(), b"hi th");
+fn output_is_never_cut() {
+    // The old per-call buffer kept 1 MiB; captured output has no bound.
+    let mut inst = instance_with(WASI, &Config::default());
+    let calls = 150_000;
+    for _ in 0..calls {
+        assert_eq!(inst.invoke("out", &[Val::I32(1)]).unwrap(), vec![Val::I32(0)]);
+    }
+    let out = inst.take_stdout();
+    assert_eq!(out.len(), calls * 9);
+    assert!(out.chunks(9).all(|c| c == b"hi there\n"));
+    assert!(inst.take_stdout().is_empty(), "taken once");
+    assert!(inst.lost_output().is_none());
 }
 
 #[test]

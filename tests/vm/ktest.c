@@ -46,6 +46,10 @@
  *						safety checks" is refused
  *	ktest bench OBJ EXPORT N		time N calls: ioctl round trip
  *						and time inside the kernel
+ *	ktest stdio OBJ				streamed stdio requests: a
+ *						pipe as fd 1, refusals,
+ *						EPIPE in write_errno, the
+ *						buffered mode beside it
  *
  * T is i32, i64, f32 or f64; f32/f64 values are raw bits in hex.
  */
@@ -561,11 +565,17 @@ static void basic_requests(int dev)
 	memset(&req, 0, sizeof(req));
 	req.object = (uintptr_t)junk;
 	req.object_len = sizeof(junk);
-	req.reserved[3] = 1;
+	req.reserved[1] = 1;
 	if (ioctl(dev, KWO_IOC_LOAD, &req) != -1 || errno != EINVAL)
 		fail("reserved field: %s", strerror(errno));
 	else
 		ok("nonzero reserved field rejected");
+	req.reserved[1] = 0;
+	req.stdio[1] = 1;
+	if (ioctl(dev, KWO_IOC_LOAD, &req) != -1 || errno != EINVAL)
+		fail("stdio without KWO_LOAD_STDIO: %s", strerror(errno));
+	else
+		ok("stdio[] without KWO_LOAD_STDIO rejected");
 	if (ioctl(dev, _IO(KWO_IOC_MAGIC, 0x7f)) != -1 || errno != ENOTTY)
 		fail("unknown ioctl: %s", strerror(errno));
 	else
@@ -1033,6 +1043,75 @@ static int cmd_handoff(int argc, char **argv)
 	return !!failures;
 }
 
+/* One call of _start with stdio[] = {-1, out, -1} (out < -1: no flag). */
+static int stdio_call(int ifd, int out, __u32 flags, struct kwo_invoke *req,
+		      char *buf, size_t bufsz)
+{
+	memset(req, 0, sizeof(*req));
+	req->flags = flags;
+	if (out >= -1) {
+		req->flags |= KWO_INVOKE_STDIO;
+		req->stdio[0] = -1;
+		req->stdio[1] = out;
+		req->stdio[2] = -1;
+	}
+	return invoke(ifd, "_start", req, buf, bufsz);
+}
+
+static int cmd_stdio(int argc, char **argv)
+{
+	static const char want[] = "hello from the kernel\n";
+	int dev = open_dev(), ifd, p[2], ret;
+	struct kwo_invoke req;
+	char buf[64] = { 0 };
+
+	if (argc < 1)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	ifd = load_file(dev, argv[0]);
+	if (pipe(p))
+		return 3;
+	ret = stdio_call(ifd, p[1], 0, &req, buf, sizeof(buf));
+	if (ret || req.stdout_len || read(p[0], buf, sizeof(buf)) != sizeof(want) - 1 ||
+	    memcmp(buf, want, sizeof(want) - 1) || req.write_errno)
+		fail("streamed to a pipe: %s, %u buffered", strerror(-ret), req.stdout_len);
+	else
+		ok("fd 1 streamed to the caller's pipe");
+	if (stdio_call(ifd, p[0], 0, &req, NULL, 0) != -EBADF ||
+	    stdio_call(ifd, 9999, 0, &req, NULL, 0) != -EBADF)
+		fail("fd 1 read-only or not open not EBADF");
+	else
+		ok("read-only and closed descriptors are EBADF");
+	ret = stdio_call(ifd, p[1], 1u << 7, &req, NULL, 0);
+	if (ret != -EINVAL)
+		fail("unknown invoke flag: %s", strerror(-ret));
+	else
+		ok("unknown invoke flag is EINVAL");
+	memset(&req, 0, sizeof(req));
+	req.stdio[1] = p[1];
+	ret = invoke(ifd, "_start", &req, NULL, 0);
+	if (ret != -EINVAL)
+		fail("stdio[] without the flag: %s", strerror(-ret));
+	else
+		ok("stdio[] without KWO_INVOKE_STDIO is EINVAL");
+	memset(buf, 0, sizeof(buf));
+	ret = stdio_call(ifd, -2, 0, &req, buf, sizeof(buf));
+	if (ret || req.stdout_len != sizeof(want) - 1 || strcmp(buf, want))
+		fail("buffered call beside streamed ones: %s", strerror(-ret));
+	else
+		ok("the buffered mode still works");
+	close(p[0]);
+	ret = stdio_call(ifd, p[1], 0, &req, NULL, 0);
+	if (ret || req.status != KWO_STATUS_OK || req.write_errno != EPIPE)
+		fail("write to a pipe without reader: %s, write_errno %u",
+		     strerror(-ret), req.write_errno);
+	else
+		ok("a pipe without reader is EPIPE in write_errno");
+	close(p[1]);
+	close(ifd);
+	return !!failures;
+}
+
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -1367,7 +1446,9 @@ int main(int argc, char **argv)
 		return cmd_memlimit(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "lockdown"))
 		return cmd_lockdown(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "stdio"))
+		return cmd_stdio(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio ...\n");
 	return 2;
 }

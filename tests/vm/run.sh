@@ -218,7 +218,11 @@ build_objects() {
 		die "clang hello.c failed (run scripts/setup)"
 	rustc --target wasm32-wasip1 -O -o "$OUT/objects/hello-rs.wasm" "$ROOT/tests/programs/hello.rs" ||
 		die "rustc hello.rs failed (run scripts/setup)"
-	for n in hello-c hello-rs; do
+	clang --target=wasm32-wasi -O2 -o "$OUT/objects/stdio-c.wasm" "$ROOT/tests/programs/stdio.c" ||
+		die "clang stdio.c failed (run scripts/setup)"
+	"$CC" -static -O2 -o "$OUT/objects/stdio-native" "$ROOT/tests/programs/stdio.c" ||
+		die "$CC stdio.c failed"
+	for n in hello-c hello-rs stdio-c; do
 		"$KWO" compile --target $TARGET "$OUT/objects/$n.wasm" -o "$OUT/objects/$n.kwo" ||
 			die "kwo compile $n failed"
 		"$KWO" check "$OUT/objects/$n.kwo" >/dev/null || die "kwo check $n failed"
@@ -236,7 +240,8 @@ pack_initramfs() {
 	rm -rf "$r"
 	mkdir -p "$r"/{bin,proc,sys,dev,preload}
 	cp "$BUSYBOX" "$r/bin/busybox"
-	cp "$HERE/guest/init" "$HERE/guest/suite.sh" "$HERE/guest/cli.sh" "$r/"
+	cp "$HERE/guest/init" "$HERE/guest/suite.sh" "$HERE/guest/cli.sh" \
+		"$HERE/guest/stdio.sh" "$r/"
 	cp "$OUT/kmod/kwo.ko" "$r/"
 	cp "$OUT/ktest" "$r/bin/"
 	cp "${KWO_GUEST:-$KWO}" "$r/bin/kwo"

@@ -66,6 +66,7 @@ pub const WASI_IMPORTS: &[WasiImport] = &[
     wasi("proc_exit", &[I32], &[], 45),
     wasi("random_get", &[I32, I32], &[I32], 46),
     wasi("sched_yield", &[], &[I32], 47),
+    wasi("fd_renumber", &[I32, I32], &[I32], 48),
 ];
 
 /// The `spectest` functions [`Policy::spectest`] admits (any signature

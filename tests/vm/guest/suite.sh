@@ -106,7 +106,9 @@ step ktest bench /objects/nop.kwo nop 2000
 # Reservations of vmalloc space: capped, refused cleanly past the cap, and
 # none leaked by the steps above.
 step ktest memlimit /objects/memgrow.kwo 16
+step ktest stdio /objects/hello.kwo
 . /cli.sh
+. /stdio.sh
 
 # The spec-test subset (tests/vm/run.sh copies the .wast files to /spec)
 # in the kernel: the userspace harness with KWO_SPEC_BACKEND=kernel. It

@@ -49,10 +49,31 @@ struct kwo_version {
 
 #define KWO_FEAT_FPU		(1u << 0)	/* objects that use FP run */
 #define KWO_FEAT_PRINTK		(1u << 1)	/* KWO_LOAD_PRINTK is honoured */
+#define KWO_FEAT_STDIO		(1u << 2)	/* KWO_LOAD_STDIO, KWO_INVOKE_STDIO */
 
 /* KWO_IOC_LOAD: flags */
 #define KWO_LOAD_PRINTK		(1u << 0)	/* mirror stdout/stderr to the kernel log */
-#define KWO_LOAD_KNOWN		KWO_LOAD_PRINTK
+#define KWO_LOAD_STDIO		(1u << 1)	/* stdio[] is valid, see below */
+#define KWO_LOAD_KNOWN		(KWO_LOAD_PRINTK | KWO_LOAD_STDIO)
+
+/* KWO_IOC_INVOKE: flags */
+#define KWO_INVOKE_STDIO	(1u << 0)	/* stdio[] is valid, see below */
+#define KWO_INVOKE_KNOWN	KWO_INVOKE_STDIO
+
+/*
+ * Streamed stdio. With KWO_LOAD_STDIO / KWO_INVOKE_STDIO, stdio[i] is a
+ * file descriptor of the caller that the program's WASI fd i (0, 1, 2)
+ * reads or writes while this ioctl runs (the start function for LOAD), or
+ * -1 for the buffer of the flag-less mode. The module takes a reference
+ * (fget) for the call only and reads and writes in the caller's context:
+ * fd 0 must be open for reading, 1 and 2 for writing (EBADF otherwise).
+ * A file that is not ready (a full pipe, no input yet) makes the program
+ * wait, until a fatal signal or the end of the call's time budget (then
+ * the call traps "interrupted"); what was written before stays written.
+ * write_errno (out) is the errno of the first write that failed during
+ * the call (0: none): output the program wrote that did not arrive.
+ * Without the flag, stdio[] must be 0.
+ */
 
 /* KWO_IOC_LOAD and KWO_IOC_INVOKE: status */
 #define KWO_STATUS_OK		0	/* returned; vals[0..nvals) are the results */
@@ -77,8 +98,8 @@ struct kwo_trap_report {
  * CPU, ECANCELED when the start function trapped or exited (status, trap
  * and exit_code say how; no instance is left). On every error with a
  * message, it is written to log_buf (NUL-terminated, truncated to
- * log_size) and log_len is set to its length. Output the start function
- * writes is returned by the first KWO_IOC_INVOKE.
+ * log_size) and log_len is set to its length. Without KWO_LOAD_STDIO, output
+ * the start function writes is returned by the first KWO_IOC_INVOKE.
  */
 struct kwo_load {
 	__u64 object;		/* in: user address of the .kwo bytes */
@@ -99,7 +120,9 @@ struct kwo_load {
 	__u32 status;		/* out: KWO_STATUS_* of the start function */
 	__s32 exit_code;	/* out: KWO_STATUS_EXIT: the proc_exit code */
 	struct kwo_trap_report trap;	/* out: KWO_STATUS_TRAP */
-	__u64 reserved[4];
+	__s32 stdio[3];		/* in: with KWO_LOAD_STDIO, see above */
+	__u32 write_errno;	/* out: see above */
+	__u64 reserved[2];
 };
 
 /*
@@ -110,9 +133,10 @@ struct kwo_load {
  * EFAULT, pending signal before start: EINTR). After a trap the instance
  * stays usable; its memory keeps whatever the trapped call wrote.
  *
- * stdout/stderr receive what the instance wrote to fd 1/2 since the
- * previous call returned (the first call also gets the start function's
- * output); what does not fit in the buffer is dropped and flagged.
+ * Without KWO_INVOKE_STDIO (or for stdio[i] = -1), stdout/stderr receive
+ * what the instance wrote to fd 1/2 since the previous call returned (the
+ * first call also gets the start function's output); what does not fit in
+ * the buffer is dropped and flagged.
  *
  * Values are raw bits: i32/f32 in the low 32 bits (results have the upper
  * 32 bits zero), i64/f64 in all 64. An externref is an opaque 64-bit value
@@ -128,7 +152,7 @@ struct kwo_load {
 struct kwo_invoke {
 	__u64 name;		/* in: user address of the export name (not NUL-terminated) */
 	__u32 name_len;		/* in */
-	__u32 flags;		/* in: must be 0 */
+	__u32 flags;		/* in: KWO_INVOKE_* */
 	__u32 nvals;		/* in: number of arguments; out: number of results */
 	__u32 status;		/* out: KWO_STATUS_* */
 	__u8 types[KWO_MAX_VALS];	/* in/out, see above */
@@ -145,7 +169,9 @@ struct kwo_invoke {
 	__u64 fuel;		/* in: checkpoint budget, 0 = unlimited */
 	__u64 duration_ns;	/* out: time spent in the call */
 	struct kwo_trap_report trap;	/* out: KWO_STATUS_TRAP */
-	__u64 reserved[4];
+	__s32 stdio[3];		/* in: with KWO_INVOKE_STDIO, see above */
+	__u32 write_errno;	/* out: see above */
+	__u64 reserved[2];
 };
 
 /* KWO_IOC_INFO */
