@@ -107,6 +107,7 @@ extern "C" {
         value: *mut u64,
         ty: *mut u8,
     ) -> c_int;
+    pub fn kwo_memory_get(inst: *const KwoInstance, base: *mut *mut u8, size: *mut u64);
     pub fn kwo_output_get(
         inst: *const KwoInstance,
         fd: c_int,

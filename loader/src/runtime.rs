@@ -533,6 +533,20 @@ impl Instance {
         (rc == 0).then(|| from_slot(ty, value))
     }
 
+    /// The current contents of linear memory 0 (empty if there is none).
+    pub fn memory(&self) -> &[u8] {
+        let (mut base, mut size) = (std::ptr::null_mut(), 0u64);
+        // SAFETY: out-parameters only; the memory lives as long as the
+        // instance, and `&self` keeps it from running (and growing) meanwhile.
+        unsafe {
+            ffi::kwo_memory_get(self.inst, &mut base, &mut size);
+            if base.is_null() {
+                return &[];
+            }
+            std::slice::from_raw_parts(base, size as usize)
+        }
+    }
+
     /// Bytes the program wrote to fd 1 since the last call.
     pub fn take_stdout(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.stdout)
