@@ -150,6 +150,8 @@ pub struct Insn {
     pub store: Store,
     /// A full register copy `dst = src` of the given width.
     pub copy: Option<(Reg, Reg, Width)>,
+    /// `dst = src` sign-extended from 32 to 64 bits (`movsxd`, `sxtw`).
+    pub sign_extend: Option<(Reg, Reg)>,
     /// `reg = value`: a move of a constant (the whole register's value).
     pub constant: Option<(Reg, i64)>,
     /// Registers written otherwise (their facts are lost).
@@ -259,8 +261,11 @@ impl State {
 
     fn has(&self, reg: Reg, fact: u8) -> bool {
         let f = self.facts[reg as usize];
-        // A nonzero low half makes the whole register nonzero.
-        f & fact != 0 || (fact == NZ64 && f & NZ32 != 0)
+        // A nonzero low half makes the whole register nonzero, and a low
+        // half that is not all ones makes it other than -1.
+        f & fact != 0
+            || (fact == NZ64 && f & NZ32 != 0)
+            || (fact == NM1_64 && f & NM1_32 != 0)
     }
 
     /// Learns `fact` about `reg`, every register holding a copy of it, and
@@ -341,6 +346,15 @@ impl State {
                 self.facts[dst as usize] = low | nz64 | NM1_64;
             }
         }
+    }
+
+    /// `dst = src` sign-extended from its low half: the low half is kept,
+    /// so are its facts (and, through [`State::has`], what they imply for
+    /// the whole register).
+    fn sign_extend(&mut self, dst: Reg, src: Reg) {
+        let low = self.facts[src as usize] & (NZ32 | NM1_32);
+        self.kill(dst);
+        self.facts[dst as usize] = low;
     }
 
     /// Whether `reg == imm` is decided by the facts.
@@ -626,6 +640,9 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
     if insn.sp != SpEffect::None {
         state.forget_slots();
     }
+    if let Some((dst, src)) = insn.sign_extend {
+        state.sign_extend(dst, src);
+    }
     if let Some((dst, src, width)) = insn.copy {
         state.copy(dst, src, width);
     }
@@ -704,6 +721,7 @@ mod tests {
                 load: None,
                 store: Store::None,
                 copy: None,
+                sign_extend: None,
                 constant: None,
                 writes: Vec::new(),
                 divisor: None,

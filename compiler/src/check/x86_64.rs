@@ -117,6 +117,7 @@ impl Decoder for X86 {
             load: None,
             store: Store::None,
             copy: None,
+            sign_extend: None,
             constant: None,
             writes: Vec::new(),
             divisor: None,
@@ -162,12 +163,14 @@ impl Decoder for X86 {
             _ => None,
         });
         insn.copy = copy(&mnemonic, &ops);
+        insn.sign_extend = sign_extension(&mnemonic, &ops);
         insn.load = load(&mnemonic, &ops);
         insn.store = store(&mnemonic, &ops);
         insn.constant = constant(&mnemonic, &ops);
         for name in explicit_writes.chain(implicit_writes) {
             if let Some((r, _)) = gpr(&name) {
-                let copied = insn.copy.is_some_and(|(d, _, _)| d == r);
+                let copied = insn.copy.is_some_and(|(d, _, _)| d == r)
+                    || insn.sign_extend.is_some_and(|(d, _)| d == r);
                 if r == RSP
                     && insn.sp == SpEffect::None
                     && !matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect | Flow::Return)
@@ -340,6 +343,17 @@ fn copy(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, Width)> {
     }
     match (gpr(d)?, gpr(s)?) {
         ((d, Some(wd)), (s, Some(ws))) if wd == ws && d != RSP => Some((d, s, wd)),
+        _ => None,
+    }
+}
+
+/// `movsxd r64, r32`.
+fn sign_extension(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg)> {
+    match (mnemonic, ops) {
+        ("movsxd", [Op::Reg(d, _), Op::Reg(s, _)]) => match (gpr(d)?, gpr(s)?) {
+            ((d, Some(Width::W64)), (s, Some(Width::W32))) => Some((d, s)),
+            _ => None,
+        },
         _ => None,
     }
 }
