@@ -78,3 +78,23 @@ fn a_comparison_divisor_compiles() {
              (i64.extend_i32_s (i32.lt_s (local.get 1) (i32.const 5))))))",
     );
 }
+
+/// Open: a generated recursive module (not yet minimized; its func 1
+/// calls func 6 first thing, inside a loop) whose x86_64 object the checker
+/// rejects with "call ... before the stack-limit check (recursive
+/// object)". Either the compiler really lets a call through before the
+/// stack check (the checker then does its job) or the checker loses the
+/// fact on some path; undecided.
+#[test]
+#[ignore = "open: call before the stack-limit check in a generated recursive module"]
+fn a_generated_recursive_module_compiles() {
+    let wasm = include_bytes!("fuzz/call-before-stack-check.wasm");
+    let wat = binary_text(wasm);
+    compiles_and_checks(&wat);
+}
+
+/// The binary module as a `(module binary ...)` text, which `wat` accepts.
+fn binary_text(wasm: &[u8]) -> String {
+    let bytes: String = wasm.iter().map(|b| format!("\\{b:02x}")).collect();
+    format!("(module binary \"{bytes}\")")
+}

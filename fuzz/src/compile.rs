@@ -13,15 +13,6 @@ use kwo_verifier::{verify, Policy};
 
 use crate::smith;
 
-/// Known finding, not yet fixed (README.md, "Findings";
-/// `compiler/tests/fuzz_findings.rs`): Cranelift's mid-end rewrites the
-/// zero test of a divisor computed by `ctz`/`clz`/`popcnt` (`ctz x == 0`
-/// becomes `x & 1 != 0`, and a `clz` of a `popcnt` is never zero, so its test
-/// goes), and the machine-code checker, which knows only branch facts about
-/// the divisor register, rejects the object. Such compile failures are
-/// skipped so that a run can find anything else.
-const KNOWN_DIVISOR_PROOF_GAP: &str = "divisor not proven nonzero";
-
 /// The optimization level and the module an input stands for.
 pub fn module(data: &[u8]) -> Option<(OptLevel, Vec<u8>)> {
     let mut u = Unstructured::new(data);
@@ -41,7 +32,7 @@ pub fn run(data: &[u8]) {
         let options = Options { target, opt, verify_ir: true, ..Options::default() };
         let bytes = match compile(&module, &options) {
             Ok(bytes) => bytes,
-            Err(e) if e.message.contains(KNOWN_DIVISOR_PROOF_GAP) => return,
+            Err(e) if crate::known_checker_rejection(&e) => return,
             Err(e) => panic!("{target:?} {opt:?}: a verified module failed to compile: {e}"),
         };
         let object = Object::parse(&bytes)

@@ -47,7 +47,11 @@ pub fn run(data: &[u8]) {
     let module = verify(&wasm, &Policy::kernel())
         .unwrap_or_else(|d| panic!("the verifier rejects a differential module:\n{d}"));
     let options = Options { target: Target::HOST, ..Options::default() };
-    let kwo = compile(&module, &options).unwrap_or_else(|e| panic!("compile: {e}"));
+    let kwo = match compile(&module, &options) {
+        Ok(kwo) => kwo,
+        Err(e) if crate::known_checker_rejection(&e) => return,
+        Err(e) => panic!("compile: {e}"),
+    };
     let config = Config { fuel: Some(KWO_FUEL), timeout: Some(KWO_TIMEOUT), ..Config::default() };
     let exports = exports(&wasm);
 
