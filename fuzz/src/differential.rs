@@ -130,7 +130,7 @@ fn compare_state(ours: &Instance, reference: &Wasmi, exports: &[(String, Externa
 /// (local.get 0)))` gives 1 for an argument of 5; see README.md, "Findings").
 /// Such modules are skipped until wasmi is fixed, or every run would stop
 /// on it.
-fn hits_wasmi_select_bug(wasm: &[u8]) -> bool {
+pub fn hits_wasmi_select_bug(wasm: &[u8]) -> bool {
     use wasmparser::Operator as O;
     for payload in Parser::new(0).parse_all(wasm) {
         let Ok(Payload::CodeSectionEntry(body)) = payload else {
