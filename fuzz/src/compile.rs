@@ -29,14 +29,20 @@ pub fn run(data: &[u8]) {
         return;
     };
     for target in [Target::X86_64, Target::Aarch64] {
-        let options = Options { target, opt, verify_ir: true, ..Options::default() };
+        let options = Options {
+            target,
+            opt,
+            verify_ir: true,
+            ..Options::default()
+        };
         let bytes = match compile(&module, &options) {
             Ok(bytes) => bytes,
             Err(e) if crate::known_checker_rejection(&e) => return,
             Err(e) => panic!("{target:?} {opt:?}: a verified module failed to compile: {e}"),
         };
-        let object = Object::parse(&bytes)
-            .unwrap_or_else(|e| panic!("{target:?}: the compiler wrote an object it cannot read: {e}"));
+        let object = Object::parse(&bytes).unwrap_or_else(|e| {
+            panic!("{target:?}: the compiler wrote an object it cannot read: {e}")
+        });
         if let Err(e) = check::check(&object) {
             panic!("{target:?} {opt:?}: the machine-code checker rejects the object: {e}");
         }

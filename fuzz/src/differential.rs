@@ -46,13 +46,20 @@ pub fn run(data: &[u8]) {
     }
     let module = verify(&wasm, &Policy::kernel())
         .unwrap_or_else(|d| panic!("the verifier rejects a differential module:\n{d}"));
-    let options = Options { target: Target::HOST, ..Options::default() };
+    let options = Options {
+        target: Target::HOST,
+        ..Options::default()
+    };
     let kwo = match compile(&module, &options) {
         Ok(kwo) => kwo,
         Err(e) if crate::known_checker_rejection(&e) => return,
         Err(e) => panic!("compile: {e}"),
     };
-    let config = Config { fuel: Some(KWO_FUEL), timeout: Some(KWO_TIMEOUT), ..Config::default() };
+    let config = Config {
+        fuel: Some(KWO_FUEL),
+        timeout: Some(KWO_TIMEOUT),
+        ..Config::default()
+    };
     let exports = exports(&wasm);
 
     let mut reference = Wasmi::new(&wasm);
@@ -92,7 +99,10 @@ fn call_exports(
     for _ in 0..MAX_CALLS {
         let name = *u.choose(&funcs)?;
         let params = reference.params(name);
-        let args = params.iter().map(|t| arbitrary_val(u, *t)).collect::<Result<Vec<_>>>()?;
+        let args = params
+            .iter()
+            .map(|t| arbitrary_val(u, *t))
+            .collect::<Result<Vec<_>>>()?;
         let a = match ours.invoke(name, &args) {
             Ok(vals) => Outcome::Returned(vals),
             Err(e) => outcome_of_kwo(&e),
@@ -111,16 +121,27 @@ fn call_exports(
 fn compare_state(ours: &Instance, reference: &Wasmi, exports: &[(String, ExternalKind)]) {
     for (name, kind) in exports {
         if *kind == ExternalKind::Global {
-            let a = ours.global(name).unwrap_or_else(|| panic!("kwo lacks global {name}"));
+            let a = ours
+                .global(name)
+                .unwrap_or_else(|| panic!("kwo lacks global {name}"));
             let b = reference.global(name);
             assert!(same_val(&a, &b), "global {name}: kwo {a:?}, wasmi {b:?}");
         }
     }
     let a = ours.memory();
     let b = reference.memory();
-    assert_eq!(a.len(), b.len(), "memory size: kwo {}, wasmi {}", a.len(), b.len());
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "memory size: kwo {}, wasmi {}",
+        a.len(),
+        b.len()
+    );
     if let Some(at) = a.iter().zip(b).position(|(x, y)| x != y) {
-        panic!("memory differs first at {at:#x}: kwo {:#04x}, wasmi {:#04x}", a[at], b[at]);
+        panic!(
+            "memory differs first at {at:#x}: kwo {:#04x}, wasmi {:#04x}",
+            a[at], b[at]
+        );
     }
 }
 
@@ -141,11 +162,17 @@ pub fn hits_wasmi_select_bug(wasm: &[u8]) -> bool {
         };
         let mut eq_test = false;
         while let Ok(op) = ops.read() {
-            let select = matches!(op, O::Select | O::TypedSelect { .. } | O::TypedSelectMulti { .. });
+            let select = matches!(
+                op,
+                O::Select | O::TypedSelect { .. } | O::TypedSelectMulti { .. }
+            );
             if select && eq_test {
                 return true;
             }
-            eq_test = matches!(op, O::I32Eqz | O::I64Eqz | O::I32Eq | O::I64Eq | O::I32Ne | O::I64Ne);
+            eq_test = matches!(
+                op,
+                O::I32Eqz | O::I64Eqz | O::I32Eq | O::I64Eq | O::I32Ne | O::I64Ne
+            );
         }
     }
     false
@@ -181,8 +208,12 @@ fn arbitrary_val(u: &mut Unstructured, ty: wasmi::ValType) -> Result<Val> {
 /// references by null-ness (their representations are the engines' own).
 fn same_val(a: &Val, b: &Val) -> bool {
     match (a, b) {
-        (Val::F32(x), Val::F32(y)) => x == y || (f32::from_bits(*x).is_nan() && f32::from_bits(*y).is_nan()),
-        (Val::F64(x), Val::F64(y)) => x == y || (f64::from_bits(*x).is_nan() && f64::from_bits(*y).is_nan()),
+        (Val::F32(x), Val::F32(y)) => {
+            x == y || (f32::from_bits(*x).is_nan() && f32::from_bits(*y).is_nan())
+        }
+        (Val::F64(x), Val::F64(y)) => {
+            x == y || (f64::from_bits(*x).is_nan() && f64::from_bits(*y).is_nan())
+        }
         (Val::FuncRef(x), Val::FuncRef(y)) => x.is_none() == y.is_none(),
         (Val::ExternRef(x), Val::ExternRef(y)) => x.is_none() == y.is_none(),
         _ => a == b,
@@ -269,8 +300,11 @@ impl Wasmi {
         let func = self.func(name);
         let ty = func.ty(&self.store);
         let inputs: Vec<wasmi::Val> = args.iter().map(to_wasmi).collect();
-        let mut outputs: Vec<wasmi::Val> =
-            ty.results().iter().map(|t| wasmi::Val::default_for_ty(*t)).collect();
+        let mut outputs: Vec<wasmi::Val> = ty
+            .results()
+            .iter()
+            .map(|t| wasmi::Val::default_for_ty(*t))
+            .collect();
         self.store.set_fuel(WASMI_FUEL).expect("fuel is on");
         match func.call(&mut self.store, &inputs, &mut outputs) {
             Ok(()) => Outcome::Returned(outputs.iter().map(from_wasmi).collect()),

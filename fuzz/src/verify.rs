@@ -53,7 +53,10 @@ pub fn check(wasm: &[u8], in_kwo_set: bool) {
         assert!(d.offset <= wasm.len(), "offset past the input: {d}");
         assert!(!d.message.is_empty(), "empty message: {d:?}");
         if d.kind == DiagKind::Unsupported {
-            assert!(d.message.contains("(feature `"), "unsupported feature not named: {d}");
+            assert!(
+                d.message.contains("(feature `"),
+                "unsupported feature not named: {d}"
+            );
         }
     }
     let by_spec = diags
@@ -61,7 +64,9 @@ pub fn check(wasm: &[u8], in_kwo_set: bool) {
         .any(|d| matches!(d.kind, DiagKind::Invalid | DiagKind::Unsupported));
     match (&valid, by_spec) {
         (Ok(_), true) => panic!("wasmparser accepts a module the verifier calls invalid:\n{diags}"),
-        (Err(e), false) => panic!("wasmparser rejects ({e}) a module the verifier rejects only by policy:\n{diags}"),
+        (Err(e), false) => panic!(
+            "wasmparser rejects ({e}) a module the verifier rejects only by policy:\n{diags}"
+        ),
         _ => {}
     }
     if in_kwo_set {

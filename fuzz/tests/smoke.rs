@@ -12,10 +12,15 @@ use kwo_fuzz::{Rng, TARGETS};
 /// Runs target `name` on `input`, saving the input if it fails.
 fn run_one(name: &str, run: fn(&[u8]), input: &[u8], label: &str) {
     if let Err(panic) = catch_unwind(|| run(input)) {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts").join(name);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("artifacts")
+            .join(name);
         let path = dir.join(format!("smoke-{label}"));
         let saved = fs::create_dir_all(&dir).and_then(|_| fs::write(&path, input));
-        eprintln!("{name}: input {label} failed; saved to {} ({saved:?})", path.display());
+        eprintln!(
+            "{name}: input {label} failed; saved to {} ({saved:?})",
+            path.display()
+        );
         resume_unwind(panic);
     }
 }
@@ -41,7 +46,9 @@ fn smoke(name: &str, runs: usize, max_len: usize) {
 }
 
 fn seeds(name: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds").join(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(name);
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();

@@ -48,7 +48,10 @@ fn division_by_a_sign_extended_i32() {
     let div = |inst: &mut Instance, a: i64, b: i32| inst.invoke("div", &[Val::I64(a), Val::I32(b)]);
     assert_eq!(div(&mut inst, -7, 2).unwrap(), vec![Val::I64(-3)]);
     assert_eq!(div(&mut inst, 7, -1).unwrap(), vec![Val::I64(-7)]);
-    assert_eq!(trap(div(&mut inst, i64::MIN, -1)), TrapCode::IntegerOverflow);
+    assert_eq!(
+        trap(div(&mut inst, i64::MIN, -1)),
+        TrapCode::IntegerOverflow
+    );
     assert_eq!(trap(div(&mut inst, 1, 0)), TrapCode::IntegerDivideByZero);
     let rem = inst.invoke("rem", &[Val::I64(i64::MIN), Val::I32(-1)]);
     assert_eq!(rem.unwrap(), vec![Val::I64(0)]);
@@ -56,4 +59,26 @@ fn division_by_a_sign_extended_i32() {
         trap(inst.invoke("rem", &[Val::I64(3), Val::I32(0)])),
         TrapCode::IntegerDivideByZero
     );
+}
+
+/// A recursive function whose results need a return area (the checker's
+/// finding in `compiler/tests/fuzz_findings.rs`) returns them right, and
+/// its stack check still stops runaway recursion.
+#[test]
+fn recursion_with_a_return_area() {
+    let mut inst = instance(
+        r#"(module (func $r (export "r") (param i32) (result i32 i64 i32)
+             (if (local.get 0) (then
+               (call $r (i32.sub (local.get 0) (i32.const 1))) (drop) (drop) (drop)))
+             (i32.const 1) (i64.const 2) (i32.const 3)))"#,
+    );
+    assert_eq!(
+        inst.invoke("r", &[Val::I32(1000)]).unwrap(),
+        vec![Val::I32(1), Val::I64(2), Val::I32(3)]
+    );
+    assert_eq!(
+        trap(inst.invoke("r", &[Val::I32(i32::MAX)])),
+        TrapCode::StackExhausted
+    );
+    assert_eq!(inst.invoke("r", &[Val::I32(3)]).unwrap().len(), 3);
 }

@@ -107,6 +107,8 @@ impl Decoder for Aarch64 {
         Abi {
             sp: SP,
             vmctx: X0,
+            // The return-area pointer goes in x8, not an argument register.
+            vmctx_after_ret_area: X0,
             call_clobbered: &CALL_CLOBBERED,
         }
     }

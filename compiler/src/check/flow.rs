@@ -169,6 +169,9 @@ pub struct Abi {
     pub sp: Reg,
     /// The register that holds the vmctx argument at a function's entry.
     pub vmctx: Reg,
+    /// Where the vmctx is instead when the function's results need a
+    /// return area whose pointer comes first (x86_64 System V).
+    pub vmctx_after_ret_area: Reg,
     /// The registers a call may change (it changes the flags too).
     pub call_clobbered: &'static [Reg],
 }
@@ -263,9 +266,7 @@ impl State {
         let f = self.facts[reg as usize];
         // A nonzero low half makes the whole register nonzero, and a low
         // half that is not all ones makes it other than -1.
-        f & fact != 0
-            || (fact == NZ64 && f & NZ32 != 0)
-            || (fact == NM1_64 && f & NM1_32 != 0)
+        f & fact != 0 || (fact == NZ64 && f & NZ32 != 0) || (fact == NM1_64 && f & NM1_32 != 0)
     }
 
     /// Learns `fact` about `reg`, every register holding a copy of it, and
@@ -452,12 +453,14 @@ impl Function {
     /// within `range` of the code.
     ///
     /// `host_call(at)`: the call at `at` goes to a host function, which
-    /// never writes the caller's frame.
+    /// never writes the caller's frame. `vmctx`: the register holding the
+    /// vmctx pointer at the entry.
     pub fn analyse(
         dec: &dyn Decoder,
         code: &[u8],
         entry: u64,
         range: std::ops::Range<u64>,
+        vmctx: Reg,
         host_call: &dyn Fn(u64) -> bool,
     ) -> Result<Function, String> {
         let mut f = Function {
@@ -465,7 +468,7 @@ impl Function {
             states: BTreeMap::new(),
         };
         let abi = dec.abi();
-        let mut work = VecDeque::from([(entry, State::entry(abi.vmctx))]);
+        let mut work = VecDeque::from([(entry, State::entry(vmctx))]);
         while let Some((at, state)) = work.pop_front() {
             if !range.contains(&at) {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
@@ -731,13 +734,13 @@ mod tests {
         }
 
         fn abi(&self) -> Abi {
-            Abi { sp: 31, vmctx: 0, call_clobbered: &[0] }
+            Abi { sp: 31, vmctx: 0, vmctx_after_ret_area: 0, call_clobbered: &[0] }
         }
     }
 
     fn reaches(table: Vec<(Flow, FlagsEffect)>, host: bool, at: u64) -> bool {
         let len = table.len() as u64 * 4;
-        let f = Function::analyse(&Table(table), &[], 0, 0..len, &|_| host).unwrap();
+        let f = Function::analyse(&Table(table), &[], 0, 0..len, 0, &|_| host).unwrap();
         f.insns.contains_key(&at)
     }
 

@@ -11,6 +11,8 @@ const RSP: Reg = 4;
 const RBP: Reg = 5;
 /// The first argument register, which holds the vmctx pointer.
 const RDI: Reg = 7;
+/// The second, which holds it when a return-area pointer comes first.
+const RSI: Reg = 6;
 /// SysV caller-saved: rax, rcx, rdx, rsi, rdi, r8-r11.
 const CALL_CLOBBERED: [Reg; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
 
@@ -92,6 +94,7 @@ impl Decoder for X86 {
         Abi {
             sp: RSP,
             vmctx: RDI,
+            vmctx_after_ret_area: RSI,
             call_clobbered: &CALL_CLOBBERED,
         }
     }
