@@ -1,7 +1,8 @@
 //! Every fuzz target's smoke mode, on stable and in seconds: the committed
 //! seed inputs (`seeds/TARGET/`), then a fixed number of inputs from a fixed
-//! seed. A failing input is written to `artifacts/TARGET/` so that it
-//! replays under `cargo fuzz run TARGET FILE` or `KWO_FUZZ_REPLAY=FILE`.
+//! seed (`KWO_FUZZ_RUNS`, `KWO_FUZZ_SEED` change them). A failing input is
+//! written to `artifacts/TARGET/` so that it replays under `cargo fuzz run
+//! TARGET FILE` or `KWO_FUZZ_REPLAY=FILE`.
 
 use std::fs;
 use std::panic::{catch_unwind, resume_unwind};
@@ -37,12 +38,24 @@ fn smoke(name: &str, runs: usize, max_len: usize) {
         let label = seed.file_name().unwrap().to_string_lossy().into_owned();
         run_one(name, target.run, &input, &label);
     }
-    let mut rng = Rng(0x6b77_6f00 ^ name.len() as u64);
+    let runs = env_u64("KWO_FUZZ_RUNS").map_or(runs, |n| n as usize);
+    let mut rng = Rng(env_u64("KWO_FUZZ_SEED").unwrap_or(0x6b77_6f00) ^ name.len() as u64);
     for i in 0..runs {
         let len = (rng.next_u64() % max_len as u64) as usize;
         let input = rng.bytes(len);
         run_one(name, target.run, &input, &i.to_string());
     }
+}
+
+/// A number from the environment: `KWO_FUZZ_RUNS` and `KWO_FUZZ_SEED` turn
+/// the smoke loop into a longer stable run with other inputs.
+fn env_u64(var: &str) -> Option<u64> {
+    let value = std::env::var(var).ok()?;
+    Some(
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{var}={value:?} is not a number")),
+    )
 }
 
 fn seeds(name: &str) -> Vec<PathBuf> {
