@@ -10,8 +10,18 @@ use std::path::{Path, PathBuf};
 
 use kwo_fuzz::{Rng, TARGETS};
 
-/// Runs target `name` on `input`, saving the input if it fails.
+/// Runs target `name` on `input`, saving the input if it fails. With
+/// `KWO_FUZZ_KEEP` set, every input is saved first (as `last`), for the
+/// failures that abort the process (a stack overflow).
 fn run_one(name: &str, run: fn(&[u8]), input: &[u8], label: &str) {
+    if std::env::var_os("KWO_FUZZ_KEEP").is_some() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("artifacts")
+            .join(name);
+        fs::create_dir_all(&dir)
+            .and_then(|_| fs::write(dir.join("last"), input))
+            .expect("artifacts writable");
+    }
     if let Err(panic) = catch_unwind(|| run(input)) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("artifacts")
