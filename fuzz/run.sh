@@ -30,11 +30,13 @@ cargo +nightly fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
 	-max_total_time="$duration" -timeout=60 -rss_limit_mb=4096 \
 	-print_final_stats=1 >"$log" 2>&1 || status=$?
 
+# A run that stops on its first input prints no stats: "?" then.
 stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -1; }
+last_counter() { { grep -o "$1: [0-9]*" "$log" || true; } | tail -1 | cut -d' ' -f2; }
 execs=$(stat number_of_executed_units)
 per_s=$(stat average_exec_per_sec)
-cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+cov=$(last_counter cov)
+ft=$(last_counter ft)
 corpus=$(find "corpus/$target" -type f | wc -l)
 crashes_after=$(find "artifacts/$target" -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' | wc -l)
 found=$((crashes_after - crashes_before))
