@@ -237,9 +237,31 @@ fn query_stack_low() -> Option<usize> {
 /// Bytes of stack between here and the calling thread's stack limit, if
 /// the C library can tell.
 fn stack_left() -> Option<usize> {
-    let here = 0u8;
-    let here = &here as *const u8 as usize;
-    stack_low().map(|low| here.saturating_sub(low))
+    stack_low().map(|low| stack_pointer().saturating_sub(low))
+}
+
+/// The current stack pointer, read from the register rather than taken as
+/// a local's address: under AddressSanitizer's use-after-return detection
+/// (cargo-fuzz builds) locals live in heap-allocated fake frames, and the
+/// budget came out as 0.
+fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: reads the stack pointer register, nothing else.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let here = 0u8;
+        sp = std::hint::black_box(&here) as *const u8 as usize;
+    }
+    sp
 }
 
 /// The configured budget, lowered to what this thread can really give.

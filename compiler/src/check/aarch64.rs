@@ -107,6 +107,8 @@ impl Decoder for Aarch64 {
         Abi {
             sp: SP,
             vmctx: X0,
+            // The return-area pointer goes in x8, not an argument register.
+            vmctx_after_ret_area: X0,
             call_clobbered: &CALL_CLOBBERED,
         }
     }
@@ -123,6 +125,7 @@ impl Decoder for Aarch64 {
             load: None,
             store: Store::None,
             copy: None,
+            sign_extend: None,
             constant: None,
             increment: None,
             writes: Vec::new(),
@@ -136,6 +139,13 @@ impl Decoder for Aarch64 {
         insn.copy = match (d.mnemonic.as_str(), d.regs.as_slice()) {
             ("mov", [dst, src]) => match (gpr(dst), gpr(src)) {
                 (Some((dr, wd)), Some((sr, ws))) if wd == ws && dr != SP => Some((dr, sr, wd)),
+                _ => None,
+            },
+            _ => None,
+        };
+        insn.sign_extend = match (d.mnemonic.as_str(), d.regs.as_slice()) {
+            ("sxtw", [dst, src]) => match (gpr(dst), gpr(src)) {
+                (Some((dr, Width::W64)), Some((sr, Width::W32))) if dr != SP => Some((dr, sr)),
                 _ => None,
             },
             _ => None,
@@ -183,7 +193,9 @@ impl Decoder for Aarch64 {
         };
         for name in written {
             if let Some((r, _)) = gpr(name) {
-                if insn.copy.is_none_or(|(dst, _, _)| dst != r) {
+                let copied = insn.copy.is_some_and(|(dst, _, _)| dst == r)
+                    || insn.sign_extend.is_some_and(|(dst, _)| dst == r);
+                if !copied {
                     insn.writes.push(r);
                 }
             }

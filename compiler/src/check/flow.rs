@@ -149,6 +149,8 @@ pub struct Insn {
     pub store: Store,
     /// A full register copy `dst = src` of the given width.
     pub copy: Option<(Reg, Reg, Width)>,
+    /// `dst = src` sign-extended from 32 to 64 bits (`movsxd`, `sxtw`).
+    pub sign_extend: Option<(Reg, Reg)>,
     /// `reg = value`: a move of a constant (the whole register's value).
     pub constant: Option<(Reg, i64)>,
     /// `dst = src + imm` at a width (a 32-bit result zeroes the upper half);
@@ -169,6 +171,9 @@ pub struct Abi {
     pub sp: Reg,
     /// The register that holds the vmctx argument at a function's entry.
     pub vmctx: Reg,
+    /// Where the vmctx is instead when the function's results need a
+    /// return area whose pointer comes first (x86_64 System V).
+    pub vmctx_after_ret_area: Reg,
     /// The registers a call may change (it changes the flags too).
     pub call_clobbered: &'static [Reg],
 }
@@ -261,8 +266,9 @@ impl State {
 
     fn has(&self, reg: Reg, fact: u8) -> bool {
         let f = self.facts[reg as usize];
-        // A nonzero low half makes the whole register nonzero.
-        f & fact != 0 || (fact == NZ64 && f & NZ32 != 0)
+        // A nonzero low half makes the whole register nonzero, and a low
+        // half that is not all ones makes it other than -1.
+        f & fact != 0 || (fact == NZ64 && f & NZ32 != 0) || (fact == NM1_64 && f & NM1_32 != 0)
     }
 
     /// Learns `fact` about `reg`, every register holding a copy of it, and
@@ -343,6 +349,15 @@ impl State {
                 self.facts[dst as usize] = low | nz64 | NM1_64;
             }
         }
+    }
+
+    /// `dst = src` sign-extended from its low half: the low half is kept,
+    /// so are its facts (and, through [`State::has`], what they imply for
+    /// the whole register).
+    fn sign_extend(&mut self, dst: Reg, src: Reg) {
+        let low = self.facts[src as usize] & (NZ32 | NM1_32);
+        self.kill(dst);
+        self.facts[dst as usize] = low;
     }
 
     /// Whether `reg == imm` is decided by the facts.
@@ -571,16 +586,17 @@ impl Function {
     /// within `range` of the code.
     ///
     /// `host_call(at)`: the call at `at` goes to a host function, which
-    /// never writes the caller's frame.
+    /// never writes the caller's frame. `vmctx`: the register holding the
+    /// vmctx pointer at the entry.
     pub fn analyse(
         dec: &dyn Decoder,
         code: &[u8],
         entry: u64,
         range: std::ops::Range<u64>,
+        vmctx: Reg,
         host_call: &dyn Fn(u64) -> bool,
     ) -> Result<Function, String> {
         let abi = dec.abi();
-        let vmctx = abi.vmctx;
         let mut a = Analysis {
             dec,
             code,
@@ -780,6 +796,9 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
     if insn.sp != SpEffect::None {
         state.forget_slots();
     }
+    if let Some((dst, src)) = insn.sign_extend {
+        state.sign_extend(dst, src);
+    }
     if let Some((dst, src, width)) = insn.copy {
         state.copy(dst, src, width);
     }
@@ -862,6 +881,7 @@ mod tests {
                 load: None,
                 store: Store::None,
                 copy: None,
+                sign_extend: None,
                 constant: None,
                 increment: None,
                 writes: Vec::new(),
@@ -875,6 +895,7 @@ mod tests {
             Abi {
                 sp: 31,
                 vmctx: 0,
+                vmctx_after_ret_area: 0,
                 call_clobbered: &[0],
             }
         }
@@ -882,7 +903,7 @@ mod tests {
 
     fn reaches(table: Vec<(Flow, FlagsEffect)>, host: bool, at: u64) -> bool {
         let len = table.len() as u64 * 4;
-        let f = Function::analyse(&Table(table), &[], 0, 0..len, &|_| host).unwrap();
+        let f = Function::analyse(&Table(table), &[], 0, 0..len, 0, &|_| host).unwrap();
         f.insns.contains_key(&at)
     }
 

@@ -39,7 +39,7 @@ use std::fmt;
 
 use capstone::arch::{self, BuildsCapstone};
 use capstone::Capstone;
-use kwo_format::{ExportKind, GlobalInit, Object, RelocKind, Target, KWO_F_USES_FP};
+use kwo_format::{ExportKind, GlobalInit, Object, RelocKind, Target, ValType, KWO_F_USES_FP};
 
 use flow::{Decoder, Flow, SpEffect};
 
@@ -88,6 +88,8 @@ struct Entry {
     /// Trampolines call their function before any stack check; the loader
     /// keeps room for both frames (docs/abi.md, "Budgets").
     trampoline: bool,
+    /// The function's results need a return area (see [`needs_ret_area`]).
+    ret_area: bool,
 }
 
 /// What one entry's code does.
@@ -221,13 +223,34 @@ fn capstone(target: Target) -> Result<Capstone, CheckError> {
 
 /// Functions and trampolines by entry offset, each ending where the next
 /// begins (trampolines have no recorded length).
+/// Whether results of these types leave the System V return registers
+/// (rax, rdx; xmm0, xmm1) short, so that Cranelift passes a return-area
+/// pointer as the first argument (`enable_multi_ret_implicit_sret`) and the
+/// vmctx moves to the second. Trampolines are not judged by it: they make
+/// no stack check.
+fn needs_ret_area(results: &[ValType]) -> bool {
+    let floats = results
+        .iter()
+        .filter(|t| matches!(t, ValType::F32 | ValType::F64))
+        .count();
+    floats > 2 || results.len() - floats > 2
+}
+
 fn entries(obj: &Object) -> Result<BTreeMap<u64, Entry>, CheckError> {
     let imported = obj.imports.len();
     let mut starts: BTreeMap<u64, String> = BTreeMap::new();
     let mut func_len: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut ret_area: BTreeSet<u64> = BTreeSet::new();
     for (i, f) in obj.funcs.iter().enumerate() {
         starts.insert(u64::from(f.code_off), format!("func {}", imported + i));
         func_len.insert(u64::from(f.code_off), u64::from(f.code_len));
+        let results = obj
+            .types
+            .get(f.type_index as usize)
+            .map(|t| t.results.as_slice());
+        if needs_ret_area(results.unwrap_or(&[])) {
+            ret_area.insert(u64::from(f.code_off));
+        }
     }
     let tramps = obj
         .exports
@@ -259,6 +282,7 @@ fn entries(obj: &Object) -> Result<BTreeMap<u64, Entry>, CheckError> {
                 start,
                 end,
                 trampoline: len.is_none(),
+                ret_area: ret_area.contains(&start),
             },
         );
     }
@@ -279,7 +303,13 @@ fn summarise(
         return Err(format!("entry 0x{:x} is not a landing pad", e.start));
     }
     let host_call = |at: u64| host_calls.contains(&at);
-    let f = flow::Function::analyse(dec, &obj.code, e.start, e.start..e.end, &host_call)?;
+    let abi = dec.abi();
+    let vmctx = if e.ret_area {
+        abi.vmctx_after_ret_area
+    } else {
+        abi.vmctx
+    };
+    let f = flow::Function::analyse(dec, &obj.code, e.start, e.start..e.end, vmctx, &host_call)?;
     let mut s = Summary {
         frame: 0,
         uses_fp: false,

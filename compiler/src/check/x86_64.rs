@@ -11,6 +11,8 @@ const RSP: Reg = 4;
 const RBP: Reg = 5;
 /// The first argument register, which holds the vmctx pointer.
 const RDI: Reg = 7;
+/// The second, which holds it when a return-area pointer comes first.
+const RSI: Reg = 6;
 /// SysV caller-saved: rax, rcx, rdx, rsi, rdi, r8-r11.
 const CALL_CLOBBERED: [Reg; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
 
@@ -92,6 +94,7 @@ impl Decoder for X86 {
         Abi {
             sp: RSP,
             vmctx: RDI,
+            vmctx_after_ret_area: RSI,
             call_clobbered: &CALL_CLOBBERED,
         }
     }
@@ -117,6 +120,7 @@ impl Decoder for X86 {
             load: None,
             store: Store::None,
             copy: None,
+            sign_extend: None,
             constant: None,
             increment: None,
             writes: Vec::new(),
@@ -163,13 +167,15 @@ impl Decoder for X86 {
             _ => None,
         });
         insn.copy = copy(&mnemonic, &ops);
+        insn.sign_extend = sign_extension(&mnemonic, &ops);
         insn.load = load(&mnemonic, &ops);
         insn.store = store(&mnemonic, &ops);
         insn.constant = constant(&mnemonic, &ops);
         insn.increment = increment(&mnemonic, &ops);
         for name in explicit_writes.chain(implicit_writes) {
             if let Some((r, _)) = gpr(&name) {
-                let copied = insn.copy.is_some_and(|(d, _, _)| d == r);
+                let copied = insn.copy.is_some_and(|(d, _, _)| d == r)
+                    || insn.sign_extend.is_some_and(|(d, _)| d == r);
                 if r == RSP
                     && insn.sp == SpEffect::None
                     && !matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect | Flow::Return)
@@ -358,6 +364,17 @@ fn increment(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, Width, i64)> {
     };
     match (gpr(d)?, gpr(s)?) {
         ((d, Some(width)), (s, Some(_))) if d != RSP => Some((d, s, width, imm)),
+        _ => None,
+    }
+}
+
+/// `movsxd r64, r32`.
+fn sign_extension(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg)> {
+    match (mnemonic, ops) {
+        ("movsxd", [Op::Reg(d, _), Op::Reg(s, _)]) => match (gpr(d)?, gpr(s)?) {
+            ((d, Some(Width::W64)), (s, Some(Width::W32))) => Some((d, s)),
+            _ => None,
+        },
         _ => None,
     }
 }

@@ -1,0 +1,84 @@
+//! Behaviour the differential fuzz target (`fuzz/`, README.md "Findings")
+//! disagreed on, pinned with the right answers in kwo's userspace runtime.
+
+use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, Val};
+use kwo_verifier::Policy;
+
+fn instance(wat: &str) -> Instance {
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = kwo_verifier::verify(&wasm, &Policy::kernel()).unwrap();
+    let options = kwo_compiler::Options {
+        target: kwo_format::Target::HOST,
+        ..kwo_compiler::Options::default()
+    };
+    let kwo = kwo_compiler::compile(&module, &options).unwrap();
+    Instance::new(&kwo, &Config::default()).unwrap()
+}
+
+fn trap(r: Result<Vec<Val>, RunError>) -> TrapCode {
+    match r {
+        Err(RunError::Trap(t)) => t.code,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+/// wasmi 2.0.0 returns the first operand here whatever the condition; the
+/// spec (and wabt's interpreter) pick the second when `eqz` gives 0.
+#[test]
+fn select_on_an_eqz_condition() {
+    let mut inst = instance(
+        r#"(module (func (export "f") (param i32) (result i32)
+             (select (i32.const 1) (i32.const 9) (i32.eqz (local.get 0)))))"#,
+    );
+    assert_eq!(inst.invoke("f", &[Val::I32(5)]).unwrap(), vec![Val::I32(9)]);
+    assert_eq!(inst.invoke("f", &[Val::I32(0)]).unwrap(), vec![Val::I32(1)]);
+}
+
+/// The divisions whose checker proof `compiler/tests/fuzz_findings.rs`
+/// covers, run: results and traps as the spec says.
+#[test]
+fn division_by_a_sign_extended_i32() {
+    let mut inst = instance(
+        r#"(module
+             (func (export "div") (param i64 i32) (result i64)
+               (i64.div_s (local.get 0) (i64.extend_i32_s (local.get 1))))
+             (func (export "rem") (param i64 i32) (result i64)
+               (i64.rem_s (local.get 0) (i64.extend_i32_s (local.get 1)))))"#,
+    );
+    let div = |inst: &mut Instance, a: i64, b: i32| inst.invoke("div", &[Val::I64(a), Val::I32(b)]);
+    assert_eq!(div(&mut inst, -7, 2).unwrap(), vec![Val::I64(-3)]);
+    assert_eq!(div(&mut inst, 7, -1).unwrap(), vec![Val::I64(-7)]);
+    assert_eq!(
+        trap(div(&mut inst, i64::MIN, -1)),
+        TrapCode::IntegerOverflow
+    );
+    assert_eq!(trap(div(&mut inst, 1, 0)), TrapCode::IntegerDivideByZero);
+    let rem = inst.invoke("rem", &[Val::I64(i64::MIN), Val::I32(-1)]);
+    assert_eq!(rem.unwrap(), vec![Val::I64(0)]);
+    assert_eq!(
+        trap(inst.invoke("rem", &[Val::I64(3), Val::I32(0)])),
+        TrapCode::IntegerDivideByZero
+    );
+}
+
+/// A recursive function whose results need a return area (the checker's
+/// finding in `compiler/tests/fuzz_findings.rs`) returns them right, and
+/// its stack check still stops runaway recursion.
+#[test]
+fn recursion_with_a_return_area() {
+    let mut inst = instance(
+        r#"(module (func $r (export "r") (param i32) (result i32 i64 i32)
+             (if (local.get 0) (then
+               (call $r (i32.sub (local.get 0) (i32.const 1))) (drop) (drop) (drop)))
+             (i32.const 1) (i64.const 2) (i32.const 3)))"#,
+    );
+    assert_eq!(
+        inst.invoke("r", &[Val::I32(1000)]).unwrap(),
+        vec![Val::I32(1), Val::I64(2), Val::I32(3)]
+    );
+    assert_eq!(
+        trap(inst.invoke("r", &[Val::I32(i32::MAX)])),
+        TrapCode::StackExhausted
+    );
+    assert_eq!(inst.invoke("r", &[Val::I32(3)]).unwrap().len(), 3);
+}
