@@ -228,15 +228,7 @@ fn run_table(o: &mut String, d: &Data) {
          the fastest runs much less.\n"
     );
     let engines = &main_engines(d);
-    let _ = write!(o, "| workload | n |");
-    for e in engines {
-        let _ = write!(o, " {} |", e.label());
-    }
-    let _ = write!(o, "\n|---|---:|");
-    for _ in engines {
-        o.push_str("---:|");
-    }
-    o.push('\n');
+    engine_table_head(o, "n", engines);
     for r in &d.times {
         let _ = write!(o, "| {} | {} |", r.name, r.arg);
         for &e in engines {
@@ -264,6 +256,20 @@ fn run_table(o: &mut String, d: &Data) {
     o.push_str("\n\n![ratio to native](ratio.svg)\n");
 }
 
+/// The head of a table with a workload column, a size column and one
+/// column per engine.
+fn engine_table_head(o: &mut String, size: &str, engines: &[Engine]) {
+    let _ = write!(o, "| workload | {size} |");
+    for e in engines {
+        let _ = write!(o, " {} |", e.label());
+    }
+    o.push_str("\n|---|---:|");
+    for _ in engines {
+        o.push_str("---:|");
+    }
+    o.push('\n');
+}
+
 /// Time at twice the size over time at the size, per engine: about 2 when
 /// the work grows linearly.
 fn growth_table(o: &mut String, d: &Data) {
@@ -278,15 +284,7 @@ fn growth_table(o: &mut String, d: &Data) {
          copied on every `memory.grow` makes it quadratic).\n"
     );
     let engines = &main_engines(d);
-    let _ = write!(o, "| workload | n → 2n |");
-    for e in engines {
-        let _ = write!(o, " {} |", e.label());
-    }
-    let _ = write!(o, "\n|---|---:|");
-    for _ in engines {
-        o.push_str("---:|");
-    }
-    o.push('\n');
+    engine_table_head(o, "n → 2n", engines);
     for big in &d.doubled {
         let Some(small) = d.times.iter().find(|r| r.name == big.name) else {
             continue;

@@ -10,10 +10,11 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod common;
+use common::kwo_command;
+
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
-    std::fs::create_dir_all(&dir).expect("creating the scratch directory");
-    dir.join(name)
+    common::scratch("cli", name)
 }
 
 fn write_wat(name: &str, wat: &str) -> PathBuf {
@@ -23,10 +24,7 @@ fn write_wat(name: &str, wat: &str) -> PathBuf {
 }
 
 fn kwo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kwo"))
-        .args(args)
-        .output()
-        .expect("running kwo")
+    kwo_command(args).output().expect("running kwo")
 }
 
 fn text(b: &[u8]) -> String {

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+mod common;
+use common::{kwo_command, run_tool};
+
 const HELLO_TEXT: &str = "Hello, WebAssembly in Linux Kernel!\n";
 /// Exit status of `kwo run` when the program trapped.
 const TRAP_EXIT: i32 = 134;
@@ -23,35 +26,13 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A per-test-binary scratch directory under the target directory.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("programs");
-    std::fs::create_dir_all(&dir).expect("creating the scratch directory");
-    dir.join(name)
+    common::scratch("programs", name)
 }
 
-/// Run the kwo binary, through `KWO_TEST_RUNNER` if set (an emulator
-/// prefix such as `qemu-aarch64 -L /usr/aarch64-linux-gnu` when the tests
-/// were built for a foreign architecture).
+/// Run the kwo binary (through `KWO_TEST_RUNNER` if set).
 fn kwo(args: &[&str]) -> Output {
-    let runner = std::env::var("KWO_TEST_RUNNER").unwrap_or_default();
-    let mut prefix = runner.split_whitespace();
-    let mut cmd = match prefix.next() {
-        Some(program) => {
-            let mut cmd = Command::new(program);
-            cmd.args(prefix).arg(env!("CARGO_BIN_EXE_kwo"));
-            cmd
-        }
-        None => Command::new(env!("CARGO_BIN_EXE_kwo")),
-    };
-    cmd.args(args).output().expect("running the kwo binary")
-}
-
-fn run_tool(cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run .ci/run to install it)"));
-    assert!(out.status.success(), "{cmd:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    kwo_command(args).output().expect("running the kwo binary")
 }
 
 /// tests/programs/hello.c built for wasm32-wasi, once per test binary.

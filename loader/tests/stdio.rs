@@ -17,37 +17,15 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{kwo_command, run_tool};
+
 /// Exit status of `kwo run` when the program trapped.
 const TRAP_EXIT: i32 = 134;
 const TEN_MB: usize = 10_000_000;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stdio");
-    std::fs::create_dir_all(&dir).expect("creating the scratch directory");
-    dir.join(name)
-}
-
-/// The kwo binary, through `KWO_TEST_RUNNER` if set (an emulator prefix).
-fn kwo_command(args: &[&str]) -> Command {
-    let runner = std::env::var("KWO_TEST_RUNNER").unwrap_or_default();
-    let mut prefix = runner.split_whitespace();
-    let mut cmd = match prefix.next() {
-        Some(program) => {
-            let mut cmd = Command::new(program);
-            cmd.args(prefix).arg(env!("CARGO_BIN_EXE_kwo"));
-            cmd
-        }
-        None => Command::new(env!("CARGO_BIN_EXE_kwo")),
-    };
-    cmd.args(args);
-    cmd
-}
-
-fn run_tool(cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run .ci/run to install it)"));
-    assert!(out.status.success(), "{cmd:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    common::scratch("stdio", name)
 }
 
 /// tests/programs/stdio.c for wasm32-wasi and for this machine, once.

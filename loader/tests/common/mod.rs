@@ -1,0 +1,42 @@
+//! Helpers shared by the test binaries that run the `kwo` command and the
+//! C toolchain: scratch files, the kwo binary through an emulator prefix,
+//! and tools that must succeed.
+
+// Each test binary uses its own subset.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A scratch file under the target directory, in a folder per test binary.
+pub fn scratch(folder: &str, name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(folder);
+    std::fs::create_dir_all(&dir).expect("creating the scratch directory");
+    dir.join(name)
+}
+
+/// The kwo binary with `args`, through `KWO_TEST_RUNNER` if set (an
+/// emulator prefix such as `qemu-aarch64 -L /usr/aarch64-linux-gnu` when
+/// the tests were built for a foreign architecture).
+pub fn kwo_command(args: &[&str]) -> Command {
+    let runner = std::env::var("KWO_TEST_RUNNER").unwrap_or_default();
+    let mut prefix = runner.split_whitespace();
+    let mut cmd = match prefix.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(prefix).arg(env!("CARGO_BIN_EXE_kwo"));
+            cmd
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_kwo")),
+    };
+    cmd.args(args);
+    cmd
+}
+
+/// Runs a build tool, which must succeed.
+pub fn run_tool(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run .ci/run to install it)"));
+    assert!(out.status.success(), "{cmd:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}
