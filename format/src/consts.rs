@@ -141,7 +141,8 @@ pub const KWO_HOST_WASI_PROC_EXIT: u32 = 45;
 pub const KWO_HOST_WASI_RANDOM_GET: u32 = 46;
 pub const KWO_HOST_WASI_SCHED_YIELD: u32 = 47;
 pub const KWO_HOST_WASI_FD_RENUMBER: u32 = 48;
-pub const KWO_HOST_WASI_END: u32 = 49;
+pub const KWO_HOST_WASI_POLL_ONEOFF: u32 = 49;
+pub const KWO_HOST_WASI_END: u32 = 50;
 
 pub const KWO_TRAP_NONE: u32 = 0;
 pub const KWO_TRAP_UNREACHABLE: u32 = 1;
@@ -215,6 +216,7 @@ pub fn host_name(id: u32) -> Option<&'static str> {
         KWO_HOST_WASI_RANDOM_GET => "wasi:random_get",
         KWO_HOST_WASI_SCHED_YIELD => "wasi:sched_yield",
         KWO_HOST_WASI_FD_RENUMBER => "wasi:fd_renumber",
+        KWO_HOST_WASI_POLL_ONEOFF => "wasi:poll_oneoff",
         _ => return None,
     })
 }

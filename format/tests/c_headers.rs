@@ -172,6 +172,7 @@ fn rust_defines() -> Vec<(&'static str, u64)> {
         KWO_HOST_WASI_RANDOM_GET,
         KWO_HOST_WASI_SCHED_YIELD,
         KWO_HOST_WASI_FD_RENUMBER,
+        KWO_HOST_WASI_POLL_ONEOFF,
         KWO_HOST_WASI_END,
         KWO_TRAP_NONE,
         KWO_TRAP_UNREACHABLE,

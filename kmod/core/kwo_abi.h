@@ -109,7 +109,8 @@ struct kwo_vmtable {
 #define KWO_HOST_WASI_RANDOM_GET		46
 #define KWO_HOST_WASI_SCHED_YIELD		47
 #define KWO_HOST_WASI_FD_RENUMBER		48
-#define KWO_HOST_WASI_END			49
+#define KWO_HOST_WASI_POLL_ONEOFF		49
+#define KWO_HOST_WASI_END			50
 
 /* Trap codes; the names are the spec testsuite's assert_trap messages. */
 #define KWO_TRAP_NONE			0

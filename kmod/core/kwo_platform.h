@@ -94,6 +94,13 @@ __u64 kwo_plat_clock_res_ns(int clock);
  */
 __u64 kwo_plat_stack_left(void);
 
+/*
+ * Sleep for at most ns nanoseconds (WASI poll_oneoff on clocks). It may
+ * return early for any reason, the core checks the time again; in the
+ * kernel the sleep is killable (a fatal signal ends it).
+ */
+void kwo_plat_sleep_ns(__u64 ns);
+
 /* Give up the CPU if someone else wants it (cond_resched / sched_yield). */
 void kwo_plat_resched(void);
 

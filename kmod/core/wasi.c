@@ -3,8 +3,9 @@
  * The WASI (wasi_snapshot_preview1) subset a kernel extension may use:
  * arguments and environment given at instantiation, clocks, reads and
  * writes on the descriptors of the fd table (wasi_fd.c: host files the
- * glue gave, stdio among them), randomness, proc_exit and sched_yield.
- * There is no file system: no preopens, no path calls. Every guest pointer
+ * glue gave, stdio among them), randomness, proc_exit, sched_yield
+ * and poll_oneoff on clocks (sleep). There is no file system: no preopens,
+ * no path calls. Every guest pointer
  * and length is checked against linear memory (EFAULT). Each function has
  * the wasm signature with the vmctx prepended and returns a WASI errno.
  *
@@ -29,6 +30,7 @@
 #define WASI_EISDIR	31
 #define WASI_ENOMEM	48
 #define WASI_ENOSPC	51
+#define WASI_ENOTSUP	58
 #define WASI_EPERM	63
 #define WASI_EPIPE	64
 #define WASI_ESPIPE	70
@@ -417,6 +419,131 @@ static __u32 wasi_fd_write(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 	return total ? WASI_ESUCCESS : wasi_errno(ret);
 }
 
+/*
+ * poll_oneoff: a subscription is 48 bytes (userdata, tag at 8, then for a
+ * clock: id at 16, timeout at 24, precision at 32, flags at 40, bit 0 an
+ * absolute time); an event is 32 bytes (userdata, errno at 8, type at 10).
+ */
+#define WASI_SUB_SIZE		48
+#define WASI_EVENT_SIZE		32
+#define WASI_EVENTTYPE_CLOCK	0
+#define WASI_SUBCLOCK_ABSTIME	1
+#define WASI_NO_TIMEOUT		(~0ull)
+
+/* a + b, or ~0 where it would overflow. */
+static __u64 add_sat(__u64 a, __u64 b)
+{
+	return a + b < a ? WASI_NO_TIMEOUT : a + b;
+}
+
+/*
+ * The monotonic time when clock subscription sub fires (relative timeouts
+ * count from now, the start of the call), WASI_NO_TIMEOUT
+ * for never (within 64 bits), or 0 with *err set for an unknown clock.
+ * An absolute realtime is turned into monotonic time now: a later step of
+ * the realtime clock does not move the wakeup.
+ */
+static __u64 clock_sub_due(const __u8 *sub, __u64 now, __u16 *err)
+{
+	int clock = wasi_clock(kwo_le32(sub + 16));
+	__u64 timeout = kwo_le64(sub + 24), real;
+
+	*err = WASI_ESUCCESS;
+	if (clock < 0) {
+		*err = WASI_EINVAL;
+		return 0;
+	}
+	if (!(sub[40] & WASI_SUBCLOCK_ABSTIME))
+		return add_sat(now, timeout);
+	if (clock == KWO_CLOCK_MONOTONIC)
+		return timeout;
+	real = kwo_plat_clock_ns(KWO_CLOCK_REALTIME);
+	return timeout <= real ? now : add_sat(now, timeout - real);
+}
+
+static void put_event(__u8 *ev, const __u8 *sub, __u16 err)
+{
+	memset(ev, 0, WASI_EVENT_SIZE);
+	memcpy(ev, sub, 8);
+	ev[8] = (__u8)err;
+	ev[9] = (__u8)(err >> 8);
+	ev[10] = sub[8];
+}
+
+/*
+ * Sleep until monotonic time due, with the FPU section paused, in slices
+ * that end at the call's time budget: a fatal signal or the budget traps
+ * "interrupted" at ra, so a sleep can never outlast the budget.
+ */
+static void sleep_until(struct kwo_instance *inst, __u64 due,
+			unsigned long ra)
+{
+	__u64 now, left;
+
+	for (;;) {
+		kwo_resched_or_interrupt(inst, ra);
+		now = kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC);
+		if (now >= due)
+			return;
+		left = due - now;
+		if (inst->deadline_ns && inst->deadline_ns - now < left)
+			left = inst->deadline_ns - now;
+		kwo_plat_sleep_ns(left);
+	}
+}
+
+/*
+ * Only clock subscriptions wait. A descriptor subscription (fd_read,
+ * fd_write) is answered at once with an ENOTSUP event, and so is an
+ * unknown clock (EINVAL): with any such event the call does not sleep,
+ * as a poll that has something to report returns. Otherwise it sleeps
+ * until the earliest clock and reports every clock due by then.
+ */
+static __u32 wasi_poll_oneoff(struct kwo_vmctx *vmctx, __u32 in, __u32 out,
+			      __u32 nsubs, __u32 nevents_ptr)
+{
+	unsigned long ra = (unsigned long)__builtin_return_address(0);
+	struct kwo_instance *inst = kwo_inst(vmctx);
+	__u8 *subs = guest(inst, in, (__u64)WASI_SUB_SIZE * nsubs);
+	__u8 *evs = guest(inst, out, (__u64)WASI_EVENT_SIZE * nsubs);
+	__u8 *nevents = guest(inst, nevents_ptr, 4), *sub;
+	__u64 fp[KWO_FP_SAVE_SLOTS], start, now, due, first = WASI_NO_TIMEOUT;
+	__u32 i, n = 0;
+	__u16 err;
+	int paused;
+
+	if (!nsubs)
+		return WASI_EINVAL;
+	if (!subs || !evs || !nevents)
+		return WASI_EFAULT;
+	start = kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC);
+	for (i = 0; i < nsubs; i++) {
+		sub = subs + (size_t)WASI_SUB_SIZE * i;
+		err = WASI_ENOTSUP;
+		if (sub[8] == WASI_EVENTTYPE_CLOCK) {
+			due = clock_sub_due(sub, start, &err);
+			if (!err && due < first)
+				first = due;
+		}
+		if (err)
+			put_event(evs + (size_t)WASI_EVENT_SIZE * n++, sub, err);
+	}
+	if (!n) {
+		paused = kwo_fpu_pause(inst, fp);
+		sleep_until(inst, first, ra);
+		kwo_fpu_resume(inst, fp, paused);
+		now = kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC);
+		for (i = 0; i < nsubs; i++) {
+			sub = subs + (size_t)WASI_SUB_SIZE * i;
+			if (clock_sub_due(sub, start, &err) <= now)
+				put_event(evs + (size_t)WASI_EVENT_SIZE * n++,
+					  sub, WASI_ESUCCESS);
+		}
+	}
+	kwo_st32(nevents, n);
+	return WASI_ESUCCESS;
+}
+
 static void wasi_proc_exit(struct kwo_vmctx *vmctx, __u32 code)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
@@ -489,6 +616,7 @@ void *kwo_wasi_addr(__u32 host_id)
 		[KWO_HOST_WASI_RANDOM_GET] = (void *)wasi_random_get,
 		[KWO_HOST_WASI_SCHED_YIELD] = (void *)wasi_sched_yield,
 		[KWO_HOST_WASI_FD_RENUMBER] = (void *)wasi_fd_renumber,
+		[KWO_HOST_WASI_POLL_ONEOFF] = (void *)wasi_poll_oneoff,
 	};
 
 	if (host_id < KWO_HOST_WASI_BASE || host_id >= KWO_HOST_WASI_END)

@@ -89,6 +89,19 @@ void kwo_plat_resched(void)
 		__refrigerator(false);
 }
 
+/*
+ * Killable rather than interruptible: a pending ordinary signal would end
+ * every sleep at once and make the core's loop spin, while a fatal one
+ * must end it (the core then traps "interrupted").
+ */
+void kwo_plat_sleep_ns(__u64 ns)
+{
+	ktime_t left = ns > KTIME_MAX ? KTIME_MAX : (ktime_t)ns;
+
+	set_current_state(TASK_KILLABLE);
+	schedule_hrtimeout(&left, HRTIMER_MODE_REL);
+}
+
 int kwo_plat_should_stop(void)
 {
 	return fatal_signal_pending(current);

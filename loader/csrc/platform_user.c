@@ -187,6 +187,18 @@ void kwo_plat_resched(void)
 }
 
 /* Userspace calls are stopped by their timeout, not by signals. */
+/* A signal ending nanosleep early is fine: the core sleeps again. */
+void kwo_plat_sleep_ns(__u64 ns)
+{
+	__u64 sec = ns / 1000000000ull;
+	struct timespec ts = {
+		.tv_sec = sec > INT_MAX ? INT_MAX : (time_t)sec,
+		.tv_nsec = (long)(ns % 1000000000ull),
+	};
+
+	nanosleep(&ts, NULL);
+}
+
 int kwo_plat_should_stop(void)
 {
 	return 0;

@@ -573,8 +573,8 @@ fn missing_imports_are_refused_with_a_reason_or_stubbed() {
             "kwo provides only WASI preview1 functions",
         ),
         (
-            r#"(module (import "wasi_snapshot_preview1" "poll_oneoff" (func (param i32) (result i32))))"#,
-            "not preview1's (i32, i32, i32, i32) -> (i32)",
+            r#"(module (import "wasi_snapshot_preview1" "fd_advise" (func (param i32) (result i32))))"#,
+            "not preview1's (i32, i64, i64, i32) -> (i32)",
         ),
         (
             r#"(module (import "wasi_snapshot_preview1" "no_such_call" (func (result i32))))"#,

@@ -343,9 +343,12 @@ fn c_program_with_missing_imports_is_refused_clearly_or_runs_on_stubs() {
     assert_eq!(out.status.code(), Some(1), "the program's own status");
 }
 
-/// tests/programs/sleep.rs: `thread::sleep` is WASI `poll_oneoff`.
+/// tests/programs/sleep.rs: `thread::sleep` is WASI `poll_oneoff`, which
+/// sleeps in the host for about as long as asked, and no longer than the
+/// time budget: a sleep past `--timeout` traps "interrupted" when the
+/// budget ends, keeping what was printed before.
 #[test]
-fn rust_sleep_is_refused_clearly_or_runs() {
+fn rust_sleep_sleeps_and_is_interrupted_by_the_budget() {
     let wasm = scratch("sleep-rs.wasm");
     let src = repo_root().join("tests/programs/sleep.rs");
     run_tool(
@@ -354,22 +357,24 @@ fn rust_sleep_is_refused_clearly_or_runs() {
             .arg(&wasm)
             .arg(src),
     );
-    let out = kwo(&["run", path_str(&wasm)]);
+    let start = std::time::Instant::now();
+    let out = kwo(&["run", path_str(&wasm), "200"]);
+    let took = start.elapsed();
     assert_clean(&out);
-    if provides("poll_oneoff") {
-        assert_eq!(stdout(&out), "before sleep\nafter sleep\n", "stderr: {}", stderr(&out));
-        assert_eq!(out.status.code(), Some(0));
-        return;
-    }
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.contains("`poll_oneoff`, used for sleeping") && err.contains("Rust `thread::sleep`"), "{err}");
-    // On the stub, Rust's std does not expect the sleep to fail: it panics
-    // (after the first line reached stdout) and the panic traps.
-    let out = kwo(&["run", "--allow-missing-imports", path_str(&wasm)]);
-    assert_eq!(stdout(&out), "before sleep\n");
-    assert!(stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "before sleep\nafter sleep\n", "stderr: {}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(took >= std::time::Duration::from_millis(200), "slept only {took:?}");
+    assert!(took < std::time::Duration::from_secs(3), "slept {took:?}");
+
+    let start = std::time::Instant::now();
+    let out = kwo(&["run", "--timeout", "300ms", path_str(&wasm), "60000"]);
+    let took = start.elapsed();
+    assert_clean(&out);
+    assert_eq!(stdout(&out), "before sleep\n", "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
     assert_eq!(out.status.code(), Some(TRAP_EXIT));
+    assert!(took >= std::time::Duration::from_millis(300), "interrupted after {took:?}");
+    assert!(took < std::time::Duration::from_secs(5), "interrupted only after {took:?}");
 }
 
 /// Every preview1 function wasi-libc declares (`<wasi/api.h>`) is known to

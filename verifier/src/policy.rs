@@ -67,6 +67,7 @@ pub const WASI_IMPORTS: &[WasiImport] = &[
     wasi("random_get", &[I32, I32], &[I32], 46),
     wasi("sched_yield", &[], &[I32], 47),
     wasi("fd_renumber", &[I32, I32], &[I32], 48),
+    wasi("poll_oneoff", &[I32, I32, I32, I32], &[I32], 49),
 ];
 
 /// The `spectest` functions [`Policy::spectest`] admits (any signature

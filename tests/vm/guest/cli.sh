@@ -45,6 +45,18 @@ rs_out=$(printf 'Hello from Rust on kwo!\nargs: alpha beta\nsorted: [3, 7, 11, 1
 cli_expect 3 "$rs_out" "" kwo run --kernel /objects/hello-rs.kwo alpha beta
 cli_expect 3 "$rs_out" "" kwo exec /objects/hello-rs.wasm alpha beta
 
+# Sleeping (Rust thread::sleep, WASI poll_oneoff): a killable sleep in
+# kwo.ko that the time budget ends promptly (a minute's sleep under a
+# 300 ms budget traps within seconds, keeping the line printed before).
+cli_expect 0 "$(printf 'before sleep\nafter sleep')" "" kwo run --kernel /objects/sleep-rs.kwo 200
+t0=$(date +%s)
+cli_expect 134 "before sleep" "trap: interrupted" kwo run --kernel --timeout 300ms /objects/sleep-rs.kwo 60000
+t1=$(date +%s)
+[ $((t1 - t0)) -le 5 ] || {
+	echo "KWO-STEP-FAILED: a sleep under a 300 ms budget took $((t1 - t0)) s"
+	fail=1
+}
+
 # Wasmtime's argument order: --invoke before FILE, the rest is the export's;
 # usage errors exit 2, load errors 1.
 cli_expect 0 -8 "" kwo run --kernel --invoke add /objects/add.kwo -10 2
