@@ -377,6 +377,33 @@ fn rust_sleep_sleeps_and_is_interrupted_by_the_budget() {
     assert!(took < std::time::Duration::from_secs(5), "interrupted only after {took:?}");
 }
 
+/// tests/programs/poll.c: poll_oneoff's clock subscriptions (relative,
+/// absolute, the earliest of two), descriptor subscriptions and unknown
+/// clocks answered at once, and C `usleep`.
+#[test]
+fn c_poll_oneoff_clocks_and_refused_subscriptions() {
+    let wasm = scratch("poll-c.wasm");
+    let src = repo_root().join("tests/programs/poll.c");
+    run_tool(Command::new("clang").args(["--target=wasm32-wasi", "-O2", "-o"]).arg(&wasm).arg(src));
+    let out = kwo(&["run", "--timeout", "20s", path_str(&wasm)]);
+    assert_clean(&out);
+    assert_eq!(
+        stdout(&out),
+        "ok no subscriptions: EINVAL\n\
+         ok subscriptions outside memory: EFAULT\n\
+         ok earliest clock fires\n\
+         ok slept 50 ms\n\
+         ok absolute monotonic clock fires\n\
+         ok slept until it\n\
+         ok past realtime fires at once\n\
+         ok fd subscription ENOTSUP, unknown clock EINVAL, no sleep\n\
+         ok usleep 20 ms\n",
+        "stderr: {}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
 /// Every preview1 function wasi-libc declares (`<wasi/api.h>`) is known to
 /// kwo's table with the signature clang gives it: a module importing all of
 /// them verifies with `--allow-missing-imports`. (wasi-libc no longer
