@@ -486,8 +486,13 @@ static void sleep_until(struct kwo_instance *inst, __u64 due,
 		if (now >= due)
 			return;
 		left = due - now;
-		if (inst->deadline_ns && inst->deadline_ns - now < left)
-			left = inst->deadline_ns - now;
+		if (inst->deadline_ns) {
+			/* past it since the check above: trap there now */
+			if (inst->deadline_ns <= now)
+				continue;
+			if (inst->deadline_ns - now < left)
+				left = inst->deadline_ns - now;
+		}
 		kwo_plat_sleep_ns(left);
 	}
 }
