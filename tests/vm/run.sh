@@ -220,11 +220,13 @@ build_objects() {
 		die "rustc hello.rs failed (run scripts/setup)"
 	rustc --target wasm32-wasip1 -O -o "$OUT/objects/sleep-rs.wasm" "$ROOT/tests/programs/sleep.rs" ||
 		die "rustc sleep.rs failed (run scripts/setup)"
+	clang --target=wasm32-wasi -O2 -o "$OUT/objects/poll-c.wasm" "$ROOT/tests/programs/poll.c" ||
+		die "clang poll.c failed (run scripts/setup)"
 	clang --target=wasm32-wasi -O2 -o "$OUT/objects/stdio-c.wasm" "$ROOT/tests/programs/stdio.c" ||
 		die "clang stdio.c failed (run scripts/setup)"
 	"$CC" -static -O2 -o "$OUT/objects/stdio-native" "$ROOT/tests/programs/stdio.c" ||
 		die "$CC stdio.c failed"
-	for n in hello-c hello-rs sleep-rs stdio-c; do
+	for n in hello-c hello-rs sleep-rs poll-c stdio-c; do
 		"$KWO" compile --target $TARGET "$OUT/objects/$n.wasm" -o "$OUT/objects/$n.kwo" ||
 			die "kwo compile $n failed"
 		"$KWO" check "$OUT/objects/$n.kwo" >/dev/null || die "kwo check $n failed"

@@ -56,6 +56,12 @@ t1=$(date +%s)
 	echo "KWO-STEP-FAILED: a sleep under a 300 ms budget took $((t1 - t0)) s"
 	fail=1
 }
+# poll_oneoff's edges (tests/programs/poll.c, as in loader/tests/programs.rs).
+poll_out=$(printf '%s\n' "ok no subscriptions: EINVAL" "ok subscriptions outside memory: EFAULT" \
+	"ok earliest clock fires" "ok slept 50 ms" "ok absolute monotonic clock fires" \
+	"ok slept until it" "ok past realtime fires at once" \
+	"ok fd subscription ENOTSUP, unknown clock EINVAL, no sleep" "ok usleep 20 ms")
+cli_expect 0 "$poll_out" "" kwo run --kernel --timeout 20s /objects/poll-c.kwo
 
 # Wasmtime's argument order: --invoke before FILE, the rest is the export's;
 # usage errors exit 2, load errors 1.
