@@ -47,7 +47,7 @@ impl Purpose {
             Purpose::Stdio => "reading and writing descriptors: stdin, stdout, stderr",
             Purpose::Files => {
                 "file system access: C `fopen`, `opendir`, `stat`, Rust `std::fs` \
-                 (kwo gives a program files only under directories passed with --dir)"
+                 (kwo does not give programs files yet: no directory can be preopened)"
             }
             Purpose::Poll => "sleeping and waiting for events: C `sleep`, Rust `thread::sleep`",
             Purpose::Process => "signals to the process: C `raise`",
