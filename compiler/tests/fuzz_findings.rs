@@ -41,12 +41,12 @@ fn a_sign_extended_divisor_is_proven_guarded() {
     );
 }
 
-/// Open: Cranelift's mid-end rewrites the divisor's zero test when the
-/// divisor is a `ctz` (`ctz x == 0` becomes `x & 1 != 0`), so the checker,
-/// which learns only from tests of the divisor register itself, cannot
-/// prove the `div` guarded, and a valid module does not compile.
+/// Fixed: Cranelift's mid-end rewrote the divisor's zero test when the
+/// divisor is a `ctz` (`ctz x == 0` became `x & 1 != 0`), so the checker,
+/// which learns only from tests of the divisor register itself, could not
+/// prove the `div` guarded. The translator now hides a computed divisor
+/// from the mid-end (`divisor_barrier`).
 #[test]
-#[ignore = "open: the checker cannot follow the mid-end's rewrite of a ctz divisor's zero test"]
 fn a_ctz_divisor_compiles() {
     compiles_and_checks(
         "(module (func (export \"f\") (param i32 i32) (result i32)
@@ -54,10 +54,9 @@ fn a_ctz_divisor_compiles() {
     );
 }
 
-/// Open: the mid-end proves `clz(popcnt x)` (26..=32) nonzero and removes
-/// the zero test altogether; the checker has no value ranges.
+/// Fixed: the mid-end rewrote `clz(popcnt x) == 0` into `popcnt x < 0`;
+/// the checker has no value ranges (fixed as the `ctz` one above).
 #[test]
-#[ignore = "open: the checker has no value ranges for a divisor the mid-end proved nonzero"]
 fn a_clz_of_popcnt_divisor_compiles() {
     compiles_and_checks(
         "(module (func (export \"f\") (param i32 i32) (result i32)
@@ -65,12 +64,11 @@ fn a_clz_of_popcnt_divisor_compiles() {
     );
 }
 
-/// Open: a divisor that is a comparison's result (0 or 1), sign-extended:
-/// the mid-end tests the comparison instead of the divisor, and
-/// Cranelift's own `ud2` for the divisor is then reachable as far as the
-/// checker can tell.
+/// Fixed: a divisor that is a comparison's result (0 or 1), sign-extended:
+/// the mid-end tested the comparison instead of the divisor, and
+/// Cranelift's own `ud2` for the divisor was then reachable as far as the
+/// checker could tell (fixed as the `ctz` one above).
 #[test]
-#[ignore = "open: the checker cannot follow the mid-end's rewrite of a comparison divisor's tests"]
 fn a_comparison_divisor_compiles() {
     compiles_and_checks(
         "(module (func (export \"f\") (param i64 i32) (result i64)
