@@ -4,7 +4,7 @@
 //! `#[ignore]`d with the reason, so that `cargo test -- --ignored` shows
 //! them failing until they are fixed.
 
-use kwo_compiler::{check::check, compile_object, Options};
+use kwo_compiler::{check::check, compile_object, OptLevel, Options};
 use kwo_format::Target;
 use kwo_verifier::{verify, Policy};
 
@@ -93,6 +93,36 @@ fn a_loop_invariant_incremented_divisor_compiles() {
              (br_if $l (i32.ne (local.get 0) (local.get 1))))
            (local.get 3)))",
     );
+}
+
+/// Fixed (found once the mid-end rejections above no longer hid it): a
+/// division by a constant 0 at `-O none`. Cranelift tests the constant
+/// (`xor rax, rax; test rax, rax; je trap`, `mov x3, #0; cbz x3, trap`) and
+/// leaves the division, with its own `ud2`/`udf` for a zero divisor, on
+/// the path never taken; the checker did not know a register's constant
+/// decides such a branch.
+#[test]
+fn a_division_by_a_constant_zero_compiles_unoptimized() {
+    for op in ["i64.div_s", "i64.div_u", "i64.rem_s", "i32.div_s", "i32.rem_u"] {
+        let ty = &op[..3];
+        let wat = format!(
+            "(module (func (export \"f\") (param {ty}) (result {ty})
+               ({op} (local.get 0) ({ty}.const 0))))"
+        );
+        let wasm = wat::parse_str(&wat).unwrap();
+        let module = verify(&wasm, &Policy::kernel()).unwrap();
+        for target in [Target::X86_64, Target::Aarch64] {
+            let options = Options {
+                target,
+                opt: OptLevel::None,
+                verify_ir: true,
+                ..Options::default()
+            };
+            let object = compile_object(&module, &options)
+                .unwrap_or_else(|e| panic!("{target:?}: {e}\n{wat}"));
+            check(&object).unwrap_or_else(|e| panic!("{target:?}: {e}\n{wat}"));
+        }
+    }
 }
 
 /// Fixed: a function whose results overflow the System V return registers
