@@ -103,7 +103,13 @@ fn a_loop_invariant_incremented_divisor_compiles() {
 /// decides such a branch.
 #[test]
 fn a_division_by_a_constant_zero_compiles_unoptimized() {
-    for op in ["i64.div_s", "i64.div_u", "i64.rem_s", "i32.div_s", "i32.rem_u"] {
+    for op in [
+        "i64.div_s",
+        "i64.div_u",
+        "i64.rem_s",
+        "i32.div_s",
+        "i32.rem_u",
+    ] {
         let ty = &op[..3];
         let wat = format!(
             "(module (func (export \"f\") (param {ty}) (result {ty})
