@@ -360,8 +360,17 @@ impl State {
         self.facts[dst as usize] = low;
     }
 
-    /// Whether `reg == imm` is decided by the facts.
+    /// Whether `reg == imm` is decided by the facts, or by the constant the
+    /// register holds (unoptimized code tests constants: `xor rax, rax;
+    /// test rax, rax; je`, `mov x3, #0; cbz x3`, and divides by a constant
+    /// 0 on the path those branches never take).
     fn equals(&self, reg: Reg, width: Width, imm: i64) -> Option<bool> {
+        if let Some(value) = self.constant[reg as usize] {
+            return Some(match width {
+                Width::W32 => value as u32 == imm as u32,
+                Width::W64 => value == imm,
+            });
+        }
         let excluded = (imm == 0 && self.has(reg, nonzero(width)))
             || (imm == -1 && self.has(reg, not_minus_one(width)));
         if excluded {
@@ -707,8 +716,10 @@ fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi) -> Vec<(u64, St
             if is_zero != Some(false) {
                 out.push((zero_to, state.clone()));
             }
-            state.learn(reg, nonzero(width));
-            out.push((nonzero_to, state));
+            if is_zero != Some(true) {
+                state.learn(reg, nonzero(width));
+                out.push((nonzero_to, state));
+            }
             out
         }
         Flow::Return | Flow::JumpIndirect | Flow::Forbidden => Vec::new(),
@@ -905,6 +916,61 @@ mod tests {
         let len = table.len() as u64 * 4;
         let f = Function::analyse(&Table(table), &[], 0, 0..len, 0, &|_| host).unwrap();
         f.insns.contains_key(&at)
+    }
+
+    /// A [`Table`] whose first instruction moves a constant into a register.
+    struct WithConstant(Table, Reg, i64);
+
+    impl Decoder for WithConstant {
+        fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
+            let mut insn = self.0.decode(code, at)?;
+            if at == 0 {
+                insn.constant = Some((self.1, self.2));
+            }
+            Ok(insn)
+        }
+
+        fn abi(&self) -> Abi {
+            self.0.abi()
+        }
+    }
+
+    /// A register known to hold 0 (or 1) decides `cbz` and a compare with 0
+    /// both ways: the edge it rules out is not followed, the other is (with
+    /// 1, the forbidden instruction on the nonzero path is reached).
+    #[test]
+    fn a_known_constant_decides_its_branches() {
+        let w = Width::W64;
+        let reached = |value: i64, cbz: bool| {
+            let first = if cbz {
+                Flow::BranchZero {
+                    reg: 3,
+                    width: w,
+                    if_zero: true,
+                    target: 12,
+                }
+            } else {
+                Flow::Next
+            };
+            let compare = FlagsEffect::Compare {
+                reg: 3,
+                width: w,
+                imm: 0,
+            };
+            let table = vec![
+                (first, compare),
+                (Flow::Branch(Cond::Eq, 12), FlagsEffect::Keep),
+                (Flow::Forbidden, FlagsEffect::Keep),
+                (Flow::Return, FlagsEffect::Keep),
+            ];
+            let decoder = WithConstant(Table(table), 3, value);
+            let f = Function::analyse(&decoder, &[], 0, 0..16, 0, &|_| false).unwrap();
+            (f.insns.contains_key(&8), f.insns.contains_key(&12))
+        };
+        for cbz in [true, false] {
+            assert_eq!(reached(0, cbz), (false, true), "0: only the zero edge");
+            assert_eq!(reached(1, cbz), (true, false), "1: only the nonzero edge");
+        }
     }
 
     /// r19 is known nonzero, then compared with 0: `b.eq` cannot be taken

@@ -15,7 +15,7 @@
 
 use cranelift_codegen::ir::{
     condcodes::{FloatCC, IntCC},
-    types, BlockArg, InstBuilder, Type, Value,
+    types, BlockArg, InstBuilder, Opcode, Type, Value, ValueDef,
 };
 
 use super::FuncTranslator;
@@ -32,6 +32,7 @@ pub enum DivOp {
 impl FuncTranslator<'_, '_> {
     pub fn guarded_div(&mut self, op: DivOp, lhs: Value, rhs: Value) -> Value {
         let ty = self.b.func.dfg.value_type(rhs);
+        let rhs = self.divisor_barrier(rhs);
         let zero = self.b.ins().icmp_imm_s(IntCC::Equal, rhs, 0);
         self.trap_if(zero, Trap::IntDivByZero);
         self.guarded_divs += 1;
@@ -43,6 +44,31 @@ impl FuncTranslator<'_, '_> {
             DivOp::RemS => self.b.ins().srem(lhs, rhs),
             DivOp::RemU => self.b.ins().urem(lhs, rhs),
         }
+    }
+
+    /// The divisor, hidden from the mid-end unless it is a constant. The
+    /// mid-end rewrites a test of a computed value into a test of what it
+    /// was computed from (`ctz x == 0` into `x & 1 != 0`, `clz y == 0` into
+    /// `y < 0`, a comparison's result into the comparison itself), also
+    /// after it has replaced a block parameter by its one incoming value;
+    /// the machine-code checker learns only from tests of the register the
+    /// division reads, so it could then not prove the division (or
+    /// Cranelift's own zero check before `ud2`/`udf`) guarded.
+    /// `uadd_overflow(rhs, 0)` has two results, and the mid-end leaves such
+    /// instructions alone, so the zero and -1 tests stay on its result. The
+    /// price is an `add reg, 0` and an unused `setb` (`adds`, `cset` on
+    /// aarch64) next to a division of tens of cycles; constant divisors
+    /// keep their strength reduction.
+    fn divisor_barrier(&mut self, rhs: Value) -> Value {
+        let dfg = &self.b.func.dfg;
+        if let ValueDef::Result(def, _) = dfg.value_def(rhs) {
+            if dfg.insts[def].opcode() == Opcode::Iconst {
+                return rhs;
+            }
+        }
+        let ty = dfg.value_type(rhs);
+        let zero = self.b.ins().iconst(ty, 0);
+        self.b.ins().uadd_overflow(rhs, zero).0
     }
 
     /// `lhs / rhs` for a nonzero `rhs`. A divisor of -1 takes its own path
