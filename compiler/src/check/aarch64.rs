@@ -118,22 +118,10 @@ impl Decoder for Aarch64 {
         let text = format!("{} {}", d.mnemonic, d.ops);
         let args: Vec<&str> = d.ops.split(", ").collect();
         let mut insn = Insn {
-            len: 4,
-            text,
-            flow: flow(&d.mnemonic, &args),
-            flags: FlagsEffect::Keep,
-            load: None,
-            store: Store::None,
-            copy: None,
-            sign_extend: None,
-            constant: None,
-            increment: None,
-            writes: Vec::new(),
-            divisor: None,
             uses_fp: d.regs.iter().any(|r| is_fp_reg(r))
                 || d.ops.contains("fpcr")
                 || d.ops.contains("fpsr"),
-            sp: SpEffect::None,
+            ..Insn::new(4, text, flow(&d.mnemonic, &args))
         };
         insn.flags = flags(&d, &args);
         insn.copy = match (d.mnemonic.as_str(), d.regs.as_slice()) {

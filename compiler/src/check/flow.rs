@@ -165,6 +165,29 @@ pub struct Insn {
     pub sp: SpEffect,
 }
 
+impl Insn {
+    /// An instruction that falls through and has no effect the checks
+    /// follow; the decoders fill in what they find.
+    pub fn new(len: u32, text: String, flow: Flow) -> Insn {
+        Insn {
+            len,
+            text,
+            flow,
+            flags: FlagsEffect::Keep,
+            load: None,
+            store: Store::None,
+            copy: None,
+            sign_extend: None,
+            constant: None,
+            increment: None,
+            writes: Vec::new(),
+            divisor: None,
+            uses_fp: false,
+            sp: SpEffect::None,
+        }
+    }
+}
+
 /// What the dataflow needs to know of the architecture's conventions.
 pub struct Abi {
     /// The stack pointer's register number.
@@ -885,20 +908,8 @@ mod tests {
                 .cloned()
                 .ok_or("past the table")?;
             Ok(Insn {
-                len: 4,
-                text: format!("{flow:?}"),
-                flow,
                 flags,
-                load: None,
-                store: Store::None,
-                copy: None,
-                sign_extend: None,
-                constant: None,
-                increment: None,
-                writes: Vec::new(),
-                divisor: None,
-                uses_fp: false,
-                sp: SpEffect::None,
+                ..Insn::new(4, format!("{flow:?}"), flow)
             })
         }
 

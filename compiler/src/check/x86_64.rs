@@ -112,22 +112,7 @@ impl Decoder for X86 {
         let mnemonic = i.mnemonic().unwrap_or("").to_string();
         let text = format!("{mnemonic} {}", i.op_str().unwrap_or(""));
         let ops = self.operands(&detail);
-        let mut insn = Insn {
-            len: i.len() as u32,
-            text,
-            flow: Flow::Next,
-            flags: FlagsEffect::Keep,
-            load: None,
-            store: Store::None,
-            copy: None,
-            sign_extend: None,
-            constant: None,
-            increment: None,
-            writes: Vec::new(),
-            divisor: None,
-            uses_fp: false,
-            sp: SpEffect::None,
-        };
+        let mut insn = Insn::new(i.len() as u32, text, Flow::Next);
         let groups: Vec<String> = detail
             .groups()
             .iter()
