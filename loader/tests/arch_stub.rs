@@ -15,8 +15,9 @@
 //! `kwo_arch_enter`, linked into kwo-loader. The aarch64 half runs in the
 //! aarch64 stage of `scripts/test` (qemu-aarch64).
 
-use kwo_loader::runtime::{Config, Instance, RunError, Val};
-use kwo_verifier::Policy;
+mod common;
+
+use kwo_loader::runtime::{Instance, RunError, Val};
 
 /// `struct kwo_jmpbuf`: 24 slots.
 #[repr(C, align(16))]
@@ -259,14 +260,7 @@ const FP_CASES: [(&str, u64, u64, u64); 3] = [
 ];
 
 fn fp_instance() -> Instance {
-    let wasm = wat::parse_str(FP_MODULE).unwrap();
-    let module = kwo_verifier::verify(&wasm, &Policy::kernel()).unwrap();
-    let options = kwo_compiler::Options {
-        target: kwo_format::Target::HOST,
-        ..kwo_compiler::Options::default()
-    };
-    let kwo = kwo_compiler::compile(&module, &options).unwrap();
-    Instance::new(&kwo, &Config::default()).unwrap()
+    common::instance_of(FP_MODULE)
 }
 
 /// Run f with the caller's FP mode odd; returns f's value and the mode

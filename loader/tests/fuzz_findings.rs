@@ -1,18 +1,12 @@
 //! Behaviour the differential fuzz target (`fuzz/`, README.md "Findings")
 //! disagreed on, pinned with the right answers in kwo's userspace runtime.
 
-use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, Val};
-use kwo_verifier::Policy;
+mod common;
+
+use kwo_loader::runtime::{Instance, RunError, TrapCode, Val};
 
 fn instance(wat: &str) -> Instance {
-    let wasm = wat::parse_str(wat).unwrap();
-    let module = kwo_verifier::verify(&wasm, &Policy::kernel()).unwrap();
-    let options = kwo_compiler::Options {
-        target: kwo_format::Target::HOST,
-        ..kwo_compiler::Options::default()
-    };
-    let kwo = kwo_compiler::compile(&module, &options).unwrap();
-    Instance::new(&kwo, &Config::default()).unwrap()
+    common::instance_of(wat)
 }
 
 fn trap(r: Result<Vec<Val>, RunError>) -> TrapCode {

@@ -1,6 +1,6 @@
 //! Helpers shared by the test binaries that run the `kwo` command and the
 //! C toolchain: scratch files, the kwo binary through an emulator prefix,
-//! and tools that must succeed.
+//! and tools that must succeed; and a module instantiated in-process.
 
 // Each test binary uses its own subset.
 #![allow(dead_code)]
@@ -39,4 +39,17 @@ pub fn run_tool(cmd: &mut Command) {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run .ci/run to install it)"));
     assert!(out.status.success(), "{cmd:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `wat` verified under the kernel policy, compiled for this machine with
+/// the default options and instantiated with the default configuration.
+pub fn instance_of(wat: &str) -> kwo_loader::runtime::Instance {
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel()).unwrap();
+    let options = kwo_compiler::Options {
+        target: kwo_format::Target::HOST,
+        ..kwo_compiler::Options::default()
+    };
+    let kwo = kwo_compiler::compile(&module, &options).unwrap();
+    kwo_loader::runtime::Instance::new(&kwo, &kwo_loader::runtime::Config::default()).unwrap()
 }
