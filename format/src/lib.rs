@@ -16,6 +16,7 @@ mod crc;
 mod describe;
 pub mod layout;
 pub mod limits;
+pub mod signature;
 mod read;
 mod write;
 

@@ -147,7 +147,7 @@ impl Device {
             Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
             Err(e) => return Err(load_error(&e, &req, &log)),
         };
-        let object = Object::parse(kwo).map_err(|e| {
+        let object = kwo_format::signature::strip(kwo).and_then(Object::parse).map_err(|e| {
             RunError::Load(format!(
                 "the kernel accepted an object kwo cannot read: {e}"
             ))

@@ -7,5 +7,6 @@ pub mod args;
 mod ffi;
 pub mod kernel;
 pub mod runtime;
+pub mod sign;
 pub mod source;
 pub mod uapi;

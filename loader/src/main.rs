@@ -8,9 +8,10 @@
 
 use clap::{Args, Parser, Subcommand};
 use kwo_compiler::{OptLevel, Options};
-use kwo_format::{Object, Target, ValType};
+use kwo_format::{signature, Object, Target, ValType};
 use kwo_loader::args::call_args;
 use kwo_loader::kernel;
+use kwo_loader::sign::Signer;
 use kwo_loader::runtime::{Config, Instance, RunError, Stdio, Val};
 use kwo_loader::source::{
     compile, object_for_host, read_program, verify, Program as ProgramFile, VerifyOptions,
@@ -110,6 +111,23 @@ enum Cmd {
         /// that fail with ENOSYS (errno 52); the object keeps them.
         #[arg(long)]
         allow_missing_imports: bool,
+        /// Sign the object (as `kwo sign` does), recording the limits.
+        #[arg(long, requires_all = ["key", "cert"])]
+        sign: bool,
+        #[command(flatten)]
+        keys: SignKeys,
+    },
+    /// Sign a .kwo object for kwo.ko (docs/security.md): check its machine
+    /// code, then append a PKCS#7 signature (SHA-256, RSA) over the object
+    /// and a record of the signing kwo's version, flags and policy.
+    Sign {
+        /// The .kwo object (unsigned).
+        file: PathBuf,
+        #[command(flatten)]
+        keys: SignKeys,
+        /// Where to write the signed object [default: FILE, in place].
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Check a .kwo object's machine code: no reachable faulting
     /// instruction, guarded divisions, landing pads, FP flag, frames and
@@ -360,9 +378,9 @@ fn read_module(file: &Path) -> Result<Vec<u8>, String> {
 /// module is a usage error that says what to do.
 fn read_object(file: &Path, cmd: &str) -> Result<Object, Failure> {
     match read_program(file).map_err(Failure::Load)? {
-        ProgramFile::Object(bytes) => {
-            Object::parse(&bytes).map_err(|e| Failure::Load(format!("{}: {e}", file.display())))
-        }
+        ProgramFile::Object(bytes) => signature::strip(&bytes)
+            .and_then(Object::parse)
+            .map_err(|e| Failure::Load(format!("{}: {e}", file.display()))),
         ProgramFile::Module(_) => Err(Failure::Usage(format!(
             "{f} is a WebAssembly module, not a .kwo object: compile it first \
              (`kwo compile {f} -o OUT.kwo`, then `kwo {cmd} OUT.kwo`); `kwo verify --log {f}` checks it and counts its proven accesses",
@@ -458,12 +476,70 @@ fn cmd_check(file: &Path) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The signing key and certificate, PEM files.
+#[derive(clap::Args, Debug)]
+struct SignKeys {
+    /// RSA private key (PEM, unencrypted).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// X.509 certificate of the key (PEM); kwo.ko needs it in a keyring.
+    #[arg(long)]
+    cert: Option<PathBuf>,
+}
+
+impl SignKeys {
+    fn signer(&self) -> Result<Signer, String> {
+        let read = |p: &Option<PathBuf>, what: &str| {
+            let p = p.as_ref().ok_or_else(|| format!("signing needs --{what}"))?;
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        };
+        Signer::from_pem(&read(&self.key, "key")?, &read(&self.cert, "cert")?)
+    }
+}
+
+/// The signed form of `kwo` (an unsigned object), after the machine-code
+/// checker has passed on it; `policy` is what the signed record states.
+fn sign_object(kwo: &[u8], signer: &Signer, compiled: bool, policy: String) -> Result<Vec<u8>, String> {
+    if signature::split(kwo).map_err(|e| e.to_string())?.is_some() {
+        return Err("the object is already signed".into());
+    }
+    let obj = Object::parse(kwo).map_err(|e| e.to_string())?;
+    kwo_compiler::check::check(&obj).map_err(|e| format!("check failed, not signing: {e}"))?;
+    let info = signature::SigInfo {
+        kwo_version: signature::version_code(env!("CARGO_PKG_VERSION")),
+        flags: signature::SIG_F_CHECKED | if compiled { signature::SIG_F_COMPILED } else { 0 },
+        signer: signer.name.clone(),
+        policy,
+    };
+    signer.sign(kwo, &info)
+}
+
+/// The policy a signature records: the verifier's limits as overridden.
+fn policy_text(opts: &VerifyOptions) -> String {
+    let mut words = vec!["limits=".to_string() + if opts.limits.is_empty() { "default" } else { "custom" }];
+    words.extend(opts.limits.iter().cloned());
+    if opts.allow_missing_imports {
+        words.push("allow-missing-imports".into());
+    }
+    words.join(" ")
+}
+
+fn cmd_sign(file: &Path, keys: &SignKeys, output: Option<&Path>) -> Result<ExitCode, String> {
+    let kwo = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let signed = sign_object(&kwo, &keys.signer()?, false, "unknown".into())
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let output = output.unwrap_or(file);
+    std::fs::write(output, signed).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn cmd_compile(
     file: &Path,
     output: &Path,
     target: Option<&str>,
     opt: &str,
     opts: &VerifyOptions,
+    keys: Option<&SignKeys>,
 ) -> Result<ExitCode, String> {
     let target = match target {
         Some("aarch64") => Target::Aarch64,
@@ -475,7 +551,11 @@ fn cmd_compile(
     } else {
         OptLevel::Speed
     };
-    let kwo = compile(&verify(&read_module(file)?, opts)?, target, opt)?;
+    let signer = keys.map(SignKeys::signer).transpose()?;
+    let mut kwo = compile(&verify(&read_module(file)?, opts)?, target, opt)?;
+    if let Some(signer) = signer {
+        kwo = sign_object(&kwo, &signer, true, policy_text(opts))?;
+    }
     std::fs::write(output, kwo).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -483,10 +563,34 @@ fn cmd_compile(
 fn cmd_inspect(file: &Path, disasm: bool) -> Result<ExitCode, Failure> {
     let obj = read_object(file, "inspect")?;
     out(&kwo_format::describe(&obj));
+    let bytes = std::fs::read(file).map_err(|e| Failure::Load(e.to_string()))?;
+    if let Ok(Some(signed)) = signature::split(&bytes) {
+        out(&describe_signature(&signed));
+    }
     if disasm {
         out(&disassemble(&obj).map_err(Failure::Load)?);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The signature trailer as `kwo inspect` shows it. The signature itself is
+/// not checked here: kwo.ko checks it against its keyrings.
+fn describe_signature(s: &signature::Signed) -> String {
+    use sha2::{Digest, Sha256};
+    let v = s.info.kwo_version;
+    let digest: String = Sha256::digest(s.signed).iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "signature: PKCS#7, {} bytes, by {:?}, kwo {}.{}.{}, flags {:#x}{}{}\n  policy: {}\n  sha256 of the signed bytes: {digest}\n",
+        s.pkcs7.len(),
+        s.info.signer,
+        v >> 16,
+        v >> 8 & 0xff,
+        v & 0xff,
+        s.info.flags,
+        if s.info.flags & signature::SIG_F_CHECKED != 0 { " (machine code checked)" } else { "" },
+        if s.info.flags & signature::SIG_F_COMPILED != 0 { " (compiled from a verified module)" } else { "" },
+        s.info.policy,
+    )
 }
 
 /// Capstone disassembly of every function, at code-section offsets.
@@ -889,13 +993,17 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
             opt,
             limits,
             allow_missing_imports,
+            sign,
+            keys,
         } => {
             let opts = VerifyOptions {
                 limits: limits.clone(),
                 allow_missing_imports: *allow_missing_imports,
             };
-            Ok(cmd_compile(file, output, target.as_deref(), opt, &opts)?)
+            let keys = sign.then_some(keys);
+            Ok(cmd_compile(file, output, target.as_deref(), opt, &opts, keys)?)
         }
+        Cmd::Sign { file, keys, output } => Ok(cmd_sign(file, keys, output.as_deref())?),
         Cmd::Check { file } => cmd_check(file),
         Cmd::Inspect { file, disasm } => cmd_inspect(file, *disasm),
         Cmd::Run {

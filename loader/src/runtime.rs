@@ -352,6 +352,8 @@ pub fn validate(kwo: &[u8]) -> Result<(), String> {
 
 /// Validate and parse `kwo` into a core object the caller must free.
 fn load_object(kwo: &[u8]) -> Result<*mut KwoObject, String> {
+    // A signature means something to kwo.ko only: userspace runs the object.
+    let kwo = kwo_format::signature::strip(kwo).map_err(|e| e.to_string())?;
     let mut log = [0 as c_char; LOG_LEN];
     let mut obj = std::ptr::null_mut();
     // SAFETY: the core copies the bytes; log is LOG_LEN bytes.

@@ -24,6 +24,9 @@ pub const KWO_STATUS_EXIT: u32 = 2;
 pub const KWO_OUT_STDOUT_TRUNC: u32 = 1 << 0;
 pub const KWO_OUT_STDERR_TRUNC: u32 = 1 << 1;
 
+pub const KWO_INFO_SIGNED: u32 = 1 << 0;
+pub const KWO_SIGNER_LEN: usize = 24;
+
 /// `struct kwo_version`
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
@@ -114,7 +117,9 @@ pub struct kwo_info {
     pub mem_max: u64,
     pub invocations: u64,
     pub traps: u64,
-    pub reserved: [u64; 4],
+    pub sig_flags: u32,
+    pub sig_kwo_version: u32,
+    pub signer: [u8; KWO_SIGNER_LEN],
 }
 
 const KWO_IOC_MAGIC: u32 = 0xb7;
@@ -202,7 +207,7 @@ mod tests {
         );
         size!(kwo_info);
         off!(kwo_info, target, obj_flags, exports, load_flags, object_len, mem_size, mem_max);
-        off!(kwo_info, invocations, traps, reserved);
+        off!(kwo_info, invocations, traps, sig_flags, sig_kwo_version, signer);
         num!(
             KWO_API_VERSION,
             KWO_MAX_VALS,
@@ -219,6 +224,7 @@ mod tests {
             KWO_STATUS_EXIT
         );
         num!(KWO_OUT_STDOUT_TRUNC, KWO_OUT_STDERR_TRUNC);
+        num!(KWO_INFO_SIGNED, KWO_SIGNER_LEN);
         num!(KWO_IOC_VERSION, KWO_IOC_LOAD, KWO_IOC_INVOKE, KWO_IOC_INFO);
         v
     }
