@@ -54,6 +54,8 @@ static int kwo_load(struct kwo_load *req, char *log, struct kwo_kinst **k)
 {
 	struct kwo_object *obj;
 	u8 header[sizeof(struct kwo_header)] = { 0 };
+	struct kwo_sig sig;
+	u32 object_len;
 	void *bytes;
 	int ret;
 
@@ -65,12 +67,20 @@ static int kwo_load(struct kwo_load *req, char *log, struct kwo_kinst **k)
 	bytes = kwo_copy_from_user(req->object, req->object_len);
 	if (IS_ERR(bytes))
 		return PTR_ERR(bytes);
-	memcpy(header, bytes, min_t(size_t, req->object_len, sizeof(header)));
-	ret = kwo_object_load(bytes, req->object_len, &obj, log, KWO_LOG_SIZE);
+	ret = kwo_sig_check(bytes, req->object_len, &object_len, &sig, log,
+			    KWO_LOG_SIZE);
+	if (ret) {
+		kvfree(bytes);
+		return ret;
+	}
+	memcpy(header, bytes, min_t(size_t, object_len, sizeof(header)));
+	ret = kwo_object_load(bytes, object_len, &obj, log, KWO_LOG_SIZE);
 	kvfree(bytes);
 	if (ret)
 		return ret;
 	ret = kwo_kinst_create(obj, req, header, log, KWO_LOG_SIZE, k);
+	if (!ret)
+		kwo_kinst_set_sig(*k, &sig);
 	return ret == KWO_TRAPPED ? -ECANCELED : ret;
 }
 
@@ -90,17 +100,17 @@ static int kwo_put_log(struct kwo_load *req, const char *log)
 }
 
 /*
- * Loading an object puts unsigned native code into the kernel: the same
- * power as loading a module, so the same bar. Both capabilities (a process
- * that dropped CAP_SYS_MODULE must not get around that through kwo), and
- * lockdown's "unsigned module loading" reason, which any lockdown level
- * (integrity or confidentiality) restricts.
+ * Loading an object puts native code into the kernel: the same power as
+ * loading a module, so the same bar. Both capabilities (a process that
+ * dropped CAP_SYS_MODULE must not get around that through kwo); under
+ * lockdown or enforced module signatures, kwo_sig_check() then demands a
+ * signature by a key of the kernel's builtin or secondary keyrings.
  */
 static int kwo_may_load(void)
 {
 	if (!capable(CAP_SYS_ADMIN) || !capable(CAP_SYS_MODULE))
 		return -EPERM;
-	return security_locked_down(LOCKDOWN_MODULE_SIGNATURE);
+	return 0;
 }
 
 static long kwo_ioctl_load(struct kwo_load __user *uarg)

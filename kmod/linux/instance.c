@@ -38,6 +38,7 @@ struct kwo_kinst {
 	u64 mem_max;			/* bytes */
 	u64 invocations;
 	u64 traps;
+	struct kwo_sig sig;		/* of the object, checked at load */
 	struct kwo_world world;		/* kept as long as the instance */
 	struct kwo_stdio stdio[KWO_STDIO_SLOTS];	/* WASI fds 0-2 */
 };
@@ -250,6 +251,8 @@ static long kwo_ioctl_info(struct kwo_kinst *k, void __user *uarg)
 		.load_flags = k->load_flags,
 		.object_len = k->object_len,
 		.mem_max = k->mem_max,
+		.sig_flags = k->sig.verified ? KWO_INFO_SIGNED : 0,
+		.sig_kwo_version = k->sig.kwo_version,
 	};
 	u8 *base;
 
@@ -259,6 +262,8 @@ static long kwo_ioctl_info(struct kwo_kinst *k, void __user *uarg)
 	info.invocations = k->invocations;
 	info.traps = k->traps;
 	mutex_unlock(&k->lock);
+	BUILD_BUG_ON(sizeof(info.signer) != sizeof(k->sig.signer));
+	memcpy(info.signer, k->sig.signer, sizeof(info.signer));
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -285,6 +290,11 @@ static void kwo_world_free(struct kwo_world *w)
 		kvfree(w->args);
 	if (!IS_ERR(w->env))
 		kvfree(w->env);
+}
+
+void kwo_kinst_set_sig(struct kwo_kinst *k, const struct kwo_sig *sig)
+{
+	k->sig = *sig;
 }
 
 void kwo_kinst_destroy(struct kwo_kinst *k)

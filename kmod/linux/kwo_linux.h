@@ -40,10 +40,26 @@ int kwo_selftest(void);
 int kwo_dev_init(void);
 void kwo_dev_exit(void);
 
+/*
+ * sign.c: the .kwo keyring and the signature check of KWO_IOC_LOAD. A
+ * kwo_sig is what KWO_IOC_INFO reports about the object's signature.
+ */
+struct kwo_sig {
+	bool verified;			/* a trusted key's signature checked */
+	u32 kwo_version;		/* of the signing kwo */
+	char signer[24];		/* KWO_SIGNER_LEN, NUL-terminated */
+};
+
+int kwo_sign_init(void);
+void kwo_sign_exit(void);
+int kwo_sig_check(const u8 *bytes, u32 len, u32 *object_len,
+		  struct kwo_sig *sig, char *log, size_t log_size);
+
 /* instance.c: instance file descriptors. */
 struct kwo_object;
 struct kwo_kinst;
 struct kwo_load;
+void kwo_kinst_set_sig(struct kwo_kinst *k, const struct kwo_sig *sig);
 int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 		     const u8 *header, char *log, size_t log_len,
 		     struct kwo_kinst **out);

@@ -58,9 +58,14 @@ static int __init kwo_init(void)
 	if (!ret && kwo_param_selftest)
 		ret = kwo_selftest();
 	if (!ret)
-		ret = kwo_dev_init();
+		ret = kwo_sign_init();
 	if (ret)
 		return ret;
+	ret = kwo_dev_init();
+	if (ret) {
+		kwo_sign_exit();
+		return ret;
+	}
 	pr_info("kwo: loaded, api %d\n", KWO_API_VERSION);
 	return 0;
 }
@@ -68,6 +73,7 @@ static int __init kwo_init(void)
 static void __exit kwo_exit(void)
 {
 	kwo_dev_exit();
+	kwo_sign_exit();
 	pr_info("kwo: unloaded\n");
 }
 

@@ -528,6 +528,17 @@ pub fn cmd_load(file: &Path, printk: bool) -> Result<ExitCode, RunError> {
             ""
         }
     );
+    if info.sig_flags & KWO_INFO_SIGNED != 0 {
+        let name = info.signer.split(|&b| b == 0).next().unwrap_or_default();
+        let v = info.sig_kwo_version;
+        println!(
+            "  signed by {:?} with kwo {}.{}.{} (signature verified by kwo.ko)",
+            String::from_utf8_lossy(name),
+            v >> 16,
+            v >> 8 & 0xff,
+            v & 0xff
+        );
+    }
     for x in inst.object().exports.iter() {
         println!("  export {:?} ({:?} {})", x.name, x.kind, x.index);
     }

@@ -38,8 +38,21 @@
  *						ENOMEM with a message, and
  *						closing one frees its place
  *	ktest lockdown OBJ EXPORT		after lockdown=integrity
- *						loading is EPERM, loaded
+ *						an unsigned object is
+ *						EKEYREJECTED, loaded
  *						instances still run
+ *	ktest sig OBJ WANT [tamper]		load OBJ (tamper: one byte of
+ *						its signed record flipped);
+ *						WANT is signed:NAME (INFO
+ *						names the verified signer),
+ *						unsigned, or EKEYREJECTED,
+ *						ENOKEY, EBADMSG
+ *	ktest sigfuzz OBJ N			N copies of signed OBJ with a
+ *						corrupted trailer load or fail
+ *						cleanly
+ *	ktest keyadd CERT.der			add to the .kwo keyring,
+ *						print the key's serial
+ *	ktest keyunlink SERIAL			remove it from the keyring
  *	ktest handoff OBJ EXPORT		an unprivileged process can call
  *						an instance fd it was given
  *	ktest unchecked OBJ			OBJ flagged "compiled without
@@ -71,6 +84,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <linux/kwo.h>
 
 #define VAL_I32 0x7f
@@ -1395,14 +1409,206 @@ static int cmd_lockdown(int argc, char **argv)
 	obj = read_file(argv[0], &len);
 	ret = load(dev, obj, len, log, sizeof(log), NULL);
 	free(obj);
-	if (ret != -EPERM)
-		fail("LOAD under lockdown: %s, want EPERM", ret < 0 ? strerror(-ret) : "loaded");
+	if (ret != -EKEYREJECTED)
+		fail("LOAD under lockdown: %s, want EKEYREJECTED",
+		     ret < 0 ? strerror(-ret) : "loaded");
 	else
-		ok("LOAD under lockdown=integrity is EPERM");
+		ok("LOAD of an unsigned object under lockdown=integrity is EKEYREJECTED");
 	if (call_noargs(ifd, argv[1]))
 		fail("an instance loaded before lockdown cannot be called");
 	close(ifd);
 	close(dev);
+	return !!failures;
+}
+
+#define KEYRING_PARAM	"/sys/module/kwo/parameters/keyring"
+
+static long kwo_keyring_serial(void)
+{
+	char buf[32];
+
+	if (read_str(KEYRING_PARAM, buf, sizeof(buf))) {
+		fail("cannot read %s", KEYRING_PARAM);
+		exit(1);
+	}
+	return strtol(buf, NULL, 10);
+}
+
+/* add_key(2) of an X.509 certificate (DER) to the .kwo keyring. */
+static int cmd_keyadd(int argc, char **argv)
+{
+	size_t len;
+	unsigned char *der;
+	long key;
+
+	if (argc < 1)
+		return 2;
+	der = read_file(argv[0], &len);
+	key = syscall(SYS_add_key, "asymmetric", "", der, len,
+		      kwo_keyring_serial());
+	free(der);
+	if (key < 0) {
+		fail("add_key %s: %s", argv[0], strerror(errno));
+		return 1;
+	}
+	printf("%ld\n", key);
+	return 0;
+}
+
+static int cmd_keyunlink(int argc, char **argv)
+{
+	if (argc < 1)
+		return 2;
+	if (syscall(SYS_keyctl, KEYCTL_UNLINK, atol(argv[0]),
+		    kwo_keyring_serial())) {
+		fail("unlink key %s: %s", argv[0], strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* Where the signed record of a signed object ends (its last byte + 1). */
+static size_t signed_end(const unsigned char *obj, size_t len)
+{
+	uint32_t sig_len;
+
+	if (len < 16 || memcmp(obj + len - 8, "KWOSIG1\n", 8))
+		return 0;
+	memcpy(&sig_len, obj + len - 12, 4);
+	return sig_len + 16 < len ? len - 16 - sig_len : 0;
+}
+
+static const struct {
+	const char *name;
+	int err;
+} sig_errors[] = {
+	{ "EKEYREJECTED", EKEYREJECTED },
+	{ "ENOKEY", ENOKEY },
+	{ "EBADMSG", EBADMSG },
+};
+
+/* The outcome WANT names: 0 for a load, else the errno. */
+static int sig_want(const char *want)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sig_errors) / sizeof(sig_errors[0]); i++)
+		if (!strcmp(want, sig_errors[i].name))
+			return sig_errors[i].err;
+	return 0;
+}
+
+/* INFO of a loaded instance against WANT (signed:NAME or unsigned). */
+static void sig_check_info(int ifd, const char *want)
+{
+	struct kwo_info info;
+	char signer[KWO_SIGNER_LEN + 1] = { 0 };
+
+	if (ioctl(ifd, KWO_IOC_INFO, &info)) {
+		fail("INFO: %s", strerror(errno));
+		return;
+	}
+	memcpy(signer, info.signer, KWO_SIGNER_LEN);
+	if (!strncmp(want, "signed:", 7)) {
+		if (!(info.sig_flags & KWO_INFO_SIGNED) || strcmp(signer, want + 7))
+			fail("INFO: sig_flags %u signer \"%s\", want %s",
+			     info.sig_flags, signer, want);
+	} else if (info.sig_flags || signer[0] || info.sig_kwo_version) {
+		fail("INFO: sig_flags %u signer \"%s\", want unsigned",
+		     info.sig_flags, signer);
+	}
+}
+
+static int cmd_sig(int argc, char **argv)
+{
+	int dev = open_dev(), want, fd;
+	char log[512], what[600];
+	size_t len, end;
+	unsigned char *obj;
+
+	if (argc < 2)
+		return 2;
+	want = sig_want(argv[1]);
+	obj = read_file(argv[0], &len);
+	end = signed_end(obj, len);
+	if (argc > 2 && !strcmp(argv[2], "tamper")) {
+		if (!end) {
+			fail("%s is not signed", argv[0]);
+			return 1;
+		}
+		obj[end - 1] ^= 0x20;
+	}
+	fd = load(dev, obj, len, log, sizeof(log), NULL);
+	free(obj);
+	if (want && fd != -want) {
+		fail("load %s: %s, want %s", argv[0],
+		     fd < 0 ? strerror(-fd) : "loaded", argv[1]);
+	} else if (want && !log[0]) {
+		fail("load %s: %s without a message", argv[0], argv[1]);
+	} else if (!want && fd < 0) {
+		fail("load %s: %s: %s", argv[0], strerror(-fd), log);
+	} else if (!want) {
+		sig_check_info(fd, argv[1]);
+		close(fd);
+	}
+	if (!failures) {
+		snprintf(what, sizeof(what), "%s%s: %s%s%s", argv[0],
+			 argc > 2 ? " (tampered)" : "", argv[1],
+			 want ? ": " : "", want ? log : "");
+		ok(what);
+	}
+	close(dev);
+	return !!failures;
+}
+
+/*
+ * Corrupt the trailer of a signed object: its lengths, its magic, the
+ * PKCS#7 bytes and the signed record. The kernel must refuse or load each
+ * copy cleanly; the original loads afterwards.
+ */
+static int cmd_sigfuzz(int argc, char **argv)
+{
+	int dev = open_dev(), i, fd, refused = 0;
+	unsigned char *obj, *copy;
+	size_t len, end, span;
+	char log[512];
+
+	if (argc < 2)
+		return 2;
+	obj = read_file(argv[0], &len);
+	end = signed_end(obj, len);
+	copy = malloc(len);
+	if (!end || !copy) {
+		fail("%s is not a signed object", argv[0]);
+		return 1;
+	}
+	span = len - end + 64;
+	srand(4242);
+	for (i = 0; i < atoi(argv[1]); i++) {
+		uint32_t v = rand() % 3 ? (uint32_t)rand() : len - 16 - (rand() % 64);
+
+		memcpy(copy, obj, len);
+		if (i % 4 == 0)
+			memcpy(copy + len - 16 + 4 * (rand() % 2), &v, 4);
+		else
+			copy[len - 1 - rand() % span] ^= 1 + rand() % 255;
+		fd = load(dev, copy, len, log, sizeof(log), NULL);
+		if (fd >= 0)
+			close(fd);
+		else
+			refused++;
+	}
+	fd = load(dev, obj, len, log, sizeof(log), NULL);
+	if (fd < 0)
+		fail("the original %s no longer loads: %s", argv[0], strerror(-fd));
+	else
+		close(fd);
+	printf("KTEST %s: %d of %s refused\n", test_name, refused, argv[1]);
+	free(copy);
+	free(obj);
+	close(dev);
+	if (!failures)
+		ok("corrupted trailers loaded or failed cleanly");
 	return !!failures;
 }
 
@@ -1448,7 +1654,15 @@ int main(int argc, char **argv)
 		return cmd_lockdown(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "stdio"))
 		return cmd_stdio(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "sig"))
+		return cmd_sig(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "sigfuzz"))
+		return cmd_sigfuzz(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "keyadd"))
+		return cmd_keyadd(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "keyunlink"))
+		return cmd_keyunlink(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio|sig|sigfuzz|keyadd|keyunlink ...\n");
 	return 2;
 }

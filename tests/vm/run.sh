@@ -68,7 +68,7 @@ MODDIR=$KROOT/lib/modules/$KVER/kernel
 BUSYBOX=/bin/busybox
 [ "$ARCH" = x86_64 ] || BUSYBOX=$KROOT/bin/busybox
 RTARGET=x86_64-unknown-linux-musl
-for tool in "${QEMU[0]}" "$CC" make cpio gzip xz timeout file "$BUSYBOX"; do
+for tool in "${QEMU[0]}" "$CC" make cpio gzip xz timeout file openssl "$BUSYBOX"; do
 	command -v "$tool" >/dev/null || die "$tool missing: run tests/vm/setup.sh"
 done
 [ -r "$VMLINUZ" ] || die "$VMLINUZ missing: run tests/vm/setup.sh"
@@ -237,6 +237,32 @@ build_objects() {
 	"$KWO" compile --allow-missing-imports --target $TARGET "$n.wasm" -o "$n.kwo" ||
 		die "kwo compile missing-import failed"
 	"$KWO" check "$n.kwo" >/dev/null || die "kwo check missing-import failed"
+	sign_objects
+}
+
+# Signed objects for guest/sign.sh, with three keys made for this run
+# (none is kept): nop.kwo signed by key 1 (kwo compile --sign), 2 (kwo
+# sign) and 3; the certificates of 1 and 2 in DER for the guest's keyring.
+sign_objects() {
+	local d=$OUT/objects/sign keys=$OUT/sign-keys i
+	rm -rf "$d" "$keys"
+	mkdir -p "$d" "$keys"
+	for i in 1 2 3; do
+		openssl req -new -x509 -nodes -newkey rsa:2048 -days 2 \
+			-subj "/CN=kwo test key $i" -keyout "$keys/k$i.pem" \
+			-out "$keys/c$i.pem" 2>/dev/null || die "openssl req (key $i) failed"
+	done
+	for i in 1 2; do
+		openssl x509 -in "$keys/c$i.pem" -outform DER -out "$d/k$i.der" ||
+			die "openssl x509 (key $i) failed"
+	done
+	"$KWO" compile --target $TARGET --sign --key "$keys/k1.pem" --cert "$keys/c1.pem" \
+		"$OUT/objects/nop.wasm" -o "$d/nop-k1.kwo" || die "kwo compile --sign failed"
+	for i in 2 3; do
+		"$KWO" sign --key "$keys/k$i.pem" --cert "$keys/c$i.pem" \
+			"$OUT/objects/nop.kwo" -o "$d/nop-k$i.kwo" || die "kwo sign (key $i) failed"
+	done
+	rm -rf "$keys"
 }
 
 pack_initramfs() {
@@ -245,7 +271,7 @@ pack_initramfs() {
 	mkdir -p "$r"/{bin,proc,sys,dev,preload}
 	cp "$BUSYBOX" "$r/bin/busybox"
 	cp "$HERE/guest/init" "$HERE/guest/suite.sh" "$HERE/guest/cli.sh" \
-		"$HERE/guest/stdio.sh" "$r/"
+		"$HERE/guest/stdio.sh" "$HERE/guest/sign.sh" "$r/"
 	cp "$OUT/kmod/kwo.ko" "$r/"
 	cp "$OUT/ktest" "$r/bin/"
 	cp "${KWO_GUEST:-$KWO}" "$r/bin/kwo"

@@ -110,6 +110,7 @@ step ktest memlimit /objects/nop.kwo 16
 step ktest stdio /objects/hello.kwo
 . /cli.sh
 . /stdio.sh
+. /sign.sh
 
 # The spec-test subset (tests/vm/run.sh copies the .wast files to /spec)
 # in the kernel: the userspace harness with KWO_SPEC_BACKEND=kernel. It

@@ -174,7 +174,16 @@ struct kwo_invoke {
 	__u64 reserved[2];
 };
 
-/* KWO_IOC_INFO */
+/*
+ * KWO_IOC_INFO. sig_flags has KWO_INFO_SIGNED when the object carried a
+ * signature that kwo.ko verified at load (docs/security.md); then
+ * sig_kwo_version is the signing kwo's version (major << 16 | minor << 8 |
+ * patch) and signer the signer's name as the signed record states it,
+ * NUL-padded and truncated to KWO_SIGNER_LEN - 1 bytes.
+ */
+#define KWO_INFO_SIGNED		(1u << 0)
+#define KWO_SIGNER_LEN		24
+
 struct kwo_info {
 	__u32 target;		/* KWO_TARGET_* of the object */
 	__u32 obj_flags;	/* KWO_F_* of the object */
@@ -185,7 +194,9 @@ struct kwo_info {
 	__u64 mem_max;		/* byte limit of linear memory 0 */
 	__u64 invocations;	/* KWO_IOC_INVOKE calls that ran */
 	__u64 traps;		/* of which ended in a trap */
-	__u64 reserved[4];
+	__u32 sig_flags;	/* KWO_INFO_* */
+	__u32 sig_kwo_version;
+	char signer[KWO_SIGNER_LEN];
 };
 
 #define KWO_IOC_MAGIC	0xb7
