@@ -47,9 +47,10 @@
  *						names the verified signer),
  *						unsigned, or EKEYREJECTED,
  *						ENOKEY, EBADMSG
- *	ktest sigfuzz OBJ N			N copies of signed OBJ with a
+ *	ktest sigfuzz OBJ N [required]		N copies of signed OBJ with a
  *						corrupted trailer load or fail
- *						cleanly
+ *						cleanly (required: none with a
+ *						signed byte changed loads)
  *	ktest keyadd CERT.der			add to the .kwo keyring,
  *						print the key's serial
  *	ktest keyunlink SERIAL			remove it from the keyring
@@ -1563,14 +1564,17 @@ static int cmd_sig(int argc, char **argv)
 
 /*
  * Corrupt the trailer of a signed object: its lengths, its magic, the
- * PKCS#7 bytes and the signed record. The kernel must refuse or load each
- * copy cleanly; the original loads afterwards.
+ * PKCS#7 bytes and the end of the signed content. The kernel must refuse
+ * or load each copy cleanly, and with "required" (require_signature on)
+ * refuse every copy with a changed byte of signed content; the original
+ * loads afterwards.
  */
 static int cmd_sigfuzz(int argc, char **argv)
 {
 	int dev = open_dev(), i, fd, refused = 0;
+	int required = argc > 2 && !strcmp(argv[2], "required");
 	unsigned char *obj, *copy;
-	size_t len, end, span;
+	size_t len, end, span, at;
 	char log[512];
 
 	if (argc < 2)
@@ -1588,11 +1592,16 @@ static int cmd_sigfuzz(int argc, char **argv)
 		uint32_t v = rand() % 3 ? (uint32_t)rand() : len - 16 - (rand() % 64);
 
 		memcpy(copy, obj, len);
-		if (i % 4 == 0)
+		at = len;
+		if (i % 4 == 0) {
 			memcpy(copy + len - 16 + 4 * (rand() % 2), &v, 4);
-		else
-			copy[len - 1 - rand() % span] ^= 1 + rand() % 255;
+		} else {
+			at = len - 1 - rand() % span;
+			copy[at] ^= 1 + rand() % 255;
+		}
 		fd = load(dev, copy, len, log, sizeof(log), NULL);
+		if (fd >= 0 && required && at < end)
+			fail("a copy with signed byte %zu changed loaded", at);
 		if (fd >= 0)
 			close(fd);
 		else

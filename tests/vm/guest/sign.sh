@@ -14,7 +14,7 @@ step ktest sig $s/nop-k1.kwo unsigned tamper
 step ktest sig $s/nop-k2.kwo unsigned
 step ktest sig $s/nop-k3.kwo unsigned
 step ktest sig /objects/nop.kwo unsigned
-step ktest sigfuzz $s/nop-k1.kwo 300
+step ktest sigfuzz $s/nop-k1.kwo 100
 cli_expect 0 "" "" kwo invoke $s/nop-k1.kwo nop
 cli_expect 0 "" "" kwo run --invoke nop $s/nop-k1.kwo
 
@@ -30,7 +30,7 @@ step ktest sig $s/nop-k1.kwo "signed:kwo test key 1"
 step ktest sig $s/nop-k1.kwo EKEYREJECTED tamper
 step ktest sig /objects/nop.kwo EKEYREJECTED
 step ktest sig $s/nop-k3.kwo ENOKEY
-step ktest sigfuzz $s/nop-k1.kwo 300
+step ktest sigfuzz $s/nop-k1.kwo 100 required
 
 # Key rotation: key 2 added, its objects load; key 1 removed, its refused.
 step ktest sig $s/nop-k2.kwo ENOKEY
