@@ -148,3 +148,46 @@ pub fn append(signed_content: &[u8], info_len: usize, pkcs7: &[u8]) -> Vec<u8> {
     b.extend_from_slice(&SIG_MAGIC);
     b
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> SigInfo {
+        SigInfo { kwo_version: version_code("1.2.3"), flags: SIG_F_CHECKED, signer: "me".into(), policy: "limits=default".into() }
+    }
+
+    #[test]
+    fn append_then_split_gives_the_parts_back() {
+        let object = b"not really an object".to_vec();
+        let content = signed_content(&object, &info());
+        let file = append(&content, info().to_bytes().len(), b"pkcs7");
+        let s = split(&file).unwrap().unwrap();
+        assert_eq!((s.object, s.signed, s.pkcs7), (&object[..], &content[..], &b"pkcs7"[..]));
+        assert_eq!(s.info, info());
+        assert_eq!(s.info.kwo_version, 0x010203);
+        assert_eq!(strip(&file).unwrap(), &object[..]);
+        assert_eq!(strip(&object).unwrap(), &object[..]);
+        assert_eq!(split(&object).unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_trailers_are_errors() {
+        let content = signed_content(b"object", &info());
+        let good = append(&content, info().to_bytes().len(), b"pkcs7");
+        let n = good.len();
+        let with = |at: usize, v: u32| {
+            let mut b = good.clone();
+            b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            split(&b).map(|_| ()).unwrap_err().message
+        };
+        assert!(with(n - 16, 15).contains("out of range"));
+        assert!(with(n - 16, SIG_INFO_MAX as u32 + 1).contains("out of range"));
+        assert!(with(n - 12, 0).contains("out of range"));
+        assert!(with(n - 12, SIG_MAX as u32).contains("exceed the file"));
+        assert!(with(n - 12, 6).contains("do not add up"));
+        // The signer's length past the record.
+        assert!(with(6 + 8, 100).contains("do not add up"));
+        assert!(split(&good[n - 16..]).is_err());
+    }
+}
