@@ -31,12 +31,4 @@ int kwo_fuzz_load_seeds(const char *dir, kwo_fuzz_seed_fn each);
 
 __u8 *kwo_fuzz_read_file(const char *path, size_t *size);
 
-/* Mutate data (size bytes, room for max) in place; returns the new size. */
-size_t kwo_fuzz_mutate(__u8 *data, size_t size, size_t max,
-		       unsigned int seed);
-
-/* libFuzzer's mutator, when linked in (weak: NULL in the smoke build). */
-size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max)
-	__attribute__((weak));
-
 #endif /* KWO_FUZZ_HARNESS_H */

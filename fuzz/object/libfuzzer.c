@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include "mutate.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "mutate.h"
 
 static unsigned long runs = 300;
 static unsigned int mutation_seed;
