@@ -70,6 +70,8 @@ while read -r obj export rest; do
 done < /objects/calls.txt
 
 step ktest fuzz /objects/add.kwo 200
+# The kernel fuzz target's smoke run (fuzz/README.md): 10 s, fixed seed.
+step kfuzz 10 1 4 /objects/*.kwo
 step ktest concurrent /objects/nop.kwo nop 4 200
 step ktest threads /objects/add.kwo 4 500
 step ktest hold /objects/nop.kwo 1000
