@@ -221,8 +221,8 @@ __u8 *kwo_fuzz_read_file(const char *path, size_t *size)
 
 	if (!f)
 		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (len = ftell(f)) >= 0 &&
-	    !fseek(f, 0, SEEK_SET)) {
+	len = fseek(f, 0, SEEK_END) ? -1 : ftell(f);
+	if (len >= 0 && !fseek(f, 0, SEEK_SET)) {
 		buf = malloc(len ? len : 1);
 		if (buf && fread(buf, 1, len, f) != (size_t)len) {
 			free(buf);

@@ -25,8 +25,10 @@ int kwo_fuzz_add_seed(const __u8 *data, size_t size);
 
 typedef void (*kwo_fuzz_seed_fn)(const char *path, const __u8 *data,
 				 size_t size);
-/* Register every *.kwo in dir (sorted), calling each on it; aborts if one
- * is refused. Returns how many. */
+/*
+ * Register every *.kwo in dir (sorted), calling each on it; aborts if one
+ * is refused. Returns how many.
+ */
 int kwo_fuzz_load_seeds(const char *dir, kwo_fuzz_seed_fn each);
 
 __u8 *kwo_fuzz_read_file(const char *path, size_t *size);

@@ -193,6 +193,7 @@ __u64 kwo_fuzz_contract(const __u8 *b, size_t size)
 	h = hash_globals(&v, h);
 	return v.bad || !h ? 0 : h;
 }
+
 static __u64 rng_next(__u64 *s)
 {
 	*s ^= *s << 13;
@@ -292,9 +293,9 @@ static size_t mutate_once(__u64 *s, __u8 *b, size_t size, size_t max)
 		}
 		break;
 	case 6:		/* truncate, or grow with zeros */
-		if (below(s, 2) && size)
+		if (below(s, 2) && size) {
 			size -= 1 + below(s, size < 64 ? size : 64);
-		else if (size < max) {
+		} else if (size < max) {
 			n = 1 + below(s, max - size < 64 ? max - size : 64);
 			memset(b + size, 0, n);
 			size += n;
@@ -314,8 +315,10 @@ static size_t mutate_once(__u64 *s, __u8 *b, size_t size, size_t max)
 	return size;
 }
 
-/* Keep object_len and the checksum right most of the time, so that
- * mutations reach past the header checks. */
+/*
+ * Keep object_len and the checksum right most of the time, so that
+ * mutations reach past the header checks.
+ */
 static void fix_up(__u64 *s, __u8 *b, size_t size)
 {
 	__u32 sum;

@@ -21,8 +21,10 @@ __u32 kwo_fuzz_le32(const __u8 *p);
  */
 __u64 kwo_fuzz_contract(const __u8 *b, size_t size);
 
-/* Mutate data (size bytes, room for max) in place; returns the new size.
- * Most of the time object_len and the checksum are made right again. */
+/*
+ * Mutate data (size bytes, room for max) in place; returns the new size.
+ * Most of the time object_len and the checksum are made right again.
+ */
 size_t kwo_fuzz_mutate(__u8 *data, size_t size, size_t max,
 		       unsigned int seed);
 

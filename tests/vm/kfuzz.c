@@ -68,7 +68,7 @@ static int pool_seed[POOL];	/* the seed each was loaded from */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static time_t deadline;
 static void *unmapped, *readonly;
-static volatile int failures;
+static int failures;		/* atomic */
 
 static struct {
 	unsigned long ioctls, loads, instances, invokes, ran, closes;
@@ -222,11 +222,11 @@ static void check_trap(const struct kwo_trap_report *t, __u32 status,
  */
 static void random_stdio(__u64 *s, __s32 stdio[3])
 {
+	int choices[] = { -1, pipe_fds[0], pipe_fds[1], dev, 999 };
 	int i;
 
 	for (i = 0; i < 3; i++)
-		stdio[i] = (int[]){ -1, pipe_fds[0], pipe_fds[1], dev,
-				    999 }[below(s, 5)];
+		stdio[i] = choices[below(s, 5)];
 }
 
 /* A mutated seed, or the seed itself; *runs says whether code may run. */
@@ -386,6 +386,9 @@ static void op_raw(__u64 *s)
 	static const unsigned int dirs[] = {
 		_IOC_NONE, _IOC_READ, _IOC_WRITE, _IOC_READ | _IOC_WRITE,
 	};
+	static const unsigned long known[] = {
+		KWO_IOC_VERSION, KWO_IOC_LOAD, KWO_IOC_INVOKE, KWO_IOC_INFO,
+	};
 	__u64 buf[64];
 	unsigned long cmd;
 	unsigned int i;
@@ -401,8 +404,7 @@ static void op_raw(__u64 *s)
 			   below(s, 2) ? below(s, 512) : below(s, 1u << 14));
 		break;
 	case 1:		/* a known request on the wrong kind of fd, or not */
-		cmd = (unsigned long[]){ KWO_IOC_VERSION, KWO_IOC_LOAD,
-			KWO_IOC_INVOKE, KWO_IOC_INFO }[below(s, 4)];
+		cmd = known[below(s, 4)];
 		break;
 	default:	/* any number of ours */
 		cmd = _IOC(dirs[below(s, 4)], KWO_IOC_MAGIC, below(s, 256),
