@@ -7,6 +7,8 @@
 #	tests/vm/run.sh				the kernel test suite
 #	tests/vm/run.sh exec APP.wasm [ARGS...]	run one program in a throwaway VM
 #	tests/vm/run.sh selfcheck		prove that a hang and an oops FAIL
+#	tests/vm/run.sh kfuzz [SECONDS [SEED]]	the kernel fuzz loop alone, default
+#						600 s, seed 1 (the suite runs it 10 s)
 #	tests/vm/run.sh bench			kwo.ko against the userspace runtime:
 #						benches/results/kernel.md (bench.sh)
 #
@@ -34,7 +36,7 @@ el() { awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $1 }"; }
 ARCH=${ARCH:-x86_64}
 OUT=${VM_OUT:-$ROOT/build/vm/$ARCH}	# VM_OUT: tests/vm/debug-kernel.sh
 case $ARCH:$MODE in
-x86_64:* | *:suite | *:bench) ;;
+x86_64:* | *:suite | *:bench | *:kfuzz) ;;
 *) die "$MODE needs ARCH=x86_64 (pvpanic)" ;;
 esac
 case $ARCH in
@@ -133,6 +135,10 @@ arm64_cargo() {
 build_clients() {
 	"$CC" -static -O2 -Wall -Wextra -Werror -I"$ROOT/kmod/include/uapi" \
 		-o "$OUT/ktest" "$HERE/ktest.c" || die "ktest did not build"
+	"$CC" -static -O2 -Wall -Wextra -Werror -I"$ROOT/kmod/include/uapi" \
+		-I"$ROOT/kmod/core" -I"$ROOT/fuzz/object" -o "$OUT/kfuzz" \
+		"$HERE/kfuzz.c" "$ROOT/fuzz/object/mutate.c" -lpthread ||
+		die "kfuzz did not build"
 	if [ -n "${KWO:-}" ]; then
 		file -L "$KWO" | grep -qE 'statically linked|static-pie linked' || die "KWO=$KWO is not a static binary"
 		echo "using KWO=$KWO"
@@ -273,7 +279,7 @@ pack_initramfs() {
 	cp "$HERE/guest/init" "$HERE/guest/suite.sh" "$HERE/guest/cli.sh" \
 		"$HERE/guest/stdio.sh" "$HERE/guest/sign.sh" "$r/"
 	cp "$OUT/kmod/kwo.ko" "$r/"
-	cp "$OUT/ktest" "$r/bin/"
+	cp "$OUT/ktest" "$OUT/kfuzz" "$r/bin/"
 	cp "${KWO_GUEST:-$KWO}" "$r/bin/kwo"
 	cp -r "$OUT/objects" "$r/objects"
 	if [ -n "${WITH_SPEC:-}" ]; then
@@ -361,6 +367,7 @@ run_vm() { # run_vm CMDLINE-WORDS -> 0 for PASS
 }
 
 [ "$MODE" = bench ] && TIMEOUT=${TIMEOUT:-1200}
+[ "$MODE" = kfuzz ] && TIMEOUT=${TIMEOUT:-$((${1:-600} + 300))}
 TIMEOUT=${TIMEOUT:-300}
 t=$(now)
 build_module
@@ -417,6 +424,17 @@ bench)
 	bench_report "$secs" || die "bench: a measurement is missing or a result is wrong ($OUT/console.log)"
 	sed -n '/^| workload/,$p' "$BENCH_OUT"
 	echo "RESULT: PASS (bench, ${secs}s in the VM)" ;;
+kfuzz)
+	# fuzz/README.md's kernel target: tests/vm/kfuzz.c for SECONDS on
+	# the suite's objects, then the same kernel-log checks as the suite.
+	build_objects
+	pack_initramfs
+	pick_accel
+	if run_vm "kwo_kfuzz=${1:-600} kwo_kfuzz_seed=${2:-1}"; then
+		echo "RESULT: PASS (kfuzz)"
+	else
+		echo "RESULT: FAIL (kfuzz; $OUT/console.log)"; exit 1
+	fi ;;
 selfcheck)
 	# A hang must be caught by the timeout, an oops by pvpanic (QEMU's
 	# exit status), both judged FAIL.
