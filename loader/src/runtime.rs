@@ -61,6 +61,17 @@ pub struct Config {
     pub stdio: Stdio,
     /// Native stack each call may use, in bytes.
     pub stack_budget: usize,
+    /// Directories given to the program, as fds 3, 4, ... in this order.
+    pub preopens: Vec<Preopen>,
+}
+
+/// A host directory the program may use under a guest path (WASI
+/// preopen): its files are reached by paths resolved strictly beneath it.
+#[derive(Debug, Clone)]
+pub struct Preopen {
+    pub host: std::path::PathBuf,
+    /// The path the program opens it by (`fd_prestat_dir_name`).
+    pub guest: String,
 }
 
 impl Default for Config {
@@ -72,6 +83,7 @@ impl Default for Config {
             env: Vec::new(),
             stdio: Stdio::default(),
             stack_budget: 512 * 1024,
+            preopens: Vec::new(),
         }
     }
 }
@@ -408,7 +420,9 @@ impl Instance {
             ffi::kwo_config_init(cfg.as_mut_ptr());
             cfg.assume_init()
         };
-        let files = self.stdio_files(&config.stdio)?;
+        let mut files = self.stdio_files(&config.stdio)?;
+        let guest_names = preopen_files(&config.preopens, &mut files)?;
+        let preopen_ptrs = preopen_names(&guest_names);
         cfg.stack_budget = stack_budget(config.stack_budget);
         cfg.argv = argv.as_ptr();
         cfg.argc = argv.len() as u32;
@@ -417,6 +431,7 @@ impl Instance {
         let handles = files.into_handles()?;
         cfg.files = handles.as_ptr();
         cfg.nfiles = handles.len() as u32;
+        cfg.preopens = preopen_ptrs.as_ptr();
         let mut call = self.call_budget();
         let mut log = [0 as c_char; LOG_LEN];
         // SAFETY: every pointer in cfg outlives the call (the core copies
@@ -651,12 +666,37 @@ impl Instance {
             }
         };
         let [a, b, c] = fds;
-        Ok(StdioFiles([a?, b?, c?]))
+        Ok(StdioFiles(vec![a?, b?, c?]))
     }
 }
 
-/// Descriptors on their way into an instance's fd table (None: not open).
-struct StdioFiles([Option<OwnedFd>; 3]);
+/// Open each preopen's directory after `files` (fds 3, 4, ...); returns
+/// the guest names of every fd, None for the ones that are not preopens.
+fn preopen_files(preopens: &[Preopen], files: &mut StdioFiles) -> Result<Vec<Option<CString>>, RunError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut names: Vec<Option<CString>> = files.0.iter().map(|_| None).collect();
+    for p in preopens {
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(&p.host)
+            .map_err(|e| RunError::Load(format!("cannot preopen directory {}: {e}", p.host.display())))?;
+        let name = CString::new(p.guest.as_str())
+            .map_err(|_| RunError::Load(format!("guest path {:?} contains a NUL byte", p.guest)))?;
+        files.0.push(Some(OwnedFd::from(dir)));
+        names.push(Some(name));
+    }
+    Ok(names)
+}
+
+/// The C view of [`preopen_files`]' names (NULL for non-preopens).
+fn preopen_names(names: &[Option<CString>]) -> Vec<*const c_char> {
+    names.iter().map(|n| n.as_ref().map_or(std::ptr::null(), |n| n.as_ptr())).collect()
+}
+
+/// Descriptors on their way into an instance's fd table (None: not open):
+/// fds 0-2, then any preopened directories.
+struct StdioFiles(Vec<Option<OwnedFd>>);
 
 impl StdioFiles {
     /// Wrap each descriptor in a core file handle (which then owns it).
