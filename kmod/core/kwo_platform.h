@@ -152,7 +152,8 @@ void kwo_plat_file_close(void *file);
  * path, a ".." above dir or a symbolic link leading out fails with
  * -KWO_ENOTCAPABLE, as openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
  * does. path is NUL-terminated, never empty. Each returns 0 or a negative
- * errno. A world without directories (the kernel today) returns -ENOSYS.
+ * errno. A world without directories (the kernel today) returns
+ * -KWO_ENOTCAPABLE.
  *
  * path_open opens path (following a final symlink only if follow) for
  * reading and/or writing (neither: reading), with KWO_OPEN_* flags and

@@ -39,7 +39,6 @@ __u32 kwo_wasi_errno(long err)
 	case ENOENT:	return WASI_ENOENT;
 	case ENOMEM:	return WASI_ENOMEM;
 	case ENOSPC:	return WASI_ENOSPC;
-	case ENOSYS:	return WASI_ENOSYS;
 	case ENOTDIR:	return WASI_ENOTDIR;
 	case ENOTEMPTY:	return WASI_ENOTEMPTY;
 	case EOPNOTSUPP: return WASI_ENOTSUP;

@@ -29,7 +29,6 @@
 #define WASI_ENOENT		44
 #define WASI_ENOMEM		48
 #define WASI_ENOSPC		51
-#define WASI_ENOSYS		52
 #define WASI_ENOTDIR		54
 #define WASI_ENOTEMPTY		55
 #define WASI_ENOTSUP		58

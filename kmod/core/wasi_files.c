@@ -19,10 +19,10 @@
 #include "kwo_internal.h"
 #include "wasi_common.h"
 
-/* Rights that decide how path_open opens the host file. */
-#define WASI_RIGHT_FD_READ	(1ull << 1)
-#define WASI_RIGHT_FD_WRITE	(1ull << 6)
-#define WASI_RIGHT_FD_READDIR	(1ull << 14)
+/* Rights that decide how path_open opens the host file (bits 1, 6, 14). */
+#define WASI_RIGHT_FD_READ	0x2ull
+#define WASI_RIGHT_FD_WRITE	0x40ull
+#define WASI_RIGHT_FD_READDIR	0x4000ull
 
 #define WASI_LOOKUP_SYMLINK_FOLLOW	1
 #define WASI_PREOPENTYPE_DIR	0
@@ -340,8 +340,9 @@ static __u32 wasi_path_filestat_get(struct kwo_vmctx *vmctx, __u32 dirfd,
 	paused = kwo_fpu_pause(inst, fp);
 	path = guest_path(inst, path_ptr, path_len, &err);
 	if (path) {
-		err = wasi_result(kwo_plat_path_stat(dir, path,
-				lookup & WASI_LOOKUP_SYMLINK_FOLLOW, &st));
+		err = wasi_result(kwo_plat_path_stat(dir, path, lookup &
+						     WASI_LOOKUP_SYMLINK_FOLLOW,
+						     &st));
 		kwo_plat_free(path);
 	}
 	kwo_fpu_resume(inst, fp, paused);

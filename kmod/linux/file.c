@@ -5,8 +5,9 @@
  * the caller's file while a call streams it (vfs_llseek, vfs_getattr,
  * vfs_fsync); a buffered slot is a stream with no position.
  *
- * The kernel has no preopened directories: the path calls and directory
- * listing return -ENOSYS, so a program that tries them gets WASI ENOSYS
+ * The kernel has no preopened directories, so no directory a path could
+ * be resolved beneath: the path calls fail as an escape would
+ * (-KWO_ENOTCAPABLE, WASI ENOTCAPABLE) and listing is -ENOTDIR
  * (docs/abi.md).
  */
 #include <linux/fs.h>
@@ -79,27 +80,27 @@ int kwo_plat_dir_read(void *handle, __u64 cookie, struct kwo_dirent *ent)
 int kwo_plat_path_open(void *dir, const char *path, int follow, int read,
 		       int write, __u32 oflags, __u32 fdflags, void **out)
 {
-	return -ENOSYS;
+	return -KWO_ENOTCAPABLE;
 }
 
 int kwo_plat_path_stat(void *dir, const char *path, int follow,
 		       struct kwo_filestat *st)
 {
-	return -ENOSYS;
+	return -KWO_ENOTCAPABLE;
 }
 
 int kwo_plat_path_mkdir(void *dir, const char *path)
 {
-	return -ENOSYS;
+	return -KWO_ENOTCAPABLE;
 }
 
 int kwo_plat_path_unlink(void *dir, const char *path, int rmdir)
 {
-	return -ENOSYS;
+	return -KWO_ENOTCAPABLE;
 }
 
 int kwo_plat_path_rename(void *dir, const char *old, void *new_dir,
 			 const char *new)
 {
-	return -ENOSYS;
+	return -KWO_ENOTCAPABLE;
 }
