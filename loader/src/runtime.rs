@@ -672,7 +672,10 @@ impl Instance {
 
 /// Open each preopen's directory after `files` (fds 3, 4, ...); returns
 /// the guest names of every fd, None for the ones that are not preopens.
-fn preopen_files(preopens: &[Preopen], files: &mut StdioFiles) -> Result<Vec<Option<CString>>, RunError> {
+fn preopen_files(
+    preopens: &[Preopen],
+    files: &mut StdioFiles,
+) -> Result<Vec<Option<CString>>, RunError> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut names: Vec<Option<CString>> = files.0.iter().map(|_| None).collect();
     for p in preopens {
@@ -680,7 +683,9 @@ fn preopen_files(preopens: &[Preopen], files: &mut StdioFiles) -> Result<Vec<Opt
             .read(true)
             .custom_flags(libc::O_DIRECTORY)
             .open(&p.host)
-            .map_err(|e| RunError::Load(format!("cannot preopen directory {}: {e}", p.host.display())))?;
+            .map_err(|e| {
+                RunError::Load(format!("cannot preopen directory {}: {e}", p.host.display()))
+            })?;
         let name = CString::new(p.guest.as_str())
             .map_err(|_| RunError::Load(format!("guest path {:?} contains a NUL byte", p.guest)))?;
         files.0.push(Some(OwnedFd::from(dir)));
