@@ -32,6 +32,16 @@
 /* The longest path a call takes, as Linux's PATH_MAX with its NUL. */
 #define KWO_PATH_MAX		4095
 
+static int has_nul(const __u8 *p, __u32 len)
+{
+	__u32 i;
+
+	for (i = 0; i < len; i++)
+		if (!p[i])
+			return 1;
+	return 0;
+}
+
 /*
  * A NUL-terminated copy of the guest path [addr, addr + len), from
  * kwo_plat_zalloc (the caller frees it), or NULL with *err set: EFAULT
@@ -46,7 +56,7 @@ static char *guest_path(struct kwo_instance *inst, __u32 addr, __u32 len,
 
 	*err = !src ? WASI_EFAULT : !len ? WASI_ENOENT :
 	       len > KWO_PATH_MAX ? WASI_ENAMETOOLONG :
-	       memchr(src, 0, len) ? WASI_EINVAL : WASI_ESUCCESS;
+	       has_nul(src, len) ? WASI_EINVAL : WASI_ESUCCESS;
 	if (*err)
 		return NULL;
 	path = kwo_plat_zalloc((size_t)len + 1);
