@@ -686,12 +686,46 @@ fn preopen_files(
             .map_err(|e| {
                 RunError::Load(format!("cannot preopen directory {}: {e}", p.host.display()))
             })?;
+        if !has_openat2(&dir) {
+            return Err(RunError::Load(format!(
+                "cannot preopen directory {}: this kernel has no openat2 (Linux 5.6 or later), \
+                 which kwo needs to keep the program's paths beneath the directory",
+                p.host.display()
+            )));
+        }
         let name = CString::new(p.guest.as_str())
             .map_err(|_| RunError::Load(format!("guest path {:?} contains a NUL byte", p.guest)))?;
         files.0.push(Some(OwnedFd::from(dir)));
         names.push(Some(name));
     }
     Ok(names)
+}
+
+/// Whether the kernel has openat2, which the platform resolves every path
+/// of a preopen with (`RESOLVE_BENEATH`): without it no path could be
+/// opened, so a preopen is refused up front rather than failing each call.
+fn has_openat2(dir: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: open_how is plain data, all zero is valid; the fields are set below.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+    // SAFETY: a valid descriptor, a NUL-terminated path and an open_how of
+    // the size given; a descriptor returned is closed here.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c".".as_ptr(),
+            &how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd >= 0 {
+        // SAFETY: fd was just opened and is ours.
+        unsafe { libc::close(fd as i32) };
+        return true;
+    }
+    std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
 }
 
 /// The C view of [`preopen_files`]' names (NULL for non-preopens).
