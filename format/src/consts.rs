@@ -142,7 +142,19 @@ pub const KWO_HOST_WASI_RANDOM_GET: u32 = 46;
 pub const KWO_HOST_WASI_SCHED_YIELD: u32 = 47;
 pub const KWO_HOST_WASI_FD_RENUMBER: u32 = 48;
 pub const KWO_HOST_WASI_POLL_ONEOFF: u32 = 49;
-pub const KWO_HOST_WASI_END: u32 = 50;
+pub const KWO_HOST_WASI_FD_TELL: u32 = 50;
+pub const KWO_HOST_WASI_FD_FILESTAT_GET: u32 = 51;
+pub const KWO_HOST_WASI_FD_FDSTAT_SET_FLAGS: u32 = 52;
+pub const KWO_HOST_WASI_FD_SYNC: u32 = 53;
+pub const KWO_HOST_WASI_FD_DATASYNC: u32 = 54;
+pub const KWO_HOST_WASI_FD_READDIR: u32 = 55;
+pub const KWO_HOST_WASI_PATH_OPEN: u32 = 56;
+pub const KWO_HOST_WASI_PATH_FILESTAT_GET: u32 = 57;
+pub const KWO_HOST_WASI_PATH_CREATE_DIRECTORY: u32 = 58;
+pub const KWO_HOST_WASI_PATH_UNLINK_FILE: u32 = 59;
+pub const KWO_HOST_WASI_PATH_REMOVE_DIRECTORY: u32 = 60;
+pub const KWO_HOST_WASI_PATH_RENAME: u32 = 61;
+pub const KWO_HOST_WASI_END: u32 = 62;
 
 pub const KWO_TRAP_NONE: u32 = 0;
 pub const KWO_TRAP_UNREACHABLE: u32 = 1;
@@ -217,6 +229,18 @@ pub fn host_name(id: u32) -> Option<&'static str> {
         KWO_HOST_WASI_SCHED_YIELD => "wasi:sched_yield",
         KWO_HOST_WASI_FD_RENUMBER => "wasi:fd_renumber",
         KWO_HOST_WASI_POLL_ONEOFF => "wasi:poll_oneoff",
+        KWO_HOST_WASI_FD_TELL => "wasi:fd_tell",
+        KWO_HOST_WASI_FD_FILESTAT_GET => "wasi:fd_filestat_get",
+        KWO_HOST_WASI_FD_FDSTAT_SET_FLAGS => "wasi:fd_fdstat_set_flags",
+        KWO_HOST_WASI_FD_SYNC => "wasi:fd_sync",
+        KWO_HOST_WASI_FD_DATASYNC => "wasi:fd_datasync",
+        KWO_HOST_WASI_FD_READDIR => "wasi:fd_readdir",
+        KWO_HOST_WASI_PATH_OPEN => "wasi:path_open",
+        KWO_HOST_WASI_PATH_FILESTAT_GET => "wasi:path_filestat_get",
+        KWO_HOST_WASI_PATH_CREATE_DIRECTORY => "wasi:path_create_directory",
+        KWO_HOST_WASI_PATH_UNLINK_FILE => "wasi:path_unlink_file",
+        KWO_HOST_WASI_PATH_REMOVE_DIRECTORY => "wasi:path_remove_directory",
+        KWO_HOST_WASI_PATH_RENAME => "wasi:path_rename",
         _ => return None,
     })
 }

@@ -397,11 +397,13 @@ static int instance_setup(struct kwo_instance *inst,
 	int err;
 
 	/* First: from here on the instance owns the files, even on error. */
-	if (kwo_fd_table_init(&inst->fds, cfg->files, cfg->nfiles)) {
+	err = kwo_fd_table_init(&inst->fds, cfg->files, cfg->preopens,
+				cfg->nfiles);
+	if (err == -EMFILE)
 		kwo_logf(log, log_len, "%u descriptors given, over the limit of %u",
 			 cfg->nfiles, KWO_FD_LIMIT);
-		return -EMFILE;
-	}
+	if (err)
+		return err;
 	if (need > cfg->stack_budget) {
 		kwo_logf(log, log_len,
 			 "a call needs %llu bytes of stack (%s %u bytes + host reserve %llu), over the stack budget of %llu",

@@ -62,6 +62,11 @@ struct kwo_config {
 	void *const *files;
 	__u32 nfiles;
 	__u32 pad;
+	/*
+	 * preopens[i] non-NULL: files[i] is a directory preopened for the
+	 * program under that guest path (fd_prestat_get). NULL: none.
+	 */
+	const char *const *preopens;
 };
 
 /* Open WASI descriptors per instance, stdio included (EMFILE beyond). */

@@ -27,7 +27,7 @@
 #endif
 
 #define KWO_PAGE_SIZE		65536u
-#define KWO_HOST_ID_COUNT	KWO_HOST_WASI_END	/* ids 0 .. 48 */
+#define KWO_HOST_ID_COUNT	KWO_HOST_WASI_END	/* ids 0 .. KWO_HOST_WASI_END - 1 */
 #define KWO_VENEER_SIZE		16u
 
 /* A validated object, decoded into native structs. */

@@ -146,6 +146,80 @@ void kwo_plat_file_wait(void *file, int out, __u64 max_ns);
 __u8 kwo_plat_file_type(void *file);
 void kwo_plat_file_close(void *file);
 
+/*
+ * Files and directories by path (wasi_files.c), all relative to a
+ * directory handle dir and resolved strictly beneath it: an absolute
+ * path, a ".." above dir or a symbolic link leading out fails with
+ * -KWO_ENOTCAPABLE, as openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+ * does. path is NUL-terminated, never empty. Each returns 0 or a negative
+ * errno. A world without directories (the kernel today) returns
+ * -KWO_ENOTCAPABLE.
+ *
+ * path_open opens path (following a final symlink only if follow) for
+ * reading and/or writing (neither: reading), with KWO_OPEN_* flags and
+ * WASI fdflags (KWO_FDFLAG_*), and stores a new file handle in *out.
+ * path_stat fills *st (a final symlink followed only if follow).
+ * path_mkdir creates a directory; path_unlink removes a file (rmdir = 0)
+ * or an empty directory (rmdir = 1); path_rename moves old beneath dir to
+ * new beneath new_dir.
+ */
+#define KWO_ENOTCAPABLE		4000	/* no world's errno: a path leading out */
+
+#define KWO_OPEN_CREAT		1	/* WASI oflags */
+#define KWO_OPEN_DIRECTORY	2
+#define KWO_OPEN_EXCL		4
+#define KWO_OPEN_TRUNC		8
+
+#define KWO_FDFLAG_APPEND	1	/* WASI fdflags */
+#define KWO_FDFLAG_DSYNC	2
+#define KWO_FDFLAG_NONBLOCK	4
+#define KWO_FDFLAG_RSYNC	8
+#define KWO_FDFLAG_SYNC		16
+
+/* WASI filestat, in host order; times in ns since 1970. */
+struct kwo_filestat {
+	__u64 dev;
+	__u64 ino;
+	__u64 nlink;
+	__u64 size;
+	__u64 atim;
+	__u64 mtim;
+	__u64 ctim;
+	__u8 filetype;		/* KWO_FILETYPE_* */
+};
+
+/* One directory entry; name is NUL-terminated. */
+#define KWO_NAME_MAX		255
+struct kwo_dirent {
+	__u64 ino;
+	__u8 filetype;
+	char name[KWO_NAME_MAX + 1];
+};
+
+int kwo_plat_path_open(void *dir, const char *path, int follow, int read,
+		       int write, __u32 oflags, __u32 fdflags, void **out);
+int kwo_plat_path_stat(void *dir, const char *path, int follow,
+		       struct kwo_filestat *st);
+int kwo_plat_path_mkdir(void *dir, const char *path);
+int kwo_plat_path_unlink(void *dir, const char *path, int rmdir);
+int kwo_plat_path_rename(void *dir, const char *old, void *new_dir,
+			 const char *new);
+
+/*
+ * Operations on an open file. seek: whence 0/1/2 (set, current, end, as
+ * WASI and Linux number them), the new offset in *pos; -ESPIPE for pipes
+ * and other streams. stat fills *st. set_flags sets the KWO_FDFLAG_APPEND
+ * and _NONBLOCK flags (others: -EOPNOTSUPP). sync flushes to the device (data
+ * only if datasync). dir_read reads the entry at index cookie (0 is the
+ * first) of a directory into *ent: 1, 0 past the last entry, or a
+ * negative errno (-ENOTDIR for a file).
+ */
+int kwo_plat_file_seek(void *file, __s64 offset, int whence, __u64 *pos);
+int kwo_plat_file_stat(void *file, struct kwo_filestat *st);
+int kwo_plat_file_set_flags(void *file, __u32 fdflags);
+int kwo_plat_file_sync(void *file, int datasync);
+int kwo_plat_dir_read(void *file, __u64 cookie, struct kwo_dirent *ent);
+
 /* WASI preview1 filetypes, as kwo_plat_file_type() reports them. */
 #define KWO_FILETYPE_UNKNOWN		0
 #define KWO_FILETYPE_BLOCK_DEVICE	1

@@ -4,8 +4,8 @@
  * arguments and environment given at instantiation, clocks, reads and
  * writes on the descriptors of the fd table (wasi_fd.c: host files the
  * glue gave, stdio among them), randomness, proc_exit, sched_yield
- * and poll_oneoff on clocks (sleep). There is no file system: no preopens,
- * no path calls. Every guest pointer
+ * and poll_oneoff on clocks (sleep). The file system calls (preopens,
+ * paths, seeking, directories) are in wasi_files.c. Every guest pointer
  * and length is checked against linear memory (EFAULT). Each function has
  * the wasm signature with the vmctx prepended and returns a WASI errno.
  *
@@ -15,63 +15,50 @@
  * "interrupted"; what was written before stays written).
  */
 #include "kwo_internal.h"
+#include "wasi_common.h"
 
-/* WASI errno values (preview1). */
-#define WASI_ESUCCESS	0
-#define WASI_EACCES	2
-#define WASI_EAGAIN	6
-#define WASI_EBADF	8
-#define WASI_EDQUOT	19
-#define WASI_EFAULT	21
-#define WASI_EFBIG	22
-#define WASI_EINTR	27
-#define WASI_EINVAL	28
-#define WASI_EIO	29
-#define WASI_EISDIR	31
-#define WASI_ENOMEM	48
-#define WASI_ENOSPC	51
-#define WASI_ENOTSUP	58
-#define WASI_EPERM	63
-#define WASI_EPIPE	64
-#define WASI_ESPIPE	70
-
-#define WASI_RIGHTS_ALL			0x1fffffffull
-
-/* A host file's negative errno as WASI's; EIO for anything unusual. */
-static __u32 wasi_errno(long err)
+__u32 kwo_wasi_errno(long err)
 {
 	switch (-err) {
 	case EACCES:	return WASI_EACCES;
 	case EAGAIN:	return WASI_EAGAIN;
 	case EBADF:	return WASI_EBADF;
+	case EBUSY:	return WASI_EBUSY;
 	case EDQUOT:	return WASI_EDQUOT;
+	case EEXIST:	return WASI_EEXIST;
 	case EFAULT:	return WASI_EFAULT;
 	case EFBIG:	return WASI_EFBIG;
 	case EINTR:	return WASI_EINTR;
 	case EINVAL:	return WASI_EINVAL;
 	case EISDIR:	return WASI_EISDIR;
+	case ELOOP:	return WASI_ELOOP;
+	case EMFILE:	return WASI_EMFILE;
+	case EMLINK:	return WASI_EMLINK;
+	case ENAMETOOLONG: return WASI_ENAMETOOLONG;
+	case ENFILE:	return WASI_ENFILE;
+	case ENOENT:	return WASI_ENOENT;
 	case ENOMEM:	return WASI_ENOMEM;
 	case ENOSPC:	return WASI_ENOSPC;
+	case ENOTDIR:	return WASI_ENOTDIR;
+	case ENOTEMPTY:	return WASI_ENOTEMPTY;
+	case EOPNOTSUPP: return WASI_ENOTSUP;
+	case EOVERFLOW:	return WASI_EOVERFLOW;
 	case EPERM:	return WASI_EPERM;
 	case EPIPE:	return WASI_EPIPE;
+	case EROFS:	return WASI_EROFS;
 	case ESPIPE:	return WASI_ESPIPE;
+	case ETXTBSY:	return WASI_ETXTBSY;
+	case EXDEV:	return WASI_EXDEV;
+	case KWO_ENOTCAPABLE: return WASI_ENOTCAPABLE;
 	default:	return WASI_EIO;
 	}
-}
-
-/* Guest memory [addr, addr + len), or NULL if it is not all inside. */
-static __u8 *guest(struct kwo_instance *inst, __u32 addr, __u64 len)
-{
-	if ((__u64)addr + len > inst->vmctx.mem_size)
-		return NULL;
-	return inst->mem + addr;
 }
 
 /* Store n NUL-separated strings: pointers at ptrs, bytes at buf. */
 static __u32 put_strings(struct kwo_instance *inst, const char *strs,
 			 size_t strs_len, __u32 n, __u32 ptrs, __u32 buf)
 {
-	__u8 *p = guest(inst, ptrs, 4ull * n), *b = guest(inst, buf, strs_len);
+	__u8 *p = kwo_guest(inst, ptrs, 4ull * n), *b = kwo_guest(inst, buf, strs_len);
 	size_t pos = 0;
 	__u32 i;
 
@@ -88,7 +75,7 @@ static __u32 put_strings(struct kwo_instance *inst, const char *strs,
 static __u32 put_sizes(struct kwo_instance *inst, __u32 n, size_t len,
 		       __u32 n_ptr, __u32 len_ptr)
 {
-	__u8 *a = guest(inst, n_ptr, 4), *b = guest(inst, len_ptr, 4);
+	__u8 *a = kwo_guest(inst, n_ptr, 4), *b = kwo_guest(inst, len_ptr, 4);
 
 	if (!a || !b)
 		return WASI_EFAULT;
@@ -146,7 +133,7 @@ static int wasi_clock(__u32 id)
 static __u32 wasi_clock_res_get(struct kwo_vmctx *vmctx, __u32 id,
 				__u32 res_ptr)
 {
-	__u8 *p = guest(kwo_inst(vmctx), res_ptr, 8);
+	__u8 *p = kwo_guest(kwo_inst(vmctx), res_ptr, 8);
 	int clock = wasi_clock(id);
 
 	if (clock < 0)
@@ -160,7 +147,7 @@ static __u32 wasi_clock_res_get(struct kwo_vmctx *vmctx, __u32 id,
 static __u32 wasi_clock_time_get(struct kwo_vmctx *vmctx, __u32 id,
 				 __u64 precision, __u32 time_ptr)
 {
-	__u8 *p = guest(kwo_inst(vmctx), time_ptr, 8);
+	__u8 *p = kwo_guest(kwo_inst(vmctx), time_ptr, 8);
 	int clock = wasi_clock(id);
 
 	(void)precision;
@@ -202,7 +189,7 @@ static __u32 wasi_fd_fdstat_get(struct kwo_vmctx *vmctx, __u32 fd,
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	void *file = kwo_fd_file(&inst->fds, fd);
-	__u8 *p = guest(inst, stat_ptr, 24);
+	__u8 *p = kwo_guest(inst, stat_ptr, 24);
 	__u64 fp[KWO_FP_SAVE_SLOTS];
 	__u8 type;
 	int paused;
@@ -221,25 +208,6 @@ static __u32 wasi_fd_fdstat_get(struct kwo_vmctx *vmctx, __u32 fd,
 	return WASI_ESUCCESS;
 }
 
-static __u32 wasi_fd_prestat_get(struct kwo_vmctx *vmctx, __u32 fd,
-				 __u32 ptr)
-{
-	(void)vmctx;
-	(void)fd;
-	(void)ptr;
-	return WASI_EBADF;
-}
-
-static __u32 wasi_fd_prestat_dir_name(struct kwo_vmctx *vmctx, __u32 fd,
-				      __u32 path, __u32 len)
-{
-	(void)vmctx;
-	(void)fd;
-	(void)path;
-	(void)len;
-	return WASI_EBADF;
-}
-
 /*
  * Checks an iovec array (8-byte entries: address, length) against linear
  * memory. Returns the array, or NULL with *err set: EFAULT for anything
@@ -249,7 +217,7 @@ static __u32 wasi_fd_prestat_dir_name(struct kwo_vmctx *vmctx, __u32 fd,
 static __u8 *guest_iovs(struct kwo_instance *inst, __u32 iovs, __u32 n,
 			__u32 *err)
 {
-	__u8 *iov = guest(inst, iovs, 8ull * n);
+	__u8 *iov = kwo_guest(inst, iovs, 8ull * n);
 	__u64 total = 0;
 	__u32 i, len;
 
@@ -258,7 +226,7 @@ static __u8 *guest_iovs(struct kwo_instance *inst, __u32 iovs, __u32 n,
 		return NULL;
 	for (i = 0; i < n; i++) {
 		len = kwo_le32(iov + 8 * (size_t)i + 4);
-		if (!guest(inst, kwo_le32(iov + 8 * (size_t)i), len))
+		if (!kwo_guest(inst, kwo_le32(iov + 8 * (size_t)i), len))
 			return NULL;
 		total += len;
 	}
@@ -311,7 +279,7 @@ static __u32 wasi_fd_read(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 	unsigned long ra = (unsigned long)__builtin_return_address(0);
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	void *file = kwo_fd_file(&inst->fds, fd);
-	__u8 *nread = guest(inst, nread_ptr, 4), *iov, *dst;
+	__u8 *nread = kwo_guest(inst, nread_ptr, 4), *iov, *dst;
 	__u64 fp[KWO_FP_SAVE_SLOTS];
 	__u32 i, len, total = 0, err;
 	int paused;
@@ -327,7 +295,7 @@ static __u32 wasi_fd_read(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 	paused = kwo_fpu_pause(inst, fp);
 	for (i = 0; i < iovs_len; i++) {
 		len = kwo_le32(iov + 8 * (size_t)i + 4);
-		dst = guest(inst, kwo_le32(iov + 8 * (size_t)i), len);
+		dst = kwo_guest(inst, kwo_le32(iov + 8 * (size_t)i), len);
 		if (!len)
 			continue;
 		n = read_some(inst, file, dst, len, !total, ra);
@@ -339,19 +307,9 @@ static __u32 wasi_fd_read(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 	}
 	kwo_fpu_resume(inst, fp, paused);
 	if (n < 0 && !total)
-		return wasi_errno(n);
+		return kwo_wasi_errno(n);
 	kwo_st32(nread, total);
 	return WASI_ESUCCESS;
-}
-
-static __u32 wasi_fd_seek(struct kwo_vmctx *vmctx, __u32 fd, __u64 offset,
-			  __u32 whence, __u32 newoff_ptr)
-{
-	(void)offset;
-	(void)whence;
-	(void)newoff_ptr;
-	return kwo_fd_file(&kwo_inst(vmctx)->fds, fd) ? WASI_ESPIPE :
-							WASI_EBADF;
 }
 
 /*
@@ -390,7 +348,7 @@ static __u32 wasi_fd_write(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 	unsigned long ra = (unsigned long)__builtin_return_address(0);
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	void *file = kwo_fd_file(&inst->fds, fd);
-	__u8 *nwritten = guest(inst, nwritten_ptr, 4), *iov, *src;
+	__u8 *nwritten = kwo_guest(inst, nwritten_ptr, 4), *iov, *src;
 	__u64 fp[KWO_FP_SAVE_SLOTS];
 	__u32 i, len, done, total = 0, err;
 	int paused;
@@ -406,7 +364,7 @@ static __u32 wasi_fd_write(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 	paused = kwo_fpu_pause(inst, fp);
 	for (i = 0; i < iovs_len && !ret; i++) {
 		len = kwo_le32(iov + 8 * (size_t)i + 4);
-		src = guest(inst, kwo_le32(iov + 8 * (size_t)i), len);
+		src = kwo_guest(inst, kwo_le32(iov + 8 * (size_t)i), len);
 		ret = write_all(inst, file, src, len, &done, ra);
 		total += done;
 	}
@@ -416,7 +374,7 @@ static __u32 wasi_fd_write(struct kwo_vmctx *vmctx, __u32 fd, __u32 iovs,
 		return WASI_ESUCCESS;
 	if (!inst->write_errno)
 		inst->write_errno = (__u32)-ret;
-	return total ? WASI_ESUCCESS : wasi_errno(ret);
+	return total ? WASI_ESUCCESS : kwo_wasi_errno(ret);
 }
 
 /*
@@ -509,9 +467,9 @@ static __u32 wasi_poll_oneoff(struct kwo_vmctx *vmctx, __u32 in, __u32 out,
 {
 	unsigned long ra = (unsigned long)__builtin_return_address(0);
 	struct kwo_instance *inst = kwo_inst(vmctx);
-	__u8 *subs = guest(inst, in, (__u64)WASI_SUB_SIZE * nsubs);
-	__u8 *evs = guest(inst, out, (__u64)WASI_EVENT_SIZE * nsubs);
-	__u8 *nevents = guest(inst, nevents_ptr, 4), *sub;
+	__u8 *subs = kwo_guest(inst, in, (__u64)WASI_SUB_SIZE * nsubs);
+	__u8 *evs = kwo_guest(inst, out, (__u64)WASI_EVENT_SIZE * nsubs);
+	__u8 *nevents = kwo_guest(inst, nevents_ptr, 4), *sub;
 	__u64 fp[KWO_FP_SAVE_SLOTS], start, now, due, first = WASI_NO_TIMEOUT;
 	__u32 i, n = 0;
 	__u16 err;
@@ -567,7 +525,7 @@ static void wasi_proc_exit(struct kwo_vmctx *vmctx, __u32 code)
 static __u32 wasi_random_get(struct kwo_vmctx *vmctx, __u32 buf, __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
-	__u8 *p = guest(inst, buf, len);
+	__u8 *p = kwo_guest(inst, buf, len);
 	__u64 fp[KWO_FP_SAVE_SLOTS];
 	__u32 n;
 	int paused;
@@ -612,10 +570,7 @@ void *kwo_wasi_addr(__u32 host_id)
 		[KWO_HOST_WASI_CLOCK_TIME_GET] = (void *)wasi_clock_time_get,
 		[KWO_HOST_WASI_FD_CLOSE] = (void *)wasi_fd_close,
 		[KWO_HOST_WASI_FD_FDSTAT_GET] = (void *)wasi_fd_fdstat_get,
-		[KWO_HOST_WASI_FD_PRESTAT_GET] = (void *)wasi_fd_prestat_get,
-		[KWO_HOST_WASI_FD_PRESTAT_DIR_NAME] = (void *)wasi_fd_prestat_dir_name,
 		[KWO_HOST_WASI_FD_READ] = (void *)wasi_fd_read,
-		[KWO_HOST_WASI_FD_SEEK] = (void *)wasi_fd_seek,
 		[KWO_HOST_WASI_FD_WRITE] = (void *)wasi_fd_write,
 		[KWO_HOST_WASI_PROC_EXIT] = (void *)wasi_proc_exit,
 		[KWO_HOST_WASI_RANDOM_GET] = (void *)wasi_random_get,
@@ -626,5 +581,5 @@ void *kwo_wasi_addr(__u32 host_id)
 
 	if (host_id < KWO_HOST_WASI_BASE || host_id >= KWO_HOST_WASI_END)
 		return NULL;
-	return fns[host_id];
+	return fns[host_id] ? fns[host_id] : kwo_wasi_files_addr(host_id);
 }

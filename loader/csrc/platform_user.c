@@ -4,7 +4,8 @@
  * PROT_NONE reservations opened with mprotect, mmap'd code memory sealed
  * RW -> R -> RX with mprotect (never writable and executable at once),
  * clock_gettime, getrandom, sched_yield and stderr; host files are
- * descriptors read and written directly with read(2)/write(2).
+ * descriptors read and written directly with read(2)/write(2), and paths
+ * are resolved beneath their directory with openat2(RESOLVE_BENEATH).
  *
  * The epoch is a process-wide counter bumped every millisecond by a
  * detached ticker thread, started on first use and never stopped; its cost
@@ -13,7 +14,10 @@
  * the runtime regains control (timeouts) at least once per tick.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -22,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,6 +312,8 @@ const char *kwo_plat_cpu_missing(void)
 struct kwo_user_file {
 	int fd;
 	int regular;
+	DIR *dir;		/* a directory being listed, on a dup of fd */
+	__u64 dir_index;	/* the index of the entry dir reads next */
 };
 
 void *kwo_user_file_open(int fd)
@@ -401,6 +408,288 @@ void kwo_plat_file_close(void *file)
 {
 	struct kwo_user_file *f = file;
 
+	if (f->dir)
+		closedir(f->dir);
 	close(f->fd);
 	free(f);
+}
+
+static __u8 filetype(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return KWO_FILETYPE_REGULAR_FILE;
+	if (S_ISDIR(mode))
+		return KWO_FILETYPE_DIRECTORY;
+	if (S_ISLNK(mode))
+		return KWO_FILETYPE_SYMBOLIC_LINK;
+	if (S_ISCHR(mode))
+		return KWO_FILETYPE_CHARACTER_DEVICE;
+	if (S_ISBLK(mode))
+		return KWO_FILETYPE_BLOCK_DEVICE;
+	if (S_ISSOCK(mode))
+		return KWO_FILETYPE_SOCKET_STREAM;
+	return KWO_FILETYPE_UNKNOWN;
+}
+
+static __u64 ns(struct timespec t)
+{
+	return (__u64)t.tv_sec * 1000000000ull + (__u64)t.tv_nsec;
+}
+
+static int stat_fd(int fd, struct kwo_filestat *out)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	out->dev = st.st_dev;
+	out->ino = st.st_ino;
+	out->nlink = st.st_nlink;
+	out->size = (__u64)st.st_size;
+	out->atim = ns(st.st_atim);
+	out->mtim = ns(st.st_mtim);
+	out->ctim = ns(st.st_ctim);
+	out->filetype = filetype(st.st_mode);
+	return 0;
+}
+
+/*
+ * openat2 beneath dir: no absolute path, no ".." above it, no symlink
+ * leading out of it, no /proc magic links. Returns a descriptor or a
+ * negative errno, -KWO_ENOTCAPABLE for an escape (openat2's EXDEV).
+ */
+static int open_beneath(int dir, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (__u64)(flags | O_CLOEXEC),
+		.mode = flags & O_CREAT ? 0666 : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	do {
+		fd = syscall(SYS_openat2, dir, path, &how, sizeof(how));
+	} while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return errno == EXDEV ? -KWO_ENOTCAPABLE : -errno;
+	return (int)fd;
+}
+
+/*
+ * The directory holding path's last component, opened (O_PATH) beneath
+ * dir, and in *last where that component starts in path. The component
+ * keeps any trailing slashes ("new/" for mkdir), as the *at calls take
+ * it. A last component "." or ".." names a directory the parent may not
+ * contain: the whole path must then resolve beneath dir too.
+ */
+static int open_parent(int dir, const char *path, const char **last)
+{
+	size_t end = strlen(path), slash;
+	char *parent;
+	int fd;
+
+	while (end > 1 && path[end - 1] == '/')
+		end--;
+	slash = end;
+	while (slash && path[slash - 1] != '/')
+		slash--;
+	*last = path + slash;
+	if (!strncmp(*last, ".", end - slash) ||
+	    !strncmp(*last, "..", end - slash)) {
+		fd = open_beneath(dir, path, O_PATH | O_NOFOLLOW);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	if (!slash)
+		return open_beneath(dir, ".", O_PATH | O_DIRECTORY);
+	/* "/x": the parent is "/", which openat2 refuses as an escape. */
+	parent = strndup(path, slash > 1 ? slash - 1 : 1);
+	if (!parent)
+		return -ENOMEM;
+	fd = open_beneath(dir, parent, O_PATH | O_DIRECTORY);
+	free(parent);
+	return fd;
+}
+
+static int user_fd(void *file)
+{
+	return ((struct kwo_user_file *)file)->fd;
+}
+
+int kwo_plat_path_open(void *dir, const char *path, int follow, int read,
+		       int write, __u32 oflags, __u32 fdflags, void **out)
+{
+	int flags = O_NOCTTY, fd;
+
+	flags |= write ? (read ? O_RDWR : O_WRONLY) : O_RDONLY;
+	flags |= oflags & KWO_OPEN_CREAT ? O_CREAT : 0;
+	flags |= oflags & KWO_OPEN_DIRECTORY ? O_DIRECTORY : 0;
+	flags |= oflags & KWO_OPEN_EXCL ? O_EXCL : 0;
+	flags |= oflags & KWO_OPEN_TRUNC ? O_TRUNC : 0;
+	flags |= fdflags & KWO_FDFLAG_APPEND ? O_APPEND : 0;
+	flags |= fdflags & KWO_FDFLAG_NONBLOCK ? O_NONBLOCK : 0;
+	flags |= fdflags & KWO_FDFLAG_DSYNC ? O_DSYNC : 0;
+	flags |= fdflags & (KWO_FDFLAG_SYNC | KWO_FDFLAG_RSYNC) ? O_SYNC : 0;
+	flags |= follow ? 0 : O_NOFOLLOW;
+	fd = open_beneath(user_fd(dir), path, flags);
+	if (fd < 0)
+		return fd;
+	*out = kwo_user_file_open(fd);
+	if (!*out) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int kwo_plat_path_stat(void *dir, const char *path, int follow,
+		       struct kwo_filestat *st)
+{
+	int fd = open_beneath(user_fd(dir), path,
+			      O_PATH | (follow ? 0 : O_NOFOLLOW));
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = stat_fd(fd, st);
+	close(fd);
+	return ret;
+}
+
+int kwo_plat_path_mkdir(void *dir, const char *path)
+{
+	const char *last;
+	int parent = open_parent(user_fd(dir), path, &last), ret;
+
+	if (parent < 0)
+		return parent;
+	ret = mkdirat(parent, last, 0777) ? -errno : 0;
+	close(parent);
+	return ret;
+}
+
+int kwo_plat_path_unlink(void *dir, const char *path, int rmdir)
+{
+	const char *last;
+	int parent = open_parent(user_fd(dir), path, &last), ret;
+
+	if (parent < 0)
+		return parent;
+	ret = unlinkat(parent, last, rmdir ? AT_REMOVEDIR : 0) ? -errno : 0;
+	close(parent);
+	return ret;
+}
+
+int kwo_plat_path_rename(void *dir, const char *old, void *new_dir,
+			 const char *new)
+{
+	const char *old_last, *new_last;
+	int old_parent, new_parent, ret;
+
+	old_parent = open_parent(user_fd(dir), old, &old_last);
+	if (old_parent < 0)
+		return old_parent;
+	new_parent = open_parent(user_fd(new_dir), new, &new_last);
+	if (new_parent < 0) {
+		close(old_parent);
+		return new_parent;
+	}
+	ret = renameat(old_parent, old_last, new_parent, new_last) ? -errno : 0;
+	close(old_parent);
+	close(new_parent);
+	return ret;
+}
+
+int kwo_plat_file_seek(void *file, __s64 offset, int whence, __u64 *pos)
+{
+	off_t off = lseek(user_fd(file), offset, whence);
+
+	if (off < 0)
+		return -errno;
+	*pos = (__u64)off;
+	return 0;
+}
+
+int kwo_plat_file_stat(void *file, struct kwo_filestat *st)
+{
+	return stat_fd(user_fd(file), st);
+}
+
+/*
+ * Append only: O_NONBLOCK on a descriptor shared with the invoking shell
+ * (stdin, a terminal) would change it for every process using it, and
+ * the core never blocks on a file anyway.
+ */
+int kwo_plat_file_set_flags(void *file, __u32 fdflags)
+{
+	int fd = user_fd(file), flags = fcntl(fd, F_GETFL);
+
+	if (fdflags & ~KWO_FDFLAG_APPEND)
+		return -EOPNOTSUPP;
+	if (flags < 0)
+		return -errno;
+	flags = (flags & ~O_APPEND) | (fdflags ? O_APPEND : 0);
+	return fcntl(fd, F_SETFL, flags) ? -errno : 0;
+}
+
+int kwo_plat_file_sync(void *file, int datasync)
+{
+	int fd = user_fd(file);
+
+	return (datasync ? fdatasync(fd) : fsync(fd)) ? -errno : 0;
+}
+
+static __u8 dirent_type(unsigned char type)
+{
+	switch (type) {
+	case DT_REG:	return KWO_FILETYPE_REGULAR_FILE;
+	case DT_DIR:	return KWO_FILETYPE_DIRECTORY;
+	case DT_LNK:	return KWO_FILETYPE_SYMBOLIC_LINK;
+	case DT_CHR:	return KWO_FILETYPE_CHARACTER_DEVICE;
+	case DT_BLK:	return KWO_FILETYPE_BLOCK_DEVICE;
+	case DT_SOCK:	return KWO_FILETYPE_SOCKET_STREAM;
+	default:	return KWO_FILETYPE_UNKNOWN;
+	}
+}
+
+/*
+ * Entries are numbered in readdir order. Reading on from the last index
+ * is the common case; any other cookie restarts the listing and skips to
+ * it (a cookie of 0 always sees the directory as it is now).
+ */
+int kwo_plat_dir_read(void *file, __u64 cookie, struct kwo_dirent *ent)
+{
+	struct kwo_user_file *f = file;
+	struct dirent *d;
+	int fd;
+
+	if (!f->dir) {
+		fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		f->dir = fdopendir(fd);
+		if (!f->dir) {
+			close(fd);
+			return -errno;
+		}
+		f->dir_index = 0;
+	}
+	if (cookie < f->dir_index || !cookie) {
+		rewinddir(f->dir);
+		f->dir_index = 0;
+	}
+	for (;;) {
+		errno = 0;
+		d = readdir(f->dir);
+		if (!d)
+			return errno ? -errno : 0;
+		if (f->dir_index++ == cookie)
+			break;
+	}
+	ent->ino = d->d_ino;
+	ent->filetype = dirent_type(d->d_type);
+	strncpy(ent->name, d->d_name, KWO_NAME_MAX);
+	ent->name[KWO_NAME_MAX] = 0;
+	return 1;
 }

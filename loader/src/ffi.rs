@@ -28,6 +28,7 @@ pub struct KwoConfig {
     pub files: *const *mut c_void,
     pub nfiles: u32,
     pub pad: u32,
+    pub preopens: *const *const c_char,
 }
 
 /// `struct kwo_call`

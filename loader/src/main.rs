@@ -11,8 +11,8 @@ use kwo_compiler::{OptLevel, Options};
 use kwo_format::{signature, Object, Target, ValType};
 use kwo_loader::args::call_args;
 use kwo_loader::kernel;
+use kwo_loader::runtime::{Config, Instance, Preopen, RunError, Stdio, Val};
 use kwo_loader::sign::Signer;
-use kwo_loader::runtime::{Config, Instance, RunError, Stdio, Val};
 use kwo_loader::source::{
     compile, object_for_host, read_program, verify, Program as ProgramFile, VerifyOptions,
 };
@@ -162,6 +162,12 @@ enum Cmd {
         /// With --kernel: mirror the program's output to the kernel log.
         #[arg(long, requires = "kernel")]
         printk: bool,
+        /// Give the program the host directory HOST under the path GUEST
+        /// (default: HOST, as Wasmtime): paths it opens there resolve
+        /// strictly beneath HOST (no `..`, absolute path or symlink out).
+        /// Repeatable; fds 3, 4, ... in order. Not with --kernel.
+        #[arg(long = "dir", value_name = "HOST[::GUEST]", conflicts_with = "kernel")]
+        dirs: Vec<String>,
         /// The program (.wasm, .wat or .kwo, told apart by content), then
         /// its arguments (WASI argv[1..], or the export's with --invoke).
         #[arg(value_name = "FILE [ARGS]", required = true, num_args = 1.., trailing_var_arg = true)]
@@ -722,11 +728,21 @@ fn finish(result: Result<ExitCode, RunError>) -> Result<ExitCode, Failure> {
     }
 }
 
+/// A `--dir HOST[::GUEST]` value; GUEST defaults to HOST, as in Wasmtime.
+fn preopen(flag: &str) -> Preopen {
+    let (host, guest) = flag.split_once("::").unwrap_or((flag, flag));
+    Preopen {
+        host: PathBuf::from(host),
+        guest: guest.to_string(),
+    }
+}
+
 /// `kwo run` in this process: `_start`, or `invoke` with `args` as its
 /// arguments (then `args` are not the program's argv).
 fn cmd_run(
     file: &Path,
     program: &ProgramConfig,
+    preopens: Vec<Preopen>,
     invoke: Option<&str>,
     args: &[String],
 ) -> Result<ExitCode, Failure> {
@@ -741,6 +757,7 @@ fn cmd_run(
         args: argv,
         env: program.env.clone(),
         stdio: Stdio::Inherit,
+        preopens,
         ..Config::default()
     };
     let mut inst = match Instance::new(&kwo, &config) {
@@ -1011,12 +1028,14 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
             invoke,
             kernel,
             printk,
+            dirs,
             file_and_args: list,
         } => {
             let program = program.resolve().map_err(Failure::Usage)?;
             let (file, args) = file_and_args(list);
             if !*kernel {
-                return cmd_run(file, &program, invoke.as_deref(), args);
+                let preopens = dirs.iter().map(|d| preopen(d)).collect();
+                return cmd_run(file, &program, preopens, invoke.as_deref(), args);
             }
             // kernel::cmd_run takes the export and its arguments as one list.
             let (call, argv): (Vec<String>, &[String]) = match invoke {

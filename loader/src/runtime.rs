@@ -61,6 +61,17 @@ pub struct Config {
     pub stdio: Stdio,
     /// Native stack each call may use, in bytes.
     pub stack_budget: usize,
+    /// Directories given to the program, as fds 3, 4, ... in this order.
+    pub preopens: Vec<Preopen>,
+}
+
+/// A host directory the program may use under a guest path (WASI
+/// preopen): its files are reached by paths resolved strictly beneath it.
+#[derive(Debug, Clone)]
+pub struct Preopen {
+    pub host: std::path::PathBuf,
+    /// The path the program opens it by (`fd_prestat_dir_name`).
+    pub guest: String,
 }
 
 impl Default for Config {
@@ -72,6 +83,7 @@ impl Default for Config {
             env: Vec::new(),
             stdio: Stdio::default(),
             stack_budget: 512 * 1024,
+            preopens: Vec::new(),
         }
     }
 }
@@ -410,7 +422,9 @@ impl Instance {
             ffi::kwo_config_init(cfg.as_mut_ptr());
             cfg.assume_init()
         };
-        let files = self.stdio_files(&config.stdio)?;
+        let mut files = self.stdio_files(&config.stdio)?;
+        let guest_names = preopen_files(&config.preopens, &mut files)?;
+        let preopen_ptrs = preopen_names(&guest_names);
         cfg.stack_budget = stack_budget(config.stack_budget);
         cfg.argv = argv.as_ptr();
         cfg.argc = argv.len() as u32;
@@ -419,6 +433,7 @@ impl Instance {
         let handles = files.into_handles()?;
         cfg.files = handles.as_ptr();
         cfg.nfiles = handles.len() as u32;
+        cfg.preopens = preopen_ptrs.as_ptr();
         let mut call = self.call_budget();
         let mut log = [0 as c_char; LOG_LEN];
         // SAFETY: every pointer in cfg outlives the call (the core copies
@@ -653,12 +668,76 @@ impl Instance {
             }
         };
         let [a, b, c] = fds;
-        Ok(StdioFiles([a?, b?, c?]))
+        Ok(StdioFiles(vec![a?, b?, c?]))
     }
 }
 
-/// Descriptors on their way into an instance's fd table (None: not open).
-struct StdioFiles([Option<OwnedFd>; 3]);
+/// Open each preopen's directory after `files` (fds 3, 4, ...); returns
+/// the guest names of every fd, None for the ones that are not preopens.
+fn preopen_files(
+    preopens: &[Preopen],
+    files: &mut StdioFiles,
+) -> Result<Vec<Option<CString>>, RunError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut names: Vec<Option<CString>> = files.0.iter().map(|_| None).collect();
+    for p in preopens {
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(&p.host)
+            .map_err(|e| {
+                RunError::Load(format!("cannot preopen directory {}: {e}", p.host.display()))
+            })?;
+        if !has_openat2(&dir) {
+            return Err(RunError::Load(format!(
+                "cannot preopen directory {}: this kernel has no openat2 (Linux 5.6 or later), \
+                 which kwo needs to keep the program's paths beneath the directory",
+                p.host.display()
+            )));
+        }
+        let name = CString::new(p.guest.as_str())
+            .map_err(|_| RunError::Load(format!("guest path {:?} contains a NUL byte", p.guest)))?;
+        files.0.push(Some(OwnedFd::from(dir)));
+        names.push(Some(name));
+    }
+    Ok(names)
+}
+
+/// Whether the kernel has openat2, which the platform resolves every path
+/// of a preopen with (`RESOLVE_BENEATH`): without it no path could be
+/// opened, so a preopen is refused up front rather than failing each call.
+fn has_openat2(dir: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: open_how is plain data, all zero is valid; the fields are set below.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+    // SAFETY: a valid descriptor, a NUL-terminated path and an open_how of
+    // the size given; a descriptor returned is closed here.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c".".as_ptr(),
+            &how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd >= 0 {
+        // SAFETY: fd was just opened and is ours.
+        unsafe { libc::close(fd as i32) };
+        return true;
+    }
+    std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
+}
+
+/// The C view of [`preopen_files`]' names (NULL for non-preopens).
+fn preopen_names(names: &[Option<CString>]) -> Vec<*const c_char> {
+    names.iter().map(|n| n.as_ref().map_or(std::ptr::null(), |n| n.as_ptr())).collect()
+}
+
+/// Descriptors on their way into an instance's fd table (None: not open):
+/// fds 0-2, then any preopened directories.
+struct StdioFiles(Vec<Option<OwnedFd>>);
 
 impl StdioFiles {
     /// Wrap each descriptor in a core file handle (which then owns it).

@@ -504,24 +504,25 @@ fn exit_statuses_tell_load_usage_and_trap_apart() {
     }
 }
 
-/// A module that opens a file (`path_open`) and returns the errno.
-const OPENER: &str = r#"(module
-  (import "wasi_snapshot_preview1" "path_open"
-    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+/// A module that makes a symbolic link (`path_symlink`, which kwo does not
+/// provide) and returns the errno.
+const LINKER: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_symlink"
+    (func $symlink (param i32 i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "file.txt")
-  (func (export "open") (result i32)
-    (call $open (i32.const 3) (i32.const 0) (i32.const 16) (i32.const 8) (i32.const 0)
-      (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 64))))"#;
+  (data (i32.const 32) "link")
+  (func (export "link") (result i32)
+    (call $symlink (i32.const 16) (i32.const 8) (i32.const 3) (i32.const 32) (i32.const 4))))"#;
 
 #[test]
 fn missing_imports_are_refused_with_a_reason_or_stubbed() {
-    let wasm = write_wat("opener.wasm", OPENER);
-    let out = kwo(&["run", "--invoke", "open", p(&wasm)]);
+    let wasm = write_wat("linker.wasm", LINKER);
+    let out = kwo(&["run", "--invoke", "link", p(&wasm)]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     for want in [
-        "`wasi_snapshot_preview1.path_open`",
+        "`wasi_snapshot_preview1.path_symlink`",
         "file system access",
         "--allow-missing-imports",
     ] {
@@ -539,14 +540,14 @@ fn missing_imports_are_refused_with_a_reason_or_stubbed() {
         "run",
         "--allow-missing-imports",
         "--invoke",
-        "open",
+        "link",
         p(&wasm),
     ]);
     assert_eq!(text(&out.stdout), "52\n", "{}", text(&out.stderr));
     let out = kwo(&["verify", "--allow-missing-imports", p(&wasm)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // The stub is in the object: it runs without the flag, and says so.
-    let object = scratch("opener.kwo");
+    let object = scratch("linker.kwo");
     let out = kwo(&[
         "compile",
         "--allow-missing-imports",
@@ -555,7 +556,7 @@ fn missing_imports_are_refused_with_a_reason_or_stubbed() {
         p(&object),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = kwo(&["run", "--invoke", "open", p(&object)]);
+    let out = kwo(&["run", "--invoke", "link", p(&object)]);
     assert_eq!(text(&out.stdout), "52\n", "{}", text(&out.stderr));
     let out = kwo(&["inspect", p(&object)]);
     assert!(
@@ -644,14 +645,14 @@ fn bench_reports_a_program_that_exits_and_takes_run_options() {
         "{}",
         text(&out.stderr)
     );
-    let wasm = write_wat("bench-opener.wasm", OPENER);
+    let wasm = write_wat("bench-linker.wasm", LINKER);
     let out = kwo(&[
         "bench",
         "--samples",
         "1",
         "--allow-missing-imports",
         p(&wasm),
-        "open",
+        "link",
     ]);
     assert!(
         text(&out.stdout).contains("result=52"),

@@ -1,7 +1,8 @@
 /*
- * A C program that reaches WASI calls kwo may not provide: fopen (path_open,
- * and only after a preopened directory matches the path) and posix_fadvise
- * (fd_advise). It reports each failure itself, as a program run with
+ * A C program that reaches WASI calls that may fail: fopen (path_open, and
+ * only after a preopened directory given with `kwo run --dir` matches the
+ * path) and posix_fadvise (fd_advise, which kwo does not provide). It
+ * reports each failure itself, as a program run with
  * `kwo run --allow-missing-imports` should when a stub fails with ENOSYS.
  */
 #include <errno.h>

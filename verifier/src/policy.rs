@@ -68,6 +68,18 @@ pub const WASI_IMPORTS: &[WasiImport] = &[
     wasi("sched_yield", &[], &[I32], 47),
     wasi("fd_renumber", &[I32, I32], &[I32], 48),
     wasi("poll_oneoff", &[I32, I32, I32, I32], &[I32], 49),
+    wasi("fd_tell", &[I32, I32], &[I32], 50),
+    wasi("fd_filestat_get", &[I32, I32], &[I32], 51),
+    wasi("fd_fdstat_set_flags", &[I32, I32], &[I32], 52),
+    wasi("fd_sync", &[I32], &[I32], 53),
+    wasi("fd_datasync", &[I32], &[I32], 54),
+    wasi("fd_readdir", &[I32, I32, I32, I64, I32], &[I32], 55),
+    wasi("path_open", &[I32, I32, I32, I32, I32, I64, I64, I32, I32], &[I32], 56),
+    wasi("path_filestat_get", &[I32, I32, I32, I32, I32], &[I32], 57),
+    wasi("path_create_directory", &[I32, I32, I32], &[I32], 58),
+    wasi("path_unlink_file", &[I32, I32, I32], &[I32], 59),
+    wasi("path_remove_directory", &[I32, I32, I32], &[I32], 60),
+    wasi("path_rename", &[I32, I32, I32, I32, I32, I32], &[I32], 61),
 ];
 
 /// The `spectest` functions [`Policy::spectest`] admits (any signature

@@ -47,7 +47,8 @@ impl Purpose {
             Purpose::Stdio => "reading and writing descriptors: stdin, stdout, stderr",
             Purpose::Files => {
                 "file system access: C `fopen`, `opendir`, `stat`, Rust `std::fs` \
-                 (kwo does not give programs files yet: no directory can be preopened)"
+                 (kwo gives programs the directories named with `kwo run --dir` and \
+                 provides the common file calls on them, but not this one yet)"
             }
             Purpose::Poll => "sleeping and waiting for events: C `sleep`, Rust `thread::sleep`",
             Purpose::Process => "signals to the process: C `raise`",

@@ -74,6 +74,12 @@ cli_expect 2 "" "no exported function" kwo invoke /objects/add.kwo nope
 cli_expect 1 "" "used for file system access" kwo exec /objects/missing-import.wasm
 cli_expect 0 52 "" kwo invoke --allow-missing-imports /objects/missing-import.wasm open
 cli_expect 0 52 "" kwo run --kernel --invoke open /objects/missing-import.kwo
+# File calls in the kernel: no directory to open paths beneath (ENOTCAPABLE),
+# but seeking and stat reach the invoker's file behind stdin.
+printf 12345 > /tmp/five
+cli_expect 0 76 "" kwo run --kernel --invoke open /objects/kernel-files.kwo
+cli_expect 0 5 "" sh -c 'kwo run --kernel --invoke seek_end /objects/kernel-files.kwo < /tmp/five'
+cli_expect 0 5 "" sh -c 'kwo run --kernel --invoke size /objects/kernel-files.kwo < /tmp/five'
 
 # The start function's output arrives with the first call; its trap fails the load.
 cli_expect 0 "$(printf 'started\n42')" "" kwo invoke /objects/start.kwo next
