@@ -117,5 +117,12 @@ if [ ! -e "$H/Makefile" ] || [ ! -e "$D/kroot/boot/vmlinuz-$ABI" ]; then
 fi
 [ -r "$D/kroot/boot/vmlinuz-$ABI" ] || die "no vmlinuz-$ABI in the packages"
 [ -x "$H/scripts/mod/modpost" ] || die "$H/scripts/mod/modpost missing (kbuild tools)"
+# Modules must be built with the kernel's own compiler version: its flags
+# (e.g. gcc-14's -fmin-function-alignment on 7.x) are in the headers.
+CCV=$(sed -n 's/^CC = .*gcc-\([0-9]*\)$/\1/p' "$H/.kernelvariables" 2>/dev/null || true)
+XCC=gcc-$CCV
+[ "$ARCH" = amd64 ] || XCC=aarch64-linux-gnu-gcc-$CCV
+[ -z "$CCV" ] || command -v "$XCC" >/dev/null ||
+	die "kernel $ABI was built with gcc-$CCV and this host has no $XCC: kwo.ko cannot be built for it"
 echo "setup-kernel: kernel $ABI ($VER, $MIRROR)"
 echo "$D/kroot"
