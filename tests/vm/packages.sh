@@ -12,7 +12,7 @@
 #     and the udev rule exist, dkms lists kwo installed for KVER, and
 #     `dpkg -r kwo-dkms` takes kwo.ko out of DKMS again;
 #  4. the kwo.ko DKMS installed is copied to build/vm/dkms/kwo-KVER.ko,
-#     whose path is the last line printed: `KWO_KO=... tests/vm/run.sh`
+#     whose path is all it prints on stdout (the rest goes to stderr): `KWO_KO=... tests/vm/run.sh`
 #     loads it in the VM and runs the suite on it (scripts/test does).
 # Needs root (mount namespace, overlayfs, chroot). Nothing is loaded into
 # the host kernel. Exit 0 = PASS.
@@ -58,7 +58,7 @@ dpkg -r kwo-dkms >>/tmp/debs/dpkg.log 2>&1 || fail "dpkg -r kwo-dkms failed"
 [ ! -e "\$ko" ] || fail "kwo.ko is still installed after dpkg -r kwo-dkms"
 ! dkms status -m kwo | grep -q . || fail "kwo is still in DKMS after dpkg -r kwo-dkms"
 echo "packages: in the chroot: kwo and kwo-dkms $VERSION installed, kwo ran add(40, 2) = 42," \
-	"group kwo, udev rule, dkms built and installed kwo.ko for $KVER, dpkg -r removed it"
+	"group kwo, udev rule, dkms built and installed kwo.ko for $KVER, dpkg -r removed it" >&2
 EOF
 O=$W/overlay
 # shellcheck disable=SC2016 # expanded by the inner shell
@@ -77,5 +77,5 @@ rm -rf "$O"
 cp "$W/debs/kwo.ko" "$W/kwo-$KVER.ko"
 vermagic=$(modinfo -F vermagic "$W/kwo-$KVER.ko")
 [ "${vermagic%% *}" = "$KVER" ] || die "DKMS's kwo.ko is for '${vermagic%% *}', not $KVER"
-echo "packages: PASS"
+echo "packages: PASS" >&2
 echo "$W/kwo-$KVER.ko"
