@@ -30,7 +30,7 @@ for k in $KERNELS; do
 	kver="?" result="FAIL"
 	if kroot=$("$HERE/setup-kernel.sh" "$series" "$arch" 2>"$log.setup" | tail -1) &&
 		[ -d "$kroot" ]; then
-		kver=$(sed -n 's/^setup-kernel: kernel \([^ ]*\) .*/\1/p' "$log.setup" | tail -1)
+		kver=$(ls "$kroot/usr/src" | sed -n 's/^linux-headers-\(.*-'"$arch"'\)$/\1/p' | head -1)
 		# Not inside an if condition: run.sh's ERR trap reports harness errors.
 		KROOT=$kroot ARCH=$qarch TIMEOUT=${TIMEOUT:-600} \
 			nice -n 10 "$HERE/run.sh" >"$log" 2>&1
@@ -39,7 +39,8 @@ for k in $KERNELS; do
 			result=PASS
 			detail=$(tr -d '\r' < "$ROOT/build/vm/$qarch/console.log" | grep -a -m1 '^spec: ')
 		else
-			detail=$(grep -a -m1 '^RESULT: FAIL' "$log" | sed 's/^RESULT: FAIL //')
+			detail=$(grep -a '^KWO-STEP-FAILED' "$log" | sed 's/^KWO-STEP-FAILED: //' | paste -sd ';')
+			[ -n "$detail" ] || detail=$(grep -a -m1 '^RESULT: FAIL' "$log" | sed 's/^RESULT: FAIL //')
 			[ -n "$detail" ] || detail="run.sh exited $rc"
 		fi
 	else
