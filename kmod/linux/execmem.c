@@ -8,8 +8,11 @@
  * allocator with it:
  *  - before 6.10: module_alloc(), then set_memory_ro() and only then
  *    set_memory_x(), freed with module_memfree();
- *  - 6.10 and later: execmem_alloc(EXECMEM_BPF), then set_memory_rox(),
- *    freed with execmem_free().
+ *  - 6.10 and later: execmem_alloc(EXECMEM_BPF), then set_memory_rox()
+ *    where the architecture has one (x86), else set_memory_ro() and then
+ *    set_memory_x() (arm64, where set_memory_rox is a static inline
+ *    calling those two, so kallsyms does not know it); freed with
+ *    execmem_free().
  * Memory is never writable and executable at once. It lies in the module
  * area, within rel32 reach of this module's text, so generated code calls
  * host functions directly. The area is marked VM_FLUSH_RESET_PERMS so that
@@ -74,10 +77,14 @@ static unsigned long kwo_kallsyms;	/* kallsyms_lookup_name */
 
 static struct {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
-	unsigned long execmem_alloc, execmem_free, set_memory_rox;
+	unsigned long execmem_alloc, execmem_free;
 #else
-	unsigned long module_alloc, module_memfree, set_memory_ro, set_memory_x;
-	unsigned long find_vm_area;
+	unsigned long module_alloc, module_memfree, find_vm_area;
+#endif
+#ifdef set_memory_rox	/* the architecture's own function */
+	unsigned long set_memory_rox;
+#else
+	unsigned long set_memory_ro, set_memory_x;
 #endif
 } kwo_fn;
 
@@ -88,13 +95,16 @@ static const struct {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
 	{ "execmem_alloc", &kwo_fn.execmem_alloc },
 	{ "execmem_free", &kwo_fn.execmem_free },
-	{ "set_memory_rox", &kwo_fn.set_memory_rox },
 #else
 	{ "module_alloc", &kwo_fn.module_alloc },
 	{ "module_memfree", &kwo_fn.module_memfree },
+	{ "find_vm_area", &kwo_fn.find_vm_area },
+#endif
+#ifdef set_memory_rox
+	{ "set_memory_rox", &kwo_fn.set_memory_rox },
+#else
 	{ "set_memory_ro", &kwo_fn.set_memory_ro },
 	{ "set_memory_x", &kwo_fn.set_memory_x },
-	{ "find_vm_area", &kwo_fn.find_vm_area },
 #endif
 };
 
@@ -169,11 +179,6 @@ void *kwo_plat_code_alloc(size_t size)
 				 PAGE_ALIGN(size));
 }
 
-static int kwo_code_protect(unsigned long addr, int npages)
-{
-	return (int)kwo_kcall(kwo_fn.set_memory_rox, addr, npages);
-}
-
 void kwo_plat_code_free(void *code, size_t size)
 {
 	if (code)
@@ -201,6 +206,20 @@ void *kwo_plat_code_alloc(size_t size)
 	return code;
 }
 
+void kwo_plat_code_free(void *code, size_t size)
+{
+	if (code)
+		kwo_kcall(kwo_fn.module_memfree, (unsigned long)code, 0);
+}
+
+#endif
+
+#ifdef set_memory_rox
+static int kwo_code_protect(unsigned long addr, int npages)
+{
+	return (int)kwo_kcall(kwo_fn.set_memory_rox, addr, npages);
+}
+#else
 /* Read-only first, executable second: never W+X. */
 static int kwo_code_protect(unsigned long addr, int npages)
 {
@@ -210,13 +229,6 @@ static int kwo_code_protect(unsigned long addr, int npages)
 		return ret;
 	return (int)kwo_kcall(kwo_fn.set_memory_x, addr, npages);
 }
-
-void kwo_plat_code_free(void *code, size_t size)
-{
-	if (code)
-		kwo_kcall(kwo_fn.module_memfree, (unsigned long)code, 0);
-}
-
 #endif
 
 int kwo_plat_code_seal(void *code, size_t size)

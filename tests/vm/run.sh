@@ -14,11 +14,12 @@
 #
 # Environment: ARCH=x86_64|arm64 (arm64: run tests/vm/setup-arm64.sh
 # first; suite and bench only; KWO_GUEST: a static aarch64 kwo to use
-# instead of cross-building one),
+# instead of cross-building one), KWO_KO (a kwo.ko built for KVER to load
+# instead of building one, e.g. by DKMS: tests/vm/packages.sh),
 # ACCEL=auto|kvm|tcg (default auto: KVM if it boots, else TCG), TIMEOUT
 # (seconds, default 300; bench: 1200), KWO (a static kwo binary to use instead of
 # building one), KROOT (a directory holding another kernel's boot/,
-# lib/modules/ and usr/src/, e.g. from tests/vm/setup-6.12.sh; default: the
+# lib/modules/ and usr/src/, e.g. from tests/vm/setup-kernel.sh; default: the
 # host's Debian 6.1 packages), KVER (default: the newest headers there, 6.1
 # on the host). Run tests/vm/setup.sh first. Nothing is ever loaded into
 # the host kernel.
@@ -97,6 +98,17 @@ find_kernel() {
 build_module() {
 	rm -rf "$OUT/kmod"
 	mkdir -p "$OUT/kmod"
+	if [ -n "${KWO_KO:-}" ]; then
+		# Built elsewhere (tests/vm/packages.sh: through DKMS): it must be
+		# for the kernel booted here.
+		[ -f "$KWO_KO" ] || die "KWO_KO=$KWO_KO missing"
+		local vermagic
+		vermagic=$(modinfo -F vermagic "$KWO_KO")
+		[ "${vermagic%% *}" = "$KVER" ] || die "KWO_KO=$KWO_KO is for ${vermagic%% *}, not $KVER"
+		cp "$KWO_KO" "$OUT/kmod/kwo.ko"
+		echo "using KWO_KO=$KWO_KO"
+		return
+	fi
 	# Build a copy: the checkout stays free of objects and others' builds.
 	(cd "$ROOT/kmod" && find . -name '*.[chS]' -o -name Kbuild -o -name Makefile |
 		cpio -pdm --quiet "$OUT/kmod")
