@@ -282,3 +282,31 @@ fn loop_variables_changed_in_the_body_are_not_hoisted() {
         same_with_and_without_hoisting(&module, &[("reset", args)], &[0, 8, 65532]);
     }
 }
+
+#[test]
+fn row_base_plus_pointer_is_hoisted_only_when_the_base_is_invariant() {
+    // `row(q, n)`: stores n..1 at q + 0, q + 4, ..: the index is a sum of
+    // an invariant row base and a stepped pointer, as clang emits for
+    // `C[i][j]`. `drift` changes the base in the body: not hoisted.
+    let module = verified(
+        r#"(module (memory 1)
+      (func (export "get") (param $a i32) (result i32) (i32.load (local.get $a)))
+      (func (export "row") (param $q i32) (param $n i32) (local $p i32)
+        (loop $l
+          (i32.store (i32.add (local.get $q) (local.get $p)) (local.get $n))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "drift") (param $q i32) (param $n i32) (local $p i32)
+        (loop $l
+          (i32.store (i32.add (local.get $p) (local.get $q)) (local.get $n))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (local.set $q (i32.add (local.get $q) (local.get $n)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
+    );
+    assert_eq!(module.accesses[1].hoisted_count(), 1, "row");
+    assert_eq!(module.accesses[2].hoisted_count(), 0, "drift");
+    for args in [[0, 100], [65536 - 400, 100], [65536 - 400, 101], [-400, 100], [-4, 2], [65535, 1], [0, 0]] {
+        same_with_and_without_hoisting(&module, &[("row", args)], &[0, 4, 65136, 65532]);
+        same_with_and_without_hoisting(&module, &[("drift", args)], &[0, 4, 65136, 65532]);
+    }
+}

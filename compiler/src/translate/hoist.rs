@@ -34,7 +34,8 @@ impl<'a> FuncTranslator<'a, '_> {
         }
         let hoist = self.proofs?.hoisted_at(off)?;
         let trip = &hoist.trip;
-        let mut locals = hoist.ranges.iter().map(|r| r.local).chain([trip.counter]).chain(trip.limit_local);
+        let pointers = hoist.ranges.iter().flat_map(|r| [Some(r.local), r.plus]).flatten();
+        let mut locals = pointers.chain([trip.counter]).chain(trip.limit_local);
         locals
             .all(|l| self.locals.get(l as usize).is_some_and(|(_, t)| *t == types::I32))
             .then_some(hoist)
@@ -117,7 +118,12 @@ impl<'a> FuncTranslator<'a, '_> {
         let bound = self.b.use_var(bound_var);
         for range in &hoist.ranges {
             let start = self.local_value(range.local);
-            let start = self.b.ins().uextend(types::I64, start);
+            let mut start = self.b.ins().uextend(types::I64, start);
+            if let Some(plus) = range.plus {
+                let q = self.local_value(plus);
+                let q = self.b.ins().uextend(types::I64, q);
+                start = self.b.ins().iadd(start, q);
+            }
             // |step| <= 2^16 and last < 2^32: no i64 overflow anywhere.
             let span = self.b.ins().imul_imm_s(last, range.step);
             let (down, up) = if range.step < 0 {

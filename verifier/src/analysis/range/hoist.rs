@@ -13,9 +13,11 @@
 //! meet `n` and the compiler takes the checked copy.
 //!
 //! An access qualifies when it is not proven and its 32-bit index is its
-//! loop's header value of a local `p` plus a constant, `p` stepping by a
-//! constant `d` (at most 2^16 either way, 0 included) on the back edge.
-//! In visit `k` the index is then `p0 + d*k + delta` (mod 2^32); over
+//! loop's header value of a local `p` plus a constant (and possibly plus
+//! the header value of a local `q` the loop never changes), `p` stepping
+//! by a constant `d` (at most 2^16 either way, 0 included) on the back
+//! edge. In visit `k` the index is then `p0 + q0 + d*k + delta` (mod
+//! 2^32); over
 //! `k` in `[0, last]` the unwrapped values move linearly, so when both
 //! ends lie in `[0, bound - offset - size]` no index wrapped and every
 //! access is in bounds. Accesses through the same local share one range.
@@ -50,10 +52,13 @@ pub struct PointerRange {
     /// The local; at header visit `k` its value is `p0 + step * k`
     /// (mod 2^32), `p0` its value on entry.
     pub local: u32,
+    /// A loop-invariant local whose value on entry is added to `p`.
+    pub plus: Option<u32>,
     /// At most 2^16 either way.
     pub step: i64,
-    /// Every access touches bytes `[p + lo, p + hi)` (unwrapped, in the
-    /// iteration's header value `p`), offset and width included.
+    /// Every access touches bytes `[p + q + lo, p + q + hi)` (unwrapped,
+    /// in the iteration's header value `p` and `plus`'s value `q`, if
+    /// any), offset and width included.
     pub lo: i64,
     pub hi: i64,
 }
@@ -106,7 +111,7 @@ impl Interp<'_> {
         // value plus a constant.
         let step = |local: u32| -> Option<i64> {
             match pass.back.syms.get(local as usize).copied().flatten() {
-                Some(s) if s.loop_pc == loop_pc && s.local == local && s.width == 32 => Some(s.delta),
+                Some(s) if s.loop_pc == loop_pc && s.steps(local) && s.width == 32 => Some(s.delta),
                 _ => None,
             }
         };
@@ -118,16 +123,23 @@ impl Interp<'_> {
             if self.proven[i] || a.sym.loop_pc != loop_pc || a.sym.width != 32 {
                 continue;
             }
-            let Some(d) = step(a.sym.local).filter(|d| d.abs() <= MAX_STEP) else {
+            // `p + q`: one of them must be loop-invariant.
+            let (local, plus) = match a.sym.plus {
+                Some(q) if step(q) == Some(0) => (a.sym.local, Some(q)),
+                Some(q) if step(a.sym.local) == Some(0) => (q, Some(a.sym.local)),
+                Some(_) => continue,
+                None => (a.sym.local, None),
+            };
+            let Some(d) = step(local).filter(|d| d.abs() <= MAX_STEP) else {
                 continue;
             };
             let (lo, hi) = (a.sym.delta, a.sym.delta + a.end as i64);
-            match ranges.iter_mut().find(|r| r.local == a.sym.local) {
+            match ranges.iter_mut().find(|r| r.local == local && r.plus == plus) {
                 Some(r) => {
                     r.lo = r.lo.min(lo);
                     r.hi = r.hi.max(hi);
                 }
-                None => ranges.push(PointerRange { local: a.sym.local, step: d, lo, hi }),
+                None => ranges.push(PointerRange { local, plus, step: d, lo, hi }),
             }
             accesses.push(self.ops[i].1 as u32);
         }
@@ -144,7 +156,7 @@ impl Interp<'_> {
 /// (`a != b`), if one operand is the counter and the other the limit.
 fn trip_count(loop_pc: u32, cond: &Cond, step: &impl Fn(u32) -> Option<i64>) -> Option<TripCount> {
     for (counter, limit) in [(cond.a, cond.b), (cond.b, cond.a)] {
-        let Some(c) = counter.sym.filter(|s| s.loop_pc == loop_pc && s.width == 32) else {
+        let Some(c) = counter.sym.filter(|s| s.loop_pc == loop_pc && s.width == 32 && s.plus.is_none()) else {
             continue;
         };
         let Some(s) = step(c.local).filter(|s| *s != 0 && s.abs() <= MAX_STEP && s.unsigned_abs().is_power_of_two())
@@ -165,6 +177,6 @@ fn invariant(loop_pc: u32, o: &Operand, step: &impl Fn(u32) -> Option<i64>) -> O
     if let Some(c) = o.val.constant(32) {
         return Some((None, c as i64));
     }
-    let s = o.sym.filter(|s| s.loop_pc == loop_pc && s.width == 32)?;
+    let s = o.sym.filter(|s| s.loop_pc == loop_pc && s.width == 32 && s.plus.is_none())?;
     (step(s.local) == Some(0)).then_some((Some(s.local), s.delta))
 }

@@ -195,13 +195,23 @@ struct Operand {
 
 /// A value equal to what local `local` held at the header of the loop at
 /// operator `loop_pc`, in the same iteration, plus `delta` (mod 2^width):
-/// how induction variables are recognised (`induction`).
+/// how induction variables are recognised (`induction`). With `plus`, the
+/// header value of that second local is added too (`p + q`, for hoisted
+/// checks); such a sum is no induction relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Sym {
     loop_pc: u32,
     local: u32,
     delta: i64,
     width: Width,
+    plus: Option<u32>,
+}
+
+impl Sym {
+    /// Whether this is `local`'s own header value plus a constant.
+    fn steps(&self, local: u32) -> bool {
+        self.local == local && self.plus.is_none()
+    }
 }
 
 /// Deltas beyond this are forgotten (they never overflow the arithmetic).
@@ -701,6 +711,7 @@ impl<'m> Interp<'m> {
                 local: l as u32,
                 delta: 0,
                 width,
+                plus: None,
             });
         }
         for slot in &mut self.cur.stack {
@@ -719,7 +730,7 @@ impl<'m> Interp<'m> {
         let kept: Vec<Option<Sym>> = (0..entry.syms.len())
             .map(|l| {
                 let own = self.cur.syms.get(l).copied().flatten();
-                let unchanged = own.is_some_and(|s| s.delta == 0)
+                let unchanged = own.is_some_and(|s| s.delta == 0 && s.steps(l as u32))
                     && (!back.live || back.syms.get(l).copied().flatten() == own);
                 if unchanged {
                     entry.syms[l]
@@ -855,7 +866,8 @@ impl<'m> Interp<'m> {
     }
 
     /// `add` or `sub`; adding a constant to a value related to a loop
-    /// header keeps the relation.
+    /// header keeps the relation; adding two header values (plus
+    /// constants) of the same loop gives their sum.
     fn add_sub(&mut self, w: Width, add: bool) -> Result<(), GiveUp> {
         let b = self.pop()?;
         let a = self.pop()?;
@@ -869,6 +881,12 @@ impl<'m> Interp<'m> {
             (_, Some(s)) if s.width == w && add => signed_const(av).map(|c| (s, c)),
             _ => None,
         }
+        .or_else(|| {
+            let (x, y) = (a.sym?, b.sym?);
+            let single = |s: Sym| s.width == w && s.plus.is_none();
+            (add && single(x) && single(y) && x.loop_pc == y.loop_pc)
+                .then_some((Sym { plus: Some(y.local), ..x }, y.delta))
+        })
         .and_then(|(s, c)| {
             let delta = s.delta.checked_add(c)?;
             (delta.unsigned_abs() <= MAX_DELTA as u64).then_some(Sym { delta, ..s })
@@ -1029,7 +1047,7 @@ impl<'m> Interp<'m> {
                     .locals
                     .get_mut(local_index as usize)
                     .ok_or(GiveUp)? = slot.val;
-                self.cur.syms[local_index as usize] = slot.sym.filter(|s| s.local == local_index);
+                self.cur.syms[local_index as usize] = slot.sym;
                 self.cur.forget_copies(local_index);
                 if matches!(op, O::LocalTee { .. }) {
                     slot.local = Some(local_index);
