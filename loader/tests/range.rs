@@ -230,6 +230,14 @@ fn hoisted_loop_one_past_the_end_traps_at_the_faulting_store() {
             assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
         }
     }
+    // What the spec says, not only what the checked code does: every
+    // store before the faulting one happened.
+    let mut inst = instance(&module, true);
+    trap_of(inst.invoke("fill", &[Val::I32(start), Val::I32(101)]));
+    assert_eq!(inst.invoke("get", &[Val::I32(start)]).unwrap(), vec![Val::I32(101)]);
+    assert_eq!(inst.invoke("get", &[Val::I32(65532)]).unwrap(), vec![Val::I32(2)]);
+    trap_of(inst.invoke("up", &[Val::I32(start), Val::I32(50)]));
+    assert_eq!(inst.invoke("get", &[Val::I32(65528)]).unwrap(), vec![Val::I32(49)]);
 }
 
 #[test]
