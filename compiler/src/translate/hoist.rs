@@ -47,9 +47,10 @@ impl<'a> FuncTranslator<'a, '_> {
         self.unchecked_loop.is_some_and(|h| h.covers(self.wasm_off as usize))
     }
 
-    /// Translates the loop at `off` twice behind its hoisted check; leaves
-    /// the reader after the first copy's `end` rewound to the body, and the
-    /// checked copy's frame open, so the caller translates it as usual.
+    /// Translates the loop at `off` behind its hoisted check: the unchecked
+    /// copy here, to its `end`; then rewinds the reader to the start of
+    /// the body and opens the checked copy's frame, which the caller
+    /// translates as any other loop.
     pub(super) fn versioned_loop(
         &mut self,
         hoist: &'a HoistedLoop,
