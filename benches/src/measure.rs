@@ -221,7 +221,8 @@ fn check(got: i64, want: i64) -> Result<(), String> {
 /// Compile-side numbers of one module.
 pub struct CompileResult {
     pub module: String,
-    /// Memory accesses the verifier proved in bounds, and those left checked.
+    /// Memory accesses the verifier proved in bounds, hoisted out of their
+    /// loops, and left checked.
     pub accesses: kwo_verifier::analysis::AccessCounts,
     pub wasm_len: usize,
     pub code_len: usize,

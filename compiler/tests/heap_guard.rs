@@ -255,3 +255,32 @@ fn proven_loop_access_stays_inside_when_mispredicted() {
     let (elided, checked) = (cold_blocks(true), cold_blocks(false));
     assert!(elided < checked, "a proven access has no trap path ({elided} vs {checked} cold blocks)");
 }
+
+/// A pointer loop bounded only at run time is versioned behind one check
+/// before it: the unchecked copy's store has no trap path and, like the
+/// checked copy's, stays inside the reservation even when the check or
+/// the loop's exit is mispredicted.
+#[test]
+fn hoisted_loop_copy_has_no_check_and_stays_inside() {
+    let wasm = wat::parse_str(
+        r#"(module (memory 1)
+             (func (export "fill") (param $p i32) (param $n i32)
+               (loop $l
+                 (i32.store (local.get $p) (local.get $n))
+                 (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                 (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
+    )
+    .unwrap();
+    let module = verify(&wasm, &Policy::kernel()).unwrap();
+    assert_eq!(module.access_counts().hoisted, 1);
+    // Two copies of the store, both may reach past the minimum memory.
+    assert_eq!(check_module("hoisted loop", &module), (2, 0), "(checked, proven)");
+    // Without checkpoints (each copy's header has one), the unchecked
+    // copy adds no trap path: only the checked copy has one.
+    let checks = kwo_compiler::Checks { checkpoints: false, ..Default::default() };
+    let cold_blocks = |elide_proven| {
+        let funcs = optimized_ir(&module, &Options { elide_proven, checks, ..Options::default() }).unwrap();
+        funcs[0].layout.blocks().filter(|b| funcs[0].layout.is_cold(*b)).count()
+    };
+    assert_eq!(cold_blocks(true), cold_blocks(false));
+}

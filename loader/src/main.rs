@@ -411,7 +411,8 @@ fn cmd_verify(file: &Path, opts: &VerifyOptions, log: bool) -> Result<ExitCode, 
 }
 
 /// One line per function with memory accesses: how many the range
-/// analysis proved in bounds and how many keep their check.
+/// analysis proved in bounds, how many one check before their loop
+/// covers (hoisted), and how many keep their check.
 fn access_log(module: &VerifiedModule) -> String {
     let imported = module.num_imported_funcs();
     let mut log = String::new();
@@ -422,9 +423,10 @@ fn access_log(module: &VerifiedModule) -> String {
         let index = imported + i as u32;
         let name = module.func_name(index).map(|n| format!(" ({n})")).unwrap_or_default();
         log.push_str(&format!(
-            "func {index}{name}: {} accesses, {} proven, {} checked\n",
+            "func {index}{name}: {} accesses, {} proven, {} hoisted, {} checked\n",
             f.accesses,
             f.proven.len(),
+            f.hoisted_count(),
             f.checked()
         ));
     }
@@ -435,10 +437,12 @@ fn access_log(module: &VerifiedModule) -> String {
 fn access_summary(module: &VerifiedModule) -> String {
     let c = module.access_counts();
     format!(
-        "accesses: {} proven in bounds, {} checked ({:.1}% proven)",
+        "accesses: {} proven in bounds, {} hoisted, {} checked ({:.1}% proven, {:.1}% hoisted)",
         c.proven,
+        c.hoisted,
         c.checked,
-        100.0 * c.proven_fraction()
+        100.0 * c.proven_fraction(),
+        100.0 * c.hoisted_fraction()
     )
 }
 

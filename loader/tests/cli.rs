@@ -258,8 +258,8 @@ fn bench_times_calls_and_checks_results() {
     assert!(text(&out.stderr).contains("takes 1 arguments"));
 }
 
-/// `kwo verify --log` counts proven and checked accesses per function and
-/// in total; `kwo inspect` of a `.wasm` points to it.
+/// `kwo verify --log` counts proven, hoisted and checked accesses per
+/// function and in total; `kwo inspect` of a `.wasm` points to it.
 #[test]
 fn verify_log_and_inspect_report_proven_accesses() {
     let wasm = write_wat(
@@ -270,21 +270,30 @@ fn verify_log_and_inspect_report_proven_accesses() {
               (i32.store (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
               (local.set $i (i32.add (local.get $i) (i32.const 1)))
               (br_if $l (i32.lt_u (local.get $i) (i32.const 100)))))
-          (func $get (export "get") (param i32) (result i32) (i32.load (local.get 0))))"#,
+          (func $get (export "get") (param i32) (result i32) (i32.load (local.get 0)))
+          (func $zero (export "zero") (param $p i32) (param $n i32)
+            (loop $l
+              (i32.store (local.get $p) (i32.const 0))
+              (local.set $p (i32.add (local.get $p) (i32.const 4)))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
     );
     let out = kwo(&["verify", "--log", p(&wasm)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let log = text(&out.stdout);
     assert!(
-        log.contains("func 0 (fill): 1 accesses, 1 proven, 0 checked"),
+        log.contains("func 0 (fill): 1 accesses, 1 proven, 0 hoisted, 0 checked"),
         "{log}"
     );
     assert!(
-        log.contains("func 1 (get): 1 accesses, 0 proven, 1 checked"),
+        log.contains("func 1 (get): 1 accesses, 0 proven, 0 hoisted, 1 checked"),
         "{log}"
     );
     assert!(
-        log.contains("accesses: 1 proven in bounds, 1 checked (50.0% proven)"),
+        log.contains("func 2 (zero): 1 accesses, 0 proven, 1 hoisted, 0 checked"),
+        "{log}"
+    );
+    assert!(
+        log.contains("accesses: 1 proven in bounds, 1 hoisted, 1 checked (33.3% proven, 33.3% hoisted)"),
         "{log}"
     );
     let out = kwo(&["verify", p(&wasm)]);

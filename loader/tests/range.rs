@@ -3,7 +3,9 @@
 //! loops bounded only at run time trap exactly where the spec says (the
 //! faulting store, with every earlier store done), whether or not proven
 //! checks are elided. The proofs themselves are tested in
-//! `verifier/tests/range.rs`.
+//! `verifier/tests/range.rs`. Loops versioned behind a hoisted check
+//! (pointer loops the verifier bounds only at run time) must agree with
+//! their fully checked translation on every trap and every stored word.
 
 use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, TrapInfo, Val};
 use kwo_verifier::{Policy, VerifiedModule};
@@ -141,5 +143,178 @@ fn proven_and_checked_accesses_compute_the_same() {
     for elide in [true, false] {
         let got = instance(&module, elide).invoke("run", &[]).unwrap();
         assert_eq!(got, vec![expected], "elide {elide}");
+    }
+}
+
+/// Pointer loops the verifier cannot prove but can hoist: `fill(p, n)`
+/// stores `n, n-1, .., 1` at `p, p+4, ..` counting `n` down to 0;
+/// `up(p, n)` stores `i + 1` at `p + 8 + 8*i` counting `i` up to `n` by
+/// one; `fill4(p, n)` counts `i` up to `n` by four, so an `n` that is not
+/// a multiple of 4 runs the counter past `n` (until the memory ends);
+/// `grow()` adds a page; `get(a)` reads the word at `a`.
+const POINTER_LOOPS: &str = r#"(module (memory 1)
+  (func (export "get") (param $a i32) (result i32) (i32.load (local.get $a)))
+  (func (export "grow") (result i32) (memory.grow (i32.const 1)))
+  (func (export "fill") (param $p i32) (param $n i32)
+    (loop $l
+      (i32.store (local.get $p) (local.get $n))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "up") (param $p i32) (param $n i32) (local $i i32)
+    (loop $l
+      (i64.store offset=8 (local.get $p) (i64.extend_i32_u (i32.add (local.get $i) (i32.const 1))))
+      (local.set $p (i32.add (local.get $p) (i32.const 8)))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))
+  (func (export "fill4") (param $p i32) (param $n i32) (local $i i32)
+    (loop $l
+      (i32.store (local.get $p) (i32.const 9))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 4))) (local.get $n))))))"#;
+
+/// Calls `func(args)` on a fresh instance with and without elision (and
+/// so hoisting); both must agree on the trap (or none) and on the words
+/// at `probes` afterwards.
+fn same_with_and_without_hoisting(module: &VerifiedModule, calls: &[(&str, [i32; 2])], probes: &[i32]) -> Option<TrapInfo> {
+    let mut outcomes = Vec::new();
+    for elide in [true, false] {
+        let mut inst = instance(module, elide);
+        let mut trap = None;
+        for (func, args) in calls {
+            let args: Vec<Val> = if *func == "grow" { vec![] } else { args.iter().map(|a| Val::I32(*a)).collect() };
+            match inst.invoke(func, &args) {
+                Ok(_) => {}
+                Err(RunError::Trap(t)) => trap = Some(t),
+                Err(e) => panic!("{func}: {e:?}"),
+            }
+        }
+        let words: Vec<_> = probes.iter().map(|a| inst.invoke("get", &[Val::I32(*a)]).unwrap()).collect();
+        outcomes.push((trap, words));
+    }
+    let hoisted = outcomes.remove(0);
+    let checked = outcomes.remove(0);
+    assert_eq!(hoisted.0.as_ref().map(|t| (t.code, t.func, t.wasm_offset)), checked.0.as_ref().map(|t| (t.code, t.func, t.wasm_offset)), "{calls:?}");
+    assert_eq!(hoisted.1, checked.1, "{calls:?}: memory after the calls");
+    hoisted.0
+}
+
+#[test]
+fn pointer_loops_are_hoisted() {
+    let module = verified(POINTER_LOOPS);
+    let counts = module.access_counts();
+    assert_eq!((counts.proven, counts.hoisted, counts.checked), (0, 3, 1), "{counts:?}");
+    assert_eq!(module.accesses[2].hoisted.len(), 1, "fill");
+}
+
+#[test]
+fn hoisted_loop_in_bounds_stores_every_element() {
+    let module = verified(POINTER_LOOPS);
+    let trap = same_with_and_without_hoisting(&module, &[("fill", [1000, 100])], &[1000, 1004, 1396, 1400]);
+    assert!(trap.is_none());
+    let mut inst = instance(&module, true);
+    inst.invoke("fill", &[Val::I32(65536 - 400), Val::I32(100)]).unwrap();
+    assert_eq!(inst.invoke("get", &[Val::I32(65536 - 400)]).unwrap(), vec![Val::I32(100)]);
+    assert_eq!(inst.invoke("get", &[Val::I32(65532)]).unwrap(), vec![Val::I32(1)]);
+}
+
+#[test]
+fn hoisted_loop_one_past_the_end_traps_at_the_faulting_store() {
+    let module = verified(POINTER_LOOPS);
+    // 101 words from 400 bytes before the end: the last store faults,
+    // after the 100 before it.
+    let start = 65536 - 400;
+    for (func, n) in [("fill", 101), ("up", 50), ("up", 49)] {
+        let trap = same_with_and_without_hoisting(&module, &[(func, [start, n])], &[start, start + 8, 65528, 65532]);
+        let expect_trap = func == "fill" || n == 50;
+        assert_eq!(trap.is_some(), expect_trap, "{func}({start}, {n})");
+        if let Some(t) = trap {
+            assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
+        }
+    }
+    // What the spec says, not only what the checked code does: every
+    // store before the faulting one happened.
+    let mut inst = instance(&module, true);
+    trap_of(inst.invoke("fill", &[Val::I32(start), Val::I32(101)]));
+    assert_eq!(inst.invoke("get", &[Val::I32(start)]).unwrap(), vec![Val::I32(101)]);
+    assert_eq!(inst.invoke("get", &[Val::I32(65532)]).unwrap(), vec![Val::I32(2)]);
+    trap_of(inst.invoke("up", &[Val::I32(start), Val::I32(50)]));
+    assert_eq!(inst.invoke("get", &[Val::I32(65528)]).unwrap(), vec![Val::I32(49)]);
+}
+
+#[test]
+fn hoisted_loop_bounds_known_only_at_run_time() {
+    let module = verified(POINTER_LOOPS);
+    // A count of 0 wraps: 2^32 iterations, trapping at the memory's end.
+    // A start past the end traps at once; so does one wrapping below 0.
+    for args in [[0, 0], [65536, 1], [65535, 1], [-4, 2], [65532, 1], [0, 16384], [0, 16385]] {
+        same_with_and_without_hoisting(&module, &[("fill", args)], &[0, 4, 65532]);
+        same_with_and_without_hoisting(&module, &[("up", args)], &[8, 16, 65528]);
+        same_with_and_without_hoisting(&module, &[("fill4", args)], &[0, 4, 65532]);
+    }
+    // A count that is not a multiple of the step never meets the limit.
+    let trap = same_with_and_without_hoisting(&module, &[("fill4", [0, 6])], &[0, 4, 65532]);
+    assert!(trap.is_some(), "fill4 runs to the end of the memory");
+    // After memory.grow the same loop fits: the check reads the current size.
+    let calls = [("grow", [0, 0]), ("fill", [65536, 16384])];
+    assert!(same_with_and_without_hoisting(&module, &calls, &[65536, 131068]).is_none());
+    let calls = [("grow", [0, 0]), ("fill", [65536, 16385])];
+    assert!(same_with_and_without_hoisting(&module, &calls, &[65536, 131068]).is_some());
+}
+
+#[test]
+fn loop_variables_changed_in_the_body_are_not_hoisted() {
+    // The pointer jumps on some iterations, the counter is reset on
+    // others: neither steps by a constant, so nothing is hoisted, and the
+    // loops still trap where the spec says.
+    let module = verified(
+        r#"(module (memory 1)
+      (func (export "get") (param $a i32) (result i32) (i32.load (local.get $a)))
+      (func (export "jump") (param $p i32) (param $n i32)
+        (loop $l
+          (i32.store (local.get $p) (local.get $n))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (if (i32.eq (local.get $n) (i32.const 3))
+            (then (local.set $p (i32.add (local.get $p) (i32.const 4096)))))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "reset") (param $p i32) (param $n i32) (local $i i32)
+        (loop $l
+          (i32.store (local.get $p) (local.get $i))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (if (i32.eq (local.get $i) (i32.const 5)) (then (local.set $i (i32.const 7))))
+          (br_if $l (i32.ne (local.get $i) (local.get $n))))))"#,
+    );
+    let counts = module.access_counts();
+    assert_eq!(counts.hoisted, 0, "{counts:?}");
+    for args in [[0, 10], [65536 - 4096 - 40, 10], [65536 - 4096 - 40, 9], [65500, 10]] {
+        same_with_and_without_hoisting(&module, &[("jump", args)], &[0, 8, 4108, 65532]);
+        same_with_and_without_hoisting(&module, &[("reset", args)], &[0, 8, 65532]);
+    }
+}
+
+#[test]
+fn row_base_plus_pointer_is_hoisted_only_when_the_base_is_invariant() {
+    // `row(q, n)`: stores n..1 at q + 0, q + 4, ..: the index is a sum of
+    // an invariant row base and a stepped pointer, as clang emits for
+    // `C[i][j]`. `drift` changes the base in the body: not hoisted.
+    let module = verified(
+        r#"(module (memory 1)
+      (func (export "get") (param $a i32) (result i32) (i32.load (local.get $a)))
+      (func (export "row") (param $q i32) (param $n i32) (local $p i32)
+        (loop $l
+          (i32.store (i32.add (local.get $q) (local.get $p)) (local.get $n))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "drift") (param $q i32) (param $n i32) (local $p i32)
+        (loop $l
+          (i32.store (i32.add (local.get $p) (local.get $q)) (local.get $n))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (local.set $q (i32.add (local.get $q) (local.get $n)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
+    );
+    assert_eq!(module.accesses[1].hoisted_count(), 1, "row");
+    assert_eq!(module.accesses[2].hoisted_count(), 0, "drift");
+    for args in [[0, 100], [65536 - 400, 100], [65536 - 400, 101], [-400, 100], [-4, 2], [65535, 1], [0, 0]] {
+        same_with_and_without_hoisting(&module, &[("row", args)], &[0, 4, 65136, 65532]);
+        same_with_and_without_hoisting(&module, &[("drift", args)], &[0, 4, 65136, 65532]);
     }
 }

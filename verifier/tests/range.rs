@@ -392,3 +392,63 @@ fn a_local_changed_on_an_inner_loops_exit_is_not_an_induction_variable() {
     );
     assert_eq!(proven(&unchanged, 0), [true]);
 }
+
+/// The hoisted checks of function 0 of `wat`.
+fn hoisted(wat: &str) -> Vec<kwo_verifier::analysis::HoistedLoop> {
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = verify(&wasm, &Policy::kernel()).unwrap();
+    module.accesses[0].hoisted.clone()
+}
+
+/// A pointer loop `p += pstep` beside a counter `c` updated by `next`
+/// and exited by `exit` (a `br_if` condition).
+fn pointer_loop(pstep: i32, next: &str, exit: &str) -> String {
+    format!(
+        r#"(module (memory 1)
+      (func (export "f") (param $p i32) (param $c i32) (param $n i32)
+        (loop $l
+          (i64.store offset=16 (local.get $p) (i64.const 1))
+          (local.set $p (i32.add (local.get $p) (i32.const {pstep})))
+          (local.set $c {next})
+          (br_if $l {exit}))))"#
+    )
+}
+
+#[test]
+fn pointer_loops_get_a_hoisted_check_with_their_trip_count() {
+    let down = hoisted(&pointer_loop(
+        -8,
+        "(i32.sub (local.get $c) (i32.const 1))",
+        "(local.get $c)",
+    ));
+    assert_eq!(down.len(), 1);
+    let t = &down[0].trip;
+    // The exit test reads the counter after the step: header value - 1.
+    assert_eq!((t.counter, t.step, t.bias, t.limit_local, t.limit_add), (1, -1, -1, None, 0));
+    let r = &down[0].ranges[0];
+    assert_eq!((r.local, r.plus, r.step, r.lo, r.hi), (0, None, -8, 0, 24));
+    let up = hoisted(&pointer_loop(
+        4,
+        "(i32.add (local.get $c) (i32.const 2))",
+        "(i32.ne (local.get $c) (local.get $n))",
+    ));
+    let t = &up[0].trip;
+    assert_eq!((t.counter, t.step, t.bias, t.limit_local, t.limit_add), (1, 2, 2, Some(2), 0));
+}
+
+#[test]
+fn loops_without_a_countable_exit_get_no_hoisted_check() {
+    for (next, exit) in [
+        // `<` exits, a step that is not a power of two, a limit the loop
+        // changes, a counter reset in the body.
+        ("(i32.add (local.get $c) (i32.const 1))", "(i32.lt_u (local.get $c) (local.get $n))"),
+        ("(i32.add (local.get $c) (i32.const 3))", "(i32.ne (local.get $c) (local.get $n))"),
+        ("(i32.add (local.get $c) (i32.const 1))", "(i32.ne (local.get $c) (local.tee $n (i32.add (local.get $n) (i32.const 1))))"),
+        ("(select (i32.const 0) (i32.add (local.get $c) (i32.const 1)) (local.get $n))", "(local.get $c)"),
+    ] {
+        assert!(hoisted(&pointer_loop(8, next, exit)).is_empty(), "{next} / {exit}");
+    }
+    // A pointer stepped by more than 2^16 is not covered.
+    let far = hoisted(&pointer_loop(1 << 17, "(i32.sub (local.get $c) (i32.const 1))", "(local.get $c)"));
+    assert!(far.is_empty());
+}

@@ -25,6 +25,9 @@
 //! mispredict; mispredicted, its 32-bit index and offset still stay inside
 //! the reservation, so it needs no clamp either (docs/security.md).
 //!
+//! In the unchecked copy of a loop versioned behind a hoisted check
+//! (`hoist`), the accesses that check covers have no check of their own.
+//!
 //! The base never moves, so it is read once at entry; the bound is reloaded
 //! after every call (a call may grow the memory). Both live in variables
 //! Cranelift keeps in registers. A check already made on the current
@@ -131,7 +134,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The heap base and the bound variable (the verifier rejects memory
     /// instructions in modules without a memory).
-    fn heap_vars(&self) -> (Value, Variable) {
+    pub(super) fn heap_vars(&self) -> (Value, Variable) {
         let heap = self.heap.as_ref().expect("memory access in a module without memory");
         (heap.base, heap.bound)
     }
@@ -176,6 +179,10 @@ impl FuncTranslator<'_, '_> {
             return self.native_addr(base, wide, offset);
         }
         if self.access_proven() && end <= self.min_memory_bytes() {
+            return self.native_addr(base, wide, offset);
+        }
+        if self.access_hoisted() {
+            // Checked before the loop (`hoist`), for every iteration.
             return self.native_addr(base, wide, offset);
         }
         if let Some(addr) = self.checked_addr(index, offset, size) {

@@ -1,7 +1,8 @@
 //! The Wasm → CLIF translator: the driver (locals, operand stack, control
 //! frames, the operator loop). Per-operator lowering that takes more than an
 //! instruction lives in `ops`, memory addressing in `bounds` (with the value
-//! ranges that let it drop checks in `range`), and everything
+//! ranges that let it drop checks in `range`), loops translated twice
+//! behind one hoisted check in `hoist`, and everything
 //! that touches runtime data structures in `env`.
 //!
 //! The input is a verified module, so operand types and stack heights are
@@ -10,6 +11,7 @@
 
 mod bounds;
 mod env;
+mod hoist;
 mod ops;
 mod range;
 
@@ -22,9 +24,9 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use kwo_verifier::analysis::FuncAccesses;
+use kwo_verifier::analysis::{FuncAccesses, HoistedLoop};
 use kwo_verifier::VerifiedModule;
-use wasmparser::{BinaryReader, BlockType, FunctionBody, Operator, ValType};
+use wasmparser::{BinaryReader, BlockType, FunctionBody, Operator, OperatorsReader, ValType};
 
 use crate::CompileError;
 use env::Imports;
@@ -56,7 +58,9 @@ pub struct TranslatedFunc {
 
 enum FrameKind {
     Block,
-    Loop { header: Block },
+    /// `unchecked_copy`: the first of a versioned loop's two copies
+    /// (`hoist`), whose `end` leaves `dest` to the second.
+    Loop { header: Block, unchecked_copy: bool },
     If { else_block: Block, else_seen: bool },
 }
 
@@ -102,6 +106,11 @@ pub struct FuncTranslator<'a, 'b> {
     heap: Option<bounds::Heap>,
     /// The verifier's proofs for this function's loads and stores.
     proofs: Option<&'a FuncAccesses>,
+    /// While translating the unchecked copy of a versioned loop: its
+    /// hoisted check, whose accesses need none of their own.
+    unchecked_loop: Option<&'a HoistedLoop>,
+    /// Whether the unchecked copy just translated falls through its end.
+    copy_reaches_dest: bool,
 }
 
 fn internal(off: usize, what: &str) -> CompileError {
@@ -139,6 +148,8 @@ pub fn translate_function(env: &ModuleEnv<'_>, index: u32) -> Result<TranslatedF
         regions,
         heap: None,
         proofs: module.accesses.get(defined).filter(|_| env.elide_proven),
+        unchecked_loop: None,
+        copy_reaches_dest: false,
     };
     t.translate_body(&body, ty.params(), results)?;
     let FuncTranslator { b, sites, guarded_divs, .. } = t;
@@ -194,17 +205,7 @@ impl<'a> FuncTranslator<'a, '_> {
         });
         let mut reader = body.get_operators_reader().map_err(|e| CompileError::wasm(&e))?;
         while !self.control.is_empty() {
-            let (op, off) = reader.read_with_offset().map_err(|e| CompileError::wasm(&e))?;
-            self.wasm_off = off as u32;
-            if matches!(op, Operator::Loop { .. } | Operator::Else | Operator::End) {
-                // Join points: earlier checks no longer dominate.
-                self.forget_checks();
-            }
-            if self.reachable {
-                self.translate_op(&op, off)?;
-            } else {
-                self.skip_op(&op, off)?;
-            }
+            self.translate_next(&mut reader)?;
         }
         // The function's own frame has ended; when reachable, the builder is
         // in its dest, the return block.
@@ -216,6 +217,25 @@ impl<'a> FuncTranslator<'a, '_> {
         self.b.seal_all_blocks();
         self.drop_unused_heap_loads();
         Ok(())
+    }
+
+    /// Translates the next operator (a hoistable loop: both its copies).
+    fn translate_next(&mut self, reader: &mut OperatorsReader<'_>) -> Result<(), CompileError> {
+        let (op, off) = reader.read_with_offset().map_err(|e| CompileError::wasm(&e))?;
+        self.wasm_off = off as u32;
+        if matches!(op, Operator::Loop { .. } | Operator::Else | Operator::End) {
+            // Join points: earlier checks no longer dominate.
+            self.forget_checks();
+        }
+        if !self.reachable {
+            return self.skip_op(&op, off);
+        }
+        if let Operator::Loop { blockty } = op {
+            if let Some(hoist) = self.hoist_at(off) {
+                return self.versioned_loop(hoist, blockty, off, reader);
+            }
+        }
+        self.translate_op(&op, off)
     }
 
     fn pop(&mut self, off: usize) -> Result<Value, CompileError> {
@@ -306,7 +326,7 @@ impl<'a> FuncTranslator<'a, '_> {
         let frame = self.frame_at(depth, off)?;
         let n = frame.branch_types().len();
         let target = match frame.kind {
-            FrameKind::Loop { header } => header,
+            FrameKind::Loop { header, .. } => header,
             _ => {
                 frame.dest_reachable = true;
                 frame.dest
@@ -341,23 +361,9 @@ impl<'a> FuncTranslator<'a, '_> {
                 });
             }
             O::Loop { blockty } => {
-                let (params, results) = self.block_types(blockty);
-                let header = self.new_block_with(&params);
+                let (_, results) = self.block_types(blockty);
                 let dest = self.new_block_with(&results);
-                let args = self.popn(params.len(), off)?;
-                self.b.ins().jump(header, &Self::block_args(&args));
-                self.b.switch_to_block(header);
-                let height = self.stack.len();
-                self.stack.extend_from_slice(self.b.block_params(header));
-                self.control.push(Frame {
-                    kind: FrameKind::Loop { header },
-                    dest,
-                    params,
-                    results,
-                    height,
-                    dest_reachable: false,
-                });
-                self.checkpoint();
+                self.open_loop(blockty, dest, false, off)?;
             }
             O::If { blockty } => {
                 let cond = self.pop(off)?;
@@ -553,6 +559,27 @@ impl<'a> FuncTranslator<'a, '_> {
         Ok(())
     }
 
+    /// Enters a loop continuing at `dest` after its `end`.
+    fn open_loop(&mut self, blockty: BlockType, dest: Block, unchecked_copy: bool, off: usize) -> Result<(), CompileError> {
+        let (params, results) = self.block_types(blockty);
+        let header = self.new_block_with(&params);
+        let args = self.popn(params.len(), off)?;
+        self.b.ins().jump(header, &Self::block_args(&args));
+        self.b.switch_to_block(header);
+        let height = self.stack.len();
+        self.stack.extend_from_slice(self.b.block_params(header));
+        self.control.push(Frame {
+            kind: FrameKind::Loop { header, unchecked_copy },
+            dest,
+            params,
+            results,
+            height,
+            dest_reachable: false,
+        });
+        self.checkpoint();
+        Ok(())
+    }
+
     fn local(&self, index: u32, off: usize) -> Result<(Variable, Type), CompileError> {
         self.locals
             .get(index as usize)
@@ -615,8 +642,14 @@ impl<'a> FuncTranslator<'a, '_> {
             self.b.ins().jump(frame.dest, &Self::block_args(&params));
             dest_reachable = true;
         }
-        if let FrameKind::Loop { header } = frame.kind {
+        if let FrameKind::Loop { header, unchecked_copy } = frame.kind {
             self.b.seal_block(header);
+            if unchecked_copy {
+                // The checked copy comes next and joins the same dest.
+                self.copy_reaches_dest = dest_reachable;
+                self.reachable = false;
+                return Ok(());
+            }
         }
         self.stack.truncate(frame.height);
         self.reachable = dest_reachable;

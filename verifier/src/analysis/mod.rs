@@ -6,4 +6,4 @@ mod range;
 
 pub use call_graph::CallGraph;
 pub(crate) use range::analyze as analyze_ranges;
-pub use range::{AccessCounts, FuncAccesses};
+pub use range::{AccessCounts, FuncAccesses, HoistedLoop, PointerRange, TripCount};

@@ -51,7 +51,7 @@ pub(super) fn forget_loop(state: &mut State, loop_pc: u32, kept: &[Option<Sym>])
     for (l, sym) in state.syms.iter_mut().enumerate() {
         let Some(s) = *sym else { continue };
         if s.loop_pc == loop_pc {
-            let header_value = s.delta == 0 && s.local == l as u32;
+            let header_value = s.delta == 0 && s.steps(l as u32);
             *sym = if header_value { kept.get(l).copied().flatten() } else { None };
         }
     }
@@ -93,7 +93,7 @@ impl Interp<'_> {
             .iter()
             .enumerate()
             .map(|(l, s)| match *s {
-                Some(s) if s.loop_pc == loop_pc && s.local == l as u32 => Some((s.delta, s.width)),
+                Some(s) if s.loop_pc == loop_pc && s.steps(l as u32) => Some((s.delta, s.width)),
                 _ => None,
             })
             .collect();
@@ -157,12 +157,15 @@ fn ne_exit_visits(
         o.val.constant(w).is_some()
             || o.sym.is_some_and(|s| {
                 s.loop_pc == loop_pc
+                    && s.plus.is_none()
                     && s.delta == 0
                     && steps.get(s.local as usize) == Some(&Some((0, w)))
             })
     };
     for (counter, limit) in [(cond.a, cond.b), (cond.b, cond.a)] {
-        let Some(sym) = counter.sym else { continue };
+        let Some(sym) = counter.sym.filter(|s| s.plus.is_none()) else {
+            continue;
+        };
         if sym.loop_pc != loop_pc || sym.width != w || !invariant(&limit) {
             continue;
         }

@@ -24,12 +24,18 @@
 //! budget or nests loops too deeply gets no proofs at all: a missed proof
 //! only costs a check, a wrong one would be a memory-safety hole.
 //!
+//! An access it cannot prove may still be *hoistable* (`hoist`): covered
+//! by one check before its loop, from the loop's locals on entry.
+//!
 //! It does not prove bulk-memory operations (`memory.copy`/`fill`/`init`
 //! keep their checks) and does not track pointers loaded from memory or
 //! stored in globals, such as a C stack pointer.
 
+mod hoist;
 mod induction;
 mod value;
+
+pub use hoist::{HoistedLoop, PointerRange, TripCount};
 
 use crate::module::VerifiedModule;
 use induction::forget_loop;
@@ -47,6 +53,9 @@ pub struct FuncAccesses {
     /// Byte offsets in the module of the loads and stores proven to stay
     /// inside the minimum memory, sorted.
     pub proven: Vec<u32>,
+    /// Loops whose other accesses one check before the loop covers, in
+    /// the order of their `loop` operators.
+    pub hoisted: Vec<HoistedLoop>,
 }
 
 impl FuncAccesses {
@@ -55,9 +64,21 @@ impl FuncAccesses {
         u32::try_from(offset).is_ok_and(|o| self.proven.binary_search(&o).is_ok())
     }
 
-    /// Accesses that keep their bounds check.
+    /// Accesses covered by a check before their loop.
+    pub fn hoisted_count(&self) -> u32 {
+        self.hoisted.iter().map(|h| h.accesses.len() as u32).sum()
+    }
+
+    /// The hoisted check of the loop at module byte offset `offset`.
+    pub fn hoisted_at(&self, offset: usize) -> Option<&HoistedLoop> {
+        let offset = u32::try_from(offset).ok()?;
+        let i = self.hoisted.binary_search_by_key(&offset, |h| h.loop_offset).ok()?;
+        self.hoisted.get(i)
+    }
+
+    /// Accesses that keep their bounds check in every copy of their code.
     pub fn checked(&self) -> u32 {
-        self.accesses - self.proven.len() as u32
+        self.accesses - self.proven.len() as u32 - self.hoisted_count()
     }
 }
 
@@ -65,6 +86,8 @@ impl FuncAccesses {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AccessCounts {
     pub proven: u64,
+    /// Covered by a check before their loop (`hoist`).
+    pub hoisted: u64,
     pub checked: u64,
 }
 
@@ -75,17 +98,27 @@ impl AccessCounts {
             .iter()
             .fold(AccessCounts::default(), |c, f| AccessCounts {
                 proven: c.proven + f.proven.len() as u64,
+                hoisted: c.hoisted + u64::from(f.hoisted_count()),
                 checked: c.checked + u64::from(f.checked()),
             })
     }
 
     /// Proven accesses as a fraction of all (0 when there are none).
     pub fn proven_fraction(&self) -> f64 {
-        let total = self.proven + self.checked;
+        self.fraction(self.proven)
+    }
+
+    /// Hoisted accesses as a fraction of all (0 when there are none).
+    pub fn hoisted_fraction(&self) -> f64 {
+        self.fraction(self.hoisted)
+    }
+
+    fn fraction(&self, part: u64) -> f64 {
+        let total = self.proven + self.hoisted + self.checked;
         if total == 0 {
             0.0
         } else {
-            self.proven as f64 / total as f64
+            part as f64 / total as f64
         }
     }
 }
@@ -162,13 +195,23 @@ struct Operand {
 
 /// A value equal to what local `local` held at the header of the loop at
 /// operator `loop_pc`, in the same iteration, plus `delta` (mod 2^width):
-/// how induction variables are recognised (`induction`).
+/// how induction variables are recognised (`induction`). With `plus`, the
+/// header value of that second local is added too (`p + q`, for hoisted
+/// checks); such a sum is no induction relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Sym {
     loop_pc: u32,
     local: u32,
     delta: i64,
     width: Width,
+    plus: Option<u32>,
+}
+
+impl Sym {
+    /// Whether this is `local`'s own header value plus a constant.
+    fn steps(&self, local: u32) -> bool {
+        self.local == local && self.plus.is_none()
+    }
 }
 
 /// Deltas beyond this are forgotten (they never overflow the arithmetic).
@@ -438,6 +481,11 @@ struct Interp<'m> {
     /// Whether each operator (a load or store) is proven; written by the
     /// last pass that reaches it.
     proven: Vec<bool>,
+    /// Each unproven access's index as a relation to its loop's header,
+    /// written like `proven`.
+    access_syms: Vec<Option<hoist::AccessSym>>,
+    /// Each loop's hoisted check, written by the last run of the loop.
+    hoists: Vec<Option<HoistedLoop>>,
     frames: Vec<Frame>,
     cur: State,
     /// Width of each integer local (`None` for other types).
@@ -467,6 +515,8 @@ impl<'m> Interp<'m> {
         Interp {
             module,
             proven: vec![false; ops.len()],
+            access_syms: vec![None; ops.len()],
+            hoists: vec![None; ops.len()],
             ops,
             ends,
             min_bytes,
@@ -510,6 +560,9 @@ impl<'m> Interp<'m> {
                     facts.proven.push(*off as u32);
                 }
             }
+        }
+        if ok {
+            facts.hoisted = self.hoists.into_iter().flatten().collect();
         }
         facts
     }
@@ -621,11 +674,13 @@ impl<'m> Interp<'m> {
             head = self.widen(&head, &next, &limits, passes > THRESHOLD_PASSES);
             widened = Some(head.clone());
         };
-        if let Some(counted) = self.induction(pc, &entry, &head, &pass) {
+        let pass = match self.induction(pc, &entry, &head, &pass) {
             // Not closed under the back edges by intervals alone, but it
             // holds every header state by the counting argument.
-            self.loop_pass(pc, end, ty, &counted, &entry, &outer)?;
-        }
+            Some(counted) => self.loop_pass(pc, end, ty, &counted, &entry, &outer)?,
+            None => pass,
+        };
+        self.hoists[pc] = self.hoistable(pc, end, &pass);
         self.loop_depth -= 1;
         Ok(end + 1)
     }
@@ -646,6 +701,8 @@ impl<'m> Interp<'m> {
             saved.restore(frame);
         }
         self.proven[pc..end].fill(false);
+        self.access_syms[pc..end].fill(None);
+        self.hoists[pc..end].fill(None);
         self.cur = head.clone();
         // Each integer local is, so far, its own header value.
         for (l, sym) in self.cur.syms.iter_mut().enumerate() {
@@ -654,6 +711,7 @@ impl<'m> Interp<'m> {
                 local: l as u32,
                 delta: 0,
                 width,
+                plus: None,
             });
         }
         for slot in &mut self.cur.stack {
@@ -672,7 +730,7 @@ impl<'m> Interp<'m> {
         let kept: Vec<Option<Sym>> = (0..entry.syms.len())
             .map(|l| {
                 let own = self.cur.syms.get(l).copied().flatten();
-                let unchanged = own.is_some_and(|s| s.delta == 0)
+                let unchanged = own.is_some_and(|s| s.delta == 0 && s.steps(l as u32))
                     && (!back.live || back.syms.get(l).copied().flatten() == own);
                 if unchanged {
                     entry.syms[l]
@@ -808,7 +866,8 @@ impl<'m> Interp<'m> {
     }
 
     /// `add` or `sub`; adding a constant to a value related to a loop
-    /// header keeps the relation.
+    /// header keeps the relation; adding two header values (plus
+    /// constants) of the same loop gives their sum.
     fn add_sub(&mut self, w: Width, add: bool) -> Result<(), GiveUp> {
         let b = self.pop()?;
         let a = self.pop()?;
@@ -822,6 +881,12 @@ impl<'m> Interp<'m> {
             (_, Some(s)) if s.width == w && add => signed_const(av).map(|c| (s, c)),
             _ => None,
         }
+        .or_else(|| {
+            let (x, y) = (a.sym?, b.sym?);
+            let single = |s: Sym| s.width == w && s.plus.is_none();
+            (add && single(x) && single(y) && x.loop_pc == y.loop_pc)
+                .then_some((Sym { plus: Some(y.local), ..x }, y.delta))
+        })
         .and_then(|(s, c)| {
             let delta = s.delta.checked_add(c)?;
             (delta.unsigned_abs() <= MAX_DELTA as u64).then_some(Sym { delta, ..s })
@@ -870,9 +935,10 @@ impl<'m> Interp<'m> {
     }
 
     /// Records whether the access at `pc` with index `index` is in bounds.
-    fn check_access(&mut self, pc: usize, index: Val, offset: u64, size: u64) {
-        let last = index.norm(32).u.1;
+    fn check_access(&mut self, pc: usize, index: Slot, offset: u64, size: u64) {
+        let last = index.val.norm(32).u.1;
         self.proven[pc] = last + offset + size <= self.min_bytes;
+        self.access_syms[pc] = index.sym.map(|sym| hoist::AccessSym { sym, end: offset + size });
     }
 
     fn step(&mut self, pc: usize, op: &Operator<'m>) -> Result<(), GiveUp> {
@@ -981,7 +1047,7 @@ impl<'m> Interp<'m> {
                     .locals
                     .get_mut(local_index as usize)
                     .ok_or(GiveUp)? = slot.val;
-                self.cur.syms[local_index as usize] = slot.sym.filter(|s| s.local == local_index);
+                self.cur.syms[local_index as usize] = slot.sym;
                 self.cur.forget_copies(local_index);
                 if matches!(op, O::LocalTee { .. }) {
                     slot.local = Some(local_index);
@@ -1043,12 +1109,12 @@ impl<'m> Interp<'m> {
         use Operator as O;
         if let Some((offset, size, loaded)) = access(op) {
             if let Some(value) = loaded {
-                let index = self.pop()?.val;
+                let index = self.pop()?;
                 self.check_access(pc, index, offset, size);
                 self.push(value);
             } else {
                 self.pop()?;
-                let index = self.pop()?.val;
+                let index = self.pop()?;
                 self.check_access(pc, index, offset, size);
             }
             return Ok(());

@@ -1,0 +1,182 @@
+//! Hoistable checks: loops whose unproven accesses one check before the
+//! loop can cover, so the compiler can run a check-free copy of the loop
+//! when that check passes (loop versioning, `docs/compiler.md`).
+//!
+//! A loop qualifies when it has no loop inside it, its only back edge is
+//! a `br_if` on `c != n` where `c` is its header value of a counter local
+//! plus a constant, stepping by `±2^j` (at most 2^16) on the back edge,
+//! and `n` is a constant or a local the loop never changes (plus a
+//! constant). At run time, from the locals' values on entry, the number of
+//! header visits is then at most `last + 1`, `last` being the first `k`
+//! at which `c` meets `n`: `(n - c0 - bias) / step` (mod 2^32) when the
+//! difference is a multiple of the step; otherwise the counter may never
+//! meet `n` and the compiler takes the checked copy.
+//!
+//! An access qualifies when it is not proven and its 32-bit index is its
+//! loop's header value of a local `p` plus a constant (and possibly plus
+//! the header value of a local `q` the loop never changes), `p` stepping
+//! by a constant `d` (at most 2^16 either way, 0 included) on the back
+//! edge. In visit `k` the index is then `p0 + q0 + d*k + delta` (mod
+//! 2^32); over
+//! `k` in `[0, last]` the unwrapped values move linearly, so when both
+//! ends lie in `[0, bound - offset - size]` no index wrapped and every
+//! access is in bounds. Accesses through the same local share one range.
+//!
+//! What it does not do: loops exited by `<`/`<=` tests, by more than one
+//! back edge or with nested loops; indexes computed by multiplication or
+//! shift of the counter (`base + i*8`), which lose the relation to the
+//! header. Those accesses stay checked.
+
+use super::value::Cmp;
+use super::{Cond, Interp, Operand, Pass, Sym};
+
+/// The trip count of a hoisted loop, from its locals' values on entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TripCount {
+    /// The counter local; at header visit `k` its value is
+    /// `c0 + step * k` (mod 2^32), `c0` its value on entry.
+    pub counter: u32,
+    /// `±2^j`, `j` at most 16.
+    pub step: i64,
+    /// The exit test compares `counter + bias` with the limit.
+    pub bias: i64,
+    /// The limit is this local's value on entry (never changed by the
+    /// loop), or 0, plus `limit_add` (mod 2^32).
+    pub limit_local: Option<u32>,
+    pub limit_add: i64,
+}
+
+/// The bytes the accesses through one induction local touch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointerRange {
+    /// The local; at header visit `k` its value is `p0 + step * k`
+    /// (mod 2^32), `p0` its value on entry.
+    pub local: u32,
+    /// A loop-invariant local whose value on entry is added to `p`.
+    pub plus: Option<u32>,
+    /// At most 2^16 either way.
+    pub step: i64,
+    /// Every access touches bytes `[p + q + lo, p + q + hi)` (unwrapped,
+    /// in the iteration's header value `p` and `plus`'s value `q`, if
+    /// any), offset and width included.
+    pub lo: i64,
+    pub hi: i64,
+}
+
+/// One check before a loop covering some of its accesses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoistedLoop {
+    /// Byte offset of the `loop` operator in the module.
+    pub loop_offset: u32,
+    pub trip: TripCount,
+    pub ranges: Vec<PointerRange>,
+    /// Byte offsets in the module of the accesses covered, sorted.
+    pub accesses: Vec<u32>,
+}
+
+impl HoistedLoop {
+    /// Whether the access at module byte offset `offset` is covered.
+    pub fn covers(&self, offset: usize) -> bool {
+        u32::try_from(offset).is_ok_and(|o| self.accesses.binary_search(&o).is_ok())
+    }
+}
+
+/// The largest step a counter or pointer may take.
+const MAX_STEP: i64 = 1 << 16;
+
+/// An access's index as a relation to a loop header, and where it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct AccessSym {
+    pub sym: Sym,
+    /// Offset plus width.
+    pub end: u64,
+}
+
+impl Interp<'_> {
+    /// The hoisted check for the loop at `pc` (ending at `end`) whose
+    /// final pass was `pass`, if it has one.
+    pub(super) fn hoistable(&self, pc: usize, end: usize, pass: &Pass) -> Option<HoistedLoop> {
+        let body = pc + 1..end;
+        if self.ops[body.clone()].iter().any(|(op, _)| matches!(op, wasmparser::Operator::Loop { .. })) {
+            return None;
+        }
+        let loop_pc = pc as u32;
+        let [cond] = pass.conds.as_slice() else {
+            return None;
+        };
+        if !pass.back.live || pass.other || cond.cmp != Cmp::Ne || cond.width != 32 {
+            return None;
+        }
+        // The step of each local on the back edge, where it is its header
+        // value plus a constant.
+        let step = |local: u32| -> Option<i64> {
+            match pass.back.syms.get(local as usize).copied().flatten() {
+                Some(s) if s.loop_pc == loop_pc && s.steps(local) && s.width == 32 => Some(s.delta),
+                _ => None,
+            }
+        };
+        let trip = trip_count(loop_pc, cond, &step)?;
+        let mut ranges: Vec<PointerRange> = Vec::new();
+        let mut accesses = Vec::new();
+        for i in body {
+            let Some(a) = self.access_syms[i] else { continue };
+            if self.proven[i] || a.sym.loop_pc != loop_pc || a.sym.width != 32 {
+                continue;
+            }
+            // `p + q`: one of them must be loop-invariant.
+            let (local, plus) = match a.sym.plus {
+                Some(q) if step(q) == Some(0) => (a.sym.local, Some(q)),
+                Some(q) if step(a.sym.local) == Some(0) => (q, Some(a.sym.local)),
+                Some(_) => continue,
+                None => (a.sym.local, None),
+            };
+            let Some(d) = step(local).filter(|d| d.abs() <= MAX_STEP) else {
+                continue;
+            };
+            let (lo, hi) = (a.sym.delta, a.sym.delta + a.end as i64);
+            match ranges.iter_mut().find(|r| r.local == local && r.plus == plus) {
+                Some(r) => {
+                    r.lo = r.lo.min(lo);
+                    r.hi = r.hi.max(hi);
+                }
+                None => ranges.push(PointerRange { local, plus, step: d, lo, hi }),
+            }
+            accesses.push(self.ops[i].1 as u32);
+        }
+        (!accesses.is_empty()).then(|| HoistedLoop {
+            loop_offset: self.ops[pc].1 as u32,
+            trip,
+            ranges,
+            accesses,
+        })
+    }
+}
+
+/// The trip count of a loop whose only back edge is taken on `cond`
+/// (`a != b`), if one operand is the counter and the other the limit.
+fn trip_count(loop_pc: u32, cond: &Cond, step: &impl Fn(u32) -> Option<i64>) -> Option<TripCount> {
+    for (counter, limit) in [(cond.a, cond.b), (cond.b, cond.a)] {
+        let Some(c) = counter.sym.filter(|s| s.loop_pc == loop_pc && s.width == 32 && s.plus.is_none()) else {
+            continue;
+        };
+        let Some(s) = step(c.local).filter(|s| *s != 0 && s.abs() <= MAX_STEP && s.unsigned_abs().is_power_of_two())
+        else {
+            continue;
+        };
+        let Some((limit_local, limit_add)) = invariant(loop_pc, &limit, step) else {
+            continue;
+        };
+        return Some(TripCount { counter: c.local, step: s, bias: c.delta, limit_local, limit_add });
+    }
+    None
+}
+
+/// An operand the same in every iteration: a constant, or a local the
+/// loop never changes plus a constant.
+fn invariant(loop_pc: u32, o: &Operand, step: &impl Fn(u32) -> Option<i64>) -> Option<(Option<u32>, i64)> {
+    if let Some(c) = o.val.constant(32) {
+        return Some((None, c as i64));
+    }
+    let s = o.sym.filter(|s| s.loop_pc == loop_pc && s.width == 32 && s.plus.is_none())?;
+    (step(s.local) == Some(0)).then_some((Some(s.local), s.delta))
+}
