@@ -50,8 +50,9 @@
  *						a passed pipe referenced for
  *						the instance's life only, on
  *						error paths too
- *	ktest sigint MS CMD ARGS...		SIGINT (default disposition)
- *						ends CMD after MS ms
+ *	ktest sigint MS OUT CMD ARGS...		SIGINT (default disposition)
+ *						ends CMD (output to OUT)
+ *						after MS ms
  *	ktest stdio OBJ				streamed stdio requests: a
  *						pipe as fd 1, refusals,
  *						EPIPE in write_errno, the
@@ -1278,32 +1279,38 @@ static int wait_ms(pid_t pid, int *status, long limit_ms)
 
 /*
  * Ctrl-C of a command: run it with SIGINT at its default disposition (a
- * shell's background job would ignore it), send SIGINT after ms, and
- * expect it to die of it within 2 s.
+ * shell's background job would ignore it) and its stdout and stderr to
+ * OUT, send SIGINT after ms, and expect it to die of it within 2 s.
  */
 static int cmd_sigint(int argc, char **argv)
 {
-	int status;
+	int status, out;
 	pid_t pid;
 
-	if (argc < 2)
+	if (argc < 3)
 		return 2;
+	out = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (out < 0)
+		return 1;
 	pid = fork();
 	if (pid < 0)
 		return 1;
 	if (!pid) {
 		signal(SIGINT, SIG_DFL);
-		execvp(argv[1], argv + 1);
+		dup2(out, 1);
+		dup2(out, 2);
+		execvp(argv[2], argv + 2);
 		_exit(127);
 	}
+	close(out);
 	usleep(atol(argv[0]) * 1000);
 	kill(pid, SIGINT);
 	if (!wait_ms(pid, &status, 2000)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
-		fail("%s still running 2 s after SIGINT", argv[1]);
+		fail("%s still running 2 s after SIGINT", argv[2]);
 	} else if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGINT) {
-		fail("%s did not die of SIGINT (status 0x%x)", argv[1], status);
+		fail("%s did not die of SIGINT (status 0x%x)", argv[2], status);
 	} else {
 		ok("ended by SIGINT");
 	}

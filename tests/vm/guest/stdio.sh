@@ -106,7 +106,7 @@ else
 fi
 # Ctrl-C: SIGINT (default disposition) of the CLI while its program
 # spins ends it, and what was printed before stays.
-ktest sigint 1000 kwo run --kernel --timeout 60s $prog spin > /tmp/got.int 2>&1 ||
+ktest sigint 1000 /tmp/got.int kwo run --kernel --timeout 60s $prog spin ||
 	bad "SIGINT did not end the CLI"
 same /tmp/got.int /tmp/want.kill "output kept across SIGINT"
 
