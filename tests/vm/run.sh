@@ -335,7 +335,7 @@ run_vm() { # run_vm CMDLINE-WORDS -> 0 for PASS
 }
 
 [ "$MODE" = bench ] && TIMEOUT=${TIMEOUT:-1200}
-TIMEOUT=${TIMEOUT:-300}
+TIMEOUT=${TIMEOUT:-420}
 t=$(now)
 build_module
 build_clients
