@@ -712,3 +712,19 @@ fn compile_limits_carry_over_to_run() {
     assert_eq!(run(&free, "grow", "3"), "1");
     assert_eq!(run(&free, "tgrow", "4"), "1");
 }
+
+/// `--file` passes host files to a program in kwo.ko only: without
+/// `--kernel` it is a usage error, as is a guest fd outside 3-63 (the VM
+/// suite, tests/vm/guest/stdio.sh, runs it for real).
+#[test]
+fn file_option_is_for_the_kernel() {
+    let wasm = write_wat("file-opt.wasm", CALC);
+    let out = kwo(&["run", "--file", "3=/dev/null", p(&wasm)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--kernel"), "{}", text(&out.stderr));
+    for bad in ["2=/dev/null", "64=/dev/null", "3", "3="] {
+        let out = kwo(&["run", "--kernel", "--file", bad, p(&wasm)]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("--file"), "{bad}: {}", text(&out.stderr));
+    }
+}
