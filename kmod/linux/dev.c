@@ -28,21 +28,28 @@ static long kwo_ioctl_version(void __user *uarg)
 		.object_version = KWO_VERSION,
 		.targets = IS_ENABLED(CONFIG_X86_64) ? 1u << KWO_TARGET_X86_64 :
 			   1u << KWO_TARGET_AARCH64,
-		.features = KWO_FEAT_FPU | KWO_FEAT_PRINTK | KWO_FEAT_STDIO,
+		.features = KWO_FEAT_FPU | KWO_FEAT_PRINTK | KWO_FEAT_STDIO |
+			    KWO_FEAT_FILES,
 		.max_object_size = kwo_param_max_object,
 	};
 
 	return copy_to_user(uarg, &ver, sizeof(ver)) ? -EFAULT : 0;
 }
 
+/* files/nfiles are meaningful with KWO_LOAD_FILES, reserved (zero) without. */
+static bool kwo_files_valid(const struct kwo_load *req)
+{
+	if (req->flags & KWO_LOAD_FILES)
+		return req->nfiles <= KWO_MAX_FILES;
+	return !req->files && !req->nfiles;
+}
+
 static bool kwo_load_valid(const struct kwo_load *req)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(req->reserved); i++)
-		if (req->reserved[i])
-			return false;
-	return !(req->flags & ~KWO_LOAD_KNOWN) && req->object_len &&
+	/* Passed files take the fds after stdio, within the core's table. */
+	BUILD_BUG_ON(KWO_STDIO_SLOTS + KWO_MAX_FILES > KWO_FD_LIMIT);
+	return !req->reserved && !(req->flags & ~KWO_LOAD_KNOWN) &&
+	       req->object_len && kwo_files_valid(req) &&
 	       kwo_stdio_valid(req->stdio, req->flags & KWO_LOAD_STDIO);
 }
 

@@ -4,9 +4,11 @@
  * object; KWO_IOC_INVOKE and KWO_IOC_INFO work on it; closing it frees
  * everything. A mutex serializes calls on one instance; separate instances
  * share nothing and run concurrently. Traps come back as a report in the
- * ioctl's result, never as a kernel error.
+ * ioctl's result, never as a kernel error. Files passed at load
+ * (KWO_LOAD_FILES) stay referenced until the instance is freed.
  */
 #include <linux/anon_inodes.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
@@ -41,6 +43,8 @@ struct kwo_kinst {
 	struct kwo_sig sig;		/* of the object, checked at load */
 	struct kwo_world world;		/* kept as long as the instance */
 	struct kwo_stdio stdio[KWO_STDIO_SLOTS];	/* WASI fds 0-2 */
+	struct kwo_stdio *passed;	/* WASI fds 3.., KWO_LOAD_FILES */
+	u32 npassed;
 };
 
 /*
@@ -297,13 +301,25 @@ void kwo_kinst_set_sig(struct kwo_kinst *k, const struct kwo_sig *sig)
 	k->sig = *sig;
 }
 
+static void kwo_passed_free(struct kwo_kinst *k)
+{
+	u32 i;
+
+	for (i = 0; i < k->npassed; i++)
+		if (k->passed[i].file)
+			fput(k->passed[i].file);
+	kfree(k->passed);
+}
+
 void kwo_kinst_destroy(struct kwo_kinst *k)
 {
+	/* The core's fd table still names the passed slots: free it first. */
 	if (k->inst)
 		kwo_instance_free(k->inst);
 	kwo_object_free(k->obj);
 	kwo_world_free(&k->world);
 	kwo_stdio_free(k->stdio);
+	kwo_passed_free(k);
 	kfree(k);
 }
 
@@ -399,11 +415,10 @@ static int kwo_world_get(const struct kwo_load *req, struct kwo_world *w,
 }
 
 /*
- * The stdio slots, fd 0's block copied in; the config hands them to the
- * core as fds 0-2.
+ * The stdio slots, fd 0's block copied in; files[0..2] for the core.
  */
 static int kwo_stdio_init(struct kwo_kinst *k, const struct kwo_load *req,
-			  struct kwo_config *cfg, void **files)
+			  void **files)
 {
 	u8 *stdin_data;
 	int i;
@@ -413,14 +428,84 @@ static int kwo_stdio_init(struct kwo_kinst *k, const struct kwo_load *req,
 		k->stdio[i].printk = i && (req->flags & KWO_LOAD_PRINTK);
 		files[i] = &k->stdio[i];
 	}
-	cfg->files = files;
-	cfg->nfiles = KWO_STDIO_SLOTS;
 	stdin_data = kwo_copy_block(req->stdin_buf, req->stdin_len, KWO_MAX_IO);
 	if (IS_ERR(stdin_data))
 		return PTR_ERR(stdin_data);
 	k->stdio[0].data = stdin_data;
 	k->stdio[0].len = req->stdin_len;
 	return 0;
+}
+
+/*
+ * Take a reference to each file the loader passes (KWO_LOAD_FILES; nfiles
+ * checked by dev.c) into its slot, files[3 + i] for the core (NULL for
+ * -1). What was taken is dropped by kwo_passed_free(), also on error.
+ */
+static int kwo_passed_get(struct kwo_kinst *k, const struct kwo_load *req,
+			  void **files)
+{
+	struct kwo_stdio *s;
+	s32 *fds;
+	u32 i;
+	int ret = 0;
+
+	if (!(req->flags & KWO_LOAD_FILES) || !req->nfiles)
+		return 0;
+	fds = memdup_user(u64_to_user_ptr(req->files),
+			  array_size(req->nfiles, sizeof(*fds)));
+	if (IS_ERR(fds))
+		return PTR_ERR(fds);
+	k->passed = kcalloc(req->nfiles, sizeof(*k->passed), GFP_KERNEL_ACCOUNT);
+	if (!k->passed) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	k->npassed = req->nfiles;
+	for (i = 0; i < req->nfiles && !ret; i++) {
+		s = &k->passed[i];
+		s->fd = KWO_STDIO_SLOTS + i;
+		if (fds[i] < -1) {
+			ret = -EINVAL;
+		} else if (fds[i] >= 0) {
+			s->file = fget(fds[i]);
+			ret = s->file ? 0 : -EBADF;
+		}
+		files[s->fd] = s->file ? s : NULL;
+	}
+out:
+	kfree(fds);
+	return ret;
+}
+
+/* The WASI world and descriptors of k; cfg->files points into files. */
+static int kwo_files_init(struct kwo_kinst *k, const struct kwo_load *req,
+			  struct kwo_config *cfg, void **files, char *log,
+			  size_t log_len)
+{
+	int ret = kwo_world_get(req, &k->world, cfg);
+
+	if (!ret)
+		ret = kwo_stdio_init(k, req, files);
+	if (ret) {
+		snprintf(log, log_len, "bad args, env or stdin block");
+		return ret;
+	}
+	ret = kwo_passed_get(k, req, files);
+	if (ret) {
+		snprintf(log, log_len, "files: %s",
+			 ret == -EBADF ? "an entry is not an open descriptor" :
+			 ret == -EINVAL ? "an entry is below -1" :
+			 "cannot read the array");
+		return ret;
+	}
+	cfg->files = files;
+	cfg->nfiles = KWO_STDIO_SLOTS + k->npassed;
+	if (req->flags & KWO_LOAD_STDIO) {
+		ret = kwo_stdio_attach(k->stdio, req->stdio);
+		if (ret)
+			snprintf(log, log_len, "stdio: a descriptor is not open for its direction");
+	}
+	return ret;
 }
 
 static u32 kwo_le32(const u8 *p)
@@ -448,8 +533,8 @@ int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 		     const u8 *header, char *log, size_t log_len,
 		     struct kwo_kinst **out)
 {
-	void *files[KWO_STDIO_SLOTS];
 	struct kwo_config cfg;
+	void **files;
 	struct kwo_call call;
 	struct kwo_kinst *k;
 	int ret;
@@ -467,25 +552,19 @@ int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 	k->object_len = req->object_len;
 	kwo_config_fill(req, &cfg);
 	k->mem_max = (u64)cfg.max_memory_pages << 16;
-	ret = kwo_world_get(req, &k->world, &cfg);
-	if (!ret)
-		ret = kwo_stdio_init(k, req, &cfg, files);
-	if (ret) {
-		snprintf(log, log_len, "bad args, env or stdin block");
+	/* Heap, not stack: the start function runs below this frame. */
+	files = kcalloc(KWO_FD_LIMIT, sizeof(*files), GFP_KERNEL);
+	ret = files ? kwo_files_init(k, req, &cfg, files, log, log_len) :
+		      -ENOMEM;
+	if (ret)
 		goto fail;
-	}
-	if (req->flags & KWO_LOAD_STDIO) {
-		ret = kwo_stdio_attach(k->stdio, req->stdio);
-		if (ret) {
-			snprintf(log, log_len, "stdio: a descriptor is not open for its direction");
-			goto fail;
-		}
-	}
 	kwo_call_init(&call);
 	call.timeout_ns = kwo_timeout_ns(req->timeout_ns);
 	call.fuel = kwo_fuel(req->fuel);
 	ret = kwo_instance_new(obj, &cfg, &call, &k->inst, log, log_len);
 	kwo_stdio_detach(k->stdio);
+	kfree(files);
+	files = NULL;
 	req->write_errno = call.write_errno;
 	req->status = call.status;
 	req->exit_code = call.exit_code;
@@ -495,6 +574,7 @@ int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 	*out = k;
 	return 0;
 fail:
+	kfree(files);
 	kwo_kinst_destroy(k);
 	return ret;
 }

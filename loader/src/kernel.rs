@@ -13,6 +13,12 @@
 //! output copied back by each invoke, at most [`CAPTURE_LIMIT`] bytes). The
 //! object is validated by the kernel; this side only reads it (after the
 //! kernel accepted it) for signatures and function names.
+//!
+//! Files the user names with `--file GUEST_FD=HOSTPATH[:r|w|rw]`
+//! ([`PassedFile`]) are opened here, with this process's credentials, and
+//! passed at load (`KWO_LOAD_FILES`): the program reads and writes them as
+//! its WASI fds 3 and up for the instance's lifetime. Whole directories
+//! (`--dir`) are not passed to the kernel.
 
 use crate::args::call_args;
 use crate::runtime::{Config, RunError, Stdio, TrapCode, TrapInfo, Val};
@@ -22,7 +28,7 @@ use std::ffi::{c_void, CString};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -106,6 +112,18 @@ impl Device {
         config: &Config,
         printk: bool,
     ) -> Result<KernelInstance, RunError> {
+        self.load_with_files(kwo, config, printk, &[])
+    }
+
+    /// [`Device::load`], passing this process's descriptors: `files[i]`
+    /// becomes the program's WASI fd 3 + i (-1 leaves it free).
+    pub fn load_with_files(
+        &self,
+        kwo: &[u8],
+        config: &Config,
+        printk: bool,
+        files: &[RawFd],
+    ) -> Result<KernelInstance, RunError> {
         let args = nul_block(&config.args, "argument")?;
         let env = nul_block(&config.env, "environment variable")?;
         let (stream, stdin) = match &config.stdio {
@@ -118,9 +136,18 @@ impl Device {
                     .into(),
             ));
         }
+        if !files.is_empty() && self.version()?.features & KWO_FEAT_FILES == 0 {
+            return Err(RunError::Load(
+                "this kwo.ko cannot take files (no KWO_FEAT_FILES): load the matching module"
+                    .into(),
+            ));
+        }
         let mut flags = if printk { KWO_LOAD_PRINTK } else { 0 };
         if stream {
             flags |= KWO_LOAD_STDIO;
+        }
+        if !files.is_empty() {
+            flags |= KWO_LOAD_FILES;
         }
         let mut log = [0u8; LOG_SIZE];
         let mut req = kwo_load {
@@ -139,6 +166,8 @@ impl Device {
             timeout_ns: timeout_ns(config.timeout),
             fuel: config.fuel.unwrap_or(0),
             stdio: if stream { STREAMED } else { [0; 3] },
+            files: if files.is_empty() { 0 } else { addr(files.as_ptr()) },
+            nfiles: files.len() as u32,
             ..Default::default()
         };
         let fd = match ioctl(self.file.as_raw_fd(), KWO_IOC_LOAD, &mut req) {
@@ -453,10 +482,111 @@ fn finish(result: Result<(), RunError>) -> Result<ExitCode, RunError> {
     }
 }
 
-fn load(kwo: &[u8], config: &Config, printk: bool) -> Result<KernelInstance, RunError> {
+fn load(
+    kwo: &[u8],
+    config: &Config,
+    printk: bool,
+    files: &[PassedFile],
+) -> Result<KernelInstance, RunError> {
     let dev = Device::open()?;
     dev.version()?;
-    dev.load(kwo, config, printk)
+    let opened = open_passed(files)?;
+    dev.load_with_files(kwo, config, printk, &passed_fds(&opened))
+}
+
+/// How `--file` opens a host file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `r` (the default): read only.
+    Read,
+    /// `w`: write only, created if missing, truncated.
+    Write,
+    /// `rw`: read and write, created if missing, not truncated.
+    ReadWrite,
+}
+
+/// A host file handed to a program in the kernel as WASI fd `guest_fd`:
+/// `--file GUEST_FD=HOSTPATH[:r|w|rw]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassedFile {
+    pub guest_fd: u32,
+    pub path: PathBuf,
+    pub access: Access,
+}
+
+/// The WASI fds a passed file can take: after stdio, within kwo.ko's table.
+const PASSED_FDS: std::ops::RangeInclusive<u32> = 3..=(2 + KWO_MAX_FILES as u32);
+
+impl std::str::FromStr for PassedFile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (fd, rest) = s
+            .split_once('=')
+            .ok_or_else(|| format!("--file {s}: expected GUEST_FD=HOSTPATH[:r|w|rw]"))?;
+        let guest_fd = fd
+            .parse()
+            .ok()
+            .filter(|n| PASSED_FDS.contains(n))
+            .ok_or_else(|| {
+                format!(
+                    "--file {s}: GUEST_FD must be {} to {} (0-2 are stdio)",
+                    PASSED_FDS.start(),
+                    PASSED_FDS.end()
+                )
+            })?;
+        // A path may contain ':'; only a known suffix is the access mode.
+        let (path, access) = match rest.rsplit_once(':') {
+            Some((p, "r")) => (p, Access::Read),
+            Some((p, "w")) => (p, Access::Write),
+            Some((p, "rw")) => (p, Access::ReadWrite),
+            _ => (rest, Access::Read),
+        };
+        if path.is_empty() {
+            return Err(format!("--file {s}: no HOSTPATH"));
+        }
+        Ok(PassedFile {
+            guest_fd,
+            path: PathBuf::from(path),
+            access,
+        })
+    }
+}
+
+/// Open each passed file with this process's credentials; a guest fd
+/// named twice is a usage error.
+fn open_passed(files: &[PassedFile]) -> Result<Vec<(u32, File)>, RunError> {
+    let mut opened: Vec<(u32, File)> = Vec::with_capacity(files.len());
+    for f in files {
+        if opened.iter().any(|(fd, _)| *fd == f.guest_fd) {
+            return Err(RunError::Usage(format!(
+                "--file: guest fd {} given twice",
+                f.guest_fd
+            )));
+        }
+        let mut o = OpenOptions::new();
+        match f.access {
+            Access::Read => o.read(true),
+            Access::Write => o.write(true).create(true).truncate(true),
+            Access::ReadWrite => o.read(true).write(true).create(true),
+        };
+        let file = o
+            .open(&f.path)
+            .map_err(|e| RunError::Load(format!("--file {}: {e}", f.path.display())))?;
+        opened.push((f.guest_fd, file));
+    }
+    Ok(opened)
+}
+
+/// The `files[]` array of `KWO_IOC_LOAD`: entry i is WASI fd 3 + i.
+fn passed_fds(opened: &[(u32, File)]) -> Vec<RawFd> {
+    let first = *PASSED_FDS.start();
+    let n = opened.iter().map(|(fd, _)| fd - first + 1).max().unwrap_or(0);
+    let mut fds = vec![-1; n as usize];
+    for (fd, file) in opened {
+        fds[(fd - first) as usize] = file.as_raw_fd();
+    }
+    fds
 }
 
 /// How to run a program in the kernel (the flags of `kwo run`).
@@ -474,6 +604,8 @@ pub struct RunOptions {
     pub verify: crate::source::VerifyOptions,
     /// fds 0-2: the process's own (streamed) or captured.
     pub stdio: Stdio,
+    /// Host files the program gets as WASI fds 3 and up.
+    pub files: Vec<PassedFile>,
 }
 
 fn program_config(file: &Path, opts: &RunOptions) -> Config {
@@ -493,7 +625,7 @@ fn program_config(file: &Path, opts: &RunOptions) -> Config {
 /// kwo.ko as `kwo run --kernel FILE` loads it; its start function has run.
 pub fn open(file: &Path, opts: &RunOptions) -> Result<KernelInstance, RunError> {
     let kwo = crate::source::object_for_host(file, &opts.verify).map_err(RunError::Load)?;
-    load(&kwo, &program_config(file, opts), opts.printk)
+    load(&kwo, &program_config(file, opts), opts.printk, &opts.files)
 }
 
 /// A WASI reactor initializes itself before any other export is called
@@ -509,7 +641,7 @@ pub fn initialize(inst: &mut KernelInstance) -> Result<(), RunError> {
 /// instance, unload it. Checks that the kernel accepts the object.
 pub fn cmd_load(file: &Path, printk: bool) -> Result<ExitCode, RunError> {
     let kwo = read(file).map_err(RunError::Load)?;
-    let inst = match load(&kwo, &Config::default(), printk) {
+    let inst = match load(&kwo, &Config::default(), printk, &[]) {
         Ok(inst) => inst,
         Err(e) => return finish(Err(e)),
     };
@@ -645,6 +777,27 @@ mod tests {
             trap_info(&unknown, None).to_string(),
             "out of bounds memory access"
         );
+    }
+
+    #[test]
+    fn passed_file_syntax() {
+        let f: PassedFile = "3=/tmp/a:b:rw".parse().unwrap();
+        assert_eq!((f.guest_fd, f.access), (3, Access::ReadWrite));
+        assert_eq!(f.path, Path::new("/tmp/a:b"));
+        let f: PassedFile = "63=x".parse().unwrap();
+        assert_eq!((f.guest_fd, f.access, f.path), (63, Access::Read, "x".into()));
+        for bad in ["2=x", "64=x", "x", "3=", "3=:w", "-1=x"] {
+            assert!(bad.parse::<PassedFile>().is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn passed_fds_leave_gaps_free() {
+        let dev_null = || File::open("/dev/null").unwrap();
+        let (a, b) = (dev_null(), dev_null());
+        let (ra, rb) = (a.as_raw_fd(), b.as_raw_fd());
+        assert_eq!(passed_fds(&[(5, a), (3, b)]), vec![rb, -1, ra]);
+        assert!(passed_fds(&[]).is_empty());
     }
 
     /// Without kwo.ko (as on a build machine), the error says what to do.

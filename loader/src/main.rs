@@ -168,6 +168,11 @@ enum Cmd {
         /// Repeatable; fds 3, 4, ... in order. Not with --kernel.
         #[arg(long = "dir", value_name = "HOST[::GUEST]", conflicts_with = "kernel")]
         dirs: Vec<String>,
+        /// With --kernel: open HOSTPATH here (r: read, the default; w:
+        /// write, created or truncated; rw: both, created) and give it to
+        /// the program as WASI fd GUEST_FD (3-63). Repeatable.
+        #[arg(long = "file", value_name = "GUEST_FD=HOSTPATH[:r|w|rw]", requires = "kernel")]
+        files: Vec<kernel::PassedFile>,
         /// The program (.wasm, .wat or .kwo, told apart by content), then
         /// its arguments (WASI argv[1..], or the export's with --invoke).
         #[arg(value_name = "FILE [ARGS]", required = true, num_args = 1.., trailing_var_arg = true)]
@@ -233,6 +238,10 @@ enum Cmd {
         /// Mirror the program's output to the kernel log.
         #[arg(long)]
         printk: bool,
+        /// Open HOSTPATH here and give it to the program as WASI fd
+        /// GUEST_FD (3-63), as for `run --kernel`. Repeatable.
+        #[arg(long = "file", value_name = "GUEST_FD=HOSTPATH[:r|w|rw]")]
+        files: Vec<kernel::PassedFile>,
         /// The program, then its arguments (WASI argv[1..]), as for `run`.
         #[arg(value_name = "FILE [ARGS]", required = true, num_args = 1.., trailing_var_arg = true)]
         file_and_args: Vec<String>,
@@ -813,6 +822,7 @@ fn kernel_options(program: &ProgramConfig, args: &[String], printk: bool) -> ker
         printk,
         verify: program.verify.clone(),
         stdio: Stdio::Inherit,
+        files: Vec::new(),
     }
 }
 
@@ -1033,6 +1043,7 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
             kernel,
             printk,
             dirs,
+            files,
             file_and_args: list,
         } => {
             let program = program.resolve().map_err(Failure::Usage)?;
@@ -1046,7 +1057,10 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
                 Some(name) => (std::iter::once(name).chain(args).cloned().collect(), &[]),
                 None => (Vec::new(), args),
             };
-            let opts = kernel_options(&program, argv, *printk);
+            let opts = kernel::RunOptions {
+                files: files.clone(),
+                ..kernel_options(&program, argv, *printk)
+            };
             finish(kernel::cmd_run(file, &opts, &call, parse_arg, show))
         }
         Cmd::Bench {
@@ -1079,11 +1093,16 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
         Cmd::Exec {
             program,
             printk,
+            files,
             file_and_args: list,
         } => {
             let program = program.resolve().map_err(Failure::Usage)?;
             let (file, args) = file_and_args(list);
-            finish(kernel::cmd_exec(file, &kernel_options(&program, args, *printk)))
+            let opts = kernel::RunOptions {
+                files: files.clone(),
+                ..kernel_options(&program, args, *printk)
+            };
+            finish(kernel::cmd_exec(file, &opts))
         }
     }
 }

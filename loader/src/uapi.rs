@@ -8,13 +8,16 @@
 pub const KWO_API_VERSION: u32 = 1;
 pub const KWO_MAX_VALS: usize = 16;
 pub const KWO_MAX_NAME: usize = 256;
+pub const KWO_MAX_FILES: usize = 61;
 
 pub const KWO_FEAT_FPU: u32 = 1 << 0;
 pub const KWO_FEAT_PRINTK: u32 = 1 << 1;
 pub const KWO_FEAT_STDIO: u32 = 1 << 2;
+pub const KWO_FEAT_FILES: u32 = 1 << 3;
 
 pub const KWO_LOAD_PRINTK: u32 = 1 << 0;
 pub const KWO_LOAD_STDIO: u32 = 1 << 1;
+pub const KWO_LOAD_FILES: u32 = 1 << 2;
 pub const KWO_INVOKE_STDIO: u32 = 1 << 0;
 
 pub const KWO_STATUS_OK: u32 = 0;
@@ -73,7 +76,9 @@ pub struct kwo_load {
     pub trap: kwo_trap_report,
     pub stdio: [i32; 3],
     pub write_errno: u32,
-    pub reserved: [u64; 2],
+    pub files: u64,
+    pub nfiles: u32,
+    pub reserved: u32,
 }
 
 /// `struct kwo_invoke`
@@ -182,7 +187,7 @@ mod tests {
         size!(kwo_load);
         off!(kwo_load, object, object_len, flags, log_buf, log_size, log_len, args, env, args_len);
         off!(kwo_load, env_len, stdin_buf, stdin_len, max_pages, timeout_ns, fuel, status);
-        off!(kwo_load, exit_code, trap, stdio, write_errno, reserved);
+        off!(kwo_load, exit_code, trap, stdio, write_errno, files, nfiles, reserved);
         size!(kwo_invoke);
         off!(kwo_invoke, name, name_len, flags, nvals, status, types, vals, stdout_buf);
         off!(
@@ -214,9 +219,10 @@ mod tests {
             KWO_MAX_NAME,
             KWO_FEAT_FPU,
             KWO_FEAT_PRINTK,
-            KWO_FEAT_STDIO
+            KWO_FEAT_STDIO,
+            KWO_FEAT_FILES
         );
-        num!(KWO_LOAD_STDIO, KWO_INVOKE_STDIO);
+        num!(KWO_LOAD_STDIO, KWO_INVOKE_STDIO, KWO_LOAD_FILES, KWO_MAX_FILES);
         num!(
             KWO_LOAD_PRINTK,
             KWO_STATUS_OK,

@@ -669,3 +669,72 @@ fn bench_reports_a_program_that_exits_and_takes_run_options() {
         text(&out.stderr)
     );
 }
+
+/// A size limit lowered at compile time is recorded as the object's
+/// maximum, so `run` (and `bench`, and the kernel) bound growth by it; at
+/// the default a module without a maximum grows to the runtime's cap.
+#[test]
+fn compile_limits_carry_over_to_run() {
+    let grower = |name: &str, max: &str| {
+        write_wat(
+            name,
+            &format!(
+                r#"(module (memory 1 {max}) (table 1 {max} funcref)
+                   (func (export "grow") (param i32) (result i32)
+                     local.get 0 memory.grow)
+                   (func (export "tgrow") (param i32) (result i32)
+                     ref.null func local.get 0 table.grow 0))"#
+            ),
+        )
+    };
+    let run = |kwo_file: &PathBuf, export: &str, n: &str| {
+        let out = kwo(&["run", "--invoke", export, p(kwo_file), n]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    };
+    let compile = |wasm: &PathBuf, name: &str, limits: &[&str]| {
+        let obj = scratch(name);
+        let mut args = vec!["compile", p(wasm), "-o", p(&obj)];
+        for l in limits {
+            args.extend(["--limit", l]);
+        }
+        let out = kwo(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        obj
+    };
+    let none = grower("limits-none.wasm", "");
+    let capped = compile(
+        &none,
+        "limits-capped.kwo",
+        &["max-memory-pages=3", "max-table-elements=4"],
+    );
+    assert_eq!(run(&capped, "grow", "2"), "1"); // 1 -> 3 pages: the cap
+    assert_eq!(run(&capped, "grow", "3"), "-1"); // 1 -> 4: over it
+    assert_eq!(run(&capped, "tgrow", "3"), "1"); // 1 -> 4 elements
+    assert_eq!(run(&capped, "tgrow", "4"), "-1");
+    let inspect = kwo(&["inspect", p(&capped)]);
+    assert!(text(&inspect.stdout).contains("max 3"), "{}", text(&inspect.stdout));
+    // A smaller maximum of the module's own stays; the default adds none.
+    let own = compile(&grower("limits-own.wasm", "2"), "limits-own.kwo", &["max-memory-pages=3"]);
+    assert_eq!(run(&own, "grow", "1"), "1");
+    assert_eq!(run(&own, "grow", "2"), "-1");
+    let free = compile(&none, "limits-free.kwo", &[]);
+    assert_eq!(run(&free, "grow", "3"), "1");
+    assert_eq!(run(&free, "tgrow", "4"), "1");
+}
+
+/// `--file` passes host files to a program in kwo.ko only: without
+/// `--kernel` it is a usage error, as is a guest fd outside 3-63 (the VM
+/// suite, tests/vm/guest/stdio.sh, runs it for real).
+#[test]
+fn file_option_is_for_the_kernel() {
+    let wasm = write_wat("file-opt.wasm", CALC);
+    let out = kwo(&["run", "--file", "3=/dev/null", p(&wasm)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--kernel"), "{}", text(&out.stderr));
+    for bad in ["2=/dev/null", "64=/dev/null", "3", "3="] {
+        let out = kwo(&["run", "--kernel", "--file", bad, p(&wasm)]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("--file"), "{bad}: {}", text(&out.stderr));
+    }
+}

@@ -11,6 +11,10 @@
  *   spin	a line on stdout and one on stderr, then loop forever (until
  *		killed or out of time)
  *   hello	a line with printf, exit 0 whether or not it could be written
+ *   sum FD	read descriptor FD to its end with read(2) and print its
+ *		byte count and an FNV-1a hash
+ *   copy IN OUT	read descriptor IN to its end, writing all of it to
+ *		descriptor OUT with write(2); exit 1 if a read or write fails
  *   fds	the descriptor table: fdstat, fd_renumber and fd_close
  *		consistent with each other; prints "fds ok" or what failed
  */
@@ -88,6 +92,44 @@ static int spin(void)
 	return 0;
 }
 
+static int sum(int fd)
+{
+	static unsigned char buf[65536];
+	unsigned long long bytes = 0, hash = 0xcbf29ce484222325ull;
+	ssize_t n, i;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++)
+			hash = (hash ^ buf[i]) * 0x100000001b3ull;
+		bytes += n;
+	}
+	if (n < 0) {
+		perror("read");
+		return 1;
+	}
+	printf("bytes %llu fnv %016llx\n", bytes, hash);
+	return 0;
+}
+
+static int copy(int in, int out)
+{
+	static char buf[65536];
+	ssize_t n, w, done;
+
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		for (done = 0; done < n; done += w) {
+			w = write(out, buf + done, n - done);
+			if (w <= 0) {
+				perror("write");
+				return 1;
+			}
+		}
+	}
+	if (n < 0)
+		perror("read");
+	return n < 0;
+}
+
 #ifdef __wasi__
 static int check(int ok, const char *what)
 {
@@ -140,6 +182,10 @@ int main(int argc, char **argv)
 		return interleave(n);
 	if (!strcmp(mode, "spin"))
 		return spin();
+	if (!strcmp(mode, "sum"))
+		return sum((int)n);
+	if (!strcmp(mode, "copy"))
+		return copy((int)n, argc > 3 ? atoi(argv[3]) : 1);
 	if (!strcmp(mode, "hello")) {
 		printf("hello\n");
 		return 0;
@@ -148,6 +194,6 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "fds"))
 		return fds();
 #endif
-	fprintf(stderr, "usage: stdio filter|gen N|interleave N|spin|hello|fds\n");
+	fprintf(stderr, "usage: stdio filter|gen N|interleave N|spin|hello|sum FD|copy IN OUT|fds\n");
 	return 2;
 }

@@ -60,6 +60,13 @@
  *						safety checks" is refused
  *	ktest bench OBJ EXPORT N		time N calls: ioctl round trip
  *						and time inside the kernel
+ *	ktest files OBJ				KWO_LOAD_FILES: refusals, and
+ *						a passed pipe referenced for
+ *						the instance's life only, on
+ *						error paths too
+ *	ktest sigint MS OUT CMD ARGS...		SIGINT (default disposition)
+ *						ends CMD (output to OUT)
+ *						after MS ms
  *	ktest stdio OBJ				streamed stdio requests: a
  *						pipe as fd 1, refusals,
  *						EPIPE in write_errno, the
@@ -67,6 +74,7 @@
  *
  * T is i32, i64, f32 or f64; f32/f64 values are raw bits in hex.
  */
+#define _GNU_SOURCE	/* pipe2, O_PATH */
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -580,12 +588,18 @@ static void basic_requests(int dev)
 	memset(&req, 0, sizeof(req));
 	req.object = (uintptr_t)junk;
 	req.object_len = sizeof(junk);
-	req.reserved[1] = 1;
+	req.reserved = 1;
 	if (ioctl(dev, KWO_IOC_LOAD, &req) != -1 || errno != EINVAL)
 		fail("reserved field: %s", strerror(errno));
 	else
 		ok("nonzero reserved field rejected");
-	req.reserved[1] = 0;
+	req.reserved = 0;
+	req.nfiles = 1;
+	if (ioctl(dev, KWO_IOC_LOAD, &req) != -1 || errno != EINVAL)
+		fail("nfiles without KWO_LOAD_FILES: %s", strerror(errno));
+	else
+		ok("nfiles without KWO_LOAD_FILES rejected");
+	req.nfiles = 0;
 	req.stdio[1] = 1;
 	if (ioctl(dev, KWO_IOC_LOAD, &req) != -1 || errno != EINVAL)
 		fail("stdio without KWO_LOAD_STDIO: %s", strerror(errno));
@@ -1127,6 +1141,110 @@ static int cmd_stdio(int argc, char **argv)
 	return !!failures;
 }
 
+/* Load OBJ with KWO_LOAD_FILES and files[0..n); the instance fd or -errno. */
+static int load_passing(int dev, const void *obj, size_t len, const __s32 *files,
+			__u32 n)
+{
+	struct kwo_load req = {
+		.object = (uintptr_t)obj,
+		.object_len = len,
+		.flags = KWO_LOAD_FILES,
+		.files = (uintptr_t)files,
+		.nfiles = n,
+	};
+	int fd = ioctl(dev, KWO_IOC_LOAD, &req);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Whether the kernel still holds a writer of the pipe whose read end is rd
+ * (this process closed its own write end): EAGAIN while it does, 0 (end of
+ * file) once the last writer is gone.
+ */
+static int pipe_has_writer(int rd)
+{
+	char c;
+
+	return read(rd, &c, 1) < 0 && errno == EAGAIN;
+}
+
+static void files_expect(int got, int want, const char *what)
+{
+	if (got != want)
+		fail("%s: %s, not %s", what, strerror(-got), strerror(-want));
+	else
+		ok(what);
+}
+
+static int cmd_files(int argc, char **argv)
+{
+	__s32 fds[KWO_MAX_FILES + 1];
+	int dev = open_dev(), p[2], ifd, opath, i;
+	unsigned char *obj;
+	size_t len;
+
+	if (argc != 1)
+		return 2;
+	obj = read_file(argv[0], &len);
+	for (i = 0; i <= KWO_MAX_FILES; i++)
+		fds[i] = -1;
+	files_expect(load_passing(dev, obj, len, fds, KWO_MAX_FILES + 1), -EINVAL,
+		     "more than KWO_MAX_FILES files rejected");
+	files_expect(load_passing(dev, obj, len, NULL, 1), -EFAULT,
+		     "bad files address rejected");
+	fds[0] = 9999;
+	files_expect(load_passing(dev, obj, len, fds, 1), -EBADF,
+		     "a closed descriptor rejected");
+	fds[0] = -2;
+	files_expect(load_passing(dev, obj, len, fds, 1), -EINVAL,
+		     "an entry below -1 rejected");
+	opath = open("/", O_PATH);
+	fds[0] = opath;
+	files_expect(load_passing(dev, obj, len, fds, 1), -EBADF,
+		     "an O_PATH descriptor rejected");
+	close(opath);
+	fds[0] = -1;
+	ifd = load_passing(dev, obj, len, fds, KWO_MAX_FILES);
+	files_expect(ifd < 0 ? ifd : 0, 0, "KWO_MAX_FILES free entries load");
+	close(ifd);
+
+	/* A failed load drops the files it took before the bad entry. */
+	if (pipe2(p, O_NONBLOCK))
+		return 1;
+	fds[0] = p[1];
+	fds[1] = 9999;
+	files_expect(load_passing(dev, obj, len, fds, 2), -EBADF,
+		     "a bad second entry rejected");
+	close(p[1]);
+	if (pipe_has_writer(p[0]))
+		fail("a failed load kept the passed pipe");
+	else
+		ok("a failed load dropped the passed pipe");
+	close(p[0]);
+
+	/* A loaded instance holds the file until it is closed. */
+	if (pipe2(p, O_NONBLOCK))
+		return 1;
+	fds[0] = -1;
+	fds[1] = p[1];
+	ifd = load_passing(dev, obj, len, fds, 2);
+	close(p[1]);
+	if (ifd < 0 || !pipe_has_writer(p[0]))
+		fail("instance with a passed pipe: %s", strerror(-ifd));
+	else
+		ok("the instance holds the passed pipe");
+	close(ifd);
+	if (pipe_has_writer(p[0]))
+		fail("closing the instance kept the passed pipe");
+	else
+		ok("closing the instance dropped the passed pipe");
+	close(p[0]);
+	free(obj);
+	close(dev);
+	return !!failures;
+}
+
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -1172,6 +1290,46 @@ static int wait_ms(pid_t pid, int *status, long limit_ms)
 		usleep(10000);
 	} while (ms_since(&t0) < limit_ms);
 	return 0;
+}
+
+/*
+ * Ctrl-C of a command: run it with SIGINT at its default disposition (a
+ * shell's background job would ignore it) and its stdout and stderr to
+ * OUT, send SIGINT after ms, and expect it to die of it within 2 s.
+ */
+static int cmd_sigint(int argc, char **argv)
+{
+	int status, out;
+	pid_t pid;
+
+	if (argc < 3)
+		return 2;
+	out = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (out < 0)
+		return 1;
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (!pid) {
+		signal(SIGINT, SIG_DFL);
+		dup2(out, 1);
+		dup2(out, 2);
+		execvp(argv[2], argv + 2);
+		_exit(127);
+	}
+	close(out);
+	usleep(atol(argv[0]) * 1000);
+	kill(pid, SIGINT);
+	if (!wait_ms(pid, &status, 2000)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		fail("%s still running 2 s after SIGINT", argv[2]);
+	} else if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGINT) {
+		fail("%s did not die of SIGINT (status 0x%x)", argv[2], status);
+	} else {
+		ok("ended by SIGINT");
+	}
+	return !!failures;
 }
 
 #define MAX_TIMEOUT_PARAM	"/sys/module/kwo/parameters/max_timeout_ms"
@@ -1671,7 +1829,11 @@ int main(int argc, char **argv)
 		return cmd_keyadd(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "keyunlink"))
 		return cmd_keyunlink(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "files"))
+		return cmd_files(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "sigint"))
+		return cmd_sigint(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio|sig|sigfuzz|keyadd|keyunlink ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio|sig|sigfuzz|keyadd|keyunlink|files|sigint ...\n");
 	return 2;
 }

@@ -380,7 +380,7 @@ run_vm() { # run_vm CMDLINE-WORDS -> 0 for PASS
 
 [ "$MODE" = bench ] && TIMEOUT=${TIMEOUT:-1200}
 [ "$MODE" = kfuzz ] && TIMEOUT=${TIMEOUT:-$((${1:-600} + 300))}
-TIMEOUT=${TIMEOUT:-300}
+TIMEOUT=${TIMEOUT:-600}
 t=$(now)
 build_module
 build_clients

@@ -54,9 +54,9 @@ macro_rules! limits {
 
 limits! {
     max_memory_pages: "max-memory-pages" = 16384,
-        "Initial size of linear memory, in 64 KiB pages (16384 = 1 GiB).";
+        "Initial size of linear memory, in 64 KiB pages (16384 = 1 GiB); set lower, also its recorded maximum.";
     max_table_elements: "max-table-elements" = 1 << 20,
-        "Initial size of a table, in elements.";
+        "Initial size of a table, in elements; set lower, also its recorded maximum.";
     max_tables: "max-tables" = 16,
         "Number of tables.";
     max_imports: "max-imports" = 1000,

@@ -13,6 +13,7 @@ use crate::consts::{fold, FoldError};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::features::{guess_missing, unsupported_message, KWO_FEATURES};
 use crate::module::*;
+use crate::limits::Limits;
 use crate::policy::Policy;
 use std::mem;
 use wasmparser::{
@@ -256,10 +257,11 @@ impl<'a> Verifier<'a> {
                 limit,
                 "max-table-elements",
             );
+            let default = Limits::default().max_table_elements;
             self.module.tables.push(TableDesc {
                 elem: table.ty.element_type,
                 min: clamp_u32(min),
-                max: max.map(clamp_u32),
+                max: carried_max(max, limit, default),
             });
         }
         Ok(())
@@ -277,10 +279,10 @@ impl<'a> Verifier<'a> {
                 limit,
                 "max-memory-pages",
             );
-            // A larger or absent maximum is fine: the runtime caps growth.
+            let default = Limits::default().max_memory_pages;
             self.module.memory = Some(MemoryDesc {
                 min: clamp_u32(mem.initial),
-                max: mem.maximum.map(clamp_u32),
+                max: carried_max(mem.maximum, limit, default),
             });
         }
         Ok(())
@@ -624,4 +626,18 @@ fn count_locals(body: &FunctionBody<'_>) -> u64 {
 /// validator refuses; saturate rather than wrap should that ever change.
 fn clamp_u32(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+/// The maximum a memory or table is compiled with. A size limit lowered
+/// below its default (`kwo compile --limit max-memory-pages=N`) bounds
+/// growth too: it becomes the maximum recorded in the object (when the
+/// module's own is absent or larger), so every runtime that loads the
+/// object applies it, under its own cap. At the default, a larger or
+/// absent maximum is left to the runtime's cap. An initial size over the
+/// limit is refused before this matters, so the result is never below it.
+fn carried_max(declared: Option<u64>, limit: u64, default: u64) -> Option<u32> {
+    if limit >= default {
+        return declared.map(clamp_u32);
+    }
+    Some(clamp_u32(declared.map_or(limit, |m| m.min(limit))))
 }

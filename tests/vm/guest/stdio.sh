@@ -104,4 +104,70 @@ if [ $rc = 137 ] && [ $((t1 - t0)) -le 2 ]; then
 else
 	bad "killed while blocked on a full pipe: rc $rc after $((t1 - t0)) s"
 fi
+# Ctrl-C: SIGINT (default disposition) of the CLI while its program
+# spins ends it, and what was printed before stays.
+ktest sigint 1000 /tmp/got.int kwo run --kernel --timeout 60s $prog spin ||
+	bad "SIGINT did not end the CLI"
+same /tmp/got.int /tmp/want.kill "output kept across SIGINT"
+
+# Backpressure at 10 MB: a reader that starts 2 s late gets every byte,
+# in order.
+$native gen 10000000 > /tmp/want.10m
+kwo run --kernel --timeout 120s $prog gen 10000000 | { sleep 2; cat > /tmp/got.10m; }
+same /tmp/got.10m /tmp/want.10m "10 MB to a slow reader"
+rm -f /tmp/want.10m /tmp/got.10m
+
+# Passed files (--file, KWO_LOAD_FILES): the program reads fd 3 and
+# writes fd 4 as the native build does with the shell's 3< and 4>.
+$native sum 3 3< /tmp/in > /tmp/want.sum
+kwo run --kernel --file 3=/tmp/in $prog sum 3 > /tmp/got.sum || bad "sum of fd 3 exited $?"
+same /tmp/got.sum /tmp/want.sum "a passed file read as fd 3"
+kwo run --kernel --file 3=/tmp/in --file 4=/tmp/got.copy:w $prog copy 3 4 ||
+	bad "copy fd 3 to fd 4 exited $?"
+same /tmp/got.copy /tmp/in "4 MB copied from fd 3 to a passed file written as fd 4"
+# Gaps stay free, and a file opened read-only cannot be written.
+kwo run --kernel --file 5=/tmp/in $prog sum 5 > /tmp/got.sum || bad "sum of fd 5 exited $?"
+same /tmp/got.sum /tmp/want.sum "a passed file as fd 5"
+kwo run --kernel --file 5=/tmp/in $prog sum 3 2> /tmp/got.err > /dev/null
+rc=$?
+if [ $rc = 1 ] && grep -q "Bad file descriptor" /tmp/got.err; then
+	echo "KWO-STDIO ok: fd 3 left free is EBADF"
+else
+	bad "fd 3 left free: rc $rc, $(cat /tmp/got.err)"
+fi
+echo untouched > /tmp/ro
+echo data | kwo run --kernel --file 3=/tmp/ro:r $prog copy 0 3 2> /tmp/got.err
+rc=$?
+if [ $rc = 1 ] && grep -q "Bad file descriptor" /tmp/got.err && [ "$(cat /tmp/ro)" = untouched ]; then
+	echo "KWO-STDIO ok: a read-only passed file cannot be written"
+else
+	bad "write to a read-only passed file: rc $rc, $(cat /tmp/got.err)"
+fi
+rm -f /tmp/ro
+
+# A passed pipe whose writer is killed mid-call: what was written
+# arrives, and the reader then sees the end of the file (kwo.ko dropped
+# its reference with the instance). The watchdog fails a reader still
+# waiting after 10 s.
+rm -f /tmp/fifo
+mkfifo /tmp/fifo
+cat /tmp/fifo > /tmp/got.fifo &
+reader=$!
+kwo run --kernel --timeout 60s --file 3=/tmp/fifo:w $prog copy 0 3 < /dev/zero &
+pid=$!
+sleep 1
+kill -KILL $pid
+wait $pid
+( sleep 10; kill -KILL $reader 2>/dev/null ) &
+dog=$!
+wait $reader
+rc=$?
+kill $dog 2>/dev/null
+n=$(wc -c < /tmp/got.fifo)
+head -c "$n" /dev/zero > /tmp/want.fifo
+if [ $rc = 0 ] && [ "$n" -gt 0 ]; then
+	same /tmp/got.fifo /tmp/want.fifo "$n bytes through a passed pipe before SIGKILL, then its end"
+else
+	bad "passed pipe after SIGKILL of its writer: reader rc $rc, $n bytes"
+fi
 rm -f /tmp/fifo /tmp/in /tmp/want.* /tmp/got.*

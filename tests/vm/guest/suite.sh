@@ -116,6 +116,7 @@ step ktest bench /objects/nop.kwo nop 2000
 # KASAN kernels too).
 step ktest memlimit /objects/nop.kwo 16
 step ktest stdio /objects/hello.kwo
+step ktest files /objects/nop.kwo
 . /cli.sh
 . /stdio.sh
 . /sign.sh

@@ -36,6 +36,7 @@
 #define KWO_MAX_NAME		256		/* bytes of an export name */
 #define KWO_MAX_IO		(16u << 20)	/* bytes of stdin */
 #define KWO_MAX_ARGS_ENV	(64u << 10)	/* bytes of the argv or environ block */
+#define KWO_MAX_FILES		61		/* passed files: WASI fds 3..63 */
 
 /* KWO_IOC_VERSION */
 struct kwo_version {
@@ -50,11 +51,13 @@ struct kwo_version {
 #define KWO_FEAT_FPU		(1u << 0)	/* objects that use FP run */
 #define KWO_FEAT_PRINTK		(1u << 1)	/* KWO_LOAD_PRINTK is honoured */
 #define KWO_FEAT_STDIO		(1u << 2)	/* KWO_LOAD_STDIO, KWO_INVOKE_STDIO */
+#define KWO_FEAT_FILES		(1u << 3)	/* KWO_LOAD_FILES */
 
 /* KWO_IOC_LOAD: flags */
 #define KWO_LOAD_PRINTK		(1u << 0)	/* mirror stdout/stderr to the kernel log */
 #define KWO_LOAD_STDIO		(1u << 1)	/* stdio[] is valid, see below */
-#define KWO_LOAD_KNOWN		(KWO_LOAD_PRINTK | KWO_LOAD_STDIO)
+#define KWO_LOAD_FILES		(1u << 2)	/* files/nfiles are valid, see below */
+#define KWO_LOAD_KNOWN		(KWO_LOAD_PRINTK | KWO_LOAD_STDIO | KWO_LOAD_FILES)
 
 /* KWO_IOC_INVOKE: flags */
 #define KWO_INVOKE_STDIO	(1u << 0)	/* stdio[] is valid, see below */
@@ -73,6 +76,25 @@ struct kwo_version {
  * write_errno (out) is the errno of the first write that failed during
  * the call (0: none): output the program wrote that did not arrive.
  * Without the flag, stdio[] must be 0.
+ */
+
+/*
+ * Passed files. With KWO_LOAD_FILES, files is the user address of an
+ * array of nfiles (at most KWO_MAX_FILES) __s32 file descriptors of the
+ * loader: files[i] becomes the program's WASI fd 3 + i, or stays free for
+ * -1. Unlike stdio[], the module takes a reference (fget) at load and
+ * keeps it for the instance's lifetime (it is dropped when the instance
+ * fd is closed, or at once if the load fails); fd_close in the program
+ * only frees the WASI descriptor. The program reads and writes the file
+ * with fd_read/fd_write in the context of whoever invokes the instance,
+ * with the file's own open mode and credentials (those of the process
+ * that opened it): a write to a file opened read-only is EBADF in the
+ * program. Reads and writes move the file's position as read(2) and
+ * write(2) do. The same waiting rules as stdio[] apply (a pipe that is
+ * not ready makes the program wait). Errors: EINVAL for nfiles over
+ * KWO_MAX_FILES or an entry below -1, EFAULT for a bad files address,
+ * EBADF for an entry that is not an open descriptor (O_PATH ones
+ * included). Without the flag, files and nfiles must be 0.
  */
 
 /* KWO_IOC_LOAD and KWO_IOC_INVOKE: status */
@@ -122,7 +144,9 @@ struct kwo_load {
 	struct kwo_trap_report trap;	/* out: KWO_STATUS_TRAP */
 	__s32 stdio[3];		/* in: with KWO_LOAD_STDIO, see above */
 	__u32 write_errno;	/* out: see above */
-	__u64 reserved[2];
+	__u64 files;		/* in: with KWO_LOAD_FILES, user address of __s32[nfiles] */
+	__u32 nfiles;		/* in: with KWO_LOAD_FILES, see above */
+	__u32 reserved;
 };
 
 /*
