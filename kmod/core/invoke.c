@@ -123,6 +123,8 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 	 */
 	code = kwo_arch_enter(&inst->jb, &inst->vmctx, tramp, vals,
 			      inst->fpu_on ? KWO_ENTER_FP : 0);
+	if (code)
+		kwo_plat_unwound();
 	if (inst->fpu_on) {
 		inst->fpu_on = 0;
 		kwo_plat_fpu_end();

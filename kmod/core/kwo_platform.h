@@ -95,6 +95,15 @@ __u64 kwo_plat_clock_res_ns(int clock);
 __u64 kwo_plat_stack_left(void);
 
 /*
+ * A trap unwound from a host function (kwo_raise) to kwo_run(), past the
+ * C frames between: their stack redzones are still poisoned on a KASAN
+ * kernel, so the kernel clears the shadow below the caller. Nothing to do
+ * in userspace, where ASan's compiler-inserted __asan_handle_no_return()
+ * before kwo_arch_unwind() does it.
+ */
+void kwo_plat_unwound(void);
+
+/*
  * Sleep for at most ns nanoseconds (WASI poll_oneoff on clocks). It may
  * return early for any reason, the core checks the time again; in the
  * kernel the sleep is killable (a fatal signal ends it).

@@ -9,6 +9,7 @@
 #include <linux/freezer.h>
 #include <linux/hrtimer.h>
 #include <linux/jiffies.h>
+#include <linux/kasan.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/random.h>
@@ -71,6 +72,29 @@ __u64 kwo_plat_stack_left(void)
 
 	return sp > low ? sp - low : 0;
 }
+
+#if defined(CONFIG_KASAN_GENERIC) && defined(CONFIG_KASAN_STACK)
+/* Exported by mm/kasan/shadow.c, declared only in mm/kasan/kasan.h. */
+void kasan_poison(const void *addr, size_t size, u8 value, bool init);
+
+/*
+ * What kasan_unpoison_task_stack_below() does (not exported): a shadow
+ * value of 0 marks the abandoned frames below this one accessible again,
+ * or a later frame there reads stale redzone poison.
+ */
+void kwo_plat_unwound(void)
+{
+	unsigned long low = (unsigned long)task_stack_page(current);
+	unsigned long frame = (unsigned long)__builtin_frame_address(0);
+
+	kasan_poison((void *)low, round_down(frame - low, 1UL << KASAN_SHADOW_SCALE_SHIFT),
+		     0, false);
+}
+#else
+void kwo_plat_unwound(void)
+{
+}
+#endif
 
 /*
  * Called with the FPU section closed (kwo_fpu_pause). A task spinning in

@@ -186,6 +186,10 @@ __u64 kwo_plat_stack_left(void)
 	return ~0ull;
 }
 
+void kwo_plat_unwound(void)
+{
+}
+
 void kwo_plat_resched(void)
 {
 	sched_yield();
