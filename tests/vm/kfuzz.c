@@ -229,6 +229,23 @@ static void random_stdio(__u64 *s, __s32 stdio[3])
 		stdio[i] = choices[below(s, 5)];
 }
 
+/*
+ * KWO_LOAD_FILES: fds of random_stdio()'s kinds plus one below -1
+ * (EINVAL), behind a good or bad pointer, with a sane or wild count; with
+ * or without the flag (without it, nonzero fields are EINVAL).
+ */
+static void random_files(__u64 *s, struct kwo_load *req, __s32 files[4])
+{
+	random_stdio(s, files);
+	files[3] = -2;
+	req->files = pointer(s, files);
+	req->nfiles = below(s, 4) ? 1 + below(s, 4) : (__u32)rnd(s);
+	if (!below(s, 8))
+		req->reserved = (__u32)rnd(s);
+	if (below(s, 2))
+		req->flags |= KWO_LOAD_FILES;
+}
+
 /* A mutated seed, or the seed itself; *runs says whether code may run. */
 static unsigned char *mutated_object(__u64 *s, int *seed, size_t *len,
 				     int *runs)
@@ -251,6 +268,7 @@ static void op_load(__u64 *s)
 {
 	char log[256], args[32] = "prog\0-x\0", env[32] = "A=B\0";
 	struct kwo_load req = { 0 };
+	__s32 files[4];
 	unsigned char *obj;
 	size_t len;
 	int runs, fd, seed;
@@ -297,8 +315,8 @@ static void op_load(__u64 *s)
 	req.fuel = below(s, 2) ? 1 + below(s, 100000) : 0;
 	if (!below(s, 8))
 		random_stdio(s, req.stdio);
-	if (!below(s, 16))
-		req.reserved[below(s, 2)] = rnd(s);
+	if (!below(s, 8))
+		random_files(s, &req, files);
 	if (!below(s, 16))
 		req.trap.reserved = rnd(s);	/* an output field: ignored */
 	__atomic_add_fetch(&counts.loads, 1, __ATOMIC_RELAXED);
