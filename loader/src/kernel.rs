@@ -163,6 +163,7 @@ impl Device {
             env_len: len32(&env)?,
             stdin_buf: addr(stdin.as_ptr()),
             stdin_len: len32(stdin)?,
+            max_pages: config.max_memory_pages.unwrap_or(0),
             timeout_ns: timeout_ns(config.timeout),
             fuel: config.fuel.unwrap_or(0),
             stdio: if stream { STREAMED } else { [0; 3] },
@@ -606,6 +607,8 @@ pub struct RunOptions {
     pub stdio: Stdio,
     /// Host files the program gets as WASI fds 3 and up.
     pub files: Vec<PassedFile>,
+    /// Cap on memory 0 in 64 KiB pages, below the module's `max_pages`.
+    pub max_memory_pages: Option<u32>,
 }
 
 fn program_config(file: &Path, opts: &RunOptions) -> Config {
@@ -617,6 +620,7 @@ fn program_config(file: &Path, opts: &RunOptions) -> Config {
         args: argv,
         env: opts.env.clone(),
         stdio: opts.stdio.clone(),
+        max_memory_pages: opts.max_memory_pages,
         ..Config::default()
     }
 }

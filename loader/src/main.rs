@@ -62,8 +62,10 @@ struct ProgramOpts {
     /// (when FILE is .wasm/.wat; see docs/abi.md).
     #[arg(long)]
     allow_missing_imports: bool,
-    /// Wasmtime-style runtime option: timeout=DURATION or fuel=N;
-    /// comma-separated or repeated.
+    /// Wasmtime-style runtime option: timeout=DURATION, fuel=N or
+    /// max-memory-size=BYTES (a cap on memory 0 below the runtime's own,
+    /// 1 GiB in userspace, kwo.ko's max_pages in the kernel; up to 4GiB;
+    /// KiB/MiB/GiB suffixes); comma-separated or repeated.
     #[arg(short = 'W', value_name = "OPT=VALUE")]
     wasm_opts: Vec<String>,
     /// Wasmtime-style WASI option: inherit-env[=y|n] passes the host's
@@ -253,6 +255,7 @@ enum Cmd {
 struct ProgramConfig {
     timeout: Option<Duration>,
     fuel: Option<u64>,
+    max_memory_pages: Option<u32>,
     env: Vec<String>,
     verify: VerifyOptions,
 }
@@ -288,7 +291,7 @@ fn either<T>(flag: Option<T>, alias: Option<T>, name: &str) -> Result<Option<T>,
 
 impl ProgramOpts {
     fn resolve(&self) -> Result<ProgramConfig, String> {
-        let (mut timeout, mut fuel) = (None, None);
+        let (mut timeout, mut fuel, mut max_memory_pages) = (None, None, None);
         for (key, value) in option_items(&self.wasm_opts) {
             let value = value.ok_or_else(|| format!("-W {key}: expected {key}=VALUE"))?;
             match key {
@@ -296,7 +299,12 @@ impl ProgramOpts {
                 "fuel" => {
                     fuel = Some(value.parse().map_err(|_| format!("-W fuel={value}: not a number"))?)
                 }
-                _ => return Err(format!("unknown -W option `{key}` (kwo knows timeout, fuel)")),
+                "max-memory-size" => max_memory_pages = Some(parse_memory_size(value)?),
+                _ => {
+                    return Err(format!(
+                        "unknown -W option `{key}` (kwo knows timeout, fuel, max-memory-size)"
+                    ))
+                }
             }
         }
         let mut inherit_env = false;
@@ -309,6 +317,7 @@ impl ProgramOpts {
         Ok(ProgramConfig {
             timeout: either(self.timeout, timeout, "timeout")?,
             fuel: either(self.fuel, fuel, "fuel")?,
+            max_memory_pages,
             env: program_env(inherit_env, &self.env)?,
             verify: VerifyOptions {
                 limits: Vec::new(),
@@ -316,6 +325,33 @@ impl ProgramOpts {
             },
         })
     }
+}
+
+/// `-W max-memory-size=BYTES` in 64 KiB pages: whole pages only (a
+/// memory grows by pages), at least one, at most 4 GiB.
+fn parse_memory_size(value: &str) -> Result<u32, String> {
+    let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => value.split_at(i),
+        None => (value, ""),
+    };
+    let shift = match unit {
+        "" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        _ => return Err(format!("-W max-memory-size={value}: expected BYTES, or a number with KiB, MiB or GiB")),
+    };
+    let bytes = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("-W max-memory-size={value}: not a number"))?;
+    if bytes % 65536 != 0 || bytes == 0 || bytes > 1 << 32 {
+        return Err(format!(
+            "-W max-memory-size={value}: must be a whole number of 64 KiB pages, from 64KiB to 4GiB"
+        ));
+    }
+    Ok((bytes >> 16) as u32)
 }
 
 /// The program's environment: the host's if `inherit`, then each `--env`
@@ -771,6 +807,7 @@ fn cmd_run(
         env: program.env.clone(),
         stdio: Stdio::Inherit,
         preopens,
+        max_memory_pages: program.max_memory_pages,
         ..Config::default()
     };
     let mut inst = match Instance::new(&kwo, &config) {
@@ -823,6 +860,7 @@ fn kernel_options(program: &ProgramConfig, args: &[String], printk: bool) -> ker
         verify: program.verify.clone(),
         stdio: Stdio::Inherit,
         files: Vec::new(),
+        max_memory_pages: program.max_memory_pages,
     }
 }
 
@@ -879,6 +917,7 @@ fn user_bench_call(
         fuel: program.fuel,
         env: program.env.clone(),
         args: vec![file.display().to_string()],
+        max_memory_pages: program.max_memory_pages,
         ..Config::default()
     };
     let mut inst = Instance::new(&kwo, &config)?;

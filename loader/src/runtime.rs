@@ -63,6 +63,10 @@ pub struct Config {
     pub stack_budget: usize,
     /// Directories given to the program, as fds 3, 4, ... in this order.
     pub preopens: Vec<Preopen>,
+    /// Cap on memory 0, in 64 KiB pages (`-W max-memory-size`): `None` is
+    /// the runtime's default (16384 pages, 1 GiB here; kwo.ko's `max_pages`
+    /// parameter in the kernel, which this can only lower).
+    pub max_memory_pages: Option<u32>,
 }
 
 /// A host directory the program may use under a guest path (WASI
@@ -84,6 +88,7 @@ impl Default for Config {
             stdio: Stdio::default(),
             stack_budget: 512 * 1024,
             preopens: Vec::new(),
+            max_memory_pages: None,
         }
     }
 }
@@ -426,6 +431,9 @@ impl Instance {
         let guest_names = preopen_files(&config.preopens, &mut files)?;
         let preopen_ptrs = preopen_names(&guest_names);
         cfg.stack_budget = stack_budget(config.stack_budget);
+        if let Some(pages) = config.max_memory_pages {
+            cfg.max_memory_pages = pages;
+        }
         cfg.argv = argv.as_ptr();
         cfg.argc = argv.len() as u32;
         cfg.envp = envp.as_ptr();

@@ -723,6 +723,37 @@ fn compile_limits_carry_over_to_run() {
     assert_eq!(run(&free, "tgrow", "4"), "1");
 }
 
+/// `-W max-memory-size` sets the runtime's cap on memory 0: below the
+/// 1 GiB default, or above it up to 4 GiB; a module's smaller maximum and
+/// an object's compiled-in cap still hold.
+#[test]
+fn w_max_memory_size_sets_the_runtime_cap() {
+    let wat = write_wat(
+        "memsize.wat",
+        r#"(module (memory 1)
+             (func (export "grow") (param i32) (result i32)
+               local.get 0 memory.grow))"#,
+    );
+    let grow = |size: &str, n: &str| {
+        let opt = format!("max-memory-size={size}");
+        let out = kwo(&["run", "-W", &opt, "--invoke", "grow", p(&wat), n]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    };
+    assert_eq!(grow("196608", "2"), "1"); // 1 -> 3 pages of 3
+    assert_eq!(grow("192KiB", "3"), "-1"); // 1 -> 4 pages: over the cap
+    // The default cap is 16384 pages (1 GiB); the flag raises it.
+    let default = kwo(&["run", "--invoke", "grow", p(&wat), "16384"]);
+    assert_eq!(text(&default.stdout).trim(), "-1", "{}", text(&default.stderr));
+    assert_eq!(grow("2GiB", "16384"), "1");
+    for bad in ["0", "1000", "8GiB", "1TB", "x"] {
+        let opt = format!("max-memory-size={bad}");
+        let out = kwo(&["run", "-W", &opt, "--invoke", "grow", p(&wat), "1"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("max-memory-size"), "{}", text(&out.stderr));
+    }
+}
+
 /// `--file` passes host files to a program in kwo.ko only: without
 /// `--kernel` it is a usage error, as is a guest fd outside 3-63 (the VM
 /// suite, tests/vm/guest/stdio.sh, runs it for real).
