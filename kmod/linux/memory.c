@@ -23,6 +23,7 @@
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <asm/cacheflush.h>
@@ -146,20 +147,41 @@ static void kwo_mem_unmap(unsigned long start, unsigned long end)
 	kwo_kcall5(kwo_mfn.vunmap_range, start, end, 0, 0, 0);
 }
 
-int kwo_plat_mem_map(struct kwo_plat_mem *mem, __u64 old_size,
-		     __u64 new_size)
+/* Pages being allocated by grows right now, in every instance. */
+static atomic_long_t kwo_pages_pending = ATOMIC_LONG_INIT(0);
+
+/*
+ * The pages come with __GFP_RETRY_MAYFAIL and fail quietly, but the page
+ * tables vmap_pages_range_noflush() then allocates for them are plain
+ * GFP_KERNEL: once the pages have taken the last free memory, those wake
+ * the OOM killer (fuzz/README.md, finding 10). So a grow of n pages is
+ * refused up front unless, with the grows in flight, it leaves its page
+ * tables and a reserve (1/32 of RAM, at most 64 MiB) available. On 0 the
+ * n pages count as pending until kwo_plat_mem_map() takes them back.
+ */
+static int kwo_mem_claim(unsigned long n)
 {
-	unsigned long base = (unsigned long)mem->area->addr;
-	unsigned long first = old_size >> PAGE_SHIFT;
-	unsigned long last = new_size >> PAGE_SHIFT, i;
-	unsigned long start = base + old_size, end = base + new_size;
+	unsigned long reserve = min_t(unsigned long, totalram_pages() / 32,
+				      SZ_64M >> PAGE_SHIFT);
+	unsigned long tables = n / PTRS_PER_PTE + 4;
+	long pending = atomic_long_add_return(n, &kwo_pages_pending);
+
+	if (si_mem_available() - pending < (long)(tables + reserve)) {
+		atomic_long_sub(n, &kwo_pages_pending);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Allocate and map pages [first, last) after the mapped ones. */
+static int kwo_mem_fill(struct kwo_plat_mem *mem, unsigned long first,
+			unsigned long last)
+{
+	unsigned long base = (unsigned long)mem->area->addr, i;
+	unsigned long start = base + (first << PAGE_SHIFT);
+	unsigned long end = base + (last << PAGE_SHIFT);
 	int ret;
 
-	/* Never map an empty range: vmap_pages_range_noflush() WARNs. */
-	if (WARN_ON_ONCE(first != mem->npages || last <= first ||
-			 last > mem->max_pages ||
-			 !PAGE_ALIGNED(new_size)))
-		return -EINVAL;
 	ret = kwo_mem_room(mem, last);
 	if (ret)
 		return ret;
@@ -192,6 +214,26 @@ free_pages:
 	while (i-- > first)
 		__free_page(mem->pages[i]);
 	return ret == -EINTR ? ret : -ENOMEM;
+}
+
+int kwo_plat_mem_map(struct kwo_plat_mem *mem, __u64 old_size,
+		     __u64 new_size)
+{
+	unsigned long first = old_size >> PAGE_SHIFT;
+	unsigned long last = new_size >> PAGE_SHIFT;
+	int ret;
+
+	/* Never map an empty range: vmap_pages_range_noflush() WARNs. */
+	if (WARN_ON_ONCE(first != mem->npages || last <= first ||
+			 last > mem->max_pages ||
+			 !PAGE_ALIGNED(new_size)))
+		return -EINVAL;
+	ret = kwo_mem_claim(last - first);
+	if (ret)
+		return ret;
+	ret = kwo_mem_fill(mem, first, last);
+	atomic_long_sub(last - first, &kwo_pages_pending);
+	return ret;
 }
 
 void kwo_plat_mem_free(struct kwo_plat_mem *mem)

@@ -1396,6 +1396,104 @@ static int cmd_memlimit(int argc, char **argv)
 }
 
 /*
+ * Memories grown to the module's cap until RAM runs out (fuzz finding 10),
+ * by MEMFILL_PROCS processes at once, as the fuzzer found it: each loads
+ * instances and calls EXPORT(N) in each, which grows its memory and
+ * returns OK, until a grow fails quietly (-1) or a load with ENOMEM, and
+ * holds them until every process is there; at least MIN calls in all
+ * must succeed (one-page grows racing each other may leave none whole). Never the OOM killer: it would
+ * SIGKILL a process (and leave a report the suite's kernel-log judge
+ * fails on). Returns the number of memories grown, or -1.
+ */
+#define MEMFILL_PROCS	4
+
+static int memfill_one(const unsigned char *obj, size_t len, char **argv)
+{
+	int dev = open_dev(), fds[64], n, grown = 0, full = 0, ret;
+	struct kwo_invoke req;
+	char log[256];
+
+	for (n = 0; n < 64 && !full; n++) {
+		fds[n] = load(dev, obj, len, log, sizeof(log), NULL);
+		if (fds[n] < 0) {
+			if (fds[n] != -ENOMEM)
+				fail("load: %s: %s", strerror(-fds[n]), log);
+			full = 1;
+			break;
+		}
+		memset(&req, 0, sizeof(req));
+		req.timeout_ns = 120ull * 1000000000;
+		req.nvals = 1;
+		req.types[0] = VAL_I32;
+		req.vals[0] = strtoul(argv[2], NULL, 0);
+		ret = invoke(fds[n], argv[1], &req, NULL, 0);
+		if (ret || req.status != KWO_STATUS_OK) {
+			fail("%s: %s, status %u", argv[1], strerror(-ret),
+			     req.status);
+			return -1;
+		}
+		if ((__s32)req.vals[0] == -1)
+			full = 1;
+		else if ((__s32)req.vals[0] == atoi(argv[3]))
+			grown++;
+		else
+			fail("%s gave %d", argv[1], (int)req.vals[0]);
+	}
+	return full && !failures ? grown : -1;
+}
+
+static int cmd_memfill(int argc, char **argv)
+{
+	int full[2], release[2], i, status, grown = 0, got;
+	pid_t pids[MEMFILL_PROCS];
+	unsigned char *obj;
+	char c;
+	size_t len;
+
+	if (argc < 5 || pipe(full) || pipe(release))
+		return 2;
+	obj = read_file(argv[0], &len);
+	for (i = 0; i < MEMFILL_PROCS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			close(release[1]);
+			got = memfill_one(obj, len, argv);
+			c = got < 0 ? 0 : (char)got;
+			if (write(full[1], &c, 1) != 1 || got < 0)
+				_exit(1);
+			/* Hold the memories until every process is full. */
+			_exit(read(release[0], &c, 1) < 0);
+		}
+	}
+	close(full[1]);
+	for (i = 0; i < MEMFILL_PROCS; i++)
+		if (read(full[0], &c, 1) == 1)
+			grown += c;
+	close(release[1]);
+	for (i = 0; i < MEMFILL_PROCS; i++) {
+		if (pids[i] < 0 || waitpid(pids[i], &status, 0) != pids[i]) {
+			fail("process %d: no fork or wait", i);
+			continue;
+		}
+		if (WIFSIGNALED(status))
+			fail("process %d killed by signal %d (the OOM killer?)",
+			     i, WTERMSIG(status));
+		else if (WEXITSTATUS(status))
+			fail("process %d failed", i);
+	}
+	if (grown < atoi(argv[4]))
+		fail("%d %s(%s) succeeded, want %s", grown, argv[1], argv[2],
+		     argv[4]);
+	free(obj);
+	if (!failures) {
+		printf("KTEST memfill: %d memories grown, then quiet failures\n",
+		       grown);
+		ok("memories fill RAM and then fail quietly, no OOM killer");
+	}
+	return !!failures;
+}
+
+/*
  * The administrator's max_timeout_ms caps every call: with it at 500 ms, a
  * call asking for UINT64_MAX ns, for half of that (no wrap-around) or for
  * the default budget ends with "interrupted" after about 500 ms, not never
@@ -1831,9 +1929,11 @@ int main(int argc, char **argv)
 		return cmd_keyunlink(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "files"))
 		return cmd_files(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "memfill"))
+		return cmd_memfill(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "sigint"))
 		return cmd_sigint(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio|sig|sigfuzz|keyadd|keyunlink|files|sigint ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio|sig|sigfuzz|keyadd|keyunlink|files|sigint|memfill ...\n");
 	return 2;
 }

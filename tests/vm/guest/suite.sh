@@ -111,6 +111,10 @@ step ktest bench /objects/nop.kwo nop 2000
 # none leaked by the steps above (nop.kwo: a one-page memory, cheap on
 # KASAN kernels too).
 step ktest memlimit /objects/nop.kwo 16
+# Memories filling RAM fail their grows quietly, never through the OOM
+# killer (fuzz finding 10): one large grow each, then one page at a time.
+step ktest memfill /objects/mem.kwo grow 4095 1 1
+step ktest memfill /objects/memgrow.kwo grow_many 4095 4096 0
 step ktest stdio /objects/hello.kwo
 step ktest files /objects/nop.kwo
 . /cli.sh
