@@ -111,10 +111,10 @@ if [ ! -e "$H/Makefile" ] || [ ! -e "$D/kroot/boot/vmlinuz-$ABI" ]; then
 		mkdir -p "$D/kroot/boot"
 		ln -sfn "../usr/lib/modules/$ABI/vmlinuz" "$D/kroot/boot/vmlinuz-$ABI"
 	fi
-	# The headers name themselves (7.x) and include their -common half
-	# by absolute path.
-	sed -i "s#^\(include \|KBUILD_OUTPUT=\)/usr/src/#\1$D/kroot/usr/src/#" "$H/Makefile"
 fi
+# The headers name themselves (7.x) and include their -common half by
+# absolute path: point it here, also after build/ has moved.
+sed -i "s#^\(include \|KBUILD_OUTPUT=\)[^ ]*/usr/src/#\1$D/kroot/usr/src/#" "$H/Makefile"
 [ -r "$D/kroot/boot/vmlinuz-$ABI" ] || die "no vmlinuz-$ABI in the packages"
 [ -x "$H/scripts/mod/modpost" ] || die "$H/scripts/mod/modpost missing (kbuild tools)"
 # Modules must be built with the kernel's own compiler version: its flags
