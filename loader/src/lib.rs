@@ -1,7 +1,8 @@
 //! The kwo loader library: the userspace runtime over the portable C core
 //! ([`runtime`]). The `kwo` command-line tool (`src/main.rs`) is built on
 //! it; [`kernel`] is the ioctl client for `kwo.ko` (`/dev/kwo`, [`uapi`]);
-//! [`source`] reads the program files both accept.
+//! [`source`] reads the program files both accept; [`verify_log`] is
+//! `kwo verify`'s log, statistics and diagnostics.
 
 pub mod args;
 mod ffi;
@@ -10,3 +11,4 @@ pub mod runtime;
 pub mod sign;
 pub mod source;
 pub mod uapi;
+pub mod verify_log;

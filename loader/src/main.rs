@@ -7,7 +7,7 @@
 //! 1 load error, 2 usage error, 134 trap; `proc_exit(n)` exits with n.
 
 use clap::{Args, Parser, Subcommand};
-use kwo_compiler::{OptLevel, Options};
+use kwo_compiler::OptLevel;
 use kwo_format::{signature, Object, Target, ValType};
 use kwo_loader::args::call_args;
 use kwo_loader::kernel;
@@ -16,7 +16,7 @@ use kwo_loader::sign::Signer;
 use kwo_loader::source::{
     compile, object_for_host, read_program, verify, Program as ProgramFile, VerifyOptions,
 };
-use kwo_verifier::VerifiedModule;
+use kwo_loader::verify_log;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -78,13 +78,22 @@ struct ProgramOpts {
 enum Cmd {
     /// Check a .wasm or .wat module against the kernel policy.
     Verify {
-        /// The module (.wasm or .wat).
-        file: PathBuf,
-        /// Also report, per function and in total, how many loads and
-        /// stores the range analysis proved in bounds (no check) and how
-        /// many stay checked.
-        #[arg(long)]
-        log: bool,
+        /// The module (.wasm or .wat); with --stats, a second one to
+        /// compare with the first.
+        #[arg(required = true, num_args = 1..=2, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The verifier log (docs/debugging.md): per function (level 1) its
+        /// instructions, stack, loops and checkpoints, memory accesses
+        /// proven in bounds, hoisted or checked, and calls; level 2 adds a
+        /// line per loop and per access, with the fact that decided it.
+        #[arg(long, value_name = "LEVEL", num_args = 0..=1, require_equals = true,
+              default_missing_value = "1", value_parser = clap::value_parser!(u8).range(1..=2))]
+        log: Option<u8>,
+        /// veristat-like totals of the module, or of two side by side with
+        /// their difference: a table, or csv.
+        #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
+              default_missing_value = "table", value_parser = ["table", "csv"])]
+        stats: Option<String>,
         /// Override a verifier limit, e.g. max-memory-pages=1024.
         #[arg(long = "limit", value_name = "NAME=VALUE")]
         limits: Vec<String>,
@@ -440,73 +449,53 @@ fn read_object(file: &Path, cmd: &str) -> Result<Object, Failure> {
     }
 }
 
-fn cmd_verify(file: &Path, opts: &VerifyOptions, log: bool) -> Result<ExitCode, String> {
-    let module = verify(&read_module(file)?, opts)?;
-    out(&format!(
-        "{}: ok ({} functions, {} imports)\n{}\n",
-        file.display(),
-        module.funcs.len(),
-        module.imports.len(),
-        stack_summary(&module)
-    ));
-    if log {
-        out(&format!("{}{}\n", access_log(&module), access_summary(&module)));
+/// `kwo verify`: the verdict of each file, its log at `log` level, and
+/// with `stats` its statistics (of two files: compared).
+fn cmd_verify(
+    files: &[PathBuf],
+    opts: &VerifyOptions,
+    log: Option<u8>,
+    stats: Option<&str>,
+) -> Result<ExitCode, Failure> {
+    if files.len() > 1 && stats.is_none() {
+        return Err(Failure::Usage("a second module is compared with --stats".into()));
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// One line per function with memory accesses: how many the range
-/// analysis proved in bounds, how many one check before their loop
-/// covers (hoisted), and how many keep their check.
-fn access_log(module: &VerifiedModule) -> String {
-    let imported = module.num_imported_funcs();
-    let mut log = String::new();
-    for (i, f) in module.accesses.iter().enumerate() {
-        if f.accesses == 0 {
-            continue;
+    let mut table = Vec::new();
+    let mut rejected = false;
+    for file in files {
+        let outcome = verify_log::verify_module(&read_module(file)?, opts)?;
+        match &outcome {
+            verify_log::Outcome::Rejected { diagnostics, .. } if stats.is_none() => {
+                return Err(Failure::Load(diagnostics.clone()));
+            }
+            verify_log::Outcome::Rejected { diagnostics, .. } => {
+                eprintln!("kwo: {}: {diagnostics}", file.display());
+                rejected = true;
+            }
+            verify_log::Outcome::Accepted(v) if stats.is_none() || log.is_some() => {
+                out(&format!(
+                    "{}: ok ({} functions, {} imports)\n{}\n",
+                    file.display(),
+                    v.module.funcs.len(),
+                    v.module.imports.len(),
+                    verify_log::stack_summary(v)
+                ));
+                if let Some(level) = log {
+                    out(&verify_log::log(v, level)?);
+                }
+            }
+            verify_log::Outcome::Accepted(_) => {}
         }
-        let index = imported + i as u32;
-        let name = module.func_name(index).map(|n| format!(" ({n})")).unwrap_or_default();
-        log.push_str(&format!(
-            "func {index}{name}: {} accesses, {} proven, {} hoisted, {} checked\n",
-            f.accesses,
-            f.proven.len(),
-            f.hoisted_count(),
-            f.checked()
-        ));
+        if stats.is_some() {
+            table.push((file.display().to_string(), verify_log::stats(&outcome)?));
+        }
     }
-    log
-}
-
-/// The total line of `kwo verify --log`.
-fn access_summary(module: &VerifiedModule) -> String {
-    let c = module.access_counts();
-    format!(
-        "accesses: {} proven in bounds, {} hoisted, {} checked ({:.1}% proven, {:.1}% hoisted)",
-        c.proven,
-        c.hoisted,
-        c.checked,
-        100.0 * c.proven_fraction(),
-        100.0 * c.hoisted_fraction()
-    )
-}
-
-/// The stack line of `kwo verify`: the static bound (compiled for this
-/// machine to learn the frame sizes) or the call cycle that prevents one.
-fn stack_summary(module: &VerifiedModule) -> String {
-    let name = |f: &u32| match module.func_name(*f) {
-        Some(n) => format!("{f} ({n})"),
-        None => f.to_string(),
-    };
-    if let Some(cycle) = &module.call_graph.cycle {
-        let path: Vec<String> = cycle.iter().map(name).collect();
-        return format!("stack: recursive (call cycle {}): checked in every function", path.join(" -> "));
+    match stats {
+        Some("csv") => out(&verify_log::stats_csv(&table)),
+        Some(_) => out(&verify_log::stats_table(&table)),
+        None => {}
     }
-    let target = Target::HOST;
-    match kwo_compiler::compile_object(module, &Options { target, ..Options::default() }) {
-        Ok(obj) => format!("stack: no call cycles; static bound {} bytes on {}", obj.stack_bound, target.name()),
-        Err(e) => format!("stack: no call cycles; bound unknown ({e})"),
-    }
+    Ok(if rejected { ExitCode::from(LOAD_EXIT) } else { ExitCode::SUCCESS })
 }
 
 fn cmd_check(file: &Path) -> Result<ExitCode, Failure> {
@@ -1045,8 +1034,9 @@ fn file_and_args(list: &[String]) -> (&Path, &[String]) {
 fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
     match cmd {
         Cmd::Verify {
-            file,
+            files,
             log,
+            stats,
             limits,
             allow_missing_imports,
         } => {
@@ -1054,7 +1044,7 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
                 limits: limits.clone(),
                 allow_missing_imports: *allow_missing_imports,
             };
-            Ok(cmd_verify(file, &opts, *log)?)
+            cmd_verify(files, &opts, *log, stats.as_deref())
         }
         Cmd::Compile {
             file,

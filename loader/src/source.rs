@@ -70,9 +70,9 @@ pub fn policy(opts: &VerifyOptions) -> Result<Policy, String> {
 }
 
 /// Verifies binary module `wasm` under `opts`; the error is the verifier's
-/// diagnostics.
+/// diagnostics, as `kwo verify` prints them.
 pub fn verify(wasm: &[u8], opts: &VerifyOptions) -> Result<VerifiedModule, String> {
-    kwo_verifier::verify(wasm, &policy(opts)?).map_err(|d| d.to_string().trim_end().to_string())
+    kwo_verifier::verify(wasm, &policy(opts)?).map_err(|d| crate::verify_log::diagnostics(&d))
 }
 
 /// Compiles a verified module into object bytes.

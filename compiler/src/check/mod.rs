@@ -50,6 +50,9 @@ pub struct Report {
     /// Largest stack allocation of any function or trampoline, return
     /// address included.
     pub max_frame: u32,
+    /// Each defined function's stack allocation, return address included
+    /// (parallel to the object's functions).
+    pub frames: Vec<u64>,
     /// Worst-case stack of a call into the object, or `None` if the call
     /// graph has a cycle.
     pub stack_bound: Option<u64>,
@@ -192,6 +195,11 @@ pub fn measure(obj: &Object) -> Result<Report, CheckError> {
         uses_fp: summaries.values().any(|s| s.uses_fp),
         max_frame: u32::try_from(max_frame)
             .map_err(|_| CheckError(format!("a frame of {max_frame} bytes")))?,
+        frames: obj
+            .funcs
+            .iter()
+            .map(|f| summaries[&u64::from(f.code_off)].frame)
+            .collect(),
         stack_bound: worst_case(&summaries, &address_taken(obj), &tramps),
         functions: obj.funcs.len(),
         instructions: summaries.values().map(|s| s.instructions).sum(),

@@ -64,6 +64,63 @@ impl CallGraph {
         Ok(graph)
     }
 
+    /// The stack each defined function may use, its callees' included,
+    /// from `frames`, each defined function's own frame in bytes (measured
+    /// on the machine code; parallel to `callees`): its frame plus the
+    /// deepest chain of frames below it, as for the module's static bound.
+    pub fn stack_depths(&self, frames: &[u64], imported: u32) -> Vec<StackDepth> {
+        #[derive(Clone, Copy)]
+        enum Mark {
+            New,
+            OnPath,
+            Done(StackDepth),
+        }
+        let n = self.callees.len().min(frames.len());
+        let mut mark = vec![Mark::New; n];
+        let slot = |f: u32| (f - imported) as usize;
+        for root in 0..n {
+            if !matches!(mark[root], Mark::New) {
+                continue;
+            }
+            let root = root as u32 + imported;
+            mark[slot(root)] = Mark::OnPath;
+            // (function, its successors not yet visited, deepest so far)
+            let mut path = vec![(root, self.successors(root, imported).collect::<Vec<_>>(), Some(0u64))];
+            while let Some((f, next, below)) = path.last_mut() {
+                let Some(c) = next.pop() else {
+                    let f = *f;
+                    let depth = match *below {
+                        Some(b) => StackDepth::Bounded(frames[slot(f)].saturating_add(b)),
+                        None => StackDepth::Recursive,
+                    };
+                    mark[slot(f)] = Mark::Done(depth);
+                    path.pop();
+                    if let Some((_, _, parent_below)) = path.last_mut() {
+                        *parent_below = deeper(*parent_below, depth);
+                    }
+                    continue;
+                };
+                match mark.get(slot(c)).copied() {
+                    Some(Mark::New) => {
+                        mark[slot(c)] = Mark::OnPath;
+                        let succ = self.successors(c, imported).collect();
+                        path.push((c, succ, Some(0)));
+                    }
+                    // An ancestor: `f` is on a call cycle.
+                    Some(Mark::OnPath) => *below = None,
+                    Some(Mark::Done(depth)) => *below = deeper(*below, depth),
+                    None => {}
+                }
+            }
+        }
+        mark.into_iter()
+            .map(|m| match m {
+                Mark::Done(d) => d,
+                _ => StackDepth::Recursive,
+            })
+            .collect()
+    }
+
     /// Every defined function `func` may call (direct and indirect).
     fn successors(&self, func: u32, imported: u32) -> impl Iterator<Item = u32> + '_ {
         let i = (func - imported) as usize;
@@ -121,6 +178,24 @@ impl CallGraph {
             }
         }
         None
+    }
+}
+
+/// The stack a call of a function may use, its callees' included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackDepth {
+    /// At most this many bytes.
+    Bounded(u64),
+    /// The function may reach a call cycle: no static bound.
+    Recursive,
+}
+
+/// The deeper of the chain below a function so far (`None`: unbounded)
+/// and a callee's depth.
+fn deeper(below: Option<u64>, callee: StackDepth) -> Option<u64> {
+    match (below, callee) {
+        (Some(b), StackDepth::Bounded(d)) => Some(b.max(d)),
+        _ => None,
     }
 }
 

@@ -1,9 +1,11 @@
 //! Analyses of a verified module that the compiler and loader rely on,
 //! each in its own module. They run after validation, on valid code only.
 
+mod body_stats;
 mod call_graph;
 mod range;
 
-pub use call_graph::CallGraph;
+pub use body_stats::{AccessOp, BodyStats, LoopInfo};
+pub use call_graph::{CallGraph, StackDepth};
 pub(crate) use range::analyze as analyze_ranges;
-pub use range::{AccessCounts, FuncAccesses, HoistedLoop, PointerRange, TripCount};
+pub use range::{AccessCounts, FuncAccesses, HoistedLoop, IndexRange, PointerRange, TripCount};

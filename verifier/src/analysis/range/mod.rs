@@ -56,6 +56,27 @@ pub struct FuncAccesses {
     /// Loops whose other accesses one check before the loop covers, in
     /// the order of their `loop` operators.
     pub hoisted: Vec<HoistedLoop>,
+    /// Whether the analysis ran to the end; if not (budget, nesting), it
+    /// proved nothing in this function.
+    pub analysed: bool,
+    /// The index range of every access the analysis reached, sorted by
+    /// offset: what proved it, or why it is not proven (`kwo verify
+    /// --log=2`).
+    pub index_ranges: Vec<IndexRange>,
+}
+
+/// The values an access's 32-bit index may take where the analysis
+/// reached it (the union over the paths of its last pass): proven when
+/// `hi + end` is at most the minimum memory size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexRange {
+    /// Byte offset of the load or store in the module.
+    pub offset: u32,
+    /// Smallest and largest unsigned value of the index.
+    pub lo: u64,
+    pub hi: u64,
+    /// The access's static offset plus its width in bytes.
+    pub end: u64,
 }
 
 impl FuncAccesses {
@@ -486,6 +507,8 @@ struct Interp<'m> {
     access_syms: Vec<Option<hoist::AccessSym>>,
     /// Each loop's hoisted check, written by the last run of the loop.
     hoists: Vec<Option<HoistedLoop>>,
+    /// Each access's index range and end, written like `proven`.
+    index_ranges: Vec<Option<(Val, u64)>>,
     frames: Vec<Frame>,
     cur: State,
     /// Width of each integer local (`None` for other types).
@@ -517,6 +540,7 @@ impl<'m> Interp<'m> {
             proven: vec![false; ops.len()],
             access_syms: vec![None; ops.len()],
             hoists: vec![None; ops.len()],
+            index_ranges: vec![None; ops.len()],
             ops,
             ends,
             min_bytes,
@@ -559,11 +583,16 @@ impl<'m> Interp<'m> {
                 if ok && self.proven[i] {
                     facts.proven.push(*off as u32);
                 }
+                if let (true, Some((index, end))) = (ok, self.index_ranges[i]) {
+                    let (lo, hi) = index.u;
+                    facts.index_ranges.push(IndexRange { offset: *off as u32, lo, hi, end });
+                }
             }
         }
         if ok {
             facts.hoisted = self.hoists.into_iter().flatten().collect();
         }
+        facts.analysed = ok;
         facts
     }
 
@@ -702,6 +731,7 @@ impl<'m> Interp<'m> {
         }
         self.proven[pc..end].fill(false);
         self.access_syms[pc..end].fill(None);
+        self.index_ranges[pc..end].fill(None);
         self.hoists[pc..end].fill(None);
         self.cur = head.clone();
         // Each integer local is, so far, its own header value.
@@ -936,8 +966,10 @@ impl<'m> Interp<'m> {
 
     /// Records whether the access at `pc` with index `index` is in bounds.
     fn check_access(&mut self, pc: usize, index: Slot, offset: u64, size: u64) {
-        let last = index.val.norm(32).u.1;
+        let index_val = index.val.norm(32);
+        let last = index_val.u.1;
         self.proven[pc] = last + offset + size <= self.min_bytes;
+        self.index_ranges[pc] = Some((index_val, offset + size));
         self.access_syms[pc] = index.sym.map(|sym| hoist::AccessSym { sym, end: offset + size });
     }
 
