@@ -82,7 +82,10 @@ pub struct Compiled {
 pub enum Outcome {
     Accepted(Box<Verified>),
     /// Refused: the diagnostics as [`diagnostics`] prints them.
-    Rejected { diagnostics: String, verify_time: Duration },
+    Rejected {
+        diagnostics: String,
+        verify_time: Duration,
+    },
 }
 
 /// Verifies `wasm` under `opts` (timed) and, when it passes, compiles it
@@ -96,20 +99,34 @@ pub fn verify_module(wasm: &[u8], opts: &VerifyOptions) -> Result<Outcome, Strin
         Ok(module) => module,
         Err(d) => {
             let diagnostics = diagnostics(&d);
-            return Ok(Outcome::Rejected { diagnostics, verify_time });
+            return Ok(Outcome::Rejected {
+                diagnostics,
+                verify_time,
+            });
         }
     };
     let compiled = compile_for_host(&module);
-    Ok(Outcome::Accepted(Box::new(Verified { module, verify_time, compiled })))
+    Ok(Outcome::Accepted(Box::new(Verified {
+        module,
+        verify_time,
+        compiled,
+    })))
 }
 
 fn compile_for_host(module: &VerifiedModule) -> Result<Compiled, String> {
     let start = Instant::now();
-    let options = Options { target: Target::HOST, ..Options::default() };
+    let options = Options {
+        target: Target::HOST,
+        ..Options::default()
+    };
     let object = kwo_compiler::compile_object(module, &options).map_err(|e| e.to_string())?;
     let compile_time = start.elapsed();
     let report = check::measure(&object).map_err(|e| format!("machine-code check: {e}"))?;
-    Ok(Compiled { object, frames: report.frames, compile_time })
+    Ok(Compiled {
+        object,
+        frames: report.frames,
+        compile_time,
+    })
 }
 
 /// The stack line of `kwo verify`: the static bound or the call cycle
@@ -167,12 +184,14 @@ fn func_facts(v: &Verified) -> Result<Vec<FuncFacts<'_>>, String> {
             index,
             name: module.func_name(index),
             offset: body.range.start as u32,
-            body: BodyStats::of(module, index).map_err(|e| e.to_string())?,
+            body: BodyStats::of(module, index)?,
             proofs: &module.accesses[i],
             frame: compiled.and_then(|c| c.frames.get(i).copied()),
             depth: depths.as_ref().and_then(|d| d.get(i).copied()),
             code_bytes: func.map(|f| f.code_len),
-            checkpoints: compiled.zip(func).map(|(c, f)| checkpoints_in(&c.object, f)),
+            checkpoints: compiled
+                .zip(func)
+                .map(|(c, f)| checkpoints_in(&c.object, f)),
         });
     }
     Ok(out)
@@ -207,7 +226,10 @@ pub fn log(v: &Verified, level: u8) -> Result<String, String> {
 }
 
 fn func_log(out: &mut String, module: &VerifiedModule, f: &FuncFacts<'_>) {
-    let code = f.code_bytes.map(|b| format!(", {b} bytes of code")).unwrap_or_default();
+    let code = f
+        .code_bytes
+        .map(|b| format!(", {b} bytes of code"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
         "{} at {}: {} insns{code}",
@@ -233,7 +255,11 @@ fn func_log(out: &mut String, module: &VerifiedModule, f: &FuncFacts<'_>) {
         "  loops: {loops} ({hoisted} with a hoisted check); checkpoints: {checkpoints}"
     );
     let p = f.proofs;
-    let not_analysed = if p.analysed { "" } else { " (not analysed: over the analysis budget)" };
+    let not_analysed = if p.analysed {
+        ""
+    } else {
+        " (not analysed: over the analysis budget)"
+    };
     let _ = writeln!(
         out,
         "  accesses: {}: {} proven, {} hoisted, {} checked{not_analysed}",
@@ -248,7 +274,11 @@ fn func_log(out: &mut String, module: &VerifiedModule, f: &FuncFacts<'_>) {
         .iter()
         .map(|&i| module.imports[i as usize].name.as_str())
         .collect();
-    let imports = if imports.is_empty() { String::new() } else { format!(" ({})", imports.join(", ")) };
+    let imports = if imports.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", imports.join(", "))
+    };
     let _ = writeln!(
         out,
         "  calls: {} direct, {} indirect, {} to imports{imports}",
@@ -278,8 +308,14 @@ fn loop_line(out: &mut String, f: &FuncFacts<'_>, l: &LoopInfo) {
         .map(|a| a.offset)
         .filter(|&o| l.contains(o))
         .collect();
-    let proven = inside.iter().filter(|&&o| f.proofs.is_proven(o as usize)).count();
-    let hoisted = inside.iter().filter(|&&o| hoisted_by(f.proofs, o).is_some()).count();
+    let proven = inside
+        .iter()
+        .filter(|&&o| f.proofs.is_proven(o as usize))
+        .count();
+    let hoisted = inside
+        .iter()
+        .filter(|&&o| hoisted_by(f.proofs, o).is_some())
+        .count();
     let _ = writeln!(
         out,
         "  {}: loop, depth {}, to {}: checkpoint at its header; {}: {proven} proven, {hoisted} hoisted, {} checked",
@@ -316,7 +352,10 @@ fn access_line(out: &mut String, f: &FuncFacts<'_>, a: &AccessOp, min_bytes: u64
             None => "proven".into(),
         }
     } else if let Some(h) = hoisted_by(f.proofs, a.offset) {
-        format!("hoisted: checked once before the loop at {}", location(h.loop_offset))
+        format!(
+            "hoisted: checked once before the loop at {}",
+            location(h.loop_offset)
+        )
     } else if !f.proofs.analysed {
         "checked: the function was not analysed".into()
     } else {
@@ -390,7 +429,10 @@ fn count(n: u64, one: &str, many: &str) -> String {
 
 fn totals_log(out: &mut String, v: &Verified, funcs: &[FuncFacts<'_>]) {
     let t = Totals::of(v, funcs);
-    let code = t.code_bytes.map(|b| format!(", {b} bytes of code")).unwrap_or_default();
+    let code = t
+        .code_bytes
+        .map(|b| format!(", {b} bytes of code"))
+        .unwrap_or_default();
     let checkpoints = t.checkpoints.map_or("unknown".into(), |c| c.to_string());
     let _ = writeln!(
         out,
@@ -585,7 +627,11 @@ pub fn stats_table(modules: &[(String, Stats)]) -> String {
     rows.insert(1, dashes);
     let mut out = String::new();
     for row in rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
     out

@@ -87,7 +87,10 @@ fn parse_log(log: &str) -> Vec<FuncLog> {
     let mut funcs: Vec<FuncLog> = Vec::new();
     for line in log.lines() {
         if line.starts_with("func ") {
-            funcs.push(FuncLog { header: line.to_string(), ..FuncLog::default() });
+            funcs.push(FuncLog {
+                header: line.to_string(),
+                ..FuncLog::default()
+            });
             continue;
         }
         let Some(f) = funcs.last_mut() else { continue };
@@ -104,9 +107,14 @@ fn parse_log(log: &str) -> Vec<FuncLog> {
                 // `i32.store (in loop wasm 0x41): proven: index ...`
                 let verdict = what
                     .split(": ")
-                    .find_map(|w| ["proven", "hoisted", "checked"].into_iter().find(|k| w.starts_with(k)))
+                    .find_map(|w| {
+                        ["proven", "hoisted", "checked"]
+                            .into_iter()
+                            .find(|k| w.starts_with(k))
+                    })
                     .unwrap_or_else(|| panic!("no verdict in {line}"));
-                f.access_lines.push((offset.to_string(), verdict.to_string()));
+                f.access_lines
+                    .push((offset.to_string(), verdict.to_string()));
             }
         }
     }
@@ -116,7 +124,12 @@ fn parse_log(log: &str) -> Vec<FuncLog> {
 /// The per-verdict counts of a function's level-2 access lines.
 fn level2_counts(f: &FuncLog) -> [u64; 4] {
     let n = |v: &str| f.access_lines.iter().filter(|(_, w)| w == v).count() as u64;
-    [f.access_lines.len() as u64, n("proven"), n("hoisted"), n("checked")]
+    [
+        f.access_lines.len() as u64,
+        n("proven"),
+        n("hoisted"),
+        n("checked"),
+    ]
 }
 
 #[test]
@@ -124,19 +137,40 @@ fn level_one_and_two_on_known_loops() {
     let wasm = write_wat("loops.wasm", LOOPS);
     let log1 = log_of(&wasm, "1");
     let funcs = parse_log(&log1);
-    let headers: Vec<&str> = funcs.iter().map(|f| f.header.split(" at ").next().unwrap()).collect();
-    assert_eq!(headers, ["func 0 <fill>", "func 1 <get>", "func 2 <zero>"], "{log1}");
+    let headers: Vec<&str> = funcs
+        .iter()
+        .map(|f| f.header.split(" at ").next().unwrap())
+        .collect();
+    assert_eq!(
+        headers,
+        ["func 0 <fill>", "func 1 <get>", "func 2 <zero>"],
+        "{log1}"
+    );
     assert_eq!(funcs[0].counts, [1, 1, 0, 0], "{log1}");
     assert_eq!(funcs[1].counts, [1, 0, 0, 1], "{log1}");
     assert_eq!(funcs[2].counts, [1, 0, 1, 0], "{log1}");
     // One checkpoint at the entry, one per loop header, and the hoisted
     // loop of `zero` is compiled twice (checked and check-free copies).
-    let loops_checkpoints: Vec<(u64, u64)> = funcs.iter().map(|f| (f.loops, f.checkpoints)).collect();
+    let loops_checkpoints: Vec<(u64, u64)> =
+        funcs.iter().map(|f| (f.loops, f.checkpoints)).collect();
     assert_eq!(loops_checkpoints, [(1, 2), (0, 1), (1, 3)], "{log1}");
-    assert!(log1.contains("  loops: 1 (1 with a hoisted check); checkpoints: 3"), "{log1}");
-    assert!(log1.contains("accesses: 1 proven in bounds, 1 hoisted, 1 checked (33.3% proven, 33.3% hoisted)"));
-    assert!(log1.contains("total: 3 functions, 34 insns, 2 loops (1 with a hoisted check), 6 checkpoints"), "{log1}");
-    assert!(!log1.contains("  wasm 0x"), "level 1 has no per-access lines:\n{log1}");
+    assert!(
+        log1.contains("  loops: 1 (1 with a hoisted check); checkpoints: 3"),
+        "{log1}"
+    );
+    assert!(log1.contains(
+        "accesses: 1 proven in bounds, 1 hoisted, 1 checked (33.3% proven, 33.3% hoisted)"
+    ));
+    assert!(
+        log1.contains(
+            "total: 3 functions, 34 insns, 2 loops (1 with a hoisted check), 6 checkpoints"
+        ),
+        "{log1}"
+    );
+    assert!(
+        !log1.contains("  wasm 0x"),
+        "level 1 has no per-access lines:\n{log1}"
+    );
 
     let log2 = log_of(&wasm, "2");
     let funcs2 = parse_log(&log2);
@@ -154,14 +188,18 @@ fn level_one_and_two_on_known_loops() {
     ] {
         assert!(log2.contains(want), "{want}\n{log2}");
     }
-    assert!(funcs2[0].loop_lines == ["0x41"] && funcs2[2].loop_lines == ["0x68"], "{log2}");
+    assert!(
+        funcs2[0].loop_lines == ["0x41"] && funcs2[2].loop_lines == ["0x68"],
+        "{log2}"
+    );
 }
 
 /// The first module of the spec testsuite's `memory_fill.wast`: a loop
 /// that reads a byte through a parameter, so its one access stays checked.
 #[test]
 fn spec_module_with_a_loop() {
-    let text = std::fs::read_to_string(spec_dir().join("memory_fill.wast")).expect("reading memory_fill.wast");
+    let text = std::fs::read_to_string(spec_dir().join("memory_fill.wast"))
+        .expect("reading memory_fill.wast");
     let buf = wast::parser::ParseBuffer::new(&text).unwrap();
     let wast = wast::parser::parse::<wast::Wast>(&buf).unwrap();
     let mut module = wast
@@ -212,7 +250,12 @@ fn spec_dir() -> PathBuf {
 fn c_program_log_and_stats_agree() {
     let wasm = scratch("hello-c.wasm");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/programs/hello.c");
-    run_tool(Command::new("clang").args(["--target=wasm32-wasi", "-O2", "-o"]).arg(&wasm).arg(src));
+    run_tool(
+        Command::new("clang")
+            .args(["--target=wasm32-wasi", "-O2", "-o"])
+            .arg(&wasm)
+            .arg(src),
+    );
     let log1 = log_of(&wasm, "1");
     let log2 = log_of(&wasm, "2");
     let (funcs1, funcs2) = (parse_log(&log1), parse_log(&log2));
@@ -224,7 +267,12 @@ fn c_program_log_and_stats_agree() {
         assert_eq!(f1.header, f2.header);
         assert_eq!(level2_counts(f2), f1.counts, "{}:\n{log2}", f1.header);
         assert_eq!(f2.loop_lines.len() as u64, f1.loops, "{}", f1.header);
-        assert_eq!(f1.checkpoints, 1 + f1.loops, "no hoisted loop here: {}", f1.header);
+        assert_eq!(
+            f1.checkpoints,
+            1 + f1.loops,
+            "no hoisted loop here: {}",
+            f1.header
+        );
         for (s, c) in sums.iter_mut().zip(f1.counts) {
             *s += c;
         }
@@ -236,7 +284,10 @@ fn c_program_log_and_stats_agree() {
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
     let stat = |name: &str| -> String {
-        let line = table.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name}:\n{table}"));
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name}:\n{table}"));
         line[name.len()..].trim().to_string()
     };
     assert_eq!(stat("Verdict"), "success");
@@ -249,7 +300,13 @@ fn c_program_log_and_stats_agree() {
     let pct = format!("{:.2}", 100.0 * sums[1] as f64 / sums[0] as f64);
     assert_eq!(stat("Proven (%)"), pct);
     // wasi-libc's printf has a call cycle: the log and the stats say so.
-    assert!(log1.lines().nth(1).unwrap().starts_with("stack: recursive (call cycle "), "{log1}");
+    assert!(
+        log1.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("stack: recursive (call cycle "),
+        "{log1}"
+    );
     assert_eq!(stat("Recursive"), "yes");
     assert_eq!(stat("Stack bound (bytes)"), "-");
 }
@@ -266,11 +323,25 @@ fn stats_compare_two_modules_side_by_side() {
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
     let row = |name: &str| -> Vec<String> {
-        let line = table.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name}:\n{table}"));
-        line[name.len()..].split("  ").map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect()
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name}:\n{table}"));
+        line[name.len()..]
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect()
     };
     let header = table.lines().next().unwrap();
-    assert!(header.starts_with("Stat") && header.contains(p(&a)) && header.contains(p(&b)) && header.ends_with("DIFF"), "{table}");
+    assert!(
+        header.starts_with("Stat")
+            && header.contains(p(&a))
+            && header.contains(p(&b))
+            && header.ends_with("DIFF"),
+        "{table}"
+    );
     assert_eq!(row("Verdict"), ["success", "success", "MATCH"], "{table}");
     assert_eq!(row("Functions"), ["3", "1", "-2 (-66.67%)"], "{table}");
     assert_eq!(row("Loops"), ["2", "0", "-2 (-100.00%)"], "{table}");
@@ -283,9 +354,18 @@ fn stats_compare_two_modules_side_by_side() {
     let csv = stdout(&out);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[0].starts_with("file,verdict,functions,imports,insns,loops,"), "{csv}");
-    assert!(lines[1].starts_with(&format!("{},success,3,0,34,2,", p(&a))), "{csv}");
-    assert!(lines[2].starts_with(&format!("{},success,1,0,", p(&b))), "{csv}");
+    assert!(
+        lines[0].starts_with("file,verdict,functions,imports,insns,loops,"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{},success,3,0,34,2,", p(&a))),
+        "{csv}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("{},success,1,0,", p(&b))),
+        "{csv}"
+    );
     // Two modules without --stats is a usage error.
     let out = kwo(&["verify", p(&a), p(&b)]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -309,13 +389,32 @@ fn rejected_module_names_function_and_offset() {
     // The same diagnostic when a run refuses the module.
     let out = kwo(&["run", p(&bad)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("error: func 1 <broken>: wasm 0x20: type mismatch"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("error: func 1 <broken>: wasm 0x20: type mismatch"),
+        "{}",
+        stderr(&out)
+    );
     let good = write_wat("good.wasm", LOOPS);
     let out = kwo(&["verify", "--stats", p(&bad), p(&good)]);
-    assert_eq!(out.status.code(), Some(1), "a rejected module fails the command");
-    assert!(stderr(&out).contains("func 1 <broken>: wasm 0x20"), "{}", stderr(&out));
-    let verdict = stdout(&out).lines().find(|l| l.starts_with("Verdict")).unwrap().to_string();
-    assert_eq!(verdict.split_whitespace().collect::<Vec<_>>(), ["Verdict", "failure", "success", "MISMATCH"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a rejected module fails the command"
+    );
+    assert!(
+        stderr(&out).contains("func 1 <broken>: wasm 0x20"),
+        "{}",
+        stderr(&out)
+    );
+    let verdict = stdout(&out)
+        .lines()
+        .find(|l| l.starts_with("Verdict"))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        verdict.split_whitespace().collect::<Vec<_>>(),
+        ["Verdict", "failure", "success", "MISMATCH"]
+    );
 }
 
 /// Functions that may reach a call cycle have no stack bound; a leaf
@@ -340,9 +439,18 @@ fn recursive_functions_have_no_stack_bound() {
     let stack_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("  stack: ")).collect();
     assert_eq!(stack_lines.len(), 3, "{log}");
     let leaf = numbers(stack_lines[0]);
-    assert!(leaf.len() == 2 && leaf[0] == leaf[1] && leaf[0] > 0, "a leaf's stack is its frame: {log}");
+    assert!(
+        leaf.len() == 2 && leaf[0] == leaf[1] && leaf[0] > 0,
+        "a leaf's stack is its frame: {log}"
+    );
     for l in &stack_lines[1..] {
-        assert!(l.ends_with("may reach a call cycle: checked at run time"), "{log}");
+        assert!(
+            l.ends_with("may reach a call cycle: checked at run time"),
+            "{log}"
+        );
     }
-    assert!(log.contains("  calls: 1 direct, 0 indirect, 0 to imports"), "{log}");
+    assert!(
+        log.contains("  calls: 1 direct, 0 indirect, 0 to imports"),
+        "{log}"
+    );
 }

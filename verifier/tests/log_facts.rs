@@ -61,7 +61,11 @@ fn index_ranges_say_why_an_access_is_proven_or_not() {
     let range = |func: usize| -> Vec<(u64, u64, u64)> {
         let facts = &m.accesses[func];
         assert!(facts.analysed);
-        facts.index_ranges.iter().map(|r: &IndexRange| (r.lo, r.hi, r.end)).collect()
+        facts
+            .index_ranges
+            .iter()
+            .map(|r: &IndexRange| (r.lo, r.hi, r.end))
+            .collect()
     };
     // 396 + 1024 + 4 <= 65536: proven.
     assert_eq!(range(0), [(0, 396, 1028)]);
@@ -81,16 +85,33 @@ fn body_stats_count_what_the_range_analysis_counts() {
     for (f, s) in stats.iter().enumerate() {
         assert_eq!(s.accesses.len() as u32, m.accesses[f].accesses, "func {f}");
         for r in &m.accesses[f].index_ranges {
-            assert!(s.accesses.iter().any(|a| a.offset == r.offset), "func {f}: {r:?}");
+            assert!(
+                s.accesses.iter().any(|a| a.offset == r.offset),
+                "func {f}: {r:?}"
+            );
         }
     }
-    let names: Vec<(&str, u64)> = stats.iter().flat_map(|s| &s.accesses).map(|a| (a.name, a.static_offset)).collect();
-    assert_eq!(names, [("i32.store", 1024), ("i64.load32_u", 65533), ("i32.store8", 0)]);
+    let names: Vec<(&str, u64)> = stats
+        .iter()
+        .flat_map(|s| &s.accesses)
+        .map(|a| (a.name, a.static_offset))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("i32.store", 1024),
+            ("i64.load32_u", 65533),
+            ("i32.store8", 0)
+        ]
+    );
     assert_eq!(stats[0].loops.len(), 1);
     let l = &stats[0].loops[0];
     assert_eq!(l.depth, 1);
     assert!(l.contains(stats[0].accesses[0].offset));
-    assert_eq!(stats[0].innermost_loop(stats[0].accesses[0].offset), Some(l));
+    assert_eq!(
+        stats[0].innermost_loop(stats[0].accesses[0].offset),
+        Some(l)
+    );
     assert_eq!(stats[1].loops.len(), 0);
     // fill: loop; the index (3), the value (1), the store; the increment
     // (4); the test (3) and br_if; the loop's end and the function's.
@@ -111,8 +132,13 @@ fn body_stats_count_calls_and_nested_loops() {
               (call_indirect (type $t) (i32.const 0))))
           (func $g))"#,
     );
+    // Func 0 is the import, 3 does not exist: no body.
+    assert!(BodyStats::of(&m, 0).is_err() && BodyStats::of(&m, 3).is_err());
     let s = BodyStats::of(&m, 1).unwrap();
-    assert_eq!((s.direct_calls, s.import_calls, s.indirect_calls), (2, 1, 1));
+    assert_eq!(
+        (s.direct_calls, s.import_calls, s.indirect_calls),
+        (2, 1, 1)
+    );
     assert_eq!(s.imports_used, [0]);
     let depths: Vec<u32> = s.loops.iter().map(|l| l.depth).collect();
     assert_eq!(depths, [1, 2]);

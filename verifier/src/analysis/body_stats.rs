@@ -8,6 +8,7 @@
 //! graph and the range analysis.
 
 use crate::module::VerifiedModule;
+use std::ops::Range;
 use wasmparser::{BinaryReaderError, FunctionBody, MemArg, Operator};
 
 /// One `loop` of a body.
@@ -60,10 +61,21 @@ pub struct BodyStats {
 
 impl BodyStats {
     /// The body of defined function `func` (an index in the whole function
-    /// index space, imports first).
-    pub fn of(module: &VerifiedModule, func: u32) -> Result<BodyStats, BinaryReaderError> {
+    /// index space, imports first); an error for an import or no function.
+    pub fn of(module: &VerifiedModule, func: u32) -> Result<BodyStats, String> {
         let imported = module.num_imported_funcs();
-        let range = module.bodies[(func - imported) as usize].range.clone();
+        let body = func
+            .checked_sub(imported)
+            .and_then(|i| module.bodies.get(i as usize))
+            .ok_or_else(|| format!("func {func} is not a defined function"))?;
+        Self::read(module, body.range.clone(), imported).map_err(|e| e.to_string())
+    }
+
+    fn read(
+        module: &VerifiedModule,
+        range: Range<usize>,
+        imported: u32,
+    ) -> Result<BodyStats, BinaryReaderError> {
         let reader = FunctionBody::new(wasmparser::BinaryReader::new(
             &module.wasm[range.clone()],
             range.start,
@@ -80,7 +92,11 @@ impl BodyStats {
                 Operator::Loop { .. } => {
                     let depth = open.iter().flatten().count() as u32 + 1;
                     open.push(Some(stats.loops.len()));
-                    stats.loops.push(LoopInfo { offset, end: offset, depth });
+                    stats.loops.push(LoopInfo {
+                        offset,
+                        end: offset,
+                        depth,
+                    });
                 }
                 Operator::Block { .. } | Operator::If { .. } => open.push(None),
                 Operator::End => {
@@ -96,7 +112,11 @@ impl BodyStats {
                 Operator::CallIndirect { .. } => stats.indirect_calls += 1,
                 ref other => {
                     if let Some((name, memarg)) = access_name(other) {
-                        stats.accesses.push(AccessOp { offset, name, static_offset: memarg.offset });
+                        stats.accesses.push(AccessOp {
+                            offset,
+                            name,
+                            static_offset: memarg.offset,
+                        });
                     }
                 }
             }
