@@ -83,7 +83,7 @@ pub fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result
         ..Options::default()
     }
     .with_env();
-    kwo_compiler::compile(module, &opts).map_err(|e| format!("compile error: {e}"))
+    kwo_compiler::compile(module, &opts).map_err(|e| crate::verify_log::compile_error(module, &e))
 }
 
 /// The object to run from `path`: a `.kwo` as it is, a module verified

@@ -12,7 +12,8 @@
 //!   minimum memory size it was compared with, or the hoisted check.
 //! - `--stats`: veristat-like totals of one module, or of two side by side
 //!   with a difference column (veristat's `-C`); `--stats=csv` for scripts.
-//! - Rejected modules: every diagnostic names its function and its place.
+//! - Rejected modules: every diagnostic of the verifier, and every compile
+//!   error with an offset, names its function and its place.
 //!
 //! Every place in a module is printed by [`location`], so that source lines
 //! can be added there once. The facts come from the verifier (call graph,
@@ -21,7 +22,7 @@
 //! learns the static stack bound; nothing here proves anything itself.
 
 use crate::source::{policy, VerifyOptions};
-use kwo_compiler::{check, Options};
+use kwo_compiler::{check, CompileError, Options};
 use kwo_format::{Object, Target, KWO_HOST_YIELD};
 use kwo_verifier::analysis::{
     AccessOp, BodyStats, FuncAccesses, HoistedLoop, IndexRange, LoopInfo, StackDepth,
@@ -59,6 +60,26 @@ pub fn diagnostics(diags: &Diagnostics) -> String {
         })
         .collect();
     lines.join("\n")
+}
+
+/// A compilation failure, naming the function and the place it concerns
+/// when it has an offset: `compile error: func 3 <name>: wasm 0x56: ...`.
+pub fn compile_error(module: &VerifiedModule, e: &CompileError) -> String {
+    let Some(offset) = e.offset else {
+        return format!("compile error: {}", e.message);
+    };
+    let imported = module.num_imported_funcs();
+    let func = module
+        .bodies
+        .iter()
+        .position(|b| b.range.contains(&offset))
+        .map(|i| {
+            let index = imported + i as u32;
+            format!("{}: ", func_label(index, module.func_name(index)))
+        })
+        .unwrap_or_default();
+    let at = location(u32::try_from(offset).unwrap_or(u32::MAX));
+    format!("compile error: {func}{at}: {}", e.message)
 }
 
 /// A module that passed the verifier, with what compiling it showed.
@@ -119,7 +140,8 @@ fn compile_for_host(module: &VerifiedModule) -> Result<Compiled, String> {
         target: Target::HOST,
         ..Options::default()
     };
-    let object = kwo_compiler::compile_object(module, &options).map_err(|e| e.to_string())?;
+    let object =
+        kwo_compiler::compile_object(module, &options).map_err(|e| compile_error(module, &e))?;
     let compile_time = start.elapsed();
     let report = check::measure(&object).map_err(|e| format!("machine-code check: {e}"))?;
     Ok(Compiled {
