@@ -280,7 +280,7 @@ fn func_log(out: &mut String, module: &VerifiedModule, f: &FuncFacts<'_>) {
     let not_analysed = if p.analysed {
         ""
     } else {
-        " (not analysed: over the analysis budget)"
+        " (not analysed: over the analysis budget or loop nesting)"
     };
     let _ = writeln!(
         out,
