@@ -454,3 +454,34 @@ fn recursive_functions_have_no_stack_bound() {
         "{log}"
     );
 }
+
+/// Level 2 says why an access has no range: its function nests loops
+/// deeper than the analysis follows (33 > 32), or no path reaches it.
+#[test]
+fn level_two_explains_accesses_without_a_range() {
+    let deep = format!(
+        "{}(drop (i32.load (i32.const 0))){}",
+        "(loop ".repeat(33),
+        ")".repeat(33)
+    );
+    let wasm = write_wat(
+        "unanalysed.wasm",
+        &format!(
+            r#"(module (memory 1)
+              (func $deep {deep})
+              (func $dead (unreachable) (i32.store8 (i32.const 0) (i32.const 0))))"#
+        ),
+    );
+    let log = log_of(&wasm, "2");
+    let funcs = parse_log(&log);
+    // Every loop header still gets its checkpoint in the machine code.
+    assert_eq!((funcs[0].loops, funcs[0].checkpoints), (33, 34), "{log}");
+    assert_eq!(funcs[0].loop_lines.len(), 33, "{log}");
+    assert!(
+        log.contains("  accesses: 1: 0 proven, 0 hoisted, 1 checked (not analysed: over the analysis budget or loop nesting)"),
+        "{log}"
+    );
+    assert!(log.contains(": checked: the function was not analysed"), "{log}");
+    assert!(log.contains(": i32.store8: checked: the analysis found no path to it"), "{log}");
+    assert!(log.contains("  wasm 0x") && log.contains("loop, depth 33, to wasm 0x"), "{log}");
+}
