@@ -463,7 +463,8 @@ fn cmd_verify(
     let mut table = Vec::new();
     let mut rejected = false;
     for file in files {
-        let outcome = verify_log::verify_module(&read_module(file)?, opts)?;
+        let measure = log.is_some() || stats.is_some();
+        let outcome = verify_log::verify_module(&read_module(file)?, opts, measure)?;
         match &outcome {
             verify_log::Outcome::Rejected { diagnostics, .. } if stats.is_none() => {
                 return Err(Failure::Load(diagnostics.clone()));

@@ -86,7 +86,8 @@ pub fn compile_error(module: &VerifiedModule, e: &CompileError) -> String {
 pub struct Verified {
     pub module: VerifiedModule,
     pub verify_time: Duration,
-    /// The module compiled for this machine, or why it could not be.
+    /// The module compiled for this machine, or why it could not be (or
+    /// was not: see [`verify_module`]).
     pub compiled: Result<Compiled, String>,
 }
 
@@ -110,8 +111,11 @@ pub enum Outcome {
 }
 
 /// Verifies `wasm` under `opts` (timed) and, when it passes, compiles it
-/// for this machine to measure it. Only a bad option is an error.
-pub fn verify_module(wasm: &[u8], opts: &VerifyOptions) -> Result<Outcome, String> {
+/// for this machine to measure it: always with `measure` (for the log and
+/// the statistics), else only for the static stack bound of a module
+/// without call cycles, as plain `kwo verify` reports it. Only a bad
+/// option is an error.
+pub fn verify_module(wasm: &[u8], opts: &VerifyOptions, measure: bool) -> Result<Outcome, String> {
     let policy = policy(opts)?;
     let start = Instant::now();
     let verified = kwo_verifier::verify(wasm, &policy);
@@ -126,7 +130,11 @@ pub fn verify_module(wasm: &[u8], opts: &VerifyOptions) -> Result<Outcome, Strin
             });
         }
     };
-    let compiled = compile_for_host(&module);
+    let compiled = if measure || module.call_graph.cycle.is_none() {
+        compile_for_host(&module)
+    } else {
+        Err("not compiled: a recursive module has no static bound to learn".into())
+    };
     Ok(Outcome::Accepted(Box::new(Verified {
         module,
         verify_time,
