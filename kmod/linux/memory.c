@@ -26,6 +26,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/vmstat.h>
 #include <asm/cacheflush.h>
 #include <asm/pgtable.h>
 
@@ -151,13 +152,29 @@ static void kwo_mem_unmap(unsigned long start, unsigned long end)
 static atomic_long_t kwo_pages_pending = ATOMIC_LONG_INIT(0);
 
 /*
+ * Pages an unmovable allocation could still get: si_mem_available() less
+ * the free pages of CMA areas, which only movable allocations may take
+ * (the page allocator leaves them out of its watermark check for all
+ * others). Memory pages and page tables are unmovable. Debian's arm64
+ * kernel keeps 64 MiB of CMA: counted in, a 1 GiB machine filled by
+ * one-page grows had nothing left but CMA pages, and the next ordinary
+ * allocation (a pipe write) woke the OOM killer (finding 10 on arm64).
+ */
+static long kwo_mem_available(void)
+{
+	return si_mem_available() -
+	       (long)global_zone_page_state(NR_FREE_CMA_PAGES);
+}
+
+/*
  * The pages come with __GFP_RETRY_MAYFAIL and fail quietly, but the page
  * tables vmap_pages_range_noflush() then allocates for them are plain
- * GFP_KERNEL: once the pages have taken the last free memory, those wake
- * the OOM killer (fuzz/README.md, finding 10). So a grow of n pages is
- * refused up front unless, with the grows in flight, it leaves its page
- * tables and a reserve (1/32 of RAM, at most 64 MiB) available. On 0 the
- * n pages count as pending until kwo_plat_mem_map() takes them back.
+ * GFP_KERNEL, and so is the rest of the kernel: once the pages have taken
+ * the last free memory, those wake the OOM killer (fuzz/README.md,
+ * finding 10). So a grow of n pages is refused up front unless, with the
+ * grows in flight, it leaves its page tables and a reserve (1/32 of RAM,
+ * at most 64 MiB) available to unmovable allocations. On 0 the n pages
+ * count as pending until kwo_plat_mem_map() takes them back.
  */
 static int kwo_mem_claim(unsigned long n)
 {
@@ -166,7 +183,7 @@ static int kwo_mem_claim(unsigned long n)
 	unsigned long tables = n / PTRS_PER_PTE + 4;
 	long pending = atomic_long_add_return(n, &kwo_pages_pending);
 
-	if (si_mem_available() - pending < (long)(tables + reserve)) {
+	if (kwo_mem_available() - pending < (long)(tables + reserve)) {
 		atomic_long_sub(n, &kwo_pages_pending);
 		return -ENOMEM;
 	}

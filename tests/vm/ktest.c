@@ -1416,7 +1416,8 @@ static int memfill_one(const unsigned char *obj, size_t len, char **argv)
 	for (n = 0; n < 64 && !full; n++) {
 		fds[n] = load(dev, obj, len, log, sizeof(log), NULL);
 		if (fds[n] < 0) {
-			if (fds[n] != -ENOMEM)
+			/* A memory whose first page no longer fits. */
+			if (fds[n] != -ENOMEM || !strstr(log, "out of memory"))
 				fail("load: %s: %s", strerror(-fds[n]), log);
 			full = 1;
 			break;
@@ -1461,14 +1462,17 @@ static int cmd_memfill(int argc, char **argv)
 			c = got < 0 ? 0 : (char)got;
 			if (write(full[1], &c, 1) != 1 || got < 0)
 				_exit(1);
-			/* Hold the memories until every process is full. */
+			/*
+			 * Hold the memories until every process is full or
+			 * dead: full[0] reads end of file once all are.
+			 */
+			close(full[1]);
 			_exit(read(release[0], &c, 1) < 0);
 		}
 	}
 	close(full[1]);
-	for (i = 0; i < MEMFILL_PROCS; i++)
-		if (read(full[0], &c, 1) == 1)
-			grown += c;
+	while (read(full[0], &c, 1) == 1)
+		grown += c;
 	close(release[1]);
 	for (i = 0; i < MEMFILL_PROCS; i++) {
 		if (pids[i] < 0 || waitpid(pids[i], &status, 0) != pids[i]) {

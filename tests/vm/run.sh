@@ -6,6 +6,8 @@
 #
 #	tests/vm/run.sh				the kernel test suite
 #	tests/vm/run.sh exec APP.wasm [ARGS...]	run one program in a throwaway VM
+#	tests/vm/run.sh steps 'STEP' ...	only these steps of guest/suite.sh, e.g.
+#						'ktest memfill /objects/mem.kwo grow 4095 1 1'
 #	tests/vm/run.sh selfcheck		prove that a hang and an oops FAIL
 #	tests/vm/run.sh kfuzz [SECONDS [SEED]]	the kernel fuzz loop alone, default
 #						600 s, seed 1 (the suite runs it 10 s)
@@ -21,7 +23,8 @@
 # building one), KROOT (a directory holding another kernel's boot/,
 # lib/modules/ and usr/src/, e.g. from tests/vm/setup-kernel.sh; default: the
 # host's Debian 6.1 packages), KVER (default: the newest headers there, 6.1
-# on the host). Run tests/vm/setup.sh first. Nothing is ever loaded into
+# on the host), KWO_CMDLINE (more kernel command line words, e.g.
+# trace_event=oom:*). Run tests/vm/setup.sh first. Nothing is ever loaded into
 # the host kernel.
 set -eEuo pipefail
 trap 'echo "RESULT: FAIL (harness error: line $LINENO: $BASH_COMMAND)"' ERR
@@ -37,7 +40,7 @@ el() { awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $1 }"; }
 ARCH=${ARCH:-x86_64}
 OUT=${VM_OUT:-$ROOT/build/vm/$ARCH}	# VM_OUT: tests/vm/debug-kernel.sh
 case $ARCH:$MODE in
-x86_64:* | *:suite | *:bench | *:kfuzz) ;;
+x86_64:* | *:suite | *:bench | *:kfuzz | *:steps) ;;
 *) die "$MODE needs ARCH=x86_64 (pvpanic)" ;;
 esac
 case $ARCH in
@@ -371,7 +374,7 @@ judge() {
 run_vm() { # run_vm CMDLINE-WORDS -> 0 for PASS
 	local t rc=0
 	t=$(now)
-	boot "$TIMEOUT" "$OUT/console.log" "$1" "${ACCEL_ARGS[@]}" || rc=$?
+	boot "$TIMEOUT" "$OUT/console.log" "$1 ${KWO_CMDLINE:-}" "${ACCEL_ARGS[@]}" || rc=$?
 	echo "boot+test+poweroff ($ARCH, ${ACCEL_ARGS[*]}): $(el "$t")s, qemu rc=$rc"
 	tr -d '\r' < "$OUT/console.log" |
 		grep -aE 'KWO|KTEST|kwo|\.wast: |^spec: |^    FAIL|Kernel panic|Oops|BUG|WARNING|Power down' || true
@@ -436,6 +439,19 @@ bench)
 	bench_report "$secs" || die "bench: a measurement is missing or a result is wrong ($OUT/console.log)"
 	sed -n '/^| workload/,$p' "$BENCH_OUT"
 	echo "RESULT: PASS (bench, ${secs}s in the VM)" ;;
+steps)
+	# A few steps of the suite, each a command line as guest/suite.sh
+	# gives it to step (its objects are there; no spec tests), judged as
+	# the suite is: a quick way to rerun one.
+	[ $# -ge 1 ] || die "usage: $0 steps 'STEP' ..."
+	EXEC_DIR=$OUT/exec
+	rm -rf "$EXEC_DIR"
+	mkdir -p "$EXEC_DIR"
+	for s in "$@"; do printf 'step %s\n' "$s"; done > "$EXEC_DIR/run.sh"
+	build_objects
+	pack_initramfs
+	pick_accel
+	if run_vm kwo_exec=1; then echo "RESULT: PASS (steps)"; else echo "RESULT: FAIL (steps)"; exit 1; fi ;;
 kfuzz)
 	# fuzz/README.md's kernel target: tests/vm/kfuzz.c for SECONDS on
 	# the suite's objects, then the same kernel-log checks as the suite.
