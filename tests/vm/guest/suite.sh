@@ -123,6 +123,7 @@ fi
 step ktest stdio /objects/hello.kwo
 step ktest files /objects/nop.kwo
 . /cli.sh
+. /obs.sh
 . /stdio.sh
 . /sign.sh
 
