@@ -152,3 +152,62 @@ fn map_ranges_hold_the_functions_machine_code() {
         assert!(live == &want[..], "{name}: code at {start:x} differs from the object's");
     }
 }
+
+/// perf itself, where it can sample this process (the `perf` binary
+/// installed and `perf_event_paranoid` letting this user record): a loop
+/// in a Wasm function gets most samples, and `perf report` names them by
+/// the map. Where perf cannot run, the test says so on stderr and checks
+/// nothing more (docs/debugging.md has the same steps by hand).
+#[test]
+fn perf_report_names_the_hot_wasm_function() {
+    if std::env::var_os("KWO_TEST_RUNNER").is_some() {
+        eprintln!("perf check not run: kwo runs under an emulator (KWO_TEST_RUNNER)");
+        return;
+    }
+    let wat = common::scratch("profile", "loop.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+  (func $busy (export "busy") (param $n i32) (result i32)
+    (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $n) (local.get $n))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (local.get $acc)))"#,
+    )
+    .unwrap();
+    let data = common::scratch("profile", "perf.data");
+    let kwo = env!("CARGO_BIN_EXE_kwo");
+    let record = Command::new("perf")
+        .args(["record", "-q", "-F", "499", "-o"])
+        .arg(&data)
+        .args(["--", kwo, "run", "--profile=perfmap", "--invoke", "busy"])
+        .arg(&wat)
+        .arg("300000000")
+        .output();
+    let record = match record {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => {
+            eprintln!("perf check not run: perf record failed: {}", String::from_utf8_lossy(&out.stderr));
+            return;
+        }
+        Err(e) => {
+            eprintln!("perf check not run: no perf ({e})");
+            return;
+        }
+    };
+    assert!(String::from_utf8_lossy(&record.stdout).trim().parse::<i64>().is_ok());
+    let report = Command::new("perf")
+        .args(["report", "--stdio", "--sort", "sym", "-i"])
+        .arg(&data)
+        .output()
+        .expect("running perf report");
+    let text = String::from_utf8_lossy(&report.stdout);
+    let share: f64 = text
+        .lines()
+        .find(|l| l.contains("kwo:loop.wat:busy"))
+        .and_then(|l| l.split_whitespace().next()?.trim_end_matches('%').parse().ok())
+        .unwrap_or_else(|| panic!("perf report does not name kwo:loop.wat:busy:\n{text}"));
+    assert!(share > 50.0, "busy has {share}% of the samples:\n{text}");
+}
