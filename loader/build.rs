@@ -20,6 +20,7 @@ fn main() {
         core.join("wasi.c"),
         core.join("wasi_fd.c"),
         core.join("wasi_files.c"),
+        core.join("symbols.c"),
         core.join("arch").join(arch).join("entry.S"),
         root.join("loader/csrc/platform_user.c"),
     ];

@@ -209,9 +209,8 @@ static int setup_globals(struct kwo_instance *inst)
 
 static __u8 *veneer_at(struct kwo_instance *inst, __u32 host_id)
 {
-	size_t base = (inst->obj->code_len + 15) & ~(size_t)15;
-
-	return inst->code + base + (size_t)host_id * KWO_VENEER_SIZE;
+	return inst->code + kwo_veneers_off(inst->obj) +
+	       (size_t)host_id * KWO_VENEER_SIZE;
 }
 
 /* An absolute jump to target in 16 bytes, through x16 on aarch64. */
@@ -268,7 +267,7 @@ static int setup_code(struct kwo_instance *inst, char *log, size_t log_len)
 	__u32 id, i;
 	int err;
 
-	inst->code_size = ((obj->code_len + 15) & ~(size_t)15) +
+	inst->code_size = kwo_veneers_off(obj) +
 			  KWO_HOST_ID_COUNT * KWO_VENEER_SIZE;
 	inst->code = kwo_plat_code_alloc(inst->code_size);
 	if (!inst->code)

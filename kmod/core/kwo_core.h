@@ -142,6 +142,32 @@ const char *kwo_func_name(const struct kwo_object *obj, __u32 func,
 			  __u32 *len);
 
 /*
+ * The code map, for profilers (symbols.c): kwo_symbol_count() pieces of
+ * code, each a defined function (in FUNCS order), then each distinct
+ * array-call trampoline (by address; a trampoline's length runs to the next
+ * piece of code), then the veneers the loader appends. Offsets are from
+ * the start of an instance's code, kwo_instance_code(), whose size covers
+ * them all.
+ */
+#define KWO_SYM_FUNC		0	/* the body of wasm function func */
+#define KWO_SYM_TRAMP		1	/* the trampoline that calls func */
+#define KWO_SYM_VENEERS		2	/* jumps to host functions; func KWO_NONE */
+
+struct kwo_symbol {
+	__u32 kind;		/* KWO_SYM_* */
+	__u32 func;		/* wasm function index, or KWO_NONE */
+	__u32 code_off;
+	__u32 code_len;		/* never 0 */
+};
+
+__u32 kwo_symbol_count(const struct kwo_object *obj);
+/* Returns 0, or -ENOENT for i >= kwo_symbol_count(obj). */
+int kwo_symbol_get(const struct kwo_object *obj, __u32 i,
+		   struct kwo_symbol *sym);
+/* The instance's sealed code: its address, and its size in *size. */
+const void *kwo_instance_code(const struct kwo_instance *inst, size_t *size);
+
+/*
  * Call exported function number export_pos (from kwo_export_find). vals
  * holds max(params, results) slots: the arguments on entry (i32/f32 in the
  * low 32 bits), the results on return. The caller has checked the types

@@ -56,6 +56,8 @@ struct kwo_object {
 	struct kwo_elem *elems;
 	struct kwo_reloc *relocs;
 	struct kwo_trap_site *traps;
+	struct kwo_tramp_sym *tramp_syms;	/* symbols.c: sorted, distinct */
+	__u32 ntramp_syms;
 	__u8 *bytes;			/* private copy of the object */
 	size_t len;
 };
@@ -214,5 +216,14 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 
 /* wasi.c */
 void *kwo_wasi_addr(__u32 host_id);
+
+/* symbols.c: the trampoline table of kwo_symbol_get(), built at load. */
+int kwo_symbols_init(struct kwo_object *obj);
+
+/* CODE offset of the veneers, which follow CODE in an instance's code. */
+static inline size_t kwo_veneers_off(const struct kwo_object *obj)
+{
+	return ((size_t)obj->code_len + 15) & ~(size_t)15;
+}
 
 #endif /* KWO_INTERNAL_H */

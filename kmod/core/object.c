@@ -820,6 +820,8 @@ int kwo_object_load(const void *bytes, size_t len, struct kwo_object **out,
 		err = check_sections(&ps);
 	if (!err)
 		err = decode_all(&ps);
+	if (!err)
+		err = kwo_symbols_init(obj);
 	if (err) {
 		kwo_object_free(obj);
 		return err;
@@ -842,6 +844,7 @@ void kwo_object_free(struct kwo_object *obj)
 	kwo_plat_free(obj->elems);
 	kwo_plat_free(obj->relocs);
 	kwo_plat_free(obj->traps);
+	kwo_plat_free(obj->tramp_syms);
 	kwo_plat_free(obj->bytes);
 	kwo_plat_free(obj);
 }

@@ -29,7 +29,7 @@ static long kwo_ioctl_version(void __user *uarg)
 		.targets = IS_ENABLED(CONFIG_X86_64) ? 1u << KWO_TARGET_X86_64 :
 			   1u << KWO_TARGET_AARCH64,
 		.features = KWO_FEAT_FPU | KWO_FEAT_PRINTK | KWO_FEAT_STDIO |
-			    KWO_FEAT_FILES,
+			    KWO_FEAT_FILES | KWO_FEAT_NAME,
 		.max_object_size = kwo_param_max_object,
 	};
 
@@ -153,11 +153,15 @@ static long kwo_ioctl_load(struct kwo_load __user *uarg)
 static long kwo_dev_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
+	long ret;
+
 	switch (cmd) {
 	case KWO_IOC_VERSION:
 		return kwo_ioctl_version((void __user *)arg);
 	case KWO_IOC_LOAD:
-		return kwo_ioctl_load((struct kwo_load __user *)arg);
+		ret = kwo_ioctl_load((struct kwo_load __user *)arg);
+		kwo_stat_load(ret >= 0);
+		return ret;
 	default:
 		return -ENOTTY;
 	}

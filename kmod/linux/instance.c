@@ -5,7 +5,9 @@
  * everything. A mutex serializes calls on one instance; separate instances
  * share nothing and run concurrently. Traps come back as a report in the
  * ioctl's result, never as a kernel error. Files passed at load
- * (KWO_LOAD_FILES) stay referenced until the instance is freed.
+ * (KWO_LOAD_FILES) stay referenced until the instance is freed. Each
+ * instance is on debugfs.c's registry from its creation to its end, and
+ * KWO_IOC_SET_NAME names it there.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
@@ -38,8 +40,7 @@ struct kwo_kinst {
 	u32 obj_flags;
 	u64 object_len;
 	u64 mem_max;			/* bytes */
-	u64 invocations;
-	u64 traps;
+	struct kwo_obs obs;		/* debugfs, invoke and trap counts */
 	struct kwo_sig sig;		/* of the object, checked at load */
 	struct kwo_world world;		/* kept as long as the instance */
 	struct kwo_stdio stdio[KWO_STDIO_SLOTS];	/* WASI fds 0-2 */
@@ -146,7 +147,8 @@ static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
 {
 	struct kwo_export_info info;
 	struct kwo_call call;
-	u64 start;
+	u64 start, mem_size;
+	u8 *base;
 	int pos, ret;
 
 	pos = kwo_check_call(k, name, req, &info);
@@ -168,12 +170,11 @@ static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
 	if (ret)
 		return ret;
 	req->write_errno = call.write_errno;
-	k->invocations++;
+	kwo_memory_get(k->inst, &base, &mem_size);
+	kwo_stat_invoke(&k->obs, &call, req->duration_ns, mem_size);
 	req->status = call.status;
 	req->exit_code = call.exit_code;
 	kwo_report_trap(&call, &req->trap);
-	if (call.status == KWO_STATUS_TRAP)
-		k->traps++;
 	req->nvals = call.status == KWO_STATUS_OK ? info.result_count : 0;
 	kwo_set_results(req, info.results);
 	req->out_flags = 0;
@@ -263,12 +264,21 @@ static long kwo_ioctl_info(struct kwo_kinst *k, void __user *uarg)
 	if (mutex_lock_interruptible(&k->lock))
 		return -ERESTARTSYS;
 	kwo_memory_get(k->inst, &base, &info.mem_size);
-	info.invocations = k->invocations;
-	info.traps = k->traps;
+	info.invocations = k->obs.invokes;
+	info.traps = k->obs.traps;
 	mutex_unlock(&k->lock);
 	BUILD_BUG_ON(sizeof(info.signer) != sizeof(k->sig.signer));
 	memcpy(info.signer, k->sig.signer, sizeof(info.signer));
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long kwo_ioctl_set_name(struct kwo_kinst *k, void __user *uarg)
+{
+	struct kwo_name req;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	return kwo_obs_set_name(&k->obs, &req);
 }
 
 static long kwo_inst_ioctl(struct file *file, unsigned int cmd,
@@ -281,6 +291,8 @@ static long kwo_inst_ioctl(struct file *file, unsigned int cmd,
 		return kwo_ioctl_invoke(k, (void __user *)arg);
 	case KWO_IOC_INFO:
 		return kwo_ioctl_info(k, (void __user *)arg);
+	case KWO_IOC_SET_NAME:
+		return kwo_ioctl_set_name(k, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -313,6 +325,8 @@ static void kwo_passed_free(struct kwo_kinst *k)
 
 void kwo_kinst_destroy(struct kwo_kinst *k)
 {
+	/* First: observers must not see it half freed. */
+	kwo_obs_del(&k->obs);
 	/* The core's fd table still names the passed slots: free it first. */
 	if (k->inst)
 		kwo_instance_free(k->inst);
@@ -569,8 +583,11 @@ int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 	req->status = call.status;
 	req->exit_code = call.exit_code;
 	kwo_report_trap(&call, &req->trap);
+	kwo_stat_ended(&call);
 	if (ret)
 		goto fail;
+	kwo_obs_add(&k->obs, obj, k->inst, kwo_le32(header + 20),
+		    req->object_len);
 	*out = k;
 	return 0;
 fail:

@@ -10,6 +10,9 @@
 
 #include <linux/types.h>
 #include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/sched.h>
+#include <linux/kwo.h>
 
 /*
  * execmem.c: executable memory for generated code (kwo_plat_code_* of
@@ -87,6 +90,50 @@ int kwo_stdio_attach(struct kwo_stdio *slots, const __s32 *stdio);
 void kwo_stdio_detach(struct kwo_stdio *slots);
 void kwo_stdio_free(struct kwo_stdio *slots);
 void kwo_stdio_printk(const struct kwo_stdio *s, const u8 *data, size_t len);
+
+/*
+ * debugfs.c: the counters and the root-only files of /sys/kernel/debug/kwo/
+ * (stats, instances, symbols). Each instance embeds a kwo_obs, on the
+ * registry from kwo_obs_add() until kwo_obs_del(); the registry's lock
+ * keeps it, and the instance it describes, alive while a file shows it.
+ * The counters are written under the instance's lock after each call and
+ * read without it.
+ */
+struct kwo_object;
+struct kwo_instance;
+struct kwo_call;
+
+struct kwo_obs {
+	struct list_head node;
+	u64 id;				/* in load order, from 1 */
+	pid_t pid;			/* tgid of the loader */
+	char comm[TASK_COMM_LEN];	/* of the loader */
+	char name[KWO_NAME_LEN];	/* KWO_IOC_SET_NAME, or "" */
+	u32 checksum;			/* the object's, naming the unnamed */
+	u64 object_len;
+	const struct kwo_object *obj;
+	const struct kwo_instance *inst;
+	u64 mem_size;			/* after the last call */
+	u64 invokes;			/* KWO_IOC_INVOKE calls that ran */
+	u64 traps;			/* of which trapped */
+	u64 wasm_ns;			/* time inside those calls */
+};
+
+void kwo_debugfs_init(void);
+void kwo_debugfs_exit(void);
+void kwo_obs_add(struct kwo_obs *o, const struct kwo_object *obj,
+		 const struct kwo_instance *inst, u32 checksum, u64 object_len);
+void kwo_obs_del(struct kwo_obs *o);
+int kwo_obs_set_name(struct kwo_obs *o, const struct kwo_name *req);
+/* A KWO_IOC_LOAD that made an instance (ok) or not. */
+void kwo_stat_load(bool ok);
+/* How a call into generated code ended (start function or invoke). */
+void kwo_stat_ended(const struct kwo_call *call);
+/* An invoke that ran on o, for ns; updates o's counters too. */
+void kwo_stat_invoke(struct kwo_obs *o, const struct kwo_call *call, u64 ns,
+		     u64 mem_size);
+/* A preemption point that gave up the CPU. */
+void kwo_stat_yield(void);
 
 /* main.c: module parameters. */
 extern unsigned int kwo_param_max_object;	/* bytes */

@@ -61,8 +61,10 @@ static int __init kwo_init(void)
 		ret = kwo_sign_init();
 	if (ret)
 		return ret;
+	kwo_debugfs_init();
 	ret = kwo_dev_init();
 	if (ret) {
+		kwo_debugfs_exit();
 		kwo_sign_exit();
 		return ret;
 	}
@@ -73,6 +75,7 @@ static int __init kwo_init(void)
 static void __exit kwo_exit(void)
 {
 	kwo_dev_exit();
+	kwo_debugfs_exit();
 	kwo_sign_exit();
 	pr_info("kwo: unloaded\n");
 }

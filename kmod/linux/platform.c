@@ -25,6 +25,7 @@
 #include <asm/neon.h>
 #endif
 
+#include "kwo_linux.h"
 #include "../core/kwo_platform.h"
 
 void *kwo_plat_zalloc(size_t size)
@@ -104,11 +105,14 @@ void kwo_plat_unwound(void)
  * instance's mutex, which every other user takes interruptibly, so the
  * freezer's fake signal moves them out of the way and a frozen holder
  * blocks no one from freezing; hence __refrigerator() without
- * try_to_freeze()'s "no locks held" assertion.
+ * try_to_freeze()'s "no locks held" assertion. A cond_resched() that
+ * switched tasks counts as a yield (debugfs stats); with full preemption
+ * it never does, the scheduler preempting the code from an interrupt.
  */
 void kwo_plat_resched(void)
 {
-	cond_resched();
+	if (cond_resched())
+		kwo_stat_yield();
 	if (unlikely(freezing(current)))
 		__refrigerator(false);
 }

@@ -59,6 +59,18 @@ pub struct KwoExportInfo {
     pub results: *const u8,
 }
 
+/// `struct kwo_symbol`
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KwoSymbol {
+    pub kind: u32,
+    pub func: u32,
+    pub code_off: u32,
+    pub code_len: u32,
+}
+
+pub const KWO_SYM_FUNC: u32 = 0;
+pub const KWO_SYM_TRAMP: u32 = 1;
 pub const KWO_STATUS_TRAP: u32 = 1;
 pub const KWO_STATUS_EXIT: u32 = 2;
 pub const KWO_TRAPPED: c_int = 1;
@@ -108,6 +120,9 @@ extern "C" {
         value: *mut u64,
         ty: *mut u8,
     ) -> c_int;
+    pub fn kwo_symbol_count(obj: *const KwoObject) -> u32;
+    pub fn kwo_symbol_get(obj: *const KwoObject, i: u32, sym: *mut KwoSymbol) -> c_int;
+    pub fn kwo_instance_code(inst: *const KwoInstance, size: *mut usize) -> *const c_void;
     pub fn kwo_memory_get(inst: *const KwoInstance, base: *mut *mut u8, size: *mut u64);
     /// `csrc/platform_user.h`: a file handle owning host descriptor `fd`.
     pub fn kwo_user_file_open(fd: c_int) -> *mut c_void;

@@ -399,6 +399,17 @@ impl KernelInstance {
         }
     }
 
+    /// Name the instance for observers (`KWO_IOC_SET_NAME`: debugfs,
+    /// `kwo ps`, `kwo perf-map`), as [`observer_name`] shapes it.
+    pub fn set_name(&self, name: &str) -> Result<(), RunError> {
+        let mut req = kwo_name::default();
+        let name = observer_name(name);
+        req.name[..name.len()].copy_from_slice(name.as_bytes());
+        ioctl(self.fd.as_raw_fd(), KWO_IOC_SET_NAME, &mut req)
+            .map(|_| ())
+            .map_err(|e| RunError::Load(format!("KWO_IOC_SET_NAME {name:?}: {e}")))
+    }
+
     /// The module's view of the instance (KWO_IOC_INFO).
     pub fn info(&self) -> Result<kwo_info, RunError> {
         let mut info = kwo_info::default();
@@ -483,16 +494,43 @@ fn finish(result: Result<(), RunError>) -> Result<ExitCode, RunError> {
     }
 }
 
+/// A name kwo.ko accepts for an instance (`KWO_IOC_SET_NAME`): `file`'s
+/// base name, control characters as `?`, cut to fit `KWO_NAME_LEN - 1`
+/// bytes at a character boundary; `-` if nothing is left.
+pub fn observer_name(file: &str) -> String {
+    let base = Path::new(file)
+        .file_name()
+        .map_or_else(|| file.to_string(), |n| n.to_string_lossy().into_owned());
+    let mut name = String::new();
+    for c in base.chars().map(|c| if c.is_control() { '?' } else { c }) {
+        if name.len() + c.len_utf8() > KWO_NAME_LEN - 1 {
+            break;
+        }
+        name.push(c);
+    }
+    if name.is_empty() {
+        name.push('-');
+    }
+    name
+}
+
+/// Load `kwo` and name the instance after `file` (when kwo.ko can name
+/// instances: an older module shows the object's checksum instead).
 fn load(
     kwo: &[u8],
+    file: &Path,
     config: &Config,
     printk: bool,
     files: &[PassedFile],
 ) -> Result<KernelInstance, RunError> {
     let dev = Device::open()?;
-    dev.version()?;
+    let features = dev.version()?.features;
     let opened = open_passed(files)?;
-    dev.load_with_files(kwo, config, printk, &passed_fds(&opened))
+    let inst = dev.load_with_files(kwo, config, printk, &passed_fds(&opened))?;
+    if features & KWO_FEAT_NAME != 0 {
+        inst.set_name(&file.display().to_string())?;
+    }
+    Ok(inst)
 }
 
 /// How `--file` opens a host file.
@@ -629,7 +667,7 @@ fn program_config(file: &Path, opts: &RunOptions) -> Config {
 /// kwo.ko as `kwo run --kernel FILE` loads it; its start function has run.
 pub fn open(file: &Path, opts: &RunOptions) -> Result<KernelInstance, RunError> {
     let kwo = crate::source::object_for_host(file, &opts.verify).map_err(RunError::Load)?;
-    load(&kwo, &program_config(file, opts), opts.printk, &opts.files)
+    load(&kwo, file, &program_config(file, opts), opts.printk, &opts.files)
 }
 
 /// A WASI reactor initializes itself before any other export is called
@@ -645,7 +683,7 @@ pub fn initialize(inst: &mut KernelInstance) -> Result<(), RunError> {
 /// instance, unload it. Checks that the kernel accepts the object.
 pub fn cmd_load(file: &Path, printk: bool) -> Result<ExitCode, RunError> {
     let kwo = read(file).map_err(RunError::Load)?;
-    let inst = match load(&kwo, &Config::default(), printk, &[]) {
+    let inst = match load(&kwo, file, &Config::default(), printk, &[]) {
         Ok(inst) => inst,
         Err(e) => return finish(Err(e)),
     };
@@ -781,6 +819,18 @@ mod tests {
             trap_info(&unknown, None).to_string(),
             "out of bounds memory access"
         );
+    }
+
+    #[test]
+    fn observer_names_fit_the_uapi() {
+        assert_eq!(observer_name("/objects/add.kwo"), "add.kwo");
+        assert_eq!(observer_name("a\nb.wasm"), "a?b.wasm");
+        assert_eq!(observer_name("/"), "/");
+        assert_eq!(observer_name(""), "-");
+        let long = "é".repeat(40);
+        let cut = observer_name(&long);
+        assert_eq!(cut, "é".repeat(31));
+        assert!(cut.len() < KWO_NAME_LEN);
     }
 
     #[test]

@@ -7,6 +7,8 @@
 pub mod args;
 mod ffi;
 pub mod kernel;
+pub mod perfmap;
+pub mod ps;
 pub mod runtime;
 pub mod sign;
 pub mod source;

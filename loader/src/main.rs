@@ -184,6 +184,11 @@ enum Cmd {
         /// the program as WASI fd GUEST_FD (3-63). Repeatable.
         #[arg(long = "file", value_name = "GUEST_FD=HOSTPATH[:r|w|rw]", requires = "kernel")]
         files: Vec<kernel::PassedFile>,
+        /// Profiling support: `perfmap` writes /tmp/perf-PID.map, perf's
+        /// symbol map for JIT code, before the program runs. Not with
+        /// --kernel (there: kwo perf-map).
+        #[arg(long, value_name = "STRATEGY", value_parser = ["perfmap"], conflicts_with = "kernel")]
+        profile: Option<String>,
         /// The program (.wasm, .wat or .kwo, told apart by content), then
         /// its arguments (WASI argv[1..], or the export's with --invoke).
         #[arg(value_name = "FILE [ARGS]", required = true, num_args = 1.., trailing_var_arg = true)]
@@ -239,6 +244,20 @@ enum Cmd {
         /// The export, then its arguments.
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         call: Vec<String>,
+    },
+    /// List the instances living in kwo.ko (its debugfs `instances` file;
+    /// root, debugfs mounted).
+    Ps,
+    /// Print kwo.ko's global counters (its debugfs `stats` file).
+    Stats,
+    /// Name kwo functions in kernel samples: `perf script | kwo perf-map`
+    /// rewrites each kernel address in a kwo instance's code as
+    /// kwo:OBJECT:FUNCTION+0xOFF (symbols from kwo.ko's debugfs).
+    PerfMap {
+        /// Read the symbols from FILE, a copy of
+        /// /sys/kernel/debug/kwo/symbols saved while the instances lived.
+        #[arg(long, value_name = "FILE")]
+        symbols: Option<PathBuf>,
     },
     /// Verify, compile, load into kwo.ko, run `_start`, unload: `kwo run
     /// --kernel` for modules.
@@ -784,6 +803,7 @@ fn cmd_run(
     preopens: Vec<Preopen>,
     invoke: Option<&str>,
     args: &[String],
+    perfmap: bool,
 ) -> Result<ExitCode, Failure> {
     let kwo = object_for_host(file, &program.verify)?;
     let mut argv = vec![file.display().to_string()];
@@ -804,6 +824,10 @@ fn cmd_run(
         Ok(inst) => inst,
         Err(e) => return finish(Err(e)),
     };
+    if perfmap {
+        let name = kernel::observer_name(&file.display().to_string());
+        kwo_loader::perfmap::write_perf_map(&inst, &name).map_err(Failure::Load)?;
+    }
     let result = run_program(&mut inst, invoke, args)?;
     let lost = inst.lost_output().map(|e| e.to_string());
     kernel::finish_with_output(finish(result.map(|()| ExitCode::SUCCESS)), lost)
@@ -1074,13 +1098,15 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
             printk,
             dirs,
             files,
+            profile,
             file_and_args: list,
         } => {
             let program = program.resolve().map_err(Failure::Usage)?;
             let (file, args) = file_and_args(list);
             if !*kernel {
                 let preopens = dirs.iter().map(|d| preopen(d)).collect();
-                return cmd_run(file, &program, preopens, invoke.as_deref(), args);
+                let perfmap = profile.is_some();
+                return cmd_run(file, &program, preopens, invoke.as_deref(), args, perfmap);
             }
             // kernel::cmd_run takes the export and its arguments as one list.
             let (call, argv): (Vec<String>, &[String]) = match invoke {
@@ -1110,6 +1136,11 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
             cmd_bench(file, &flags, &program, call)
         }
         Cmd::Load { file, printk } => finish(kernel::cmd_load(file, *printk)),
+        Cmd::Ps => kwo_loader::ps::cmd_ps().map(|()| ExitCode::SUCCESS).map_err(Failure::Load),
+        Cmd::Stats => kwo_loader::ps::cmd_stats().map(|()| ExitCode::SUCCESS).map_err(Failure::Load),
+        Cmd::PerfMap { symbols } => kwo_loader::ps::cmd_perf_map(symbols.as_deref())
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Failure::Load),
         Cmd::Invoke {
             program,
             printk,

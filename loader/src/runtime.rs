@@ -618,6 +618,39 @@ impl Instance {
         unsafe { std::slice::from_raw_parts(base, size as usize) }
     }
 
+    /// The instance's sealed code: where it starts and how many bytes.
+    pub fn code_range(&self) -> (usize, usize) {
+        let mut size = 0usize;
+        // SAFETY: out-parameter only; the instance is live.
+        let base = unsafe { ffi::kwo_instance_code(self.inst, &mut size) };
+        (base as usize, size)
+    }
+
+    /// Every piece of the instance's code, from the C core's code map (the
+    /// one kwo.ko's debugfs `symbols` file lists): defined functions, then
+    /// trampolines, then the veneers.
+    pub fn symbols(&self) -> Vec<CodeSymbol> {
+        let (base, _) = self.code_range();
+        // SAFETY: the object is loaded; i stays below the count.
+        let count = unsafe { ffi::kwo_symbol_count(self.obj) };
+        (0..count)
+            .filter_map(|i| {
+                let mut sym = ffi::KwoSymbol::default();
+                // SAFETY: as above; sym is written on success.
+                (unsafe { ffi::kwo_symbol_get(self.obj, i, &mut sym) } == 0).then_some(sym)
+            })
+            .map(|sym| CodeSymbol {
+                start: base + sym.code_off as usize,
+                len: sym.code_len as usize,
+                kind: match sym.kind {
+                    ffi::KWO_SYM_FUNC => SymbolKind::Func(sym.func),
+                    ffi::KWO_SYM_TRAMP => SymbolKind::Trampoline(sym.func),
+                    _ => SymbolKind::Veneers,
+                },
+            })
+            .collect()
+    }
+
     /// With [`Stdio::Capture`]: bytes the program wrote to fd 1 since the
     /// last take (empty with [`Stdio::Inherit`]).
     pub fn take_stdout(&mut self) -> Vec<u8> {
@@ -678,6 +711,26 @@ impl Instance {
         let [a, b, c] = fds;
         Ok(StdioFiles(vec![a?, b?, c?]))
     }
+}
+
+/// A piece of an instance's code ([`Instance::symbols`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSymbol {
+    /// Its address in this process.
+    pub start: usize,
+    pub len: usize,
+    pub kind: SymbolKind,
+}
+
+/// What a [`CodeSymbol`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymbolKind {
+    /// The body of the wasm function with this index.
+    Func(u32),
+    /// The array-call trampoline calling this wasm function.
+    Trampoline(u32),
+    /// The jumps to host functions appended after the object's code.
+    Veneers,
 }
 
 /// Open each preopen's directory after `files` (fds 3, 4, ...); returns

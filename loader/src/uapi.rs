@@ -14,6 +14,7 @@ pub const KWO_FEAT_FPU: u32 = 1 << 0;
 pub const KWO_FEAT_PRINTK: u32 = 1 << 1;
 pub const KWO_FEAT_STDIO: u32 = 1 << 2;
 pub const KWO_FEAT_FILES: u32 = 1 << 3;
+pub const KWO_FEAT_NAME: u32 = 1 << 4;
 
 pub const KWO_LOAD_PRINTK: u32 = 1 << 0;
 pub const KWO_LOAD_STDIO: u32 = 1 << 1;
@@ -127,6 +128,25 @@ pub struct kwo_info {
     pub signer: [u8; KWO_SIGNER_LEN],
 }
 
+pub const KWO_NAME_LEN: usize = 64;
+
+/// `struct kwo_name`
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct kwo_name {
+    pub name: [u8; KWO_NAME_LEN],
+    pub reserved: [u64; 2],
+}
+
+impl Default for kwo_name {
+    fn default() -> Self {
+        kwo_name {
+            name: [0; KWO_NAME_LEN],
+            reserved: [0; 2],
+        }
+    }
+}
+
 const KWO_IOC_MAGIC: u32 = 0xb7;
 const IOC_WRITE: u32 = 1;
 const IOC_READ: u32 = 2;
@@ -148,6 +168,7 @@ pub const KWO_IOC_INVOKE: u32 = ioc(
     std::mem::size_of::<kwo_invoke>(),
 );
 pub const KWO_IOC_INFO: u32 = ioc(IOC_READ, 0x03, std::mem::size_of::<kwo_info>());
+pub const KWO_IOC_SET_NAME: u32 = ioc(IOC_WRITE, 0x04, std::mem::size_of::<kwo_name>());
 
 #[cfg(test)]
 mod tests {
@@ -213,6 +234,9 @@ mod tests {
         size!(kwo_info);
         off!(kwo_info, target, obj_flags, exports, load_flags, object_len, mem_size, mem_max);
         off!(kwo_info, invocations, traps, sig_flags, sig_kwo_version, signer);
+        size!(kwo_name);
+        off!(kwo_name, name, reserved);
+        num!(KWO_FEAT_NAME, KWO_NAME_LEN, KWO_IOC_SET_NAME);
         num!(
             KWO_API_VERSION,
             KWO_MAX_VALS,

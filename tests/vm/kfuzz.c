@@ -405,6 +405,7 @@ static void op_raw(__u64 *s)
 	};
 	static const unsigned long known[] = {
 		KWO_IOC_VERSION, KWO_IOC_LOAD, KWO_IOC_INVOKE, KWO_IOC_INFO,
+		KWO_IOC_SET_NAME,
 	};
 	__u64 buf[64];
 	unsigned long cmd;
@@ -417,11 +418,11 @@ static void op_raw(__u64 *s)
 		buf[i] = below(s, 4) ? 0 : rnd(s);
 	switch (below(s, 3)) {
 	case 0:		/* a known number with another size or direction */
-		cmd = _IOC(dirs[below(s, 4)], KWO_IOC_MAGIC, below(s, 5),
+		cmd = _IOC(dirs[below(s, 4)], KWO_IOC_MAGIC, below(s, 6),
 			   below(s, 2) ? below(s, 512) : below(s, 1u << 14));
 		break;
 	case 1:		/* a known request on the wrong kind of fd, or not */
-		cmd = known[below(s, 4)];
+		cmd = known[below(s, sizeof(known) / sizeof(known[0]))];
 		break;
 	default:	/* any number of ours */
 		cmd = _IOC(dirs[below(s, 4)], KWO_IOC_MAGIC, below(s, 256),

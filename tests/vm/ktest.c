@@ -67,6 +67,12 @@
  *	ktest sigint MS OUT CMD ARGS...		SIGINT (default disposition)
  *						ends CMD (output to OUT)
  *						after MS ms
+ *	ktest obs ADD_OBJ TRAPS_OBJ		debugfs: counters move by
+ *						what this process does,
+ *						instances and symbols list a
+ *						named and an unnamed instance
+ *						while open; KWO_IOC_SET_NAME's
+ *						refusals
  *	ktest stdio OBJ				streamed stdio requests: a
  *						pipe as fd 1, refusals,
  *						EPIPE in write_errno, the
@@ -1881,6 +1887,288 @@ static int cmd_sigfuzz(int argc, char **argv)
 	return !!failures;
 }
 
+/* kwo.ko's debugfs files (the suite mounts debugfs before ktest obs). */
+#define KWO_DEBUGFS	"/sys/kernel/debug/kwo/"
+
+/* The whole text of a debugfs file, NUL-terminated; exits if unreadable. */
+static char *read_text(const char *name)
+{
+	char path[128];
+	size_t len = 0, cap = 4096;
+	ssize_t n;
+	char *buf = malloc(cap);
+	int fd;
+
+	snprintf(path, sizeof(path), KWO_DEBUGFS "%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || !buf) {
+		printf("KTEST FAIL %s: open %s: %s\n", test_name, path, strerror(errno));
+		exit(1);
+	}
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (len + 1 == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			if (!buf)
+				exit(1);
+		}
+	}
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
+/* A "NAME VALUE" line of stats, or -1 if missing. */
+static long long stat_of(const char *stats, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = stats;
+
+	for (; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, name, n) && p[n] == ' ')
+			return strtoll(p + n + 1, NULL, 10);
+	return -1;
+}
+
+static void stat_delta(const char *before, const char *after, const char *name,
+		       long long want)
+{
+	long long d = stat_of(after, name) - stat_of(before, name);
+
+	if (stat_of(before, name) < 0 || d != want)
+		fail("stats %s moved by %lld, want %lld", name, d, want);
+}
+
+/* The instances line whose name field is name, copied to line; 0 if none. */
+static int instance_line(const char *name, char *line, size_t size)
+{
+	char *text = read_text("instances"), *l, *save = NULL, f[4][128];
+	int found = 0;
+
+	for (l = strtok_r(text, "\n", &save); l && !found; l = strtok_r(NULL, "\n", &save))
+		if (sscanf(l, "%127s %127s %127s %127s", f[0], f[1], f[2], f[3]) == 4 &&
+		    !strcmp(f[3], name)) {
+			snprintf(line, size, "%s", l);
+			found = 1;
+		}
+	free(text);
+	return found;
+}
+
+static int set_name(int ifd, const struct kwo_name *req)
+{
+	return ioctl(ifd, KWO_IOC_SET_NAME, req) ? -errno : 0;
+}
+
+/* KWO_IOC_SET_NAME refuses what breaks the uapi's rules. */
+static void obs_name_refusals(int ifd)
+{
+	struct kwo_name req;
+	int ret;
+
+	memset(&req, 0, sizeof(req));
+	ret = set_name(ifd, &req);
+	if (ret != -EINVAL)
+		fail("empty name: %d", ret);
+	memset(req.name, 'a', sizeof(req.name));
+	if (set_name(ifd, &req) != -EINVAL)
+		fail("a name without its NUL accepted");
+	memset(&req, 0, sizeof(req));
+	strcpy(req.name, "tab\there");
+	if (set_name(ifd, &req) != -EINVAL)
+		fail("a control character accepted");
+	strcpy(req.name, "ok");
+	req.name[10] = 'x';
+	if (set_name(ifd, &req) != -EINVAL)
+		fail("bytes after the NUL accepted");
+	req.name[10] = 0;
+	req.reserved[1] = 1;
+	if (set_name(ifd, &req) != -EINVAL)
+		fail("a nonzero reserved field accepted");
+	if (ioctl(ifd, KWO_IOC_SET_NAME, (void *)8) != -1 || errno != EFAULT)
+		fail("a bad address is not EFAULT");
+}
+
+/* kwo_header.section_off, and the SECTIONS entry of kind; NULL if none. */
+static const unsigned char *obj_section(const unsigned char *obj, size_t len,
+					uint32_t kind, uint32_t *count)
+{
+	uint32_t off, n, i, k;
+
+	memcpy(&off, obj + 32, 4);
+	memcpy(&n, obj + 36, 4);
+	for (i = 0; i < n && off + 16 * (i + 1) <= len; i++) {
+		memcpy(&k, obj + off + 16 * i, 4);
+		if (k != kind)
+			continue;
+		memcpy(count, obj + off + 16 * i + 4, 4);
+		memcpy(&k, obj + off + 16 * i + 8, 4);
+		return obj + k;
+	}
+	*count = 0;
+	return NULL;
+}
+
+/*
+ * Pieces of code kwo.ko must list for an object: its defined functions,
+ * its distinct trampolines (function exports and start), the veneers.
+ */
+static unsigned int obj_symbols(const unsigned char *obj, size_t len)
+{
+	uint32_t nfuncs, nexports, i, j, kind, tramp, other, start;
+	const unsigned char *x = obj_section(obj, len, 9, &nexports);
+	unsigned int n;
+
+	obj_section(obj, len, 5, &nfuncs);
+	memcpy(&start, obj + 48, 4);
+	n = nfuncs + 1 + (start != 0xffffffffu);
+	for (i = 0; i < nexports; i++) {
+		memcpy(&kind, x + 24 * i, 4);
+		memcpy(&tramp, x + 24 * i + 16, 4);
+		if (kind || tramp == start)
+			continue;
+		for (j = 0; j < i; j++) {
+			memcpy(&kind, x + 24 * j, 4);
+			memcpy(&other, x + 24 * j + 16, 4);
+			if (!kind && other == tramp)
+				break;
+		}
+		n += j == i;
+	}
+	return n;
+}
+
+/*
+ * symbols lists every piece of the instance named name: as many lines as
+ * the object has pieces, each START < END, none overlapping, each defined
+ * function (unnamed here: func[N]) once.
+ */
+static void obs_symbols(const char *name, const unsigned char *obj, size_t len)
+{
+	char *text = read_text("symbols"), *l, *save = NULL, sym[256], prefix[96];
+	unsigned long long start, end, starts[64], ends[64];
+	unsigned int n = 0, want = obj_symbols(obj, len), i, j, funcs[64] = { 0 };
+	char more;
+	uint32_t nfuncs;
+
+	obj_section(obj, len, 5, &nfuncs);
+	snprintf(prefix, sizeof(prefix), "kwo:%s:", name);
+	for (l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(l, "%llx %llx %255s", &start, &end, sym) != 3) {
+			fail("symbols line '%s'", l);
+			continue;
+		}
+		if (strncmp(sym, prefix, strlen(prefix)))
+			continue;
+		if (n == 64 || start >= end) {
+			fail("symbols: line '%s' (%u so far)", l, n);
+			break;
+		}
+		starts[n] = start;
+		ends[n++] = end;
+		if (sscanf(sym + strlen(prefix), "func[%u]%c", &i, &more) == 1 && i < 64)
+			funcs[i]++;
+	}
+	free(text);
+	if (n != want)
+		fail("symbols: %u lines for %s, the object has %u pieces", n, name, want);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n; j++)
+			if (i != j && starts[i] < ends[j] && starts[j] < ends[i])
+				fail("symbols: %llx-%llx overlaps %llx-%llx",
+				     starts[i], ends[i], starts[j], ends[j]);
+	for (i = 0; i < nfuncs && i < 64; i++)
+		if (funcs[i] != 1)
+			fail("symbols: func[%u] listed %u times", i, funcs[i]);
+}
+
+/*
+ * ktest obs ADD_OBJ TRAPS_OBJ: the debugfs counters move by exactly what
+ * this process does (the suite runs nothing else meanwhile), instances
+ * lists a live instance with its name, pid and counts and forgets it on
+ * close, symbols lists every piece of its code, and KWO_IOC_SET_NAME
+ * validates its argument.
+ */
+static int cmd_obs(int argc, char **argv)
+{
+	int dev = open_dev(), a, t, i;
+	char *before, *after, line[512], want[512], crcname[32], junk[64] = "junk";
+	struct kwo_name req = { 0 };
+	struct kwo_invoke inv;
+	size_t alen, tlen;
+	unsigned char *aobj, *tobj;
+	uint32_t crc;
+
+	if (argc < 2)
+		return 2;
+	aobj = read_file(argv[0], &alen);
+	tobj = read_file(argv[1], &tlen);
+	before = read_text("stats");
+	a = load_file(dev, argv[0]);
+	t = load_file(dev, argv[1]);
+	if (load(dev, junk, sizeof(junk), NULL, 0, NULL) != -EINVAL)
+		fail("a junk object is not EINVAL");
+	strcpy(req.name, "ktest-obs add");
+	if (set_name(a, &req))
+		fail("KWO_IOC_SET_NAME: %s", strerror(errno));
+	obs_name_refusals(a);
+	for (i = 0; i < 3; i++) {
+		memset(&inv, 0, sizeof(inv));
+		inv.nvals = 2;
+		inv.types[0] = VAL_I32;
+		inv.types[1] = VAL_I32;
+		inv.vals[0] = i;
+		inv.vals[1] = 1;
+		if (invoke(a, "add", &inv, NULL, 0) || inv.vals[0] != (__u64)i + 1)
+			fail("add %d 1", i);
+	}
+	for (i = 0; i < 2; i++)
+		if (call_trapping(t, "unreachable", 1))
+			fail("unreachable did not trap");
+	after = read_text("stats");
+	stat_delta(before, after, "loads", 2);
+	stat_delta(before, after, "load_failures", 1);
+	stat_delta(before, after, "instances", 2);
+	stat_delta(before, after, "invokes", 5);
+	stat_delta(before, after, "traps", 2);
+	stat_delta(before, after, "trap_unreachable", 2);
+	stat_delta(before, after, "trap_memory_oob", 0);
+	stat_delta(before, after, "exits", 0);
+	if (stat_of(after, "wasm_ns") <= stat_of(before, "wasm_ns") ||
+	    stat_of(after, "yields") < 0)
+		fail("stats: wasm_ns did not grow, or no yields line");
+	free(before);
+	free(after);
+
+	/* id pid comm name object_bytes memory_bytes invokes traps wasm_ns */
+	if (!instance_line("ktest-obs\\040add", line, sizeof(line)))
+		fail("instances: no line for the named instance");
+	snprintf(want, sizeof(want), " %d ktest ktest-obs\\040add %zu 0 3 0 ",
+		 (int)getpid(), alen);
+	if (!strstr(line, want))
+		fail("instances: '%s' lacks '%s'", line, want);
+	memcpy(&crc, tobj + 20, 4);
+	snprintf(crcname, sizeof(crcname), "crc-%08x", crc);
+	snprintf(want, sizeof(want), " %d ktest %s %zu 65536 2 2 ",
+		 (int)getpid(), crcname, tlen);
+	if (!instance_line(crcname, line, sizeof(line)) || !strstr(line, want))
+		fail("instances: the unnamed instance: '%s', want '%s'", line, want);
+	obs_symbols("ktest-obs\\040add", aobj, alen);
+
+	close(a);
+	if (instance_line("ktest-obs\\040add", line, sizeof(line)))
+		fail("instances: still listed after close: '%s'", line);
+	close(t);
+	if (instance_line(crcname, line, sizeof(line)))
+		fail("instances: the unnamed one still listed after close");
+	free(aobj);
+	free(tobj);
+	if (!failures)
+		ok("debugfs counters, instances and symbols");
+	return !!failures;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -1937,7 +2225,9 @@ int main(int argc, char **argv)
 		return cmd_memfill(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "sigint"))
 		return cmd_sigint(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "obs"))
+		return cmd_obs(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio|sig|sigfuzz|keyadd|keyunlink|files|sigint|memfill ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio|sig|sigfuzz|keyadd|keyunlink|files|sigint|memfill|obs ...\n");
 	return 2;
 }

@@ -292,7 +292,7 @@ pack_initramfs() {
 	mkdir -p "$r"/{bin,proc,sys,dev,preload}
 	cp "$BUSYBOX" "$r/bin/busybox"
 	cp "$HERE/guest/init" "$HERE/guest/suite.sh" "$HERE/guest/cli.sh" \
-		"$HERE/guest/stdio.sh" "$HERE/guest/sign.sh" "$r/"
+		"$HERE/guest/stdio.sh" "$HERE/guest/sign.sh" "$HERE/guest/obs.sh" "$r/"
 	cp "$OUT/kmod/kwo.ko" "$r/"
 	cp "$OUT/ktest" "$OUT/kfuzz" "$r/bin/"
 	cp "${KWO_GUEST:-$KWO}" "$r/bin/kwo"

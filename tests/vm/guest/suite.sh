@@ -120,6 +120,7 @@ step ktest memfill /objects/memgrow.kwo grow_many 4095 4096 0
 step ktest stdio /objects/hello.kwo
 step ktest files /objects/nop.kwo
 . /cli.sh
+. /obs.sh
 . /stdio.sh
 . /sign.sh
 

@@ -11,6 +11,7 @@
  *	ifd = ioctl(fd, KWO_IOC_LOAD, &load);		// CAP_SYS_ADMIN; new fd
  *	ioctl(ifd, KWO_IOC_INVOKE, &inv);		// call an export
  *	ioctl(ifd, KWO_IOC_INFO, &info);
+ *	ioctl(ifd, KWO_IOC_SET_NAME, &name);		// optional, for observers
  *	close(ifd);					// frees the instance
  *
  * All pointers are passed as __u64. All structs have explicit padding and
@@ -52,6 +53,7 @@ struct kwo_version {
 #define KWO_FEAT_PRINTK		(1u << 1)	/* KWO_LOAD_PRINTK is honoured */
 #define KWO_FEAT_STDIO		(1u << 2)	/* KWO_LOAD_STDIO, KWO_INVOKE_STDIO */
 #define KWO_FEAT_FILES		(1u << 3)	/* KWO_LOAD_FILES */
+#define KWO_FEAT_NAME		(1u << 4)	/* KWO_IOC_SET_NAME */
 
 /* KWO_IOC_LOAD: flags */
 #define KWO_LOAD_PRINTK		(1u << 0)	/* mirror stdout/stderr to the kernel log */
@@ -223,10 +225,34 @@ struct kwo_info {
 	char signer[KWO_SIGNER_LEN];
 };
 
+/*
+ * KWO_IOC_SET_NAME: name the instance for observers: the root-only
+ * debugfs files /sys/kernel/debug/kwo/instances and symbols (`kwo ps`,
+ * `kwo perf-map`) show it, and nothing else uses it. Optional: an unnamed
+ * instance shows as "crc-" and its object's checksum in 8 hex digits. The
+ * kwo CLI names an instance after its file's base name.
+ *
+ * Why an ioctl of its own rather than a field of KWO_IOC_LOAD: the load
+ * request has no reserved room left for a name, and naming is the caller's
+ * business after the load, as often as it likes (the last name wins).
+ *
+ * name: 1 to KWO_NAME_LEN - 1 bytes, NUL-terminated, the rest of the array
+ * NUL too; no byte below 0x20 and no 0x7f (bytes from 0x80 up pass, for
+ * UTF-8). reserved must be zero. Errors: EINVAL for a name breaking these
+ * rules, EFAULT for a bad address.
+ */
+#define KWO_NAME_LEN		64
+
+struct kwo_name {
+	char name[KWO_NAME_LEN];	/* in */
+	__u64 reserved[2];		/* in: zero */
+};
+
 #define KWO_IOC_MAGIC	0xb7
 #define KWO_IOC_VERSION	_IOWR(KWO_IOC_MAGIC, 0x00, struct kwo_version)
 #define KWO_IOC_LOAD	_IOWR(KWO_IOC_MAGIC, 0x01, struct kwo_load)
 #define KWO_IOC_INVOKE	_IOWR(KWO_IOC_MAGIC, 0x02, struct kwo_invoke)
 #define KWO_IOC_INFO	_IOR(KWO_IOC_MAGIC, 0x03, struct kwo_info)
+#define KWO_IOC_SET_NAME	_IOW(KWO_IOC_MAGIC, 0x04, struct kwo_name)
 
 #endif /* _UAPI_LINUX_KWO_H */
