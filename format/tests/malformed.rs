@@ -61,7 +61,7 @@ fn header_rules() {
     rejects(
         patched(X86, |_| HDR_OBJECT_LEN + 4, 1).0,
         HDR_OBJECT_LEN,
-        "object_len 4294968600",
+        "object_len 4294968757",
     );
     field_rejects(|_| HDR_TARGET, 3, "unknown target 3");
     field_rejects(|_| HDR_TARGET, 0, "unknown target 0");
@@ -93,14 +93,14 @@ fn object_size_limit() {
 fn section_table_rules() {
     field_rejects(
         |_| HDR_SECTION_COUNT,
-        14,
-        "14 sections exceed the limit of 13",
+        15,
+        "15 sections exceed the limit of 14",
     );
     field_rejects(|_| HDR_SECTION_OFF, 68, "not 8-byte aligned");
     field_rejects(|_| HDR_SECTION_OFF, 56, "overlaps the header");
     field_rejects(|_| HDR_SECTION_OFF, 0x4f8, "section table out of bounds");
     field_rejects(|_| 64 + SEC_KIND, 0, "section 0 has unknown kind 0");
-    field_rejects(|_| 64 + SEC_KIND, 14, "section 0 has unknown kind 14");
+    field_rejects(|_| 64 + SEC_KIND, 15, "section 0 has unknown kind 15");
     rejects(
         patched(X86, |_| 80 + SEC_KIND, KWO_SEC_CODE).0,
         80,
