@@ -1,7 +1,8 @@
 //! The kwo loader library: the userspace runtime over the portable C core
 //! ([`runtime`]). The `kwo` command-line tool (`src/main.rs`) is built on
 //! it; [`kernel`] is the ioctl client for `kwo.ko` (`/dev/kwo`, [`uapi`]);
-//! [`source`] reads the program files both accept.
+//! [`source`] reads the program files both accept; [`symbols`] names the
+//! source lines of code offsets.
 
 pub mod args;
 mod ffi;
@@ -9,4 +10,5 @@ pub mod kernel;
 pub mod runtime;
 pub mod sign;
 pub mod source;
+pub mod symbols;
 pub mod uapi;
