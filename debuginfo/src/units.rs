@@ -180,7 +180,12 @@ impl Collected {
         entry: &gimli::DebuggingInformationEntry<Reader<'a>>,
     ) -> CallSite {
         let number = |at| entry.attr_value(at).and_then(|v| v.udata_value()).unwrap_or(0);
-        let file = file_path(unit, header, number(gimli::DW_AT_call_file));
+        // gimli gives DW_AT_call_file as a file index, not a number.
+        let file_index = match entry.attr_value(gimli::DW_AT_call_file) {
+            Some(AttributeValue::FileIndex(i)) => i,
+            other => other.and_then(|v| v.udata_value()).unwrap_or(0),
+        };
+        let file = file_path(unit, header, file_index);
         CallSite {
             file: self.strings.id(&file),
             line: clamp32(number(gimli::DW_AT_call_line)),
