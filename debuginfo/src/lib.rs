@@ -45,10 +45,11 @@ pub fn line_table(wasm: &[u8]) -> (Option<LineTable>, Vec<String>) {
     }
     let collected = read_units(&module, &mut warnings);
     let table = build(&module, &collected);
+    let mut warnings = warnings.finish();
     if table.is_none() {
         warnings.push("DWARF has no line information for the code: no line table".into());
     }
-    (table, warnings.finish())
+    (table, warnings)
 }
 
 /// The parts of the module the DWARF reader needs.
