@@ -706,3 +706,26 @@ fn random_mutations() {
         assert!(rejected > 1000, "only {rejected} mutants rejected");
     }
 }
+
+/// The LINES section is debug data: the object readers check its place and
+/// its count (0, a byte section) like any section's, never its contents,
+/// which only `LineTable::decode` judges.
+#[test]
+fn line_table_contents_do_not_make_an_object_invalid() {
+    field_rejects(|b| section(b, KWO_SEC_LINES).0 + SEC_COUNT, 1, "(lines) has count 1, not 0");
+    let mut obj = sample(X86);
+    obj.lines = b"not a line table".to_vec();
+    let parsed = Object::parse(&obj.to_bytes()).expect("garbage LINES contents are accepted");
+    assert_eq!(parsed.lines, obj.lines);
+    assert!(kwo_format::lines::LineTable::decode(&parsed.lines).is_err());
+    assert!(describe(&parsed).contains("\nline table: unreadable (offset 0x0: line table: "));
+    let good = sample(X86);
+    let table = kwo_format::lines::LineTable::decode(&good.lines).unwrap();
+    assert_eq!(table, common::sample_lines());
+    assert!(describe(&good).contains("\nline table: 4 rows, 2 frames, "));
+    // Found in the object bytes as a runtime finds it, without a parse.
+    assert_eq!(kwo_format::lines::LineTable::from_object(&good.to_bytes()), Ok(Some(table)));
+    let mut none = sample(X86);
+    none.lines.clear();
+    assert_eq!(kwo_format::lines::LineTable::from_object(&none.to_bytes()), Ok(None));
+}
