@@ -149,5 +149,7 @@ pub fn build(module: &VerifiedModule, opts: &Options, linked: Linked) -> Object 
         relocs: linked.relocs,
         traps: linked.traps,
         code: linked.code,
+        // The CLI adds the line table from the module's DWARF (kwo-debuginfo).
+        lines: Vec::new(),
     }
 }

@@ -40,7 +40,9 @@ pub const KWO_SEC_DATA: u32 = 10;
 pub const KWO_SEC_ELEMS: u32 = 11;
 pub const KWO_SEC_RELOCS: u32 = 12;
 pub const KWO_SEC_TRAPS: u32 = 13;
-pub const KWO_SEC_MAX: u32 = 13;
+/// Optional source line table (debug data; `crate::lines`).
+pub const KWO_SEC_LINES: u32 = 14;
+pub const KWO_SEC_MAX: u32 = 14;
 
 pub const KWO_VAL_I32: u32 = 0x7f;
 pub const KWO_VAL_I64: u32 = 0x7e;

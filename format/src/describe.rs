@@ -8,9 +8,10 @@ use crate::*;
 use std::fmt::Write;
 
 /// Describes an object: header, sections, functions, exports, imports,
-/// memory, tables, globals, segments, relocations and trap sites. Section
-/// offsets are those of the canonical encoding ([`Object::to_bytes`]),
-/// which is the layout of every object the compiler writes.
+/// memory, tables, globals, segments, relocations, trap sites and the
+/// line table's size. Section offsets are those of the canonical encoding
+/// ([`Object::to_bytes`]), which is the layout of every object the
+/// compiler writes.
 pub fn describe(obj: &Object) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
@@ -26,7 +27,8 @@ fn write_all(out: &mut String, obj: &Object) -> std::fmt::Result {
     write_storage(out, obj)?;
     write_segments(out, obj)?;
     write_relocs(out, obj)?;
-    write_traps(out, obj)
+    write_traps(out, obj)?;
+    write_lines(out, obj)
 }
 
 fn write_header(out: &mut String, obj: &Object) -> std::fmt::Result {
@@ -241,6 +243,23 @@ fn write_traps(out: &mut String, obj: &Object) -> std::fmt::Result {
         )?;
     }
     Ok(())
+}
+
+/// Whether the object carries a line table, and its size.
+fn write_lines(out: &mut String, obj: &Object) -> std::fmt::Result {
+    if obj.lines.is_empty() {
+        return writeln!(out, "line table: none");
+    }
+    match crate::lines::LineTable::decode(&obj.lines) {
+        Ok(t) => writeln!(
+            out,
+            "line table: {} rows, {} frames, {} bytes",
+            t.row_count(),
+            t.frame_count(),
+            obj.lines.len()
+        ),
+        Err(e) => writeln!(out, "line table: unreadable ({e})"),
+    }
 }
 
 /// " <name>" of a wasm function index, or nothing.

@@ -95,10 +95,10 @@ pub const TRAP_WASM_OFF: usize = 12;
 pub const RELOC_FIELD_SIZE: u32 = 4;
 
 /// Entry size of a section kind: `Some(0)` for the byte sections (CODE,
-/// BLOB), `None` for an unknown kind.
+/// BLOB, LINES), `None` for an unknown kind.
 pub fn entry_size(kind: u32) -> Option<u32> {
     Some(match kind {
-        KWO_SEC_CODE | KWO_SEC_BLOB => 0,
+        KWO_SEC_CODE | KWO_SEC_BLOB | KWO_SEC_LINES => 0,
         KWO_SEC_TYPES => KWO_TYPE_SIZE,
         KWO_SEC_IMPORTS => KWO_IMPORT_SIZE,
         KWO_SEC_FUNCS => KWO_FUNC_SIZE,
@@ -130,6 +130,7 @@ pub fn section_name(kind: u32) -> &'static str {
         KWO_SEC_ELEMS => "elems",
         KWO_SEC_RELOCS => "relocs",
         KWO_SEC_TRAPS => "traps",
+        KWO_SEC_LINES => "lines",
         _ => "unknown",
     }
 }

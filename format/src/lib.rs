@@ -16,6 +16,7 @@ mod crc;
 mod describe;
 pub mod layout;
 pub mod limits;
+pub mod lines;
 pub mod signature;
 mod read;
 mod write;
@@ -279,4 +280,8 @@ pub struct Object {
     pub relocs: Vec<Reloc>,
     /// Sorted by `code_off`.
     pub traps: Vec<TrapSite>,
+    /// The LINES section's bytes, empty when there is none: debug data
+    /// the readers keep without interpreting; [`lines::LineTable::decode`]
+    /// validates and decodes it.
+    pub lines: Vec<u8>,
 }

@@ -117,6 +117,7 @@ impl Object {
             elems,
             relocs,
             traps,
+            lines: p.section_bytes(KWO_SEC_LINES).to_vec(),
         })
     }
 }

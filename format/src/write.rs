@@ -42,6 +42,7 @@ impl Object {
         add(KWO_SEC_ELEMS, self.elems.len(), elems);
         add(KWO_SEC_RELOCS, self.relocs.len(), self.encode_relocs());
         add(KWO_SEC_TRAPS, self.traps.len(), self.encode_traps());
+        add(KWO_SEC_LINES, 0, self.lines.clone());
         self.assemble(&sections)
     }
 

@@ -103,6 +103,7 @@ fn rust_defines() -> Vec<(&'static str, u64)> {
         KWO_SEC_ELEMS,
         KWO_SEC_RELOCS,
         KWO_SEC_TRAPS,
+        KWO_SEC_LINES,
         KWO_SEC_MAX,
         KWO_VAL_I32,
         KWO_VAL_I64,

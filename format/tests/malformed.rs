@@ -61,7 +61,7 @@ fn header_rules() {
     rejects(
         patched(X86, |_| HDR_OBJECT_LEN + 4, 1).0,
         HDR_OBJECT_LEN,
-        "object_len 4294968600",
+        "object_len 4294968757",
     );
     field_rejects(|_| HDR_TARGET, 3, "unknown target 3");
     field_rejects(|_| HDR_TARGET, 0, "unknown target 0");
@@ -93,14 +93,14 @@ fn object_size_limit() {
 fn section_table_rules() {
     field_rejects(
         |_| HDR_SECTION_COUNT,
-        14,
-        "14 sections exceed the limit of 13",
+        15,
+        "15 sections exceed the limit of 14",
     );
     field_rejects(|_| HDR_SECTION_OFF, 68, "not 8-byte aligned");
     field_rejects(|_| HDR_SECTION_OFF, 56, "overlaps the header");
     field_rejects(|_| HDR_SECTION_OFF, 0x4f8, "section table out of bounds");
     field_rejects(|_| 64 + SEC_KIND, 0, "section 0 has unknown kind 0");
-    field_rejects(|_| 64 + SEC_KIND, 14, "section 0 has unknown kind 14");
+    field_rejects(|_| 64 + SEC_KIND, 15, "section 0 has unknown kind 15");
     rejects(
         patched(X86, |_| 80 + SEC_KIND, KWO_SEC_CODE).0,
         80,
@@ -705,4 +705,27 @@ fn random_mutations() {
         }
         assert!(rejected > 1000, "only {rejected} mutants rejected");
     }
+}
+
+/// The LINES section is debug data: the object readers check its place and
+/// its count (0, a byte section) like any section's, never its contents,
+/// which only `LineTable::decode` judges.
+#[test]
+fn line_table_contents_do_not_make_an_object_invalid() {
+    field_rejects(|b| section(b, KWO_SEC_LINES).0 + SEC_COUNT, 1, "(lines) has count 1, not 0");
+    let mut obj = sample(X86);
+    obj.lines = b"not a line table".to_vec();
+    let parsed = Object::parse(&obj.to_bytes()).expect("garbage LINES contents are accepted");
+    assert_eq!(parsed.lines, obj.lines);
+    assert!(kwo_format::lines::LineTable::decode(&parsed.lines).is_err());
+    assert!(describe(&parsed).contains("\nline table: unreadable (offset 0x0: line table: "));
+    let good = sample(X86);
+    let table = kwo_format::lines::LineTable::decode(&good.lines).unwrap();
+    assert_eq!(table, common::sample_lines());
+    assert!(describe(&good).contains("\nline table: 4 rows, 2 frames, "));
+    // Found in the object bytes as a runtime finds it, without a parse.
+    assert_eq!(kwo_format::lines::LineTable::from_object(&good.to_bytes()), Ok(Some(table)));
+    let mut none = sample(X86);
+    none.lines.clear();
+    assert_eq!(kwo_format::lines::LineTable::from_object(&none.to_bytes()), Ok(None));
 }

@@ -60,7 +60,8 @@ struct kwo_header {			/* 64 bytes */
 #define KWO_SEC_ELEMS		11u	/* struct kwo_elem[count] */
 #define KWO_SEC_RELOCS		12u	/* struct kwo_reloc[count] */
 #define KWO_SEC_TRAPS		13u	/* struct kwo_trap_site[count], sorted by code_off */
-#define KWO_SEC_MAX		13u
+#define KWO_SEC_LINES		14u	/* source line table (debug data); count = 0 */
+#define KWO_SEC_MAX		14u
 
 struct kwo_section {			/* 16 bytes */
 	__u32 kind;			/* KWO_SEC_* */

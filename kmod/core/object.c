@@ -9,7 +9,11 @@
  */
 #include "kwo_internal.h"
 
-/* Entry sizes of the table sections, indexed by KWO_SEC_*. */
+/*
+ * Entry sizes of the table sections, indexed by KWO_SEC_*. CODE, BLOB and
+ * LINES are byte sections (0). LINES is debug data for tools (the CLI names
+ * source lines from it): the core checks only that it lies in the object.
+ */
 static const __u32 sec_entsize[KWO_SEC_MAX + 1] = {
 	[KWO_SEC_TYPES] = 16, [KWO_SEC_IMPORTS] = 16, [KWO_SEC_FUNCS] = 32,
 	[KWO_SEC_TABLES] = 16, [KWO_SEC_MEMORY] = 16, [KWO_SEC_GLOBALS] = 16,

@@ -22,7 +22,9 @@
 
 use crate::args::call_args;
 use crate::runtime::{Config, RunError, Stdio, TrapCode, TrapInfo, Val};
+use crate::symbols::describe_location;
 use crate::uapi::*;
+use kwo_format::lines::LineTable;
 use kwo_format::{Object, ValType};
 use std::ffi::{c_void, CString};
 use std::fs::{File, OpenOptions};
@@ -175,7 +177,7 @@ impl Device {
             // SAFETY: on success KWO_IOC_LOAD returns a new descriptor that
             // nothing else owns.
             Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
-            Err(e) => return Err(load_error(&e, &req, &log)),
+            Err(e) => return Err(load_error(&e, &req, &log, kwo)),
         };
         let object = kwo_format::signature::strip(kwo).and_then(Object::parse).map_err(|e| {
             RunError::Load(format!(
@@ -222,12 +224,13 @@ fn nul_block(strs: &[String], what: &str) -> Result<Vec<u8>, RunError> {
 }
 
 /// The error for a refused KWO_IOC_LOAD: the kernel's message, or how the
-/// start function ended.
-fn load_error(e: &io::Error, req: &kwo_load, log: &[u8]) -> RunError {
+/// start function of object `kwo` ended.
+fn load_error(e: &io::Error, req: &kwo_load, log: &[u8], kwo: &[u8]) -> RunError {
     if e.raw_os_error() == Some(libc::ECANCELED) {
+        let object = kwo_format::signature::strip(kwo).and_then(Object::parse).ok();
         return match req.status {
             KWO_STATUS_EXIT => RunError::Exit(req.exit_code),
-            _ => RunError::Trap(trap_info(&req.trap, None)),
+            _ => RunError::Trap(trap_info(&req.trap, object.as_ref())),
         };
     }
     let msg_len = log.iter().position(|&b| b == 0).unwrap_or(log.len());
@@ -246,12 +249,15 @@ fn trap_info(t: &kwo_trap_report, object: Option<&Object>) -> TrapInfo {
         let defined = f.checked_sub(o.imports.len() as u32)?;
         o.funcs.get(defined as usize)?.name.clone()
     });
+    let wasm_offset = known(t.wasm_off);
+    let lines = object.and_then(|o| LineTable::decode(&o.lines).ok());
     TrapInfo {
         // An unknown code from a newer module reads as "interrupted".
         code: TrapCode::from_code(t.code).unwrap_or(TrapCode::Interrupted),
         func,
         func_name,
-        wasm_offset: known(t.wasm_off),
+        wasm_offset,
+        source: wasm_offset.and_then(|off| describe_location(lines.as_ref(), off)),
     }
 }
 

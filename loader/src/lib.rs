@@ -1,8 +1,9 @@
 //! The kwo loader library: the userspace runtime over the portable C core
 //! ([`runtime`]). The `kwo` command-line tool (`src/main.rs`) is built on
 //! it; [`kernel`] is the ioctl client for `kwo.ko` (`/dev/kwo`, [`uapi`]);
-//! [`source`] reads the program files both accept; [`verify_log`] is
-//! `kwo verify`'s log, statistics and diagnostics.
+//! [`source`] reads the program files both accept; [`symbols`] names the
+//! source lines of code offsets; [`verify_log`] is `kwo verify`'s log,
+//! statistics and diagnostics.
 
 pub mod args;
 mod ffi;
@@ -12,5 +13,6 @@ pub mod ps;
 pub mod runtime;
 pub mod sign;
 pub mod source;
+pub mod symbols;
 pub mod uapi;
 pub mod verify_log;

@@ -14,7 +14,7 @@ use kwo_loader::kernel;
 use kwo_loader::runtime::{Config, Instance, Preopen, RunError, Stdio, Val};
 use kwo_loader::sign::Signer;
 use kwo_loader::source::{
-    compile, object_for_host, read_program, verify, Program as ProgramFile, VerifyOptions,
+    compile, object_for_host, read_program, verify, DebugInfo, Program as ProgramFile, VerifyOptions,
 };
 use kwo_loader::verify_log;
 use std::path::{Path, PathBuf};
@@ -122,6 +122,10 @@ enum Cmd {
         /// that fail with ENOSYS (errno 52); the object keeps them.
         #[arg(long)]
         allow_missing_imports: bool,
+        /// Leave out debug data: the source line table built from the
+        /// module's DWARF (docs/debugging.md).
+        #[arg(long)]
+        strip: bool,
         /// Sign the object (as `kwo sign` does), recording the limits.
         #[arg(long, requires_all = ["key", "cert"])]
         sign: bool,
@@ -602,6 +606,7 @@ fn cmd_compile(
     output: &Path,
     target: Option<&str>,
     opt: &str,
+    debug: DebugInfo,
     opts: &VerifyOptions,
     keys: Option<&SignKeys>,
 ) -> Result<ExitCode, String> {
@@ -616,7 +621,7 @@ fn cmd_compile(
         OptLevel::Speed
     };
     let signer = keys.map(SignKeys::signer).transpose()?;
-    let mut kwo = compile(&verify(&read_module(file)?, opts)?, target, opt)?;
+    let mut kwo = compile(&verify(&read_module(file)?, opts)?, target, opt, debug)?;
     if let Some(signer) = signer {
         kwo = sign_object(&kwo, &signer, true, policy_text(opts))?;
     }
@@ -1078,6 +1083,7 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
             opt,
             limits,
             allow_missing_imports,
+            strip,
             sign,
             keys,
         } => {
@@ -1086,7 +1092,8 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
                 allow_missing_imports: *allow_missing_imports,
             };
             let keys = sign.then_some(keys);
-            Ok(cmd_compile(file, output, target.as_deref(), opt, &opts, keys)?)
+            let debug = if *strip { DebugInfo::Strip } else { DebugInfo::Keep };
+            Ok(cmd_compile(file, output, target.as_deref(), opt, debug, &opts, keys)?)
         }
         Cmd::Sign { file, keys, output } => Ok(cmd_sign(file, keys, output.as_deref())?),
         Cmd::Check { file } => cmd_check(file),

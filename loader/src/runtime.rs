@@ -18,6 +18,8 @@
 //! together, sharing memories, threads.
 
 use crate::ffi::{self, KwoCall, KwoConfig, KwoExportInfo, KwoInstance, KwoObject};
+use crate::symbols::describe_location;
+use kwo_format::lines::LineTable;
 use std::ffi::CString;
 use std::fmt;
 use std::fs::File;
@@ -175,10 +177,14 @@ pub struct TrapInfo {
     pub func_name: Option<String>,
     /// Offset of the trapping instruction in the `.wasm`.
     pub wasm_offset: Option<u32>,
+    /// Its source location from the object's line table
+    /// ([`crate::symbols::describe_location`]).
+    pub source: Option<String>,
 }
 
 impl fmt::Display for TrapInfo {
-    /// `<kind> in func 3 <name> at wasm offset 0x..`, omitting what is unknown.
+    /// `<kind> in func 3 <name> at wasm offset 0x.. (file:line:column)`,
+    /// omitting what is unknown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code.message())?;
         if let Some(func) = self.func {
@@ -189,6 +195,9 @@ impl fmt::Display for TrapInfo {
         }
         if let Some(off) = self.wasm_offset {
             write!(f, " at wasm offset {off:#x}")?;
+        }
+        if let Some(source) = &self.source {
+            write!(f, " ({source})")?;
         }
         Ok(())
     }
@@ -394,6 +403,8 @@ pub struct Instance {
     captured: Option<[(File, u64); 2]>,
     /// The first failed write of any call: output that did not arrive.
     lost_output: Option<std::io::Error>,
+    /// The object's line table, for the source lines of traps.
+    lines: Option<LineTable>,
 }
 
 // The core instance has no thread affinity; it only must not be used from
@@ -411,6 +422,7 @@ impl Instance {
             stack_budget: config.stack_budget,
             captured: None,
             lost_output: None,
+            lines: crate::symbols::object_line_table(kwo),
         };
         this.instantiate(config)?;
         Ok(this)
@@ -484,11 +496,13 @@ impl Instance {
             ffi::KWO_STATUS_TRAP => {
                 let code = TrapCode::from_code(call.trap_code).unwrap_or(TrapCode::Unreachable);
                 let func = (call.func != ffi::KWO_NONE).then_some(call.func);
+                let wasm_offset = (call.wasm_off != ffi::KWO_NONE).then_some(call.wasm_off);
                 Some(RunError::Trap(TrapInfo {
                     code,
                     func,
                     func_name: func.and_then(|f| self.func_name(f)),
-                    wasm_offset: (call.wasm_off != ffi::KWO_NONE).then_some(call.wasm_off),
+                    wasm_offset,
+                    source: wasm_offset.and_then(|off| describe_location(self.lines.as_ref(), off)),
                 }))
             }
             _ => None,

@@ -72,18 +72,39 @@ pub fn policy(opts: &VerifyOptions) -> Result<Policy, String> {
 /// Verifies binary module `wasm` under `opts`; the error is the verifier's
 /// diagnostics, as `kwo verify` prints them.
 pub fn verify(wasm: &[u8], opts: &VerifyOptions) -> Result<VerifiedModule, String> {
-    kwo_verifier::verify(wasm, &policy(opts)?).map_err(|d| crate::verify_log::diagnostics(&d))
+    kwo_verifier::verify(wasm, &policy(opts)?).map_err(|d| crate::verify_log::diagnostics(wasm, &d))
 }
 
-/// Compiles a verified module into object bytes.
-pub fn compile(module: &VerifiedModule, target: Target, opt: OptLevel) -> Result<Vec<u8>, String> {
+/// Whether a compiled object carries the module's source line table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugInfo {
+    /// The LINES section, from the module's DWARF if it has any.
+    Keep,
+    /// No debug data (`kwo compile --strip`).
+    Strip,
+}
+
+/// Compiles a verified module into object bytes, with the line table of
+/// its DWARF unless `debug` strips it. DWARF that cannot be read is
+/// reported on stderr as warnings and left out, never an error.
+pub fn compile(module: &VerifiedModule, target: Target, opt: OptLevel, debug: DebugInfo) -> Result<Vec<u8>, String> {
     let opts = Options {
         target,
         opt,
         ..Options::default()
     }
     .with_env();
-    kwo_compiler::compile(module, &opts).map_err(|e| crate::verify_log::compile_error(module, &e))
+    let mut object = kwo_compiler::compile_object(module, &opts).map_err(|e| crate::verify_log::compile_error(module, &e))?;
+    if debug == DebugInfo::Keep {
+        let (table, warnings) = kwo_debuginfo::line_table(&module.wasm);
+        for w in warnings {
+            eprintln!("kwo: warning: {w}");
+        }
+        if let Some(table) = table {
+            object.lines = table.encode();
+        }
+    }
+    Ok(object.to_bytes())
 }
 
 /// The object to run from `path`: a `.kwo` as it is, a module verified
@@ -93,7 +114,7 @@ pub fn object_for_host(path: &Path, opts: &VerifyOptions) -> Result<Vec<u8>, Str
         Program::Object(bytes) => Ok(bytes),
         Program::Module(wasm) => {
             let module = verify(&wasm, opts).map_err(|e| format!("{}: {e}", path.display()))?;
-            compile(&module, Target::HOST, OptLevel::Speed)
+            compile(&module, Target::HOST, OptLevel::Speed, DebugInfo::Keep)
         }
     }
 }

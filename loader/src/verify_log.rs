@@ -28,13 +28,24 @@ use kwo_verifier::analysis::{
     AccessOp, BodyStats, FuncAccesses, HoistedLoop, IndexRange, LoopInfo, StackDepth,
 };
 use kwo_verifier::{Diagnostics, VerifiedModule};
+use crate::symbols::describe_location;
+use kwo_format::lines::LineTable;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 /// How the log and diagnostics name a place in the module: its byte offset
-/// in the `.wasm` file.
-pub fn location(wasm_off: u32) -> String {
-    format!("wasm {wasm_off:#x}")
+/// in the `.wasm` file, and its source line when the module's DWARF gives
+/// one: `wasm 0x56 (main.c:12:5)`.
+pub fn location(lines: Option<&LineTable>, wasm_off: u32) -> String {
+    match describe_location(lines, wasm_off) {
+        Some(source) => format!("wasm {wasm_off:#x} ({source})"),
+        None => format!("wasm {wasm_off:#x}"),
+    }
+}
+
+/// The line table of `wasm`'s DWARF; its warnings are left to `kwo compile`.
+fn source_lines(wasm: &[u8]) -> Option<LineTable> {
+    kwo_debuginfo::line_table(wasm).0
 }
 
 /// `func 3 <name>`, or `func 3` without a name.
@@ -45,9 +56,10 @@ pub fn func_label(index: u32, name: Option<&str>) -> String {
     }
 }
 
-/// The verifier's diagnostics, one `error:` line each, naming the function
-/// and the place of every problem.
-pub fn diagnostics(diags: &Diagnostics) -> String {
+/// The verifier's diagnostics of `wasm`, one `error:` line each, naming the
+/// function and the place of every problem.
+pub fn diagnostics(wasm: &[u8], diags: &Diagnostics) -> String {
+    let table = source_lines(wasm);
     let lines: Vec<String> = diags
         .iter()
         .map(|d| {
@@ -55,7 +67,7 @@ pub fn diagnostics(diags: &Diagnostics) -> String {
                 Some((index, name)) => format!("{}: ", func_label(*index, name.as_deref())),
                 None => String::new(),
             };
-            let at = location(u32::try_from(d.offset).unwrap_or(u32::MAX));
+            let at = location(table.as_ref(), u32::try_from(d.offset).unwrap_or(u32::MAX));
             format!("error: {func}{at}: {}", d.message)
         })
         .collect();
@@ -78,13 +90,16 @@ pub fn compile_error(module: &VerifiedModule, e: &CompileError) -> String {
             format!("{}: ", func_label(index, module.func_name(index)))
         })
         .unwrap_or_default();
-    let at = location(u32::try_from(offset).unwrap_or(u32::MAX));
+    let table = source_lines(&module.wasm);
+    let at = location(table.as_ref(), u32::try_from(offset).unwrap_or(u32::MAX));
     format!("compile error: {func}{at}: {}", e.message)
 }
 
 /// A module that passed the verifier, with what compiling it showed.
 pub struct Verified {
     pub module: VerifiedModule,
+    /// The source lines of its DWARF, if it has any.
+    pub lines: Option<LineTable>,
     pub verify_time: Duration,
     /// The module compiled for this machine, or why it could not be (or
     /// was not: see [`verify_module`]).
@@ -123,7 +138,7 @@ pub fn verify_module(wasm: &[u8], opts: &VerifyOptions, measure: bool) -> Result
     let module = match verified {
         Ok(module) => module,
         Err(d) => {
-            let diagnostics = diagnostics(&d);
+            let diagnostics = diagnostics(wasm, &d);
             return Ok(Outcome::Rejected {
                 diagnostics,
                 verify_time,
@@ -136,6 +151,7 @@ pub fn verify_module(wasm: &[u8], opts: &VerifyOptions, measure: bool) -> Result
         Err("not compiled: a recursive module has no static bound to learn".into())
     };
     Ok(Outcome::Accepted(Box::new(Verified {
+        lines: source_lines(wasm),
         module,
         verify_time,
         compiled,
@@ -190,6 +206,7 @@ pub fn stack_summary(v: &Verified) -> String {
 struct FuncFacts<'m> {
     index: u32,
     name: Option<&'m str>,
+    lines: Option<&'m LineTable>,
     /// Where its body starts.
     offset: u32,
     body: BodyStats,
@@ -213,6 +230,7 @@ fn func_facts(v: &Verified) -> Result<Vec<FuncFacts<'_>>, String> {
         out.push(FuncFacts {
             index,
             name: module.func_name(index),
+            lines: v.lines.as_ref(),
             offset: body.range.start as u32,
             body: BodyStats::of(module, index)?,
             proofs: &module.accesses[i],
@@ -264,7 +282,7 @@ fn func_log(out: &mut String, module: &VerifiedModule, f: &FuncFacts<'_>) {
         out,
         "{} at {}: {} insns{code}",
         func_label(f.index, f.name),
-        location(f.offset),
+        location(f.lines, f.offset),
         f.body.instructions
     );
     let stack = match (f.frame, f.depth) {
@@ -349,9 +367,9 @@ fn loop_line(out: &mut String, f: &FuncFacts<'_>, l: &LoopInfo) {
     let _ = writeln!(
         out,
         "  {}: loop, depth {}, to {}: checkpoint at its header; {}: {proven} proven, {hoisted} hoisted, {} checked",
-        location(l.offset),
+        location(f.lines, l.offset),
         l.depth,
-        location(l.end),
+        location(None, l.end),
         count(inside.len() as u64, "access", "accesses"),
         inside.len() - proven - hoisted
     );
@@ -384,7 +402,7 @@ fn access_line(out: &mut String, f: &FuncFacts<'_>, a: &AccessOp, min_bytes: u64
     } else if let Some(h) = hoisted_by(f.proofs, a.offset) {
         format!(
             "hoisted: checked once before the loop at {}",
-            location(h.loop_offset)
+            location(f.lines, h.loop_offset)
         )
     } else if !f.proofs.analysed {
         "checked: the function was not analysed".into()
@@ -397,9 +415,9 @@ fn access_line(out: &mut String, f: &FuncFacts<'_>, a: &AccessOp, min_bytes: u64
     let in_loop = f
         .body
         .innermost_loop(a.offset)
-        .map(|l| format!(" (in loop {})", location(l.offset)))
+        .map(|l| format!(" (in loop {})", location(None, l.offset)))
         .unwrap_or_default();
-    let _ = writeln!(out, "  {}: {op}{in_loop}: {why}", location(a.offset));
+    let _ = writeln!(out, "  {}: {op}{in_loop}: {why}", location(f.lines, a.offset));
 }
 
 /// `index in [lo, hi]; hi + end <= min` (or `>`): the fact that decides.

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use kwo_format::layout::*;
+use kwo_format::lines::{LineTable, LineTableBuilder};
 use kwo_format::*;
 
 /// An object with every section populated, for `target`.
@@ -164,7 +165,21 @@ pub fn sample(target: Target) -> Object {
                 wasm_off: 0x95,
             },
         ],
+        lines: sample_lines().encode(),
     }
+}
+
+/// A line table for the sample: func 2's code in `s.c`, one location
+/// inlined into another.
+pub fn sample_lines() -> LineTable {
+    let mut b = LineTableBuilder::new();
+    let outer = b.frame("s.c", 7, 2, Some("run"), None);
+    let inner = b.frame("s.h", 3, 9, Some("step"), Some(outer));
+    b.row(0x60, Some(outer));
+    b.row(0x68, Some(inner));
+    b.row(0x70, Some(outer));
+    b.row(0x98, None);
+    b.finish().expect("rows with locations")
 }
 
 pub fn sig(params: &[ValType], results: &[ValType], sig_id: u32) -> FuncSig {

@@ -44,6 +44,11 @@ dmesg | grep -q "stdout: $hello" || {
 # Real programs: C (clang + wasi-libc) and Rust (wasm32-wasip1).
 cli_expect 0 "Hello, WebAssembly in Linux Kernel!" "" kwo exec /objects/hello-c.wasm
 cli_expect 0 "Hello, WebAssembly in Linux Kernel!" "" kwo run --kernel /objects/hello-c.kwo
+# Source lines (docs/debugging.md): the trap in kwo.ko is named from the
+# object's line table, the store in the inlined helper and its call in main.
+trap_c="(tests/programs/trap.c:13:35 in poke, inlined into main at tests/programs/trap.c:22:2)"
+cli_expect 134 "poking 0xfffffff0" "$trap_c" kwo run --kernel /objects/trap-c.kwo
+cli_expect 134 "poking 0xfffffff0" "$trap_c" kwo exec /objects/trap-c.wasm
 rs_out=$(printf 'Hello from Rust on kwo!\nargs: alpha beta\nsorted: [3, 7, 11, 19, 42]\nmean: 16.40, sqrt(2): 1.414214')
 cli_expect 3 "$rs_out" "" kwo run --kernel /objects/hello-rs.kwo alpha beta
 cli_expect 3 "$rs_out" "" kwo exec /objects/hello-rs.wasm alpha beta
