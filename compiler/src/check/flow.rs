@@ -140,7 +140,6 @@ pub enum Store {
 #[derive(Debug, Clone)]
 pub struct Insn {
     pub len: u32,
-    pub text: String,
     pub flow: Flow,
     pub flags: FlagsEffect,
     /// A 64-bit load `dst = [base + disp]`.
@@ -157,7 +156,7 @@ pub struct Insn {
     /// `dst` is in `writes` as well.
     pub increment: Option<(Reg, Reg, Width, i64)>,
     /// Registers written otherwise (their facts are lost).
-    pub writes: Vec<Reg>,
+    pub writes: RegSet,
     /// A hardware division by this register, which must be known nonzero
     /// (and, for a signed division, not -1).
     pub divisor: Option<(Reg, Width, bool)>,
@@ -168,10 +167,9 @@ pub struct Insn {
 impl Insn {
     /// An instruction that falls through and has no effect the checks
     /// follow; the decoders fill in what they find.
-    pub fn new(len: u32, text: String, flow: Flow) -> Insn {
+    pub fn new(len: u32, flow: Flow) -> Insn {
         Insn {
             len,
-            text,
             flow,
             flags: FlagsEffect::Keep,
             load: None,
@@ -180,7 +178,7 @@ impl Insn {
             sign_extend: None,
             constant: None,
             increment: None,
-            writes: Vec::new(),
+            writes: RegSet::default(),
             divisor: None,
             uses_fp: false,
             sp: SpEffect::None,
@@ -201,9 +199,44 @@ pub struct Abi {
     pub call_clobbered: &'static [Reg],
 }
 
+/// A set of general-purpose registers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RegSet(u32);
+
+impl RegSet {
+    #[cfg(test)]
+    pub fn of(regs: &[Reg]) -> RegSet {
+        let mut set = RegSet::default();
+        for &r in regs {
+            set.insert(r);
+        }
+        set
+    }
+
+    pub fn insert(&mut self, reg: Reg) {
+        self.0 |= 1 << reg;
+    }
+
+    pub fn contains(&self, reg: Reg) -> bool {
+        self.0 >> reg & 1 != 0
+    }
+
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Reg> {
+        (0..GPRS as Reg).filter(move |&r| self.contains(r))
+    }
+}
+
 /// Decodes the instruction at a code offset, or says why it can't.
 pub trait Decoder {
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String>;
+    /// The instruction at `at` as assembly text, for messages (decoded
+    /// again: the checks themselves never need it).
+    fn text(&self, code: &[u8], at: u64) -> String;
     fn abi(&self) -> Abi;
 }
 
@@ -784,7 +817,7 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
         .increment
         .map(|(dst, src, width, imm)| (dst, increment_facts(state, src, width, imm)));
     let clobbered = if call { abi.call_clobbered } else { &[] };
-    for &r in insn.writes.iter().chain(clobbered) {
+    for r in insn.writes.iter().chain(clobbered.iter().copied()) {
         state.kill(r);
     }
     if let Some((dst, facts)) = incremented {
@@ -909,8 +942,12 @@ mod tests {
                 .ok_or("past the table")?;
             Ok(Insn {
                 flags,
-                ..Insn::new(4, format!("{flow:?}"), flow)
+                ..Insn::new(4, flow)
             })
+        }
+
+        fn text(&self, _code: &[u8], at: u64) -> String {
+            format!("{:?}", self.0.get(at as usize / 4))
         }
 
         fn abi(&self) -> Abi {
@@ -939,6 +976,10 @@ mod tests {
                 insn.constant = Some((self.1, self.2));
             }
             Ok(insn)
+        }
+
+        fn text(&self, code: &[u8], at: u64) -> String {
+            self.0.text(code, at)
         }
 
         fn abi(&self) -> Abi {
