@@ -144,6 +144,11 @@ pub(crate) fn analyze(module: &VerifiedModule) -> Result<Vec<FuncAccesses>, Bina
         while !r.eof() {
             ops.push(r.read_with_offset()?);
         }
+        // Nothing to prove or hoist: the analysis would find no facts.
+        if !ops.iter().any(|(op, _)| access(op).is_some()) {
+            out.push(FuncAccesses::default());
+            continue;
+        }
         let results = ty.results().len();
         out.push(Interp::new(module, ops, min_bytes).run_function(locals, widths, results));
     }
