@@ -137,7 +137,7 @@ pub enum Store {
 }
 
 /// One decoded instruction, reduced to what the checks need.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Insn {
     pub len: u32,
     pub flow: Flow,

@@ -5,7 +5,7 @@ use capstone::arch::x86::X86OperandType;
 use capstone::arch::{ArchDetail, DetailsArchInsn};
 use capstone::{Capstone, InsnDetail, InsnGroupId, RegId};
 
-use super::flow::{Abi, Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Store, Width};
+use super::flow::{Abi, Cond, Decoder, FlagsEffect, Flow, Insn, Reg, RegSet, SpEffect, Store, Width};
 
 const RSP: Reg = 4;
 const RBP: Reg = 5;
@@ -185,6 +185,17 @@ impl Decoder for X86 {
 
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
         let bytes = code.get(at as usize..).unwrap_or(&[]);
+        match decode_common(bytes, at) {
+            Some(insn) => Ok(insn),
+            None => self.decode_capstone(code, at),
+        }
+    }
+}
+
+impl X86 {
+    /// Any instruction, through Capstone.
+    fn decode_capstone(&self, code: &[u8], at: u64) -> Result<Insn, String> {
+        let bytes = code.get(at as usize..).unwrap_or(&[]);
         let insns = self
             .cs
             .disasm_count(&bytes[..bytes.len().min(16)], at, 1)
@@ -251,9 +262,7 @@ impl Decoder for X86 {
         }
         Ok(insn)
     }
-}
 
-impl X86 {
     /// The instruction's operands, in `buf`.
     fn operands<'b>(&self, detail: &InsnDetail, buf: &'b mut [Op; MAX_OPERANDS]) -> &'b [Op] {
         let ArchDetail::X86Detail(x86) = detail.arch_detail() else {
@@ -276,6 +285,95 @@ impl X86 {
         }
         &buf[..n]
     }
+}
+
+/// The commonest instructions of Cranelift's output, decoded without
+/// Capstone: direct jumps, branches and calls, `ret`, `push`/`pop` of a
+/// register other than rsp, and register-to-register `mov` into a register
+/// other than rsp. Each gives exactly the [`Insn`] Capstone's reading
+/// gives (`tests::common_forms_decode_as_capstone_reads_them` compares
+/// every form); anything else, prefixed forms included, is `None` and goes
+/// to Capstone.
+fn decode_common(bytes: &[u8], at: u64) -> Option<Insn> {
+    let rel = |len: usize, width: usize| -> Option<u64> {
+        let field = bytes.get(len - width..len)?;
+        let rel = match width {
+            1 => i64::from(field[0] as i8),
+            _ => i64::from(i32::from_le_bytes(field.try_into().ok()?)),
+        };
+        Some(at.wrapping_add(len as u64).wrapping_add(rel as u64))
+    };
+    let cond = |cc: u8| match cc {
+        0x4 => Cond::Eq,
+        0x5 => Cond::Ne,
+        0x0 => Cond::Vs,
+        0x1 => Cond::Vc,
+        0x2 => Cond::Below,
+        0x3 => Cond::AboveEq,
+        _ => Cond::Other,
+    };
+    let rsp_only = || {
+        let mut w = RegSet::default();
+        w.insert(RSP);
+        w
+    };
+    let (len, insn) = match *bytes.first()? {
+        0xeb => (2, Insn::new(2, Flow::Jump(rel(2, 1)?))),
+        0xe9 => (5, Insn::new(5, Flow::Jump(rel(5, 4)?))),
+        0xe8 => (5, Insn { writes: rsp_only(), ..Insn::new(5, Flow::Call(rel(5, 4)?)) }),
+        0xc3 => (1, Insn { writes: rsp_only(), ..Insn::new(1, Flow::Return) }),
+        op @ 0x70..=0x7f => (2, Insn::new(2, Flow::Branch(cond(op & 0xf), rel(2, 1)?))),
+        0x0f => match *bytes.get(1)? {
+            op @ 0x80..=0x8f => (6, Insn::new(6, Flow::Branch(cond(op & 0xf), rel(6, 4)?))),
+            _ => return None,
+        },
+        op @ 0x50..=0x5f => return push_pop(op, 0, 1),
+        0x41 => match *bytes.get(1)? {
+            op @ 0x50..=0x5f => return push_pop(op, 8, 2),
+            _ => return mov_reg(0x41, bytes.get(1..3)?),
+        },
+        rex @ 0x40..=0x4f => return mov_reg(rex, bytes.get(1..3)?),
+        0x89 | 0x8b => return mov_reg(0, bytes.get(..2)?),
+        _ => return None,
+    };
+    (bytes.len() >= len).then_some(insn)
+}
+
+/// `push r`/`pop r` (opcode `op`, register `base + op & 7`), `len` bytes.
+fn push_pop(op: u8, base: Reg, len: u32) -> Option<Insn> {
+    let reg = base + (op & 7);
+    let mut insn = Insn::new(len, Flow::Next);
+    insn.writes.insert(RSP);
+    if op < 0x58 {
+        insn.sp = SpEffect::Down(8);
+    } else {
+        if reg == RSP {
+            return None;
+        }
+        insn.sp = SpEffect::Up;
+        insn.writes.insert(reg);
+    }
+    Some(insn)
+}
+
+/// `mov r, r` (`89 /r` or `8b /r`, register form), after a REX prefix
+/// `rex` (0: none): a copy at the operand width.
+fn mov_reg(rex: u8, bytes: &[u8]) -> Option<Insn> {
+    let [op @ (0x89 | 0x8b), modrm] = *bytes else {
+        return None;
+    };
+    if modrm >> 6 != 3 {
+        return None;
+    }
+    let reg = (modrm >> 3 & 7) + if rex & 4 != 0 { 8 } else { 0 };
+    let rm = (modrm & 7) + if rex & 1 != 0 { 8 } else { 0 };
+    let (dst, src) = if op == 0x89 { (rm, reg) } else { (reg, rm) };
+    if dst == RSP {
+        return None;
+    }
+    let width = if rex & 8 != 0 { Width::W64 } else { Width::W32 };
+    let len = if rex == 0 { 2 } else { 3 };
+    Some(Insn { copy: Some((dst, src, width)), ..Insn::new(len, Flow::Next) })
 }
 
 fn flow(mnemonic: &str, ops: &[Op], forbidden_group: bool) -> Flow {
@@ -442,4 +540,64 @@ fn stack(mnemonic: &str, ops: &[Op], at: u64) -> Result<SpEffect, String> {
         ("mov", [_, src @ Op::Reg(..)]) if rsp_first && src.gpr() == Some((RBP, Some(Width::W64))) => SpEffect::Up,
         _ => SpEffect::None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kwo_format::Target;
+
+    /// Every form `decode_common` knows, with every register, condition
+    /// and REX prefix, and displacements at their limits, forwards and
+    /// backwards from a few addresses: it must read each exactly as
+    /// Capstone does (the checker's facts come from that reading).
+    #[test]
+    fn common_forms_decode_as_capstone_reads_them() {
+        let x86 = X86::new(super::super::capstone(Target::X86_64).unwrap());
+        let mut forms: Vec<Vec<u8>> = vec![vec![0xc3]];
+        for rel8 in [0x80u8, 0xfe, 0xff, 0, 1, 0x7f] {
+            forms.push(vec![0xeb, rel8]);
+            forms.extend((0x70..=0x7f).map(|op| vec![op, rel8]));
+        }
+        for rel32 in [i32::MIN, -0x1000, -6, -1, 0, 5, 0x1234, i32::MAX] {
+            let r = rel32.to_le_bytes();
+            forms.push([&[0xe9][..], &r].concat());
+            forms.push([&[0xe8][..], &r].concat());
+            forms.extend((0x80..=0x8f).map(|op| [&[0x0f, op][..], &r].concat()));
+        }
+        for op in 0x50..=0x5f {
+            forms.push(vec![op]);
+            forms.push(vec![0x41, op]);
+        }
+        for op in [0x89, 0x8b] {
+            for modrm in 0xc0..=0xff {
+                forms.push(vec![op, modrm]);
+                forms.extend((0x40..=0x4f).map(|rex| vec![rex, op, modrm]));
+            }
+        }
+        let mut fast = 0;
+        for form in &forms {
+            for at in [0u64, 0x40, 0x1_0000] {
+                let mut code = vec![0xcc; at as usize];
+                code.extend_from_slice(form);
+                let expected = x86.decode_capstone(&code, at);
+                match decode_common(&code[at as usize..], at) {
+                    Some(insn) => {
+                        fast += 1;
+                        assert_eq!(Ok(insn), expected, "{form:02x?} at 0x{at:x}: {}", x86.text(&code, at));
+                    }
+                    // Left to Capstone: only forms that move rsp.
+                    None => assert!(
+                        expected.as_ref().map_or(true, |i| i.writes.contains(RSP) || i.copy.is_some_and(|c| c.0 == RSP)),
+                        "{form:02x?}: {expected:?}"
+                    ),
+                }
+            }
+        }
+        let total = 3 * forms.len();
+        assert!(fast * 10 >= total * 9, "{fast} of {total} decoded without Capstone");
+        // A form cut short is Capstone's to refuse.
+        assert_eq!(decode_common(&[0xe9, 0, 0], 0), None);
+        assert_eq!(decode_common(&[0x48, 0x89], 0), None);
+    }
 }
