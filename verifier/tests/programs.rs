@@ -88,3 +88,60 @@ fn rust_hello_verifies() {
         );
     }
 }
+
+/// The access counts `(proven, hoisted, checked)` of `m`.
+fn counts(m: &VerifiedModule) -> (u64, u64, u64) {
+    let c = m.access_counts();
+    (c.proven, c.hoisted, c.checked)
+}
+
+/// The range analysis keeps what it proves on the benchmark's C kernels,
+/// built as `kwo-bench` builds them (`benches/src/workloads.rs`): a change
+/// that makes the analysis faster must not make it prove less. A change
+/// that proves more updates these numbers (and `docs/benchmarks.md`).
+#[test]
+fn benchmark_kernels_keep_their_proofs() {
+    let kernels: [(&str, (u64, u64, u64)); 11] = [
+        ("2mm", (12, 16, 0)),
+        ("crc32", (11, 8, 2)),
+        ("dispatch", (10, 6, 0)),
+        ("fib", (0, 0, 0)),
+        ("floyd_warshall", (8, 10, 0)),
+        ("gemm", (10, 18, 0)),
+        ("jacobi_2d", (5, 14, 0)),
+        ("lu", (12, 14, 3)),
+        ("memops", (10, 0, 0)),
+        ("packet", (28, 8, 43)),
+        ("seidel_2d", (12, 6, 0)),
+    ];
+    let sources = programs().join("../../benches/workloads/c");
+    for (name, expected) in kernels {
+        let out = out_dir().join(format!("bench_{name}.wasm"));
+        let mut cmd = Command::new("clang");
+        cmd.args(["--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-Wl,--export=run"]);
+        if name == "memops" {
+            cmd.arg("-mbulk-memory");
+        }
+        cmd.arg("-o").arg(&out).arg(sources.join(format!("{name}.c")));
+        let m = check(name, &build(&mut cmd, &out));
+        assert_eq!(counts(&m), expected, "{name}: (proven, hoisted, checked)");
+    }
+}
+
+/// The same for the Rust test programs, optimised (their counts follow
+/// the Rust standard library's code: a new rustc may change them).
+#[test]
+fn rust_programs_keep_their_proofs() {
+    for (name, expected) in [("hello", (416, 303, 2409)), ("alloc", (418, 95, 2119))] {
+        let out = out_dir().join(format!("{name}_rs-O3-counts.wasm"));
+        let wasm = build(
+            Command::new("rustc")
+                .args(["--target", "wasm32-wasip1", "-C", "opt-level=3", "-o"])
+                .arg(&out)
+                .arg(programs().join(format!("{name}.rs"))),
+            &out,
+        );
+        let m = check(name, &wasm);
+        assert_eq!(counts(&m), expected, "{name}.rs: (proven, hoisted, checked)");
+    }
+}

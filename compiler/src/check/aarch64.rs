@@ -8,6 +8,8 @@ use capstone::arch::{ArchDetail, DetailsArchInsn};
 use capstone::{Capstone, RegId};
 
 use super::flow::{Abi, Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Store, Width};
+#[cfg(test)]
+use super::flow::RegSet;
 
 const SP: Reg = 31;
 /// The first argument register, which holds the vmctx pointer.
@@ -113,15 +115,21 @@ impl Decoder for Aarch64 {
         }
     }
 
+    fn text(&self, code: &[u8], at: u64) -> String {
+        match self.decode_raw(code, at) {
+            Ok(d) => format!("{} {}", d.mnemonic, d.ops),
+            Err(e) => e,
+        }
+    }
+
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
         let d = self.decode_raw(code, at)?;
-        let text = format!("{} {}", d.mnemonic, d.ops);
         let args: Vec<&str> = d.ops.split(", ").collect();
         let mut insn = Insn {
             uses_fp: d.regs.iter().any(|r| is_fp_reg(r))
                 || d.ops.contains("fpcr")
                 || d.ops.contains("fpsr"),
-            ..Insn::new(4, text, flow(&d.mnemonic, &args))
+            ..Insn::new(4, flow(&d.mnemonic, &args))
         };
         insn.flags = flags(&d, &args);
         insn.copy = match (d.mnemonic.as_str(), d.regs.as_slice()) {
@@ -184,22 +192,22 @@ impl Decoder for Aarch64 {
                 let copied = insn.copy.is_some_and(|(dst, _, _)| dst == r)
                     || insn.sign_extend.is_some_and(|(dst, _)| dst == r);
                 if !copied {
-                    insn.writes.push(r);
+                    insn.writes.insert(r);
                 }
             }
         }
         if d.writeback {
             if let Some((base, _)) = &d.mem_base_disp {
                 if let Some((r, _)) = gpr(base) {
-                    insn.writes.push(r);
+                    insn.writes.insert(r);
                 }
             }
         }
         insn.sp = stack(&d, &args, at)?;
-        if insn.writes.contains(&SP) && insn.sp == SpEffect::None {
+        if insn.writes.contains(SP) && insn.sp == SpEffect::None {
             return Err(format!(
-                "0x{at:x}: `{}` writes the stack pointer",
-                insn.text
+                "0x{at:x}: `{} {}` writes the stack pointer",
+                d.mnemonic, d.ops
             ));
         }
         Ok(insn)
@@ -462,8 +470,8 @@ mod tests {
     #[test]
     fn bit_clear_writes_its_destination_and_a_branch_writes_nothing() {
         let bic = decode(0x0a22_0020); // bic w0, w1, w2
-        assert_eq!(bic.writes, vec![0], "{}", bic.text);
+        assert_eq!(bic.writes, RegSet::of(&[0]), "{bic:?}");
         let b = decode(0x1400_0002); // b #8
-        assert!(b.writes.is_empty() && b.flow == Flow::Jump(8), "{}", b.text);
+        assert!(b.writes.is_empty() && b.flow == Flow::Jump(8), "{b:?}");
     }
 }

@@ -137,10 +137,9 @@ pub enum Store {
 }
 
 /// One decoded instruction, reduced to what the checks need.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Insn {
     pub len: u32,
-    pub text: String,
     pub flow: Flow,
     pub flags: FlagsEffect,
     /// A 64-bit load `dst = [base + disp]`.
@@ -157,7 +156,7 @@ pub struct Insn {
     /// `dst` is in `writes` as well.
     pub increment: Option<(Reg, Reg, Width, i64)>,
     /// Registers written otherwise (their facts are lost).
-    pub writes: Vec<Reg>,
+    pub writes: RegSet,
     /// A hardware division by this register, which must be known nonzero
     /// (and, for a signed division, not -1).
     pub divisor: Option<(Reg, Width, bool)>,
@@ -168,10 +167,9 @@ pub struct Insn {
 impl Insn {
     /// An instruction that falls through and has no effect the checks
     /// follow; the decoders fill in what they find.
-    pub fn new(len: u32, text: String, flow: Flow) -> Insn {
+    pub fn new(len: u32, flow: Flow) -> Insn {
         Insn {
             len,
-            text,
             flow,
             flags: FlagsEffect::Keep,
             load: None,
@@ -180,7 +178,7 @@ impl Insn {
             sign_extend: None,
             constant: None,
             increment: None,
-            writes: Vec::new(),
+            writes: RegSet::default(),
             divisor: None,
             uses_fp: false,
             sp: SpEffect::None,
@@ -201,9 +199,50 @@ pub struct Abi {
     pub call_clobbered: &'static [Reg],
 }
 
+/// A set of general-purpose registers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RegSet(u32);
+
+impl RegSet {
+    #[cfg(test)]
+    pub fn of(regs: &[Reg]) -> RegSet {
+        let mut set = RegSet::default();
+        for &r in regs {
+            set.insert(r);
+        }
+        set
+    }
+
+    pub fn insert(&mut self, reg: Reg) {
+        self.0 |= 1 << reg;
+    }
+
+    pub fn contains(&self, reg: Reg) -> bool {
+        self.0 >> reg & 1 != 0
+    }
+
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// The registers, lowest first.
+    pub fn iter(self) -> impl Iterator<Item = Reg> {
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            let r = bits.trailing_zeros();
+            bits &= bits.wrapping_sub(1);
+            (r < 32).then_some(r as Reg)
+        })
+    }
+}
+
 /// Decodes the instruction at a code offset, or says why it can't.
 pub trait Decoder {
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String>;
+    /// The instruction at `at` as assembly text, for messages (decoded
+    /// again: the checks themselves never need it).
+    fn text(&self, code: &[u8], at: u64) -> String;
     fn abi(&self) -> Abi;
 }
 
@@ -443,41 +482,55 @@ impl State {
 
     /// Meet with another path's state; true if this state changed.
     fn meet(&mut self, other: &State) -> bool {
-        let before = self.clone();
+        let mut changed = false;
         for r in 0..GPRS {
-            self.facts[r] &= other.facts[r];
-            if self.alias[r] != other.alias[r] {
-                self.alias[r] = None;
-            }
-            if self.constant[r] != other.constant[r] {
-                self.constant[r] = None;
-            }
-            if self.from_slot[r] != other.from_slot[r] {
-                self.from_slot[r] = None;
-            }
+            let facts = self.facts[r] & other.facts[r];
+            changed |= facts != self.facts[r];
+            self.facts[r] = facts;
+            changed |= forget_if_differs(&mut self.alias[r], &other.alias[r]);
+            changed |= forget_if_differs(&mut self.constant[r], &other.constant[r]);
+            changed |= forget_if_differs(&mut self.from_slot[r], &other.from_slot[r]);
         }
-        self.vmctx &= other.vmctx;
-        self.limit &= other.limit;
-        self.sp_checked &= other.sp_checked;
+        let (vmctx, limit) = (self.vmctx & other.vmctx, self.limit & other.limit);
+        let sp_checked = self.sp_checked && other.sp_checked;
+        changed |= vmctx != self.vmctx || limit != self.limit || sp_checked != self.sp_checked;
+        (self.vmctx, self.limit, self.sp_checked) = (vmctx, limit, sp_checked);
         self.slots.retain_mut(
             |(disp, facts)| match other.slots.iter().find(|(d, _)| d == disp) {
                 Some((_, f)) => {
+                    changed |= *facts & f != *facts;
                     *facts &= f;
                     true
                 }
-                None => false,
+                None => {
+                    changed = true;
+                    false
+                }
             },
         );
-        if self.flags != other.flags {
+        if self.flags != other.flags && self.flags != Flags::Unknown {
             self.flags = Flags::Unknown;
+            changed = true;
         }
-        *self != before
+        changed
+    }
+}
+
+/// Forgets a known value that the other path does not share; true if it
+/// was forgotten.
+fn forget_if_differs<T: PartialEq>(mine: &mut Option<T>, theirs: &Option<T>) -> bool {
+    if mine.is_some() && mine != theirs {
+        *mine = None;
+        true
+    } else {
+        false
     }
 }
 
 /// A function's reachable instructions and what the dataflow found.
 pub struct Function {
-    pub insns: BTreeMap<u64, Insn>,
+    /// By address.
+    insns: Vec<(u64, Insn)>,
     /// What the checks ask of the state on entry to a call, a division or
     /// a stack allocation by register.
     queries: BTreeMap<u64, Query>,
@@ -513,35 +566,72 @@ impl Query {
     }
 }
 
+/// No entry in a per-byte index.
+const NONE: u32 = u32::MAX;
+
 /// The dataflow keeps a state per block leader only: a straight-line run
 /// carries its state from instruction to instruction without a copy, which
-/// is most of the checker's time on a large module.
+/// is most of the checker's time on a large module. Instructions, leaders
+/// and block states are found through per-byte indexes of the function's
+/// range rather than ordered maps.
 struct Analysis<'a> {
     dec: &'a dyn Decoder,
     code: &'a [u8],
     range: std::ops::Range<u64>,
     host_call: &'a dyn Fn(u64) -> bool,
     abi: Abi,
-    /// Targets of branches and jumps, and the instructions after branches,
-    /// over every edge (pruned or not): any instruction with more than one
-    /// predecessor is one.
-    leaders: BTreeSet<u64>,
-    /// Instructions decoded while finding the leaders, not yet reached.
-    decoded: BTreeMap<u64, Insn>,
-    insns: BTreeMap<u64, Insn>,
-    states: BTreeMap<u64, State>,
+    /// Per byte of `range`: whether it is the target of a branch or jump,
+    /// or the instruction after a branch, over every edge (pruned or not):
+    /// any instruction with more than one predecessor is one.
+    leader: Vec<bool>,
+    /// Leaders outside `range` (branches out of the function, which the
+    /// dataflow reports if it reaches them).
+    leaders_outside: BTreeSet<u64>,
+    /// Per byte of `range`: the index in `decoded` of the instruction
+    /// there, if decoded.
+    insn_at: Vec<u32>,
+    /// Every instruction decoded, with its address and whether the
+    /// dataflow reached it (instructions decoded while finding the leaders
+    /// may never be reached).
+    decoded: Vec<(u64, Insn, bool)>,
+    /// Per byte of `range`: the index in `blocks` of the block starting
+    /// there, if the dataflow reached one.
+    block_at: Vec<u32>,
+    /// Each block's entry state.
+    blocks: Vec<(u64, State)>,
 }
 
 impl Analysis<'_> {
+    /// The offset of `at` in the per-byte indexes, if inside the function.
+    fn index(&self, at: u64) -> Option<usize> {
+        self.range.contains(&at).then(|| (at - self.range.start) as usize)
+    }
+
+    fn is_leader(&self, at: u64) -> bool {
+        match self.index(at) {
+            Some(i) => self.leader[i],
+            None => self.leaders_outside.contains(&at),
+        }
+    }
+
+    fn mark_leader(&mut self, at: u64) {
+        match self.index(at) {
+            Some(i) => self.leader[i] = true,
+            None => {
+                self.leaders_outside.insert(at);
+            }
+        }
+    }
+
     /// Decodes everything reachable over every edge, collecting leaders. A
     /// path that fails to decode is left for the dataflow to report, if the
     /// facts say it is reachable.
     fn find_leaders(&mut self, entry: u64) {
         let mut todo = vec![entry];
-        self.leaders.insert(entry);
-        let mut seen = BTreeSet::new();
+        self.mark_leader(entry);
         while let Some(at) = todo.pop() {
-            if !self.range.contains(&at) || !seen.insert(at) {
+            let Some(i) = self.index(at) else { continue };
+            if self.insn_at[i] != NONE {
                 continue;
             }
             let Ok(insn) = self.dec.decode(self.code, at) else {
@@ -551,32 +641,39 @@ impl Analysis<'_> {
             match insn.flow {
                 Flow::Next | Flow::Call(_) | Flow::CallIndirect => todo.push(next),
                 Flow::Jump(t) => {
-                    self.leaders.insert(t);
+                    self.mark_leader(t);
                     todo.push(t);
                 }
                 Flow::Branch(_, t) | Flow::BranchZero { target: t, .. } => {
-                    self.leaders.extend([t, next]);
+                    self.mark_leader(t);
+                    self.mark_leader(next);
                     todo.extend([t, next]);
                 }
                 Flow::Return | Flow::JumpIndirect | Flow::Forbidden => {}
             }
-            self.decoded.insert(at, insn);
+            self.insn_at[i] = self.decoded.len() as u32;
+            self.decoded.push((at, insn, false));
         }
     }
 
-    /// Decodes the instruction at `at` into `insns`, once.
-    fn decode(&mut self, at: u64) -> Result<(), String> {
-        if !self.insns.contains_key(&at) {
-            let insn = match self.decoded.remove(&at) {
-                Some(insn) => insn,
-                None => self.dec.decode(self.code, at)?,
-            };
+    /// The index in `decoded` of the instruction at `at` (inside the
+    /// function), decoding it if needed, and marks it reached.
+    fn reach(&mut self, at: u64, i: usize) -> Result<usize, String> {
+        let mut k = self.insn_at[i];
+        if k == NONE {
+            let insn = self.dec.decode(self.code, at)?;
+            k = self.decoded.len() as u32;
+            self.insn_at[i] = k;
+            self.decoded.push((at, insn, false));
+        }
+        let (_, insn, reached) = &mut self.decoded[k as usize];
+        if !*reached {
             if at + u64::from(insn.len) > self.range.end {
                 return Err(format!("instruction at 0x{at:x} runs past the function"));
             }
-            self.insns.insert(at, insn);
+            *reached = true;
         }
-        Ok(())
+        Ok(k as usize)
     }
 
     /// Runs the block at `at` from `state`: calls `see` with each
@@ -589,11 +686,11 @@ impl Analysis<'_> {
         see: &mut dyn FnMut(u64, &Insn, &State),
     ) -> Result<Vec<(u64, State)>, String> {
         loop {
-            if !self.range.contains(&at) {
+            let Some(i) = self.index(at) else {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
-            }
-            self.decode(at)?;
-            let insn = &self.insns[&at];
+            };
+            let k = self.reach(at, i)?;
+            let insn = &self.decoded[k].1;
             see(at, insn, &state);
             let wasm_call = matches!(insn.flow, Flow::CallIndirect)
                 || matches!(insn.flow, Flow::Call(_) if !(self.host_call)(at));
@@ -606,7 +703,7 @@ impl Analysis<'_> {
             // Straight on, in place: the one successor is the next instruction.
             apply(insn, &mut state, &self.abi);
             at += u64::from(insn.len);
-            if self.leaders.contains(&at) {
+            if self.is_leader(at) {
                 return Ok(vec![(at, state)]);
             }
         }
@@ -629,35 +726,43 @@ impl Function {
         host_call: &dyn Fn(u64) -> bool,
     ) -> Result<Function, String> {
         let abi = dec.abi();
+        let len = range.end.saturating_sub(range.start) as usize;
         let mut a = Analysis {
             dec,
             code,
             range,
             host_call,
             abi,
-            leaders: BTreeSet::new(),
-            decoded: BTreeMap::new(),
-            insns: BTreeMap::new(),
-            states: BTreeMap::new(),
+            leader: vec![false; len],
+            leaders_outside: BTreeSet::new(),
+            insn_at: vec![NONE; len],
+            decoded: Vec::new(),
+            block_at: vec![NONE; len],
+            blocks: Vec::new(),
         };
         a.find_leaders(entry);
         let mut work = VecDeque::from([(entry, State::entry(vmctx))]);
         while let Some((at, state)) = work.pop_front() {
-            let changed = match a.states.get_mut(&at) {
-                Some(old) => old.meet(&state),
-                None => {
-                    a.states.insert(at, state);
-                    true
-                }
+            let Some(i) = a.index(at) else {
+                return Err(format!("control reaches 0x{at:x}, outside the function"));
+            };
+            let k = a.block_at[i];
+            let (k, changed) = if k == NONE {
+                a.block_at[i] = a.blocks.len() as u32;
+                a.blocks.push((at, state));
+                (a.blocks.len() - 1, true)
+            } else {
+                (k as usize, a.blocks[k as usize].1.meet(&state))
             };
             if changed {
-                let state = a.states[&at].clone();
+                let state = a.blocks[k].1.clone();
                 work.extend(a.run_block(at, state, &mut |_, _, _| {})?);
             }
         }
         // The fixpoint is reached: one more pass answers the queries.
         let mut queries = BTreeMap::new();
-        let blocks: Vec<(u64, State)> = std::mem::take(&mut a.states).into_iter().collect();
+        let mut blocks = std::mem::take(&mut a.blocks);
+        blocks.sort_unstable_by_key(|(at, _)| *at);
         for (at, state) in blocks {
             a.run_block(at, state, &mut |at, insn, state| {
                 if let Some(q) = Query::of(insn, state) {
@@ -665,14 +770,25 @@ impl Function {
                 }
             })?;
         }
-        Ok(Function {
-            insns: a.insns,
-            queries,
-        })
+        let mut insns: Vec<(u64, Insn)> = a
+            .decoded
+            .into_iter()
+            .filter(|(_, _, reached)| *reached)
+            .map(|(at, insn, _)| (at, insn))
+            .collect();
+        insns.sort_unstable_by_key(|(at, _)| *at);
+        Ok(Function { insns, queries })
     }
 
+    /// The reachable instructions, by address.
     pub fn reachable(&self) -> impl Iterator<Item = (u64, &Insn)> {
         self.insns.iter().map(|(a, i)| (*a, i))
+    }
+
+    /// Whether the instruction at `at` is reachable.
+    #[cfg(test)]
+    fn reaches(&self, at: u64) -> bool {
+        self.insns.binary_search_by_key(&at, |(a, _)| *a).is_ok()
     }
 
     /// Whether the stack pointer was checked on every path to the call at
@@ -784,7 +900,7 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
         .increment
         .map(|(dst, src, width, imm)| (dst, increment_facts(state, src, width, imm)));
     let clobbered = if call { abi.call_clobbered } else { &[] };
-    for &r in insn.writes.iter().chain(clobbered) {
+    for r in insn.writes.iter().chain(clobbered.iter().copied()) {
         state.kill(r);
     }
     if let Some((dst, facts)) = incremented {
@@ -909,8 +1025,12 @@ mod tests {
                 .ok_or("past the table")?;
             Ok(Insn {
                 flags,
-                ..Insn::new(4, format!("{flow:?}"), flow)
+                ..Insn::new(4, flow)
             })
+        }
+
+        fn text(&self, _code: &[u8], at: u64) -> String {
+            format!("{:?}", self.0.get(at as usize / 4))
         }
 
         fn abi(&self) -> Abi {
@@ -926,7 +1046,7 @@ mod tests {
     fn reaches(table: Vec<(Flow, FlagsEffect)>, host: bool, at: u64) -> bool {
         let len = table.len() as u64 * 4;
         let f = Function::analyse(&Table(table), &[], 0, 0..len, 0, &|_| host).unwrap();
-        f.insns.contains_key(&at)
+        f.reaches(at)
     }
 
     /// A [`Table`] whose first instruction moves a constant into a register.
@@ -939,6 +1059,10 @@ mod tests {
                 insn.constant = Some((self.1, self.2));
             }
             Ok(insn)
+        }
+
+        fn text(&self, code: &[u8], at: u64) -> String {
+            self.0.text(code, at)
         }
 
         fn abi(&self) -> Abi {
@@ -976,7 +1100,7 @@ mod tests {
             ];
             let decoder = WithConstant(Table(table), 3, value);
             let f = Function::analyse(&decoder, &[], 0, 0..16, 0, &|_| false).unwrap();
-            (f.insns.contains_key(&8), f.insns.contains_key(&12))
+            (f.reaches(8), f.reaches(12))
         };
         for cbz in [true, false] {
             assert_eq!(reached(0, cbz), (false, true), "0: only the zero edge");

@@ -341,7 +341,7 @@ fn summarise(
                 _ => {
                     return Err(format!(
                         "`{}` at 0x{at:x}: stack allocation of unknown size",
-                        insn.text
+                        dec.text(&obj.code, at)
                     ))
                 }
             },
@@ -349,8 +349,10 @@ fn summarise(
         };
         s.frame = s.frame.saturating_add(allocated);
         let wasm_call = match insn.flow {
-            Flow::Forbidden => return Err(format!("`{}` at 0x{at:x} is reachable", insn.text)),
-            Flow::JumpIndirect => return Err(format!("indirect jump `{}` at 0x{at:x}", insn.text)),
+            Flow::Forbidden => return Err(format!("`{}` at 0x{at:x} is reachable", dec.text(&obj.code, at))),
+            Flow::JumpIndirect => {
+                return Err(format!("indirect jump `{}` at 0x{at:x}", dec.text(&obj.code, at)))
+            }
             Flow::Call(_) if host_call(at) => false,
             Flow::Call(t) => {
                 s.calls.insert(t);
@@ -374,7 +376,7 @@ fn summarise(
     if let Some(at) = f.unproven_divisions().first() {
         return Err(format!(
             "`{}` at 0x{at:x}: divisor not proven nonzero (and not -1)",
-            f.insns[at].text
+            dec.text(&obj.code, *at)
         ));
     }
     Ok(s)

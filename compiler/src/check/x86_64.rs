@@ -2,10 +2,10 @@
 //! [`Insn`].
 
 use capstone::arch::x86::X86OperandType;
-use capstone::arch::ArchOperand;
-use capstone::{Capstone, InsnDetail, RegId};
+use capstone::arch::{ArchDetail, DetailsArchInsn};
+use capstone::{Capstone, InsnDetail, InsnGroupId, RegId};
 
-use super::flow::{Abi, Cond, Decoder, FlagsEffect, Flow, Insn, Reg, SpEffect, Store, Width};
+use super::flow::{Abi, Cond, Decoder, FlagsEffect, Flow, Insn, Reg, RegSet, SpEffect, Store, Width};
 
 const RSP: Reg = 4;
 const RBP: Reg = 5;
@@ -18,16 +18,68 @@ const CALL_CLOBBERED: [Reg; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
 
 pub struct X86 {
     cs: Capstone,
+    /// What each Capstone register id means to the checks, by id: looked
+    /// up once, so decoding allocates no register names.
+    regs: Vec<RegInfo>,
+    /// Per Capstone group id: whether it marks an FP/SIMD instruction, and
+    /// whether it marks a forbidden one (privileged, interrupt, iret).
+    groups: Vec<GroupInfo>,
 }
+
+/// A Capstone register, as the checks see it.
+#[derive(Debug, Clone, Copy, Default)]
+struct RegInfo {
+    gpr: Option<(Reg, Option<Width>)>,
+    fp: bool,
+    /// The flags register (`rflags`, `eflags`, ...).
+    flags: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct GroupInfo {
+    fp: bool,
+    forbidden: bool,
+}
+
+/// Capstone's x86 register and group ids are below these.
+const REG_IDS: u16 = 512;
+const GROUP_IDS: u16 = 256;
 
 impl X86 {
     /// Over a Capstone instance for this architecture, with details on.
     pub fn new(cs: Capstone) -> X86 {
-        X86 { cs }
+        let regs = (0..REG_IDS)
+            .map(|id| {
+                let name = cs.reg_name(RegId(id)).unwrap_or_default();
+                RegInfo {
+                    gpr: gpr(&name),
+                    fp: is_fp_reg(&name),
+                    flags: name.ends_with("flags"),
+                }
+            })
+            .collect();
+        let groups = (0..GROUP_IDS)
+            .map(|id| {
+                let Some(g) = u8::try_from(id).ok().and_then(|id| cs.group_name(InsnGroupId(id))) else {
+                    return GroupInfo::default();
+                };
+                GroupInfo {
+                    fp: ["sse", "avx", "fpu", "mmx", "3dnow", "fma", "f16c"]
+                        .iter()
+                        .any(|p| g.starts_with(p)),
+                    forbidden: g == "privilege" || g == "int" || g == "iret",
+                }
+            })
+            .collect();
+        X86 { cs, regs, groups }
     }
 
-    fn name(&self, r: RegId) -> String {
-        self.cs.reg_name(r).unwrap_or_default()
+    fn reg(&self, r: RegId) -> RegInfo {
+        self.regs.get(usize::from(r.0)).copied().unwrap_or_default()
+    }
+
+    fn group(&self, g: InsnGroupId) -> GroupInfo {
+        self.groups.get(usize::from(g.0)).copied().unwrap_or_default()
     }
 }
 
@@ -81,13 +133,34 @@ fn is_fp_reg(name: &str) -> bool {
         || (name.len() == 2 && name.starts_with('k') && name.as_bytes()[1].is_ascii_digit())
 }
 
+/// An operand, its registers already looked up.
+#[derive(Debug, Clone, Copy)]
 enum Op {
-    Reg(String, bool),
+    /// A register, and whether the instruction writes it.
+    Reg(RegInfo, RegId, bool),
     Imm(i64),
-    /// `[base + disp]` (base register name, whether there is an index),
-    /// and whether the instruction writes it.
-    Mem(String, bool, i64, bool),
+    /// `[base + disp]`: the base register, whether there is an index, the
+    /// displacement, and whether the instruction writes it.
+    Mem(RegInfo, bool, i64, bool),
 }
+
+impl Op {
+    /// The general-purpose register of a register operand.
+    fn gpr(&self) -> Option<(Reg, Option<Width>)> {
+        match self {
+            Op::Reg(info, _, _) => info.gpr,
+            _ => None,
+        }
+    }
+}
+
+/// `rsp` itself (64 bits).
+fn is_rsp(info: &RegInfo) -> bool {
+    info.gpr == Some((RSP, Some(Width::W64)))
+}
+
+/// Capstone lists at most this many operands for an x86 instruction.
+const MAX_OPERANDS: usize = 8;
 
 impl Decoder for X86 {
     fn abi(&self) -> Abi {
@@ -99,7 +172,29 @@ impl Decoder for X86 {
         }
     }
 
+    fn text(&self, code: &[u8], at: u64) -> String {
+        let bytes = code.get(at as usize..).unwrap_or(&[]);
+        match self.cs.disasm_count(&bytes[..bytes.len().min(16)], at, 1) {
+            Ok(insns) => insns.iter().next().map_or_else(
+                || "(undecodable)".into(),
+                |i| format!("{} {}", i.mnemonic().unwrap_or(""), i.op_str().unwrap_or("")),
+            ),
+            Err(e) => e.to_string(),
+        }
+    }
+
     fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
+        let bytes = code.get(at as usize..).unwrap_or(&[]);
+        match decode_common(bytes, at) {
+            Some(insn) => Ok(insn),
+            None => self.decode_capstone(code, at),
+        }
+    }
+}
+
+impl X86 {
+    /// Any instruction, through Capstone.
+    fn decode_capstone(&self, code: &[u8], at: u64) -> Result<Insn, String> {
         let bytes = code.get(at as usize..).unwrap_or(&[]);
         let insns = self
             .cs
@@ -109,117 +204,179 @@ impl Decoder for X86 {
             return Err(format!("undecodable bytes at 0x{at:x}"));
         };
         let detail = self.cs.insn_detail(i).map_err(|e| e.to_string())?;
-        let mnemonic = i.mnemonic().unwrap_or("").to_string();
-        let text = format!("{mnemonic} {}", i.op_str().unwrap_or(""));
-        let ops = self.operands(&detail);
-        let mut insn = Insn::new(i.len() as u32, text, Flow::Next);
-        let groups: Vec<String> = detail
-            .groups()
-            .iter()
-            .filter_map(|g| self.cs.group_name(*g))
-            .collect();
-        let implicit: Vec<String> = detail
-            .regs_read()
-            .iter()
-            .chain(detail.regs_write())
-            .map(|r| self.name(*r))
-            .collect();
-        insn.uses_fp = ops
-            .iter()
-            .any(|o| matches!(o, Op::Reg(n, _) if is_fp_reg(n)))
-            || implicit.iter().any(|n| is_fp_reg(n))
-            || groups.iter().any(|g| {
-                ["sse", "avx", "fpu", "mmx", "3dnow", "fma", "f16c"]
-                    .iter()
-                    .any(|p| g.starts_with(p))
-            });
-        insn.flow = flow(&mnemonic, &ops, &groups);
-        let writes_flags = detail
-            .regs_write()
-            .iter()
-            .any(|r| self.name(*r).ends_with("flags"));
-        insn.flags = flags(&mnemonic, &ops, writes_flags);
-        insn.sp = stack(&mnemonic, &ops, at)?;
+        let mnemonic = i.mnemonic().unwrap_or("");
+        let text = || format!("{mnemonic} {}", i.op_str().unwrap_or(""));
+        let mut buf = [Op::Imm(0); MAX_OPERANDS];
+        let ops = self.operands(&detail, &mut buf);
+        let mut insn = Insn::new(i.len() as u32, Flow::Next);
+        let groups = detail.groups();
+        let implicit = detail.regs_read().iter().chain(detail.regs_write());
+        insn.uses_fp = ops.iter().any(|o| matches!(o, Op::Reg(r, _, _) if r.fp))
+            || implicit.clone().any(|r| self.reg(*r).fp)
+            || groups.iter().any(|g| self.group(*g).fp);
+        let forbidden_group = groups.iter().any(|g| self.group(*g).forbidden);
+        insn.flow = flow(mnemonic, ops, forbidden_group);
+        let writes_flags = detail.regs_write().iter().any(|r| self.reg(*r).flags);
+        insn.flags = flags(mnemonic, ops, writes_flags);
+        insn.sp = stack(mnemonic, ops, at)?;
         // Capstone lists cdq/cqo as writing rax too; they only write rdx.
-        let sign_extend = matches!(mnemonic.as_str(), "cdq" | "cqo");
+        let sign_extend = matches!(mnemonic, "cdq" | "cqo");
         let implicit_writes = detail
             .regs_write()
             .iter()
-            .map(|r| self.name(*r))
-            .filter(|n| !(sign_extend && gpr(n).is_some_and(|(r, _)| r == 0)));
+            .map(|r| self.reg(*r))
+            .filter(|r| !(sign_extend && r.gpr.is_some_and(|(r, _)| r == 0)));
         let explicit_writes = ops.iter().filter_map(|o| match o {
-            Op::Reg(n, true) => Some(n.clone()),
+            Op::Reg(r, _, true) => Some(*r),
             _ => None,
         });
-        insn.copy = copy(&mnemonic, &ops);
-        insn.sign_extend = sign_extension(&mnemonic, &ops);
-        insn.load = load(&mnemonic, &ops);
-        insn.store = store(&mnemonic, &ops);
-        insn.constant = constant(&mnemonic, &ops);
-        insn.increment = increment(&mnemonic, &ops);
-        for name in explicit_writes.chain(implicit_writes) {
-            if let Some((r, _)) = gpr(&name) {
+        insn.copy = copy(mnemonic, ops);
+        insn.sign_extend = sign_extension(mnemonic, ops);
+        insn.load = load(mnemonic, ops);
+        insn.store = store(mnemonic, ops);
+        insn.constant = constant(mnemonic, ops);
+        insn.increment = increment(mnemonic, ops);
+        for info in explicit_writes.chain(implicit_writes) {
+            if let Some((r, _)) = info.gpr {
                 let copied = insn.copy.is_some_and(|(d, _, _)| d == r)
                     || insn.sign_extend.is_some_and(|(d, _)| d == r);
                 if r == RSP
                     && insn.sp == SpEffect::None
                     && !matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect | Flow::Return)
                 {
-                    return Err(format!(
-                        "0x{at:x}: `{}` writes the stack pointer",
-                        insn.text
-                    ));
+                    return Err(format!("0x{at:x}: `{}` writes the stack pointer", text()));
                 }
                 if !copied {
-                    insn.writes.push(r);
+                    insn.writes.insert(r);
                 }
             }
         }
         if mnemonic == "div" || mnemonic == "idiv" {
-            insn.divisor = match ops.as_slice() {
-                [Op::Reg(n, _)] => match gpr(n) {
+            insn.divisor = match ops {
+                [Op::Reg(info, _, _)] => match info.gpr {
                     Some((r, Some(w))) => Some((r, w, mnemonic == "idiv")),
-                    _ => return Err(format!("0x{at:x}: `{}`: unsupported divisor", insn.text)),
+                    _ => return Err(format!("0x{at:x}: `{}`: unsupported divisor", text())),
                 },
-                _ => {
-                    return Err(format!(
-                        "0x{at:x}: `{}`: division by a memory operand",
-                        insn.text
-                    ))
-                }
+                _ => return Err(format!("0x{at:x}: `{}`: division by a memory operand", text())),
             };
         }
         Ok(insn)
     }
-}
 
-impl X86 {
-    fn operands(&self, detail: &InsnDetail) -> Vec<Op> {
-        detail
-            .arch_detail()
-            .operands()
-            .into_iter()
-            .filter_map(|o| match o {
-                ArchOperand::X86Operand(op) => Some(match op.op_type {
-                    X86OperandType::Reg(r) => {
-                        Op::Reg(self.name(r), op.access.is_some_and(|a| a.is_writable()))
-                    }
-                    X86OperandType::Imm(v) => Op::Imm(v),
-                    X86OperandType::Mem(m) => Op::Mem(
-                        self.name(m.base()),
-                        m.index().0 != 0,
-                        m.disp(),
-                        op.access.is_none_or(|a| a.is_writable()),
-                    ),
-                    _ => Op::Mem(String::new(), true, 0, true),
-                }),
-                _ => None,
-            })
-            .collect()
+    /// The instruction's operands, in `buf`.
+    fn operands<'b>(&self, detail: &InsnDetail, buf: &'b mut [Op; MAX_OPERANDS]) -> &'b [Op] {
+        let ArchDetail::X86Detail(x86) = detail.arch_detail() else {
+            return &buf[..0];
+        };
+        let mut n = 0;
+        for op in x86.operands().take(MAX_OPERANDS) {
+            buf[n] = match op.op_type {
+                X86OperandType::Reg(r) => Op::Reg(self.reg(r), r, op.access.is_some_and(|a| a.is_writable())),
+                X86OperandType::Imm(v) => Op::Imm(v),
+                X86OperandType::Mem(m) => Op::Mem(
+                    self.reg(m.base()),
+                    m.index().0 != 0,
+                    m.disp(),
+                    op.access.is_none_or(|a| a.is_writable()),
+                ),
+                _ => Op::Mem(RegInfo::default(), true, 0, true),
+            };
+            n += 1;
+        }
+        &buf[..n]
     }
 }
 
-fn flow(mnemonic: &str, ops: &[Op], groups: &[String]) -> Flow {
+/// The commonest instructions of Cranelift's output, decoded without
+/// Capstone: direct jumps, branches and calls, `ret`, `push`/`pop` of a
+/// register other than rsp, and register-to-register `mov` into a register
+/// other than rsp. Each gives exactly the [`Insn`] Capstone's reading
+/// gives (`tests::common_forms_decode_as_capstone_reads_them` compares
+/// every form); anything else, prefixed forms included, is `None` and goes
+/// to Capstone.
+fn decode_common(bytes: &[u8], at: u64) -> Option<Insn> {
+    let rel = |len: usize, width: usize| -> Option<u64> {
+        let field = bytes.get(len - width..len)?;
+        let rel = match width {
+            1 => i64::from(field[0] as i8),
+            _ => i64::from(i32::from_le_bytes(field.try_into().ok()?)),
+        };
+        Some(at.wrapping_add(len as u64).wrapping_add(rel as u64))
+    };
+    let cond = |cc: u8| match cc {
+        0x4 => Cond::Eq,
+        0x5 => Cond::Ne,
+        0x0 => Cond::Vs,
+        0x1 => Cond::Vc,
+        0x2 => Cond::Below,
+        0x3 => Cond::AboveEq,
+        _ => Cond::Other,
+    };
+    let rsp_only = || {
+        let mut w = RegSet::default();
+        w.insert(RSP);
+        w
+    };
+    let (len, insn) = match *bytes.first()? {
+        0xeb => (2, Insn::new(2, Flow::Jump(rel(2, 1)?))),
+        0xe9 => (5, Insn::new(5, Flow::Jump(rel(5, 4)?))),
+        0xe8 => (5, Insn { writes: rsp_only(), ..Insn::new(5, Flow::Call(rel(5, 4)?)) }),
+        0xc3 => (1, Insn { writes: rsp_only(), ..Insn::new(1, Flow::Return) }),
+        op @ 0x70..=0x7f => (2, Insn::new(2, Flow::Branch(cond(op & 0xf), rel(2, 1)?))),
+        0x0f => match *bytes.get(1)? {
+            op @ 0x80..=0x8f => (6, Insn::new(6, Flow::Branch(cond(op & 0xf), rel(6, 4)?))),
+            _ => return None,
+        },
+        op @ 0x50..=0x5f => return push_pop(op, 0, 1),
+        0x41 => match *bytes.get(1)? {
+            op @ 0x50..=0x5f => return push_pop(op, 8, 2),
+            _ => return mov_reg(0x41, bytes.get(1..3)?),
+        },
+        rex @ 0x40..=0x4f => return mov_reg(rex, bytes.get(1..3)?),
+        0x89 | 0x8b => return mov_reg(0, bytes.get(..2)?),
+        _ => return None,
+    };
+    (bytes.len() >= len).then_some(insn)
+}
+
+/// `push r`/`pop r` (opcode `op`, register `base + op & 7`), `len` bytes.
+fn push_pop(op: u8, base: Reg, len: u32) -> Option<Insn> {
+    let reg = base + (op & 7);
+    let mut insn = Insn::new(len, Flow::Next);
+    insn.writes.insert(RSP);
+    if op < 0x58 {
+        insn.sp = SpEffect::Down(8);
+    } else {
+        if reg == RSP {
+            return None;
+        }
+        insn.sp = SpEffect::Up;
+        insn.writes.insert(reg);
+    }
+    Some(insn)
+}
+
+/// `mov r, r` (`89 /r` or `8b /r`, register form), after a REX prefix
+/// `rex` (0: none): a copy at the operand width.
+fn mov_reg(rex: u8, bytes: &[u8]) -> Option<Insn> {
+    let [op @ (0x89 | 0x8b), modrm] = *bytes else {
+        return None;
+    };
+    if modrm >> 6 != 3 {
+        return None;
+    }
+    let reg = (modrm >> 3 & 7) + if rex & 4 != 0 { 8 } else { 0 };
+    let rm = (modrm & 7) + if rex & 1 != 0 { 8 } else { 0 };
+    let (dst, src) = if op == 0x89 { (rm, reg) } else { (reg, rm) };
+    if dst == RSP {
+        return None;
+    }
+    let width = if rex & 8 != 0 { Width::W64 } else { Width::W32 };
+    let len = if rex == 0 { 2 } else { 3 };
+    Some(Insn { copy: Some((dst, src, width)), ..Insn::new(len, Flow::Next) })
+}
+
+fn flow(mnemonic: &str, ops: &[Op], forbidden_group: bool) -> Flow {
     let target = match ops {
         [Op::Imm(t)] => Some(*t as u64),
         _ => None,
@@ -227,11 +384,7 @@ fn flow(mnemonic: &str, ops: &[Op], groups: &[String]) -> Flow {
     let forbidden = [
         "ud0", "ud1", "ud2", "int3", "int1", "int", "into", "hlt", "syscall", "sysenter",
     ];
-    if forbidden.contains(&mnemonic)
-        || groups
-            .iter()
-            .any(|g| g == "privilege" || g == "int" || g == "iret")
-    {
+    if forbidden.contains(&mnemonic) || forbidden_group {
         return Flow::Forbidden;
     }
     match (mnemonic, target) {
@@ -259,11 +412,11 @@ fn flow(mnemonic: &str, ops: &[Op], groups: &[String]) -> Flow {
 
 fn flags(mnemonic: &str, ops: &[Op], writes_flags: bool) -> FlagsEffect {
     match (mnemonic, ops) {
-        ("test", [Op::Reg(a, _), Op::Reg(b, _)]) if a == b => match gpr(a) {
+        ("test", [Op::Reg(a, ia, _), Op::Reg(_, ib, _)]) if ia == ib => match a.gpr {
             Some((reg, Some(width))) => FlagsEffect::Compare { reg, width, imm: 0 },
             _ => FlagsEffect::Clobber,
         },
-        ("cmp", [Op::Reg(a, _), Op::Imm(imm)]) => match gpr(a) {
+        ("cmp", [Op::Reg(a, _, _), Op::Imm(imm)]) => match a.gpr {
             Some((reg, Some(width))) => {
                 // Capstone shows 32-bit immediates zero-extended.
                 let imm = if width == Width::W32 {
@@ -275,13 +428,13 @@ fn flags(mnemonic: &str, ops: &[Op], writes_flags: bool) -> FlagsEffect {
             }
             _ => FlagsEffect::Clobber,
         },
-        ("test", [Op::Reg(a, _), Op::Reg(b, _)]) => match (gpr(a), gpr(b)) {
+        ("test", [Op::Reg(a, _, _), Op::Reg(b, _, _)]) => match (a.gpr, b.gpr) {
             (Some((reg, Some(width))), Some((other, Some(w)))) if w == width => {
                 FlagsEffect::TestPair { reg, width, other }
             }
             _ => FlagsEffect::Clobber,
         },
-        ("cmp", [Op::Reg(a, _), Op::Reg(b, _)]) => match (gpr(a), gpr(b)) {
+        ("cmp", [Op::Reg(a, _, _), Op::Reg(b, _, _)]) => match (a.gpr, b.gpr) {
             (Some((reg, Some(width))), Some((other, Some(w)))) if w == width => {
                 FlagsEffect::CompareReg { reg, width, other }
             }
@@ -295,20 +448,13 @@ fn flags(mnemonic: &str, ops: &[Op], writes_flags: bool) -> FlagsEffect {
 /// A 64-bit register spilled to `[rsp + disp]`, or any other write to
 /// the stack or through the frame pointer.
 fn store(mnemonic: &str, ops: &[Op]) -> Store {
-    let on_stack = |base: &str| matches!(gpr(base), Some((RSP | RBP, _)));
+    let on_stack = |base: &RegInfo| matches!(base.gpr, Some((RSP | RBP, _)));
     match (mnemonic, ops) {
-        ("mov", [Op::Mem(base, false, disp, true), Op::Reg(src, _)]) if base == "rsp" => {
-            match gpr(src) {
-                Some((reg, Some(Width::W64))) => Store::Spill { reg, disp: *disp },
-                _ => Store::Stack,
-            }
-        }
-        _ if ops
-            .iter()
-            .any(|o| matches!(o, Op::Mem(base, _, _, true) if on_stack(base))) =>
-        {
-            Store::Stack
-        }
+        ("mov", [Op::Mem(base, false, disp, true), src @ Op::Reg(..)]) if is_rsp(base) => match src.gpr() {
+            Some((reg, Some(Width::W64))) => Store::Spill { reg, disp: *disp },
+            _ => Store::Stack,
+        },
+        _ if ops.iter().any(|o| matches!(o, Op::Mem(base, _, _, true) if on_stack(base))) => Store::Stack,
         _ => Store::None,
     }
 }
@@ -316,7 +462,7 @@ fn store(mnemonic: &str, ops: &[Op]) -> Store {
 /// `mov r64, qword ptr [base + disp]`.
 fn load(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, i64)> {
     match (mnemonic, ops) {
-        ("mov", [Op::Reg(d, _), Op::Mem(base, false, disp, _)]) => match (gpr(d)?, gpr(base)?) {
+        ("mov", [d @ Op::Reg(..), Op::Mem(base, false, disp, _)]) => match (d.gpr()?, base.gpr?) {
             ((d, Some(Width::W64)), (b, Some(Width::W64))) => Some((d, b, *disp)),
             _ => None,
         },
@@ -325,13 +471,13 @@ fn load(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, i64)> {
 }
 
 fn copy(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, Width)> {
-    let [Op::Reg(d, _), Op::Reg(s, _)] = ops else {
+    let [d @ Op::Reg(..), s @ Op::Reg(..)] = ops else {
         return None;
     };
     if mnemonic != "mov" {
         return None;
     }
-    match (gpr(d)?, gpr(s)?) {
+    match (d.gpr()?, s.gpr()?) {
         ((d, Some(wd)), (s, Some(ws))) if wd == ws && d != RSP => Some((d, s, wd)),
         _ => None,
     }
@@ -340,14 +486,14 @@ fn copy(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, Width)> {
 /// `lea d, [s + imm]`, `add`/`sub d, imm`, `inc`/`dec d`.
 fn increment(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, Width, i64)> {
     let (d, s, imm) = match (mnemonic, ops) {
-        ("lea", [Op::Reg(d, _), Op::Mem(base, false, disp, _)]) => (d, base, *disp),
-        ("add", [Op::Reg(d, _), Op::Imm(v)]) => (d, d, *v),
-        ("sub", [Op::Reg(d, _), Op::Imm(v)]) => (d, d, v.checked_neg()?),
-        ("inc", [Op::Reg(d, _)]) => (d, d, 1),
-        ("dec", [Op::Reg(d, _)]) => (d, d, -1),
+        ("lea", [d @ Op::Reg(..), Op::Mem(base, false, disp, _)]) => (d.gpr()?, base.gpr?, *disp),
+        ("add", [d @ Op::Reg(..), Op::Imm(v)]) => (d.gpr()?, d.gpr()?, *v),
+        ("sub", [d @ Op::Reg(..), Op::Imm(v)]) => (d.gpr()?, d.gpr()?, v.checked_neg()?),
+        ("inc", [d @ Op::Reg(..)]) => (d.gpr()?, d.gpr()?, 1),
+        ("dec", [d @ Op::Reg(..)]) => (d.gpr()?, d.gpr()?, -1),
         _ => return None,
     };
-    match (gpr(d)?, gpr(s)?) {
+    match (d, s) {
         ((d, Some(width)), (s, Some(_))) if d != RSP => Some((d, s, width, imm)),
         _ => None,
     }
@@ -356,7 +502,7 @@ fn increment(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg, Width, i64)> {
 /// `movsxd r64, r32`.
 fn sign_extension(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg)> {
     match (mnemonic, ops) {
-        ("movsxd", [Op::Reg(d, _), Op::Reg(s, _)]) => match (gpr(d)?, gpr(s)?) {
+        ("movsxd", [d @ Op::Reg(..), s @ Op::Reg(..)]) => match (d.gpr()?, s.gpr()?) {
             ((d, Some(Width::W64)), (s, Some(Width::W32))) => Some((d, s)),
             _ => None,
         },
@@ -366,12 +512,12 @@ fn sign_extension(mnemonic: &str, ops: &[Op]) -> Option<(Reg, Reg)> {
 
 fn constant(mnemonic: &str, ops: &[Op]) -> Option<(Reg, i64)> {
     match (mnemonic, ops) {
-        ("mov" | "movabs", [Op::Reg(d, _), Op::Imm(v)]) => match gpr(d)? {
+        ("mov" | "movabs", [d @ Op::Reg(..), Op::Imm(v)]) => match d.gpr()? {
             (r, Some(Width::W64)) => Some((r, *v)),
             (r, Some(Width::W32)) => Some((r, i64::from(*v as u32))),
             _ => None,
         },
-        ("xor", [Op::Reg(a, _), Op::Reg(b, _)]) if a == b => match gpr(a)? {
+        ("xor", [a @ Op::Reg(_, ia, _), Op::Reg(_, ib, _)]) if ia == ib => match a.gpr()? {
             (r, Some(_)) => Some((r, 0)),
             _ => None,
         },
@@ -382,7 +528,7 @@ fn constant(mnemonic: &str, ops: &[Op]) -> Option<(Reg, i64)> {
 /// How the instruction moves rsp: the forms Cranelift's prologues and
 /// epilogues use. Anything else that writes rsp is refused by the caller.
 fn stack(mnemonic: &str, ops: &[Op], at: u64) -> Result<SpEffect, String> {
-    let rsp_first = matches!(ops.first(), Some(Op::Reg(n, _)) if n == "rsp");
+    let rsp_first = matches!(ops.first(), Some(Op::Reg(r, _, _)) if is_rsp(r));
     Ok(match (mnemonic, ops) {
         ("push", _) => SpEffect::Down(8),
         ("pop", _) | ("leave", _) => SpEffect::Up,
@@ -391,9 +537,67 @@ fn stack(mnemonic: &str, ops: &[Op], at: u64) -> Result<SpEffect, String> {
             Err(_) => return Err(format!("0x{at:x}: negative stack allocation")),
         },
         ("add", [_, Op::Imm(n)]) if rsp_first && *n >= 0 => SpEffect::Up,
-        ("mov", [_, Op::Reg(src, _)]) if rsp_first && gpr(src) == Some((RBP, Some(Width::W64))) => {
-            SpEffect::Up
-        }
+        ("mov", [_, src @ Op::Reg(..)]) if rsp_first && src.gpr() == Some((RBP, Some(Width::W64))) => SpEffect::Up,
         _ => SpEffect::None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kwo_format::Target;
+
+    /// Every form `decode_common` knows, with every register, condition
+    /// and REX prefix, and displacements at their limits, forwards and
+    /// backwards from a few addresses: it must read each exactly as
+    /// Capstone does (the checker's facts come from that reading).
+    #[test]
+    fn common_forms_decode_as_capstone_reads_them() {
+        let x86 = X86::new(super::super::capstone(Target::X86_64).unwrap());
+        let mut forms: Vec<Vec<u8>> = vec![vec![0xc3]];
+        for rel8 in [0x80u8, 0xfe, 0xff, 0, 1, 0x7f] {
+            forms.push(vec![0xeb, rel8]);
+            forms.extend((0x70..=0x7f).map(|op| vec![op, rel8]));
+        }
+        for rel32 in [i32::MIN, -0x1000, -6, -1, 0, 5, 0x1234, i32::MAX] {
+            let r = rel32.to_le_bytes();
+            forms.push([&[0xe9][..], &r].concat());
+            forms.push([&[0xe8][..], &r].concat());
+            forms.extend((0x80..=0x8f).map(|op| [&[0x0f, op][..], &r].concat()));
+        }
+        for op in 0x50..=0x5f {
+            forms.push(vec![op]);
+            forms.push(vec![0x41, op]);
+        }
+        for op in [0x89, 0x8b] {
+            for modrm in 0xc0..=0xff {
+                forms.push(vec![op, modrm]);
+                forms.extend((0x40..=0x4f).map(|rex| vec![rex, op, modrm]));
+            }
+        }
+        let mut fast = 0;
+        for form in &forms {
+            for at in [0u64, 0x40, 0x1_0000] {
+                let mut code = vec![0xcc; at as usize];
+                code.extend_from_slice(form);
+                let expected = x86.decode_capstone(&code, at);
+                match decode_common(&code[at as usize..], at) {
+                    Some(insn) => {
+                        fast += 1;
+                        assert_eq!(Ok(insn), expected, "{form:02x?} at 0x{at:x}: {}", x86.text(&code, at));
+                    }
+                    // Left to Capstone: only forms that move rsp.
+                    None => assert!(
+                        expected.as_ref().map_or(true, |i| i.writes.contains(RSP) || i.copy.is_some_and(|c| c.0 == RSP)),
+                        "{form:02x?}: {expected:?}"
+                    ),
+                }
+            }
+        }
+        let total = 3 * forms.len();
+        assert!(fast * 10 >= total * 9, "{fast} of {total} decoded without Capstone");
+        // A form cut short is Capstone's to refuse.
+        assert_eq!(decode_common(&[0xe9, 0, 0], 0), None);
+        assert_eq!(decode_common(&[0x48, 0x89], 0), None);
+    }
 }

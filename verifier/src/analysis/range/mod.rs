@@ -165,6 +165,11 @@ pub(crate) fn analyze(module: &VerifiedModule) -> Result<Vec<FuncAccesses>, Bina
         while !r.eof() {
             ops.push(r.read_with_offset()?);
         }
+        // Nothing to prove or hoist: the analysis would find no facts.
+        if !ops.iter().any(|(op, _)| access(op).is_some()) {
+            out.push(FuncAccesses::default());
+            continue;
+        }
         let results = ty.results().len();
         out.push(Interp::new(module, ops, min_bytes).run_function(locals, widths, results));
     }
@@ -326,7 +331,8 @@ impl State {
         }
     }
 
-    fn join(self, other: State) -> Result<State, GiveUp> {
+    /// Joins in place, reusing `self`'s vectors.
+    fn join(mut self, other: State) -> Result<State, GiveUp> {
         if !other.live {
             return Ok(self);
         }
@@ -336,30 +342,18 @@ impl State {
         if self.locals.len() != other.locals.len() || self.stack.len() != other.stack.len() {
             return Err(GiveUp);
         }
-        let locals = self
-            .locals
-            .iter()
-            .zip(&other.locals)
-            .map(|(a, b)| a.join(*b))
-            .collect();
-        let syms = self
-            .syms
-            .iter()
-            .zip(&other.syms)
-            .map(|(a, b)| if a == b { *a } else { None })
-            .collect();
-        let stack = self
-            .stack
-            .iter()
-            .zip(&other.stack)
-            .map(|(a, b)| a.join(*b))
-            .collect();
-        Ok(State {
-            live: true,
-            locals,
-            syms,
-            stack,
-        })
+        for (a, b) in self.locals.iter_mut().zip(&other.locals) {
+            *a = a.join(*b);
+        }
+        for (a, b) in self.syms.iter_mut().zip(&other.syms) {
+            if a != b {
+                *a = None;
+            }
+        }
+        for (a, b) in self.stack.iter_mut().zip(&other.stack) {
+            *a = a.join(*b);
+        }
+        Ok(self)
     }
 
     /// Whether `self` says no more than `other` about values (induction
@@ -420,21 +414,27 @@ impl State {
     /// The state on the side of a branch where `slot` (the condition) is
     /// non-zero (`taken`) or zero.
     fn assume(&self, slot: Slot, taken: bool) -> State {
+        let mut out = self.clone();
+        out.narrow(slot, taken);
+        out
+    }
+
+    /// Narrows this state to the side of a branch where `slot` (the
+    /// condition) is non-zero (`taken`) or zero.
+    fn narrow(&mut self, slot: Slot, taken: bool) {
         let cond = slot.as_cond();
         let cmp = if taken { cond.cmp } else { cond.cmp.negate() };
-        let mut out = self.clone();
         match refine(cmp, cond.a.val, cond.b.val, cond.width) {
-            None => out.live = false,
+            None => self.live = false,
             Some((a, b)) => {
                 if let Some(l) = cond.a.local {
-                    out.narrow_local(l, a, cond.width);
+                    self.narrow_local(l, a, cond.width);
                 }
                 if let Some(l) = cond.b.local {
-                    out.narrow_local(l, b, cond.width);
+                    self.narrow_local(l, b, cond.width);
                 }
             }
         }
-        out
     }
 }
 
@@ -987,9 +987,8 @@ impl<'m> Interp<'m> {
             O::Block { blockty } => return self.push_frame(Kind::Block, blockty),
             O::If { blockty } => {
                 let c = self.pop()?;
-                let taken = self.cur.assume(c, true);
                 let other = self.cur.assume(c, false);
-                self.cur = taken;
+                self.cur.narrow(c, true);
                 self.push_frame(Kind::If, blockty)?;
                 if let Some(f) = self.frames.last_mut() {
                     f.else_state = Some(other);
@@ -1030,7 +1029,7 @@ impl<'m> Interp<'m> {
             O::BrIf { relative_depth } => {
                 let c = self.pop()?;
                 let fall = self.cur.assume(c, false);
-                self.cur = self.cur.assume(c, true);
+                self.cur.narrow(c, true);
                 if self.cur.live {
                     self.branch(relative_depth, Some(c.as_cond()))?;
                 }
