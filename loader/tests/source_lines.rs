@@ -268,3 +268,19 @@ fn corrupted_dwarf_warns_and_still_compiles_and_runs() {
         assert!(!line.contains('(') || line.ends_with(&c_trap_location()), "{case}: {line}");
     }
 }
+
+#[test]
+fn the_verifier_log_names_the_source_line_of_each_access() {
+    let wasm = trap_c_wasm(Dwarf::Full);
+    let out = kwo(&["verify", "--log=2", path_str(wasm)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = String::from_utf8_lossy(&out.stdout);
+    let store = line_of(TRAP_C, "= value;");
+    let expected = format!("({TRAP_C}:{store}:35 in poke, inlined into main at ");
+    let line = log.lines().find(|l| l.contains("i32.store") && l.contains(&expected));
+    assert!(line.is_some(), "no access line with {expected:?} in:\n{log}");
+    // Without DWARF the same log names offsets only.
+    let plain = kwo(&["verify", "--log=2", path_str(trap_c_wasm(Dwarf::None))]);
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(!plain.contains(TRAP_C), "{plain}");
+}
