@@ -68,7 +68,7 @@ int kwo_fpu_pause(struct kwo_instance *inst, __u64 *fp_save)
 		return 0;
 	kwo_arch_fp_save(fp_save);
 	inst->fpu_on = 0;
-	kwo_plat_fpu_end();
+	kwo_plat_fpu_end(&inst->fpu);
 	return 1;
 }
 
@@ -77,7 +77,7 @@ void kwo_fpu_resume(struct kwo_instance *inst, const __u64 *fp_save,
 {
 	if (!paused)
 		return;
-	kwo_plat_fpu_begin();
+	kwo_plat_fpu_begin(&inst->fpu);
 	inst->fpu_on = 1;
 	kwo_arch_fp_restore(fp_save);
 }
