@@ -24,7 +24,7 @@
  * one of them: calls go through kwo_ibt_call (ibt_call.S), which reaches
  * the target with "push; ret", a branch IBT does not check.
  *
- * kwo_lookup() and kwo_kcall5() serve memory.c too, which needs other
+ * kwo_lookup() and kwo_kcall6() serve memory.c too, which needs other
  * unexported functions.
  *
  * This file does not decide what goes into the memory; the core writes and
@@ -50,19 +50,21 @@
 #ifdef CONFIG_X86_KERNEL_IBT
 unsigned long kwo_ibt_call(unsigned long a0, unsigned long a1,
 			   unsigned long a2, unsigned long a3,
-			   unsigned long a4, unsigned long fn);
+			   unsigned long a4, unsigned long a5,
+			   unsigned long fn);
 #endif
 
-typedef unsigned long (*kwo_kfn5)(unsigned long, unsigned long, unsigned long,
-				  unsigned long, unsigned long);
+typedef unsigned long (*kwo_kfn6)(unsigned long, unsigned long, unsigned long,
+				  unsigned long, unsigned long, unsigned long);
 
-unsigned long kwo_kcall5(unsigned long fn, unsigned long a0, unsigned long a1,
-			 unsigned long a2, unsigned long a3, unsigned long a4)
+unsigned long kwo_kcall6(unsigned long fn, unsigned long a0, unsigned long a1,
+			 unsigned long a2, unsigned long a3, unsigned long a4,
+			 unsigned long a5)
 {
 #ifdef CONFIG_X86_KERNEL_IBT
-	return kwo_ibt_call(a0, a1, a2, a3, a4, fn);
+	return kwo_ibt_call(a0, a1, a2, a3, a4, a5, fn);
 #else
-	return ((kwo_kfn5)fn)(a0, a1, a2, a3, a4);
+	return ((kwo_kfn6)fn)(a0, a1, a2, a3, a4, a5);
 #endif
 }
 
@@ -70,7 +72,7 @@ unsigned long kwo_kcall5(unsigned long fn, unsigned long a0, unsigned long a1,
 static unsigned long kwo_kcall(unsigned long fn, unsigned long a0,
 			       unsigned long a1)
 {
-	return kwo_kcall5(fn, a0, a1, 0, 0, 0);
+	return kwo_kcall6(fn, a0, a1, 0, 0, 0, 0);
 }
 
 static unsigned long kwo_kallsyms;	/* kallsyms_lookup_name */
