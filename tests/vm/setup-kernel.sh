@@ -114,6 +114,12 @@ if [ ! -e "$H/Makefile" ] || [ ! -e "$D/kroot/boot/vmlinuz-$ABI" ]; then
 		ln -sfn "../usr/lib/modules/$ABI/vmlinuz" "$D/kroot/boot/vmlinuz-$ABI"
 	fi
 fi
+# A merged-/usr busybox-static (the newer suites') is in usr/bin; the
+# harness takes the arm64 guest's from bin/.
+if [ ! -e "$D/kroot/bin/busybox" ] && [ -e "$D/kroot/usr/bin/busybox" ]; then
+	mkdir -p "$D/kroot/bin"
+	ln -sfn ../usr/bin/busybox "$D/kroot/bin/busybox"
+fi
 # The headers name themselves (7.x) and include their -common half by
 # absolute path: point it here, also after build/ has moved.
 sed -i "s#^\(include \|KBUILD_OUTPUT=\)[^ ]*/usr/src/#\1$D/kroot/usr/src/#" "$H/Makefile"
@@ -131,7 +137,7 @@ if [ -n "$CCV" ] && ! command -v "$XCC" >/dev/null; then
 	# "trixie-backports/main" in the version's line: trixie. Experimental
 	# holds only a few packages on top of sid.
 	SUITE=$(apt-cache "${APT[@]}" madison "linux-image-$META:$ARCH" |
-		awk -F' *[|] *' -v v="$VER" '$2 == v { split($3, f, " "); print f[2]; exit }')
+		awk -F' *[|] *' -v v="$VER" '$2 == v && !n++ { split($3, f, " "); print f[2] }')
 	SUITE=${SUITE%%/*}
 	SUITE=${SUITE%-backports}
 	[ "$SUITE" != experimental ] || SUITE=sid
