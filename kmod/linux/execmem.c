@@ -44,10 +44,9 @@
 #include "kwo_linux.h"
 #include "../core/kwo_platform.h"
 
-#define KWO_ENDBR64		0xfa1e0ff3u	/* endbr64, little-endian */
-#define KWO_ENDBR_POISON	0x001f0f66u	/* osp nopl (%rax): a sealed ENDBR64 */
-
 #ifdef CONFIG_X86_KERNEL_IBT
+#include <asm/ibt.h>
+
 unsigned long kwo_ibt_call(unsigned long a0, unsigned long a1,
 			   unsigned long a2, unsigned long a3,
 			   unsigned long a4, unsigned long a5,
@@ -116,10 +115,23 @@ unsigned long kwo_lookup(const char *name)
 }
 
 /*
- * A kprobe on a function sits after its ENDBR64 on IBT kernels, at the
- * symbol otherwise. Only accept the address once the function finds
- * itself.
+ * On IBT kernels a kprobe on a function sits after its ENDBR64, or after
+ * the 4-byte NOP a sealed function has instead: the kernel's own
+ * gen_endbr_poison(), which changed after 6.12 (osp nopl (%rax) up to
+ * there, nopl -42(%rax) in 7.3); at the symbol otherwise. Only accept the
+ * address once the function finds itself.
  */
+static unsigned long kwo_function_start(unsigned long probed)
+{
+#ifdef CONFIG_X86_KERNEL_IBT
+	u32 before = *(u32 *)(probed - 4);
+
+	if (before == gen_endbr() || before == gen_endbr_poison())
+		return probed - 4;
+#endif
+	return probed;
+}
+
 static int kwo_find_kallsyms(void)
 {
 	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
@@ -131,14 +143,8 @@ static int kwo_find_kallsyms(void)
 		pr_err("kwo: kprobe on kallsyms_lookup_name failed: %d\n", ret);
 		return ret;
 	}
-	addr = (unsigned long)kp.addr;
+	addr = kwo_function_start((unsigned long)kp.addr);
 	unregister_kprobe(&kp);
-	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT)) {
-		u32 before = *(u32 *)(addr - 4);
-
-		if (before == KWO_ENDBR64 || before == KWO_ENDBR_POISON)
-			addr -= 4;
-	}
 	kwo_kallsyms = addr;
 	if (kwo_lookup("kallsyms_lookup_name") != addr) {
 		pr_err("kwo: kallsyms_lookup_name self-check failed\n");
