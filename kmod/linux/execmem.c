@@ -12,7 +12,14 @@
  *    where the architecture has one (x86), else set_memory_ro() and then
  *    set_memory_x() (arm64, where set_memory_rox is a static inline
  *    calling those two, so kallsyms does not know it); freed with
- *    execmem_free().
+ *    execmem_free();
+ *  - 6.17 and later: execmem_alloc_rw() instead of execmem_alloc(): where
+ *    the architecture keeps a cache of read-only executable huge pages
+ *    (x86 since 6.14: 7.3 hands out EXECMEM_BPF memory from it),
+ *    execmem_alloc() returns it read-only and the first write of the code
+ *    faults; execmem_alloc_rw() makes it RW+NX first (elsewhere it is
+ *    execmem_alloc()). execmem_free() gives the cache its pages back
+ *    read-only, sealed or not.
  * Memory is never writable and executable at once. It lies in the module
  * area, within rel32 reach of this module's text, so generated code calls
  * host functions directly. The area is marked VM_FLUSH_RESET_PERMS so that
@@ -94,7 +101,11 @@ static const struct {
 	unsigned long *addr;
 } kwo_syms[] = {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+	{ "execmem_alloc_rw", &kwo_fn.execmem_alloc },
+#else
 	{ "execmem_alloc", &kwo_fn.execmem_alloc },
+#endif
 	{ "execmem_free", &kwo_fn.execmem_free },
 #else
 	{ "module_alloc", &kwo_fn.module_alloc },
