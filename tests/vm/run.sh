@@ -168,7 +168,9 @@ kbuild() {
 musl_cargo() {
 	# musl-gcc does not search /usr/include, where the kernel's uapi
 	# headers (linux/types.h, used by the C core) live: offer just those.
-	local inc=$OUT/musl-include d
+	# One place for every run (VM_OUT, ARCH): the path is in CFLAGS, and
+	# another would make cargo rebuild the C crates of the shared target.
+	local inc=$ROOT/build/vm/x86_64/musl-include d
 	mkdir -p "$inc"
 	for d in linux asm-generic; do ln -sfn "/usr/include/$d" "$inc/$d"; done
 	ln -sfn "/usr/include/$(gcc -print-multiarch)/asm" "$inc/asm"
