@@ -1,8 +1,9 @@
 #!/bin/bash
 # The scheduled run (issue 14): the kernel suite on the Debian series that
 # CI does not boot on every change, each fetched by tests/vm/setup-kernel.sh
-# and booted by tests/vm/run.sh (output in build/vm/ARCH as usual, logs
-# in build/vm/all-kernels/). Its results replace the table between the
+# and booted by tests/vm/run.sh (output in build/vm/x86_64-SERIES for amd64,
+# so that two amd64 series may run side by side, and in build/vm/arm64,
+# which holds the aarch64 cargo build; logs in build/vm/all-kernels/). Its results replace the table between the
 # all-kernels markers in tests/vm/README.md (date, series, kernel, arch,
 # result, spec line or reason; rows of series not run this time stay). Exit 0 only if every kernel passed.
 #
@@ -28,15 +29,15 @@ for k in $KERNELS; do
 	series=${k%%:*} arch=${k#*:}
 	name=$series-$arch
 	log=$LOGS/$name.log
-	qarch=x86_64
-	[ "$arch" = arm64 ] && qarch=arm64
+	qarch=x86_64 out=$ROOT/build/vm/x86_64-$series
+	[ "$arch" = arm64 ] && qarch=arm64 out=$ROOT/build/vm/arm64
 	echo "all-kernels: $name"
 	kver="?" result="FAIL"
 	if kroot=$("$HERE/setup-kernel.sh" "$series" "$arch" 2>"$log.setup" | tail -1) &&
 		[ -d "$kroot" ]; then
 		kver=$(ls "$kroot/usr/src" | sed -n 's/^linux-headers-\(.*-'"$arch"'\)$/\1/p' | head -1)
 		# Not inside an if condition: run.sh's ERR trap reports harness errors.
-		KROOT=$kroot ARCH=$qarch TIMEOUT=${TIMEOUT:-1200} \
+		KROOT=$kroot ARCH=$qarch VM_OUT=$out TIMEOUT=${TIMEOUT:-1200} \
 			nice -n 10 "$HERE/run.sh" >"$log" 2>&1
 		rc=$?
 		# "boot+test+poweroff (x86_64, -accel tcg -cpu max): 512.3s, qemu rc=0"
@@ -45,7 +46,7 @@ for k in $KERNELS; do
 		vm=${vm/enable-kvm/KVM}
 		if [ $rc -eq 0 ] && grep -q '^RESULT: PASS' "$log"; then
 			result=PASS
-			detail=$(tr -d '\r' < "$ROOT/build/vm/$qarch/console.log" | grep -a -m1 '^spec: ')
+			detail=$(tr -d '\r' < "$out/console.log" | grep -a -m1 '^spec: ')
 			[ -z "$vm" ] || detail="$detail; $vm"
 		else
 			detail=$(grep -a '^KWO-STEP-FAILED' "$log" | sed 's/^KWO-STEP-FAILED: //' | paste -sd ';')
