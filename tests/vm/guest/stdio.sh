@@ -162,6 +162,11 @@ cat /tmp/fifo > /tmp/got.fifo &
 reader=$!
 kwo run --kernel --timeout 60s --file 3=/tmp/fifo:w $prog copy 0 3 < /dev/zero &
 pid=$!
+i=0
+while [ ! -s /tmp/got.fifo ] && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 sleep 1
 kill -KILL $pid
 wait $pid
