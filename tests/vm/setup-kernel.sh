@@ -143,8 +143,11 @@ if [ -n "$CCV" ] && ! command -v "$XCC" >/dev/null; then
 	[ "$SUITE" != experimental ] || SUITE=sid
 	[ -n "$SUITE" ] || die "no suite for linux-image-$META $VER"
 	KBUILD=$(deps "linux-headers-$ABI:$ARCH" | grep '^linux-kbuild-' | head -1)
-	LIBS=$(apt-cache "${APT[@]}" show "$KBUILD:amd64" |
-		sed -n '/^Depends:/{s/^Depends: //;s/([^)]*)//g;s/|/,/g;p;q}' | tr ',' '\n' | awk 'NF { print $1 }')
+	# Read whole before parsing: a reader quitting early (sed q) can kill
+	# apt-cache with SIGPIPE, which pipefail and set -e turn into a silent exit.
+	KBUILD_INFO=$(apt-cache "${APT[@]}" show "$KBUILD:amd64")
+	LIBS=$(sed -n '/^Depends:/{s/^Depends: //;s/([^)]*)//g;s/|/,/g;p;q}' <<<"$KBUILD_INFO" |
+		tr ',' '\n' | awk 'NF { print $1 }')
 	"$(dirname "$0")/setup-toolchain.sh" "$CCV" "$SUITE" "$MIRROR" $LIBS >&2 ||
 		die "kernel $ABI was built with gcc-$CCV, this host has no $XCC, and no $SUITE chroot with it could be made: kwo.ko cannot be built for it"
 fi
