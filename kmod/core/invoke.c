@@ -114,7 +114,7 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 		return;
 	}
 	if (inst->obj->flags & KWO_F_USES_FP) {
-		kwo_plat_fpu_begin();
+		kwo_plat_fpu_begin(&inst->fpu);
 		inst->fpu_on = 1;
 	}
 	/*
@@ -127,7 +127,7 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 		kwo_plat_unwound();
 	if (inst->fpu_on) {
 		inst->fpu_on = 0;
-		kwo_plat_fpu_end();
+		kwo_plat_fpu_end(&inst->fpu);
 	}
 	report(inst, code, call);
 }

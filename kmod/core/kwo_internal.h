@@ -118,6 +118,7 @@ struct kwo_instance {
 	/* state of the running call */
 	int busy;
 	int fpu_on;
+	struct kwo_plat_fpu fpu;	/* the open FPU section's (calls are serialized) */
 	int fuel_limited;
 	__u64 epoch_deadline;		/* next reschedule, in epoch ticks */
 	__u64 deadline_ns;		/* 0: no time budget */

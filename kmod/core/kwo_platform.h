@@ -117,12 +117,28 @@ void kwo_plat_resched(void);
 int kwo_plat_should_stop(void);
 
 /*
- * FPU bracketing around generated code that uses FP/SIMD registers
- * (kernel_fpu_begin_mask(KFPU_MXCSR) / kernel_fpu_end, kernel_neon_*).
- * No-ops in userspace. Sections never nest.
+ * Where a platform keeps an open FPU section's state: on arm64 kernels
+ * since 6.19, kernel_neon_begin() takes a buffer (a struct
+ * user_fpsimd_state: 32 128-bit registers, FPSR, FPCR) into which the
+ * task's kernel-mode NEON registers are saved when it is preempted, and
+ * which must live until kernel_neon_end(). Nothing elsewhere.
  */
-void kwo_plat_fpu_begin(void);
-void kwo_plat_fpu_end(void);
+struct kwo_plat_fpu {
+#if defined(__KERNEL__) && defined(__aarch64__)
+	__u64 words[66];
+#else
+	int unused;
+#endif
+} __attribute__((aligned(16)));
+
+/*
+ * FPU bracketing around generated code that uses FP/SIMD registers
+ * (kernel_fpu_begin_mask(KFPU_MXCSR) / kernel_fpu_end, kernel_neon_*),
+ * with the same save area for a section's begin and end. No-ops in
+ * userspace. Sections never nest.
+ */
+void kwo_plat_fpu_begin(struct kwo_plat_fpu *save);
+void kwo_plat_fpu_end(struct kwo_plat_fpu *save);
 
 /*
  * CRC-32 (IEEE 802.3, reflected, as zlib's crc32()) of len bytes, continuing

@@ -12,7 +12,14 @@
  *    where the architecture has one (x86), else set_memory_ro() and then
  *    set_memory_x() (arm64, where set_memory_rox is a static inline
  *    calling those two, so kallsyms does not know it); freed with
- *    execmem_free().
+ *    execmem_free();
+ *  - 6.17 and later: execmem_alloc_rw() instead of execmem_alloc(): where
+ *    the architecture keeps a cache of read-only executable huge pages
+ *    (x86 since 6.14: 7.3 hands out EXECMEM_BPF memory from it),
+ *    execmem_alloc() returns it read-only and the first write of the code
+ *    faults; execmem_alloc_rw() makes it RW+NX first (elsewhere it is
+ *    execmem_alloc()). execmem_free() gives the cache its pages back
+ *    read-only, sealed or not.
  * Memory is never writable and executable at once. It lies in the module
  * area, within rel32 reach of this module's text, so generated code calls
  * host functions directly. The area is marked VM_FLUSH_RESET_PERMS so that
@@ -24,7 +31,7 @@
  * one of them: calls go through kwo_ibt_call (ibt_call.S), which reaches
  * the target with "push; ret", a branch IBT does not check.
  *
- * kwo_lookup() and kwo_kcall5() serve memory.c too, which needs other
+ * kwo_lookup() and kwo_kcall6() serve memory.c too, which needs other
  * unexported functions.
  *
  * This file does not decide what goes into the memory; the core writes and
@@ -44,25 +51,26 @@
 #include "kwo_linux.h"
 #include "../core/kwo_platform.h"
 
-#define KWO_ENDBR64		0xfa1e0ff3u	/* endbr64, little-endian */
-#define KWO_ENDBR_POISON	0x001f0f66u	/* osp nopl (%rax): a sealed ENDBR64 */
-
 #ifdef CONFIG_X86_KERNEL_IBT
+#include <asm/ibt.h>
+
 unsigned long kwo_ibt_call(unsigned long a0, unsigned long a1,
 			   unsigned long a2, unsigned long a3,
-			   unsigned long a4, unsigned long fn);
+			   unsigned long a4, unsigned long a5,
+			   unsigned long fn);
 #endif
 
-typedef unsigned long (*kwo_kfn5)(unsigned long, unsigned long, unsigned long,
-				  unsigned long, unsigned long);
+typedef unsigned long (*kwo_kfn6)(unsigned long, unsigned long, unsigned long,
+				  unsigned long, unsigned long, unsigned long);
 
-unsigned long kwo_kcall5(unsigned long fn, unsigned long a0, unsigned long a1,
-			 unsigned long a2, unsigned long a3, unsigned long a4)
+unsigned long kwo_kcall6(unsigned long fn, unsigned long a0, unsigned long a1,
+			 unsigned long a2, unsigned long a3, unsigned long a4,
+			 unsigned long a5)
 {
 #ifdef CONFIG_X86_KERNEL_IBT
-	return kwo_ibt_call(a0, a1, a2, a3, a4, fn);
+	return kwo_ibt_call(a0, a1, a2, a3, a4, a5, fn);
 #else
-	return ((kwo_kfn5)fn)(a0, a1, a2, a3, a4);
+	return ((kwo_kfn6)fn)(a0, a1, a2, a3, a4, a5);
 #endif
 }
 
@@ -70,7 +78,7 @@ unsigned long kwo_kcall5(unsigned long fn, unsigned long a0, unsigned long a1,
 static unsigned long kwo_kcall(unsigned long fn, unsigned long a0,
 			       unsigned long a1)
 {
-	return kwo_kcall5(fn, a0, a1, 0, 0, 0);
+	return kwo_kcall6(fn, a0, a1, 0, 0, 0, 0);
 }
 
 static unsigned long kwo_kallsyms;	/* kallsyms_lookup_name */
@@ -93,7 +101,11 @@ static const struct {
 	unsigned long *addr;
 } kwo_syms[] = {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+	{ "execmem_alloc_rw", &kwo_fn.execmem_alloc },
+#else
 	{ "execmem_alloc", &kwo_fn.execmem_alloc },
+#endif
 	{ "execmem_free", &kwo_fn.execmem_free },
 #else
 	{ "module_alloc", &kwo_fn.module_alloc },
@@ -114,10 +126,23 @@ unsigned long kwo_lookup(const char *name)
 }
 
 /*
- * A kprobe on a function sits after its ENDBR64 on IBT kernels, at the
- * symbol otherwise. Only accept the address once the function finds
- * itself.
+ * On IBT kernels a kprobe on a function sits after its ENDBR64, or after
+ * the 4-byte NOP a sealed function has instead: the kernel's own
+ * gen_endbr_poison(), which changed after 6.12 (osp nopl (%rax) up to
+ * there, nopl -42(%rax) in 7.3); at the symbol otherwise. Only accept the
+ * address once the function finds itself.
  */
+static unsigned long kwo_function_start(unsigned long probed)
+{
+#ifdef CONFIG_X86_KERNEL_IBT
+	u32 before = *(u32 *)(probed - 4);
+
+	if (before == gen_endbr() || before == gen_endbr_poison())
+		return probed - 4;
+#endif
+	return probed;
+}
+
 static int kwo_find_kallsyms(void)
 {
 	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
@@ -129,14 +154,8 @@ static int kwo_find_kallsyms(void)
 		pr_err("kwo: kprobe on kallsyms_lookup_name failed: %d\n", ret);
 		return ret;
 	}
-	addr = (unsigned long)kp.addr;
+	addr = kwo_function_start((unsigned long)kp.addr);
 	unregister_kprobe(&kp);
-	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT)) {
-		u32 before = *(u32 *)(addr - 4);
-
-		if (before == KWO_ENDBR64 || before == KWO_ENDBR_POISON)
-			addr -= 4;
-	}
 	kwo_kallsyms = addr;
 	if (kwo_lookup("kallsyms_lookup_name") != addr) {
 		pr_err("kwo: kallsyms_lookup_name self-check failed\n");

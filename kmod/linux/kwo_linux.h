@@ -22,12 +22,13 @@ int kwo_execmem_init(void);
 
 /*
  * execmem.c, once kwo_execmem_init() succeeded: the address of a kernel
- * symbol (0 if absent), and a call of such a function with up to five
+ * symbol (0 if absent), and a call of such a function with up to six
  * word-sized arguments (IBT-safe).
  */
 unsigned long kwo_lookup(const char *name);
-unsigned long kwo_kcall5(unsigned long fn, unsigned long a0, unsigned long a1,
-			 unsigned long a2, unsigned long a3, unsigned long a4);
+unsigned long kwo_kcall6(unsigned long fn, unsigned long a0, unsigned long a1,
+			 unsigned long a2, unsigned long a3, unsigned long a4,
+			 unsigned long a5);
 
 /*
  * memory.c: linear memories in reserved vmalloc space (kwo_plat_mem_* of

@@ -105,9 +105,9 @@ int kwo_plat_mem_reserve(__u64 max_size, struct kwo_plat_mem **out)
 	if (mem) {
 		mem->max_pages = min(max_size, 4ULL << 30) >> PAGE_SHIFT;
 		mem->area = (struct vm_struct *)
-			kwo_kcall5(kwo_mfn.get_vm_area,
+			kwo_kcall6(kwo_mfn.get_vm_area,
 				   kwo_mem_reserve_size(max_size), VM_MAP,
-				   0, 0, 0);
+				   0, 0, 0, 0);
 	}
 	if (!mem || !mem->area) {
 		kfree(mem);
@@ -145,7 +145,7 @@ static int kwo_mem_room(struct kwo_plat_mem *mem, unsigned long need)
 /* Clears the PTEs of [start, end) and flushes the TLB over it. */
 static void kwo_mem_unmap(unsigned long start, unsigned long end)
 {
-	kwo_kcall5(kwo_mfn.vunmap_range, start, end, 0, 0, 0);
+	kwo_kcall6(kwo_mfn.vunmap_range, start, end, 0, 0, 0, 0);
 }
 
 /* Pages being allocated by grows right now, in every instance. */
@@ -216,9 +216,15 @@ static int kwo_mem_fill(struct kwo_plat_mem *mem, unsigned long first,
 			}
 		}
 	}
-	ret = (int)kwo_kcall5(kwo_mfn.vmap_pages_range_noflush, start, end,
+	/*
+	 * The sixth argument is the gfp_mask 6.19 added (for KMSAN's
+	 * temporary arrays; GFP_KERNEL, as vmap_pages_range() passes); an
+	 * older kernel's five-argument function never reads it.
+	 */
+	ret = (int)kwo_kcall6(kwo_mfn.vmap_pages_range_noflush, start, end,
 			      pgprot_val(PAGE_KERNEL),
-			      (unsigned long)(mem->pages + first), PAGE_SHIFT);
+			      (unsigned long)(mem->pages + first), PAGE_SHIFT,
+			      GFP_KERNEL);
 	flush_cache_vmap(start, end);
 	if (ret) {
 		/* Take back what a failed call mapped before the pages go. */

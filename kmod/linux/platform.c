@@ -18,6 +18,7 @@
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
+#include <linux/version.h>
 #ifdef CONFIG_X86
 #include <asm/cpufeature.h>
 #include <asm/fpu/api.h>
@@ -136,12 +137,12 @@ int kwo_plat_should_stop(void)
 }
 
 #ifdef CONFIG_X86
-void kwo_plat_fpu_begin(void)
+void kwo_plat_fpu_begin(struct kwo_plat_fpu *save)
 {
 	kernel_fpu_begin_mask(KFPU_MXCSR);
 }
 
-void kwo_plat_fpu_end(void)
+void kwo_plat_fpu_end(struct kwo_plat_fpu *save)
 {
 	kernel_fpu_end();
 }
@@ -157,15 +158,37 @@ const char *kwo_plat_cpu_missing(void)
 	return NULL;
 }
 #else
-void kwo_plat_fpu_begin(void)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+/*
+ * Since 6.19 kernel_neon_begin() takes the buffer the section's NEON
+ * registers are saved into when the task is preempted (before, the task
+ * had one of its own); it must live until kernel_neon_end(): the
+ * instance's struct kwo_plat_fpu, sized for a struct user_fpsimd_state.
+ */
+static_assert(sizeof(struct kwo_plat_fpu) >= sizeof(struct user_fpsimd_state));
+static_assert(__alignof__(struct kwo_plat_fpu) >=
+	      __alignof__(struct user_fpsimd_state));
+
+void kwo_plat_fpu_begin(struct kwo_plat_fpu *save)
+{
+	kernel_neon_begin((struct user_fpsimd_state *)save);
+}
+
+void kwo_plat_fpu_end(struct kwo_plat_fpu *save)
+{
+	kernel_neon_end((struct user_fpsimd_state *)save);
+}
+#else
+void kwo_plat_fpu_begin(struct kwo_plat_fpu *save)
 {
 	kernel_neon_begin();
 }
 
-void kwo_plat_fpu_end(void)
+void kwo_plat_fpu_end(struct kwo_plat_fpu *save)
 {
 	kernel_neon_end();
 }
+#endif
 
 const char *kwo_plat_cpu_missing(void)
 {

@@ -20,13 +20,19 @@
 /* endbr64; mov eax, 42; ret */
 static const u8 kwo_ret42[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xb8, 0x2a, 0, 0, 0, 0xc3 };
 
-/* 0 if addr is mapped read-only and (if exec) executable, else -EPERM. */
+/*
+ * 0 if addr is mapped read-only and executable (exec: the code), or
+ * read-only or not at all (the direct-map alias, which 7.x's cache of
+ * read-only executable pages takes out of the direct map); else -EPERM.
+ */
 static int kwo_check_pte(unsigned long addr, bool exec)
 {
 	unsigned int level;
 	pte_t *pte = lookup_address(addr, &level);
 
-	if (!pte || (pte_flags(*pte) & _PAGE_RW))
+	if (!pte || !(pte_flags(*pte) & _PAGE_PRESENT))
+		return exec ? -EPERM : 0;
+	if (pte_flags(*pte) & _PAGE_RW)
 		return -EPERM;
 	if (exec && (pte_flags(*pte) & _PAGE_NX))
 		return -EPERM;

@@ -213,12 +213,14 @@ int kwo_plat_should_stop(void)
 	return 0;
 }
 
-void kwo_plat_fpu_begin(void)
+void kwo_plat_fpu_begin(struct kwo_plat_fpu *save)
 {
+	(void)save;
 }
 
-void kwo_plat_fpu_end(void)
+void kwo_plat_fpu_end(struct kwo_plat_fpu *save)
 {
+	(void)save;
 }
 
 /* crc_table[k][b]: the CRC of byte b followed by k zero bytes. */

@@ -260,6 +260,44 @@ fn bulk_memory_and_data_segments() {
     assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
 }
 
+/// memory.fill and memory.copy past 1 MiB run in 1 MiB pieces with a
+/// reschedule point between them (kmod/core/builtins.c): overlapping copies
+/// in both directions, lengths that are no multiple of a piece, and a
+/// refused out-of-bounds fill, each against the same operation on a copy.
+#[test]
+fn bulk_memory_in_pieces() {
+    let wat = r#"(module (memory 64)
+      (func (export "iota") (local $i i32)
+        (loop $l
+          (i32.store8 (local.get $i)
+            (i32.add (i32.mul (local.get $i) (i32.const 31))
+                     (i32.shr_u (local.get $i) (i32.const 16))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 0x400000)))))
+      (func (export "fill") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 memory.fill)
+      (func (export "copy") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 memory.copy))"#;
+    let iota: Vec<u8> = (0..0x40_0000u32).map(|i| (i.wrapping_mul(31) + (i >> 16)) as u8).collect();
+    let mut inst = instance(wat);
+    let args = |a: u32, b: u32, c: u32| [Val::I32(a as i32), Val::I32(b as i32), Val::I32(c as i32)];
+    // (dst, src, len): up by a piece and 3 bytes, down, and down by less
+    // than a piece over several pieces.
+    for (dst, src, len) in [(1_048_579, 17, 2_500_001), (5, 1_048_580, 2_900_000), (100, 4196, 3_000_000)] {
+        inst.invoke("iota", &[]).unwrap();
+        inst.invoke("copy", &args(dst, src, len)).unwrap();
+        let mut want = iota.clone();
+        want.copy_within(src as usize..(src + len) as usize, dst as usize);
+        assert!(inst.memory() == &want[..], "copy {len} bytes from {src} to {dst}");
+    }
+    inst.invoke("iota", &[]).unwrap();
+    inst.invoke("fill", &args(3, 0x1ab, 3 * 1_048_576 + 7)).unwrap();
+    let mut want = iota.clone();
+    want[3..3 + 3 * 1_048_576 + 7].fill(0xab);
+    assert!(inst.memory() == &want[..], "fill of 3 MiB + 7");
+    let t = trap_of(inst.invoke("fill", &args(1, 0, 0x40_0000)));
+    assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
+    assert!(inst.memory() == &want[..], "an out-of-bounds fill wrote");
+}
+
 #[test]
 fn out_of_bounds_data_segment_fails_instantiation() {
     let wasm = kwo_of(

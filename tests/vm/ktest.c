@@ -66,7 +66,8 @@
  *						error paths too
  *	ktest sigint MS OUT CMD ARGS...		SIGINT (default disposition)
  *						ends CMD (output to OUT)
- *						after MS ms
+ *						sent MS ms after OUT has
+ *						its first byte
  *	ktest obs ADD_OBJ TRAPS_OBJ		debugfs: counters move by
  *						what this process does,
  *						instances and symbols list a
@@ -1298,10 +1299,27 @@ static int wait_ms(pid_t pid, int *status, long limit_ms)
 	return 0;
 }
 
+/* Wait up to limit_ms for path to have a byte; 0 if it never did. */
+static int wait_output(const char *path, long limit_ms)
+{
+	struct timespec t0;
+	struct stat st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (!stat(path, &st) && st.st_size > 0)
+			return 1;
+		usleep(10000);
+	} while (ms_since(&t0) < limit_ms);
+	return 0;
+}
+
 /*
  * Ctrl-C of a command: run it with SIGINT at its default disposition (a
  * shell's background job would ignore it) and its stdout and stderr to
- * OUT, send SIGINT after ms, and expect it to die of it within 2 s.
+ * OUT, send SIGINT ms after its first output (a fixed delay from the
+ * start was too short for a TCG guest on a busy host: the signal came
+ * before anything was printed), and expect it to die of it within 2 s.
  */
 static int cmd_sigint(int argc, char **argv)
 {
@@ -1324,6 +1342,8 @@ static int cmd_sigint(int argc, char **argv)
 		_exit(127);
 	}
 	close(out);
+	if (!wait_output(argv[1], 60000))
+		fail("%s printed nothing in 60 s", argv[2]);
 	usleep(atol(argv[0]) * 1000);
 	kill(pid, SIGINT);
 	if (!wait_ms(pid, &status, 2000)) {

@@ -2,7 +2,9 @@
 # Fetch one of Debian's kernel series (image, modules, headers, the host's
 # amd64 kbuild tools; busybox-static for an arm64 guest) with a private apt
 # state into build/kernels/SERIES-ARCH/kroot, without installing anything
-# on the host, so that the harness can build and boot kwo.ko on it:
+# on the host, so that the harness can build and boot kwo.ko on it; when
+# the kernel's compiler (gcc-N) is not on the host, a chroot that has it
+# (tests/vm/setup-toolchain.sh, build/toolchains/gcc-N):
 #	tests/vm/setup-kernel.sh 6.12 arm64 &&
 #	    KROOT=build/kernels/6.12-arm64/kroot ARCH=arm64 tests/vm/run.sh
 # Prints the kroot's path as its last line. Idempotent: a second run only
@@ -112,17 +114,42 @@ if [ ! -e "$H/Makefile" ] || [ ! -e "$D/kroot/boot/vmlinuz-$ABI" ]; then
 		ln -sfn "../usr/lib/modules/$ABI/vmlinuz" "$D/kroot/boot/vmlinuz-$ABI"
 	fi
 fi
+# A merged-/usr busybox-static (the newer suites') is in usr/bin; the
+# harness takes the arm64 guest's from bin/.
+if [ ! -e "$D/kroot/bin/busybox" ] && [ -e "$D/kroot/usr/bin/busybox" ]; then
+	mkdir -p "$D/kroot/bin"
+	ln -sfn ../usr/bin/busybox "$D/kroot/bin/busybox"
+fi
 # The headers name themselves (7.x) and include their -common half by
 # absolute path: point it here, also after build/ has moved.
 sed -i "s#^\(include \|KBUILD_OUTPUT=\)[^ ]*/usr/src/#\1$D/kroot/usr/src/#" "$H/Makefile"
 [ -r "$D/kroot/boot/vmlinuz-$ABI" ] || die "no vmlinuz-$ABI in the packages"
 [ -x "$H/scripts/mod/modpost" ] || die "$H/scripts/mod/modpost missing (kbuild tools)"
 # Modules must be built with the kernel's own compiler version: its flags
-# (e.g. gcc-14's -fmin-function-alignment on 7.x) are in the headers.
+# (e.g. gcc-14's -fmin-function-alignment on 7.x) are in the headers. A
+# version the host lacks comes as a chroot of the suite the kernel came
+# from (setup-toolchain.sh; run.sh builds kwo.ko in it), with what the
+# kernel's kbuild tools link against.
 CCV=$(sed -n 's/^CC = .*gcc-\([0-9]*\)$/\1/p' "$H/.kernelvariables" 2>/dev/null || true)
-XCC=gcc-$CCV
+XCC=x86_64-linux-gnu-gcc-$CCV
 [ "$ARCH" = amd64 ] || XCC=aarch64-linux-gnu-gcc-$CCV
-[ -z "$CCV" ] || command -v "$XCC" >/dev/null ||
-	die "kernel $ABI was built with gcc-$CCV and this host has no $XCC: kwo.ko cannot be built for it"
+if [ -n "$CCV" ] && ! command -v "$XCC" >/dev/null; then
+	# "trixie-backports/main" in the version's line: trixie. Experimental
+	# holds only a few packages on top of sid.
+	SUITE=$(apt-cache "${APT[@]}" madison "linux-image-$META:$ARCH" |
+		awk -F' *[|] *' -v v="$VER" '$2 == v && !n++ { split($3, f, " "); print f[2] }')
+	SUITE=${SUITE%%/*}
+	SUITE=${SUITE%-backports}
+	[ "$SUITE" != experimental ] || SUITE=sid
+	[ -n "$SUITE" ] || die "no suite for linux-image-$META $VER"
+	KBUILD=$(deps "linux-headers-$ABI:$ARCH" | grep '^linux-kbuild-' | head -1)
+	# Read whole before parsing: a reader quitting early (sed q) can kill
+	# apt-cache with SIGPIPE, which pipefail and set -e turn into a silent exit.
+	KBUILD_INFO=$(apt-cache "${APT[@]}" show "$KBUILD:amd64")
+	LIBS=$(sed -n '/^Depends:/{s/^Depends: //;s/([^)]*)//g;s/|/,/g;p;q}' <<<"$KBUILD_INFO" |
+		tr ',' '\n' | awk 'NF { print $1 }')
+	"$(dirname "$0")/setup-toolchain.sh" "$CCV" "$SUITE" "$MIRROR" $LIBS >&2 ||
+		die "kernel $ABI was built with gcc-$CCV, this host has no $XCC, and no $SUITE chroot with it could be made: kwo.ko cannot be built for it"
+fi
 echo "setup-kernel: kernel $ABI ($VER, $MIRROR)"
 echo "$D/kroot"

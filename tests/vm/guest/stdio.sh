@@ -74,9 +74,16 @@ lost /tmp/small/out "No space left on device" "output to a full file system"
 lost /dev/full "Invalid argument" "output to a device kwo.ko cannot write"
 umount /tmp/small
 
-# An invoker killed while its program spins keeps what was printed.
+# An invoker killed while its program spins keeps what was printed (killed
+# a second after the first byte: a fixed delay from the start can come
+# before it on a TCG guest of a busy host).
 kwo run --kernel --timeout 60s $prog spin > /tmp/got.kill 2>&1 &
 pid=$!
+i=0
+while [ ! -s /tmp/got.kill ] && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 sleep 1
 kill -KILL $pid
 wait $pid
@@ -155,6 +162,11 @@ cat /tmp/fifo > /tmp/got.fifo &
 reader=$!
 kwo run --kernel --timeout 60s --file 3=/tmp/fifo:w $prog copy 0 3 < /dev/zero &
 pid=$!
+i=0
+while [ ! -s /tmp/got.fifo ] && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 sleep 1
 kill -KILL $pid
 wait $pid

@@ -26,14 +26,24 @@
  */
 #ifdef __KERNEL__
 #include <linux/linkage.h>
+#include <linux/cfi_types.h>
 #include <asm/nospec-branch.h>
 #include <asm/unwind_hints.h>
 #define KWO_FUNC(name)		SYM_FUNC_START(name)
+/*
+ * Generated code calls the yield stubs through a register: they need an
+ * ENDBR64 on X86_KERNEL_IBT kernels. SYM_FUNC_START puts one there in the
+ * 6.1 and 6.12 headers, not in 7.x's, where only SYM_TYPED_FUNC_START does
+ * (without it the first yield is a control-protection fault on CET
+ * hardware; objtool: "relocation to !ENDBR").
+ */
+#define KWO_ICALL_FUNC(name)	SYM_TYPED_FUNC_START(name)
 #define KWO_END(name)		SYM_FUNC_END(name)
 #define KWO_RET			RET
 #define KWO_CALL_RDX		CALL_NOSPEC rdx
 #else
 #define KWO_FUNC(name)		.globl name; .type name, @function; name:
+#define KWO_ICALL_FUNC(name)	KWO_FUNC(name)
 #define KWO_END(name)		.size name, . - name
 #define KWO_RET			ret
 #define KWO_CALL_RDX		call *%rdx
@@ -163,7 +173,7 @@ KWO_END(kwo_arch_fp_restore)
 .endm
 
 	.p2align 4
-KWO_FUNC(kwo_yield_gpr)
+KWO_ICALL_FUNC(kwo_yield_gpr)
 #ifdef __CET__
 	endbr64
 #endif
@@ -177,7 +187,7 @@ KWO_FUNC(kwo_yield_gpr)
 KWO_END(kwo_yield_gpr)
 
 	.p2align 4
-KWO_FUNC(kwo_yield_fp)
+KWO_ICALL_FUNC(kwo_yield_fp)
 #ifdef __CET__
 	endbr64
 #endif
