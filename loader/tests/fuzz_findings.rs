@@ -76,3 +76,57 @@ fn recursion_with_a_return_area() {
     );
     assert_eq!(inst.invoke("r", &[Val::I32(3)]).unwrap().len(), 3);
 }
+
+/// Finding 12's function (`compiler/tests/fuzz_findings.rs`, whose proof
+/// the checker missed at `-O none`), compiled unoptimized and run:
+/// `0 / (d / 1)` gives 0 for a divisor 6 or -1 and traps for 0.
+#[test]
+fn a_divisor_copied_back_between_registers() {
+    for (divisor, expected) in [(6, Ok(0)), (-1, Ok(0)), (0, Err(TrapCode::IntegerDivideByZero))] {
+        let wat = format!(
+            r#"(module
+              (global (mut i64) (i64.const 0))
+              (func (export "f") (param i32) (result i32) (local i32 i32 i32)
+                i32.const {divisor}
+                local.set 3
+                i32.const 0
+                local.set 0
+                i64.const 0
+                i32.const 0
+                i64.const 0
+                i32.const 0
+                i64.extend_i32_s
+                i64.eq
+                i32.div_u
+                local.set 2
+                local.get 0
+                local.get 3
+                i64.const 0
+                i64.eqz
+                i32.div_s
+                i32.div_s
+                local.set 1
+                global.set 0
+                local.get 1))"#
+        );
+        let mut inst = unoptimized_instance(&wat);
+        let result = inst.invoke("f", &[Val::I32(1)]);
+        match expected {
+            Ok(value) => assert_eq!(result.unwrap(), vec![Val::I32(value)], "divisor {divisor}"),
+            Err(code) => assert_eq!(trap(result), code, "divisor {divisor}"),
+        }
+    }
+}
+
+/// `wat` compiled at `-O none` for this machine and instantiated.
+fn unoptimized_instance(wat: &str) -> Instance {
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel()).unwrap();
+    let options = kwo_compiler::Options {
+        target: kwo_format::Target::HOST,
+        opt: kwo_compiler::OptLevel::None,
+        ..kwo_compiler::Options::default()
+    };
+    let kwo = kwo_compiler::compile(&module, &options).unwrap();
+    Instance::new(&kwo, &kwo_loader::runtime::Config::default()).unwrap()
+}
