@@ -439,7 +439,11 @@ mod tests {
         assert_eq!(HOOK_CALLS.load(Ordering::SeqCst), 0);
         let ours = panic::catch_unwind(|| panic!("a kwo bug"));
         assert!(ours.is_err());
-        assert_eq!(HOOK_CALLS.load(Ordering::SeqCst), 1, "the hook saw kwo's panic");
+        assert_eq!(
+            HOOK_CALLS.load(Ordering::SeqCst),
+            1,
+            "the hook saw kwo's panic"
+        );
         let _ = panic::take_hook();
     }
 }

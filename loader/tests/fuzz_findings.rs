@@ -68,10 +68,19 @@ fn a_store_of_a_tee_to_its_own_address() {
                i32.store16 offset=131069))"#,
     );
     let call = |inst: &mut Instance, name: &str| inst.invoke(name, &[]);
-    assert_eq!(call(&mut inst, "store16").unwrap(), vec![Val::I32(0xffff_0002_u32 as i32)]);
-    assert_eq!(call(&mut inst, "store8").unwrap(), vec![Val::I32(0xffff_ff02_u32 as i32)]);
+    assert_eq!(
+        call(&mut inst, "store16").unwrap(),
+        vec![Val::I32(0xffff_0002_u32 as i32)]
+    );
+    assert_eq!(
+        call(&mut inst, "store8").unwrap(),
+        vec![Val::I32(0xffff_ff02_u32 as i32)]
+    );
     assert_eq!(call(&mut inst, "store").unwrap(), vec![Val::I32(2)]);
-    assert_eq!(trap(call(&mut inst, "out_of_bounds")), TrapCode::MemoryOutOfBounds);
+    assert_eq!(
+        trap(call(&mut inst, "out_of_bounds")),
+        TrapCode::MemoryOutOfBounds
+    );
 }
 
 /// The divisions whose checker proof `compiler/tests/fuzz_findings.rs`
@@ -128,7 +137,11 @@ fn recursion_with_a_return_area() {
 /// `0 / (d / 1)` gives 0 for a divisor 6 or -1 and traps for 0.
 #[test]
 fn a_divisor_copied_back_between_registers() {
-    for (divisor, expected) in [(6, Ok(0)), (-1, Ok(0)), (0, Err(TrapCode::IntegerDivideByZero))] {
+    for (divisor, expected) in [
+        (6, Ok(0)),
+        (-1, Ok(0)),
+        (0, Err(TrapCode::IntegerDivideByZero)),
+    ] {
         let wat = format!(
             r#"(module
               (global (mut i64) (i64.const 0))
