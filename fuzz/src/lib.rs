@@ -17,8 +17,9 @@ pub mod verify;
 /// machine-code checker rejects, so that they do not compile. Nothing
 /// unchecked runs; the targets skip these failures so that a run can find
 /// anything else, and each is listed with its regression test.
-/// None is open now: the divisors whose tests the mid-end rewrote (finding
-/// 12) go through a barrier in the translator (`compiler/src/translate/ops.rs`).
+/// None is open now: the divisors whose tests the mid-end rewrote
+/// (findings 2-4) go through a barrier in the translator
+/// (`compiler/src/translate/ops.rs`).
 const KNOWN_CHECKER_REJECTIONS: &[&str] = &[];
 
 /// Whether a compile error is one of [`KNOWN_CHECKER_REJECTIONS`].

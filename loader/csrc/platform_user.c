@@ -668,6 +668,7 @@ int kwo_plat_dir_read(void *file, __u64 cookie, struct kwo_dirent *ent)
 {
 	struct kwo_user_file *f = file;
 	struct dirent *d;
+	size_t name_len;
 	int fd;
 
 	if (!f->dir) {
@@ -695,7 +696,9 @@ int kwo_plat_dir_read(void *file, __u64 cookie, struct kwo_dirent *ent)
 	}
 	ent->ino = d->d_ino;
 	ent->filetype = dirent_type(d->d_type);
-	strncpy(ent->name, d->d_name, KWO_NAME_MAX);
-	ent->name[KWO_NAME_MAX] = 0;
+	/* Not strncpy: gcc with ASan (the fuzz build) calls it a truncation. */
+	name_len = strnlen(d->d_name, KWO_NAME_MAX);
+	memcpy(ent->name, d->d_name, name_len);
+	ent->name[name_len] = 0;
 	return 1;
 }

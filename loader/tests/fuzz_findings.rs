@@ -28,6 +28,61 @@ fn select_on_an_eqz_condition() {
     assert_eq!(inst.invoke("f", &[Val::I32(0)]).unwrap(), vec![Val::I32(1)]);
 }
 
+/// wasmi 2.0.0's translator panics on a store whose address and value are
+/// one local just written by `local.tee`, with an offset past 16 bits
+/// (finding 13, in `i32.store16`; `store` and `store8` too), so the
+/// differential target cannot compare these. kwo's answers, as wabt's
+/// interpreter (`wasm-interp --run-all-exports`, 1.0.32) gives them: the
+/// address and the value are both `memory.size` (2), over bytes that were
+/// 0xff; past the end it traps.
+#[test]
+fn a_store_of_a_tee_to_its_own_address() {
+    let mut inst = instance(
+        r#"(module
+             (memory 2)
+             (data (i32.const 70002) "\ff\ff\ff\ff")
+             (data (i32.const 70102) "\ff\ff\ff\ff")
+             (data (i32.const 70202) "\ff\ff\ff\ff")
+             (func (export "store16") (result i32) (local i32)
+               memory.size
+               local.tee 0
+               local.get 0
+               i32.store16 offset=70000
+               (i32.load (i32.const 70002)))
+             (func (export "store8") (result i32) (local i32)
+               memory.size
+               local.tee 0
+               local.get 0
+               i32.store8 offset=70100
+               (i32.load (i32.const 70102)))
+             (func (export "store") (result i32) (local i32)
+               memory.size
+               local.tee 0
+               local.get 0
+               i32.store offset=70200
+               (i32.load (i32.const 70202)))
+             (func (export "out_of_bounds") (local i32)
+               memory.size
+               local.tee 0
+               local.get 0
+               i32.store16 offset=131069))"#,
+    );
+    let call = |inst: &mut Instance, name: &str| inst.invoke(name, &[]);
+    assert_eq!(
+        call(&mut inst, "store16").unwrap(),
+        vec![Val::I32(0xffff_0002_u32 as i32)]
+    );
+    assert_eq!(
+        call(&mut inst, "store8").unwrap(),
+        vec![Val::I32(0xffff_ff02_u32 as i32)]
+    );
+    assert_eq!(call(&mut inst, "store").unwrap(), vec![Val::I32(2)]);
+    assert_eq!(
+        trap(call(&mut inst, "out_of_bounds")),
+        TrapCode::MemoryOutOfBounds
+    );
+}
+
 /// The divisions whose checker proof `compiler/tests/fuzz_findings.rs`
 /// covers, run: results and traps as the spec says.
 #[test]
@@ -75,4 +130,62 @@ fn recursion_with_a_return_area() {
         TrapCode::StackExhausted
     );
     assert_eq!(inst.invoke("r", &[Val::I32(3)]).unwrap().len(), 3);
+}
+
+/// Finding 12's function (`compiler/tests/fuzz_findings.rs`, whose proof
+/// the checker missed at `-O none`), compiled unoptimized and run:
+/// `0 / (d / 1)` gives 0 for a divisor 6 or -1 and traps for 0.
+#[test]
+fn a_divisor_copied_back_between_registers() {
+    for (divisor, expected) in [
+        (6, Ok(0)),
+        (-1, Ok(0)),
+        (0, Err(TrapCode::IntegerDivideByZero)),
+    ] {
+        let wat = format!(
+            r#"(module
+              (global (mut i64) (i64.const 0))
+              (func (export "f") (param i32) (result i32) (local i32 i32 i32)
+                i32.const {divisor}
+                local.set 3
+                i32.const 0
+                local.set 0
+                i64.const 0
+                i32.const 0
+                i64.const 0
+                i32.const 0
+                i64.extend_i32_s
+                i64.eq
+                i32.div_u
+                local.set 2
+                local.get 0
+                local.get 3
+                i64.const 0
+                i64.eqz
+                i32.div_s
+                i32.div_s
+                local.set 1
+                global.set 0
+                local.get 1))"#
+        );
+        let mut inst = unoptimized_instance(&wat);
+        let result = inst.invoke("f", &[Val::I32(1)]);
+        match expected {
+            Ok(value) => assert_eq!(result.unwrap(), vec![Val::I32(value)], "divisor {divisor}"),
+            Err(code) => assert_eq!(trap(result), code, "divisor {divisor}"),
+        }
+    }
+}
+
+/// `wat` compiled at `-O none` for this machine and instantiated.
+fn unoptimized_instance(wat: &str) -> Instance {
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel()).unwrap();
+    let options = kwo_compiler::Options {
+        target: kwo_format::Target::HOST,
+        opt: kwo_compiler::OptLevel::None,
+        ..kwo_compiler::Options::default()
+    };
+    let kwo = kwo_compiler::compile(&module, &options).unwrap();
+    Instance::new(&kwo, &kwo_loader::runtime::Config::default()).unwrap()
 }

@@ -374,9 +374,15 @@ impl State {
         self.vmctx &= !(1 << r);
         self.limit &= !(1 << r);
         self.from_slot[r] = None;
-        for a in self.alias.iter_mut() {
-            if *a == Some(reg) {
-                *a = None;
+        // The copies of `reg` still hold one value between them: the first
+        // becomes the root of the others, so that a fact learned about one
+        // still reaches the rest (unoptimized code moves a value back and
+        // forth between registers while testing it: finding 12).
+        let mut new_root = None;
+        for c in 0..GPRS {
+            if self.alias[c] == Some(reg) {
+                self.alias[c] = new_root;
+                new_root = new_root.or(Some(c as Reg));
             }
         }
         if matches!(self.flags, Flags::Compare { reg: f, .. } if f == reg) {
@@ -386,7 +392,6 @@ impl State {
 
     fn copy(&mut self, dst: Reg, src: Reg, width: Width) {
         let facts = self.facts[src as usize];
-        let root = self.root(src);
         let constant = self.constant[src as usize];
         let (vmctx, limit) = (self.vmctx >> src & 1, self.limit >> src & 1);
         let from_slot = self.from_slot[src as usize];
@@ -394,6 +399,9 @@ impl State {
         if dst == src {
             return;
         }
+        // After the kill: when `src` was a copy of `dst`, their group has a
+        // new root, which `dst` joins again.
+        let root = self.root(src);
         match width {
             Width::W64 => {
                 self.facts[dst as usize] = facts;
@@ -1149,5 +1157,151 @@ mod tests {
             reaches(table(true), true, 20),
             "a host call clobbers the flags"
         );
+    }
+
+    /// Instructions of 4 bytes each, built by the test.
+    struct Insns(Vec<Insn>);
+
+    impl Decoder for Insns {
+        fn decode(&self, _code: &[u8], at: u64) -> Result<Insn, String> {
+            self.0
+                .get(at as usize / 4)
+                .cloned()
+                .ok_or_else(|| "past the list".to_string())
+        }
+
+        fn abi(&self) -> Abi {
+            Table(Vec::new()).abi()
+        }
+    }
+
+    const RAX: Reg = 0;
+    const RCX: Reg = 1;
+    const RSI: Reg = 6;
+    const R8: Reg = 8;
+
+    fn insn(flow: Flow) -> Insn {
+        Insn::new(4, format!("{flow:?}"), flow)
+    }
+
+    /// `mov dst, src` (64-bit).
+    fn mov(dst: Reg, src: Reg) -> Insn {
+        Insn {
+            copy: Some((dst, src, Width::W64)),
+            ..insn(Flow::Next)
+        }
+    }
+
+    /// An instruction that gives `reg` an unknown value.
+    fn clobber(reg: Reg) -> Insn {
+        Insn {
+            writes: vec![reg],
+            ..insn(Flow::Next)
+        }
+    }
+
+    /// `test a32, b32`.
+    fn test(a: Reg, b: Reg) -> Insn {
+        Insn {
+            flags: FlagsEffect::TestPair {
+                reg: a,
+                width: Width::W32,
+                other: b,
+            },
+            ..insn(Flow::Next)
+        }
+    }
+
+    /// `cmp reg32, imm`.
+    fn cmp(reg: Reg, imm: i64) -> Insn {
+        Insn {
+            flags: FlagsEffect::Compare {
+                reg,
+                width: Width::W32,
+                imm,
+            },
+            ..insn(Flow::Next)
+        }
+    }
+
+    fn je(target: u64) -> Insn {
+        insn(Flow::Branch(Cond::Eq, target))
+    }
+
+    /// `idiv reg32`.
+    fn idiv(reg: Reg) -> Insn {
+        Insn {
+            divisor: Some((reg, Width::W32, true)),
+            ..insn(Flow::Next)
+        }
+    }
+
+    /// The addresses of the divisions the facts leave unproven.
+    fn unproven(insns: Vec<Insn>) -> Vec<u64> {
+        let len = insns.len() as u64 * 4;
+        Function::analyse(&Insns(insns), &[], 0, 0..len, 0, &|_| false)
+            .unwrap()
+            .unproven_divisions()
+    }
+
+    /// Finding 12, as Cranelift wrote it at `-O none`: the divisor in r8 is
+    /// tested for 0 through a copy in rcx, copied back into rax, tested for
+    /// -1 there, and divided by from rsi. Copying r8 back into rax, of which
+    /// r8 and rcx were copies, must keep the three together. Each guard, or
+    /// the copy that ties the -1 test to the divisor, taken away leaves the
+    /// `idiv` unproven.
+    #[test]
+    fn a_divisor_copied_back_and_forth_keeps_its_guards() {
+        const RET: u64 = 36;
+        const TRAP: u64 = 40;
+        let finding = |zero_test: Insn, copy_back: Insn, minus_one_test: Insn| {
+            vec![
+                mov(R8, RAX),
+                mov(RCX, R8),
+                zero_test,
+                je(TRAP),
+                copy_back,
+                minus_one_test,
+                je(RET),
+                mov(RSI, R8),
+                idiv(RSI),
+                insn(Flow::Return),
+                insn(Flow::Forbidden),
+            ]
+        };
+        let guarded = finding(test(RAX, RCX), mov(RAX, R8), cmp(RAX, -1));
+        assert_eq!(unproven(guarded), Vec::<u64>::new());
+        let no_zero_test = finding(insn(Flow::Next), mov(RAX, R8), cmp(RAX, -1));
+        assert_eq!(unproven(no_zero_test), vec![32]);
+        let no_minus_one_test = finding(test(RAX, RCX), mov(RAX, R8), insn(Flow::Next));
+        assert_eq!(unproven(no_minus_one_test), vec![32]);
+        let other_value_tested = finding(test(RAX, RCX), clobber(RAX), cmp(RAX, -1));
+        assert_eq!(unproven(other_value_tested), vec![32]);
+    }
+
+    /// Two copies of a register keep sharing their facts after the register
+    /// is overwritten; a copy taken after the overwrite shares nothing.
+    #[test]
+    fn copies_stay_together_when_their_source_is_overwritten() {
+        const RET: u64 = 32;
+        const TRAP: u64 = 36;
+        let program = |first: Insn, second: Insn| {
+            vec![
+                mov(R8, RAX),
+                first,
+                second,
+                test(R8, R8),
+                je(TRAP),
+                cmp(R8, -1),
+                je(RET),
+                idiv(RCX),
+                insn(Flow::Return),
+                insn(Flow::Forbidden),
+            ]
+        };
+        let copies = program(mov(RCX, RAX), clobber(RAX));
+        assert_eq!(unproven(copies), Vec::<u64>::new());
+        let copy_of_the_new_value = program(clobber(RAX), mov(RCX, RAX));
+        assert_eq!(unproven(copy_of_the_new_value), vec![28]);
     }
 }
