@@ -40,7 +40,8 @@ pub const KWO_SEC_DATA: u32 = 10;
 pub const KWO_SEC_ELEMS: u32 = 11;
 pub const KWO_SEC_RELOCS: u32 = 12;
 pub const KWO_SEC_TRAPS: u32 = 13;
-pub const KWO_SEC_MAX: u32 = 13;
+pub const KWO_SEC_ADDRMAP: u32 = 14;
+pub const KWO_SEC_MAX: u32 = 14;
 
 pub const KWO_VAL_I32: u32 = 0x7f;
 pub const KWO_VAL_I64: u32 = 0x7e;
@@ -82,6 +83,7 @@ pub const KWO_DATA_SIZE: u32 = 16;
 pub const KWO_ELEM_SIZE: u32 = 24;
 pub const KWO_RELOC_SIZE: u32 = 16;
 pub const KWO_TRAP_SITE_SIZE: u32 = 16;
+pub const KWO_ADDR_MAP_SIZE: u32 = 8;
 /// Alignment of every section's offset.
 pub const KWO_SECTION_ALIGN: u32 = 8;
 

@@ -61,7 +61,7 @@ fn header_rules() {
     rejects(
         patched(X86, |_| HDR_OBJECT_LEN + 4, 1).0,
         HDR_OBJECT_LEN,
-        "object_len 4294968600",
+        "object_len 4294968640",
     );
     field_rejects(|_| HDR_TARGET, 3, "unknown target 3");
     field_rejects(|_| HDR_TARGET, 0, "unknown target 0");
@@ -93,14 +93,14 @@ fn object_size_limit() {
 fn section_table_rules() {
     field_rejects(
         |_| HDR_SECTION_COUNT,
-        14,
-        "14 sections exceed the limit of 13",
+        15,
+        "15 sections exceed the limit of 14",
     );
     field_rejects(|_| HDR_SECTION_OFF, 68, "not 8-byte aligned");
     field_rejects(|_| HDR_SECTION_OFF, 56, "overlaps the header");
     field_rejects(|_| HDR_SECTION_OFF, 0x4f8, "section table out of bounds");
     field_rejects(|_| 64 + SEC_KIND, 0, "section 0 has unknown kind 0");
-    field_rejects(|_| 64 + SEC_KIND, 14, "section 0 has unknown kind 14");
+    field_rejects(|_| 64 + SEC_KIND, 15, "section 0 has unknown kind 15");
     rejects(
         patched(X86, |_| 80 + SEC_KIND, KWO_SEC_CODE).0,
         80,
@@ -573,6 +573,25 @@ fn trap_site_rules() {
         fix_crc(&mut b);
         Object::parse(&b).unwrap();
     }
+}
+
+#[test]
+fn addr_map_rules() {
+    let a = |i, field| ent(KWO_SEC_ADDRMAP, i, field);
+    field_rejects(
+        a(2, ADDR_CODE_OFF),
+        0x100,
+        "address map entry 2: 0x100 outside the code of 256 bytes",
+    );
+    field_rejects(
+        a(1, ADDR_CODE_OFF),
+        0x10,
+        "address map entry 1: 0x10 is not after the previous entry",
+    );
+    // Any wasm offset is accepted: it only names a place in the .wasm.
+    let (mut b, _) = patched(X86, a(0, ADDR_WASM_OFF), 0x1234_5678);
+    fix_crc(&mut b);
+    Object::parse(&b).unwrap();
 }
 
 #[test]

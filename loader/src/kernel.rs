@@ -252,6 +252,7 @@ fn trap_info(t: &kwo_trap_report, object: Option<&Object>) -> TrapInfo {
         func,
         func_name,
         wasm_offset: known(t.wasm_off),
+        backtrace: Default::default(),
     }
 }
 

@@ -115,6 +115,7 @@ fn object() -> Object {
             func: 1,
             wasm_off: 0x42,
         }],
+        addr_map: Vec::new(),
     }
 }
 
