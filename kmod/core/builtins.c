@@ -168,7 +168,7 @@ static __u32 host_memory_grow(struct kwo_vmctx *vmctx, __u32 delta)
 }
 
 void kwo_host_memory_fill(struct kwo_vmctx *vmctx, __u32 dst, __u32 val,
-			     __u32 len)
+			  __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 
@@ -178,7 +178,7 @@ void kwo_host_memory_fill(struct kwo_vmctx *vmctx, __u32 dst, __u32 val,
 }
 
 void kwo_host_memory_copy(struct kwo_vmctx *vmctx, __u32 dst, __u32 src,
-			     __u32 len)
+			  __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 
@@ -189,7 +189,7 @@ void kwo_host_memory_copy(struct kwo_vmctx *vmctx, __u32 dst, __u32 src,
 }
 
 void kwo_host_memory_init(struct kwo_vmctx *vmctx, __u32 seg, __u32 dst,
-			     __u32 src, __u32 len)
+			  __u32 src, __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	const struct kwo_data *d;
@@ -247,7 +247,7 @@ static __u32 host_table_grow(struct kwo_vmctx *vmctx, __u32 table, __u64 init,
 }
 
 void kwo_host_table_fill(struct kwo_vmctx *vmctx, __u32 table, __u32 dst,
-			    __u64 val, __u32 len)
+			 __u64 val, __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	struct kwo_vmtable *t;
@@ -265,7 +265,7 @@ void kwo_host_table_fill(struct kwo_vmctx *vmctx, __u32 table, __u32 dst,
 }
 
 void kwo_host_table_copy(struct kwo_vmctx *vmctx, __u32 dst_tab,
-			    __u32 src_tab, __u32 dst, __u32 src, __u32 len)
+			 __u32 src_tab, __u32 dst, __u32 src, __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	struct kwo_vmtable *d, *s;
@@ -283,7 +283,7 @@ void kwo_host_table_copy(struct kwo_vmctx *vmctx, __u32 dst_tab,
 }
 
 void kwo_host_table_init(struct kwo_vmctx *vmctx, __u32 table, __u32 seg,
-			    __u32 dst, __u32 src, __u32 len)
+			 __u32 dst, __u32 src, __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 

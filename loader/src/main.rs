@@ -678,7 +678,9 @@ fn disassemble(obj: &Object) -> Result<String, String> {
         let insns = cs
             .disasm_all(code, u64::from(f.code_off))
             .map_err(|e| format!("disassembler: {e}"))?;
+        let mut notes = kwo_loader::addrmap::WasmNotes::new();
         for insn in insns.iter() {
+            out.extend(notes.before(obj, insn.address()));
             out.push_str(&format!(
                 "  {:8x}:  {:<8} {}\n",
                 insn.address(),
