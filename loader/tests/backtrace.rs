@@ -101,3 +101,34 @@ fn a_trap_at_the_outermost_frame_has_a_one_frame_backtrace() {
     assert!(err.contains("backtrace:\n  0: func 0 top at wasm offset 0x"), "{err}");
     assert_eq!(frame_names(&err), ["top"], "{err}");
 }
+
+/// A `.wasm` file from WAT text, for `kwo run`.
+fn wat_file(name: &str, text: &str) -> PathBuf {
+    let wasm = common::scratch("backtrace", name);
+    std::fs::write(&wasm, wat::parse_str(text).unwrap()).unwrap();
+    wasm
+}
+
+#[test]
+fn traps_raised_inside_host_functions_have_the_whole_stack() {
+    // memory.fill out of bounds traps in the MEMORY_FILL builtin, the time
+    // budget in YIELD at a loop's checkpoint: both enter through a shim
+    // that records the frame pointer.
+    let wasm = wat_file(
+        "host.wasm",
+        r#"(module (memory 1)
+             (func $fill (memory.fill (i32.const 65530) (i32.const 0) (i32.const 10)))
+             (func $spin (loop $l (br $l)))
+             (func $middle (param i32)
+               (if (local.get 0) (then (call $spin)) (else (call $fill)))
+               (drop (i32.const 0)))
+             (func $outer (export "outer") (param i32) (call $middle (local.get 0)) (nop)))"#,
+    );
+    for (arg, trap, leaf) in [("0", "out of bounds memory access", "fill"), ("1", "interrupted", "spin")] {
+        let out = run(&["run", "--timeout", "200ms", "--invoke", "outer", path_str(&wasm), arg]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(TRAP_EXIT), "{err}");
+        assert!(err.contains(&format!("trap: {trap} in func ")), "{err}");
+        assert_eq!(frame_names(&err), [leaf, "middle", "outer"], "{err}");
+    }
+}
