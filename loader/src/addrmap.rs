@@ -37,8 +37,8 @@ mod tests {
     #[test]
     fn a_line_at_each_change_of_wasm_offset() {
         let wasm = wat::parse_str(
-            r#"(module (func (export "f") (param i32) (result i32)
-                 local.get 0 i32.const 7 i32.div_u))"#,
+            r#"(module (func (export "f") (param i32 i32) (result i32)
+                 local.get 0 local.get 1 i32.div_u))"#,
         )
         .unwrap();
         let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel()).unwrap();
