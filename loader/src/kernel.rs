@@ -509,6 +509,7 @@ fn finish(result: Result<(), RunError>) -> Result<ExitCode, RunError> {
         Err(RunError::Exit(code)) => Ok(ExitCode::from(code as u8)),
         Err(RunError::Trap(info)) => {
             eprintln!("trap: {info}");
+            eprint!("{}", info.backtrace);
             Ok(ExitCode::from(TRAP_EXIT))
         }
         Err(e) => Err(e),
