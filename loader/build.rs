@@ -17,6 +17,7 @@ fn main() {
         core.join("instance.c"),
         core.join("invoke.c"),
         core.join("builtins.c"),
+        core.join("backtrace.c"),
         core.join("wasi.c"),
         core.join("wasi_fd.c"),
         core.join("wasi_files.c"),

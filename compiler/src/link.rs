@@ -16,7 +16,7 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, TrapCode, UserExternalName};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedRelocTarget};
-use kwo_format::{Reloc as ObjReloc, RelocKind, Target, TrapSite};
+use kwo_format::{AddrMapEntry, Reloc as ObjReloc, RelocKind, Target, TrapSite, KWO_NONE};
 use kwo_verifier::VerifiedModule;
 use rayon::prelude::*;
 
@@ -37,6 +37,9 @@ struct CompiledFunc {
     relocs: Vec<(u32, Reloc, UserExternalName, i64)>,
     /// (return address offset, site) of host calls that may trap.
     sites: Vec<(u32, CallSite)>,
+    /// (start, end, wasm offset) of the code of each Wasm instruction, in
+    /// code order; code outside every range has none.
+    wasm_ranges: Vec<(u32, u32, u32)>,
 }
 
 /// Placement of a function in the code blob.
@@ -56,6 +59,7 @@ pub struct Linked {
     pub trampolines: HashMap<u32, u32>,
     pub relocs: Vec<ObjReloc>,
     pub traps: Vec<TrapSite>,
+    pub addr_map: Vec<AddrMapEntry>,
     pub sig_ids: Vec<u32>,
     pub guarded_records: Vec<GuardedRecord>,
 }
@@ -190,13 +194,54 @@ fn compile_one(
             found.push((call.ret_addr, *site));
         }
     }
+    let wasm_ranges = srclocs
+        .iter()
+        .filter(|l| !l.loc.is_default())
+        .filter_map(|l| {
+            let bits = l.loc.bits();
+            let wasm_off = if bits & SITE_SRCLOC_BIT != 0 {
+                sites.get((bits & !SITE_SRCLOC_BIT) as usize)?.wasm_off
+            } else {
+                bits
+            };
+            Some((l.start, l.end, wasm_off))
+        })
+        .collect();
     Ok(CompiledFunc {
         code: buffer.data().to_vec(),
         guarded_records: buffer.traps().iter().map(|t| t.offset).collect(),
         guarded_divs,
         relocs,
         sites: found,
+        wasm_ranges,
     })
+}
+
+/// The object's address map under construction: one entry wherever the
+/// Wasm offset changes, `KWO_NONE` over code without one (prologues,
+/// padding, trampolines).
+#[derive(Default)]
+struct AddrMap(Vec<AddrMapEntry>);
+
+impl AddrMap {
+    /// From `code_off` on (until the next mark), the code is `wasm_off`'s.
+    fn mark(&mut self, code_off: u32, wasm_off: u32) {
+        if self.0.last().is_some_and(|l| l.code_off == code_off) {
+            self.0.pop();
+        }
+        let same = self.0.last().map_or(wasm_off == KWO_NONE, |l| l.wasm_off == wasm_off);
+        if !same {
+            self.0.push(AddrMapEntry { code_off, wasm_off });
+        }
+    }
+
+    /// The entries; a last mark at the very end of the code says nothing.
+    fn finish(mut self, code_len: usize) -> Vec<AddrMapEntry> {
+        if self.0.last().is_some_and(|l| l.code_off as usize >= code_len) {
+            self.0.pop();
+        }
+        self.0
+    }
 }
 
 /// Every trap record Cranelift left must be a division check behind one of
@@ -259,6 +304,7 @@ fn layout(
     let mut relocs = Vec::new();
     let mut traps = Vec::new();
     let mut guarded_records = Vec::new();
+    let mut addr_map = AddrMap::default();
     let all = defined
         .iter()
         .zip(funcs.iter().zip(&placed_funcs))
@@ -291,6 +337,10 @@ fn layout(
             code_off: body + off,
             guarded_divs: f.guarded_divs,
         }));
+        for &(start, end, wasm_off) in &f.wasm_ranges {
+            addr_map.mark(body + start, wasm_off);
+            addr_map.mark(body + end, KWO_NONE);
+        }
         for (ret, site) in &f.sites {
             traps.push(TrapSite {
                 code_off: body + ret,
@@ -306,12 +356,14 @@ fn layout(
         .zip(&placed_tramps)
         .map(|(i, p)| (*i, p.entry))
         .collect();
+    let addr_map = addr_map.finish(code.len());
     Ok(Linked {
         code,
         funcs: placed_funcs,
         trampolines,
         relocs,
         traps,
+        addr_map,
         sig_ids,
         guarded_records,
     })

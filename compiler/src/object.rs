@@ -148,6 +148,7 @@ pub fn build(module: &VerifiedModule, opts: &Options, linked: Linked) -> Object 
             .collect(),
         relocs: linked.relocs,
         traps: linked.traps,
+        addr_map: linked.addr_map,
         code: linked.code,
         // The CLI adds the line table from the module's DWARF (kwo-debuginfo).
         lines: Vec::new(),

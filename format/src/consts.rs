@@ -42,7 +42,9 @@ pub const KWO_SEC_RELOCS: u32 = 12;
 pub const KWO_SEC_TRAPS: u32 = 13;
 /// Optional source line table (debug data; `crate::lines`).
 pub const KWO_SEC_LINES: u32 = 14;
-pub const KWO_SEC_MAX: u32 = 14;
+/// The address map: code offset -> wasm offset (backtraces, disassembly).
+pub const KWO_SEC_ADDRMAP: u32 = 15;
+pub const KWO_SEC_MAX: u32 = 15;
 
 pub const KWO_VAL_I32: u32 = 0x7f;
 pub const KWO_VAL_I64: u32 = 0x7e;
@@ -84,6 +86,7 @@ pub const KWO_DATA_SIZE: u32 = 16;
 pub const KWO_ELEM_SIZE: u32 = 24;
 pub const KWO_RELOC_SIZE: u32 = 16;
 pub const KWO_TRAP_SITE_SIZE: u32 = 16;
+pub const KWO_ADDR_MAP_SIZE: u32 = 8;
 /// Alignment of every section's offset.
 pub const KWO_SECTION_ALIGN: u32 = 8;
 

@@ -91,6 +91,9 @@ pub const TRAP_TRAP_CODE: usize = 4;
 pub const TRAP_FUNC: usize = 8;
 pub const TRAP_WASM_OFF: usize = 12;
 
+pub const ADDR_CODE_OFF: usize = 0;
+pub const ADDR_WASM_OFF: usize = 4;
+
 /// Bytes a relocation patches at its offset (a rel32 or a `BL`).
 pub const RELOC_FIELD_SIZE: u32 = 4;
 
@@ -110,6 +113,7 @@ pub fn entry_size(kind: u32) -> Option<u32> {
         KWO_SEC_ELEMS => KWO_ELEM_SIZE,
         KWO_SEC_RELOCS => KWO_RELOC_SIZE,
         KWO_SEC_TRAPS => KWO_TRAP_SITE_SIZE,
+        KWO_SEC_ADDRMAP => KWO_ADDR_MAP_SIZE,
         _ => return None,
     })
 }
@@ -131,6 +135,7 @@ pub fn section_name(kind: u32) -> &'static str {
         KWO_SEC_RELOCS => "relocs",
         KWO_SEC_TRAPS => "traps",
         KWO_SEC_LINES => "lines",
+        KWO_SEC_ADDRMAP => "addrmap",
         _ => "unknown",
     }
 }

@@ -252,6 +252,15 @@ pub struct TrapSite {
     pub wasm_off: u32,
 }
 
+/// One entry of the address map: from `code_off` up to the next entry's
+/// `code_off`, the code implements the Wasm instruction at `wasm_off`
+/// (`KWO_NONE`: no instruction, e.g. a prologue or a trampoline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddrMapEntry {
+    pub code_off: u32,
+    pub wasm_off: u32,
+}
+
 /// A whole `.kwo` object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
@@ -284,4 +293,17 @@ pub struct Object {
     /// the readers keep without interpreting; [`lines::LineTable::decode`]
     /// validates and decodes it.
     pub lines: Vec<u8>,
+    /// Sorted by `code_off`, strictly increasing; empty in objects built
+    /// before the section existed.
+    pub addr_map: Vec<AddrMapEntry>,
+}
+
+impl Object {
+    /// The Wasm offset of the instruction whose code holds CODE offset
+    /// `code_off` (for a return address, look up `ret - 1`), or `None`.
+    pub fn wasm_offset_at(&self, code_off: u32) -> Option<u32> {
+        let next = self.addr_map.partition_point(|e| e.code_off <= code_off);
+        let entry = self.addr_map[..next].last()?;
+        (entry.wasm_off != consts::KWO_NONE).then_some(entry.wasm_off)
+    }
 }

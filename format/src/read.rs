@@ -99,6 +99,7 @@ impl Object {
         let relocs = p.relocs(target)?;
         let traps = p.traps()?;
         let start = p.start()?;
+        let addr_map = p.addr_map()?;
         Ok(Object {
             target,
             flags,
@@ -118,6 +119,7 @@ impl Object {
             relocs,
             traps,
             lines: p.section_bytes(KWO_SEC_LINES).to_vec(),
+            addr_map,
         })
     }
 }
@@ -830,6 +832,27 @@ impl<'a> Parser<'a> {
             });
         }
         Ok(traps)
+    }
+
+    fn addr_map(&self) -> Result<Vec<AddrMapEntry>> {
+        let mut map = Vec::new();
+        let mut prev: Option<u32> = None;
+        for (i, e) in self.entries(KWO_SEC_ADDRMAP) {
+            let code_off = self.b.u32(e + ADDR_CODE_OFF)?;
+            if u64::from(code_off) >= self.code_len {
+                let n = self.code_len;
+                let msg = format!("address map entry {i}: {code_off:#x} outside the code of {n} bytes");
+                return err(e + ADDR_CODE_OFF, msg);
+            }
+            if prev.is_some_and(|p| code_off <= p) {
+                let msg = format!("address map entry {i}: {code_off:#x} is not after the previous entry");
+                return err(e + ADDR_CODE_OFF, msg);
+            }
+            prev = Some(code_off);
+            let wasm_off = self.b.u32(e + ADDR_WASM_OFF)?;
+            map.push(AddrMapEntry { code_off, wasm_off });
+        }
+        Ok(map)
     }
 
     fn start(&self) -> Result<Option<(u32, u32)>> {

@@ -43,6 +43,7 @@ impl Object {
         add(KWO_SEC_RELOCS, self.relocs.len(), self.encode_relocs());
         add(KWO_SEC_TRAPS, self.traps.len(), self.encode_traps());
         add(KWO_SEC_LINES, 0, self.lines.clone());
+        add(KWO_SEC_ADDRMAP, self.addr_map.len(), self.encode_addr_map());
         self.assemble(&sections)
     }
 
@@ -226,6 +227,15 @@ impl Object {
             out_u32(&mut out, t.trap_code);
             out_u32(&mut out, t.func);
             out_u32(&mut out, t.wasm_off);
+        }
+        out
+    }
+
+    fn encode_addr_map(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for a in &self.addr_map {
+            out_u32(&mut out, a.code_off);
+            out_u32(&mut out, a.wasm_off);
         }
         out
     }

@@ -104,6 +104,7 @@ fn rust_defines() -> Vec<(&'static str, u64)> {
         KWO_SEC_RELOCS,
         KWO_SEC_TRAPS,
         KWO_SEC_LINES,
+        KWO_SEC_ADDRMAP,
         KWO_SEC_MAX,
         KWO_VAL_I32,
         KWO_VAL_I64,
@@ -337,6 +338,7 @@ fn format_struct_sizes_and_offsets() {
         ("elem", KWO_ELEM_SIZE),
         ("reloc", KWO_RELOC_SIZE),
         ("trap_site", KWO_TRAP_SITE_SIZE),
+        ("addr_map", KWO_ADDR_MAP_SIZE),
     ];
     assert_eq!(structs.len(), sizes.len(), "structs: {:?}", structs.keys());
     for (name, size) in sizes {
@@ -361,9 +363,11 @@ fn format_struct_sizes_and_offsets() {
         KWO_SEC_EXPORTS,
         KWO_SEC_ELEMS,
         KWO_SEC_TRAPS,
+        KWO_SEC_ADDRMAP,
     ] {
         let name = match section_name(kind) {
             "traps" => "trap_site",
+            "addrmap" => "addr_map",
             n => n.trim_end_matches('s'),
         };
         assert_eq!(entry_size(kind), Some(structs[name].size as u32), "{name}");
@@ -438,6 +442,8 @@ fn format_struct_sizes_and_offsets() {
         ("trap_site", "trap_code", TRAP_TRAP_CODE),
         ("trap_site", "func", TRAP_FUNC),
         ("trap_site", "wasm_off", TRAP_WASM_OFF),
+        ("addr_map", "code_off", ADDR_CODE_OFF),
+        ("addr_map", "wasm_off", ADDR_WASM_OFF),
     ];
     let mut covered = 0;
     for (sname, s) in &structs {

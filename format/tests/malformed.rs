@@ -61,7 +61,7 @@ fn header_rules() {
     rejects(
         patched(X86, |_| HDR_OBJECT_LEN + 4, 1).0,
         HDR_OBJECT_LEN,
-        "object_len 4294968757",
+        "object_len 4294968800",
     );
     field_rejects(|_| HDR_TARGET, 3, "unknown target 3");
     field_rejects(|_| HDR_TARGET, 0, "unknown target 0");
@@ -93,14 +93,14 @@ fn object_size_limit() {
 fn section_table_rules() {
     field_rejects(
         |_| HDR_SECTION_COUNT,
-        15,
-        "15 sections exceed the limit of 14",
+        16,
+        "16 sections exceed the limit of 15",
     );
     field_rejects(|_| HDR_SECTION_OFF, 68, "not 8-byte aligned");
     field_rejects(|_| HDR_SECTION_OFF, 56, "overlaps the header");
     field_rejects(|_| HDR_SECTION_OFF, 0x4f8, "section table out of bounds");
     field_rejects(|_| 64 + SEC_KIND, 0, "section 0 has unknown kind 0");
-    field_rejects(|_| 64 + SEC_KIND, 15, "section 0 has unknown kind 15");
+    field_rejects(|_| 64 + SEC_KIND, 16, "section 0 has unknown kind 16");
     rejects(
         patched(X86, |_| 80 + SEC_KIND, KWO_SEC_CODE).0,
         80,
@@ -576,6 +576,25 @@ fn trap_site_rules() {
 }
 
 #[test]
+fn addr_map_rules() {
+    let a = |i, field| ent(KWO_SEC_ADDRMAP, i, field);
+    field_rejects(
+        a(2, ADDR_CODE_OFF),
+        0x100,
+        "address map entry 2: 0x100 outside the code of 256 bytes",
+    );
+    field_rejects(
+        a(1, ADDR_CODE_OFF),
+        0x10,
+        "address map entry 1: 0x10 is not after the previous entry",
+    );
+    // Any wasm offset is accepted: it only names a place in the .wasm.
+    let (mut b, _) = patched(X86, a(0, ADDR_WASM_OFF), 0x1234_5678);
+    fix_crc(&mut b);
+    Object::parse(&b).unwrap();
+}
+
+#[test]
 fn start_rules() {
     let (b, _) = patched(X86, |_| HDR_START_FUNC, KWO_NONE);
     rejects(
@@ -668,11 +687,11 @@ fn random_section_tables() {
         let mut b: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
         b[..64].copy_from_slice(&header);
         b[HDR_OBJECT_LEN..HDR_OBJECT_LEN + 8].copy_from_slice(&(len as u64).to_le_bytes());
-        let count = rng.below(14) as u32;
+        let count = rng.below(15) as u32;
         set32(&mut b, HDR_SECTION_COUNT, count);
         for i in 0..(count as usize).min((len - 64) / 16) {
             let e = 64 + i * 16;
-            set32(&mut b, e + SEC_KIND, rng.below(15) as u32);
+            set32(&mut b, e + SEC_KIND, rng.below(16) as u32);
             set32(&mut b, e + SEC_COUNT, rng.below(4) as u32);
             set32(&mut b, e + SEC_OFFSET, (rng.below(len / 8) * 8) as u32);
             set32(&mut b, e + SEC_SIZE, (rng.below(5) * 16) as u32);

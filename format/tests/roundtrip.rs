@@ -52,7 +52,7 @@ fn canonical_layout() {
     );
     assert_eq!(
         get32(&bytes, HDR_SECTION_COUNT),
-        14,
+        KWO_SEC_MAX,
         "every section present"
     );
     assert_eq!(get32(&bytes, HDR_MAX_FRAME), 96);
@@ -62,8 +62,9 @@ fn canonical_layout() {
 
     // Sections in kind order, 8-byte aligned, packed with < 8 bytes of
     // zero padding between them.
-    let mut end = 64 + 14 * 16;
-    for i in 0..14 {
+    let sections = KWO_SEC_MAX as usize;
+    let mut end = 64 + sections * 16;
+    for i in 0..sections {
         let e = 64 + i * 16;
         assert_eq!(get32(&bytes, e + SEC_KIND), i as u32 + 1);
         let off = get32(&bytes, e + SEC_OFFSET) as usize;
@@ -126,6 +127,7 @@ fn empty_object_has_no_sections() {
         relocs: Vec::new(),
         traps: Vec::new(),
         lines: Vec::new(),
+        addr_map: Vec::new(),
     };
     let bytes = obj.to_bytes();
     assert_eq!(bytes.len(), 64);

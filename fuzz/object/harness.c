@@ -92,13 +92,23 @@ static __u32 read_exports(const struct kwo_object *obj)
 	return sum;
 }
 
+/* Every trap walks its backtrace into this (one call at a time). */
+static struct kwo_bt_frame frames[KWO_BACKTRACE_MAX];
+
 static void check_call(const struct kwo_call *call, const char *what)
 {
+	__u32 i;
+
 	if (call->status > KWO_STATUS_EXIT)
 		fail("%s: call status %u", what, call->status);
 	if (call->status == KWO_STATUS_TRAP &&
 	    call->trap_code >= KWO_TRAP_COUNT)
 		fail("%s: trap code %u", what, call->trap_code);
+	if (call->nframes > KWO_BACKTRACE_MAX)
+		fail("%s: %u backtrace frames", what, call->nframes);
+	for (i = 0; i < call->nframes; i++)
+		if (frames[i].func == KWO_NONE)
+			fail("%s: backtrace frame %u has no function", what, i);
 }
 
 static void budget(struct kwo_call *call)
@@ -106,6 +116,8 @@ static void budget(struct kwo_call *call)
 	kwo_call_init(call);
 	call->fuel = CALL_FUEL;
 	call->timeout_ns = CALL_TIMEOUT_NS;
+	call->frames = frames;
+	call->frames_cap = KWO_BACKTRACE_MAX;
 }
 
 static void invoke_nullary_exports(const struct kwo_object *obj,

@@ -4,12 +4,20 @@
  * trap path. Each host function that can trap reads its own return address,
  * which lies in the generated code, to find the trap site; so these are
  * only ever called from generated code (directly or through a veneer,
- * which does not push a frame), never from C. Bounds are checked with
+ * which does not push a frame; the builtins that trap through their
+ * arch/ shim, which tail-calls them), never from C. Bounds are checked with
  * 64-bit arithmetic on 32-bit wasm operands, so they cannot overflow.
  */
 #include "kwo_internal.h"
 
 #define KWO_RA()	((unsigned long)__builtin_return_address(0))
+
+/*
+ * In a host function entered through its kwo_shim_*: trap at the call site,
+ * with a backtrace from the frame pointer the shim saw.
+ */
+#define KWO_TRAP_HERE(inst, code) \
+	kwo_raise_fp(inst, code, KWO_RA(), (inst)->wasm_fp)
 
 static const struct kwo_trap_site *find_site(const struct kwo_object *obj,
 					     __u32 off)
@@ -28,21 +36,8 @@ static const struct kwo_trap_site *find_site(const struct kwo_object *obj,
 	return NULL;
 }
 
-/* The defined function whose code holds the call ending at off. */
-static __u32 find_func(const struct kwo_object *obj, __u32 off)
-{
-	__u32 i;
-
-	for (i = 0; i < obj->nfuncs; i++) {
-		const struct kwo_func *f = &obj->funcs[i];
-
-		if (off > f->code_off && off - f->code_off <= f->code_len)
-			return obj->nimports + i;
-	}
-	return KWO_NONE;
-}
-
-void kwo_raise(struct kwo_instance *inst, __u32 code, unsigned long ra)
+void kwo_raise_fp(struct kwo_instance *inst, __u32 code, unsigned long ra,
+		  unsigned long fp)
 {
 	const struct kwo_object *obj = inst->obj;
 	unsigned long base = (unsigned long)inst->code;
@@ -51,7 +46,7 @@ void kwo_raise(struct kwo_instance *inst, __u32 code, unsigned long ra)
 	if (ra > base && ra - base <= obj->code_len) {
 		site = find_site(obj, (__u32)(ra - base));
 		inst->trap_func = site ? site->func :
-				  find_func(obj, (__u32)(ra - base));
+				  kwo_func_of_return(obj, (__u32)(ra - base));
 		if (site)
 			inst->trap_wasm_off = site->wasm_off;
 	}
@@ -59,7 +54,13 @@ void kwo_raise(struct kwo_instance *inst, __u32 code, unsigned long ra)
 		code = site->trap_code;
 	if (code == KWO_TRAP_NONE || code >= KWO_TRAP_COUNT)
 		code = KWO_TRAP_UNREACHABLE;
+	kwo_backtrace(inst, fp);
 	kwo_arch_unwind(&inst->jb, (int)code);
+}
+
+void kwo_raise(struct kwo_instance *inst, __u32 code, unsigned long ra)
+{
+	kwo_raise_fp(inst, code, ra, 0);
 }
 
 int kwo_fpu_pause(struct kwo_instance *inst, __u64 *fp_save)
@@ -94,21 +95,30 @@ void *kwo_realloc_zero(void *old, size_t old_size, size_t new_size)
 	return p;
 }
 
-static void host_trap(struct kwo_vmctx *vmctx, __u32 code)
+void kwo_host_trap(struct kwo_vmctx *vmctx, __u32 code)
 {
-	kwo_raise(kwo_inst(vmctx), code, KWO_RA());
+	KWO_TRAP_HERE(kwo_inst(vmctx), code);
 }
 
-void kwo_resched_or_interrupt(struct kwo_instance *inst, unsigned long ra)
+static void resched_or_interrupt(struct kwo_instance *inst, unsigned long ra,
+				 unsigned long fp)
 {
 	kwo_plat_resched();
 	if (kwo_plat_should_stop() ||
 	    (inst->deadline_ns &&
 	     kwo_plat_clock_ns(KWO_CLOCK_MONOTONIC) >= inst->deadline_ns))
-		kwo_raise(inst, KWO_TRAP_INTERRUPTED, ra);
+		kwo_raise_fp(inst, KWO_TRAP_INTERRUPTED, ra, fp);
 }
 
-/* ra: the return address in generated code (the shim passes it on). */
+void kwo_resched_or_interrupt(struct kwo_instance *inst, unsigned long ra)
+{
+	resched_or_interrupt(inst, ra, 0);
+}
+
+/*
+ * ra: the return address in generated code (the shim passes it on, and
+ * stores the frame pointer in inst->wasm_fp).
+ */
 void kwo_host_yield(struct kwo_vmctx *vmctx, unsigned long ra)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
@@ -122,12 +132,13 @@ void kwo_host_yield(struct kwo_vmctx *vmctx, unsigned long ra)
 	 */
 	if (inst->fuel_limited) {
 		if (--vmctx->fuel < 0)
-			kwo_raise(inst, KWO_TRAP_FUEL_EXHAUSTED, ra);
+			kwo_raise_fp(inst, KWO_TRAP_FUEL_EXHAUSTED, ra,
+				     inst->wasm_fp);
 		if (*kwo_plat_epoch() < inst->epoch_deadline)
 			return;
 	}
 	paused = kwo_fpu_pause(inst, fp);
-	kwo_resched_or_interrupt(inst, ra);
+	resched_or_interrupt(inst, ra, inst->wasm_fp);
 	kwo_fpu_resume(inst, fp, paused);
 	inst->epoch_deadline = *kwo_plat_epoch() + 1;
 	vmctx->epoch_deadline = inst->fuel_limited ? 0 : inst->epoch_deadline;
@@ -170,8 +181,8 @@ static __u32 bulk_piece(__u32 left)
 	return left < KWO_BULK_CHUNK ? left : KWO_BULK_CHUNK;
 }
 
-static void host_memory_fill(struct kwo_vmctx *vmctx, __u32 dst, __u32 val,
-			     __u32 len)
+void kwo_host_memory_fill(struct kwo_vmctx *vmctx, __u32 dst, __u32 val,
+			  __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	__u64 fp[KWO_FP_SAVE_SLOTS];
@@ -179,7 +190,7 @@ static void host_memory_fill(struct kwo_vmctx *vmctx, __u32 dst, __u32 val,
 	int paused;
 
 	if ((__u64)dst + len > vmctx->mem_size)
-		kwo_raise(inst, KWO_TRAP_MEMORY_OOB, KWO_RA());
+		KWO_TRAP_HERE(inst, KWO_TRAP_MEMORY_OOB);
 	if (len <= KWO_BULK_CHUNK) {
 		memset(inst->mem + dst, (int)(val & 0xff), len);
 		return;
@@ -198,8 +209,8 @@ static void host_memory_fill(struct kwo_vmctx *vmctx, __u32 dst, __u32 val,
  * only overwrites bytes before the source bytes still to be read); moving
  * up, back to front.
  */
-static void host_memory_copy(struct kwo_vmctx *vmctx, __u32 dst, __u32 src,
-			     __u32 len)
+void kwo_host_memory_copy(struct kwo_vmctx *vmctx, __u32 dst, __u32 src,
+			  __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	__u64 fp[KWO_FP_SAVE_SLOTS];
@@ -208,7 +219,7 @@ static void host_memory_copy(struct kwo_vmctx *vmctx, __u32 dst, __u32 src,
 
 	if ((__u64)dst + len > vmctx->mem_size ||
 	    (__u64)src + len > vmctx->mem_size)
-		kwo_raise(inst, KWO_TRAP_MEMORY_OOB, KWO_RA());
+		KWO_TRAP_HERE(inst, KWO_TRAP_MEMORY_OOB);
 	if (len <= KWO_BULK_CHUNK) {
 		memmove(inst->mem + dst, inst->mem + src, len);
 		return;
@@ -231,19 +242,19 @@ static void host_memory_copy(struct kwo_vmctx *vmctx, __u32 dst, __u32 src,
 	kwo_fpu_resume(inst, fp, paused);
 }
 
-static void host_memory_init(struct kwo_vmctx *vmctx, __u32 seg, __u32 dst,
-			     __u32 src, __u32 len)
+void kwo_host_memory_init(struct kwo_vmctx *vmctx, __u32 seg, __u32 dst,
+			  __u32 src, __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	const struct kwo_data *d;
 	__u32 seg_len;
 
 	if (seg >= inst->obj->ndata)
-		kwo_raise(inst, KWO_TRAP_MEMORY_OOB, KWO_RA());
+		KWO_TRAP_HERE(inst, KWO_TRAP_MEMORY_OOB);
 	d = &inst->obj->data[seg];
 	seg_len = inst->data_dropped[seg] ? 0 : d->data_len;
 	if ((__u64)src + len > seg_len || (__u64)dst + len > vmctx->mem_size)
-		kwo_raise(inst, KWO_TRAP_MEMORY_OOB, KWO_RA());
+		KWO_TRAP_HERE(inst, KWO_TRAP_MEMORY_OOB);
 	if (len)
 		memcpy(inst->mem + dst, inst->obj->blob + d->data_off + src,
 		       len);
@@ -289,8 +300,8 @@ static __u32 host_table_grow(struct kwo_vmctx *vmctx, __u32 table, __u64 init,
 	return (__u32)old;
 }
 
-static void host_table_fill(struct kwo_vmctx *vmctx, __u32 table, __u32 dst,
-			    __u64 val, __u32 len)
+void kwo_host_table_fill(struct kwo_vmctx *vmctx, __u32 table, __u32 dst,
+			 __u64 val, __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	struct kwo_vmtable *t;
@@ -298,41 +309,41 @@ static void host_table_fill(struct kwo_vmctx *vmctx, __u32 table, __u32 dst,
 	__u32 i;
 
 	if (table >= inst->obj->ntables)
-		kwo_raise(inst, KWO_TRAP_TABLE_OOB, KWO_RA());
+		KWO_TRAP_HERE(inst, KWO_TRAP_TABLE_OOB);
 	t = &inst->tables[table];
 	if ((__u64)dst + len > t->len)
-		kwo_raise(inst, KWO_TRAP_TABLE_OOB, KWO_RA());
+		KWO_TRAP_HERE(inst, KWO_TRAP_TABLE_OOB);
 	base = (__u64 *)(unsigned long)t->base;
 	for (i = 0; i < len; i++)
 		base[dst + i] = val;
 }
 
-static void host_table_copy(struct kwo_vmctx *vmctx, __u32 dst_tab,
-			    __u32 src_tab, __u32 dst, __u32 src, __u32 len)
+void kwo_host_table_copy(struct kwo_vmctx *vmctx, __u32 dst_tab,
+			 __u32 src_tab, __u32 dst, __u32 src, __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 	struct kwo_vmtable *d, *s;
 
 	if (dst_tab >= inst->obj->ntables || src_tab >= inst->obj->ntables)
-		kwo_raise(inst, KWO_TRAP_TABLE_OOB, KWO_RA());
+		KWO_TRAP_HERE(inst, KWO_TRAP_TABLE_OOB);
 	d = &inst->tables[dst_tab];
 	s = &inst->tables[src_tab];
 	if ((__u64)dst + len > d->len || (__u64)src + len > s->len)
-		kwo_raise(inst, KWO_TRAP_TABLE_OOB, KWO_RA());
+		KWO_TRAP_HERE(inst, KWO_TRAP_TABLE_OOB);
 	if (len)
 		memmove((__u64 *)(unsigned long)d->base + dst,
 			(__u64 *)(unsigned long)s->base + src,
 			(size_t)len * sizeof(__u64));
 }
 
-static void host_table_init(struct kwo_vmctx *vmctx, __u32 table, __u32 seg,
-			    __u32 dst, __u32 src, __u32 len)
+void kwo_host_table_init(struct kwo_vmctx *vmctx, __u32 table, __u32 seg,
+			 __u32 dst, __u32 src, __u32 len)
 {
 	struct kwo_instance *inst = kwo_inst(vmctx);
 
 	if (table >= inst->obj->ntables || seg >= inst->obj->nelems ||
 	    kwo_table_init_items(inst, table, seg, dst, src, len))
-		kwo_raise(inst, KWO_TRAP_TABLE_OOB, KWO_RA());
+		KWO_TRAP_HERE(inst, KWO_TRAP_TABLE_OOB);
 }
 
 static void host_elem_drop(struct kwo_vmctx *vmctx, __u32 seg)
@@ -365,16 +376,16 @@ static __u32 host_enosys_stub(void)
 void *kwo_host_addr(__u32 host_id, __u32 obj_flags)
 {
 	static void *const builtins[KWO_HOST_BUILTIN_COUNT] = {
-		[KWO_HOST_TRAP] = (void *)host_trap,
+		[KWO_HOST_TRAP] = (void *)kwo_shim_trap,
 		[KWO_HOST_MEMORY_GROW] = (void *)host_memory_grow,
-		[KWO_HOST_MEMORY_FILL] = (void *)host_memory_fill,
-		[KWO_HOST_MEMORY_COPY] = (void *)host_memory_copy,
-		[KWO_HOST_MEMORY_INIT] = (void *)host_memory_init,
+		[KWO_HOST_MEMORY_FILL] = (void *)kwo_shim_memory_fill,
+		[KWO_HOST_MEMORY_COPY] = (void *)kwo_shim_memory_copy,
+		[KWO_HOST_MEMORY_INIT] = (void *)kwo_shim_memory_init,
 		[KWO_HOST_DATA_DROP] = (void *)host_data_drop,
 		[KWO_HOST_TABLE_GROW] = (void *)host_table_grow,
-		[KWO_HOST_TABLE_FILL] = (void *)host_table_fill,
-		[KWO_HOST_TABLE_COPY] = (void *)host_table_copy,
-		[KWO_HOST_TABLE_INIT] = (void *)host_table_init,
+		[KWO_HOST_TABLE_FILL] = (void *)kwo_shim_table_fill,
+		[KWO_HOST_TABLE_COPY] = (void *)kwo_shim_table_copy,
+		[KWO_HOST_TABLE_INIT] = (void *)kwo_shim_table_init,
 		[KWO_HOST_ELEM_DROP] = (void *)host_elem_drop,
 		[KWO_HOST_SPECTEST_PRINT] = (void *)host_spectest_print,
 		[KWO_HOST_ENOSYS_STUB] = (void *)host_enosys_stub,

@@ -38,8 +38,11 @@ _Static_assert(sizeof(struct kwo_data) == 16, "format");
 _Static_assert(sizeof(struct kwo_elem) == 24, "format");
 _Static_assert(sizeof(struct kwo_reloc) == 16, "format");
 _Static_assert(sizeof(struct kwo_trap_site) == 16, "format");
+_Static_assert(sizeof(struct kwo_addr_map) == 8, "format");
 /* Generated code finds the vmctx at the instance's start. */
 _Static_assert(__builtin_offsetof(struct kwo_instance, vmctx) == 0, "instance");
+_Static_assert(__builtin_offsetof(struct kwo_instance, wasm_fp) == KWO_INST_WASM_FP,
+	       "instance");
 
 /* mem_base when there is no memory: valid, never accessed (size 0). */
 static __u8 kwo_empty_memory[16] __attribute__((aligned(16)));

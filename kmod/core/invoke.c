@@ -3,7 +3,8 @@
  * Calls into generated code: per-call budgets (stack limit, epoch deadline,
  * fuel, wall-clock time), FPU bracketing, the arch entry stub, and turning
  * the way the call ended (return, trap, proc_exit) into a struct kwo_call.
- * The trap path itself (recording the site, unwinding) is in builtins.c.
+ * The trap path itself (recording the site, unwinding) is in builtins.c,
+ * its backtrace in backtrace.c.
  */
 #include "kwo_internal.h"
 
@@ -109,6 +110,8 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 	int code;
 
 	set_budgets(inst, call);
+	call->nframes = 0;
+	call->truncated = 0;
 	if (set_stack_limit(inst)) {
 		report(inst, KWO_TRAP_STACK_EXHAUSTED, call);
 		return;
@@ -121,6 +124,7 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 	 * Returns 0, or the code given to kwo_arch_unwind(). Callee-saved
 	 * registers and the stack are as they were at the call either way.
 	 */
+	inst->call = call;
 	code = kwo_arch_enter(&inst->jb, &inst->vmctx, tramp, vals,
 			      inst->fpu_on ? KWO_ENTER_FP : 0);
 	if (code)
@@ -129,6 +133,7 @@ void kwo_run(struct kwo_instance *inst, void *tramp, __u64 *vals,
 		inst->fpu_on = 0;
 		kwo_plat_fpu_end(&inst->fpu);
 	}
+	inst->call = NULL;
 	report(inst, code, call);
 }
 

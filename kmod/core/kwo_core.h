@@ -81,11 +81,31 @@ void kwo_config_init(struct kwo_config *cfg);
 
 #define KWO_FUEL_UNLIMITED	(~(__u64)0)
 
+/* Most frames a trap's backtrace reports; deeper ones are cut. */
+#define KWO_BACKTRACE_MAX	32u
+
+/* One frame of a trap's backtrace. */
+struct kwo_bt_frame {
+	__u32 func;		/* wasm function index */
+	__u32 wasm_off;		/* .wasm offset of the trap or call, or KWO_NONE */
+};
+
 /* Budgets for one call (in) and how it ended (out). */
 struct kwo_call {
 	/* in */
 	__u64 fuel;		/* checkpoints allowed, or KWO_FUEL_UNLIMITED */
 	__u64 timeout_ns;	/* wall-clock budget, 0 for none */
+	/*
+	 * Room for a trap's backtrace (NULL / 0: none wanted), at most
+	 * KWO_BACKTRACE_MAX frames used. Out: frames[0 .. nframes), innermost
+	 * first (frames[0] is the trap itself: func, wasm_off); truncated is 1
+	 * when the stack held more wasm frames than were reported.
+	 */
+	struct kwo_bt_frame *frames;
+	__u32 frames_cap;
+	__u32 nframes;		/* out */
+	__u32 truncated;	/* out */
+	__u32 pad;
 	/* out */
 	__u32 status;		/* KWO_STATUS_* */
 	__u32 trap_code;	/* KWO_TRAP_* when status is TRAP */

@@ -61,7 +61,8 @@ struct kwo_header {			/* 64 bytes */
 #define KWO_SEC_RELOCS		12u	/* struct kwo_reloc[count] */
 #define KWO_SEC_TRAPS		13u	/* struct kwo_trap_site[count], sorted by code_off */
 #define KWO_SEC_LINES		14u	/* source line table (debug data); count = 0 */
-#define KWO_SEC_MAX		14u
+#define KWO_SEC_ADDRMAP		15u	/* struct kwo_addr_map[count], sorted by code_off */
+#define KWO_SEC_MAX		15u
 
 struct kwo_section {			/* 16 bytes */
 	__u32 kind;			/* KWO_SEC_* */
@@ -179,6 +180,15 @@ struct kwo_trap_site {			/* 16 bytes */
 	__u32 trap_code;		/* KWO_TRAP_* raised there (0: decided by the host function) */
 	__u32 func;			/* wasm function index */
 	__u32 wasm_off;			/* byte offset of the instruction in the .wasm */
+};
+
+/*
+ * From code_off up to the next entry's code_off, the code implements the
+ * instruction at wasm_off (KWO_NONE: none, e.g. a prologue or trampoline).
+ */
+struct kwo_addr_map {			/* 8 bytes */
+	__u32 code_off;			/* CODE offset, strictly increasing */
+	__u32 wasm_off;			/* byte offset of the instruction in the .wasm, or KWO_NONE */
 };
 
 #endif /* KWO_FORMAT_H */

@@ -58,6 +58,8 @@ struct kwo_object {
 	struct kwo_trap_site *traps;
 	struct kwo_tramp_sym *tramp_syms;	/* symbols.c: sorted, distinct */
 	__u32 ntramp_syms;
+	const __u8 *addr_map;		/* ADDRMAP entries, in bytes; validated */
+	__u32 naddr_map;
 	__u8 *bytes;			/* private copy of the object */
 	size_t len;
 };
@@ -92,6 +94,12 @@ void kwo_arch_fp_restore(const __u64 *buf);
 
 struct kwo_instance {
 	struct kwo_vmctx vmctx;		/* first: generated code's view */
+	/*
+	 * Generated code's frame pointer at its latest call of a host
+	 * function that may trap, stored by that function's arch/ shim at
+	 * KWO_INST_WASM_FP from the vmctx pointer: where a backtrace starts.
+	 */
+	unsigned long wasm_fp;
 	const struct kwo_object *obj;
 	struct kwo_plat_mem *mem_res;	/* the reservation; NULL: no memory */
 	__u8 *mem;			/* its base, which never moves */
@@ -126,8 +134,12 @@ struct kwo_instance {
 	__u32 trap_wasm_off;
 	__s32 exit_code;
 	__u32 write_errno;		/* first failed fd_write of the call */
+	struct kwo_call *call;		/* the running call's report */
 	struct kwo_jmpbuf jb;
 };
+
+/* Offset of kwo_instance.wasm_fp, which the arch/ shims hard-code. */
+#define KWO_INST_WASM_FP	KWO_VMCTX_SIZE
 
 static inline struct kwo_instance *kwo_inst(struct kwo_vmctx *vmctx)
 {
@@ -185,9 +197,48 @@ void kwo_resched_or_interrupt(struct kwo_instance *inst, unsigned long ra);
  */
 void kwo_yield_gpr(struct kwo_vmctx *vmctx);
 void kwo_yield_fp(struct kwo_vmctx *vmctx);
-/* The trap path: record where (from a return address) and unwind. */
+/*
+ * The trap path: record where (from a return address ra in generated code
+ * and, if known, the frame pointer fp generated code had when it made that
+ * call; 0 reports only the trapping function) and unwind.
+ */
+void kwo_raise_fp(struct kwo_instance *inst, __u32 code, unsigned long ra,
+		  unsigned long fp) KWO_NORETURN;
 void kwo_raise(struct kwo_instance *inst, __u32 code, unsigned long ra)
 	KWO_NORETURN;
+/*
+ * Host functions that may trap, entered through an arch/ shim
+ * (kwo_shim_*) that first stores generated code's frame pointer in
+ * kwo_instance.wasm_fp.
+ */
+void kwo_host_trap(struct kwo_vmctx *vmctx, __u32 code);
+void kwo_host_memory_fill(struct kwo_vmctx *vmctx, __u32 dst, __u32 val,
+			  __u32 len);
+void kwo_host_memory_copy(struct kwo_vmctx *vmctx, __u32 dst, __u32 src,
+			  __u32 len);
+void kwo_host_memory_init(struct kwo_vmctx *vmctx, __u32 seg, __u32 dst,
+			  __u32 src, __u32 len);
+void kwo_host_table_fill(struct kwo_vmctx *vmctx, __u32 table, __u32 dst,
+			 __u64 val, __u32 len);
+void kwo_host_table_copy(struct kwo_vmctx *vmctx, __u32 dst_tab,
+			 __u32 src_tab, __u32 dst, __u32 src, __u32 len);
+void kwo_host_table_init(struct kwo_vmctx *vmctx, __u32 table, __u32 seg,
+			 __u32 dst, __u32 src, __u32 len);
+void kwo_shim_trap(void);
+void kwo_shim_memory_fill(void);
+void kwo_shim_memory_copy(void);
+void kwo_shim_memory_init(void);
+void kwo_shim_table_fill(void);
+void kwo_shim_table_copy(void);
+void kwo_shim_table_init(void);
+
+/*
+ * backtrace.c: the wasm function whose code holds the call returning to
+ * CODE offset ret_off (KWO_NONE: none, e.g. a trampoline), and the trap's
+ * backtrace into inst->call, walked from fp (see docs/abi.md).
+ */
+__u32 kwo_func_of_return(const struct kwo_object *obj, __u32 ret_off);
+void kwo_backtrace(struct kwo_instance *inst, unsigned long fp);
 /*
  * Bracket host work that may sleep: end the FPU section (saving d8-d15 on
  * aarch64, which generated code may keep live across the call) and

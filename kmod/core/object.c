@@ -18,7 +18,7 @@ static const __u32 sec_entsize[KWO_SEC_MAX + 1] = {
 	[KWO_SEC_TYPES] = 16, [KWO_SEC_IMPORTS] = 16, [KWO_SEC_FUNCS] = 32,
 	[KWO_SEC_TABLES] = 16, [KWO_SEC_MEMORY] = 16, [KWO_SEC_GLOBALS] = 16,
 	[KWO_SEC_EXPORTS] = 24, [KWO_SEC_DATA] = 16, [KWO_SEC_ELEMS] = 24,
-	[KWO_SEC_RELOCS] = 16, [KWO_SEC_TRAPS] = 16,
+	[KWO_SEC_RELOCS] = 16, [KWO_SEC_TRAPS] = 16, [KWO_SEC_ADDRMAP] = 8,
 };
 
 struct kwo_sec {
@@ -735,6 +735,26 @@ static int decode_traps(struct kwo_parse *ps)
 	return 0;
 }
 
+/* Kept in place (read by backtraces only): sorted, every entry in CODE. */
+static int check_addr_map(struct kwo_parse *ps)
+{
+	struct kwo_sec *s = &ps->sec[KWO_SEC_ADDRMAP];
+	struct kwo_object *obj = ps->obj;
+	__u32 i, off, prev = 0;
+
+	for (i = 0; i < s->count; i++) {
+		off = kwo_le32(s->p + 8 * (size_t)i);
+		if (off >= obj->code_len)
+			return bad(ps, KWO_SEC_ADDRMAP, i, "offset out of bounds");
+		if (i && off <= prev)
+			return bad(ps, KWO_SEC_ADDRMAP, i, "not sorted");
+		prev = off;
+	}
+	obj->addr_map = s->p;
+	obj->naddr_map = s->count;
+	return 0;
+}
+
 static int check_start(struct kwo_parse *ps)
 {
 	struct kwo_object *obj = ps->obj;
@@ -756,7 +776,8 @@ static int decode_all(struct kwo_parse *ps)
 	static int (*const steps[])(struct kwo_parse *) = {
 		decode_types, decode_imports, decode_funcs, decode_tables,
 		decode_memory, decode_globals, decode_exports, decode_data,
-		decode_elems, decode_relocs, decode_traps, check_start,
+		decode_elems, decode_relocs, decode_traps, check_addr_map,
+		check_start,
 	};
 	unsigned int i;
 	int err;

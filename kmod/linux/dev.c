@@ -29,7 +29,8 @@ static long kwo_ioctl_version(void __user *uarg)
 		.targets = IS_ENABLED(CONFIG_X86_64) ? 1u << KWO_TARGET_X86_64 :
 			   1u << KWO_TARGET_AARCH64,
 		.features = KWO_FEAT_FPU | KWO_FEAT_PRINTK | KWO_FEAT_STDIO |
-			    KWO_FEAT_FILES | KWO_FEAT_NAME,
+			    KWO_FEAT_FILES | KWO_FEAT_NAME |
+			    KWO_FEAT_BACKTRACE,
 		.max_object_size = kwo_param_max_object,
 	};
 

@@ -46,6 +46,7 @@ struct kwo_kinst {
 	struct kwo_stdio stdio[KWO_STDIO_SLOTS];	/* WASI fds 0-2 */
 	struct kwo_stdio *passed;	/* WASI fds 3.., KWO_LOAD_FILES */
 	u32 npassed;
+	struct kwo_bt_frame frames[KWO_MAX_FRAMES];	/* the last trap's */
 };
 
 /*
@@ -142,6 +143,22 @@ static void kwo_set_results(struct kwo_invoke *req, const u8 *types)
 		req->vals[i] = 0;
 }
 
+/* A trap's backtrace to the caller's frames array: 0 or -EFAULT. */
+static int kwo_report_frames(struct kwo_kinst *k, const struct kwo_call *call,
+			     struct kwo_invoke *req)
+{
+	BUILD_BUG_ON(sizeof(struct kwo_frame) != sizeof(struct kwo_bt_frame));
+	BUILD_BUG_ON(KWO_MAX_FRAMES != KWO_BACKTRACE_MAX);
+	req->nframes = call->status == KWO_STATUS_TRAP ? call->nframes : 0;
+	if (req->nframes && call->truncated)
+		req->out_flags |= KWO_OUT_FRAMES_TRUNC;
+	if (req->nframes &&
+	    copy_to_user(u64_to_user_ptr(req->frames), k->frames,
+			 req->nframes * sizeof(struct kwo_frame)))
+		return -EFAULT;
+	return 0;
+}
+
 static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
 			 const char *name)
 {
@@ -162,6 +179,10 @@ static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
 	kwo_call_init(&call);
 	call.timeout_ns = kwo_timeout_ns(req->timeout_ns);
 	call.fuel = kwo_fuel(req->fuel);
+	if (req->frames) {
+		call.frames = k->frames;
+		call.frames_cap = min_t(u32, req->frames_cap, KWO_MAX_FRAMES);
+	}
 	start = ktime_get_ns();
 	ret = kwo_invoke(k->inst, pos, req->vals,
 			 max(info.param_count, info.result_count), &call);
@@ -178,20 +199,15 @@ static int kwo_do_invoke(struct kwo_kinst *k, struct kwo_invoke *req,
 	req->nvals = call.status == KWO_STATUS_OK ? info.result_count : 0;
 	kwo_set_results(req, info.results);
 	req->out_flags = 0;
+	ret = kwo_report_frames(k, &call, req);
+	if (ret)
+		return ret;
 	ret = kwo_take_output(k, &k->stdio[1], req->stdout_buf,
 			      req->stdout_size, &req->stdout_len,
 			      &req->out_flags, KWO_OUT_STDOUT_TRUNC);
 	return ret ? ret : kwo_take_output(k, &k->stdio[2], req->stderr_buf,
 					   req->stderr_size, &req->stderr_len,
 					   &req->out_flags, KWO_OUT_STDERR_TRUNC);
-}
-
-static bool kwo_zero(const u64 *words, size_t n)
-{
-	while (n--)
-		if (*words++)
-			return false;
-	return true;
 }
 
 /* stdio[] is meaningful with the flag, reserved (zero) without. */
@@ -221,7 +237,7 @@ static long kwo_ioctl_invoke(struct kwo_kinst *k, void __user *uarg)
 	if ((req->flags & ~KWO_INVOKE_KNOWN) || req->nvals > KWO_MAX_VALS ||
 	    !req->name_len || req->name_len > KWO_MAX_NAME ||
 	    !kwo_stdio_valid(req->stdio, req->flags & KWO_INVOKE_STDIO) ||
-	    !kwo_zero(req->reserved, ARRAY_SIZE(req->reserved)))
+	    (!req->frames && req->frames_cap) || req->nframes)
 		goto out;
 	name = memdup_user(u64_to_user_ptr(req->name), req->name_len);
 	if (IS_ERR(name)) {

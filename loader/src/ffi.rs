@@ -31,12 +31,28 @@ pub struct KwoConfig {
     pub preopens: *const *const c_char,
 }
 
+/// `KWO_BACKTRACE_MAX`: most frames a trap's backtrace reports.
+pub const KWO_BACKTRACE_MAX: usize = 32;
+
+/// `struct kwo_bt_frame`
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct KwoBtFrame {
+    pub func: u32,
+    pub wasm_off: u32,
+}
+
 /// `struct kwo_call`
 #[repr(C)]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct KwoCall {
     pub fuel: u64,
     pub timeout_ns: u64,
+    pub frames: *mut KwoBtFrame,
+    pub frames_cap: u32,
+    pub nframes: u32,
+    pub truncated: u32,
+    pub pad: u32,
     pub status: u32,
     pub trap_code: u32,
     pub func: u32,
@@ -44,6 +60,27 @@ pub struct KwoCall {
     pub exit_code: i32,
     pub write_errno: u32,
     pub fuel_left: u64,
+}
+
+impl Default for KwoCall {
+    fn default() -> Self {
+        KwoCall {
+            fuel: 0,
+            timeout_ns: 0,
+            frames: std::ptr::null_mut(),
+            frames_cap: 0,
+            nframes: 0,
+            truncated: 0,
+            pad: 0,
+            status: 0,
+            trap_code: 0,
+            func: 0,
+            wasm_off: 0,
+            exit_code: 0,
+            write_errno: 0,
+            fuel_left: 0,
+        }
+    }
 }
 
 /// `struct kwo_export_info`

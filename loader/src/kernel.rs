@@ -21,6 +21,7 @@
 //! (`--dir`) are not passed to the kernel.
 
 use crate::args::call_args;
+use crate::backtrace::{Backtrace, Frame};
 use crate::runtime::{Config, RunError, Stdio, TrapCode, TrapInfo, Val};
 use crate::symbols::describe_location;
 use crate::uapi::*;
@@ -185,6 +186,8 @@ impl Device {
             ))
         })?;
         let capture = if stream { 0 } else { CAPTURE_LIMIT };
+        // An older module refuses a frames array (reserved words there).
+        let frames = if self.version()?.features & KWO_FEAT_BACKTRACE != 0 { KWO_MAX_FRAMES } else { 0 };
         let mut inst = KernelInstance {
             fd,
             object,
@@ -196,6 +199,7 @@ impl Device {
             stdout: Vec::new(),
             stderr: Vec::new(),
             lost_output: None,
+            frames: vec![kwo_frame::default(); frames],
         };
         inst.note_write_errno(req.write_errno);
         Ok(inst)
@@ -242,13 +246,34 @@ fn load_error(e: &io::Error, req: &kwo_load, log: &[u8], kwo: &[u8]) -> RunError
     }
 }
 
+/// Name of wasm function `func` from the object's name section.
+fn func_name(object: &Object, func: u32) -> Option<String> {
+    let defined = func.checked_sub(object.imports.len() as u32)?;
+    object.funcs.get(defined as usize)?.name.clone()
+}
+
+/// The frames of a kernel trap report, named from the object.
+fn backtrace(frames: &[kwo_frame], truncated: bool, object: &Object) -> Backtrace {
+    let lines = LineTable::decode(&object.lines).ok();
+    let frames = frames
+        .iter()
+        .map(|f| {
+            let wasm_offset = (f.wasm_off != u32::MAX).then_some(f.wasm_off);
+            Frame {
+                func: f.func,
+                func_name: func_name(object, f.func),
+                wasm_offset,
+                source: wasm_offset.and_then(|off| describe_location(lines.as_ref(), off)),
+            }
+        })
+        .collect();
+    Backtrace { frames, truncated }
+}
+
 fn trap_info(t: &kwo_trap_report, object: Option<&Object>) -> TrapInfo {
     let known = |v: u32| (v != u32::MAX).then_some(v);
     let func = known(t.func);
-    let func_name = func.zip(object).and_then(|(f, o)| {
-        let defined = f.checked_sub(o.imports.len() as u32)?;
-        o.funcs.get(defined as usize)?.name.clone()
-    });
+    let func_name = func.zip(object).and_then(|(f, o)| func_name(o, f));
     let wasm_offset = known(t.wasm_off);
     let lines = object.and_then(|o| LineTable::decode(&o.lines).ok());
     TrapInfo {
@@ -258,6 +283,7 @@ fn trap_info(t: &kwo_trap_report, object: Option<&Object>) -> TrapInfo {
         func_name,
         wasm_offset,
         source: wasm_offset.and_then(|off| describe_location(lines.as_ref(), off)),
+        backtrace: Default::default(),
     }
 }
 
@@ -286,6 +312,9 @@ pub struct KernelInstance {
     stderr: Vec<u8>,
     /// The first output that did not arrive, in any call.
     lost_output: Option<String>,
+    /// Where KWO_IOC_INVOKE writes a trap's backtrace (empty: the module
+    /// has no KWO_FEAT_BACKTRACE).
+    frames: Vec<kwo_frame>,
 }
 
 impl KernelInstance {
@@ -366,6 +395,8 @@ impl KernelInstance {
             stderr_size: self.err_buf.len() as u32,
             timeout_ns: timeout_ns(self.timeout),
             fuel: self.fuel.unwrap_or(0),
+            frames: if self.frames.is_empty() { 0 } else { addr(self.frames.as_mut_ptr()) },
+            frames_cap: self.frames.len() as u32,
             ..Default::default()
         };
         for (i, (a, t)) in args.iter().zip(&params).enumerate() {
@@ -401,7 +432,13 @@ impl KernelInstance {
                 .map(|(t, v)| from_slot(*t, v))
                 .collect()),
             KWO_STATUS_EXIT => Err(RunError::Exit(req.exit_code)),
-            _ => Err(RunError::Trap(trap_info(&req.trap, Some(&self.object)))),
+            _ => {
+                let mut info = trap_info(&req.trap, Some(&self.object));
+                let n = (req.nframes as usize).min(self.frames.len());
+                let truncated = req.out_flags & KWO_OUT_FRAMES_TRUNC != 0;
+                info.backtrace = backtrace(&self.frames[..n], truncated, &self.object);
+                Err(RunError::Trap(info))
+            }
         }
     }
 
@@ -494,6 +531,7 @@ fn finish(result: Result<(), RunError>) -> Result<ExitCode, RunError> {
         Err(RunError::Exit(code)) => Ok(ExitCode::from(code as u8)),
         Err(RunError::Trap(info)) => {
             eprintln!("trap: {info}");
+            eprint!("{}", info.backtrace);
             Ok(ExitCode::from(TRAP_EXIT))
         }
         Err(e) => Err(e),

@@ -676,6 +676,7 @@ fn disassemble(obj: &Object) -> Result<String, String> {
             .build(),
     }
     .map_err(|e| format!("disassembler: {e}"))?;
+    let lines = kwo_format::lines::LineTable::decode(&obj.lines).ok();
     let mut out = String::new();
     for (i, f) in obj.funcs.iter().enumerate() {
         let index = obj.imports.len() + i;
@@ -692,7 +693,9 @@ fn disassemble(obj: &Object) -> Result<String, String> {
         let insns = cs
             .disasm_all(code, u64::from(f.code_off))
             .map_err(|e| format!("disassembler: {e}"))?;
+        let mut notes = kwo_loader::addrmap::WasmNotes::new();
         for insn in insns.iter() {
+            out.extend(notes.before(obj, lines.as_ref(), insn.address()));
             out.push_str(&format!(
                 "  {:8x}:  {:<8} {}\n",
                 insn.address(),
@@ -785,6 +788,7 @@ fn finish(result: Result<ExitCode, RunError>) -> Result<ExitCode, Failure> {
         Err(RunError::Exit(code)) => Ok(ExitCode::from(code as u8)),
         Err(RunError::Trap(info)) => {
             eprintln!("trap: {info}");
+            eprint!("{}", info.backtrace);
             Ok(ExitCode::from(TRAP_EXIT))
         }
         Err(e) => Err(e.into()),

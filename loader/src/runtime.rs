@@ -17,6 +17,7 @@
 //! Not provided: imports other than the WASI subset, linking modules
 //! together, sharing memories, threads.
 
+use crate::backtrace::{Backtrace, Frame};
 use crate::ffi::{self, KwoCall, KwoConfig, KwoExportInfo, KwoInstance, KwoObject};
 use crate::symbols::describe_location;
 use kwo_format::lines::LineTable;
@@ -180,6 +181,9 @@ pub struct TrapInfo {
     /// Its source location from the object's line table
     /// ([`crate::symbols::describe_location`]).
     pub source: Option<String>,
+    /// The wasm call stack at the trap, innermost first (empty when the
+    /// runtime could not walk it).
+    pub backtrace: Backtrace,
 }
 
 impl fmt::Display for TrapInfo {
@@ -454,7 +458,8 @@ impl Instance {
         cfg.files = handles.as_ptr();
         cfg.nfiles = handles.len() as u32;
         cfg.preopens = preopen_ptrs.as_ptr();
-        let mut call = self.call_budget();
+        let mut frames = [ffi::KwoBtFrame::default(); ffi::KWO_BACKTRACE_MAX];
+        let mut call = self.call_budget(&mut frames);
         let mut log = [0 as c_char; LOG_LEN];
         // SAFETY: every pointer in cfg outlives the call (the core copies
         // argv and env and takes the file handles); self.obj is loaded.
@@ -472,16 +477,19 @@ impl Instance {
         match rc {
             0 => Ok(()),
             ffi::KWO_TRAPPED => Err(self
-                .call_error(&call)
+                .call_error(&call, &frames)
                 .unwrap_or_else(|| RunError::Load(log_message(&log)))),
             _ => Err(RunError::Load(log_message(&log))),
         }
     }
 
-    fn call_budget(&self) -> KwoCall {
+    /// A call's budgets, with `frames` as the room for a trap's backtrace.
+    fn call_budget(&self, frames: &mut [ffi::KwoBtFrame; ffi::KWO_BACKTRACE_MAX]) -> KwoCall {
         let mut call = KwoCall::default();
         // SAFETY: plain initialization of a repr(C) struct.
         unsafe { ffi::kwo_call_init(&mut call) };
+        call.frames = frames.as_mut_ptr();
+        call.frames_cap = frames.len() as u32;
         call.fuel = self.fuel.unwrap_or(ffi::KWO_FUEL_UNLIMITED);
         call.timeout_ns = self
             .timeout
@@ -490,7 +498,7 @@ impl Instance {
     }
 
     /// How a call that did not return normally ended (None if it did).
-    fn call_error(&self, call: &KwoCall) -> Option<RunError> {
+    fn call_error(&self, call: &KwoCall, frames: &[ffi::KwoBtFrame]) -> Option<RunError> {
         match call.status {
             ffi::KWO_STATUS_EXIT => Some(RunError::Exit(call.exit_code)),
             ffi::KWO_STATUS_TRAP => {
@@ -503,10 +511,29 @@ impl Instance {
                     func_name: func.and_then(|f| self.func_name(f)),
                     wasm_offset,
                     source: wasm_offset.and_then(|off| describe_location(self.lines.as_ref(), off)),
+                    backtrace: self.backtrace(call, frames),
                 }))
             }
             _ => None,
         }
+    }
+
+    /// The frames the core wrote for a trap, named.
+    fn backtrace(&self, call: &KwoCall, frames: &[ffi::KwoBtFrame]) -> Backtrace {
+        let n = (call.nframes as usize).min(frames.len());
+        let frames = frames[..n]
+            .iter()
+            .map(|f| {
+                let wasm_offset = (f.wasm_off != ffi::KWO_NONE).then_some(f.wasm_off);
+                Frame {
+                    func: f.func,
+                    func_name: self.func_name(f.func),
+                    wasm_offset,
+                    source: wasm_offset.and_then(|off| describe_location(self.lines.as_ref(), off)),
+                }
+            })
+            .collect();
+        Backtrace { frames, truncated: call.truncated != 0 }
     }
 
     /// Name of wasm function `func` from the name section.
@@ -564,7 +591,8 @@ impl Instance {
         for (slot, a) in vals.iter_mut().zip(args) {
             *slot = to_slot(a)?;
         }
-        let mut call = self.call_budget();
+        let mut frames = [ffi::KwoBtFrame::default(); ffi::KWO_BACKTRACE_MAX];
+        let mut call = self.call_budget(&mut frames);
         // SAFETY: vals has max(params, results) slots of the right types;
         // the instance is not running (we hold &mut self).
         let rc = unsafe {
@@ -583,7 +611,7 @@ impl Instance {
                 "cannot call {export:?} (error {rc})"
             )));
         }
-        if let Some(e) = self.call_error(&call) {
+        if let Some(e) = self.call_error(&call, &frames) {
             return Err(e);
         }
         Ok(results

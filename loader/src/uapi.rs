@@ -15,6 +15,7 @@ pub const KWO_FEAT_PRINTK: u32 = 1 << 1;
 pub const KWO_FEAT_STDIO: u32 = 1 << 2;
 pub const KWO_FEAT_FILES: u32 = 1 << 3;
 pub const KWO_FEAT_NAME: u32 = 1 << 4;
+pub const KWO_FEAT_BACKTRACE: u32 = 1 << 5;
 
 pub const KWO_LOAD_PRINTK: u32 = 1 << 0;
 pub const KWO_LOAD_STDIO: u32 = 1 << 1;
@@ -27,6 +28,8 @@ pub const KWO_STATUS_EXIT: u32 = 2;
 
 pub const KWO_OUT_STDOUT_TRUNC: u32 = 1 << 0;
 pub const KWO_OUT_STDERR_TRUNC: u32 = 1 << 1;
+pub const KWO_OUT_FRAMES_TRUNC: u32 = 1 << 2;
+pub const KWO_MAX_FRAMES: usize = 32;
 
 pub const KWO_INFO_SIGNED: u32 = 1 << 0;
 pub const KWO_SIGNER_LEN: usize = 24;
@@ -82,6 +85,14 @@ pub struct kwo_load {
     pub reserved: u32,
 }
 
+/// `struct kwo_frame`
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct kwo_frame {
+    pub func: u32,
+    pub wasm_off: u32,
+}
+
 /// `struct kwo_invoke`
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
@@ -107,7 +118,9 @@ pub struct kwo_invoke {
     pub trap: kwo_trap_report,
     pub stdio: [i32; 3],
     pub write_errno: u32,
-    pub reserved: [u64; 2],
+    pub frames: u64,
+    pub frames_cap: u32,
+    pub nframes: u32,
 }
 
 /// `struct kwo_info`
@@ -229,8 +242,12 @@ mod tests {
             trap,
             stdio,
             write_errno,
-            reserved
+            frames,
+            frames_cap,
+            nframes
         );
+        size!(kwo_frame);
+        off!(kwo_frame, func, wasm_off);
         size!(kwo_info);
         off!(kwo_info, target, obj_flags, exports, load_flags, object_len, mem_size, mem_max);
         off!(kwo_info, invocations, traps, sig_flags, sig_kwo_version, signer);
@@ -244,7 +261,8 @@ mod tests {
             KWO_FEAT_FPU,
             KWO_FEAT_PRINTK,
             KWO_FEAT_STDIO,
-            KWO_FEAT_FILES
+            KWO_FEAT_FILES,
+            KWO_FEAT_BACKTRACE
         );
         num!(KWO_LOAD_STDIO, KWO_INVOKE_STDIO, KWO_LOAD_FILES, KWO_MAX_FILES);
         num!(
@@ -253,7 +271,7 @@ mod tests {
             KWO_STATUS_TRAP,
             KWO_STATUS_EXIT
         );
-        num!(KWO_OUT_STDOUT_TRUNC, KWO_OUT_STDERR_TRUNC);
+        num!(KWO_OUT_STDOUT_TRUNC, KWO_OUT_STDERR_TRUNC, KWO_OUT_FRAMES_TRUNC, KWO_MAX_FRAMES);
         num!(KWO_INFO_SIGNED, KWO_SIGNER_LEN);
         num!(KWO_IOC_VERSION, KWO_IOC_LOAD, KWO_IOC_INVOKE, KWO_IOC_INFO);
         v

@@ -116,6 +116,7 @@ fn object() -> Object {
             wasm_off: 0x42,
         }],
         lines: Vec::new(),
+        addr_map: Vec::new(),
     }
 }
 

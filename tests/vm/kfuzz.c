@@ -340,6 +340,7 @@ static void op_invoke(__u64 *s)
 		KWO_VAL_FUNCREF, KWO_VAL_EXTERNREF, 0, 0xff,
 	};
 	char out[64], err[64], junk[8];
+	struct kwo_frame frames[8];
 	struct kwo_invoke req = { 0 };
 	const struct export *ex = NULL;
 	int seed, fd = pool_pick(s, &seed), i, ret;
@@ -382,8 +383,15 @@ static void op_invoke(__u64 *s)
 	req.fuel = below(s, 2) ? 1 + below(s, 100000) : 0;
 	if (!below(s, 8))
 		random_stdio(s, req.stdio);
+	/* A backtrace buffer (bad ones too), and sometimes a nonzero out field. */
+	if (below(s, 2)) {
+		req.frames = pointer(s, frames);
+		req.frames_cap = length(s, 8);
+		if (req.frames == (uintptr_t)frames && req.frames_cap > 8)
+			req.frames_cap = 8;
+	}
 	if (!below(s, 16))
-		req.reserved[below(s, 2)] = rnd(s);
+		req.nframes = rnd(s);
 	__atomic_add_fetch(&counts.invokes, 1, __ATOMIC_RELAXED);
 	ret = checked_ioctl(fd, KWO_IOC_INVOKE, &req, "invoke");
 	if (ret)
@@ -392,6 +400,9 @@ static void op_invoke(__u64 *s)
 	check_trap(&req.trap, req.status, "invoke");
 	if (req.status == KWO_STATUS_OK && req.nvals > KWO_MAX_VALS)
 		fail("invoke: %u results", req.nvals);
+	if (req.nframes > req.frames_cap || req.nframes > KWO_MAX_FRAMES ||
+	    (req.nframes && req.status != KWO_STATUS_TRAP))
+		fail("invoke: %u backtrace frames", req.nframes);
 	if ((req.stdout_buf == (uintptr_t)out && req.stdout_len > req.stdout_size) ||
 	    (req.stderr_buf == (uintptr_t)err && req.stderr_len > req.stderr_size))
 		fail("invoke: output longer than its buffer");

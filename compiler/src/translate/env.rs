@@ -19,8 +19,16 @@ pub const NS_WASM_FUNC: u32 = 0;
 /// Namespace of `UserExternalName`s that are host functions (`KWO_HOST_*`).
 pub const NS_HOST: u32 = 1;
 /// Source locations with this bit mark host-call sites; the rest of the value
-/// indexes `FuncTranslator::sites`.
+/// indexes `FuncTranslator::sites`. Every other instruction's source
+/// location is its Wasm byte offset (`wasm_srcloc`), which the object's
+/// address map records.
 pub const SITE_SRCLOC_BIT: u32 = 1 << 31;
+
+/// The source location of code for the Wasm instruction at `wasm_off`
+/// (`.wasm` files are far below 2 GiB, so the site bit stays clear).
+pub fn wasm_srcloc(wasm_off: u32) -> SourceLoc {
+    SourceLoc::new(wasm_off & !SITE_SRCLOC_BIT)
+}
 
 /// A host call that may not return normally: its return address identifies
 /// it in the object's trap-site table.
@@ -142,7 +150,7 @@ impl FuncTranslator<'_, '_> {
             self.b.set_srcloc(SourceLoc::new(SITE_SRCLOC_BIT | index));
         }
         let call = self.b.ins().call(func_ref, &call_args);
-        self.b.set_srcloc(SourceLoc::default());
+        self.b.set_srcloc(wasm_srcloc(self.wasm_off));
         let result = result.map(|_| self.b.inst_results(call)[0]);
         // Only these two leave the memory alone: trap never returns, and
         // yield only lets the scheduler run.

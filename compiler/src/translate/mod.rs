@@ -168,6 +168,8 @@ impl<'a> FuncTranslator<'a, '_> {
         self.b.append_block_params_for_function_params(entry);
         self.b.switch_to_block(entry);
         self.b.seal_block(entry);
+        // The prologue's checks belong to the function's first byte.
+        self.b.set_srcloc(env::wasm_srcloc(self.wasm_off));
         let block_params = self.b.block_params(entry).to_vec();
         self.vmctx = block_params[0];
         for (i, ty) in params.iter().enumerate() {
@@ -223,6 +225,7 @@ impl<'a> FuncTranslator<'a, '_> {
     fn translate_next(&mut self, reader: &mut OperatorsReader<'_>) -> Result<(), CompileError> {
         let (op, off) = reader.read_with_offset().map_err(|e| CompileError::wasm(&e))?;
         self.wasm_off = off as u32;
+        self.b.set_srcloc(env::wasm_srcloc(self.wasm_off));
         if matches!(op, Operator::Loop { .. } | Operator::Else | Operator::End) {
             // Join points: earlier checks no longer dominate.
             self.forget_checks();

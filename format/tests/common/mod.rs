@@ -166,6 +166,11 @@ pub fn sample(target: Target) -> Object {
             },
         ],
         lines: sample_lines().encode(),
+        addr_map: vec![
+            AddrMapEntry { code_off: 0x10, wasm_off: 0x60 },
+            AddrMapEntry { code_off: 0x14, wasm_off: KWO_NONE },
+            AddrMapEntry { code_off: 0x40, wasm_off: 0x95 },
+        ],
     }
 }
 

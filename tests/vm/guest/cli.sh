@@ -130,3 +130,27 @@ case $out in
 	echo "KWO-STEP-FAILED: kwo bench --kernel: '$out' $(cat /tmp/cli.err)"
 	fail=1 ;;
 esac
+
+# Trap backtraces from kwo.ko (KWO_FEAT_BACKTRACE): tests/programs/backtrace.c
+# traps in countdown(0) under countdown(1..3) under main, so frames 0-3 are
+# countdown and frame 4 is main; a bottomless recursion reports the cap of
+# 32 frames and says that more were cut.
+# bt_expect WANT-GREP-COUNT PATTERN MORE-PATTERN ARGS...
+bt_expect() {
+	want_n=$1 pat=$2 more=$3
+	shift 3
+	kwo run --kernel /objects/backtrace-c.kwo "$@" >/dev/null 2>/tmp/bt.err
+	rc=$?
+	n=$(grep -c "$pat" /tmp/bt.err)
+	if [ "$rc" = 134 ] && [ "$n" = "$want_n" ] && grep -q "$more" /tmp/bt.err; then
+		echo "KWO-CLI ok: backtrace $*"
+	else
+		echo "KWO-STEP-FAILED: backtrace $*: rc $rc, $n frames matching" \
+		     "'$pat' (want $want_n), stderr: $(cat /tmp/bt.err)"
+		fail=1
+	fi
+}
+bt_expect 4 '^  [0-3]: func [0-9]* countdown at wasm offset 0x' \
+	'^  4: func [0-9]* main at wasm offset 0x' chain 3
+bt_expect 32 '^  [0-9]*: func [0-9]* bottomless at wasm offset 0x' \
+	'deeper frames not shown (at most 32 are reported)' deep

@@ -34,6 +34,8 @@
 #define KWO_END(name)		.size name, . - name
 #endif
 #define KWO_BTI_C		hint	#34
+/* offsetof(struct kwo_instance, wasm_fp); instance.c asserts it. */
+#define KWO_INST_WASM_FP	80
 
 	.text
 	.p2align 4
@@ -135,8 +137,10 @@ KWO_END(kwo_arch_fp_restore)
  * void kwo_yield_fp(struct kwo_vmctx *vmctx);
  *	YIELD with Cranelift's preserve_all convention (see arch/x86_64): save
  *	x0-x17 (and for FP objects q0-q31), call kwo_host_yield(vmctx, lr).
+ *	Like the shims below, first store the caller's x29 for a backtrace.
  */
 .macro KWO_SAVE_GPRS
+	str	x29, [x0, #KWO_INST_WASM_FP]
 	stp	x29, x30, [sp, #-16]!
 	mov	x29, sp
 	sub	sp, sp, #144
@@ -218,6 +222,28 @@ KWO_FUNC(kwo_yield_fp)
 	KWO_RESTORE_GPRS
 	ret
 KWO_END(kwo_yield_fp)
+
+/*
+ * Builtins that may trap are entered here (kwo_host_addr): store generated
+ * code's frame pointer (x29, untouched since its BL) in
+ * kwo_instance.wasm_fp, where the trap's backtrace starts, and tail-call
+ * the C function, which so still finds its return address in x30.
+ */
+#define KWO_FP_SHIM(name, target)		\
+	.p2align 4;				\
+	KWO_FUNC(name)				\
+	KWO_BTI_C;				\
+	str	x29, [x0, KWO_INST_WASM_FP];	\
+	b	target;				\
+	KWO_END(name)
+
+KWO_FP_SHIM(kwo_shim_trap, kwo_host_trap)
+KWO_FP_SHIM(kwo_shim_memory_fill, kwo_host_memory_fill)
+KWO_FP_SHIM(kwo_shim_memory_copy, kwo_host_memory_copy)
+KWO_FP_SHIM(kwo_shim_memory_init, kwo_host_memory_init)
+KWO_FP_SHIM(kwo_shim_table_fill, kwo_host_table_fill)
+KWO_FP_SHIM(kwo_shim_table_copy, kwo_host_table_copy)
+KWO_FP_SHIM(kwo_shim_table_init, kwo_host_table_init)
 
 #ifndef __KERNEL__
 	.section .note.GNU-stack, "", %progbits

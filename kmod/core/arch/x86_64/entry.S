@@ -49,6 +49,13 @@
 #define KWO_CALL_RDX		call *%rdx
 #define UNWIND_HINT_FUNC
 #endif
+#if defined(__CET__) && !defined(__KERNEL__)
+#define KWO_ENDBR		endbr64
+#else
+#define KWO_ENDBR
+#endif
+/* offsetof(struct kwo_instance, wasm_fp); instance.c asserts it. */
+#define KWO_INST_WASM_FP	80
 
 	.text
 	.p2align 4
@@ -143,9 +150,11 @@ KWO_END(kwo_arch_fp_restore)
  *	that use FP, which run inside an FPU section, xmm0-15), pass the
  *	return address into generated code, call kwo_host_yield(vmctx, ra).
  *	Nine pushes after rbp leave the stack 8 bytes off a 16-byte boundary
- *	(the call site was aligned); the sub fixes that.
+ *	(the call site was aligned); the sub fixes that. Like the shims
+ *	below, first store the caller's rbp for a backtrace.
  */
 .macro KWO_SAVE_GPRS
+	mov	%rbp, KWO_INST_WASM_FP(%rdi)
 	push	%rbp
 	mov	%rsp, %rbp
 	push	%rax
@@ -231,6 +240,28 @@ KWO_ICALL_FUNC(kwo_yield_fp)
 	KWO_RESTORE_GPRS
 	KWO_RET
 KWO_END(kwo_yield_fp)
+
+/*
+ * Builtins that may trap are entered here (kwo_host_addr): store generated
+ * code's frame pointer (rbp, untouched since its call) in
+ * kwo_instance.wasm_fp, where the trap's backtrace starts, and tail-call
+ * the C function, which so still finds its return address on the stack.
+ */
+#define KWO_FP_SHIM(name, target)		\
+	.p2align 4;				\
+	KWO_ICALL_FUNC(name)			\
+	KWO_ENDBR;				\
+	mov	%rbp, KWO_INST_WASM_FP(%rdi);	\
+	jmp	target;				\
+	KWO_END(name)
+
+KWO_FP_SHIM(kwo_shim_trap, kwo_host_trap)
+KWO_FP_SHIM(kwo_shim_memory_fill, kwo_host_memory_fill)
+KWO_FP_SHIM(kwo_shim_memory_copy, kwo_host_memory_copy)
+KWO_FP_SHIM(kwo_shim_memory_init, kwo_host_memory_init)
+KWO_FP_SHIM(kwo_shim_table_fill, kwo_host_table_fill)
+KWO_FP_SHIM(kwo_shim_table_copy, kwo_host_table_copy)
+KWO_FP_SHIM(kwo_shim_table_init, kwo_host_table_init)
 
 #ifndef __KERNEL__
 	.section .rodata

@@ -54,6 +54,7 @@ struct kwo_version {
 #define KWO_FEAT_STDIO		(1u << 2)	/* KWO_LOAD_STDIO, KWO_INVOKE_STDIO */
 #define KWO_FEAT_FILES		(1u << 3)	/* KWO_LOAD_FILES */
 #define KWO_FEAT_NAME		(1u << 4)	/* KWO_IOC_SET_NAME */
+#define KWO_FEAT_BACKTRACE	(1u << 5)	/* kwo_invoke.frames: trap backtraces */
 
 /* KWO_IOC_LOAD: flags */
 #define KWO_LOAD_PRINTK		(1u << 0)	/* mirror stdout/stderr to the kernel log */
@@ -174,6 +175,26 @@ struct kwo_load {
  */
 #define KWO_OUT_STDOUT_TRUNC	(1u << 0)	/* stdout did not fit */
 #define KWO_OUT_STDERR_TRUNC	(1u << 1)	/* stderr did not fit */
+#define KWO_OUT_FRAMES_TRUNC	(1u << 2)	/* the backtrace has more frames */
+
+/*
+ * Trap backtraces (KWO_FEAT_BACKTRACE). frames is the user address of
+ * frames_cap struct kwo_frame, or 0 (then frames_cap must be 0; an older
+ * module refuses any nonzero value here, as reserved). When the call traps,
+ * the module writes the wasm call stack there, innermost first: frames[0]
+ * is the trap itself (trap.func, trap.wasm_off), each next one the call
+ * its caller was making. nframes (out) says how many were written, at
+ * most min(frames_cap, KWO_MAX_FRAMES); KWO_OUT_FRAMES_TRUNC in out_flags
+ * says the stack held more wasm frames than that. nframes is 0 for any
+ * other outcome. The module walks the frame pointers of the generated
+ * code within the call's own stack region only (docs/abi.md).
+ */
+#define KWO_MAX_FRAMES		32
+
+struct kwo_frame {
+	__u32 func;		/* wasm function index */
+	__u32 wasm_off;		/* byte offset in the .wasm, or 0xffffffff if unknown */
+};
 
 struct kwo_invoke {
 	__u64 name;		/* in: user address of the export name (not NUL-terminated) */
@@ -197,7 +218,9 @@ struct kwo_invoke {
 	struct kwo_trap_report trap;	/* out: KWO_STATUS_TRAP */
 	__s32 stdio[3];		/* in: with KWO_INVOKE_STDIO, see above */
 	__u32 write_errno;	/* out: see above */
-	__u64 reserved[2];
+	__u64 frames;		/* in: user address of struct kwo_frame[frames_cap], or 0 */
+	__u32 frames_cap;	/* in: entries at frames */
+	__u32 nframes;		/* out: entries written (trap backtrace) */
 };
 
 /*
