@@ -1170,6 +1170,10 @@ mod tests {
                 .ok_or_else(|| "past the list".to_string())
         }
 
+        fn text(&self, _code: &[u8], at: u64) -> String {
+            format!("{:?}", self.0.get(at as usize / 4).map(|i| &i.flow))
+        }
+
         fn abi(&self) -> Abi {
             Table(Vec::new()).abi()
         }
@@ -1181,7 +1185,7 @@ mod tests {
     const R8: Reg = 8;
 
     fn insn(flow: Flow) -> Insn {
-        Insn::new(4, format!("{flow:?}"), flow)
+        Insn::new(4, flow)
     }
 
     /// `mov dst, src` (64-bit).
@@ -1195,7 +1199,7 @@ mod tests {
     /// An instruction that gives `reg` an unknown value.
     fn clobber(reg: Reg) -> Insn {
         Insn {
-            writes: vec![reg],
+            writes: RegSet::of(&[reg]),
             ..insn(Flow::Next)
         }
     }
