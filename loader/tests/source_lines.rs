@@ -284,3 +284,29 @@ fn the_verifier_log_names_the_source_line_of_each_access() {
     let plain = String::from_utf8_lossy(&plain.stdout);
     assert!(!plain.contains(TRAP_C), "{plain}");
 }
+
+#[test]
+fn backtrace_frames_and_disassembly_name_their_source_lines() {
+    const BACKTRACE_C: &str = "tests/programs/backtrace.c";
+    let wasm = scratch("backtrace-c-g.wasm");
+    let mut cmd = Command::new("clang");
+    cmd.current_dir(repo_root()).args(["--target=wasm32-wasi", "-O2", "-g"]);
+    run_tool(cmd.arg("-o").arg(&wasm).arg(BACKTRACE_C));
+    let (object, _) = compile(&wasm, "backtrace-c-g.kwo", &[]);
+    let out = kwo(&["run", path_str(&object), "chain", "2"]);
+    assert_eq!(out.status.code(), Some(TRAP_EXIT), "{}", stderr(&out));
+    let err = stderr(&out);
+    let frames: Vec<&str> = err.lines().filter(|l| l.starts_with("  ")).collect();
+    let trap = line_of(BACKTRACE_C, "__builtin_trap();");
+    let call = line_of(BACKTRACE_C, "r = countdown(n - 1);");
+    let from_main = line_of(BACKTRACE_C, "return countdown(atoi(argv[2]));");
+    assert!(frames[0].ends_with(&format!("({BACKTRACE_C}:{trap}:3)")), "{err}");
+    for frame in &frames[1..3] {
+        assert!(frame.contains(" countdown ") && frame.contains(&format!("({BACKTRACE_C}:{call}:")), "{err}");
+    }
+    assert!(frames[3].contains(" main ") && frames[3].contains(&format!("({BACKTRACE_C}:{from_main}:")), "{err}");
+    let disasm = kwo(&["inspect", "--disasm", path_str(&object)]);
+    let disasm = String::from_utf8_lossy(&disasm.stdout);
+    let note = format!(" ({BACKTRACE_C}:{call}:");
+    assert!(disasm.lines().any(|l| l.trim_start().starts_with(";; wasm 0x") && l.contains(&note)), "no {note:?} note");
+}
