@@ -297,15 +297,17 @@ build_objects() {
 		die "clang poll.c failed (run scripts/setup)"
 	clang --target=wasm32-wasi -O2 -o "$OUT/objects/stdio-c.wasm" "$ROOT/tests/programs/stdio.c" ||
 		die "clang stdio.c failed (run scripts/setup)"
-	clang --target=wasm32-wasi -O2 -o "$OUT/objects/backtrace-c.wasm" "$ROOT/tests/programs/backtrace.c" ||
-		die "clang backtrace.c failed (run scripts/setup)"
 	"$CC" -static -O2 -o "$OUT/objects/stdio-native" "$ROOT/tests/programs/stdio.c" ||
 		die "$CC stdio.c failed"
 	# With DWARF, built from the root as a user would: its trap names
 	# tests/programs/trap.c from the object's line table (cli.sh).
 	(cd "$ROOT" && clang --target=wasm32-wasi -O2 -g -o "$OUT/objects/trap-c.wasm" tests/programs/trap.c) ||
 		die "clang trap.c failed (run scripts/setup)"
-	for n in hello-c hello-rs sleep-rs poll-c stdio-c trap-c backtrace-c; do
+	(cd "$ROOT" && rustc --target wasm32-wasip1 -O -g -o "$OUT/objects/trap-rs.wasm" tests/programs/trap.rs) ||
+		die "rustc trap.rs failed (run scripts/setup)"
+	(cd "$ROOT" && clang --target=wasm32-wasi -O2 -g -o "$OUT/objects/backtrace-c.wasm" tests/programs/backtrace.c) ||
+		die "clang backtrace.c failed (run scripts/setup)"
+	for n in hello-c hello-rs sleep-rs poll-c stdio-c trap-c trap-rs backtrace-c; do
 		"$KWO" compile --target $TARGET "$OUT/objects/$n.wasm" -o "$OUT/objects/$n.kwo" ||
 			die "kwo compile $n failed"
 		"$KWO" check "$OUT/objects/$n.kwo" >/dev/null || die "kwo check $n failed"

@@ -49,6 +49,10 @@ cli_expect 0 "Hello, WebAssembly in Linux Kernel!" "" kwo run --kernel /objects/
 trap_c="(tests/programs/trap.c:13:35 in poke, inlined into main at tests/programs/trap.c:22:2)"
 cli_expect 134 "poking 0xfffffff0" "$trap_c" kwo run --kernel /objects/trap-c.kwo
 cli_expect 134 "poking 0xfffffff0" "$trap_c" kwo exec /objects/trap-c.wasm
+# Rust with debuginfo: core's write_volatile, inlined into poke, inlined
+# into main.
+trap_rs="inlined into poke at tests/programs/trap.rs:10:14, inlined into main at tests/programs/trap.rs:16:5)"
+cli_expect 134 "poking 0xfffffff0" "$trap_rs" kwo run --kernel /objects/trap-rs.kwo
 rs_out=$(printf 'Hello from Rust on kwo!\nargs: alpha beta\nsorted: [3, 7, 11, 19, 42]\nmean: 16.40, sqrt(2): 1.414214')
 cli_expect 3 "$rs_out" "" kwo run --kernel /objects/hello-rs.kwo alpha beta
 cli_expect 3 "$rs_out" "" kwo exec /objects/hello-rs.wasm alpha beta
@@ -132,8 +136,9 @@ case $out in
 esac
 
 # Trap backtraces from kwo.ko (KWO_FEAT_BACKTRACE): tests/programs/backtrace.c
-# traps in countdown(0) under countdown(1..3) under main, so frames 0-3 are
-# countdown and frame 4 is main; a bottomless recursion reports the cap of
+# (built with -g) traps in countdown(0) under countdown(1..3) under main, so
+# frames 0-3 are countdown, at the trap (line 23) and the recursive call
+# (24), and frame 4 is main at its call (40); a bottomless recursion reports the cap of
 # 32 frames and says that more were cut.
 # bt_expect WANT-GREP-COUNT PATTERN MORE-PATTERN ARGS...
 bt_expect() {
@@ -150,7 +155,7 @@ bt_expect() {
 		fail=1
 	fi
 }
-bt_expect 4 '^  [0-3]: func [0-9]* countdown at wasm offset 0x' \
-	'^  4: func [0-9]* main at wasm offset 0x' chain 3
+bt_expect 4 '^  [0-3]: func [0-9]* countdown at wasm offset 0x[0-9a-f]* (tests/programs/backtrace.c:2[34]:' \
+	'^  4: func [0-9]* main at wasm offset 0x[0-9a-f]* (tests/programs/backtrace.c:40:10)' chain 3
 bt_expect 32 '^  [0-9]*: func [0-9]* bottomless at wasm offset 0x' \
 	'deeper frames not shown (at most 32 are reported)' deep
