@@ -6,11 +6,11 @@
 //! The kernel's report is checked by the VM suite (tests/vm/guest/suite.sh).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 mod common;
-use common::{kwo_command, run_tool};
+use common::{kwo_output as run, path_str, run_tool, stderr};
 
 /// Exit status of `kwo run` when the program trapped.
 const TRAP_EXIT: i32 = 134;
@@ -30,18 +30,6 @@ fn program() -> &'static Path {
         assert!(out.status.success(), "kwo compile: {}", stderr(&out));
         kwo
     })
-}
-
-fn run(args: &[&str]) -> Output {
-    kwo_command(args).output().expect("running the kwo binary")
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The function name of each `  i: func F NAME at ...` line after

@@ -13,11 +13,11 @@
 //! its files. Needs the toolchain of `programs.rs`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 mod common;
-use common::{kwo_command, run_tool};
+use common::{kwo_output as kwo, path_str, run_tool, stderr};
 
 /// Exit status of `kwo run` when the program trapped.
 const TRAP_EXIT: i32 = 134;
@@ -30,18 +30,6 @@ fn repo_root() -> PathBuf {
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("source_lines", name)
-}
-
-fn kwo(args: &[&str]) -> Output {
-    kwo_command(args).output().expect("running the kwo binary")
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("scratch paths are UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// How much DWARF a build of trap.c has.

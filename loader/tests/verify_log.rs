@@ -10,26 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{kwo_command, run_tool};
+use common::{kwo_output as kwo, path_str as p, run_tool, stderr};
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("verify_log", name)
 }
 
-fn kwo(args: &[&str]) -> Output {
-    kwo_command(args).output().expect("running kwo")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn write_wat(name: &str, wat: &str) -> PathBuf {

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// A scratch file under the target directory, in a folder per test binary.
 pub fn scratch(folder: &str, name: &str) -> PathBuf {
@@ -31,6 +31,21 @@ pub fn kwo_command(args: &[&str]) -> Command {
     };
     cmd.args(args);
     cmd
+}
+
+/// Runs the kwo binary with `args` ([`kwo_command`]) to completion.
+pub fn kwo_output(args: &[&str]) -> Output {
+    kwo_command(args).output().expect("running the kwo binary")
+}
+
+/// A path as a command-line argument (scratch paths are UTF-8).
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("scratch paths are UTF-8")
+}
+
+/// A finished command's stderr, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Runs a build tool, which must succeed.
