@@ -234,7 +234,7 @@ fn load_error(e: &io::Error, req: &kwo_load, log: &[u8], kwo: &[u8]) -> RunError
         let object = kwo_format::signature::strip(kwo).and_then(Object::parse).ok();
         return match req.status {
             KWO_STATUS_EXIT => RunError::Exit(req.exit_code),
-            _ => RunError::Trap(trap_info(&req.trap, object.as_ref())),
+            _ => RunError::Trap(trap_info(&req.trap, object.as_ref(), &[], false)),
         };
     }
     let msg_len = log.iter().position(|&b| b == 0).unwrap_or(log.len());
@@ -252,9 +252,14 @@ fn func_name(object: &Object, func: u32) -> Option<String> {
     object.funcs.get(defined as usize)?.name.clone()
 }
 
-/// The frames of a kernel trap report, named from the object.
-fn backtrace(frames: &[kwo_frame], truncated: bool, object: &Object) -> Backtrace {
-    let lines = LineTable::decode(&object.lines).ok();
+/// The frames of a kernel trap report, named from the object and its line
+/// table.
+fn backtrace(
+    frames: &[kwo_frame],
+    truncated: bool,
+    object: &Object,
+    lines: Option<&LineTable>,
+) -> Backtrace {
     let frames = frames
         .iter()
         .map(|f| {
@@ -263,19 +268,29 @@ fn backtrace(frames: &[kwo_frame], truncated: bool, object: &Object) -> Backtrac
                 func: f.func,
                 func_name: func_name(object, f.func),
                 wasm_offset,
-                source: wasm_offset.and_then(|off| describe_location(lines.as_ref(), off)),
+                source: wasm_offset.and_then(|off| describe_location(lines, off)),
             }
         })
         .collect();
     Backtrace { frames, truncated }
 }
 
-fn trap_info(t: &kwo_trap_report, object: Option<&Object>) -> TrapInfo {
+/// A kernel trap report with the backtrace kwo.ko wrote (`frames`, empty
+/// for a start function), named from the object when it is known.
+fn trap_info(
+    t: &kwo_trap_report,
+    object: Option<&Object>,
+    frames: &[kwo_frame],
+    truncated: bool,
+) -> TrapInfo {
     let known = |v: u32| (v != u32::MAX).then_some(v);
     let func = known(t.func);
     let func_name = func.zip(object).and_then(|(f, o)| func_name(o, f));
     let wasm_offset = known(t.wasm_off);
     let lines = object.and_then(|o| LineTable::decode(&o.lines).ok());
+    let backtrace = object
+        .map(|o| backtrace(frames, truncated, o, lines.as_ref()))
+        .unwrap_or_default();
     TrapInfo {
         // An unknown code from a newer module reads as "interrupted".
         code: TrapCode::from_code(t.code).unwrap_or(TrapCode::Interrupted),
@@ -283,7 +298,7 @@ fn trap_info(t: &kwo_trap_report, object: Option<&Object>) -> TrapInfo {
         func_name,
         wasm_offset,
         source: wasm_offset.and_then(|off| describe_location(lines.as_ref(), off)),
-        backtrace: Default::default(),
+        backtrace,
     }
 }
 
@@ -433,10 +448,9 @@ impl KernelInstance {
                 .collect()),
             KWO_STATUS_EXIT => Err(RunError::Exit(req.exit_code)),
             _ => {
-                let mut info = trap_info(&req.trap, Some(&self.object));
                 let n = (req.nframes as usize).min(self.frames.len());
                 let truncated = req.out_flags & KWO_OUT_FRAMES_TRUNC != 0;
-                info.backtrace = backtrace(&self.frames[..n], truncated, &self.object);
+                let info = trap_info(&req.trap, Some(&self.object), &self.frames[..n], truncated);
                 Err(RunError::Trap(info))
             }
         }
@@ -848,7 +862,7 @@ mod tests {
             wasm_off: 0x1c,
             reserved: 0,
         };
-        let info = trap_info(&report, Some(&object));
+        let info = trap_info(&report, Some(&object), &[], false);
         assert_eq!(
             info.to_string(),
             "unreachable in func 0 f at wasm offset 0x1c"
@@ -860,7 +874,7 @@ mod tests {
             reserved: 0,
         };
         assert_eq!(
-            trap_info(&unknown, None).to_string(),
+            trap_info(&unknown, None, &[], false).to_string(),
             "out of bounds memory access"
         );
     }

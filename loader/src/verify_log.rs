@@ -98,8 +98,6 @@ pub fn compile_error(module: &VerifiedModule, e: &CompileError) -> String {
 /// A module that passed the verifier, with what compiling it showed.
 pub struct Verified {
     pub module: VerifiedModule,
-    /// The source lines of its DWARF, if it has any.
-    pub lines: Option<LineTable>,
     pub verify_time: Duration,
     /// The module compiled for this machine, or why it could not be (or
     /// was not: see [`verify_module`]).
@@ -151,7 +149,6 @@ pub fn verify_module(wasm: &[u8], opts: &VerifyOptions, measure: bool) -> Result
         Err("not compiled: a recursive module has no static bound to learn".into())
     };
     Ok(Outcome::Accepted(Box::new(Verified {
-        lines: source_lines(wasm),
         module,
         verify_time,
         compiled,
@@ -218,7 +215,10 @@ struct FuncFacts<'m> {
     checkpoints: Option<u32>,
 }
 
-fn func_facts(v: &Verified) -> Result<Vec<FuncFacts<'_>>, String> {
+fn func_facts<'m>(
+    v: &'m Verified,
+    lines: Option<&'m LineTable>,
+) -> Result<Vec<FuncFacts<'m>>, String> {
     let module = &v.module;
     let imported = module.num_imported_funcs();
     let compiled = v.compiled.as_ref().ok();
@@ -230,7 +230,7 @@ fn func_facts(v: &Verified) -> Result<Vec<FuncFacts<'_>>, String> {
         out.push(FuncFacts {
             index,
             name: module.func_name(index),
-            lines: v.lines.as_ref(),
+            lines,
             offset: body.range.start as u32,
             body: BodyStats::of(module, index)?,
             proofs: &module.accesses[i],
@@ -260,7 +260,8 @@ fn checkpoints_in(object: &Object, func: &kwo_format::Func) -> u32 {
 /// The log of an accepted module at `level` (1 or 2): per function, then
 /// totals.
 pub fn log(v: &Verified, level: u8) -> Result<String, String> {
-    let funcs = func_facts(v)?;
+    let lines = source_lines(&v.module.wasm);
+    let funcs = func_facts(v, lines.as_ref())?;
     let min_bytes = v.module.memory.map_or(0, |m| u64::from(m.min) << 16);
     let mut out = String::new();
     for f in &funcs {
@@ -616,7 +617,7 @@ pub fn stats(outcome: &Outcome) -> Result<Stats, String> {
 }
 
 fn accepted_stats(v: &Verified) -> Result<Vec<Value>, String> {
-    let funcs = func_facts(v)?;
+    let funcs = func_facts(v, None)?;
     let t = Totals::of(v, &funcs);
     let c = v.module.access_counts();
     let compiled = v.compiled.as_ref().ok();
