@@ -143,7 +143,8 @@ void kwo_plat_fpu_end(struct kwo_plat_fpu *save);
 /*
  * CRC-32 (IEEE 802.3, reflected, as zlib's crc32()) of len bytes, continuing
  * from crc (0 to start). Objects are checksummed on every load, so it must
- * be fast: crc32_le() in the kernel, slicing-by-8 in userspace.
+ * be fast: crc32_le() in the kernel; in userspace carry-less multiplication
+ * (x86_64) or the CRC32 instructions (aarch64), slicing-by-8 without them.
  */
 __u32 kwo_plat_crc32(__u32 crc, const void *p, size_t len);
 
