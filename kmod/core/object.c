@@ -735,20 +735,43 @@ static int decode_traps(struct kwo_parse *ps)
 	return 0;
 }
 
-/* Kept in place (read by backtraces only): sorted, every entry in CODE. */
-static int check_addr_map(struct kwo_parse *ps)
+/* The first ADDRMAP entry out of CODE or out of order, with its error. */
+static int addr_map_error(struct kwo_parse *ps)
 {
 	struct kwo_sec *s = &ps->sec[KWO_SEC_ADDRMAP];
-	struct kwo_object *obj = ps->obj;
 	__u32 i, off, prev = 0;
 
 	for (i = 0; i < s->count; i++) {
 		off = kwo_le32(s->p + 8 * (size_t)i);
-		if (off >= obj->code_len)
+		if (off >= ps->obj->code_len)
 			return bad(ps, KWO_SEC_ADDRMAP, i, "offset out of bounds");
 		if (i && off <= prev)
 			return bad(ps, KWO_SEC_ADDRMAP, i, "not sorted");
 		prev = off;
+	}
+	return 0;
+}
+
+/*
+ * Kept in place (read by backtraces only): sorted, every entry in CODE.
+ * Strictly increasing offsets are all in CODE when the last one is, so one
+ * branch-free pass decides; addr_map_error() names the entry when it fails.
+ */
+static int check_addr_map(struct kwo_parse *ps)
+{
+	struct kwo_sec *s = &ps->sec[KWO_SEC_ADDRMAP];
+	struct kwo_object *obj = ps->obj;
+	__u32 i, off, prev, unsorted = 0;
+
+	if (s->count) {
+		prev = kwo_le32(s->p);
+		for (i = 1; i < s->count; i++) {
+			off = kwo_le32(s->p + 8 * (size_t)i);
+			unsorted |= off <= prev;
+			prev = off;
+		}
+		if (unsorted || prev >= obj->code_len)
+			return addr_map_error(ps);
 	}
 	obj->addr_map = s->p;
 	obj->naddr_map = s->count;

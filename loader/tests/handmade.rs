@@ -274,6 +274,35 @@ fn structural_errors_are_rejected() {
     }
 }
 
+/// The C validator checks the address map in one pass and names the first
+/// bad entry as a full scan would: out of the code, or not after the one
+/// before it (an entry out of the code followed by a smaller one is
+/// reported as out of the code).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn address_map_errors_name_the_first_bad_entry() {
+    let with_map = |offs: &[u32]| {
+        let mut obj = object();
+        obj.addr_map = offs
+            .iter()
+            .map(|&code_off| AddrMapEntry { code_off, wasm_off: 0x20 })
+            .collect();
+        kwo_loader::runtime::validate(&obj.to_bytes())
+    };
+    with_map(&[]).unwrap();
+    with_map(&[0, 8, 63]).unwrap();
+    let cases: [(&[u32], &str); 5] = [
+        (&[0, 8, 64], "section 15 entry 2: offset out of bounds"),
+        (&[64], "section 15 entry 0: offset out of bounds"),
+        (&[0, 8, 8], "section 15 entry 2: not sorted"),
+        (&[0, 9, 8, 70], "section 15 entry 2: not sorted"),
+        (&[0, 70, 9], "section 15 entry 1: offset out of bounds"),
+    ];
+    for (offs, want) in cases {
+        assert_eq!(with_map(offs), Err(want.to_string()), "{offs:?}");
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn memory_beyond_the_runtime_cap_is_refused() {
