@@ -264,8 +264,9 @@ impl LineTable {
 }
 
 /// The bytes of the LINES section of `object`, if its section table has a
-/// non-empty one inside the object.
-fn find_section(object: &[u8]) -> Option<&[u8]> {
+/// non-empty one inside the object: what [`LineTable::decode`] takes, for a
+/// reader that keeps them to decode later. Any bytes are safe.
+pub fn find_section(object: &[u8]) -> Option<&[u8]> {
     let r = Reader(object);
     let table = r.u32(HDR_SECTION_OFF).ok()? as usize;
     let count = r.u32(HDR_SECTION_COUNT).ok()? as usize;

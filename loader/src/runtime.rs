@@ -19,8 +19,7 @@
 
 use crate::backtrace::{Backtrace, Frame};
 use crate::ffi::{self, KwoCall, KwoConfig, KwoExportInfo, KwoInstance, KwoObject};
-use crate::symbols::describe_location;
-use kwo_format::lines::LineTable;
+use crate::symbols::{describe_location, LazyLineTable};
 use std::ffi::CString;
 use std::fmt;
 use std::fs::File;
@@ -408,7 +407,7 @@ pub struct Instance {
     /// The first failed write of any call: output that did not arrive.
     lost_output: Option<std::io::Error>,
     /// The object's line table, for the source lines of traps.
-    lines: Option<LineTable>,
+    lines: LazyLineTable,
 }
 
 // The core instance has no thread affinity; it only must not be used from
@@ -426,7 +425,7 @@ impl Instance {
             stack_budget: config.stack_budget,
             captured: None,
             lost_output: None,
-            lines: crate::symbols::object_line_table(kwo),
+            lines: LazyLineTable::of_object(kwo),
         };
         this.instantiate(config)?;
         Ok(this)
@@ -510,7 +509,7 @@ impl Instance {
                     func,
                     func_name: func.and_then(|f| self.func_name(f)),
                     wasm_offset,
-                    source: wasm_offset.and_then(|off| describe_location(self.lines.as_ref(), off)),
+                    source: wasm_offset.and_then(|off| describe_location(self.lines.get(), off)),
                     backtrace: self.backtrace(call, frames),
                 }))
             }
@@ -529,7 +528,7 @@ impl Instance {
                     func: f.func,
                     func_name: self.func_name(f.func),
                     wasm_offset,
-                    source: wasm_offset.and_then(|off| describe_location(self.lines.as_ref(), off)),
+                    source: wasm_offset.and_then(|off| describe_location(self.lines.get(), off)),
                 }
             })
             .collect();
