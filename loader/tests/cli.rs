@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod common;
-use common::kwo_command;
+use common::{kwo_output as kwo, path_str, stderr, stdout};
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("cli", name)
@@ -23,18 +23,6 @@ fn write_wat(name: &str, wat: &str) -> PathBuf {
     path
 }
 
-fn kwo(args: &[&str]) -> Output {
-    kwo_command(args).output().expect("running kwo")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn p(path: &std::path::Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
 const CALC: &str = r#"(module
   (func $div (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_u)
   (func (export "mix") (param i64 f64) (result i64 f64) local.get 0 local.get 1 f64.sqrt)
@@ -43,44 +31,44 @@ const CALC: &str = r#"(module
 #[test]
 fn verify_accepts_and_rejects() {
     let good = write_wat("good.wasm", CALC);
-    let out = kwo(&["verify", p(&good)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("ok"));
+    let out = kwo(&["verify", path_str(&good)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ok"));
     let bad = write_wat("bad.wasm", r#"(module (import "env" "f" (func)))"#);
-    let out = kwo(&["verify", p(&bad)]);
+    let out = kwo(&["verify", path_str(&bad)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(!text(&out.stderr).trim().is_empty());
-    let out = kwo(&["verify", p(&good), "--limit", "no-such-limit=1"]);
+    assert!(!stderr(&out).trim().is_empty());
+    let out = kwo(&["verify", path_str(&good), "--limit", "no-such-limit=1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("unknown limit"),
+        stderr(&out).contains("unknown limit"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
 }
 
 #[test]
 fn invoke_prints_results_and_traps_exit_134() {
     let wasm = write_wat("calc.wasm", CALC);
-    let out = kwo(&["run", "--invoke", "div", p(&wasm), "7", "2"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "3\n");
-    let out = kwo(&["run", "--invoke", "mix", p(&wasm), "-5", "16"]);
-    assert_eq!(text(&out.stdout), "-5\n4\n", "{}", text(&out.stderr));
-    let out = kwo(&["run", "--invoke", "div", p(&wasm), "1", "0"]);
+    let out = kwo(&["run", "--invoke", "div", path_str(&wasm), "7", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "3\n");
+    let out = kwo(&["run", "--invoke", "mix", path_str(&wasm), "-5", "16"]);
+    assert_eq!(stdout(&out), "-5\n4\n", "{}", stderr(&out));
+    let out = kwo(&["run", "--invoke", "div", path_str(&wasm), "1", "0"]);
     assert_eq!(out.status.code(), Some(134));
-    let err = text(&out.stderr);
+    let err = stderr(&out);
     assert!(
         err.starts_with("trap: integer divide by zero in func 0"),
         "{err}"
     );
     assert!(err.contains(" at wasm offset 0x"), "{err}");
-    let out = kwo(&["run", "--invoke", "div", p(&wasm), "x", "0"]);
+    let out = kwo(&["run", "--invoke", "div", path_str(&wasm), "x", "0"]);
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(
-        text(&out.stderr).contains("not a valid i32"),
+        stderr(&out).contains("not a valid i32"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
 }
 
@@ -88,13 +76,13 @@ fn invoke_prints_results_and_traps_exit_134() {
 fn compiled_object_runs_and_inspects_whatever_its_name() {
     let wasm = write_wat("calc2.wasm", CALC);
     let object = scratch("calc2.bin");
-    let out = kwo(&["compile", p(&wasm), "-o", p(&object)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = kwo(&["run", "--invoke", "div", p(&object), "9", "3"]);
-    assert_eq!(text(&out.stdout), "3\n", "{}", text(&out.stderr));
-    let out = kwo(&["inspect", "--disasm", p(&object)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let listing = text(&out.stdout);
+    let out = kwo(&["compile", path_str(&wasm), "-o", path_str(&object)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = kwo(&["run", "--invoke", "div", path_str(&object), "9", "3"]);
+    assert_eq!(stdout(&out), "3\n", "{}", stderr(&out));
+    let out = kwo(&["inspect", "--disasm", path_str(&object)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = stdout(&out);
     assert!(listing.contains("x86_64"), "{listing}");
     assert!(
         listing.contains("endbr64") || listing.contains("bti"),
@@ -105,21 +93,21 @@ fn compiled_object_runs_and_inspects_whatever_its_name() {
 #[test]
 fn budgets_stop_endless_loops() {
     let wasm = write_wat("spin.wasm", CALC);
-    let out = kwo(&["run", "--timeout", "100ms", "--invoke", "spin", p(&wasm)]);
+    let out = kwo(&["run", "--timeout", "100ms", "--invoke", "spin", path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(134));
     assert!(
-        text(&out.stderr).starts_with("trap: interrupted"),
+        stderr(&out).starts_with("trap: interrupted"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
-    let out = kwo(&["run", "--fuel", "1000", "--invoke", "spin", p(&wasm)]);
+    let out = kwo(&["run", "--fuel", "1000", "--invoke", "spin", path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(134));
     assert!(
-        text(&out.stderr).starts_with("trap: fuel exhausted"),
+        stderr(&out).starts_with("trap: fuel exhausted"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
-    let out = kwo(&["run", "--timeout", "soon", p(&wasm)]);
+    let out = kwo(&["run", "--timeout", "soon", path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(2), "clap usage error");
 }
 
@@ -130,13 +118,13 @@ fn proc_exit_status_and_missing_start() {
         r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))
            (func (export "_start") (call $e (i32.const 42))))"#,
     );
-    assert_eq!(kwo(&["run", p(&wasm)]).status.code(), Some(42));
+    assert_eq!(kwo(&["run", path_str(&wasm)]).status.code(), Some(42));
     let calc = write_wat("nostart.wasm", CALC);
     // `--invoke` after FILE is the program's argument, as in Wasmtime: the
     // module has no `_start`, and the error says where --invoke goes.
-    let out = kwo(&["run", p(&calc), "--invoke", "div", "1", "1"]);
+    let out = kwo(&["run", path_str(&calc), "--invoke", "div", "1", "1"]);
     assert_eq!(out.status.code(), Some(2), "a usage error");
-    let err = text(&out.stderr);
+    let err = stderr(&out);
     assert!(
         err.contains("\"_start\"") && err.contains("--invoke NAME before FILE"),
         "{err}"
@@ -148,9 +136,9 @@ fn bad_files_are_clean_errors() {
     let junk = scratch("junk.kwo");
     std::fs::write(&junk, b"definitely not a module").unwrap();
     for cmd in ["run", "inspect", "verify"] {
-        let out = kwo(&[cmd, p(&junk)]);
+        let out = kwo(&[cmd, path_str(&junk)]);
         assert_eq!(out.status.code(), Some(1), "{cmd}");
-        let err = text(&out.stderr);
+        let err = stderr(&out);
         assert!(
             err.starts_with("kwo: ") && err.lines().count() == 1,
             "{cmd}: {err}"
@@ -158,7 +146,7 @@ fn bad_files_are_clean_errors() {
     }
     let out = kwo(&["run", "/no/such/file.wasm"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("cannot read"));
+    assert!(stderr(&out).contains("cannot read"));
 }
 
 #[test]
@@ -169,8 +157,8 @@ fn reactor_is_initialized_before_invoke() {
            (func (export "_initialize") (global.set $g (i32.const 5)))
            (func (export "get") (result i32) (global.get $g)))"#,
     );
-    let out = kwo(&["run", "--invoke", "get", p(&wasm)]);
-    assert_eq!(text(&out.stdout), "5\n", "{}", text(&out.stderr));
+    let out = kwo(&["run", "--invoke", "get", path_str(&wasm)]);
+    assert_eq!(stdout(&out), "5\n", "{}", stderr(&out));
 }
 
 #[test]
@@ -190,8 +178,8 @@ fn environment_reaches_the_program() {
              (i32.store (i32.const 12) (i32.load (i32.const 4)))
              (drop (call $w (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 0)))))"#,
     );
-    let out = kwo(&["run", "--env", "A=1", "--env", "B=two", p(&wasm)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = kwo(&["run", "--env", "A=1", "--env", "B=two", path_str(&wasm)]);
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(out.stdout, b"A=1\0B=two\0");
 }
 
@@ -225,12 +213,12 @@ fn bench_times_calls_and_checks_results() {
         "4",
         "--batch",
         "3",
-        p(&wasm),
+        path_str(&wasm),
         "sum",
         "100",
     ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = stdout(&out);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     let f = bench_fields(stdout.trim_end());
     assert_eq!(f["where"], "user");
@@ -246,16 +234,16 @@ fn bench_times_calls_and_checks_results() {
     assert!(!f.contains_key("inside_min_ns"), "{stdout}");
 
     // A call that returns something else than the warm-up is a failure.
-    let out = kwo(&["bench", p(&wasm), "tick"]);
+    let out = kwo(&["bench", path_str(&wasm), "tick"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("where the warm-up call returned 41"),
+        stderr(&out).contains("where the warm-up call returned 41"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
-    let out = kwo(&["bench", p(&wasm), "sum"]);
+    let out = kwo(&["bench", path_str(&wasm), "sum"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("takes 1 arguments"));
+    assert!(stderr(&out).contains("takes 1 arguments"));
 }
 
 /// `kwo verify --log` counts proven, hoisted and checked accesses per
@@ -277,9 +265,9 @@ fn verify_log_and_inspect_report_proven_accesses() {
               (local.set $p (i32.add (local.get $p) (i32.const 4)))
               (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
     );
-    let out = kwo(&["verify", "--log", p(&wasm)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let log = text(&out.stdout);
+    let out = kwo(&["verify", "--log", path_str(&wasm)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stdout(&out);
     for (func, counts) in [
         ("func 0 <fill>", "accesses: 1: 1 proven, 0 hoisted, 0 checked"),
         ("func 1 <get>", "accesses: 1: 0 proven, 0 hoisted, 1 checked"),
@@ -293,11 +281,11 @@ fn verify_log_and_inspect_report_proven_accesses() {
         log.contains("accesses: 1 proven in bounds, 1 hoisted, 1 checked (33.3% proven, 33.3% hoisted)"),
         "{log}"
     );
-    let out = kwo(&["verify", p(&wasm)]);
-    assert!(!text(&out.stdout).contains("proven"), "the log is opt-in");
-    let out = kwo(&["inspect", p(&wasm)]);
+    let out = kwo(&["verify", path_str(&wasm)]);
+    assert!(!stdout(&out).contains("proven"), "the log is opt-in");
+    let out = kwo(&["inspect", path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(2), "a module is not an object");
-    assert!(text(&out.stderr).contains("kwo verify --log"), "{}", text(&out.stderr));
+    assert!(stderr(&out).contains("kwo verify --log"), "{}", stderr(&out));
 }
 
 /// `kwo` with extra host environment variables.
@@ -339,7 +327,7 @@ fn everything_after_file_goes_to_the_program() {
         "run",
         "--fuel",
         "100000",
-        p(&wasm),
+        path_str(&wasm),
         "x",
         "--env",
         "A=1",
@@ -348,11 +336,11 @@ fn everything_after_file_goes_to_the_program() {
         "--",
         "-W",
     ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let want = format!("{}\0x\0--env\0A=1\0--timeout\01s\0--\0-W\0", p(&wasm));
-    assert_eq!(text(&out.stdout), want);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let want = format!("{}\0x\0--env\0A=1\0--timeout\01s\0--\0-W\0", path_str(&wasm));
+    assert_eq!(stdout(&out), want);
     // An unknown option before FILE is kwo's usage error, not a file name.
-    let out = kwo(&["run", "--no-such-option", p(&wasm)]);
+    let out = kwo(&["run", "--no-such-option", path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -369,12 +357,12 @@ fn env_name_copies_the_host_value_and_s_inherit_env_copies_all() {
             "B=2",
             "--env",
             "KWO_T_UNSET",
-            p(&wasm),
+            path_str(&wasm),
         ],
         &host,
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "KWO_T_HOST=from host\0B=2\0");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "KWO_T_HOST=from host\0B=2\0");
     // -S inherit-env passes the whole host environment; a later --env
     // replaces a value.
     let out = kwo_with_env(
@@ -384,37 +372,37 @@ fn env_name_copies_the_host_value_and_s_inherit_env_copies_all() {
             "inherit-env",
             "--env",
             "KWO_T_OTHER=mine",
-            p(&wasm),
+            path_str(&wasm),
         ],
         &host,
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let vars = text(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let vars = stdout(&out);
     let vars: Vec<&str> = vars.split('\0').collect();
     assert!(vars.contains(&"KWO_T_HOST=from host"), "{vars:?}");
     assert!(vars.contains(&"KWO_T_OTHER=mine"), "{vars:?}");
     assert!(!vars.contains(&"KWO_T_OTHER=x"), "{vars:?}");
     assert!(vars.iter().any(|v| v.starts_with("PATH=")), "{vars:?}");
-    let out = kwo(&["run", "--env", "=x", p(&wasm)]);
+    let out = kwo(&["run", "--env", "=x", path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn w_options_are_aliases_of_the_budgets() {
     let wasm = write_wat("spin-w.wasm", CALC);
-    let out = kwo(&["run", "-W", "fuel=1000", "--invoke", "spin", p(&wasm)]);
+    let out = kwo(&["run", "-W", "fuel=1000", "--invoke", "spin", path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(134));
     assert!(
-        text(&out.stderr).starts_with("trap: fuel exhausted"),
+        stderr(&out).starts_with("trap: fuel exhausted"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
-    let out = kwo(&["run", "-W", "timeout=100ms", "--invoke", "spin", p(&wasm)]);
+    let out = kwo(&["run", "-W", "timeout=100ms", "--invoke", "spin", path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(134));
     assert!(
-        text(&out.stderr).starts_with("trap: interrupted"),
+        stderr(&out).starts_with("trap: interrupted"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     for bad in [
         &["-W", "no-such=1"][..],
@@ -424,13 +412,13 @@ fn w_options_are_aliases_of_the_budgets() {
     ] {
         let mut args = vec!["run"];
         args.extend_from_slice(bad);
-        args.extend(["--invoke", "spin", p(&wasm)]);
+        args.extend(["--invoke", "spin", path_str(&wasm)]);
         let out = kwo(&args);
-        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
         assert!(
-            text(&out.stderr).starts_with("kwo: "),
+            stderr(&out).starts_with("kwo: "),
             "{bad:?}: {}",
-            text(&out.stderr)
+            stderr(&out)
         );
     }
 }
@@ -439,18 +427,18 @@ fn w_options_are_aliases_of_the_budgets() {
 fn wat_text_is_accepted_wherever_wasm_is() {
     let wat = scratch("calc.wat");
     std::fs::write(&wat, CALC).unwrap();
-    let out = kwo(&["run", "--invoke", "div", p(&wat), "8", "2"]);
-    assert_eq!(text(&out.stdout), "4\n", "{}", text(&out.stderr));
-    let out = kwo(&["verify", p(&wat)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = kwo(&["run", "--invoke", "div", path_str(&wat), "8", "2"]);
+    assert_eq!(stdout(&out), "4\n", "{}", stderr(&out));
+    let out = kwo(&["verify", path_str(&wat)]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let object = scratch("calc-wat.kwo");
-    let out = kwo(&["compile", p(&wat), "-o", p(&object)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = kwo(&["bench", "--samples", "1", p(&wat), "div", "9", "3"]);
+    let out = kwo(&["compile", path_str(&wat), "-o", path_str(&object)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = kwo(&["bench", "--samples", "1", path_str(&wat), "div", "9", "3"]);
     assert!(
-        text(&out.stdout).contains("result=3"),
+        stdout(&out).contains("result=3"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     // Text, whatever the file is called; a mistake names the file.
     let bad = scratch("broken.txt");
@@ -459,9 +447,9 @@ fn wat_text_is_accepted_wherever_wasm_is() {
         "(module (func (export \"f\") (result i32) i32.const))",
     )
     .unwrap();
-    let out = kwo(&["run", p(&bad)]);
+    let out = kwo(&["run", path_str(&bad)]);
     assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
+    let err = stderr(&out);
     assert!(
         err.contains("broken.txt: not valid WebAssembly text"),
         "{err}"
@@ -472,9 +460,9 @@ fn wat_text_is_accepted_wherever_wasm_is() {
 fn inspect_and_check_of_a_module_say_what_to_do() {
     let wasm = write_wat("inspect-me.wasm", CALC);
     for cmd in ["inspect", "check"] {
-        let out = kwo(&[cmd, p(&wasm)]);
+        let out = kwo(&[cmd, path_str(&wasm)]);
         assert_eq!(out.status.code(), Some(2), "{cmd}");
-        let err = text(&out.stderr);
+        let err = stderr(&out);
         assert!(
             err.contains("is a WebAssembly module, not a .kwo object"),
             "{cmd}: {err}"
@@ -491,13 +479,13 @@ fn exit_statuses_tell_load_usage_and_trap_apart() {
         r#"(module (import "env" "f" (func)))"#,
     );
     let cases: &[(&[&str], i32)] = &[
-        (&["run", "--invoke", "div", p(&calc), "1", "1"], 0),
-        (&["run", p(&refused)], 1),
+        (&["run", "--invoke", "div", path_str(&calc), "1", "1"], 0),
+        (&["run", path_str(&refused)], 1),
         (&["run", "/no/such/file.wasm"], 1),
-        (&["run", "--invoke", "nope", p(&calc)], 2),
-        (&["run", "--invoke", "div", p(&calc), "1"], 2),
-        (&["run", "--timeout", "soon", p(&calc)], 2),
-        (&["run", "--invoke", "div", p(&calc), "1", "0"], 134),
+        (&["run", "--invoke", "nope", path_str(&calc)], 2),
+        (&["run", "--invoke", "div", path_str(&calc), "1"], 2),
+        (&["run", "--timeout", "soon", path_str(&calc)], 2),
+        (&["run", "--invoke", "div", path_str(&calc), "1", "0"], 134),
     ];
     for (args, code) in cases {
         let out = kwo(args);
@@ -505,7 +493,7 @@ fn exit_statuses_tell_load_usage_and_trap_apart() {
             out.status.code(),
             Some(*code),
             "{args:?}: {}",
-            text(&out.stderr)
+            stderr(&out)
         );
     }
 }
@@ -524,9 +512,9 @@ const LINKER: &str = r#"(module
 #[test]
 fn missing_imports_are_refused_with_a_reason_or_stubbed() {
     let wasm = write_wat("linker.wasm", LINKER);
-    let out = kwo(&["run", "--invoke", "link", p(&wasm)]);
+    let out = kwo(&["run", "--invoke", "link", path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
+    let err = stderr(&out);
     for want in [
         "`wasi_snapshot_preview1.path_symlink`",
         "file system access",
@@ -534,12 +522,12 @@ fn missing_imports_are_refused_with_a_reason_or_stubbed() {
     ] {
         assert!(err.contains(want), "{want}: {err}");
     }
-    let out = kwo(&["verify", p(&wasm)]);
+    let out = kwo(&["verify", path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("file system access"),
+        stderr(&out).contains("file system access"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     // With the stubs the call fails with ENOSYS (52) and the program goes on.
     let out = kwo(&[
@@ -547,31 +535,31 @@ fn missing_imports_are_refused_with_a_reason_or_stubbed() {
         "--allow-missing-imports",
         "--invoke",
         "link",
-        p(&wasm),
+        path_str(&wasm),
     ]);
-    assert_eq!(text(&out.stdout), "52\n", "{}", text(&out.stderr));
-    let out = kwo(&["verify", "--allow-missing-imports", p(&wasm)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(stdout(&out), "52\n", "{}", stderr(&out));
+    let out = kwo(&["verify", "--allow-missing-imports", path_str(&wasm)]);
+    assert!(out.status.success(), "{}", stderr(&out));
     // The stub is in the object: it runs without the flag, and says so.
     let object = scratch("linker.kwo");
     let out = kwo(&[
         "compile",
         "--allow-missing-imports",
-        p(&wasm),
+        path_str(&wasm),
         "-o",
-        p(&object),
+        path_str(&object),
     ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = kwo(&["run", "--invoke", "link", p(&object)]);
-    assert_eq!(text(&out.stdout), "52\n", "{}", text(&out.stderr));
-    let out = kwo(&["inspect", p(&object)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = kwo(&["run", "--invoke", "link", path_str(&object)]);
+    assert_eq!(stdout(&out), "52\n", "{}", stderr(&out));
+    let out = kwo(&["inspect", path_str(&object)]);
     assert!(
-        text(&out.stdout).contains("import enosys_stub (host 13)"),
+        stdout(&out).contains("import enosys_stub (host 13)"),
         "{}",
-        text(&out.stdout)
+        stdout(&out)
     );
-    let out = kwo(&["check", p(&object)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = kwo(&["check", path_str(&object)]);
+    assert!(out.status.success(), "{}", stderr(&out));
 
     // Other shapes stay refused, with the reason, flag or not.
     let refused = [
@@ -590,12 +578,12 @@ fn missing_imports_are_refused_with_a_reason_or_stubbed() {
     ];
     for (i, (wat, why)) in refused.iter().enumerate() {
         let wasm = write_wat(&format!("refused-{i}.wasm"), wat);
-        let out = kwo(&["run", "--allow-missing-imports", p(&wasm)]);
+        let out = kwo(&["run", "--allow-missing-imports", path_str(&wasm)]);
         assert_eq!(out.status.code(), Some(1), "{wat}");
         assert!(
-            text(&out.stderr).contains(why),
+            stderr(&out).contains(why),
             "{wat}: {}",
-            text(&out.stderr)
+            stderr(&out)
         );
     }
 }
@@ -608,19 +596,19 @@ fn bench_reports_a_program_that_exits_and_takes_run_options() {
            (func (export "bye") (call $e (i32.const 7)))
            (func (export "spin") (loop br 0)))"#,
     );
-    let out = kwo(&["bench", p(&wasm), "bye"]);
+    let out = kwo(&["bench", path_str(&wasm), "bye"]);
     assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
+    let err = stderr(&out);
     assert!(
         err.contains("exited (proc_exit(7))") && err.contains("kwo run"),
         "{err}"
     );
-    let out = kwo(&["bench", "--fuel", "1000", p(&wasm), "spin"]);
+    let out = kwo(&["bench", "--fuel", "1000", path_str(&wasm), "spin"]);
     assert_eq!(out.status.code(), Some(134));
     assert!(
-        text(&out.stderr).starts_with("trap: fuel exhausted"),
+        stderr(&out).starts_with("trap: fuel exhausted"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     // The environment reaches the benchmarked export: it counts the variables.
     let counter = write_wat(
@@ -643,13 +631,13 @@ fn bench_reports_a_program_that_exits_and_takes_run_options() {
         "C=3",
     ];
     let out = kwo_with_env(
-        &[&bench_env[..], &[p(&counter), "count"]].concat(),
+        &[&bench_env[..], &[path_str(&counter), "count"]].concat(),
         &[("KWO_T_B", "1")],
     );
     assert!(
-        text(&out.stdout).contains("result=2"),
+        stdout(&out).contains("result=2"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     let wasm = write_wat("bench-linker.wasm", LINKER);
     let out = kwo(&[
@@ -657,13 +645,13 @@ fn bench_reports_a_program_that_exits_and_takes_run_options() {
         "--samples",
         "1",
         "--allow-missing-imports",
-        p(&wasm),
+        path_str(&wasm),
         "link",
     ]);
     assert!(
-        text(&out.stdout).contains("result=52"),
+        stdout(&out).contains("result=52"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
 }
 
@@ -685,18 +673,18 @@ fn compile_limits_carry_over_to_run() {
         )
     };
     let run = |kwo_file: &PathBuf, export: &str, n: &str| {
-        let out = kwo(&["run", "--invoke", export, p(kwo_file), n]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stdout).trim().to_string()
+        let out = kwo(&["run", "--invoke", export, path_str(kwo_file), n]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).trim().to_string()
     };
     let compile = |wasm: &PathBuf, name: &str, limits: &[&str]| {
         let obj = scratch(name);
-        let mut args = vec!["compile", p(wasm), "-o", p(&obj)];
+        let mut args = vec!["compile", path_str(wasm), "-o", path_str(&obj)];
         for l in limits {
             args.extend(["--limit", l]);
         }
         let out = kwo(&args);
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(out.status.success(), "{}", stderr(&out));
         obj
     };
     let none = grower("limits-none.wasm", "");
@@ -709,8 +697,8 @@ fn compile_limits_carry_over_to_run() {
     assert_eq!(run(&capped, "grow", "3"), "-1"); // 1 -> 4: over it
     assert_eq!(run(&capped, "tgrow", "3"), "1"); // 1 -> 4 elements
     assert_eq!(run(&capped, "tgrow", "4"), "-1");
-    let inspect = kwo(&["inspect", p(&capped)]);
-    assert!(text(&inspect.stdout).contains("max 3"), "{}", text(&inspect.stdout));
+    let inspect = kwo(&["inspect", path_str(&capped)]);
+    assert!(stdout(&inspect).contains("max 3"), "{}", stdout(&inspect));
     // A smaller maximum of the module's own stays; the default adds none.
     let own = compile(&grower("limits-own.wasm", "2"), "limits-own.kwo", &["max-memory-pages=3"]);
     assert_eq!(run(&own, "grow", "1"), "1");
@@ -733,21 +721,21 @@ fn w_max_memory_size_sets_the_runtime_cap() {
     );
     let grow = |size: &str, n: &str| {
         let opt = format!("max-memory-size={size}");
-        let out = kwo(&["run", "-W", &opt, "--invoke", "grow", p(&wat), n]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stdout).trim().to_string()
+        let out = kwo(&["run", "-W", &opt, "--invoke", "grow", path_str(&wat), n]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).trim().to_string()
     };
     assert_eq!(grow("196608", "2"), "1"); // 1 -> 3 pages of 3
     assert_eq!(grow("192KiB", "3"), "-1"); // 1 -> 4 pages: over the cap
     // The default cap is 16384 pages (1 GiB); the flag raises it.
-    let default = kwo(&["run", "--invoke", "grow", p(&wat), "16384"]);
-    assert_eq!(text(&default.stdout).trim(), "-1", "{}", text(&default.stderr));
+    let default = kwo(&["run", "--invoke", "grow", path_str(&wat), "16384"]);
+    assert_eq!(stdout(&default).trim(), "-1", "{}", stderr(&default));
     assert_eq!(grow("2GiB", "16384"), "1");
     for bad in ["0", "1000", "8GiB", "1TB", "x"] {
         let opt = format!("max-memory-size={bad}");
-        let out = kwo(&["run", "-W", &opt, "--invoke", "grow", p(&wat), "1"]);
-        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).contains("max-memory-size"), "{}", text(&out.stderr));
+        let out = kwo(&["run", "-W", &opt, "--invoke", "grow", path_str(&wat), "1"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("max-memory-size"), "{}", stderr(&out));
     }
 }
 
@@ -757,12 +745,12 @@ fn w_max_memory_size_sets_the_runtime_cap() {
 #[test]
 fn file_option_is_for_the_kernel() {
     let wasm = write_wat("file-opt.wasm", CALC);
-    let out = kwo(&["run", "--file", "3=/dev/null", p(&wasm)]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("--kernel"), "{}", text(&out.stderr));
+    let out = kwo(&["run", "--file", "3=/dev/null", path_str(&wasm)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--kernel"), "{}", stderr(&out));
     for bad in ["2=/dev/null", "64=/dev/null", "3", "3="] {
-        let out = kwo(&["run", "--kernel", "--file", bad, p(&wasm)]);
-        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).contains("--file"), "{bad}: {}", text(&out.stderr));
+        let out = kwo(&["run", "--kernel", "--file", bad, path_str(&wasm)]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--file"), "{bad}: {}", stderr(&out));
     }
 }

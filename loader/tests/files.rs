@@ -13,10 +13,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 mod common;
-use common::{kwo_command, run_tool};
+use common::{kwo_output as kwo, path_str, run_tool, stderr, stdout};
 
 /// Exit status of `kwo run` for a usage error.
 const USAGE_EXIT: i32 = 2;
@@ -38,18 +38,6 @@ fn c_wasm(name: &str) -> PathBuf {
             .arg(program(&format!("{name}.c"))),
     );
     wasm
-}
-
-fn kwo(args: &[&str]) -> Output {
-    kwo_command(args).output().expect("running the kwo binary")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("scratch paths are UTF-8")
 }
 
 /// A fresh, empty directory.
@@ -90,12 +78,12 @@ fn c_files_on_a_preopen_match_native() {
         std::fs::write(d.join("input.txt"), "hello world, files\n").unwrap();
     }
     let want = Command::new(&native).current_dir(&ndir).output().expect("running files-native");
-    assert!(want.status.success(), "native: {}{}", text(&want.stdout), text(&want.stderr));
-    let dir_flag = format!("{}::.", s(&wdir));
-    let got = kwo(&["run", "--dir", &dir_flag, s(&wasm)]);
-    assert_eq!(got.status.code(), Some(0), "{}{}", text(&got.stdout), text(&got.stderr));
-    assert_eq!(text(&got.stdout), text(&want.stdout));
-    assert!(text(&got.stdout).contains("out: log.txt renamed.txt\n"), "{}", text(&got.stdout));
+    assert!(want.status.success(), "native: {}{}", stdout(&want), stderr(&want));
+    let dir_flag = format!("{}::.", path_str(&wdir));
+    let got = kwo(&["run", "--dir", &dir_flag, path_str(&wasm)]);
+    assert_eq!(got.status.code(), Some(0), "{}{}", stdout(&got), stderr(&got));
+    assert_eq!(stdout(&got), stdout(&want));
+    assert!(stdout(&got).contains("out: log.txt renamed.txt\n"), "{}", stdout(&got));
     assert_eq!(tree(&wdir), tree(&ndir));
 }
 
@@ -110,10 +98,10 @@ fn rust_std_fs_on_a_preopen() {
     );
     let dir = fresh_dir("rust-dir");
     std::fs::write(dir.join("input.txt"), "for rust\n").unwrap();
-    let dir_flag = format!("{}::.", s(&dir));
-    let out = kwo(&["run", "--dir", &dir_flag, s(&wasm)]);
+    let dir_flag = format!("{}::.", path_str(&dir));
+    let out = kwo(&["run", "--dir", &dir_flag, path_str(&wasm)]);
     assert_eq!(
-        text(&out.stdout),
+        stdout(&out),
         "input.txt: for rust\n\
          data/new.txt: file true, 19 bytes\n\
          data: dir true\n\
@@ -123,7 +111,7 @@ fn rust_std_fs_on_a_preopen() {
          missing.txt: not found\n\
          ../outside.txt: refused, errno Some(76)\n",
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     assert_eq!(out.status.code(), Some(0));
     let want: BTreeMap<PathBuf, Option<Vec<u8>>> = [
@@ -148,8 +136,8 @@ fn escapes_are_refused_and_descriptors_reused() {
     std::os::unix::fs::symlink(&outside, dir.join("link_out")).unwrap();
     std::os::unix::fs::symlink("../outside", dir.join("link_rel")).unwrap();
     let before = (tree(&outside), tree(&dir));
-    let dir_flag = format!("{}::.", s(&dir));
-    let out = kwo(&["run", "--dir", &dir_flag, s(&wasm)]);
+    let dir_flag = format!("{}::.", path_str(&dir));
+    let out = kwo(&["run", "--dir", &dir_flag, path_str(&wasm)]);
     let mut want = String::new();
     for p in ["../x", "/etc/passwd", "link_out/secret.txt", "sub/../../x", "link_out", "link_rel/secret.txt"] {
         want += &format!("open {p}: errno 76\nstat {p}: errno 76\n");
@@ -164,15 +152,15 @@ fn escapes_are_refused_and_descriptors_reused() {
              100000 open/close cycles: fd 4 every time\n\
              opened 60, then EMFILE\n\
              after closing them: fd 4\n";
-    assert_eq!(text(&out.stdout), want, "{}", text(&out.stderr));
+    assert_eq!(stdout(&out), want, "{}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!((tree(&outside), tree(&dir)), before, "nothing changed, inside or out");
 }
 
 #[test]
 fn without_a_preopen_opening_fails_in_the_program() {
-    let out = kwo(&["run", s(&c_wasm("files"))]);
-    assert_eq!(text(&out.stdout), "fopen input.txt: Capabilities insufficient\n", "{}", text(&out.stderr));
+    let out = kwo(&["run", path_str(&c_wasm("files"))]);
+    assert_eq!(stdout(&out), "fopen input.txt: Capabilities insufficient\n", "{}", stderr(&out));
     assert_eq!(out.status.code(), Some(1), "the program's own status");
 }
 
@@ -184,12 +172,19 @@ fn guest_path_defaults_to_the_host_path() {
     let dir = fresh_dir("by-host-path");
     std::fs::write(dir.join("data.txt"), "first line\n").unwrap();
     let file = dir.join("data.txt");
-    let out = kwo(&["run", "--allow-missing-imports", "--dir", s(&dir), s(&wasm), s(&file)]);
+    let out = kwo(&[
+        "run",
+        "--allow-missing-imports",
+        "--dir",
+        path_str(&dir),
+        path_str(&wasm),
+        path_str(&file),
+    ]);
     assert!(
-        text(&out.stdout).starts_with(&format!("{}: first line\n", s(&file))),
+        stdout(&out).starts_with(&format!("{}: first line\n", path_str(&file))),
         "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+        stdout(&out),
+        stderr(&out)
     );
 }
 
@@ -197,10 +192,10 @@ fn guest_path_defaults_to_the_host_path() {
 fn bad_dir_flags_are_refused_clearly() {
     let wasm = c_wasm("files");
     let missing = scratch("no-such-dir");
-    let out = kwo(&["run", "--dir", s(&missing), s(&wasm)]);
+    let out = kwo(&["run", "--dir", path_str(&missing), path_str(&wasm)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("cannot preopen directory"), "{}", text(&out.stderr));
-    let out = kwo(&["run", "--kernel", "--dir", ".", s(&wasm)]);
-    assert_eq!(out.status.code(), Some(USAGE_EXIT), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("--dir"), "{}", text(&out.stderr));
+    assert!(stderr(&out).contains("cannot preopen directory"), "{}", stderr(&out));
+    let out = kwo(&["run", "--kernel", "--dir", ".", path_str(&wasm)]);
+    assert_eq!(out.status.code(), Some(USAGE_EXIT), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--dir"), "{}", stderr(&out));
 }

@@ -16,7 +16,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 mod common;
-use common::{kwo_command, run_tool};
+use common::{kwo_output as kwo, path_str, run_tool, stderr, stdout};
 
 const HELLO_TEXT: &str = "Hello, WebAssembly in Linux Kernel!\n";
 /// Exit status of `kwo run` when the program trapped.
@@ -28,11 +28,6 @@ fn repo_root() -> PathBuf {
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("programs", name)
-}
-
-/// Run the kwo binary (through `KWO_TEST_RUNNER` if set).
-fn kwo(args: &[&str]) -> Output {
-    kwo_command(args).output().expect("running the kwo binary")
 }
 
 /// tests/programs/hello.c built for wasm32-wasi, once per test binary.
@@ -90,18 +85,6 @@ fn wat_to_wasm(text: &str) -> Vec<u8> {
     let buf = wast::parser::ParseBuffer::new(text).expect("lexing test module");
     let mut wat = wast::parser::parse::<wast::Wat>(&buf).expect("parsing test module");
     wat.encode().expect("encoding test module")
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("scratch paths are UTF-8")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Whatever the input, kwo must exit by itself, without a Rust panic.

@@ -7,29 +7,21 @@
 //! error. kwo.ko's verification is tested in the VM suite (guest/sign.sh).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use kwo_format::signature;
 
 mod common;
-use common::{kwo_command, run_tool};
+use common::{kwo_output as kwo, path_str, run_tool, stderr, stdout};
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("sign", name)
 }
 
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
-fn kwo(args: &[&str]) -> Output {
-    kwo_command(args).output().expect("running kwo")
-}
-
 fn ok(args: &[&str]) -> String {
     let out = kwo(args);
-    assert!(out.status.success(), "kwo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    assert!(out.status.success(), "kwo {args:?}: {}", stderr(&out));
+    stdout(&out)
 }
 
 /// A fresh RSA key and self-signed certificate named `cn`: (key, cert).
@@ -37,7 +29,7 @@ fn keypair(tag: &str, cn: &str) -> (PathBuf, PathBuf) {
     let (key, cert) = (scratch(&format!("{tag}.key.pem")), scratch(&format!("{tag}.cert.pem")));
     run_tool(Command::new("openssl").args([
         "req", "-new", "-x509", "-nodes", "-newkey", "rsa:2048", "-days", "1",
-        "-subj", &format!("/CN={cn}"), "-keyout", p(&key), "-out", p(&cert),
+        "-subj", &format!("/CN={cn}"), "-keyout", path_str(&key), "-out", path_str(&cert),
     ]));
     (key, cert)
 }
@@ -49,7 +41,8 @@ fn openssl_verifies(tag: &str, content: &[u8], pkcs7: &[u8], cert: &Path) -> boo
     std::fs::write(&s, pkcs7).unwrap();
     Command::new("openssl")
         .args(["cms", "-verify", "-binary", "-inform", "DER", "-noverify", "-nointern"])
-        .args(["-in", p(&s), "-content", p(&c), "-certfile", p(cert), "-out", "/dev/null"])
+        .args(["-in", path_str(&s), "-content", path_str(&c)])
+        .args(["-certfile", path_str(cert), "-out", "/dev/null"])
         .output()
         .expect("running openssl")
         .status
@@ -71,7 +64,8 @@ fn signatures_are_standard_pkcs7_over_object_and_record() {
     let wasm = module();
     let signed = scratch("seven-signed.kwo");
     ok(&[
-        "compile", p(&wasm), "-o", p(&signed), "--sign", "--key", p(&key), "--cert", p(&cert),
+        "compile", path_str(&wasm), "-o", path_str(&signed), "--sign",
+        "--key", path_str(&key), "--cert", path_str(&cert),
         "--limit", "max-memory-pages=16",
     ]);
     let bytes = std::fs::read(&signed).unwrap();
@@ -92,34 +86,42 @@ fn signatures_are_standard_pkcs7_over_object_and_record() {
     // Unsigned compile, then `kwo sign`: the same object, signed after the
     // checker passed; the record says the policy is unknown.
     let plain = scratch("seven.kwo");
-    ok(&["compile", p(&wasm), "-o", p(&plain)]);
+    ok(&["compile", path_str(&wasm), "-o", path_str(&plain)]);
     let object = std::fs::read(&plain).unwrap();
     assert_eq!(object, s.object);
     let resigned = scratch("seven-resigned.kwo");
-    ok(&["sign", "--key", p(&key), "--cert", p(&cert), p(&plain), "-o", p(&resigned)]);
+    ok(&[
+        "sign", "--key", path_str(&key), "--cert", path_str(&cert),
+        path_str(&plain), "-o", path_str(&resigned),
+    ]);
     let bytes = std::fs::read(&resigned).unwrap();
     let r = signature::split(&bytes).unwrap().unwrap();
     assert_eq!((r.object, r.info.flags, r.info.policy.as_str()), (&object[..], signature::SIG_F_CHECKED, "unknown"));
     assert!(openssl_verifies("resigned", r.signed, r.pkcs7, &cert));
 
     // The signed file is still an object for every other command.
-    assert!(ok(&["inspect", p(&signed)]).contains("signature: PKCS#7"));
-    assert!(ok(&["inspect", p(&signed)]).contains("by \"kwo sign test\""));
-    ok(&["check", p(&signed)]);
-    assert_eq!(ok(&["run", "--invoke", "seven", p(&signed)]), "7\n");
+    assert!(ok(&["inspect", path_str(&signed)]).contains("signature: PKCS#7"));
+    assert!(ok(&["inspect", path_str(&signed)]).contains("by \"kwo sign test\""));
+    ok(&["check", path_str(&signed)]);
+    assert_eq!(ok(&["run", "--invoke", "seven", path_str(&signed)]), "7\n");
 
     // Not twice; no bad keys; a corrupt trailer is an error, not a crash.
-    let out = kwo(&["sign", "--key", p(&key), "--cert", p(&cert), p(&signed)]);
+    let out = kwo(&[
+        "sign", "--key", path_str(&key), "--cert", path_str(&cert), path_str(&signed),
+    ]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already signed"));
-    let out = kwo(&["sign", "--key", p(&cert), "--cert", p(&cert), p(&plain), "-o", p(&resigned)]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not an unencrypted RSA private key"));
+    assert!(stderr(&out).contains("already signed"));
+    let out = kwo(&[
+        "sign", "--key", path_str(&cert), "--cert", path_str(&cert),
+        path_str(&plain), "-o", path_str(&resigned),
+    ]);
+    assert!(stderr(&out).contains("not an unencrypted RSA private key"));
     let mut corrupt = std::fs::read(&signed).unwrap();
     let n = corrupt.len();
     corrupt[n - 12..n - 8].copy_from_slice(&u32::MAX.to_le_bytes());
     let bad = scratch("corrupt.kwo");
     std::fs::write(&bad, corrupt).unwrap();
-    let out = kwo(&["run", "--invoke", "seven", p(&bad)]);
+    let out = kwo(&["run", "--invoke", "seven", path_str(&bad)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("signature trailer"));
+    assert!(stderr(&out).contains("signature trailer"));
 }

@@ -43,6 +43,11 @@ pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("scratch paths are UTF-8")
 }
 
+/// A finished command's stdout, as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// A finished command's stderr, as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
