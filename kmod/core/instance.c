@@ -275,7 +275,7 @@ static int setup_code(struct kwo_instance *inst, char *log, size_t log_len)
 	inst->code = kwo_plat_code_alloc(inst->code_size);
 	if (!inst->code)
 		return -ENOMEM;
-	/* Each byte written once: code memory is not zeroed by every platform. */
+	/* Each byte written once; not every platform's code memory is zeroed. */
 	memcpy(inst->code, obj->code, obj->code_len);
 	memset(inst->code + obj->code_len, 0, inst->code_size - obj->code_len);
 	for (id = 0; id < KWO_HOST_ID_COUNT; id++)

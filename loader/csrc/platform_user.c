@@ -110,7 +110,10 @@ static size_t page_round(size_t size)
 
 void *kwo_plat_code_alloc(size_t size)
 {
-	/* Populated at once: every page is written next, one fault each. */
+	/*
+	 * Populated by mmap itself: the core writes every page next, which
+	 * would otherwise fault them in one at a time.
+	 */
 	void *p = mmap(NULL, page_round(size), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 
@@ -334,6 +337,7 @@ static __u32 crc_fast(__u32 crc, const unsigned char *p, size_t len)
 
 	for (i = 0; i < 4; i++)
 		x[i] = load128(p + 16 * i);
+	/* The seed XORs the first four bytes, as in crc_bytes(). */
 	x[0] = _mm_xor_si128(x[0], _mm_cvtsi32_si128((int)crc));
 	for (p += 64, len -= 64; len >= 64; p += 64, len -= 64)
 		for (i = 0; i < 4; i++)
