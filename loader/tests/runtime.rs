@@ -404,6 +404,43 @@ fn tables_and_indirect_calls() {
 }
 
 #[test]
+fn a_table_that_cannot_grow_keeps_its_bounds_and_contents() {
+    // min = max: the compiler takes the length as a constant and the base
+    // as fixed; growing fails (or, by 0, changes nothing) and every bound
+    // still traps where the spec says, in a loop that calls through it.
+    let wat = r#"(module
+      (type $t (func (result i32)))
+      (table $tab 3 3 funcref)
+      (elem (i32.const 0) $one $two)
+      (func $one (result i32) i32.const 1)
+      (func $two (result i32) i32.const 2)
+      (func (export "call") (param i32) (result i32) local.get 0 call_indirect (type $t))
+      (func (export "sum") (param $n i32) (result i32) (local $s i32)
+        (loop $l
+          (local.set $s (i32.add (local.get $s)
+            (call_indirect (type $t) (i32.and (local.get $n) (i32.const 1)))))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $s))
+      (func (export "grow") (param i32) (result i32) ref.null func local.get 0 table.grow $tab)
+      (func (export "size") (result i32) table.size $tab)
+      (func (export "set") (param i32) local.get 0 ref.func $one table.set $tab)
+      (func (export "get_null") (param i32) (result i32) local.get 0 table.get $tab ref.is_null))"#;
+    let mut inst = instance(wat);
+    assert_eq!(inst.invoke("sum", &[Val::I32(10)]).unwrap(), vec![Val::I32(15)]);
+    assert_eq!(inst.invoke("grow", &[Val::I32(1)]).unwrap(), vec![Val::I32(-1)]);
+    assert_eq!(inst.invoke("grow", &[Val::I32(0)]).unwrap(), vec![Val::I32(3)]);
+    assert_eq!(inst.invoke("size", &[]).unwrap(), vec![Val::I32(3)]);
+    assert_eq!(trap_of(inst.invoke("call", &[Val::I32(2)])).code, TrapCode::UninitializedElement);
+    assert_eq!(trap_of(inst.invoke("call", &[Val::I32(3)])).code, TrapCode::UndefinedElement);
+    assert_eq!(trap_of(inst.invoke("call", &[Val::I32(-1)])).code, TrapCode::UndefinedElement);
+    assert_eq!(inst.invoke("get_null", &[Val::I32(2)]).unwrap(), vec![Val::I32(1)]);
+    inst.invoke("set", &[Val::I32(2)]).unwrap();
+    assert_eq!(inst.invoke("call", &[Val::I32(2)]).unwrap(), vec![Val::I32(1)]);
+    assert_eq!(trap_of(inst.invoke("set", &[Val::I32(3)])).code, TrapCode::TableOutOfBounds);
+    assert_eq!(trap_of(inst.invoke("get_null", &[Val::I32(3)])).code, TrapCode::TableOutOfBounds);
+}
+
+#[test]
 fn globals_are_readable() {
     let wat = r#"(module (global (export "g") (mut i64) (i64.const -5))
       (func (export "set") (param i64) local.get 0 global.set 0))"#;
