@@ -185,7 +185,7 @@ pub fn stack_summary(v: &Verified) -> String {
             })
             .collect();
         return format!(
-            "stack: recursive (call cycle {}): checked in every function",
+            "stack: recursive (call cycle {}): checked in every function that calls Wasm",
             path.join(" -> ")
         );
     }

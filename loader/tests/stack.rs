@@ -2,8 +2,9 @@
 //! same modules through kwo.ko: tests/vm/guest/cli.sh): frames of 4, 12
 //! and 24 KiB with and without recursion (tests/programs/frame.sh), the
 //! static bound of modules without call cycles, the refusal of objects that
-//! can never fit the budget, and a host function trapping at the deepest
-//! point the budget allows.
+//! can never fit the budget, a host function trapping at the deepest
+//! point the budget allows, and leaves, which have no stack check of their
+//! own, running below the deepest checked frame.
 
 use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, Val};
 use kwo_verifier::Policy;
@@ -119,9 +120,25 @@ const DEEP_FILL: &str = r#"(module (memory 1)
       (then (call $down (i32.sub (local.get $n) (i32.const 1))))
       (else (memory.fill (i32.const 65000) (i32.const 0) (i32.const 1000))))))"#;
 
+/// The same through a leaf, which has no stack check of its own (it calls
+/// no Wasm): every level first calls `$fill`, whose `memory.fill` traps
+/// when n is 0 (tests/vm/objects/deepleaf.wat, which the kernel suite runs).
+const DEEP_LEAF: &str = include_str!("../../tests/vm/objects/deepleaf.wat");
+
 #[test]
 fn a_host_function_traps_at_the_deepest_point_the_budget_allows() {
-    let wasm = wat::parse_str(DEEP_FILL).unwrap();
+    deepest_host_trap(DEEP_FILL);
+}
+
+#[test]
+fn a_leaf_host_call_traps_at_the_deepest_point_the_budget_allows() {
+    deepest_host_trap(DEEP_LEAF);
+}
+
+/// Finds the deepest recursion of `wat`'s `down` that still reaches its
+/// out-of-bounds `memory.fill`: one level deeper, the stack check traps.
+fn deepest_host_trap(wat: &str) {
+    let wasm = wat::parse_str(wat).unwrap();
     let obj = compile(&wasm);
     let config = Config {
         stack_budget: 64 * 1024,
