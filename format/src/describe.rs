@@ -67,7 +67,7 @@ fn write_header(out: &mut String, obj: &Object) -> std::fmt::Result {
         obj.code.len()
     )?;
     match obj.stack_bound {
-        0 => writeln!(out, "  stack: recursive, checked in every function")?,
+        0 => writeln!(out, "  stack: recursive, checked in every function that calls Wasm")?,
         n => writeln!(out, "  stack: static bound {n} bytes (no call cycles)")?,
     }
     if let Some((func, tramp)) = obj.start {

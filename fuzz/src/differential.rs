@@ -30,7 +30,8 @@ use crate::smith;
 
 /// Calls made per module at most.
 const MAX_CALLS: usize = 10;
-/// kwo's fuel is spent at function entries and loop headers.
+/// kwo's fuel is spent at the checkpoints: function entries and loop headers
+/// (but where the verifier finds one redundant, docs/abi.md "Budgets").
 const KWO_FUEL: u64 = 100_000;
 /// wasmi's fuel is spent roughly per instruction.
 const WASMI_FUEL: u64 = 2_000_000;

@@ -185,7 +185,7 @@ pub fn stack_summary(v: &Verified) -> String {
             })
             .collect();
         return format!(
-            "stack: recursive (call cycle {}): checked in every function",
+            "stack: recursive (call cycle {}): checked in every function that calls Wasm",
             path.join(" -> ")
         );
     }
@@ -213,6 +213,10 @@ struct FuncFacts<'m> {
     depth: Option<StackDepth>,
     code_bytes: Option<u32>,
     checkpoints: Option<u32>,
+    /// Whether its entry has a checkpoint, and the offsets of its loops
+    /// whose header needs none (the verifier's `Checkpoints`).
+    entry_checkpoint: bool,
+    covered_loops: &'m [u32],
 }
 
 fn func_facts<'m>(
@@ -240,14 +244,17 @@ fn func_facts<'m>(
             checkpoints: compiled
                 .zip(func)
                 .map(|(c, f)| checkpoints_in(&c.object, f)),
+            entry_checkpoint: module.checkpoints.at_entry(i),
+            covered_loops: module.checkpoints.covered_loops.get(i).map_or(&[], Vec::as_slice),
         });
     }
     Ok(out)
 }
 
 /// Calls to the host's yield function in `func`'s machine code: the
-/// preemption checkpoints the compiler placed (function entry, every loop
-/// header, both copies of a versioned loop).
+/// preemption checkpoints the compiler placed (function entry, loop
+/// headers, both copies of a versioned loop; none where the verifier
+/// found them redundant).
 fn checkpoints_in(object: &Object, func: &kwo_format::Func) -> u32 {
     let code = func.code_off..func.code_off.saturating_add(func.code_len);
     object
@@ -299,9 +306,14 @@ fn func_log(out: &mut String, module: &VerifiedModule, f: &FuncFacts<'_>) {
     let loops = f.body.loops.len();
     let hoisted = f.proofs.hoisted.len();
     let checkpoints = f.checkpoints.map_or("unknown".into(), |c| c.to_string());
+    let entry = if f.entry_checkpoint {
+        ""
+    } else {
+        " (none at its entry: a small loop-free function)"
+    };
     let _ = writeln!(
         out,
-        "  loops: {loops} ({hoisted} with a hoisted check); checkpoints: {checkpoints}"
+        "  loops: {loops} ({hoisted} with a hoisted check); checkpoints: {checkpoints}{entry}"
     );
     let p = f.proofs;
     let not_analysed = if p.analysed {
@@ -365,9 +377,14 @@ fn loop_line(out: &mut String, f: &FuncFacts<'_>, l: &LoopInfo) {
         .iter()
         .filter(|&&o| hoisted_by(f.proofs, o).is_some())
         .count();
+    let header = if f.covered_loops.contains(&l.offset) {
+        "no checkpoint at its header (each iteration first calls a function that has one)"
+    } else {
+        "checkpoint at its header"
+    };
     let _ = writeln!(
         out,
-        "  {}: loop, depth {}, to {}: checkpoint at its header; {}: {proven} proven, {hoisted} hoisted, {} checked",
+        "  {}: loop, depth {}, to {}: {header}; {}: {proven} proven, {hoisted} hoisted, {} checked",
         location(f.lines, l.offset),
         l.depth,
         location(None, l.end),

@@ -138,6 +138,53 @@ fn fuel_runs_out() {
     assert_eq!(t.code, TrapCode::FuelExhausted);
 }
 
+/// A function of about `ops` straight-line operators, no call.
+fn straight_line(name: &str, ops: usize) -> String {
+    let adds = "(local.set 0 (i32.add (local.get 0) (i32.const 1)))\n".repeat(ops / 4);
+    format!("(func ${name} (param i32) (result i32)\n{adds} (local.get 0))")
+}
+
+#[test]
+fn only_call_trees_within_the_budget_run_without_checkpoints() {
+    // With fuel 0 the first checkpoint traps. `small` and its callees fit
+    // the verifier's budget and have none; `big` calls `small` more times
+    // than the budget allows, so it keeps its entry checkpoint.
+    let ops = kwo_verifier::analysis::SMALL_FUNCTION_BUDGET as usize / 4;
+    let wat = format!(
+        r#"(module {}
+          (func $small (export "small") (param i32) (result i32) (call $leaf (local.get 0)))
+          (func (export "big") (param i32) (result i32)
+            (call $small (call $small (call $small (call $small (call $small (local.get 0))))))))"#,
+        straight_line("leaf", ops)
+    );
+    let config = Config { fuel: Some(0), ..Config::default() };
+    let mut inst = instance_with(&wat, &config);
+    let added = (ops / 4) as i32;
+    assert_eq!(inst.invoke("small", &[Val::I32(1)]).unwrap(), vec![Val::I32(1 + added)]);
+    assert_eq!(trap_of(inst.invoke("big", &[Val::I32(1)])).code, TrapCode::FuelExhausted);
+    let mut unlimited = instance(&wat);
+    assert_eq!(unlimited.invoke("big", &[Val::I32(1)]).unwrap(), vec![Val::I32(1 + 5 * added)]);
+}
+
+/// A loop whose header has no checkpoint: every iteration first calls
+/// `$rec`, which keeps its entry checkpoint (it is recursive).
+const LOOP_AROUND_A_CALL: &str = r#"(module
+  (func $rec (param i32) (result i32)
+    (if (result i32) (local.get 0)
+      (then (call $rec (i32.sub (local.get 0) (i32.const 1))))
+      (else (i32.const 0))))
+  (func (export "spin") (loop (drop (call $rec (i32.const 2))) (br 0))))"#;
+
+#[test]
+fn a_loop_without_its_own_checkpoint_still_yields_in_its_callee() {
+    let fuel = Config { fuel: Some(10_000), ..Config::default() };
+    let mut inst = instance_with(LOOP_AROUND_A_CALL, &fuel);
+    assert_eq!(trap_of(inst.invoke("spin", &[])).code, TrapCode::FuelExhausted);
+    let timeout = Config { timeout: Some(Duration::from_millis(100)), ..Config::default() };
+    let mut inst = instance_with(LOOP_AROUND_A_CALL, &timeout);
+    assert_eq!(trap_of(inst.invoke("spin", &[])).code, TrapCode::Interrupted);
+}
+
 #[test]
 fn memory_grow_and_bounds() {
     let wat = r#"(module (memory 1 4)
@@ -354,6 +401,43 @@ fn tables_and_indirect_calls() {
         inst.invoke("grow", &[Val::I32(6)]).unwrap(),
         vec![Val::I32(-1)]
     );
+}
+
+#[test]
+fn a_table_that_cannot_grow_keeps_its_bounds_and_contents() {
+    // min = max: the compiler takes the length as a constant and the base
+    // as fixed; growing fails (or, by 0, changes nothing) and every bound
+    // still traps where the spec says, in a loop that calls through it.
+    let wat = r#"(module
+      (type $t (func (result i32)))
+      (table $tab 3 3 funcref)
+      (elem (i32.const 0) $one $two)
+      (func $one (result i32) i32.const 1)
+      (func $two (result i32) i32.const 2)
+      (func (export "call") (param i32) (result i32) local.get 0 call_indirect (type $t))
+      (func (export "sum") (param $n i32) (result i32) (local $s i32)
+        (loop $l
+          (local.set $s (i32.add (local.get $s)
+            (call_indirect (type $t) (i32.and (local.get $n) (i32.const 1)))))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $s))
+      (func (export "grow") (param i32) (result i32) ref.null func local.get 0 table.grow $tab)
+      (func (export "size") (result i32) table.size $tab)
+      (func (export "set") (param i32) local.get 0 ref.func $one table.set $tab)
+      (func (export "get_null") (param i32) (result i32) local.get 0 table.get $tab ref.is_null))"#;
+    let mut inst = instance(wat);
+    assert_eq!(inst.invoke("sum", &[Val::I32(10)]).unwrap(), vec![Val::I32(15)]);
+    assert_eq!(inst.invoke("grow", &[Val::I32(1)]).unwrap(), vec![Val::I32(-1)]);
+    assert_eq!(inst.invoke("grow", &[Val::I32(0)]).unwrap(), vec![Val::I32(3)]);
+    assert_eq!(inst.invoke("size", &[]).unwrap(), vec![Val::I32(3)]);
+    assert_eq!(trap_of(inst.invoke("call", &[Val::I32(2)])).code, TrapCode::UninitializedElement);
+    assert_eq!(trap_of(inst.invoke("call", &[Val::I32(3)])).code, TrapCode::UndefinedElement);
+    assert_eq!(trap_of(inst.invoke("call", &[Val::I32(-1)])).code, TrapCode::UndefinedElement);
+    assert_eq!(inst.invoke("get_null", &[Val::I32(2)]).unwrap(), vec![Val::I32(1)]);
+    inst.invoke("set", &[Val::I32(2)]).unwrap();
+    assert_eq!(inst.invoke("call", &[Val::I32(2)]).unwrap(), vec![Val::I32(1)]);
+    assert_eq!(trap_of(inst.invoke("set", &[Val::I32(3)])).code, TrapCode::TableOutOfBounds);
+    assert_eq!(trap_of(inst.invoke("get_null", &[Val::I32(3)])).code, TrapCode::TableOutOfBounds);
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //! same modules through kwo.ko: tests/vm/guest/cli.sh): frames of 4, 12
 //! and 24 KiB with and without recursion (tests/programs/frame.sh), the
 //! static bound of modules without call cycles, the refusal of objects that
-//! can never fit the budget, and a host function trapping at the deepest
-//! point the budget allows.
+//! can never fit the budget, a host function trapping at the deepest
+//! point the budget allows, and leaves, which have no stack check of their
+//! own, running below the deepest checked frame.
 
 use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, Val};
 use kwo_verifier::Policy;
@@ -119,9 +120,25 @@ const DEEP_FILL: &str = r#"(module (memory 1)
       (then (call $down (i32.sub (local.get $n) (i32.const 1))))
       (else (memory.fill (i32.const 65000) (i32.const 0) (i32.const 1000))))))"#;
 
+/// The same through a leaf, which has no stack check of its own (it calls
+/// no Wasm): every level first calls `$fill`, whose `memory.fill` traps
+/// when n is 0 (tests/vm/objects/deepleaf.wat, which the kernel suite runs).
+const DEEP_LEAF: &str = include_str!("../../tests/vm/objects/deepleaf.wat");
+
 #[test]
 fn a_host_function_traps_at_the_deepest_point_the_budget_allows() {
-    let wasm = wat::parse_str(DEEP_FILL).unwrap();
+    deepest_host_trap(DEEP_FILL);
+}
+
+#[test]
+fn a_leaf_host_call_traps_at_the_deepest_point_the_budget_allows() {
+    deepest_host_trap(DEEP_LEAF);
+}
+
+/// Finds the deepest recursion of `wat`'s `down` that still reaches its
+/// out-of-bounds `memory.fill`: one level deeper, the stack check traps.
+fn deepest_host_trap(wat: &str) {
+    let wasm = wat::parse_str(wat).unwrap();
     let obj = compile(&wasm);
     let config = Config {
         stack_budget: 64 * 1024,
@@ -147,4 +164,74 @@ fn a_host_function_traps_at_the_deepest_point_the_budget_allows() {
     assert_eq!(trap_at(&mut inst, fits), TrapCode::MemoryOutOfBounds);
     assert_eq!(trap_at(&mut inst, fits + 1), TrapCode::StackExhausted);
     assert_eq!(trap_at(&mut inst, 3), TrapCode::MemoryOutOfBounds);
+}
+
+/// A recursive module whose every level first calls a leaf with a frame of
+/// about `kib` KiB (values loaded from memory, all live until summed):
+/// `down(n)` is the sum over the levels of `leaf(level)`, `K * n(n+1)/2`
+/// with `K = 128 * kib` (the memory is zero).
+fn big_leaf_wat(kib: u32) -> String {
+    let k = kib * 128;
+    let mut wat = String::from("(module (memory 1)\n  (func $leaf (param $n i32) (result i64)\n");
+    for i in 0..k {
+        wat += &format!("    (local $l{i} i64)\n");
+    }
+    for i in 0..k {
+        wat += &format!(
+            "    (local.set $l{i} (i64.add (i64.extend_i32_u (local.get $n)) (i64.load offset={} (i32.const 0))))\n",
+            i * 8
+        );
+    }
+    wat += "    (i64.const 0)\n";
+    for i in 0..k {
+        wat += &format!("    (i64.add (local.get $l{i}))\n");
+    }
+    wat += "  )\n";
+    wat += r#"  (func $down (export "down") (param $n i32) (result i64)
+    (i64.add (call $leaf (local.get $n))
+      (if (result i64) (local.get $n)
+        (then (call $down (i32.sub (local.get $n) (i32.const 1))))
+        (else (i64.const 0))))))"#;
+    wat
+}
+
+#[test]
+fn a_leaf_without_a_stack_check_fits_below_the_deepest_checked_frame() {
+    // About 16 KiB: more than the whole host reserve (8 KiB), so a limit
+    // that left no room for the leaf's frame would run it past the
+    // thread's stack.
+    let kib = 16;
+    let obj = compile(&wat::parse_str(big_leaf_wat(kib)).unwrap());
+    assert_eq!(obj.stack_bound, 0, "recursive");
+    assert!(obj.max_frame > 12 * 1024, "max frame {}", obj.max_frame);
+    let checked: Vec<u32> = obj
+        .traps
+        .iter()
+        .filter(|t| t.trap_code == kwo_format::KWO_TRAP_STACK_EXHAUSTED)
+        .map(|t| t.func)
+        .collect();
+    assert_eq!(checked, vec![1], "only $down checks the stack, not the leaf");
+    let k = PER_KIB * i64::from(kib);
+    // A small thread whose budget (clamped to what it has) runs out after
+    // a few dozen levels: the leaf runs below the deepest checked frame.
+    let bytes = obj.to_bytes();
+    let worker = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let config = Config {
+                stack_budget: 64 << 20,
+                ..Config::default()
+            };
+            let mut inst = Instance::new(&bytes, &config).expect("instantiates");
+            match inst.invoke("down", &[Val::I32(1_000_000)]) {
+                Err(RunError::Trap(t)) => assert_eq!(t.code, TrapCode::StackExhausted),
+                other => panic!("expected stack exhaustion, got {other:?}"),
+            }
+            assert_eq!(
+                inst.invoke("down", &[Val::I32(3)]).unwrap(),
+                vec![Val::I64(k * 3 * 4 / 2)]
+            );
+        })
+        .unwrap();
+    worker.join().expect("the small-stack thread survived");
 }

@@ -4,7 +4,8 @@
 # its zeroed memory, which the call could change, so none can be redone
 # after it), so its native frame is about KIB KiB. It calls a leaf (no
 # call cycle: the compiler records a static stack bound) or, with
-# "recursive", itself n times (prologue checks). Its result is
+# "recursive", itself n times (prologue checks) and the leaf at the
+# bottom (a leaf has no check of its own: it calls no Wasm). Its result is
 #   K*n (leaf) or K*n*(n+1)/2 (recursive), with K = 128 * KIB values.
 # Used by loader/tests/stack.rs and the kernel suite (tests/vm/run.sh).
 set -eu
@@ -22,7 +23,7 @@ done
 if [ "${2:-}" = recursive ]; then
 	echo '    (if (result i64) (local.get $n)'
 	echo '      (then (call $run (i32.sub (local.get $n) (i32.const 1))))'
-	echo '      (else (i64.const 0)))'
+	echo '      (else (call $leaf (i64.const 0))))'
 else
 	echo '    (call $leaf (i64.const 0))'
 fi

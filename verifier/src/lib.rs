@@ -32,6 +32,10 @@
 //! declared minimum memory on every path, so the compiler can drop their
 //! bounds checks.
 //!
+//! And it finds the preemption checkpoints that cannot matter
+//! ([`analysis::Checkpoints`]): entries of small loop-free call trees, and
+//! headers of loops whose every iteration calls a checkpointed function.
+//!
 //! What it does not do: it doesn't bound loop counts (the compiler inserts
 //! checkpoints) or the stack of recursive modules (the compiler inserts
 //! stack checks), doesn't check anything at

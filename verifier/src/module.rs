@@ -2,7 +2,7 @@
 //! expressions already folded. Produced only by [`crate::verify`], so holding
 //! one means the module passed validation and the policy.
 
-use crate::analysis::{AccessCounts, CallGraph, FuncAccesses};
+use crate::analysis::{AccessCounts, CallGraph, Checkpoints, FuncAccesses};
 use std::ops::Range;
 use wasmparser::{FuncType, RefType, ValType};
 
@@ -30,6 +30,9 @@ pub struct VerifiedModule {
     pub func_names: Vec<(u32, String)>,
     /// Who calls whom; whether the module is recursive.
     pub call_graph: CallGraph,
+    /// Which function entries and loop headers need a preemption
+    /// checkpoint.
+    pub checkpoints: Checkpoints,
     /// Which loads and stores the range analysis proved inside the minimum
     /// memory, per defined function (parallel to `funcs`).
     pub accesses: Vec<FuncAccesses>,

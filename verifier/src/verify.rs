@@ -8,7 +8,7 @@
 //! pass, so one run reports every body-level, policy and limit problem up to
 //! the first structural error.
 
-use crate::analysis::{analyze_ranges, CallGraph};
+use crate::analysis::{analyze_ranges, CallGraph, Checkpoints};
 use crate::consts::{fold, FoldError};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::features::{guess_missing, unsupported_message, KWO_FEATURES};
@@ -61,6 +61,7 @@ impl<'a> Verifier<'a> {
                 data: Vec::new(),
                 func_names: Vec::new(),
                 call_graph: Default::default(),
+                checkpoints: Default::default(),
                 accesses: Vec::new(),
             },
             globals: Vec::new(),
@@ -90,6 +91,13 @@ impl<'a> Verifier<'a> {
         self.module.wasm = self.wasm.to_vec();
         match CallGraph::build(&self.module) {
             Ok(graph) => self.module.call_graph = graph,
+            Err(e) => {
+                self.wasm_error(None, &e);
+                return Err(self.diags);
+            }
+        }
+        match Checkpoints::analyze(&self.module) {
+            Ok(checkpoints) => self.module.checkpoints = checkpoints,
             Err(e) => {
                 self.wasm_error(None, &e);
                 return Err(self.diags);

@@ -326,9 +326,12 @@ impl FuncTranslator<'_, '_> {
     /// Traps with "call stack exhausted" when the stack pointer is below the
     /// limit the runtime set for this call (it includes room for the largest
     /// frame, so the frame just allocated is still in bounds). Not needed in
-    /// a module whose stack use is bounded statically.
+    /// a module whose stack use is bounded statically, nor in a function
+    /// that calls no Wasm function: its caller's check left room for its
+    /// frame and for a host call from it.
     pub fn stack_check(&mut self) {
-        if !self.env.checks.stack || self.env.static_stack {
+        let leaf = self.env.module.call_graph.is_leaf(self.defined);
+        if !self.env.checks.stack || self.env.static_stack || leaf {
             return;
         }
         let sp = self.b.ins().get_stack_pointer(types::I64);
@@ -363,10 +366,19 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().iadd_imm_s(funcrefs, i64::from(index) * abi::FUNCREF_SIZE)
     }
 
-    /// (base, len) of table `table`.
+    /// (base, len) of table `table`. A table whose declared maximum is its
+    /// minimum can never grow, so the runtime never moves or resizes it
+    /// (`host_table_grow` fails, or returns early for a delta of 0): its
+    /// length is a constant and its base is fixed for the whole call.
     fn table_bounds(&mut self, table: u32) -> (Value, Value) {
         let tables = self.vmctx_fixed(abi::VMCTX_TABLES);
         let off = table as i32 * abi::VMTABLE_SIZE;
+        let desc = self.env.module.tables[table as usize];
+        if desc.max == Some(desc.min) {
+            let base = self.b.ins().load(types::I64, fixed_flags(), tables, off + abi::VMTABLE_BASE);
+            let len = self.b.ins().iconst(types::I64, i64::from(desc.min));
+            return (base, len);
+        }
         let flags = self.flags(Region::Vmctx);
         let base = self.b.ins().load(types::I64, flags, tables, off + abi::VMTABLE_BASE);
         let len = self.b.ins().load(types::I64, flags, tables, off + abi::VMTABLE_LEN);

@@ -88,6 +88,8 @@ impl Frame {
 
 pub struct FuncTranslator<'a, 'b> {
     env: &'a ModuleEnv<'a>,
+    /// Index of the function among the defined ones.
+    defined: usize,
     b: FunctionBuilder<'b>,
     vmctx: Value,
     locals: Vec<(Variable, Type)>,
@@ -132,6 +134,7 @@ pub fn translate_function(env: &ModuleEnv<'_>, index: u32) -> Result<TranslatedF
     let results: Vec<Type> = ty.results().iter().map(|t| ir_type(*t)).collect();
     let mut t = FuncTranslator {
         env,
+        defined,
         b,
         vmctx: Value::from_u32(0),
         locals: Vec::new(),
@@ -191,7 +194,9 @@ impl<'a> FuncTranslator<'a, '_> {
         }
         self.stack_check();
         self.declare_heap();
-        self.checkpoint();
+        if self.env.module.checkpoints.at_entry(self.defined) {
+            self.checkpoint();
+        }
 
         let ret = self.b.create_block();
         for t in &results {
@@ -579,7 +584,9 @@ impl<'a> FuncTranslator<'a, '_> {
             height,
             dest_reachable: false,
         });
-        self.checkpoint();
+        if self.env.module.checkpoints.at_loop(self.defined, off as u32) {
+            self.checkpoint();
+        }
         Ok(())
     }
 

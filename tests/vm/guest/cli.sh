@@ -120,6 +120,22 @@ echo "KWO-STACK: deepest memory.fill trap at depth $lo"
 [ "$lo" -gt 10 ] || { echo "KWO-STEP-FAILED: only $lo frames fit"; fail=1; }
 cli_expect 134 "" "trap: out of bounds memory access" kwo invoke /objects/deepfill.kwo down $lo
 cli_expect 134 "" "trap: call stack exhausted" kwo invoke /objects/deepfill.kwo down $hi
+# The same through a leaf, which has no stack check of its own (it calls no
+# Wasm): at the deepest level its frame and its host call fit in what its
+# caller's check left, and one level deeper the caller's check traps.
+lo=0 hi=4096
+while [ $((hi - lo)) -gt 1 ]; do
+	mid=$(((lo + hi) / 2))
+	if kwo invoke /objects/deepleaf.kwo down $mid 2>&1 | grep -q "out of bounds"; then
+		lo=$mid
+	else
+		hi=$mid
+	fi
+done
+echo "KWO-STACK: deepest leaf memory.fill trap at depth $lo"
+[ "$lo" -gt 10 ] || { echo "KWO-STEP-FAILED: only $lo frames fit"; fail=1; }
+cli_expect 134 "" "trap: out of bounds memory access" kwo invoke /objects/deepleaf.kwo down $lo
+cli_expect 134 "" "trap: call stack exhausted" kwo invoke /objects/deepleaf.kwo down $hi
 
 # A reactor is initialized before the export is called.
 cli_expect 0 5 "" kwo invoke /objects/reactor.kwo get

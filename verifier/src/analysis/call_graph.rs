@@ -64,6 +64,15 @@ impl CallGraph {
         Ok(graph)
     }
 
+    /// Whether defined function `defined` (0 for the first non-import)
+    /// calls no Wasm function, directly or indirectly: it needs no stack
+    /// check of its own, since the check of whoever called it leaves room
+    /// for one more frame and a host call (docs/abi.md, "Budgets").
+    pub fn is_leaf(&self, defined: usize) -> bool {
+        self.callees.get(defined).is_some_and(Vec::is_empty)
+            && self.calls_indirect.get(defined) == Some(&false)
+    }
+
     /// The stack each defined function may use, its callees' included,
     /// from `frames`, each defined function's own frame in bytes (measured
     /// on the machine code; parallel to `callees`): its frame plus the

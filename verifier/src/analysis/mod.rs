@@ -3,9 +3,11 @@
 
 mod body_stats;
 mod call_graph;
+mod checkpoints;
 mod range;
 
 pub use body_stats::{AccessOp, BodyStats, LoopInfo};
 pub use call_graph::{CallGraph, StackDepth};
+pub use checkpoints::{Checkpoints, SMALL_FUNCTION_BUDGET};
 pub(crate) use range::analyze as analyze_ranges;
 pub use range::{AccessCounts, FuncAccesses, HoistedLoop, IndexRange, PointerRange, TripCount};
