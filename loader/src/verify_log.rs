@@ -25,7 +25,8 @@ use crate::source::{policy, VerifyOptions};
 use kwo_compiler::{check, CompileError, Options};
 use kwo_format::{Object, Target, KWO_HOST_YIELD};
 use kwo_verifier::analysis::{
-    AccessOp, BodyStats, FuncAccesses, HoistedLoop, IndexRange, LoopInfo, StackDepth,
+    AccessOp, BodyStats, FuncAccesses, HoistedLoop, IndexRange, LoopBound, LoopInfo, ShortLoop,
+    StackDepth,
 };
 use kwo_verifier::{Diagnostics, VerifiedModule};
 use crate::symbols::describe_location;
@@ -367,15 +368,28 @@ fn loop_line(out: &mut String, f: &FuncFacts<'_>, l: &LoopInfo) {
         .count();
     let _ = writeln!(
         out,
-        "  {}: loop, depth {}, to {}: checkpoint at its header; {}: {proven} proven, {hoisted} hoisted, {} checked",
+        "  {}: loop, depth {}, to {}: {}; {}: {proven} proven, {hoisted} hoisted, {} checked",
         location(f.lines, l.offset),
         l.depth,
         location(None, l.end),
+        header_checkpoint(f.proofs.short_at(l.offset as usize)),
         count(inside.len() as u64, "access", "accesses"),
         inside.len() - proven - hoisted
     );
     if let Some(h) = f.proofs.hoisted_at(l.offset as usize) {
         let _ = writeln!(out, "    hoisted check: {}", describe_hoist(h));
+    }
+}
+
+/// Whether a loop's header runs a checkpoint (docs/compiler.md,
+/// "Checkpoints").
+fn header_checkpoint(short: Option<&ShortLoop>) -> String {
+    match short.map(|s| &s.bound) {
+        None => "checkpoint at its header".into(),
+        Some(LoopBound::Visits(k)) => format!("no checkpoint (at most {k} iterations)"),
+        Some(LoopBound::Trips { max_visits, .. }) => {
+            format!("no checkpoint when at most {max_visits} iterations (trip count on entry)")
+        }
     }
 }
 
@@ -509,6 +523,7 @@ struct Totals {
     instructions: u64,
     loops: u64,
     hoisted_loops: u64,
+    short_loops: u64,
     checkpoints: Option<u64>,
     code_bytes: Option<u64>,
 }
@@ -521,6 +536,7 @@ impl Totals {
             instructions: sum(&|f| u64::from(f.body.instructions)),
             loops: sum(&|f| f.body.loops.len() as u64),
             hoisted_loops: sum(&|f| f.proofs.hoisted.len() as u64),
+            short_loops: sum(&|f| f.proofs.short_loops.len() as u64),
             checkpoints: compiled.then(|| sum(&|f| u64::from(f.checkpoints.unwrap_or(0)))),
             code_bytes: compiled.then(|| sum(&|f| u64::from(f.code_bytes.unwrap_or(0)))),
         }
@@ -573,13 +589,14 @@ impl Value {
 pub type Stats = Vec<(&'static str, &'static str, Value)>;
 
 /// The names of every statistic, in order: (table, CSV).
-const STAT_NAMES: [(&str, &str); 19] = [
+const STAT_NAMES: [(&str, &str); 20] = [
     ("Verdict", "verdict"),
     ("Functions", "functions"),
     ("Imports", "imports"),
     ("Instructions", "insns"),
     ("Loops", "loops"),
     ("Hoisted loops", "hoisted_loops"),
+    ("Short loops", "short_loops"),
     ("Checkpoints", "checkpoints"),
     ("Accesses", "accesses"),
     ("Proven", "proven"),
@@ -635,6 +652,7 @@ fn accepted_stats(v: &Verified) -> Result<Vec<Value>, String> {
         Value::Count(t.instructions),
         Value::Count(t.loops),
         Value::Count(t.hoisted_loops),
+        Value::Count(t.short_loops),
         known(t.checkpoints),
         Value::Count(c.proven + c.hoisted + c.checked),
         Value::Count(c.proven),

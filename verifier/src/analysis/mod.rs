@@ -8,4 +8,8 @@ mod range;
 pub use body_stats::{AccessOp, BodyStats, LoopInfo};
 pub use call_graph::{CallGraph, StackDepth};
 pub(crate) use range::analyze as analyze_ranges;
-pub use range::{AccessCounts, FuncAccesses, HoistedLoop, IndexRange, PointerRange, TripCount};
+pub use range::{
+    AccessCounts, FuncAccesses, HoistedLoop, IndexRange, LoopBound, PointerRange, ShortLoop, TripCount,
+    TripTest,
+    MAX_OPS_BETWEEN, MAX_VISITS,
+};
