@@ -26,7 +26,7 @@ use kwo_compiler::{check, CompileError, Options};
 use kwo_format::{Object, Target, KWO_HOST_YIELD};
 use kwo_verifier::analysis::{
     AccessOp, BodyStats, FuncAccesses, HoistedLoop, IndexRange, LoopBound, LoopInfo, ShortLoop,
-    StackDepth,
+    StackDepth, TripTest,
 };
 use kwo_verifier::{Diagnostics, VerifiedModule};
 use crate::symbols::describe_location;
@@ -464,13 +464,23 @@ fn local_plus(local: Option<u32>, add: i64) -> String {
 /// iteration touches, from the locals' values on entry.
 fn describe_hoist(h: &HoistedLoop) -> String {
     let t = &h.trip;
-    let mut text = format!(
-        "trip: until {} = {}, local {} stepping by {:+}",
-        local_plus(Some(t.counter), t.bias),
-        local_plus(t.limit_local, t.limit_add),
-        t.counter,
-        t.step
-    );
+    let (counter, limit) = (local_plus(Some(t.counter), t.bias), local_plus(t.limit_local, t.limit_add));
+    let ordered = |below: bool, signed: bool, inclusive: bool| {
+        let op = match (below, inclusive) {
+            (true, false) => "<",
+            (true, true) => "<=",
+            (false, false) => ">",
+            (false, true) => ">=",
+        };
+        let sign = if signed { " (signed)" } else { "" };
+        format!("while {counter} {op} {limit}{sign}")
+    };
+    let test = match t.test {
+        TripTest::Ne => format!("until {counter} = {limit}"),
+        TripTest::Below { signed, inclusive } => ordered(true, signed, inclusive),
+        TripTest::Above { signed, inclusive } => ordered(false, signed, inclusive),
+    };
+    let mut text = format!("trip: {test}, local {} stepping by {:+}", t.counter, t.step);
     for r in &h.ranges {
         let base = match r.plus {
             Some(q) => format!("local {} + local {q}", r.local),

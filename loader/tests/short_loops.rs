@@ -31,7 +31,10 @@ fn instance(module: &VerifiedModule, elide_proven: bool, fuel: u64) -> Instance 
 /// `from(i, n)`: counts from `i` up to `n`, wrapping past 2^32, and
 /// returns the iterations; `rounds()`: 64 rounds of a hash, a constant
 /// trip count; `reset(n)`: like `count` but sets `i` back to 0 at 5, so
-/// it never ends for `n > 5`; `spin()`: a loop with no exit.
+/// it never ends for `n > 5`; `spin()`: a loop with no exit; `below(n)`
+/// counts while `i <u n`; `up_to(n)` steps by 2 while `i <=u n` and
+/// returns its iterations (never ending for `n >= 2^32 - 2`: the counter
+/// wraps first); `down(n)` counts `n` down while `n >=s -5`.
 const LOOPS: &str = r#"(module
   (func (export "count") (param $n i32) (result i32) (local $i i32)
     (loop $l
@@ -56,7 +59,21 @@ const LOOPS: &str = r#"(module
       (if (i32.eq (local.get $i) (i32.const 5)) (then (local.set $i (i32.const 0))))
       (br_if $l (i32.ne (local.get $i) (local.get $n))))
     (local.get $i))
-  (func (export "spin") (loop $l (br $l))))"#;
+  (func (export "spin") (loop $l (br $l)))
+  (func (export "below") (param $n i32) (result i32) (local $i i32)
+    (loop $l
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $i))
+  (func (export "up_to") (param $n i32) (result i32) (local $i i32) (local $k i32)
+    (loop $l
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $l (i32.le_u (local.tee $i (i32.add (local.get $i) (i32.const 2))) (local.get $n))))
+    (local.get $k))
+  (func (export "down") (param $n i32) (result i32) (local $k i32)
+    (loop $l
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $l (i32.ge_s (local.tee $n (i32.sub (local.get $n) (i32.const 1))) (i32.const -5))))
+    (local.get $k)))"#;
 
 /// Enough fuel for the entry checkpoint and a few more, far fewer than
 /// any loop here iterates.
@@ -162,4 +179,39 @@ fn loops_that_may_not_end_keep_their_checkpoint() {
         assert_eq!(run(&module, elide, 1000, "reset", &[3]), Ok(vec![Val::I32(3)]), "reset(3), elide {elide}");
         assert_eq!(run(&module, elide, 1000, "spin", &[]), Err(TrapCode::FuelExhausted), "spin, elide {elide}");
     }
+}
+
+#[test]
+fn ordered_exit_tests_bound_the_trip_at_run_time() {
+    let module = verified(LOOPS);
+    let cap = cap_of(&module, 5);
+    assert_eq!(cap_of(&module, 6), cap);
+    assert_eq!(cap_of(&module, 7), cap);
+    // `below(n)` goes round max(n, 1) times: the cap fits, one more not.
+    for (n, fits) in [(0, true), (1, true), (cap, true), (cap + 1, false), (-1, false)] {
+        let expected = if fits { Ok(vec![Val::I32(n.max(1))]) } else { Err(TrapCode::FuelExhausted) };
+        assert_eq!(run(&module, true, LITTLE_FUEL, "below", &[n]), expected, "below({n})");
+    }
+    // `up_to(n)`: n / 2 + 1 rounds while that is at most the cap.
+    for (n, rounds) in [(0, 1), (1, 1), (2, 2), (2 * cap - 2, cap), (2 * cap - 1, cap)] {
+        assert_eq!(run(&module, true, LITTLE_FUEL, "up_to", &[n]), Ok(vec![Val::I32(rounds)]), "up_to({n})");
+        assert_eq!(run(&module, false, 2 * cap as u64, "up_to", &[n]), Ok(vec![Val::I32(rounds)]), "up_to({n})");
+    }
+    assert_eq!(run(&module, true, LITTLE_FUEL, "up_to", &[2 * cap]), Err(TrapCode::FuelExhausted));
+    // The counter wraps before it passes n: the loop never ends, and
+    // still yields.
+    for n in [-1, -2, -3] {
+        assert_eq!(run(&module, true, 10_000, "up_to", &[n]), Err(TrapCode::FuelExhausted), "up_to({n})");
+    }
+    // `down(n)`: n + 6 rounds (at least one).
+    for (n, fits) in [(-100, true), (-6, true), (0, true), (cap - 6, true), (cap - 5, false), (i32::MAX, false)] {
+        let rounds = (i64::from(n) + 6).max(1) as i32;
+        let expected = if fits { Ok(vec![Val::I32(rounds)]) } else { Err(TrapCode::FuelExhausted) };
+        assert_eq!(run(&module, true, LITTLE_FUEL, "down", &[n]), expected, "down({n})");
+    }
+    // i32::MIN steps down to i32::MAX, 2^31 rounds above -5.
+    for elide in [true, false] {
+        assert_eq!(run(&module, elide, 10_000, "down", &[i32::MIN]), Err(TrapCode::FuelExhausted));
+    }
+    assert_eq!(run(&module, true, LITTLE_FUEL, "down", &[i32::MIN + 1]), Ok(vec![Val::I32(1)]));
 }

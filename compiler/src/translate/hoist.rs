@@ -25,7 +25,7 @@
 //! memory's reservation like those of proven accesses (docs/security.md).
 
 use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
-use kwo_verifier::analysis::{HoistedLoop, LoopBound, TripCount};
+use kwo_verifier::analysis::{HoistedLoop, LoopBound, TripCount, TripTest};
 use wasmparser::{BlockType, OperatorsReader};
 
 use super::FuncTranslator;
@@ -174,8 +174,9 @@ impl<'a> FuncTranslator<'a, '_> {
     }
 
     /// From the locals' values on entry: an `i8` that is 1 when the
-    /// counter meets its limit, and then the (`i64`) index `last` of the
-    /// last header visit, which is meaningless otherwise.
+    /// counter reaches the end of its trip without wrapping (see
+    /// `TripTest`), and then the (`i64`) index `last` of the last header
+    /// visit (below 2^32 + 1), which is meaningless otherwise.
     fn trip_last(&mut self, trip: &TripCount) -> (Value, Value) {
         let counter = self.local_value(trip.counter);
         let counter = self.b.ins().iadd_imm_s(counter, wrap32(trip.bias));
@@ -184,18 +185,58 @@ impl<'a> FuncTranslator<'a, '_> {
             None => self.b.ins().iconst(types::I32, 0),
         };
         let limit = self.b.ins().iadd_imm_s(limit, wrap32(trip.limit_add));
-        // Distance the counter travels before it meets the limit, mod 2^32.
-        let distance = if trip.step > 0 {
+        let stride = trip.step.unsigned_abs();
+        let shift = i64::from(stride.trailing_zeros());
+        let (signed, inclusive, below) = match trip.test {
+            TripTest::Ne => return self.trip_last_ne(counter, limit, trip.step),
+            TripTest::Below { signed, inclusive } => (signed, inclusive, true),
+            TripTest::Above { signed, inclusive } => (signed, inclusive, false),
+        };
+        // In 64 bits, nothing wraps: x is the counter, n the limit, moved
+        // by one for an inclusive test so that it is strict.
+        let widen = |t: &mut Self, v| if signed { t.b.ins().sextend(types::I64, v) } else { t.b.ins().uextend(types::I64, v) };
+        let x = widen(self, counter);
+        let n = widen(self, limit);
+        let n = match (inclusive, below) {
+            (false, _) => n,
+            (true, true) => self.b.ins().iadd_imm_s(n, 1),
+            (true, false) => self.b.ins().iadd_imm_s(n, -1),
+        };
+        let stride = stride as i64;
+        let distance = if below { self.b.ins().isub(n, x) } else { self.b.ins().isub(x, n) };
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let distance = self.b.ins().smax(distance, zero);
+        // ceil(distance / stride) more visits after the first.
+        let rounded = self.b.ins().iadd_imm_s(distance, stride - 1);
+        let last = self.b.ins().ushr_imm_s(rounded, shift);
+        // The value that fails the test must not have wrapped past the
+        // type's end (then the test could hold again).
+        let travel = self.b.ins().imul_imm_s(last, stride);
+        let valid = if below {
+            let end = self.b.ins().iadd(x, travel);
+            let max = if signed { i64::from(i32::MAX) } else { i64::from(u32::MAX) };
+            self.b.ins().icmp_imm_s(IntCC::SignedLessThanOrEqual, end, max)
+        } else {
+            let end = self.b.ins().isub(x, travel);
+            let min = if signed { i64::from(i32::MIN) } else { 0 };
+            self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, end, min)
+        };
+        (valid, last)
+    }
+
+    /// `trip_last` for a `!=` test: the distance the counter travels
+    /// before it meets the limit, mod 2^32, must be a multiple of the step
+    /// (otherwise the counter may never meet the limit).
+    fn trip_last_ne(&mut self, counter: Value, limit: Value, step: i64) -> (Value, Value) {
+        let distance = if step > 0 {
             self.b.ins().isub(limit, counter)
         } else {
             self.b.ins().isub(counter, limit)
         };
         let distance = self.b.ins().uextend(types::I64, distance);
-        let stride = trip.step.unsigned_abs();
-        // Not a multiple of the step: the counter may never meet the limit.
+        let stride = step.unsigned_abs();
         let misaligned = self.b.ins().band_imm_u(distance, (stride - 1) as i64);
         let valid = self.b.ins().icmp_imm_s(IntCC::Equal, misaligned, 0);
-        // Header visits are at most last + 1 (< 2^32).
         let last = self.b.ins().ushr_imm_s(distance, i64::from(stride.trailing_zeros()));
         (valid, last)
     }

@@ -13,7 +13,7 @@
 //! `n`, `(n - c0 - bias) / step` (mod 2^32) when the difference is a
 //! multiple of the step (otherwise the counter may never meet `n` and the
 //! compiler takes the checked copy); for `<`, `ceil((n - c0 - bias) /
-//! step)` or 0, when the counter cannot step over the type's end first.
+//! step)` or 0, when the value that ends the loop has not wrapped.
 //!
 //! An access qualifies when it is not proven and its 32-bit index is its
 //! loop's header value of a local `p` plus a constant (and possibly plus
@@ -60,11 +60,11 @@ pub enum TripTest {
     /// after `(n - x0) / step` (mod 2^32) more visits when that divides;
     /// otherwise the counter may never meet it.
     Ne,
-    /// Back while `x < n` (`x <= n` if `inclusive`), signed or unsigned,
-    /// the counter stepping up: `ceil((n - x0) / step)` more visits (none
-    /// if `x0 >= n`), as long as the counter cannot step over the type's
-    /// largest value before it passes `n` (`n + step <= 2^32`, or `2^31`
-    /// signed; `n + 1` for `inclusive`).
+    /// Back while `x < n` (`x <= n` if `inclusive`: `x < n + 1`), signed
+    /// or unsigned, the counter stepping up: `last = ceil((n - x0) /
+    /// step)` more visits (0 if `x0 >= n`), when the first value that
+    /// fails the test, `x0 + step * last`, has not wrapped past the type's
+    /// largest value (otherwise the test may hold again).
     Below { signed: bool, inclusive: bool },
     /// Back while `x > n` (`x >= n`), the counter stepping down, the
     /// mirror image of `Below`.
@@ -154,8 +154,7 @@ impl Interp<'_> {
         let [cond] = pass.conds.as_slice() else {
             return None;
         };
-        // Until the compiler computes ordered trip counts: `!=` only.
-        if !pass.back.live || pass.other || cond.width != 32 || cond.cmp != Cmp::Ne {
+        if !pass.back.live || pass.other || cond.width != 32 {
             return None;
         }
         let loop_pc = pc as u32;
