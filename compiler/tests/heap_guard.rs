@@ -273,14 +273,47 @@ fn hoisted_loop_copy_has_no_check_and_stays_inside() {
     .unwrap();
     let module = verify(&wasm, &Policy::kernel()).unwrap();
     assert_eq!(module.access_counts().hoisted, 1);
-    // Two copies of the store, both may reach past the minimum memory.
-    assert_eq!(check_module("hoisted loop", &module), (2, 0), "(checked, proven)");
+    // Three copies of the store (check-free without a header checkpoint
+    // for a short run, check-free with one, checked), all may reach past
+    // the minimum memory.
+    assert_eq!(check_module("hoisted loop", &module), (3, 0), "(checked, proven)");
     // Without checkpoints (each copy's header has one), the unchecked
     // copy adds no trap path: only the checked copy has one.
     let checks = kwo_compiler::Checks { checkpoints: false, ..Default::default() };
     let cold_blocks = |elide_proven| {
         let funcs = optimized_ir(&module, &Options { elide_proven, checks, ..Options::default() }).unwrap();
         funcs[0].layout.blocks().filter(|b| funcs[0].layout.is_cold(*b)).count()
+    };
+    assert_eq!(cold_blocks(true), cold_blocks(false));
+}
+
+/// Loops exited by ordered tests (`i <u n` counting up, `i >=s 0`
+/// counting down by two) are versioned too: their unchecked copies add no
+/// trap path and every copy's store stays inside the reservation.
+#[test]
+fn ordered_exit_loop_copies_stay_inside() {
+    let wasm = wat::parse_str(
+        r#"(module (memory 1)
+             (func (export "up") (param $p i32) (param $n i32) (local $i i32)
+               (loop $l
+                 (i32.store offset=8 (local.get $p) (local.get $i))
+                 (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                 (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))
+             (func (export "down") (param $p i32) (param $i i32)
+               (loop $l
+                 (i64.store (local.get $p) (i64.const 0))
+                 (local.set $p (i32.add (local.get $p) (i32.const 8)))
+                 (br_if $l (i32.ge_s (local.tee $i (i32.sub (local.get $i) (i32.const 2))) (i32.const 0))))))"#,
+    )
+    .unwrap();
+    let module = verify(&wasm, &Policy::kernel()).unwrap();
+    assert_eq!(module.access_counts().hoisted, 2);
+    // Three copies of each store, all may reach past the minimum memory.
+    assert_eq!(check_module("ordered exits", &module), (6, 0), "(checked, proven)");
+    let checks = kwo_compiler::Checks { checkpoints: false, ..Default::default() };
+    let cold_blocks = |elide_proven| {
+        let funcs = optimized_ir(&module, &Options { elide_proven, checks, ..Options::default() }).unwrap();
+        funcs.iter().map(|f| f.layout.blocks().filter(|b| f.layout.is_cold(*b)).count()).sum::<usize>()
     };
     assert_eq!(cold_blocks(true), cold_blocks(false));
 }

@@ -25,7 +25,8 @@ use crate::source::{policy, VerifyOptions};
 use kwo_compiler::{check, CompileError, Options};
 use kwo_format::{Object, Target, KWO_HOST_YIELD};
 use kwo_verifier::analysis::{
-    AccessOp, BodyStats, FuncAccesses, HoistedLoop, IndexRange, LoopInfo, StackDepth,
+    AccessOp, BodyStats, FuncAccesses, HoistedLoop, IndexRange, LoopBound, LoopInfo, ShortLoop,
+    StackDepth, TripTest,
 };
 use kwo_verifier::{Diagnostics, VerifiedModule};
 use crate::symbols::describe_location;
@@ -377,22 +378,36 @@ fn loop_line(out: &mut String, f: &FuncFacts<'_>, l: &LoopInfo) {
         .iter()
         .filter(|&&o| hoisted_by(f.proofs, o).is_some())
         .count();
-    let header = if f.covered_loops.contains(&l.offset) {
-        "no checkpoint at its header (each iteration first calls a function that has one)"
-    } else {
-        "checkpoint at its header"
-    };
+    let covered = f.covered_loops.contains(&l.offset);
     let _ = writeln!(
         out,
-        "  {}: loop, depth {}, to {}: {header}; {}: {proven} proven, {hoisted} hoisted, {} checked",
+        "  {}: loop, depth {}, to {}: {}; {}: {proven} proven, {hoisted} hoisted, {} checked",
         location(f.lines, l.offset),
         l.depth,
         location(None, l.end),
+        header_checkpoint(covered, f.proofs.short_at(l.offset as usize)),
         count(inside.len() as u64, "access", "accesses"),
         inside.len() - proven - hoisted
     );
     if let Some(h) = f.proofs.hoisted_at(l.offset as usize) {
         let _ = writeln!(out, "    hoisted check: {}", describe_hoist(h));
+    }
+}
+
+/// Whether a loop's header runs a checkpoint (docs/compiler.md,
+/// "Checkpoints"): not when every iteration first calls a function that has
+/// one (`covered`), nor in a short loop.
+fn header_checkpoint(covered: bool, short: Option<&ShortLoop>) -> String {
+    if covered {
+        return "no checkpoint at its header (each iteration first calls a function that has one)"
+            .into();
+    }
+    match short.map(|s| &s.bound) {
+        None => "checkpoint at its header".into(),
+        Some(LoopBound::Visits(k)) => format!("no checkpoint (at most {k} iterations)"),
+        Some(LoopBound::Trips { max_visits, .. }) => {
+            format!("no checkpoint when at most {max_visits} iterations (trip count on entry)")
+        }
     }
 }
 
@@ -467,13 +482,23 @@ fn local_plus(local: Option<u32>, add: i64) -> String {
 /// iteration touches, from the locals' values on entry.
 fn describe_hoist(h: &HoistedLoop) -> String {
     let t = &h.trip;
-    let mut text = format!(
-        "trip: until {} = {}, local {} stepping by {:+}",
-        local_plus(Some(t.counter), t.bias),
-        local_plus(t.limit_local, t.limit_add),
-        t.counter,
-        t.step
-    );
+    let (counter, limit) = (local_plus(Some(t.counter), t.bias), local_plus(t.limit_local, t.limit_add));
+    let ordered = |below: bool, signed: bool, inclusive: bool| {
+        let op = match (below, inclusive) {
+            (true, false) => "<",
+            (true, true) => "<=",
+            (false, false) => ">",
+            (false, true) => ">=",
+        };
+        let sign = if signed { " (signed)" } else { "" };
+        format!("while {counter} {op} {limit}{sign}")
+    };
+    let test = match t.test {
+        TripTest::Ne => format!("until {counter} = {limit}"),
+        TripTest::Below { signed, inclusive } => ordered(true, signed, inclusive),
+        TripTest::Above { signed, inclusive } => ordered(false, signed, inclusive),
+    };
+    let mut text = format!("trip: {test}, local {} stepping by {:+}", t.counter, t.step);
     for r in &h.ranges {
         let base = match r.plus {
             Some(q) => format!("local {} + local {q}", r.local),
@@ -526,6 +551,7 @@ struct Totals {
     instructions: u64,
     loops: u64,
     hoisted_loops: u64,
+    short_loops: u64,
     checkpoints: Option<u64>,
     code_bytes: Option<u64>,
 }
@@ -538,6 +564,7 @@ impl Totals {
             instructions: sum(&|f| u64::from(f.body.instructions)),
             loops: sum(&|f| f.body.loops.len() as u64),
             hoisted_loops: sum(&|f| f.proofs.hoisted.len() as u64),
+            short_loops: sum(&|f| f.proofs.short_loops.len() as u64),
             checkpoints: compiled.then(|| sum(&|f| u64::from(f.checkpoints.unwrap_or(0)))),
             code_bytes: compiled.then(|| sum(&|f| u64::from(f.code_bytes.unwrap_or(0)))),
         }
@@ -590,13 +617,14 @@ impl Value {
 pub type Stats = Vec<(&'static str, &'static str, Value)>;
 
 /// The names of every statistic, in order: (table, CSV).
-const STAT_NAMES: [(&str, &str); 19] = [
+const STAT_NAMES: [(&str, &str); 20] = [
     ("Verdict", "verdict"),
     ("Functions", "functions"),
     ("Imports", "imports"),
     ("Instructions", "insns"),
     ("Loops", "loops"),
     ("Hoisted loops", "hoisted_loops"),
+    ("Short loops", "short_loops"),
     ("Checkpoints", "checkpoints"),
     ("Accesses", "accesses"),
     ("Proven", "proven"),
@@ -652,6 +680,7 @@ fn accepted_stats(v: &Verified) -> Result<Vec<Value>, String> {
         Value::Count(t.instructions),
         Value::Count(t.loops),
         Value::Count(t.hoisted_loops),
+        Value::Count(t.short_loops),
         known(t.checkpoints),
         Value::Count(c.proven + c.hoisted + c.checked),
         Value::Count(c.proven),

@@ -318,3 +318,127 @@ fn row_base_plus_pointer_is_hoisted_only_when_the_base_is_invariant() {
         same_with_and_without_hoisting(&module, &[("drift", args)], &[0, 4, 65136, 65532]);
     }
 }
+
+/// Pointer loops exited by ordered tests (`<`, `<=`, `>`, `>=`, signed and
+/// unsigned, either operand order), each storing a word at `p`, `p + 4`,
+/// .. per iteration: `lt_u(p, n)` counts `i` up by one while `i <u n`,
+/// `le_s(p, n)` while `i <=s n`; `gt_u(p, n)` counts `i = n` down by one
+/// while `i >u 3`, `ge_s(p, n)` down by two while `i >=s 0` (stepping the
+/// pointer by 8); `n_gt_u(p, n)` tests `n >u i`; `lt4(p, n)` counts up by
+/// four while `i <u n`, so an `n` within 4 of 2^32 wraps the counter and
+/// the loop runs until the memory ends; `down32(p, n)` steps `n` down by
+/// 32 while `n >u 15`, like musl's memcpy: from an `n` whose last step
+/// lands in 0..=15 it ends, from one that steps below 0 it wraps and runs
+/// on; `lt_jump(p, n)` bumps its counter in the body (no relation: not
+/// hoisted).
+const ORDERED_LOOPS: &str = r#"(module (memory 1)
+  (func (export "get") (param $a i32) (result i32) (i32.load (local.get $a)))
+  (func (export "lt_u") (param $p i32) (param $n i32) (local $i i32)
+    (loop $l
+      (i32.store (local.get $p) (local.get $i))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))
+  (func (export "le_s") (param $p i32) (param $n i32) (local $i i32)
+    (loop $l
+      (i32.store (local.get $p) (local.get $i))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.le_s (local.get $i) (local.get $n)))))
+  (func (export "gt_u") (param $p i32) (param $n i32) (local $i i32)
+    (local.set $i (local.get $n))
+    (loop $l
+      (i32.store (local.get $p) (local.get $i))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $l (i32.gt_u (local.tee $i (i32.sub (local.get $i) (i32.const 1))) (i32.const 3)))))
+  (func (export "ge_s") (param $p i32) (param $n i32) (local $i i32)
+    (local.set $i (local.get $n))
+    (loop $l
+      (i64.store (local.get $p) (i64.const -1))
+      (local.set $p (i32.add (local.get $p) (i32.const 8)))
+      (br_if $l (i32.ge_s (local.tee $i (i32.sub (local.get $i) (i32.const 2))) (i32.const 0)))))
+  (func (export "n_gt_u") (param $p i32) (param $n i32) (local $i i32)
+    (loop $l
+      (i32.store offset=4 (local.get $p) (local.get $i))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $l (i32.gt_u (local.get $n) (local.tee $i (i32.add (local.get $i) (i32.const 1)))))))
+  (func (export "lt4") (param $p i32) (param $n i32) (local $i i32)
+    (loop $l
+      (i32.store (local.get $p) (local.get $i))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 4))) (local.get $n)))))
+  (func (export "down32") (param $p i32) (param $n i32)
+    (loop $l
+      (i32.store (local.get $p) (local.get $n))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $l (i32.gt_u (local.tee $n (i32.sub (local.get $n) (i32.const 32))) (i32.const 15)))))
+  (func (export "lt_jump") (param $p i32) (param $n i32) (local $i i32)
+    (loop $l
+      (i32.store (local.get $p) (local.get $i))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (if (i32.eq (local.get $i) (i32.const 3)) (then (local.set $i (i32.const 0x7ffffff0))))
+      (br_if $l (i32.lt_s (local.get $i) (local.get $n))))))"#;
+
+#[test]
+fn ordered_exit_tests_are_hoisted() {
+    use kwo_verifier::analysis::TripTest;
+    let module = verified(ORDERED_LOOPS);
+    let tests: Vec<Option<TripTest>> = module.accesses[1..]
+        .iter()
+        .map(|f| match &f.hoisted[..] {
+            [h] => Some(h.trip.test),
+            _ => None,
+        })
+        .collect();
+    let below = |signed, inclusive| Some(TripTest::Below { signed, inclusive });
+    let above = |signed, inclusive| Some(TripTest::Above { signed, inclusive });
+    assert_eq!(
+        tests,
+        [
+            below(false, false),
+            below(true, true),
+            above(false, false),
+            above(true, true),
+            below(false, false),
+            below(false, false),
+            above(false, false),
+            None
+        ],
+        "lt_u, le_s, gt_u, ge_s, n_gt_u, lt4, down32, lt_jump"
+    );
+}
+
+#[test]
+fn ordered_exit_loops_trap_where_the_spec_says() {
+    let module = verified(ORDERED_LOOPS);
+    let end = 65536;
+    // Arguments around the memory's end, counts of 0, 1 and negative
+    // (signed: one iteration; unsigned: huge), starts past the end.
+    let mut cases = vec![[0, 0], [0, 1], [0, 100], [end - 400, 100], [end - 400, 101], [end - 400, 99], [end, 1], [-4, 2]];
+    cases.extend([[0, -1], [0, i32::MIN], [0, i32::MAX], [end - 8, -5], [end - 12, 4], [end - 12, 5], [8, 16384]]);
+    for args in cases {
+        for func in ["lt_u", "le_s", "gt_u", "ge_s", "n_gt_u", "lt4", "down32", "lt_jump"] {
+            same_with_and_without_hoisting(&module, &[(func, args)], &[0, 4, 8, end - 8, end - 4]);
+        }
+    }
+    // A counter stepping by 4 towards a limit within 4 of 2^32 wraps
+    // before it passes it: the loop runs on until the memory ends.
+    for n in [-1, -2, -3, -4, -5] {
+        let trap = same_with_and_without_hoisting(&module, &[("lt4", [0, n])], &[0, end - 4]);
+        assert!(trap.is_some(), "lt4(0, {n})");
+    }
+    // down32 ends when its last step lands in 0..=15 (47: 2 stores; 40:
+    // 1) and wraps when it steps below 0 (60, 20: on until the memory ends).
+    for (n, ends) in [(47, true), (40, true), (15 + 32 * 100, true), (60, false), (20, false), (31, false)] {
+        let trap = same_with_and_without_hoisting(&module, &[("down32", [0, n])], &[0, 4, end - 4]);
+        assert_eq!(trap.is_none(), ends, "down32(0, {n})");
+    }
+    // Exactly to the end fits; one more word traps at the faulting store
+    // with every earlier one done.
+    for (func, n) in [("lt_u", 100), ("le_s", 99), ("gt_u", 103), ("n_gt_u", 99)] {
+        let start = end - 400;
+        assert!(same_with_and_without_hoisting(&module, &[(func, [start, n])], &[start, end - 4]).is_none(), "{func}({n})");
+        let trap = same_with_and_without_hoisting(&module, &[(func, [start, n + 1])], &[start, end - 4]);
+        assert!(trap.is_some(), "{func}({n} + 1)");
+    }
+}

@@ -4,6 +4,7 @@
 //! run time, wrap-around) must stay checked. Trap behaviour of the same
 //! shapes at run time is tested in `loader/tests/range.rs`.
 
+use kwo_verifier::analysis::TripTest;
 use kwo_verifier::{verify, Policy};
 
 /// Proven flags of the loads and stores of function `func` (defined
@@ -434,14 +435,30 @@ fn pointer_loops_get_a_hoisted_check_with_their_trip_count() {
     ));
     let t = &up[0].trip;
     assert_eq!((t.counter, t.step, t.bias, t.limit_local, t.limit_add), (1, 2, 2, Some(2), 0));
+    // Ordered exits, either operand order: the test as seen from the counter.
+    for (exit, step, test) in [
+        ("(i32.lt_u (local.get $c) (local.get $n))", 1, TripTest::Below { signed: false, inclusive: false }),
+        ("(i32.ge_u (local.get $n) (local.get $c))", 1, TripTest::Below { signed: false, inclusive: true }),
+        ("(i32.gt_s (local.get $c) (local.get $n))", -1, TripTest::Above { signed: true, inclusive: false }),
+        ("(i32.le_s (local.get $n) (local.get $c))", -1, TripTest::Above { signed: true, inclusive: true }),
+    ] {
+        let next = format!("(i32.add (local.get $c) (i32.const {step}))");
+        let loops = hoisted(&pointer_loop(4, &next, exit));
+        assert_eq!(loops.len(), 1, "{exit}");
+        let t = &loops[0].trip;
+        assert_eq!((t.counter, t.step, t.bias, t.test, t.limit_local), (1, step, step, test, Some(2)), "{exit}");
+    }
 }
 
 #[test]
 fn loops_without_a_countable_exit_get_no_hoisted_check() {
     for (next, exit) in [
-        // `<` exits, a step that is not a power of two, a limit the loop
-        // changes, a counter reset in the body.
-        ("(i32.add (local.get $c) (i32.const 1))", "(i32.lt_u (local.get $c) (local.get $n))"),
+        // `<` with the counter stepping away from the limit, `==`, a step
+        // that is not a power of two, a limit the loop changes, a counter
+        // reset in the body.
+        ("(i32.sub (local.get $c) (i32.const 1))", "(i32.lt_u (local.get $c) (local.get $n))"),
+        ("(i32.add (local.get $c) (i32.const 1))", "(i32.gt_s (local.get $c) (local.get $n))"),
+        ("(i32.add (local.get $c) (i32.const 1))", "(i32.eq (local.get $c) (local.get $n))"),
         ("(i32.add (local.get $c) (i32.const 3))", "(i32.ne (local.get $c) (local.get $n))"),
         ("(i32.add (local.get $c) (i32.const 1))", "(i32.ne (local.get $c) (local.tee $n (i32.add (local.get $n) (i32.const 1))))"),
         ("(select (i32.const 0) (i32.add (local.get $c) (i32.const 1)) (local.get $n))", "(local.get $c)"),

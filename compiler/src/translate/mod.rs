@@ -58,9 +58,9 @@ pub struct TranslatedFunc {
 
 enum FrameKind {
     Block,
-    /// `unchecked_copy`: the first of a versioned loop's two copies
-    /// (`hoist`), whose `end` leaves `dest` to the second.
-    Loop { header: Block, unchecked_copy: bool },
+    /// `more_copies`: a copy of a versioned loop (`hoist`) other than the
+    /// last, whose `end` leaves `dest` to the next one.
+    Loop { header: Block, more_copies: bool },
     If { else_block: Block, else_seen: bool },
 }
 
@@ -111,8 +111,10 @@ pub struct FuncTranslator<'a, 'b> {
     /// While translating the unchecked copy of a versioned loop: its
     /// hoisted check, whose accesses need none of their own.
     unchecked_loop: Option<&'a HoistedLoop>,
-    /// Whether the unchecked copy just translated falls through its end.
+    /// Whether the copy just translated falls through its end.
     copy_reaches_dest: bool,
+    /// While translating a copy of a versioned loop other than the last.
+    in_copy: bool,
 }
 
 fn internal(off: usize, what: &str) -> CompileError {
@@ -153,6 +155,7 @@ pub fn translate_function(env: &ModuleEnv<'_>, index: u32) -> Result<TranslatedF
         proofs: module.accesses.get(defined).filter(|_| env.elide_proven),
         unchecked_loop: None,
         copy_reaches_dest: false,
+        in_copy: false,
     };
     t.translate_body(&body, ty.params(), results)?;
     let FuncTranslator { b, sites, guarded_divs, .. } = t;
@@ -239,9 +242,7 @@ impl<'a> FuncTranslator<'a, '_> {
             return self.skip_op(&op, off);
         }
         if let Operator::Loop { blockty } = op {
-            if let Some(hoist) = self.hoist_at(off) {
-                return self.versioned_loop(hoist, blockty, off, reader);
-            }
+            return self.enter_loop(blockty, off, reader);
         }
         self.translate_op(&op, off)
     }
@@ -368,11 +369,7 @@ impl<'a> FuncTranslator<'a, '_> {
                     dest_reachable: false,
                 });
             }
-            O::Loop { blockty } => {
-                let (_, results) = self.block_types(blockty);
-                let dest = self.new_block_with(&results);
-                self.open_loop(blockty, dest, false, off)?;
-            }
+            O::Loop { .. } => return Err(internal(off, "loops are entered by enter_loop")),
             O::If { blockty } => {
                 let cond = self.pop(off)?;
                 let (params, results) = self.block_types(blockty);
@@ -567,8 +564,17 @@ impl<'a> FuncTranslator<'a, '_> {
         Ok(())
     }
 
-    /// Enters a loop continuing at `dest` after its `end`.
-    fn open_loop(&mut self, blockty: BlockType, dest: Block, unchecked_copy: bool, off: usize) -> Result<(), CompileError> {
+    /// Enters a loop continuing at `dest` after its `end`; `more_copies`:
+    /// another copy of it follows (`hoist`); `checkpoint`: its header
+    /// runs one.
+    fn open_loop(
+        &mut self,
+        blockty: BlockType,
+        dest: Block,
+        more_copies: bool,
+        checkpoint: bool,
+        off: usize,
+    ) -> Result<(), CompileError> {
         let (params, results) = self.block_types(blockty);
         let header = self.new_block_with(&params);
         let args = self.popn(params.len(), off)?;
@@ -577,14 +583,17 @@ impl<'a> FuncTranslator<'a, '_> {
         let height = self.stack.len();
         self.stack.extend_from_slice(self.b.block_params(header));
         self.control.push(Frame {
-            kind: FrameKind::Loop { header, unchecked_copy },
+            kind: FrameKind::Loop { header, more_copies },
             dest,
             params,
             results,
             height,
             dest_reachable: false,
         });
-        if self.env.module.checkpoints.at_loop(self.defined, off as u32) {
+        // Either fact can drop the checkpoint: the loop is short (this
+        // copy's `checkpoint`), or every iteration calls a function that
+        // keeps its entry checkpoint.
+        if checkpoint && self.env.module.checkpoints.at_loop(self.defined, off as u32) {
             self.checkpoint();
         }
         Ok(())
@@ -652,10 +661,10 @@ impl<'a> FuncTranslator<'a, '_> {
             self.b.ins().jump(frame.dest, &Self::block_args(&params));
             dest_reachable = true;
         }
-        if let FrameKind::Loop { header, unchecked_copy } = frame.kind {
+        if let FrameKind::Loop { header, more_copies } = frame.kind {
             self.b.seal_block(header);
-            if unchecked_copy {
-                // The checked copy comes next and joins the same dest.
+            if more_copies {
+                // Another copy comes next and joins the same dest.
                 self.copy_reaches_dest = dest_reachable;
                 self.reachable = false;
                 return Ok(());

@@ -10,4 +10,8 @@ pub use body_stats::{AccessOp, BodyStats, LoopInfo};
 pub use call_graph::{CallGraph, StackDepth};
 pub use checkpoints::{Checkpoints, SMALL_FUNCTION_BUDGET};
 pub(crate) use range::analyze as analyze_ranges;
-pub use range::{AccessCounts, FuncAccesses, HoistedLoop, IndexRange, PointerRange, TripCount};
+pub use range::{
+    AccessCounts, FuncAccesses, HoistedLoop, IndexRange, LoopBound, PointerRange, ShortLoop, TripCount,
+    TripTest,
+    MAX_OPS_BETWEEN, MAX_VISITS,
+};

@@ -3,14 +3,17 @@
 //! when that check passes (loop versioning, `docs/compiler.md`).
 //!
 //! A loop qualifies when it has no loop inside it, its only back edge is
-//! a `br_if` on `c != n` where `c` is its header value of a counter local
-//! plus a constant, stepping by `±2^j` (at most 2^16) on the back edge,
-//! and `n` is a constant or a local the loop never changes (plus a
-//! constant). At run time, from the locals' values on entry, the number of
-//! header visits is then at most `last + 1`, `last` being the first `k`
-//! at which `c` meets `n`: `(n - c0 - bias) / step` (mod 2^32) when the
-//! difference is a multiple of the step; otherwise the counter may never
-//! meet `n` and the compiler takes the checked copy.
+//! a `br_if` on `c != n`, `c < n`, `c <= n`, `c > n` or `c >= n` (signed
+//! or unsigned, either operand order) where `c` is its header value of a
+//! counter local plus a constant, stepping by `±2^j` (at most 2^16) on the
+//! back edge (towards `n` for the ordered tests), and `n` is a constant or
+//! a local the loop never changes (plus a constant). At run time, from the
+//! locals' values on entry, the number of header visits is then `last +
+//! 1` ([`TripTest`]): for `!=`, `last` is the first `k` at which `c` meets
+//! `n`, `(n - c0 - bias) / step` (mod 2^32) when the difference is a
+//! multiple of the step (otherwise the counter may never meet `n` and the
+//! compiler takes the checked copy); for `<`, `ceil((n - c0 - bias) /
+//! step)` or 0, when the value that ends the loop has not wrapped.
 //!
 //! An access qualifies when it is not proven and its 32-bit index is its
 //! loop's header value of a local `p` plus a constant (and possibly plus
@@ -22,8 +25,8 @@
 //! ends lie in `[0, bound - offset - size]` no index wrapped and every
 //! access is in bounds. Accesses through the same local share one range.
 //!
-//! What it does not do: loops exited by `<`/`<=` tests, by more than one
-//! back edge or with nested loops; indexes computed by multiplication or
+//! What it does not do: loops with more than one back edge, an
+//! unconditional one (`br` back, exited at the top) or nested loops; indexes computed by multiplication or
 //! shift of the counter (`base + i*8`), which lose the relation to the
 //! header. Those accesses stay checked.
 
@@ -36,14 +39,63 @@ pub struct TripCount {
     /// The counter local; at header visit `k` its value is
     /// `c0 + step * k` (mod 2^32), `c0` its value on entry.
     pub counter: u32,
-    /// `±2^j`, `j` at most 16.
+    /// `±2^j`, `j` at most 16; positive for [`TripTest::Below`], negative
+    /// for [`TripTest::Above`].
     pub step: i64,
-    /// The exit test compares `counter + bias` with the limit.
+    /// The back edge is taken while `counter + bias` (mod 2^32) passes
+    /// `test` against the limit.
     pub bias: i64,
+    pub test: TripTest,
     /// The limit is this local's value on entry (never changed by the
     /// loop), or 0, plus `limit_add` (mod 2^32).
     pub limit_local: Option<u32>,
     pub limit_add: i64,
+}
+
+/// The test of a loop's only back edge: `x` is the counter plus its bias,
+/// `n` the limit, both 32-bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TripTest {
+    /// Back while `x != n`: the loop ends when the counter meets `n`,
+    /// after `(n - x0) / step` (mod 2^32) more visits when that divides;
+    /// otherwise the counter may never meet it.
+    Ne,
+    /// Back while `x < n` (`x <= n` if `inclusive`: `x < n + 1`), signed
+    /// or unsigned, the counter stepping up: `last = ceil((n - x0) /
+    /// step)` more visits (0 if `x0 >= n`), when the first value that
+    /// fails the test, `x0 + step * last`, has not wrapped past the type's
+    /// largest value (otherwise the test may hold again).
+    Below { signed: bool, inclusive: bool },
+    /// Back while `x > n` (`x >= n`), the counter stepping down, the
+    /// mirror image of `Below`.
+    Above { signed: bool, inclusive: bool },
+}
+
+impl TripTest {
+    /// The test `counter cmp limit` makes, with the step's sign it needs.
+    fn of(cmp: Cmp) -> Option<(TripTest, bool)> {
+        let below = |signed, inclusive| Some((TripTest::Below { signed, inclusive }, true));
+        let above = |signed, inclusive| Some((TripTest::Above { signed, inclusive }, false));
+        match cmp {
+            Cmp::Ne => Some((TripTest::Ne, true)),
+            Cmp::LtU => below(false, false),
+            Cmp::LtS => below(true, false),
+            Cmp::LeU => below(false, true),
+            Cmp::LeS => below(true, true),
+            Cmp::GtU => above(false, false),
+            Cmp::GtS => above(true, false),
+            Cmp::GeU => above(false, true),
+            Cmp::GeS => above(true, true),
+            Cmp::Eq => None,
+        }
+    }
+}
+
+impl TripCount {
+    /// The locals it reads.
+    pub fn locals(&self) -> impl Iterator<Item = u32> {
+        std::iter::once(self.counter).chain(self.limit_local)
+    }
 }
 
 /// The bytes the accesses through one induction local touch.
@@ -93,29 +145,29 @@ pub(super) struct AccessSym {
 }
 
 impl Interp<'_> {
-    /// The hoisted check for the loop at `pc` (ending at `end`) whose
-    /// final pass was `pass`, if it has one.
-    pub(super) fn hoistable(&self, pc: usize, end: usize, pass: &Pass) -> Option<HoistedLoop> {
-        let body = pc + 1..end;
-        if self.ops[body.clone()].iter().any(|(op, _)| matches!(op, wasmparser::Operator::Loop { .. })) {
+    /// The run-time trip count of the loop at `pc` (ending at `end`)
+    /// whose final pass was `pass`, if it has no loop inside and one.
+    pub(super) fn loop_trip(&self, pc: usize, end: usize, pass: &Pass) -> Option<TripCount> {
+        if self.ops[pc + 1..end].iter().any(|(op, _)| matches!(op, wasmparser::Operator::Loop { .. })) {
             return None;
         }
-        let loop_pc = pc as u32;
         let [cond] = pass.conds.as_slice() else {
             return None;
         };
-        if !pass.back.live || pass.other || cond.cmp != Cmp::Ne || cond.width != 32 {
+        if !pass.back.live || pass.other || cond.width != 32 {
             return None;
         }
-        // The step of each local on the back edge, where it is its header
-        // value plus a constant.
-        let step = |local: u32| -> Option<i64> {
-            match pass.back.syms.get(local as usize).copied().flatten() {
-                Some(s) if s.loop_pc == loop_pc && s.steps(local) && s.width == 32 => Some(s.delta),
-                _ => None,
-            }
-        };
-        let trip = trip_count(loop_pc, cond, &step)?;
+        let loop_pc = pc as u32;
+        trip_count(loop_pc, cond, &|l| back_step(loop_pc, pass, l))
+    }
+
+    /// The hoisted check for the loop at `pc` (ending at `end`) whose
+    /// final pass was `pass` and trip count `trip`, if it has one.
+    pub(super) fn hoistable(&self, pc: usize, end: usize, pass: &Pass, trip: Option<&TripCount>) -> Option<HoistedLoop> {
+        let trip = trip?.clone();
+        let body = pc + 1..end;
+        let loop_pc = pc as u32;
+        let step = |local: u32| back_step(loop_pc, pass, local);
         let mut ranges: Vec<PointerRange> = Vec::new();
         let mut accesses = Vec::new();
         for i in body {
@@ -152,23 +204,55 @@ impl Interp<'_> {
     }
 }
 
-/// The trip count of a loop whose only back edge is taken on `cond`
-/// (`a != b`), if one operand is the counter and the other the limit.
+/// The step of `local` on the back edges of the loop at `loop_pc`, where
+/// it is its header value plus a constant.
+fn back_step(loop_pc: u32, pass: &Pass, local: u32) -> Option<i64> {
+    match pass.back.syms.get(local as usize).copied().flatten() {
+        Some(s) if s.loop_pc == loop_pc && s.steps(local) && s.width == 32 => Some(s.delta),
+        _ => None,
+    }
+}
+
+/// The trip count of a loop whose only back edge is taken on `cond`, if
+/// one operand is the counter, stepping towards the other, the limit.
 fn trip_count(loop_pc: u32, cond: &Cond, step: &impl Fn(u32) -> Option<i64>) -> Option<TripCount> {
-    for (counter, limit) in [(cond.a, cond.b), (cond.b, cond.a)] {
+    for (counter, limit, cmp) in [(cond.a, cond.b, cond.cmp), (cond.b, cond.a, swapped(cond.cmp))] {
         let Some(c) = counter.sym.filter(|s| s.loop_pc == loop_pc && s.width == 32 && s.plus.is_none()) else {
+            continue;
+        };
+        let Some((test, up)) = TripTest::of(cmp) else {
             continue;
         };
         let Some(s) = step(c.local).filter(|s| *s != 0 && s.abs() <= MAX_STEP && s.unsigned_abs().is_power_of_two())
         else {
             continue;
         };
+        if test != TripTest::Ne && (s > 0) != up {
+            continue;
+        }
         let Some((limit_local, limit_add)) = invariant(loop_pc, &limit, step) else {
             continue;
         };
-        return Some(TripCount { counter: c.local, step: s, bias: c.delta, limit_local, limit_add });
+        return Some(TripCount { counter: c.local, step: s, bias: c.delta, test, limit_local, limit_add });
     }
     None
+}
+
+/// `b cmp' a` for `a cmp b`.
+fn swapped(cmp: Cmp) -> Cmp {
+    use Cmp::*;
+    match cmp {
+        Eq => Eq,
+        Ne => Ne,
+        LtU => GtU,
+        GtU => LtU,
+        LeU => GeU,
+        GeU => LeU,
+        LtS => GtS,
+        GtS => LtS,
+        LeS => GeS,
+        GeS => LeS,
+    }
 }
 
 /// An operand the same in every iteration: a constant, or a local the

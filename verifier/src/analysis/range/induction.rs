@@ -71,33 +71,16 @@ pub(super) fn forget_loop(state: &mut State, loop_pc: u32, kept: &[Option<Sym>])
 }
 
 impl Interp<'_> {
-    /// The header state `head` of the loop at `pc` narrowed by its
-    /// induction variables, if that narrows anything. `pass` is the pass
-    /// from `head` (closed under the back edges) and `entry` the state
-    /// entering the loop.
-    pub(super) fn induction(
-        &self,
-        pc: usize,
-        entry: &State,
-        head: &State,
-        pass: &Pass,
-    ) -> Option<State> {
-        let back = &pass.back;
-        if !back.live || !head.live || !entry.live {
+    /// Most header visits per entry into the loop at `pc`, when its
+    /// induction variables bound them. `pass` is the pass from `head`
+    /// (closed under the back edges) and `entry` the state entering the
+    /// loop.
+    pub(super) fn header_visits(&self, pc: usize, entry: &State, head: &State, pass: &Pass) -> Option<i128> {
+        if !pass.back.live || !head.live || !entry.live {
             return None;
         }
-        let loop_pc = pc as u32;
-        // Step and width of each induction variable (0: loop-invariant).
-        let steps: Vec<Option<(i64, Width)>> = back
-            .syms
-            .iter()
-            .enumerate()
-            .map(|(l, s)| match *s {
-                Some(s) if s.loop_pc == loop_pc && s.steps(l as u32) => Some((s.delta, s.width)),
-                _ => None,
-            })
-            .collect();
-        let mut visits: Option<i128> = ne_exit_visits(loop_pc, entry, &steps, pass);
+        let steps = induction_steps(pc as u32, pass);
+        let mut visits: Option<i128> = ne_exit_visits(pc as u32, entry, &steps, pass);
         for (l, step) in steps.iter().enumerate() {
             let Some((d, w)) = *step else { continue };
             let v = head.locals[l].norm(w);
@@ -107,6 +90,22 @@ impl Interp<'_> {
                 visits = Some(visits.map_or(k, |m| m.min(k)));
             }
         }
+        visits
+    }
+
+    /// The header state `head` of the loop at `pc` narrowed by its
+    /// induction variables, if that narrows anything. `visits` is
+    /// [`Interp::header_visits`] of `head` and `pass`; `entry` the state
+    /// entering the loop.
+    pub(super) fn induction(
+        &self,
+        pc: usize,
+        entry: &State,
+        head: &State,
+        pass: &Pass,
+        visits: Option<i128>,
+    ) -> Option<State> {
+        let steps = induction_steps(pc as u32, pass);
         let span_count = visits? - 1;
         let mut counted = head.clone();
         let mut narrowed = false;
@@ -133,6 +132,20 @@ impl Interp<'_> {
         }
         narrowed.then_some(counted)
     }
+}
+
+/// Step and width of each local that is an induction variable of the
+/// loop at `loop_pc` (step 0: loop-invariant) in `pass`.
+fn induction_steps(loop_pc: u32, pass: &Pass) -> Vec<Option<(i64, Width)>> {
+    pass.back
+        .syms
+        .iter()
+        .enumerate()
+        .map(|(l, s)| match *s {
+            Some(s) if s.loop_pc == loop_pc && s.steps(l as u32) => Some((s.delta, s.width)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Most header visits of a loop whose only back edge is a `br_if` on

@@ -33,9 +33,11 @@
 
 mod hoist;
 mod induction;
+mod short;
 mod value;
 
-pub use hoist::{HoistedLoop, PointerRange, TripCount};
+pub use hoist::{HoistedLoop, PointerRange, TripCount, TripTest};
+pub use short::{LoopBound, ShortLoop, MAX_OPS_BETWEEN, MAX_VISITS};
 
 use crate::module::VerifiedModule;
 use induction::forget_loop;
@@ -56,6 +58,10 @@ pub struct FuncAccesses {
     /// Loops whose other accesses one check before the loop covers, in
     /// the order of their `loop` operators.
     pub hoisted: Vec<HoistedLoop>,
+    /// Loops whose header needs no checkpoint (always, or when their
+    /// run-time trip count is small), in the order of their `loop`
+    /// operators.
+    pub short_loops: Vec<ShortLoop>,
     /// Whether the analysis ran to the end; if not (budget, nesting), it
     /// proved nothing in this function.
     pub analysed: bool,
@@ -95,6 +101,14 @@ impl FuncAccesses {
         let offset = u32::try_from(offset).ok()?;
         let i = self.hoisted.binary_search_by_key(&offset, |h| h.loop_offset).ok()?;
         self.hoisted.get(i)
+    }
+
+    /// Whether the loop at module byte offset `offset` needs no header
+    /// checkpoint, and when.
+    pub fn short_at(&self, offset: usize) -> Option<&ShortLoop> {
+        let offset = u32::try_from(offset).ok()?;
+        let i = self.short_loops.binary_search_by_key(&offset, |s| s.loop_offset).ok()?;
+        self.short_loops.get(i)
     }
 
     /// Accesses that keep their bounds check in every copy of their code.
@@ -165,8 +179,9 @@ pub(crate) fn analyze(module: &VerifiedModule) -> Result<Vec<FuncAccesses>, Bina
         while !r.eof() {
             ops.push(r.read_with_offset()?);
         }
-        // Nothing to prove or hoist: the analysis would find no facts.
-        if !ops.iter().any(|(op, _)| access(op).is_some()) {
+        // Nothing to prove, hoist or run without a checkpoint: the
+        // analysis would find no facts.
+        if !ops.iter().any(|(op, _)| access(op).is_some() || matches!(op, Operator::Loop { .. })) {
             out.push(FuncAccesses::default());
             continue;
         }
@@ -507,6 +522,8 @@ struct Interp<'m> {
     access_syms: Vec<Option<hoist::AccessSym>>,
     /// Each loop's hoisted check, written by the last run of the loop.
     hoists: Vec<Option<HoistedLoop>>,
+    /// Each loop that needs no header checkpoint, written like `hoists`.
+    short_loops: Vec<Option<ShortLoop>>,
     /// Each access's index range and end, written like `proven`.
     index_ranges: Vec<Option<(Val, u64)>>,
     frames: Vec<Frame>,
@@ -540,6 +557,7 @@ impl<'m> Interp<'m> {
             proven: vec![false; ops.len()],
             access_syms: vec![None; ops.len()],
             hoists: vec![None; ops.len()],
+            short_loops: vec![None; ops.len()],
             index_ranges: vec![None; ops.len()],
             ops,
             ends,
@@ -591,6 +609,7 @@ impl<'m> Interp<'m> {
         }
         if ok {
             facts.hoisted = self.hoists.into_iter().flatten().collect();
+            facts.short_loops = self.short_loops.into_iter().flatten().collect();
         }
         facts.analysed = ok;
         facts
@@ -703,13 +722,17 @@ impl<'m> Interp<'m> {
             head = self.widen(&head, &next, &limits, passes > THRESHOLD_PASSES);
             widened = Some(head.clone());
         };
-        let pass = match self.induction(pc, &entry, &head, &pass) {
+        let visits = self.header_visits(pc, &entry, &head, &pass);
+        let iterates = pass.back.live;
+        let pass = match self.induction(pc, &entry, &head, &pass, visits) {
             // Not closed under the back edges by intervals alone, but it
             // holds every header state by the counting argument.
             Some(counted) => self.loop_pass(pc, end, ty, &counted, &entry, &outer)?,
             None => pass,
         };
-        self.hoists[pc] = self.hoistable(pc, end, &pass);
+        let trip = self.loop_trip(pc, end, &pass);
+        self.hoists[pc] = self.hoistable(pc, end, &pass, trip.as_ref());
+        self.short_loops[pc] = self.short_loop(pc, end, iterates, visits, trip);
         self.loop_depth -= 1;
         Ok(end + 1)
     }
@@ -733,6 +756,7 @@ impl<'m> Interp<'m> {
         self.access_syms[pc..end].fill(None);
         self.index_ranges[pc..end].fill(None);
         self.hoists[pc..end].fill(None);
+        self.short_loops[pc..end].fill(None);
         self.cur = head.clone();
         // Each integer local is, so far, its own header value.
         for (l, sym) in self.cur.syms.iter_mut().enumerate() {
