@@ -311,15 +311,16 @@ impl X86 {
     }
 
     /// The commonest instructions of Cranelift's output that take a ModRM
-    /// byte, read as Capstone reads them (`tests::modrm_forms_decode_as_
-    /// capstone_reads_them` compares every form), without Capstone: loads,
-    /// stores and `lea` through a base register with or without an index,
-    /// register-to-register arithmetic, compares and tests, arithmetic and
-    /// compares with an immediate, and moves of an immediate. An optional
-    /// REX prefix is the only prefix; a form that writes rsp, addresses
-    /// memory without a base register or relative to rip, or anything else
-    /// is `None` and goes to Capstone. None of these forms writes a
-    /// register implicitly, uses FP/SIMD registers or is forbidden.
+    /// byte, read as Capstone reads them without Capstone
+    /// (`tests::modrm_forms_decode_as_capstone_reads_them` compares every
+    /// form): loads, stores and `lea` through a base register with or
+    /// without an index, register-to-register arithmetic, compares and
+    /// tests, arithmetic and compares with an immediate, and moves of an
+    /// immediate. An optional REX prefix is the only prefix; a form that
+    /// writes rsp, addresses memory without a base register or relative to
+    /// rip, or anything else is `None` and goes to Capstone. None of these
+    /// forms writes a register implicitly, uses FP/SIMD registers or is
+    /// forbidden.
     fn decode_operands<'b>(&self, bytes: &[u8], at: u64, buf: &'b mut [Op; MAX_OPERANDS]) -> Option<Reading<'b>> {
         let (rex, rest) = match *bytes.first()? {
             rex @ 0x40..=0x4f => (rex, bytes.get(1..)?),
