@@ -3,6 +3,7 @@
 //!
 //!     kwo-bench [--smoke] [--runs N] [--out DIR] [--only NAME,NAME]
 //!     kwo-bench --build-only [--only NAME,NAME]
+//!     kwo-bench --compile-only [--only NAME,NAME]
 //!
 //! Builds the workloads for wasm32 (the native builds are linked in),
 //! measures run time (every engine's output checked against native),
@@ -17,6 +18,11 @@
 //! and prints one line per workload, `NAME WASM EXPORT FULL_N SMOKE_N`,
 //! then exits: the in-kernel runs (`tests/vm/run.sh bench`, see
 //! `docs/benchmarks.md`) take the same modules from there.
+//!
+//! `--compile-only` measures compile time alone, as the full run does
+//! (kwo and Wasmtime, one thread each), and prints it per module and in
+//! total: for work on the compiler's speed, without the hour of a full
+//! run. It writes no report.
 
 mod engines;
 mod measure;
@@ -33,6 +39,7 @@ use measure::Settings;
 struct Args {
     smoke: bool,
     build_only: bool,
+    compile_only: bool,
     runs: Option<usize>,
     out: Option<PathBuf>,
     only: Option<Vec<String>>,
@@ -42,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         smoke: false,
         build_only: false,
+        compile_only: false,
         runs: None,
         out: None,
         only: None,
@@ -51,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
         match a.as_str() {
             "--smoke" => args.smoke = true,
             "--build-only" => args.build_only = true,
+            "--compile-only" => args.compile_only = true,
             "--runs" => {
                 let v = it.next().ok_or("--runs needs a number")?;
                 args.runs = Some(v.parse().map_err(|_| format!("bad --runs {v}"))?);
@@ -68,7 +77,8 @@ fn parse_args() -> Result<Args, String> {
 }
 
 const USAGE: &str = "usage: kwo-bench [--smoke] [--runs N] [--out DIR] [--only NAME,NAME]
-       kwo-bench --build-only [--only NAME,NAME]";
+       kwo-bench --build-only [--only NAME,NAME]
+       kwo-bench --compile-only [--only NAME,NAME]";
 
 fn main() -> ExitCode {
     let args = match parse_args() {
@@ -126,6 +136,28 @@ fn build_only(workloads: &[workloads::Workload], dir: &std::path::Path) -> Resul
     Ok(0)
 }
 
+/// `--compile-only`'s table: per module, the code section's size, kwo's
+/// verification + compilation and Wasmtime's compilation (medians) with
+/// their throughput in MB of code section per second.
+fn print_compile_times(compile: &[measure::CompileResult]) {
+    println!("module          code B   kwo ms  kwo MB/s   wasmtime ms  wasmtime MB/s");
+    let (mut code, mut kwo, mut wt) = (0usize, 0.0, Some(0.0));
+    let line = |name: &str, code: usize, kwo: f64, wt: Option<f64>| {
+        let mbs = |t: f64| code as f64 / t / 1e6;
+        let wt_cells = wt.map_or("-".to_string(), |t| format!("{:9.1} {:14.2}", t * 1e3, mbs(t)));
+        println!("{name:<14} {code:>8} {:8.1} {:9.2}   {wt_cells}", kwo * 1e3, mbs(kwo));
+    };
+    for c in compile {
+        let k = c.verify.median() + c.kwo_compile.median();
+        let w = c.wasmtime_compile.as_ref().map(|s| s.median());
+        line(&c.module, c.code_len, k, w);
+        code += c.code_len;
+        kwo += k;
+        wt = wt.zip(w).map(|(sum, t)| sum + t);
+    }
+    line("all", code, kwo, wt);
+}
+
 fn run(args: &Args) -> Result<usize, String> {
     let started = Instant::now();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -153,6 +185,13 @@ fn run(args: &Args) -> Result<usize, String> {
     let modules = workloads::build_wasm(&workloads, &root.join("../target/bench-wasm"))?;
     let mut errors = Vec::new();
     let compile = measure::compile_times(&set, &modules, &mut errors);
+    if args.compile_only {
+        print_compile_times(&compile);
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        return Ok(errors.len());
+    }
     let load = measure::load_times(&set, &modules, &mut errors);
     let round_trip = measure::invoke_round_trip(&set, &mut errors);
     let times = measure::run_times(&set, &workloads, &modules, &mut errors);

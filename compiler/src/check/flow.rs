@@ -537,8 +537,11 @@ fn forget_if_differs<T: PartialEq>(mine: &mut Option<T>, theirs: &Option<T>) -> 
 
 /// A function's reachable instructions and what the dataflow found.
 pub struct Function {
-    /// By address.
-    insns: Vec<(u64, Insn)>,
+    /// Every instruction decoded, with its address (and whether it was
+    /// reached), in no order.
+    decoded: Vec<(u64, Insn, bool)>,
+    /// The indexes in `decoded` of the reachable instructions, by address.
+    reachable: Vec<u32>,
     /// What the checks ask of the state on entry to a call, a division or
     /// a stack allocation by register.
     queries: BTreeMap<u64, Query>,
@@ -602,6 +605,10 @@ struct Analysis<'a> {
     /// dataflow reached it (instructions decoded while finding the leaders
     /// may never be reached).
     decoded: Vec<(u64, Insn, bool)>,
+    /// Parallel to `decoded`: the query of the instruction's entry state
+    /// in the last run of its block, which had the block's final state
+    /// (every change of a block's state is followed by a run from it).
+    queries: Vec<Option<Query>>,
     /// Per byte of `range`: the index in `blocks` of the block starting
     /// there, if the dataflow reached one.
     block_at: Vec<u32>,
@@ -661,6 +668,7 @@ impl Analysis<'_> {
             }
             self.insn_at[i] = self.decoded.len() as u32;
             self.decoded.push((at, insn, false));
+            self.queries.push(None);
         }
     }
 
@@ -673,6 +681,7 @@ impl Analysis<'_> {
             k = self.decoded.len() as u32;
             self.insn_at[i] = k;
             self.decoded.push((at, insn, false));
+            self.queries.push(None);
         }
         let (_, insn, reached) = &mut self.decoded[k as usize];
         if !*reached {
@@ -684,22 +693,17 @@ impl Analysis<'_> {
         Ok(k as usize)
     }
 
-    /// Runs the block at `at` from `state`: calls `see` with each
+    /// Runs the block at `at` from `state`: records the queries of each
     /// instruction's entry state, and returns the successors of its last
     /// instruction.
-    fn run_block(
-        &mut self,
-        mut at: u64,
-        mut state: State,
-        see: &mut dyn FnMut(u64, &Insn, &State),
-    ) -> Result<Vec<(u64, State)>, String> {
+    fn run_block(&mut self, mut at: u64, mut state: State) -> Result<Vec<(u64, State)>, String> {
         loop {
             let Some(i) = self.index(at) else {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
             };
             let k = self.reach(at, i)?;
             let insn = &self.decoded[k].1;
-            see(at, insn, &state);
+            self.queries[k] = Query::of(insn, &state);
             let wasm_call = matches!(insn.flow, Flow::CallIndirect)
                 || matches!(insn.flow, Flow::Call(_) if !(self.host_call)(at));
             if wasm_call {
@@ -744,11 +748,16 @@ impl Function {
             leader: vec![false; len],
             leaders_outside: BTreeSet::new(),
             insn_at: vec![NONE; len],
-            decoded: Vec::new(),
+            // Cranelift's x86 instructions average about four bytes:
+            // growing these vectors from nothing costs copies.
+            decoded: Vec::with_capacity(len / 4),
+            queries: Vec::with_capacity(len / 4),
             block_at: vec![NONE; len],
             blocks: Vec::new(),
         };
         a.find_leaders(entry);
+        // Every block the dataflow reaches starts at a leader.
+        a.blocks.reserve_exact(a.leader.iter().filter(|&&l| l).count());
         let mut work = VecDeque::from([(entry, State::entry(vmctx))]);
         while let Some((at, state)) = work.pop_front() {
             let Some(i) = a.index(at) else {
@@ -764,39 +773,35 @@ impl Function {
             };
             if changed {
                 let state = a.blocks[k].1.clone();
-                work.extend(a.run_block(at, state, &mut |_, _, _| {})?);
+                work.extend(a.run_block(at, state)?);
             }
         }
-        // The fixpoint is reached: one more pass answers the queries.
-        let mut queries = BTreeMap::new();
-        let mut blocks = std::mem::take(&mut a.blocks);
-        blocks.sort_unstable_by_key(|(at, _)| *at);
-        for (at, state) in blocks {
-            a.run_block(at, state, &mut |at, insn, state| {
-                if let Some(q) = Query::of(insn, state) {
-                    queries.insert(at, q);
-                }
-            })?;
-        }
-        let mut insns: Vec<(u64, Insn)> = a
-            .decoded
-            .into_iter()
-            .filter(|(_, _, reached)| *reached)
-            .map(|(at, insn, _)| (at, insn))
+        // The fixpoint is reached, and with it the queries' answers.
+        let reachable: Vec<u32> = a
+            .insn_at
+            .iter()
+            .copied()
+            .filter(|&k| k != NONE && a.decoded[k as usize].2)
             .collect();
-        insns.sort_unstable_by_key(|(at, _)| *at);
-        Ok(Function { insns, queries })
+        let queries = reachable
+            .iter()
+            .filter_map(|&k| Some((a.decoded[k as usize].0, a.queries[k as usize]?)))
+            .collect();
+        Ok(Function { decoded: a.decoded, reachable, queries })
     }
 
     /// The reachable instructions, by address.
     pub fn reachable(&self) -> impl Iterator<Item = (u64, &Insn)> {
-        self.insns.iter().map(|(a, i)| (*a, i))
+        self.reachable.iter().map(|&k| {
+            let (at, insn, _) = &self.decoded[k as usize];
+            (*at, insn)
+        })
     }
 
     /// Whether the instruction at `at` is reachable.
     #[cfg(test)]
     fn reaches(&self, at: u64) -> bool {
-        self.insns.binary_search_by_key(&at, |(a, _)| *a).is_ok()
+        self.reachable().any(|(a, _)| a == at)
     }
 
     /// Whether the stack pointer was checked on every path to the call at

@@ -24,6 +24,9 @@ pub struct X86 {
     /// Per Capstone group id: whether it marks an FP/SIMD instruction, and
     /// whether it marks a forbidden one (privileged, interrupt, iret).
     groups: Vec<GroupInfo>,
+    /// Capstone's id of each general-purpose register, by width (32, 64
+    /// bits) and number: what [`X86::decode_operands`] gives its operands.
+    gpr_ids: [[RegId; 16]; 2],
 }
 
 /// A Capstone register, as the checks see it.
@@ -48,7 +51,7 @@ const GROUP_IDS: u16 = 256;
 impl X86 {
     /// Over a Capstone instance for this architecture, with details on.
     pub fn new(cs: Capstone) -> X86 {
-        let regs = (0..REG_IDS)
+        let regs: Vec<RegInfo> = (0..REG_IDS)
             .map(|id| {
                 let name = cs.reg_name(RegId(id)).unwrap_or_default();
                 RegInfo {
@@ -70,8 +73,14 @@ impl X86 {
                     forbidden: g == "privilege" || g == "int" || g == "iret",
                 }
             })
-            .collect();
-        X86 { cs, regs, groups }
+            .collect::<Vec<GroupInfo>>();
+        let mut gpr_ids = [[RegId(0); 16]; 2];
+        for (id, info) in regs.iter().enumerate() {
+            if let Some((r, Some(w))) = info.gpr {
+                gpr_ids[w as usize][r as usize] = RegId(id as u16);
+            }
+        }
+        X86 { cs, regs, groups, gpr_ids }
     }
 
     fn reg(&self, r: RegId) -> RegInfo {
@@ -154,78 +163,34 @@ impl Op {
     }
 }
 
-/// `rsp` itself (64 bits).
-fn is_rsp(info: &RegInfo) -> bool {
-    info.gpr == Some((RSP, Some(Width::W64)))
+/// An instruction as a decoder read it, before it is reduced to an
+/// [`Insn`]: Capstone's reading, or the same reading of a form
+/// [`X86::decode_operands`] knows.
+struct Reading<'a> {
+    at: u64,
+    len: u32,
+    mnemonic: &'a str,
+    ops: &'a [Op],
+    uses_fp: bool,
+    /// In a privileged, interrupt or iret group.
+    forbidden_group: bool,
+    writes_flags: bool,
 }
 
-/// Capstone lists at most this many operands for an x86 instruction.
-const MAX_OPERANDS: usize = 8;
-
-impl Decoder for X86 {
-    fn abi(&self) -> Abi {
-        Abi {
-            sp: RSP,
-            vmctx: RDI,
-            vmctx_after_ret_area: RSI,
-            call_clobbered: &CALL_CLOBBERED,
-        }
-    }
-
-    fn text(&self, code: &[u8], at: u64) -> String {
-        let bytes = code.get(at as usize..).unwrap_or(&[]);
-        match self.cs.disasm_count(&bytes[..bytes.len().min(16)], at, 1) {
-            Ok(insns) => insns.iter().next().map_or_else(
-                || "(undecodable)".into(),
-                |i| format!("{} {}", i.mnemonic().unwrap_or(""), i.op_str().unwrap_or("")),
-            ),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
-        let bytes = code.get(at as usize..).unwrap_or(&[]);
-        match decode_common(bytes, at) {
-            Some(insn) => Ok(insn),
-            None => self.decode_capstone(code, at),
-        }
-    }
-}
-
-impl X86 {
-    /// Any instruction, through Capstone.
-    fn decode_capstone(&self, code: &[u8], at: u64) -> Result<Insn, String> {
-        let bytes = code.get(at as usize..).unwrap_or(&[]);
-        let insns = self
-            .cs
-            .disasm_count(&bytes[..bytes.len().min(16)], at, 1)
-            .map_err(|e| e.to_string())?;
-        let Some(i) = insns.iter().next() else {
-            return Err(format!("undecodable bytes at 0x{at:x}"));
-        };
-        let detail = self.cs.insn_detail(i).map_err(|e| e.to_string())?;
-        let mnemonic = i.mnemonic().unwrap_or("");
-        let text = || format!("{mnemonic} {}", i.op_str().unwrap_or(""));
-        let mut buf = [Op::Imm(0); MAX_OPERANDS];
-        let ops = self.operands(&detail, &mut buf);
-        let mut insn = Insn::new(i.len() as u32, Flow::Next);
-        let groups = detail.groups();
-        let implicit = detail.regs_read().iter().chain(detail.regs_write());
-        insn.uses_fp = ops.iter().any(|o| matches!(o, Op::Reg(r, _, _) if r.fp))
-            || implicit.clone().any(|r| self.reg(*r).fp)
-            || groups.iter().any(|g| self.group(*g).fp);
-        let forbidden_group = groups.iter().any(|g| self.group(*g).forbidden);
-        insn.flow = flow(mnemonic, ops, forbidden_group);
-        let writes_flags = detail.regs_write().iter().any(|r| self.reg(*r).flags);
-        insn.flags = flags(mnemonic, ops, writes_flags);
+impl Reading<'_> {
+    /// The [`Insn`], given the registers the instruction writes implicitly
+    /// (`text` gives the instruction's text for an error message).
+    fn reduce(
+        &self,
+        implicit_writes: impl Iterator<Item = RegInfo>,
+        text: &dyn Fn() -> String,
+    ) -> Result<Insn, String> {
+        let (at, mnemonic, ops) = (self.at, self.mnemonic, self.ops);
+        let mut insn = Insn::new(self.len, Flow::Next);
+        insn.uses_fp = self.uses_fp;
+        insn.flow = flow(mnemonic, ops, self.forbidden_group);
+        insn.flags = flags(mnemonic, ops, self.writes_flags);
         insn.sp = stack(mnemonic, ops, at)?;
-        // Capstone lists cdq/cqo as writing rax too; they only write rdx.
-        let sign_extend = matches!(mnemonic, "cdq" | "cqo");
-        let implicit_writes = detail
-            .regs_write()
-            .iter()
-            .map(|r| self.reg(*r))
-            .filter(|r| !(sign_extend && r.gpr.is_some_and(|(r, _)| r == 0)));
         let explicit_writes = ops.iter().filter_map(|o| match o {
             Op::Reg(r, _, true) => Some(*r),
             _ => None,
@@ -261,6 +226,223 @@ impl X86 {
             };
         }
         Ok(insn)
+    }
+}
+
+/// `rsp` itself (64 bits).
+fn is_rsp(info: &RegInfo) -> bool {
+    info.gpr == Some((RSP, Some(Width::W64)))
+}
+
+/// Capstone lists at most this many operands for an x86 instruction.
+const MAX_OPERANDS: usize = 8;
+
+impl Decoder for X86 {
+    fn abi(&self) -> Abi {
+        Abi {
+            sp: RSP,
+            vmctx: RDI,
+            vmctx_after_ret_area: RSI,
+            call_clobbered: &CALL_CLOBBERED,
+        }
+    }
+
+    fn text(&self, code: &[u8], at: u64) -> String {
+        let bytes = code.get(at as usize..).unwrap_or(&[]);
+        match self.cs.disasm_count(&bytes[..bytes.len().min(16)], at, 1) {
+            Ok(insns) => insns.iter().next().map_or_else(
+                || "(undecodable)".into(),
+                |i| format!("{} {}", i.mnemonic().unwrap_or(""), i.op_str().unwrap_or("")),
+            ),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn decode(&self, code: &[u8], at: u64) -> Result<Insn, String> {
+        let bytes = code.get(at as usize..).unwrap_or(&[]);
+        if let Some(insn) = decode_common(bytes, at) {
+            return Ok(insn);
+        }
+        let mut buf = [Op::Imm(0); MAX_OPERANDS];
+        match self.decode_operands(bytes, at, &mut buf) {
+            Some(reading) => reading.reduce(std::iter::empty(), &|| self.text(code, at)),
+            None => self.decode_capstone(code, at),
+        }
+    }
+}
+
+impl X86 {
+    /// Any instruction, through Capstone.
+    fn decode_capstone(&self, code: &[u8], at: u64) -> Result<Insn, String> {
+        let bytes = code.get(at as usize..).unwrap_or(&[]);
+        let insns = self
+            .cs
+            .disasm_count(&bytes[..bytes.len().min(16)], at, 1)
+            .map_err(|e| e.to_string())?;
+        let Some(i) = insns.iter().next() else {
+            return Err(format!("undecodable bytes at 0x{at:x}"));
+        };
+        let detail = self.cs.insn_detail(i).map_err(|e| e.to_string())?;
+        let mnemonic = i.mnemonic().unwrap_or("");
+        let mut buf = [Op::Imm(0); MAX_OPERANDS];
+        let ops = self.operands(&detail, &mut buf);
+        let groups = detail.groups();
+        let implicit = detail.regs_read().iter().chain(detail.regs_write());
+        // Capstone lists cdq/cqo as writing rax too; they only write rdx.
+        let sign_extend = matches!(mnemonic, "cdq" | "cqo");
+        let implicit_writes = detail
+            .regs_write()
+            .iter()
+            .map(|r| self.reg(*r))
+            .filter(|r| !(sign_extend && r.gpr.is_some_and(|(r, _)| r == 0)));
+        let reading = Reading {
+            at,
+            len: i.len() as u32,
+            mnemonic,
+            ops,
+            uses_fp: ops.iter().any(|o| matches!(o, Op::Reg(r, _, _) if r.fp))
+                || implicit.clone().any(|r| self.reg(*r).fp)
+                || groups.iter().any(|g| self.group(*g).fp),
+            forbidden_group: groups.iter().any(|g| self.group(*g).forbidden),
+            writes_flags: detail.regs_write().iter().any(|r| self.reg(*r).flags),
+        };
+        let text = || format!("{mnemonic} {}", i.op_str().unwrap_or(""));
+        reading.reduce(implicit_writes, &text)
+    }
+
+    /// The commonest instructions of Cranelift's output that take a ModRM
+    /// byte, read as Capstone reads them without Capstone
+    /// (`tests::modrm_forms_decode_as_capstone_reads_them` compares every
+    /// form): loads, stores and `lea` through a base register with or
+    /// without an index, register-to-register arithmetic, compares and
+    /// tests, arithmetic and compares with an immediate, and moves of an
+    /// immediate. An optional REX prefix is the only prefix; a form that
+    /// writes rsp, addresses memory without a base register or relative to
+    /// rip, or anything else is `None` and goes to Capstone. None of these
+    /// forms writes a register implicitly, uses FP/SIMD registers or is
+    /// forbidden.
+    fn decode_operands<'b>(&self, bytes: &[u8], at: u64, buf: &'b mut [Op; MAX_OPERANDS]) -> Option<Reading<'b>> {
+        let (rex, rest) = match *bytes.first()? {
+            rex @ 0x40..=0x4f => (rex, bytes.get(1..)?),
+            _ => (0, bytes),
+        };
+        let prefix_len = bytes.len() - rest.len();
+        let width = if rex & 8 != 0 { Width::W64 } else { Width::W32 };
+        let gpr = |r: Reg, write: bool| {
+            let info = RegInfo { gpr: Some((r, Some(width))), fp: false, flags: false };
+            Op::Reg(info, self.gpr_ids[width as usize][r as usize], write)
+        };
+        let opcode = *rest.first()?;
+        let (mnemonic, writes_flags, n, len): (&'static str, bool, usize, usize) = match opcode {
+            // op r/m, r and op r, r/m: register forms, and memory forms of
+            // mov and lea.
+            0x01 | 0x03 | 0x09 | 0x0b | 0x21 | 0x23 | 0x29 | 0x2b | 0x31 | 0x33 | 0x39 | 0x3b | 0x85 | 0x89 | 0x8b | 0x8d => {
+                let (mnemonic, writes_flags, writes_dst) = match opcode {
+                    0x01 | 0x03 => ("add", true, true),
+                    0x09 | 0x0b => ("or", true, true),
+                    0x21 | 0x23 => ("and", true, true),
+                    0x29 | 0x2b => ("sub", true, true),
+                    0x31 | 0x33 => ("xor", true, true),
+                    0x39 | 0x3b => ("cmp", true, false),
+                    0x85 => ("test", true, false),
+                    0x89 | 0x8b => ("mov", false, true),
+                    _ => ("lea", false, true),
+                };
+                let modrm = *rest.get(1)?;
+                let reg = (modrm >> 3 & 7) | (rex & 4) << 1;
+                let (rm, rm_len) = modrm_operand(rex, rest.get(1..)?)?;
+                let to_reg = opcode & 2 != 0 || opcode == 0x8d;
+                let (dst, src) = match rm {
+                    RmOperand::Reg(r) => {
+                        if mnemonic == "lea" {
+                            return None;
+                        }
+                        let (d, s) = if to_reg { (reg, r) } else { (r, reg) };
+                        (gpr(d, writes_dst), gpr(s, false))
+                    }
+                    RmOperand::Mem { base, index, disp } => {
+                        if !matches!(mnemonic, "mov" | "lea") {
+                            return None;
+                        }
+                        let mem = |write| Op::Mem(base_info(base), index, disp, write);
+                        if to_reg {
+                            (gpr(reg, true), mem(false))
+                        } else {
+                            (mem(true), gpr(reg, false))
+                        }
+                    }
+                };
+                buf[0] = dst;
+                buf[1] = src;
+                (mnemonic, writes_flags, 2, 1 + rm_len)
+            }
+            // op r, imm8 (sign-extended) / imm32: add, or, and, sub, xor, cmp.
+            0x81 | 0x83 => {
+                let modrm = *rest.get(1)?;
+                let mnemonic = match modrm >> 3 & 7 {
+                    0 => "add",
+                    1 => "or",
+                    4 => "and",
+                    5 => "sub",
+                    6 => "xor",
+                    7 => "cmp",
+                    _ => return None,
+                };
+                let (RmOperand::Reg(r), rm_len) = modrm_operand(rex, rest.get(1..)?)? else {
+                    return None;
+                };
+                let imm_len = if opcode == 0x83 { 1 } else { 4 };
+                let imm = immediate(rest.get(1 + rm_len..)?, imm_len, width)?;
+                buf[0] = gpr(r, mnemonic != "cmp");
+                buf[1] = Op::Imm(imm);
+                (mnemonic, true, 2, 1 + rm_len + imm_len)
+            }
+            // mov r, imm32 (imm64 with REX.W: movabs).
+            0xb8..=0xbf => {
+                let r = (opcode & 7) | (rex & 1) << 3;
+                let (mnemonic, imm_len) = match width {
+                    Width::W64 => ("movabs", 8),
+                    Width::W32 => ("mov", 4),
+                };
+                buf[0] = gpr(r, true);
+                buf[1] = Op::Imm(immediate(rest.get(1..)?, imm_len, width)?);
+                (mnemonic, false, 2, 1 + imm_len)
+            }
+            // mov r/m, imm32 (sign-extended with REX.W).
+            0xc7 => {
+                let modrm = *rest.get(1)?;
+                if modrm >> 3 & 7 != 0 {
+                    return None;
+                }
+                let (rm, rm_len) = modrm_operand(rex, rest.get(1..)?)?;
+                buf[0] = match rm {
+                    RmOperand::Reg(r) => gpr(r, true),
+                    RmOperand::Mem { base, index, disp } => Op::Mem(base_info(base), index, disp, true),
+                };
+                buf[1] = Op::Imm(immediate(rest.get(1 + rm_len..)?, 4, width)?);
+                ("mov", false, 2, 1 + rm_len + 4)
+            }
+            _ => return None,
+        };
+        let len = prefix_len + len;
+        if bytes.len() < len {
+            return None;
+        }
+        let ops = &buf[..n];
+        // Writes of rsp are Capstone's to read (and the caller's to refuse
+        // or to take as a stack adjustment).
+        if ops.iter().any(|o| matches!(o, Op::Reg(info, _, true) if info.gpr.is_some_and(|(r, _)| r == RSP))) {
+            return None;
+        }
+        Some(Reading {
+            at,
+            len: len as u32,
+            mnemonic,
+            ops,
+            uses_fp: false,
+            forbidden_group: false,
+            writes_flags,
+        })
     }
 
     /// The instruction's operands, in `buf`.
@@ -337,6 +519,68 @@ fn decode_common(bytes: &[u8], at: u64) -> Option<Insn> {
         _ => return None,
     };
     (bytes.len() >= len).then_some(insn)
+}
+
+/// The r/m operand of a ModRM byte.
+#[derive(Debug, Clone, Copy)]
+enum RmOperand {
+    Reg(Reg),
+    /// `[base + index * scale + disp]`, `index` saying whether there is one.
+    Mem { base: Reg, index: bool, disp: i64 },
+}
+
+/// The r/m operand of the ModRM byte `bytes[0]` (SIB and displacement
+/// following) after REX prefix `rex`, and its length in bytes, ModRM
+/// included. `None` for the forms without a base register (rip-relative,
+/// or a SIB byte without base).
+fn modrm_operand(rex: u8, bytes: &[u8]) -> Option<(RmOperand, usize)> {
+    let modrm = *bytes.first()?;
+    let (mode, rm) = (modrm >> 6, modrm & 7);
+    let ext_b = (rex & 1) << 3;
+    if mode == 3 {
+        return Some((RmOperand::Reg(rm | ext_b), 1));
+    }
+    let (base, index, len) = if rm == 4 {
+        let sib = *bytes.get(1)?;
+        let index = (sib >> 3 & 7) | (rex & 2) << 2;
+        if mode == 0 && sib & 7 == 5 {
+            return None;
+        }
+        // Index 100 (without REX.X) is none, but Capstone reads it as an
+        // index register of its own (`riz`) unless the base is rsp or r12
+        // and the scale 1.
+        let no_index = index == RSP && sib & 7 == 4 && sib >> 6 == 0;
+        ((sib & 7) | ext_b, !no_index, 2)
+    } else if mode == 0 && rm == 5 {
+        return None;
+    } else {
+        (rm | ext_b, false, 1)
+    };
+    let (disp, disp_len) = match mode {
+        0 => (0, 0),
+        1 => (i64::from(*bytes.get(len)? as i8), 1),
+        _ => (i64::from(i32::from_le_bytes(bytes.get(len..len + 4)?.try_into().ok()?)), 4),
+    };
+    Some((RmOperand::Mem { base, index, disp }, len + disp_len))
+}
+
+/// A 64-bit base register, as Capstone's register table describes it.
+fn base_info(base: Reg) -> RegInfo {
+    RegInfo { gpr: Some((base, Some(Width::W64))), fp: false, flags: false }
+}
+
+/// An immediate of `len` bytes as Capstone gives it: sign-extended, but a
+/// 4-byte one of a 32-bit operation zero-extended.
+fn immediate(bytes: &[u8], len: usize, width: Width) -> Option<i64> {
+    let value = match len {
+        1 => return Some(i64::from(*bytes.first()? as i8)),
+        4 => i64::from(i32::from_le_bytes(bytes.get(..4)?.try_into().ok()?)),
+        _ => i64::from_le_bytes(bytes.get(..8)?.try_into().ok()?),
+    };
+    Some(match width {
+        Width::W32 => i64::from(value as u32),
+        Width::W64 => value,
+    })
 }
 
 /// `push r`/`pop r` (opcode `op`, register `base + op & 7`), `len` bytes.
@@ -599,5 +843,105 @@ mod tests {
         // A form cut short is Capstone's to refuse.
         assert_eq!(decode_common(&[0xe9, 0, 0], 0), None);
         assert_eq!(decode_common(&[0x48, 0x89], 0), None);
+    }
+
+    /// Every form `decode_operands` knows, over every REX prefix, ModRM and
+    /// SIB byte, with displacements and immediates at their limits, and
+    /// the forms next to them that it leaves to Capstone: each it reads
+    /// must give exactly the [`Insn`] Capstone's reading gives, and a form
+    /// cut short is none of its business.
+    #[test]
+    fn modrm_forms_decode_as_capstone_reads_them() {
+        let x86 = X86::new(super::super::capstone(Target::X86_64).unwrap());
+        let disps = |mode: u8, full: bool| -> Vec<Vec<u8>> {
+            match (mode, full) {
+                (0, _) => vec![vec![]],
+                (1, true) => vec![vec![0x80], vec![0x7f], vec![0]],
+                (1, false) => vec![vec![0xf0]],
+                (_, true) => [i32::MIN, -1, 0x7fff_ffff, 0x80].iter().map(|d| d.to_le_bytes().to_vec()).collect(),
+                (_, false) => vec![0x1234_5678i32.to_le_bytes().to_vec()],
+            }
+        };
+        // ModRM, SIB and displacement bytes of every r/m operand.
+        let mut rms: Vec<Vec<u8>> = Vec::new();
+        for modrm in 0u8..=255 {
+            let (mode, rm) = (modrm >> 6, modrm & 7);
+            if mode == 3 {
+                rms.push(vec![modrm]);
+                continue;
+            }
+            let sibs: Vec<Vec<u8>> = if rm == 4 { (0u8..=255).map(|b| vec![b]).collect() } else { vec![vec![]] };
+            for sib in &sibs {
+                let no_base = (mode == 0 && rm == 5) || (mode == 0 && rm == 4 && sib[0] & 7 == 5);
+                let ds = if no_base { vec![vec![0x10, 0, 0, 0]] } else { disps(mode, rm != 4 || sib[0] == 0x24) };
+                for d in ds {
+                    rms.push([&[modrm][..], sib, &d].concat());
+                }
+            }
+        }
+        let imm8: Vec<Vec<u8>> = [0u8, 1, 0x7f, 0x80, 0xff].iter().map(|b| vec![*b]).collect();
+        let imm32: Vec<Vec<u8>> = [0i32, 1, -1, i32::MIN, i32::MAX, 0x80].iter().map(|v| v.to_le_bytes().to_vec()).collect();
+        let imm64: Vec<Vec<u8>> =
+            [0i64, -1, i64::MIN, 0xffff_ffff, 1 << 32].iter().map(|v| v.to_le_bytes().to_vec()).collect();
+        let mut bodies: Vec<Vec<u8>> = Vec::new();
+        for op in [0x01u8, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x39, 0x3b, 0x85, 0x89, 0x8b, 0x8d] {
+            bodies.extend(rms.iter().map(|rm| [&[op][..], rm].concat()));
+        }
+        for rm in rms.iter().filter(|rm| rm[0] >> 6 == 3 || rm.len() <= 2) {
+            for imm in &imm8 {
+                bodies.push([&[0x83][..], rm, imm].concat());
+            }
+            for imm in &imm32[..3] {
+                bodies.push([&[0x81][..], rm, imm].concat());
+            }
+        }
+        for rm in &rms {
+            bodies.push([&[0xc7][..], rm, &imm32[2]].concat());
+        }
+        for rm in rms.iter().filter(|rm| rm[0] & 0x38 == 0 && (rm[0] >> 6 == 3 || rm.len() <= 2)) {
+            bodies.extend(imm32.iter().map(|imm| [&[0xc7][..], rm, imm].concat()));
+            bodies.extend([0xc0u8, 0xf8].iter().map(|op| [&[0x81][..], &[*op], &imm32[3]].concat()));
+        }
+        for op in 0xb8u8..=0xbf {
+            bodies.extend(imm32.iter().map(|imm| [&[op][..], imm].concat()));
+            bodies.extend(imm64.iter().map(|imm| [&[op][..], imm].concat()));
+        }
+        let (mut fast, mut total) = (0usize, 0usize);
+        let mut buf = [Op::Imm(0); MAX_OPERANDS];
+        for body in &bodies {
+            for rex in [None].into_iter().chain((0x40u8..=0x4f).map(Some)) {
+                let form: Vec<u8> = rex.into_iter().chain(body.iter().copied()).collect();
+                total += 1;
+                let Some(reading) = x86.decode_operands(&form, 0x40, &mut buf) else { continue };
+                fast += 1;
+                let len = reading.len as usize;
+                let insn = reading.reduce(std::iter::empty(), &|| String::new());
+                let mut code = vec![0xcc; 0x40];
+                code.extend_from_slice(&form);
+                code.extend_from_slice(&[0x90; 8]);
+                let expected = x86.decode_capstone(&code, 0x40);
+                assert_eq!(insn, expected, "{form:02x?}: {}", x86.text(&code, 0x40));
+                for cut in 0..len {
+                    assert!(x86.decode_operands(&form[..cut], 0x40, &mut [Op::Imm(0); MAX_OPERANDS]).is_none(), "{form:02x?} cut at {cut}");
+                }
+            }
+        }
+        assert!(fast > 0 && fast < total, "{fast} of {total} forms decoded without Capstone");
+        // The commonest forms of a large module's code are among them.
+        let common: [&[u8]; 10] = [
+            &[0x48, 0x8b, 0x4f, 0x10],       // mov rcx, qword ptr [rdi + 0x10]
+            &[0x48, 0x3b, 0xc1],             // cmp rax, rcx
+            &[0xbe, 0x0a, 0, 0, 0],          // mov esi, 0xa
+            &[0x49, 0x8d, 0x42, 0xf4],       // lea rax, [r10 - 0xc]
+            &[0x48, 0x89, 0x5c, 0x24, 0x10], // mov qword ptr [rsp + 0x10], rbx
+            &[0x43, 0x8d, 0x04, 0x2e],       // lea eax, [r14 + r13]
+            &[0x46, 0x8b, 0x6c, 0x23, 0x08], // mov r13d, dword ptr [rbx + r12 + 8]
+            &[0x45, 0x33, 0xe4],             // xor r12d, r12d
+            &[0x83, 0xf9, 0x05],             // cmp ecx, 5
+            &[0x85, 0xc0],                   // test eax, eax
+        ];
+        for form in common {
+            assert!(x86.decode_operands(form, 0, &mut buf).is_some(), "{form:02x?}");
+        }
     }
 }
