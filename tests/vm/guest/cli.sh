@@ -170,7 +170,7 @@ start_bt="tests/programs/start_trap.c"
 start_frames="0 check $start_bt:16:3
 1 step $start_bt:22:2
 2 walk $start_bt:28:2
-3 main $start_bt:35:2"
+3 main $start_bt:36:2"
 start_bt_expect() {
 	"$@" >/dev/null 2>/tmp/st.err
 	rc=$?
