@@ -30,7 +30,7 @@ static long kwo_ioctl_version(void __user *uarg)
 			   1u << KWO_TARGET_AARCH64,
 		.features = KWO_FEAT_FPU | KWO_FEAT_PRINTK | KWO_FEAT_STDIO |
 			    KWO_FEAT_FILES | KWO_FEAT_NAME |
-			    KWO_FEAT_BACKTRACE,
+			    KWO_FEAT_BACKTRACE | KWO_FEAT_LOAD_BACKTRACE,
 		.max_object_size = kwo_param_max_object,
 	};
 
@@ -49,16 +49,20 @@ static bool kwo_load_valid(const struct kwo_load *req)
 {
 	/* Passed files take the fds after stdio, within the core's table. */
 	BUILD_BUG_ON(KWO_STDIO_SLOTS + KWO_MAX_FILES > KWO_FD_LIMIT);
-	return !req->reserved && !(req->flags & ~KWO_LOAD_KNOWN) &&
-	       req->object_len && kwo_files_valid(req) &&
+	return !req->reserved && !memchr_inv(req->reserved2, 0,
+					     sizeof(req->reserved2)) &&
+	       !(req->flags & ~KWO_LOAD_KNOWN) && req->object_len &&
+	       kwo_files_valid(req) && (req->frames || !req->frames_cap) &&
 	       kwo_stdio_valid(req->stdio, req->flags & KWO_LOAD_STDIO);
 }
 
 /*
  * Validate the object and instantiate it into *k. Returns 0 or a negative
- * errno; log gets the core's message.
+ * errno; log gets the core's message, frames (NULL: none wanted) a trapping
+ * start function's backtrace.
  */
-static int kwo_load(struct kwo_load *req, char *log, struct kwo_kinst **k)
+static int kwo_load(struct kwo_load *req, char *log,
+		    struct kwo_bt_frame *frames, struct kwo_kinst **k)
 {
 	struct kwo_object *obj;
 	u8 header[sizeof(struct kwo_header)] = { 0 };
@@ -86,7 +90,7 @@ static int kwo_load(struct kwo_load *req, char *log, struct kwo_kinst **k)
 	kvfree(bytes);
 	if (ret)
 		return ret;
-	ret = kwo_kinst_create(obj, req, header, log, KWO_LOG_SIZE, k);
+	ret = kwo_kinst_create(obj, req, header, log, KWO_LOG_SIZE, frames, k);
 	if (!ret)
 		kwo_kinst_set_sig(*k, &sig);
 	return ret == KWO_TRAPPED ? -ECANCELED : ret;
@@ -108,6 +112,37 @@ static int kwo_put_log(struct kwo_load *req, const char *log)
 }
 
 /*
+ * The start function's backtrace to the caller's array: 0 or -EFAULT.
+ * req->nframes was set by kwo_kinst_create() (at most KWO_MAX_FRAMES, 0
+ * unless the start function trapped), never taken from userspace.
+ */
+static int kwo_put_frames(const struct kwo_load *req,
+			  const struct kwo_bt_frame *frames)
+{
+	BUILD_BUG_ON(sizeof(struct kwo_frame) != sizeof(*frames));
+	if (!req->nframes)
+		return 0;
+	if (copy_to_user(u64_to_user_ptr(req->frames), frames,
+			 req->nframes * sizeof(*frames)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Room for a start function's backtrace when the caller asked for one:
+ * NULL otherwise, or an ERR_PTR.
+ */
+static struct kwo_bt_frame *kwo_frames_alloc(const struct kwo_load *req)
+{
+	struct kwo_bt_frame *frames;
+
+	if (!req->frames || !req->frames_cap)
+		return NULL;
+	frames = kcalloc(KWO_MAX_FRAMES, sizeof(*frames), GFP_KERNEL);
+	return frames ? frames : ERR_PTR(-ENOMEM);
+}
+
+/*
  * Loading an object puts native code into the kernel: the same power as
  * loading a module, so the same bar. Both capabilities (a process that
  * dropped CAP_SYS_MODULE must not get around that through kwo); under
@@ -121,26 +156,45 @@ static int kwo_may_load(void)
 	return 0;
 }
 
-static long kwo_ioctl_load(struct kwo_load __user *uarg)
+/*
+ * KWO_IOC_LOAD with a request of usize bytes (KWO_LOAD_SIZE_VER0 or the
+ * whole struct, see the uapi header): the fields after usize read as zero,
+ * and no more than usize bytes are written back.
+ */
+static long kwo_ioctl_load(struct kwo_load __user *uarg, size_t usize)
 {
+	struct kwo_bt_frame *frames;
 	struct kwo_kinst *k = NULL;
-	struct kwo_load req;
+	struct kwo_load req = { 0 };
 	char *log;
 	int ret, err;
 
+	BUILD_BUG_ON(offsetofend(struct kwo_load, reserved) != KWO_LOAD_SIZE_VER0);
 	ret = kwo_may_load();
 	if (ret)
 		return ret;
-	if (copy_from_user(&req, uarg, sizeof(req)))
+	if (copy_from_user(&req, uarg, usize))
 		return -EFAULT;
 	if (!kwo_load_valid(&req))
 		return -EINVAL;
+	/* Output only: kwo_put_frames() must not trust them. */
+	req.nframes = 0;
+	req.out_flags = 0;
+	frames = kwo_frames_alloc(&req);
+	if (IS_ERR(frames))
+		return PTR_ERR(frames);
 	log = kzalloc(KWO_LOG_SIZE, GFP_KERNEL);
-	if (!log)
+	if (!log) {
+		kfree(frames);
 		return -ENOMEM;
-	ret = kwo_load(&req, log, &k);
+	}
+	ret = kwo_load(&req, log, frames, &k);
+	/* Only a trapped start function has frames, and it left no instance. */
+	if (kwo_put_frames(&req, frames))
+		ret = -EFAULT;
+	kfree(frames);
 	err = kwo_put_log(&req, log);
-	if (!err && copy_to_user(uarg, &req, sizeof(req)))
+	if (!err && copy_to_user(uarg, &req, usize))
 		err = -EFAULT;
 	kfree(log);
 	if (!ret && err) {
@@ -160,7 +214,9 @@ static long kwo_dev_ioctl(struct file *file, unsigned int cmd,
 	case KWO_IOC_VERSION:
 		return kwo_ioctl_version((void __user *)arg);
 	case KWO_IOC_LOAD:
-		ret = kwo_ioctl_load((struct kwo_load __user *)arg);
+	case KWO_IOC_LOAD_VER0:
+		ret = kwo_ioctl_load((struct kwo_load __user *)arg,
+				     _IOC_SIZE(cmd));
 		kwo_stat_load(ret >= 0);
 		return ret;
 	default:

@@ -555,13 +555,26 @@ static void kwo_config_fill(const struct kwo_load *req, struct kwo_config *cfg)
 }
 
 /*
+ * A trapping start function's backtrace went to frames (room for
+ * KWO_MAX_FRAMES): say how much of it there is, as KWO_IOC_INVOKE does.
+ */
+static void kwo_report_start_frames(const struct kwo_call *call,
+				    struct kwo_load *req)
+{
+	req->nframes = call->status == KWO_STATUS_TRAP ? call->nframes : 0;
+	req->out_flags = req->nframes && call->truncated ?
+			 KWO_OUT_FRAMES_TRUNC : 0;
+}
+
+/*
  * Instantiate obj (taking ownership of it) and run its start function.
  * Returns 0 with *out set, KWO_TRAPPED with req->status/trap/exit_code
- * set, or a negative errno with a message in log.
+ * (and with frames, the backtrace: req->nframes) set, or a negative errno
+ * with a message in log.
  */
 int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 		     const u8 *header, char *log, size_t log_len,
-		     struct kwo_kinst **out)
+		     struct kwo_bt_frame *frames, struct kwo_kinst **out)
 {
 	struct kwo_config cfg;
 	void **files;
@@ -591,6 +604,10 @@ int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 	kwo_call_init(&call);
 	call.timeout_ns = kwo_timeout_ns(req->timeout_ns);
 	call.fuel = kwo_fuel(req->fuel);
+	if (frames) {
+		call.frames = frames;
+		call.frames_cap = min_t(u32, req->frames_cap, KWO_MAX_FRAMES);
+	}
 	ret = kwo_instance_new(obj, &cfg, &call, &k->inst, log, log_len);
 	kwo_stdio_detach(k->stdio);
 	kfree(files);
@@ -599,6 +616,7 @@ int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 	req->status = call.status;
 	req->exit_code = call.exit_code;
 	kwo_report_trap(&call, &req->trap);
+	kwo_report_start_frames(&call, req);
 	kwo_stat_ended(&call);
 	if (ret)
 		goto fail;

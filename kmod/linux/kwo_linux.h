@@ -63,10 +63,11 @@ int kwo_sig_check(const u8 *bytes, u32 len, u32 *object_len,
 struct kwo_object;
 struct kwo_kinst;
 struct kwo_load;
+struct kwo_bt_frame;
 void kwo_kinst_set_sig(struct kwo_kinst *k, const struct kwo_sig *sig);
 int kwo_kinst_create(struct kwo_object *obj, struct kwo_load *req,
 		     const u8 *header, char *log, size_t log_len,
-		     struct kwo_kinst **out);
+		     struct kwo_bt_frame *frames, struct kwo_kinst **out);
 int kwo_kinst_install(struct kwo_kinst *k);
 void *kwo_copy_from_user(u64 uptr, size_t len);
 void kwo_kinst_destroy(struct kwo_kinst *k);

@@ -133,13 +133,14 @@ impl Device {
             Stdio::Inherit => (true, &[][..]),
             Stdio::Capture(input) => (false, &input[..]),
         };
-        if stream && self.version()?.features & KWO_FEAT_STDIO == 0 {
+        let features = self.version()?.features;
+        if stream && features & KWO_FEAT_STDIO == 0 {
             return Err(RunError::Load(
                 "this kwo.ko cannot stream stdio (no KWO_FEAT_STDIO): load the matching module"
                     .into(),
             ));
         }
-        if !files.is_empty() && self.version()?.features & KWO_FEAT_FILES == 0 {
+        if !files.is_empty() && features & KWO_FEAT_FILES == 0 {
             return Err(RunError::Load(
                 "this kwo.ko cannot take files (no KWO_FEAT_FILES): load the matching module"
                     .into(),
@@ -153,6 +154,14 @@ impl Device {
             flags |= KWO_LOAD_FILES;
         }
         let mut log = [0u8; LOG_SIZE];
+        // A module without start-function backtraces knows only the first
+        // KWO_LOAD_SIZE_VER0 bytes of the request (the whole struct's
+        // request number is ENOTTY there): it gets those, frames unset.
+        let (request, mut start_frames) = if features & KWO_FEAT_LOAD_BACKTRACE != 0 {
+            (KWO_IOC_LOAD, vec![kwo_frame::default(); KWO_MAX_FRAMES])
+        } else {
+            (KWO_IOC_LOAD_VER0, Vec::new())
+        };
         let mut req = kwo_load {
             object: addr(kwo.as_ptr()),
             object_len: u32::try_from(kwo.len())
@@ -172,13 +181,15 @@ impl Device {
             stdio: if stream { STREAMED } else { [0; 3] },
             files: if files.is_empty() { 0 } else { addr(files.as_ptr()) },
             nfiles: files.len() as u32,
+            frames: if start_frames.is_empty() { 0 } else { addr(start_frames.as_mut_ptr()) },
+            frames_cap: start_frames.len() as u32,
             ..Default::default()
         };
-        let fd = match ioctl(self.file.as_raw_fd(), KWO_IOC_LOAD, &mut req) {
+        let fd = match ioctl(self.file.as_raw_fd(), request, &mut req) {
             // SAFETY: on success KWO_IOC_LOAD returns a new descriptor that
             // nothing else owns.
             Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
-            Err(e) => return Err(load_error(&e, &req, &log, kwo)),
+            Err(e) => return Err(load_error(&e, &req, &log, kwo, &start_frames)),
         };
         let object = kwo_format::signature::strip(kwo).and_then(Object::parse).map_err(|e| {
             RunError::Load(format!(
@@ -187,7 +198,7 @@ impl Device {
         })?;
         let capture = if stream { 0 } else { CAPTURE_LIMIT };
         // An older module refuses a frames array (reserved words there).
-        let frames = if self.version()?.features & KWO_FEAT_BACKTRACE != 0 { KWO_MAX_FRAMES } else { 0 };
+        let frames = if features & KWO_FEAT_BACKTRACE != 0 { KWO_MAX_FRAMES } else { 0 };
         let mut inst = KernelInstance {
             fd,
             object,
@@ -228,13 +239,22 @@ fn nul_block(strs: &[String], what: &str) -> Result<Vec<u8>, RunError> {
 }
 
 /// The error for a refused KWO_IOC_LOAD: the kernel's message, or how the
-/// start function of object `kwo` ended.
-fn load_error(e: &io::Error, req: &kwo_load, log: &[u8], kwo: &[u8]) -> RunError {
+/// start function of object `kwo` ended (with its backtrace from `frames`,
+/// where the request had them written).
+fn load_error(
+    e: &io::Error,
+    req: &kwo_load,
+    log: &[u8],
+    kwo: &[u8],
+    frames: &[kwo_frame],
+) -> RunError {
     if e.raw_os_error() == Some(libc::ECANCELED) {
         let object = kwo_format::signature::strip(kwo).and_then(Object::parse).ok();
+        let n = (req.nframes as usize).min(frames.len());
+        let truncated = req.out_flags & KWO_OUT_FRAMES_TRUNC != 0;
         return match req.status {
             KWO_STATUS_EXIT => RunError::Exit(req.exit_code),
-            _ => RunError::Trap(trap_info(&req.trap, object.as_ref(), &[], false)),
+            _ => RunError::Trap(trap_info(&req.trap, object.as_ref(), &frames[..n], truncated)),
         };
     }
     let msg_len = log.iter().position(|&b| b == 0).unwrap_or(log.len());
@@ -275,8 +295,9 @@ fn backtrace(
     Backtrace { frames, truncated }
 }
 
-/// A kernel trap report with the backtrace kwo.ko wrote (`frames`, empty
-/// for a start function), named from the object when it is known.
+/// A kernel trap report with the backtrace kwo.ko wrote (`frames`; empty
+/// from a module without the feature), named from the object when it is
+/// known.
 fn trap_info(
     t: &kwo_trap_report,
     object: Option<&Object>,
@@ -877,6 +898,44 @@ mod tests {
             trap_info(&unknown, None, &[], false).to_string(),
             "out of bounds memory access"
         );
+    }
+
+    #[test]
+    fn a_trapped_start_function_reports_the_kernels_frames() {
+        let wasm = wat::parse_str(
+            r#"(module (func $leaf unreachable) (func $init (call $leaf) (nop)) (start $init))"#,
+        )
+        .unwrap();
+        let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel()).unwrap();
+        let kwo = kwo_compiler::compile(&module, &kwo_compiler::Options::default()).unwrap();
+        let frames = [
+            kwo_frame { func: 0, wasm_off: 0x20 },
+            kwo_frame { func: 1, wasm_off: 0x24 },
+            kwo_frame { func: 7, wasm_off: 7 }, // past nframes: not read
+        ];
+        let req = kwo_load {
+            status: KWO_STATUS_TRAP,
+            trap: kwo_trap_report { code: 1, func: 0, wasm_off: 0x20, reserved: 0 },
+            nframes: 2,
+            out_flags: KWO_OUT_FRAMES_TRUNC,
+            ..Default::default()
+        };
+        let canceled = io::Error::from_raw_os_error(libc::ECANCELED);
+        let RunError::Trap(info) = load_error(&canceled, &req, &[0], &kwo, &frames) else {
+            panic!("not a trap");
+        };
+        let bt = info.backtrace.to_string();
+        assert!(bt.contains("  0: func 0 leaf at wasm offset 0x20\n"), "{bt}");
+        assert!(bt.contains("  1: func 1 init at wasm offset 0x24\n"), "{bt}");
+        assert!(!bt.contains("  2:"), "{bt}");
+        assert!(bt.contains("deeper frames not shown"), "{bt}");
+        // A module without the feature wrote no frames: the top one only.
+        let old = kwo_load { nframes: 0, out_flags: 0, ..req };
+        let RunError::Trap(info) = load_error(&canceled, &old, &[0], &kwo, &[]) else {
+            panic!("not a trap");
+        };
+        assert_eq!(info.to_string(), "unreachable in func 0 leaf at wasm offset 0x20");
+        assert!(info.backtrace.frames.is_empty());
     }
 
     #[test]

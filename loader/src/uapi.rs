@@ -16,6 +16,7 @@ pub const KWO_FEAT_STDIO: u32 = 1 << 2;
 pub const KWO_FEAT_FILES: u32 = 1 << 3;
 pub const KWO_FEAT_NAME: u32 = 1 << 4;
 pub const KWO_FEAT_BACKTRACE: u32 = 1 << 5;
+pub const KWO_FEAT_LOAD_BACKTRACE: u32 = 1 << 6;
 
 pub const KWO_LOAD_PRINTK: u32 = 1 << 0;
 pub const KWO_LOAD_STDIO: u32 = 1 << 1;
@@ -56,6 +57,10 @@ pub struct kwo_trap_report {
     pub reserved: u32,
 }
 
+/// Bytes of `struct kwo_load` before the frames fields: the request of a
+/// module without [`KWO_FEAT_LOAD_BACKTRACE`] ([`KWO_IOC_LOAD_VER0`]).
+pub const KWO_LOAD_SIZE_VER0: usize = 144;
+
 /// `struct kwo_load`
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
@@ -83,6 +88,11 @@ pub struct kwo_load {
     pub files: u64,
     pub nfiles: u32,
     pub reserved: u32,
+    pub frames: u64,
+    pub frames_cap: u32,
+    pub nframes: u32,
+    pub out_flags: u32,
+    pub reserved2: [u32; 3],
 }
 
 /// `struct kwo_frame`
@@ -175,6 +185,9 @@ pub const KWO_IOC_VERSION: u32 = ioc(
     std::mem::size_of::<kwo_version>(),
 );
 pub const KWO_IOC_LOAD: u32 = ioc(IOC_READ | IOC_WRITE, 0x01, std::mem::size_of::<kwo_load>());
+pub const KWO_IOC_LOAD_VER0: u32 = ioc(IOC_READ | IOC_WRITE, 0x01, KWO_LOAD_SIZE_VER0);
+// The frames fields start where the older request ends.
+const _: () = assert!(std::mem::offset_of!(kwo_load, frames) == KWO_LOAD_SIZE_VER0);
 pub const KWO_IOC_INVOKE: u32 = ioc(
     IOC_READ | IOC_WRITE,
     0x02,
@@ -222,6 +235,8 @@ mod tests {
         off!(kwo_load, object, object_len, flags, log_buf, log_size, log_len, args, env, args_len);
         off!(kwo_load, env_len, stdin_buf, stdin_len, max_pages, timeout_ns, fuel, status);
         off!(kwo_load, exit_code, trap, stdio, write_errno, files, nfiles, reserved);
+        off!(kwo_load, frames, frames_cap, nframes, out_flags, reserved2);
+        num!(KWO_FEAT_LOAD_BACKTRACE, KWO_LOAD_SIZE_VER0, KWO_IOC_LOAD_VER0);
         size!(kwo_invoke);
         off!(kwo_invoke, name, name_len, flags, nvals, status, types, vals, stdout_buf);
         off!(

@@ -5,10 +5,12 @@
  * drive every ioctl with random input for a fixed time: requests with
  * random sizes, directions and numbers, random flags, reserved fields,
  * lengths and pointers (NULL, unmapped, kernel addresses, read-only
- * pages), objects mutated as the object target mutates them
- * (fuzz/object/mutate.c) loaded and invoked with small budgets, export
- * names and argument types right or wrong, instance fds duplicated and
- * closed in any order while other threads call them.
+ * pages; backtrace arrays too), loads in both request sizes (the older
+ * one must leave the bytes after it alone), objects mutated as the
+ * object target mutates them (fuzz/object/mutate.c) loaded and invoked
+ * with small budgets, export names and argument types right or wrong,
+ * instance fds duplicated and closed in any order while other threads
+ * call them.
  *
  * It checks that every ioctl returns a result or one of the documented
  * errnos, and that the outputs are in range; the harness (guest/init) then
@@ -246,6 +248,62 @@ static void random_files(__u64 *s, struct kwo_load *req, __s32 files[4])
 		req->flags |= KWO_LOAD_FILES;
 }
 
+/*
+ * A start-function backtrace array (bad ones too) for KWO_IOC_LOAD,
+ * sometimes a nonzero reserved2 word (EINVAL) or output field (ignored).
+ */
+static void random_load_frames(__u64 *s, struct kwo_load *req,
+			       struct kwo_frame frames[8])
+{
+	if (below(s, 2)) {
+		req->frames = pointer(s, frames);
+		req->frames_cap = length(s, 8);
+		if (req->frames == (uintptr_t)frames && req->frames_cap > 8)
+			req->frames_cap = 8;
+	}
+	if (!below(s, 16))
+		req->reserved2[below(s, 3)] = rnd(s);
+	if (!below(s, 16)) {
+		req->nframes = rnd(s);
+		req->out_flags = rnd(s);
+	}
+}
+
+/* What a load that ran (fd, or -ECANCELED) says about its backtrace. */
+static void check_load_frames(const struct kwo_load *req, int fd)
+{
+	if (req->nframes > KWO_MAX_FRAMES || req->nframes > req->frames_cap ||
+	    (req->nframes && (fd != -ECANCELED || req->status != KWO_STATUS_TRAP)))
+		fail("load: %u backtrace frames", req->nframes);
+	if ((req->out_flags & ~KWO_OUT_FRAMES_TRUNC) ||
+	    (req->out_flags && !req->nframes))
+		fail("load: out_flags %#x", req->out_flags);
+}
+
+/*
+ * An older kwo's request (KWO_IOC_LOAD_VER0) must leave the bytes after
+ * its KWO_LOAD_SIZE_VER0 alone, whatever they hold.
+ */
+#define TAIL_FILL	0xa7
+
+static void fill_tail(struct kwo_load *req)
+{
+	memset((char *)req + KWO_LOAD_SIZE_VER0, TAIL_FILL,
+	       sizeof(*req) - KWO_LOAD_SIZE_VER0);
+}
+
+static void check_tail(const struct kwo_load *req)
+{
+	const unsigned char *p = (const unsigned char *)req;
+	size_t i;
+
+	for (i = KWO_LOAD_SIZE_VER0; i < sizeof(*req); i++)
+		if (p[i] != TAIL_FILL) {
+			fail("load: an old request's byte %zu written", i);
+			return;
+		}
+}
+
 /* A mutated seed, or the seed itself; *runs says whether code may run. */
 static unsigned char *mutated_object(__u64 *s, int *seed, size_t *len,
 				     int *runs)
@@ -268,10 +326,11 @@ static void op_load(__u64 *s)
 {
 	char log[256], args[32] = "prog\0-x\0", env[32] = "A=B\0";
 	struct kwo_load req = { 0 };
+	struct kwo_frame frames[8];
 	__s32 files[4];
 	unsigned char *obj;
 	size_t len;
-	int runs, fd, seed;
+	int runs, fd, seed, old = !below(s, 8);
 
 	obj = mutated_object(s, &seed, &len, &runs);
 	if (!obj)
@@ -318,10 +377,18 @@ static void op_load(__u64 *s)
 		random_files(s, &req, files);
 	if (!below(s, 16))
 		req.trap.reserved = rnd(s);	/* an output field: ignored */
+	random_load_frames(s, &req, frames);
+	if (old)
+		fill_tail(&req);
 	__atomic_add_fetch(&counts.loads, 1, __ATOMIC_RELAXED);
-	fd = checked_ioctl(dev, KWO_IOC_LOAD, &req, "load");
+	fd = checked_ioctl(dev, old ? KWO_IOC_LOAD_VER0 : KWO_IOC_LOAD, &req,
+			   "load");
 	if (fd == -ECANCELED)
 		check_trap(&req.trap, req.status, "load");
+	if (old)
+		check_tail(&req);
+	else if (fd >= 0 || fd == -ECANCELED)
+		check_load_frames(&req, fd);
 	if (fd >= 0) {
 		__atomic_add_fetch(&counts.instances, 1, __ATOMIC_RELAXED);
 		/* Objects of another contract are loaded, never called. */
@@ -441,7 +508,8 @@ static void op_raw(__u64 *s)
 		break;
 	}
 	/* Never a real load or invoke with this junk: those have their ops. */
-	if ((cmd == KWO_IOC_LOAD && fd == dev) || cmd == KWO_IOC_INVOKE)
+	if (((cmd == KWO_IOC_LOAD || cmd == KWO_IOC_LOAD_VER0) && fd == dev) ||
+	    cmd == KWO_IOC_INVOKE)
 		return;
 	checked_ioctl(fd, cmd, below(s, 4) ? (void *)buf :
 		      (void *)(uintptr_t)pointer(s, buf), "raw ioctl");

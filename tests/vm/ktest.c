@@ -12,6 +12,18 @@
  *	ktest fuzz OBJ N			N corrupted copies load or fail cleanly
  *	ktest cycle OBJ EXPORT N [trap:CODE]	load, invoke, close N times
  *						(each call traps with CODE)
+ *	ktest cycle OBJ - N efault		N loads of OBJ, whose start
+ *						function traps, with an
+ *						unwritable frames array:
+ *						EFAULT each time
+ *	ktest loadbt TRAP_OBJ GOOD_OBJ		KWO_IOC_LOAD's start-function
+ *						backtrace (TRAP_OBJ:
+ *						objects/startdeep.wat), its
+ *						refusals (reserved2,
+ *						frames_cap, EFAULT, sizes)
+ *	ktest loadv0 TRAP_OBJ GOOD_OBJ EXPORT	an old binary's smaller
+ *						KWO_IOC_LOAD still works and
+ *						nothing after it is written
  *	ktest hold OBJ N			N open instances do show in
  *						VmallocUsed and SUnreclaim (the
  *						leak checks can see a leak)
@@ -92,6 +104,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -786,6 +799,328 @@ static int call_trapping(int ifd, const char *export, unsigned int code)
 	return ret;
 }
 
+/*
+ * Start-function backtraces (KWO_FEAT_LOAD_BACKTRACE) and the request of
+ * older kwo binaries. TRAP_OBJ is objects/startdeep.wat: its start
+ * function (func 3) traps in func 0, three calls deep.
+ */
+#define START_DEPTH	4	/* frames of TRAP_OBJ's trap */
+#define FRAME_FILL	0xee	/* in frames the kernel must not write */
+
+struct obj_bytes {
+	unsigned char *bytes;
+	size_t len;
+};
+
+/* A page that neither this process nor the kernel may read or write. */
+static void *no_access_page(void)
+{
+	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		fail("mmap: %s", strerror(errno));
+		exit(1);
+	}
+	return p;
+}
+
+/* KWO_IOC_LOAD of obj with *req's other fields: the fd or -errno. */
+static int load_req(int dev, const struct obj_bytes *obj, struct kwo_load *req)
+{
+	int fd;
+
+	req->object = (uintptr_t)obj->bytes;
+	req->object_len = obj->len;
+	fd = ioctl(dev, KWO_IOC_LOAD, req);
+	return fd < 0 ? -errno : fd;
+}
+
+static void expect_errno(int got, int want, const char *what)
+{
+	if (got >= 0)
+		close(got);
+	if (got != -want)
+		fail("%s: %s, want %s", what, got >= 0 ? "loaded" : strerror(-got),
+		     strerror(want));
+	else
+		ok(what);
+}
+
+static int frames_untouched(const struct kwo_frame *f, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)f;
+	size_t i;
+
+	for (i = 0; i < n * sizeof(*f); i++)
+		if (p[i] != FRAME_FILL)
+			return 0;
+	return 1;
+}
+
+/* The whole backtrace of TRAP_OBJ's start function, then a capped one. */
+static void loadbt_frames(int dev, const struct obj_bytes *trap)
+{
+	struct kwo_frame frames[KWO_MAX_FRAMES + 1];
+	struct kwo_load req = { 0 };
+	int ret, i;
+
+	memset(frames, FRAME_FILL, sizeof(frames));
+	req.frames = (uintptr_t)frames;
+	req.frames_cap = KWO_MAX_FRAMES;
+	ret = load_req(dev, trap, &req);
+	if (ret != -ECANCELED || req.status != KWO_STATUS_TRAP || req.trap.code != 1 ||
+	    req.nframes != START_DEPTH || req.out_flags ||
+	    frames[0].func != req.trap.func || frames[0].wasm_off != req.trap.wasm_off ||
+	    !frames_untouched(frames + START_DEPTH, KWO_MAX_FRAMES + 1 - START_DEPTH)) {
+		fail("trapping start: %s, status %u, code %u, %u frames, out_flags %#x",
+		     strerror(-ret), req.status, req.trap.code, req.nframes, req.out_flags);
+		return;
+	}
+	for (i = 0; i < START_DEPTH; i++)
+		if (frames[i].func != (__u32)i || frames[i].wasm_off == 0xffffffffu ||
+		    (i && frames[i].wasm_off <= frames[i - 1].wasm_off))
+			fail("frame %d: func %u at %#x", i, frames[i].func, frames[i].wasm_off);
+	if (!failures)
+		ok("a trapping start function reports all its frames");
+	memset(&req, 0, sizeof(req));
+	memset(frames, FRAME_FILL, sizeof(frames));
+	req.frames = (uintptr_t)frames;
+	req.frames_cap = 2;
+	ret = load_req(dev, trap, &req);
+	if (ret != -ECANCELED || req.nframes != 2 ||
+	    req.out_flags != KWO_OUT_FRAMES_TRUNC || frames[1].func != 1 ||
+	    !frames_untouched(frames + 2, KWO_MAX_FRAMES - 1))
+		fail("frames_cap 2: %s, %u frames, out_flags %#x", strerror(-ret),
+		     req.nframes, req.out_flags);
+	else
+		ok("frames_cap caps the backtrace and says it was cut");
+	/* Output fields are not read: a wild nframes on input copies nothing. */
+	memset(&req, 0, sizeof(req));
+	req.nframes = 1000;
+	req.out_flags = ~0u;
+	ret = load_req(dev, trap, &req);
+	if (ret != -ECANCELED || req.nframes || req.out_flags)
+		fail("no frames array: %s, %u frames, out_flags %#x", strerror(-ret),
+		     req.nframes, req.out_flags);
+	else
+		ok("no frames array: nframes 0, out fields ignored on input");
+}
+
+/* A load request of usize bytes (another size than the two versions). */
+static int load_sized(int dev, const struct obj_bytes *obj, unsigned int usize)
+{
+	__u64 buf[(sizeof(struct kwo_load) + 64) / 8] = { 0 };
+	struct kwo_load *req = (struct kwo_load *)buf;
+	int fd;
+
+	req->object = (uintptr_t)obj->bytes;
+	req->object_len = obj->len;
+	fd = ioctl(dev, _IOC(_IOC_READ | _IOC_WRITE, KWO_IOC_MAGIC, 0x01, usize), buf);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Requests the kernel must refuse, each with one thing wrong. */
+static void loadbt_refusals(int dev, const struct obj_bytes *trap,
+			    const struct obj_bytes *good)
+{
+	struct kwo_load req = { 0 };
+	void *no_access = no_access_page();
+	int fd;
+	size_t i;
+
+	for (i = 0; i < sizeof(req.reserved2) / sizeof(req.reserved2[0]); i++) {
+		memset(&req, 0, sizeof(req));
+		req.reserved2[i] = 1;
+		expect_errno(load_req(dev, good, &req), EINVAL, "nonzero reserved2 word");
+	}
+	memset(&req, 0, sizeof(req));
+	req.frames_cap = 4;
+	expect_errno(load_req(dev, good, &req), EINVAL, "frames_cap without frames");
+	/* A frames array the kernel cannot write: EFAULT, no instance left. */
+	req.frames = (uintptr_t)no_access;
+	req.frames_cap = KWO_MAX_FRAMES;
+	expect_errno(load_req(dev, trap, &req), EFAULT, "inaccessible frames array");
+	req.frames = 0xffff888000000000ull;
+	expect_errno(load_req(dev, trap, &req), EFAULT, "kernel address as frames array");
+	/* Never written when the start function does not trap. */
+	req.frames = (uintptr_t)no_access;
+	fd = load_req(dev, good, &req);
+	if (fd < 0 || req.nframes)
+		fail("bad frames array, no trap: %s, %u frames", strerror(-fd), req.nframes);
+	else
+		ok("bad frames array unused without a trap");
+	if (fd >= 0)
+		close(fd);
+	/* Sizes other than the two versions are unknown requests. */
+	expect_errno(load_sized(dev, good, KWO_LOAD_SIZE_VER0 - 8), ENOTTY,
+		     "a load request shorter than the first version");
+	expect_errno(load_sized(dev, good, KWO_LOAD_SIZE_VER0 + 8), ENOTTY,
+		     "a load request between the versions");
+	expect_errno(load_sized(dev, good, sizeof(struct kwo_load) + 8), ENOTTY,
+		     "a load request longer than this module knows");
+	munmap(no_access, 4096);
+}
+
+/* ktest loadbt TRAP_OBJ GOOD_OBJ */
+static int cmd_loadbt(int argc, char **argv)
+{
+	struct kwo_version ver = { .api_version = KWO_API_VERSION };
+	struct obj_bytes trap, good;
+	int dev = open_dev();
+
+	if (argc < 2)
+		return 2;
+	if (ioctl(dev, KWO_IOC_VERSION, &ver) || !(ver.features & KWO_FEAT_LOAD_BACKTRACE))
+		fail("KWO_FEAT_LOAD_BACKTRACE not announced (features %#x)", ver.features);
+	trap.bytes = read_file(argv[0], &trap.len);
+	good.bytes = read_file(argv[1], &good.len);
+	loadbt_frames(dev, &trap);
+	loadbt_refusals(dev, &trap, &good);
+	free(trap.bytes);
+	free(good.bytes);
+	close(dev);
+	return !!failures;
+}
+
+/*
+ * struct kwo_load as kwo binaries built before KWO_FEAT_LOAD_BACKTRACE
+ * have it, and their request number, computed from its size as their
+ * <linux/kwo.h> did.
+ */
+struct kwo_load_old {
+	__u64 object;
+	__u32 object_len;
+	__u32 flags;
+	__u64 log_buf;
+	__u32 log_size;
+	__u32 log_len;
+	__u64 args;
+	__u64 env;
+	__u32 args_len;
+	__u32 env_len;
+	__u64 stdin_buf;
+	__u32 stdin_len;
+	__u32 max_pages;
+	__u64 timeout_ns;
+	__u64 fuel;
+	__u32 status;
+	__s32 exit_code;
+	struct kwo_trap_report trap;
+	__s32 stdio[3];
+	__u32 write_errno;
+	__u64 files;
+	__u32 nfiles;
+	__u32 reserved;
+};
+
+#define KWO_IOC_LOAD_OLD	_IOWR(KWO_IOC_MAGIC, 0x01, struct kwo_load_old)
+
+_Static_assert(sizeof(struct kwo_load_old) == KWO_LOAD_SIZE_VER0,
+	       "the old request is KWO_LOAD_SIZE_VER0 bytes");
+_Static_assert(KWO_IOC_LOAD_OLD == KWO_IOC_LOAD_VER0,
+	       "KWO_IOC_LOAD_VER0 is the old binaries' request number");
+
+/* An old request with bytes after it that the kernel must leave alone. */
+struct old_request {
+	struct kwo_load_old req;
+	unsigned char after[sizeof(struct kwo_load)];
+};
+
+static int load_old(int dev, const struct obj_bytes *obj, struct old_request *r,
+		    __u32 reserved)
+{
+	int fd;
+
+	memset(&r->req, 0, sizeof(r->req));
+	memset(r->after, FRAME_FILL, sizeof(r->after));
+	r->req.object = (uintptr_t)obj->bytes;
+	r->req.object_len = obj->len;
+	r->req.reserved = reserved;
+	fd = ioctl(dev, KWO_IOC_LOAD_OLD, &r->req);
+	return fd < 0 ? -errno : fd;
+}
+
+static int after_untouched(const struct old_request *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(r->after); i++)
+		if (r->after[i] != FRAME_FILL)
+			return 0;
+	return 1;
+}
+
+/* ktest loadv0 TRAP_OBJ GOOD_OBJ EXPORT: an old binary's loads still work. */
+static int cmd_loadv0(int argc, char **argv)
+{
+	struct obj_bytes trap, good;
+	struct old_request r;
+	int dev = open_dev(), fd, ret;
+
+	if (argc < 3)
+		return 2;
+	trap.bytes = read_file(argv[0], &trap.len);
+	good.bytes = read_file(argv[1], &good.len);
+	fd = load_old(dev, &good, &r, 0);
+	ret = fd < 0 ? 0 : call_noargs(fd, argv[2]);
+	if (fd < 0)
+		fail("old request: %s", strerror(-fd));
+	else if (ret)
+		fail("old request: call %s: %s", argv[2], strerror(-ret));
+	else if (!after_untouched(&r))
+		fail("old request: the bytes after it were written");
+	else
+		ok("an old binary's request loads, and the instance answers");
+	if (fd >= 0)
+		close(fd);
+	fd = load_old(dev, &trap, &r, 0);
+	if (fd != -ECANCELED || r.req.status != KWO_STATUS_TRAP || r.req.trap.code != 1 ||
+	    r.req.trap.func != 0 || !after_untouched(&r))
+		fail("old request, trapping start: %s, status %u, code %u, func %u%s",
+		     strerror(-fd), r.req.status, r.req.trap.code, r.req.trap.func,
+		     after_untouched(&r) ? "" : ", bytes after it written");
+	else
+		ok("an old binary gets the start function's trap report, nothing more");
+	expect_errno(load_old(dev, &good, &r, 1), EINVAL,
+		     "an old binary's nonzero reserved word");
+	free(trap.bytes);
+	free(good.bytes);
+	close(dev);
+	return !!failures;
+}
+
+/*
+ * ktest cycle OBJ - N efault: OBJ's start function traps, and each load
+ * asks for its backtrace at an address the kernel cannot write: EFAULT
+ * every time, and (suite.sh's leak check) nothing left behind.
+ */
+static int cycle_efault(const char *path, int n)
+{
+	struct obj_bytes obj;
+	struct kwo_load req;
+	void *no_access = no_access_page();
+	int dev = open_dev(), i, fd;
+
+	obj.bytes = read_file(path, &obj.len);
+	for (i = 0; i < n && !failures; i++) {
+		memset(&req, 0, sizeof(req));
+		req.frames = (uintptr_t)no_access;
+		req.frames_cap = KWO_MAX_FRAMES;
+		fd = load_req(dev, &obj, &req);
+		if (fd >= 0)
+			close(fd);
+		if (fd != -EFAULT)
+			fail("cycle %d: %s, want EFAULT", i,
+			     fd >= 0 ? "loaded" : strerror(-fd));
+	}
+	free(obj.bytes);
+	munmap(no_access, 4096);
+	close(dev);
+	if (!failures)
+		ok("load (trapping start, unwritable frames: EFAULT) cycles");
+	return !!failures;
+}
+
 static int cmd_cycle(int argc, char **argv)
 {
 	int dev = open_dev(), i, n, ifd, ret, trap = -1;
@@ -793,6 +1128,8 @@ static int cmd_cycle(int argc, char **argv)
 	if (argc < 3)
 		return 2;
 	n = atoi(argv[2]);
+	if (argc > 3 && !strcmp(argv[3], "efault"))
+		return cycle_efault(argv[0], n);
 	if (argc > 3 && !strncmp(argv[3], "trap:", 5))
 		trap = atoi(argv[3] + 5);
 	for (i = 0; i < n; i++) {
@@ -2247,7 +2584,11 @@ int main(int argc, char **argv)
 		return cmd_sigint(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "obs"))
 		return cmd_obs(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "loadbt"))
+		return cmd_loadbt(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "loadv0"))
+		return cmd_loadv0(argc - 2, argv + 2);
 usage:
-	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio|sig|sigfuzz|keyadd|keyunlink|files|sigint|memfill|obs ...\n");
+	fprintf(stderr, "usage: ktest basic|call|fuzz|cycle|hold|concurrent|threads|kill|handoff|unchecked|bench|fpenv|fpregs|timeoutcap|freeze|memlimit|lockdown|stdio|sig|sigfuzz|keyadd|keyunlink|files|sigint|memfill|obs|loadbt|loadv0 ...\n");
 	return 2;
 }

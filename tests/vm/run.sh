@@ -257,6 +257,24 @@ build_spec() {
 	"$STRIP" -o "$OUT/spec-test" "$exe"
 }
 
+# start_section IN OUT: OUT is the command module IN with a wasm start
+# section calling the function its "_start" export names, so that main runs
+# while the module is instantiated (inside KWO_IOC_LOAD): wasm-ld cannot
+# emit one. The section goes right after the export section, where the
+# binary format orders it; the DWARF stays valid (its addresses are
+# relative to the code section). One-byte function index only.
+start_section() {
+	local idx end
+	idx=$(wasm-objdump -x -j Export "$1" | sed -n 's/.*func\[\([0-9]*\)\].* -> "_start"$/\1/p')
+	end=$(wasm-objdump -h "$1" | sed -n 's/^ *Export start=.* end=0x\([0-9a-f]*\) .*/\1/p')
+	[ -n "$idx" ] && [ -n "$end" ] && [ "$idx" -lt 128 ] || return 1
+	{
+		head -c $((0x$end)) "$1"
+		printf "\\010\\001\\$(printf %03o "$idx")"	# id 8, size 1, index
+		tail -c +$((0x$end + 1)) "$1"
+	} > "$2"
+}
+
 # Every tests/vm/objects/*.wat: wat2wasm, then `kwo compile` with the
 # static musl kwo (it runs on the host as well). The guest gets both the
 # .wasm (for kwo exec) and the .kwo.
@@ -307,7 +325,14 @@ build_objects() {
 		die "rustc trap.rs failed (run scripts/setup)"
 	(cd "$ROOT" && clang --target=wasm32-wasi -O2 -g -o "$OUT/objects/backtrace-c.wasm" tests/programs/backtrace.c) ||
 		die "clang backtrace.c failed (run scripts/setup)"
-	for n in hello-c hello-rs sleep-rs poll-c stdio-c trap-c trap-rs backtrace-c; do
+	# main traps three calls deep in the start function (cli.sh: the
+	# kernel's start-function backtrace).
+	(cd "$ROOT" && clang --target=wasm32-wasi -O2 -g -o "$OUT/objects/start-trap-cmd.wasm" \
+		tests/programs/start_trap.c) || die "clang start_trap.c failed (run scripts/setup)"
+	start_section "$OUT/objects/start-trap-cmd.wasm" "$OUT/objects/start-trap-c.wasm" ||
+		die "start_trap.c: no _start export to make the start function"
+	rm "$OUT/objects/start-trap-cmd.wasm"
+	for n in hello-c hello-rs sleep-rs poll-c stdio-c trap-c trap-rs backtrace-c start-trap-c; do
 		"$KWO" compile --target $TARGET "$OUT/objects/$n.wasm" -o "$OUT/objects/$n.kwo" ||
 			die "kwo compile $n failed"
 		"$KWO" check "$OUT/objects/$n.kwo" >/dev/null || die "kwo check $n failed"

@@ -175,3 +175,34 @@ bt_expect 4 '^  [0-3]: func [0-9]* countdown at wasm offset 0x[0-9a-f]* (tests/p
 	'^  4: func [0-9]* main at wasm offset 0x[0-9a-f]* (tests/programs/backtrace.c:40:10)' chain 3
 bt_expect 32 '^  [0-9]*: func [0-9]* bottomless at wasm offset 0x' \
 	'deeper frames not shown (at most 32 are reported)' deep
+
+# A start function that traps (KWO_FEAT_LOAD_BACKTRACE): run.sh made the
+# _start of tests/programs/start_trap.c (built with -g) the module's start
+# function, so main runs inside KWO_IOC_LOAD and traps in check() under
+# step() and walk(). Every command that loads reports the whole stack, each
+# frame with its source line, as a trapping invoke does; the outermost
+# frame is wasi-libc's _start.
+start_bt="tests/programs/start_trap.c"
+start_frames="0 check $start_bt:16:3
+1 step $start_bt:22:2
+2 walk $start_bt:28:2
+3 main $start_bt:36:2"
+start_bt_expect() {
+	"$@" >/dev/null 2>/tmp/st.err
+	rc=$?
+	got=$(sed -n 's/^  \([0-3]\): func [0-9]* \([a-z]*\) at wasm offset 0x[0-9a-f]* (\(.*\))$/\1 \2 \3/p' /tmp/st.err)
+	last=$(grep '^  [0-9]*: func ' /tmp/st.err | tail -1)
+	if [ "$rc" = 134 ] && [ "$got" = "$start_frames" ] &&
+	   grep -q "^trap: unreachable in func [0-9]* check at wasm offset 0x[0-9a-f]* ($start_bt:16:3)$" /tmp/st.err &&
+	   case $last in *": func "*" _start"*) true ;; *) false ;; esac; then
+		echo "KWO-CLI ok: start-function backtrace: $*"
+	else
+		echo "KWO-STEP-FAILED: start-function backtrace: $*: rc $rc, frames '$got'," \
+		     "stderr: $(cat /tmp/st.err)"
+		fail=1
+	fi
+}
+start_bt_expect kwo run --kernel /objects/start-trap-c.kwo
+start_bt_expect kwo exec /objects/start-trap-c.wasm
+start_bt_expect kwo load /objects/start-trap-c.kwo
+start_bt_expect kwo invoke /objects/start-trap-c.kwo _start

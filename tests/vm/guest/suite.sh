@@ -121,6 +121,12 @@ step ktest memfill /objects/mem.kwo grow 4095 1 1
 step ktest memfill /objects/memgrow.kwo grow_many 4095 4096 0
 step ktest stdio /objects/hello.kwo
 step ktest files /objects/nop.kwo
+# A trapping start function's backtrace from KWO_IOC_LOAD, its refusals,
+# and an older kwo's smaller request; loads whose backtrace cannot be
+# written (EFAULT) leave nothing behind.
+step ktest loadbt /objects/startdeep.kwo /objects/nop.kwo
+step ktest loadv0 /objects/startdeep.kwo /objects/nop.kwo nop
+leak_check /objects/startdeep.kwo - efault
 . /cli.sh
 . /obs.sh
 . /stdio.sh

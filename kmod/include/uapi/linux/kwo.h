@@ -55,6 +55,7 @@ struct kwo_version {
 #define KWO_FEAT_FILES		(1u << 3)	/* KWO_LOAD_FILES */
 #define KWO_FEAT_NAME		(1u << 4)	/* KWO_IOC_SET_NAME */
 #define KWO_FEAT_BACKTRACE	(1u << 5)	/* kwo_invoke.frames: trap backtraces */
+#define KWO_FEAT_LOAD_BACKTRACE	(1u << 6)	/* kwo_load.frames, see below */
 
 /* KWO_IOC_LOAD: flags */
 #define KWO_LOAD_PRINTK		(1u << 0)	/* mirror stdout/stderr to the kernel log */
@@ -125,7 +126,32 @@ struct kwo_trap_report {
  * message, it is written to log_buf (NUL-terminated, truncated to
  * log_size) and log_len is set to its length. Without KWO_LOAD_STDIO, output
  * the start function writes is returned by the first KWO_IOC_INVOKE.
+ *
+ * Versions. The struct grows at its end only, and its size is part of the
+ * ioctl number (_IOC_SIZE): KWO_IOC_LOAD_VER0 is the request of programs
+ * built before the frames fields existed (KWO_LOAD_SIZE_VER0 bytes, up to
+ * and including the first reserved word); KWO_IOC_LOAD is this struct.
+ * The module takes both: it reads as many bytes as the number says and
+ * treats the fields after them as zero, and writes back only that many
+ * (an older caller's memory after its struct is never touched). Any other
+ * size is ENOTTY, so a request from a newer kwo whose fields this module
+ * does not know fails loudly rather than having them ignored; such a
+ * caller checks KWO_FEAT_LOAD_BACKTRACE (KWO_IOC_VERSION) and falls back
+ * to KWO_IOC_LOAD_VER0 with the first KWO_LOAD_SIZE_VER0 bytes.
+ *
+ * Start-function backtraces (KWO_FEAT_LOAD_BACKTRACE). frames, frames_cap,
+ * nframes and out_flags mean what they mean for KWO_IOC_INVOKE (below):
+ * when the start function traps (ECANCELED, status KWO_STATUS_TRAP), the
+ * wasm call stack at the trap is written to frames, innermost first, at
+ * most min(frames_cap, KWO_MAX_FRAMES) entries; nframes says how many,
+ * KWO_OUT_FRAMES_TRUNC in out_flags that the stack held more. Both are 0
+ * for any other outcome, and ignored on input. frames_cap without frames
+ * is EINVAL, as is a nonzero reserved or reserved2 word. A frames address
+ * that cannot be written is EFAULT (only noticed when there is a trap to
+ * report; no instance is left either way).
  */
+#define KWO_LOAD_SIZE_VER0	144	/* up to and including reserved */
+
 struct kwo_load {
 	__u64 object;		/* in: user address of the .kwo bytes */
 	__u32 object_len;	/* in */
@@ -149,7 +175,13 @@ struct kwo_load {
 	__u32 write_errno;	/* out: see above */
 	__u64 files;		/* in: with KWO_LOAD_FILES, user address of __s32[nfiles] */
 	__u32 nfiles;		/* in: with KWO_LOAD_FILES, see above */
-	__u32 reserved;
+	__u32 reserved;		/* in: zero */
+	/* KWO_LOAD_SIZE_VER0 ends here; KWO_FEAT_LOAD_BACKTRACE: */
+	__u64 frames;		/* in: user address of struct kwo_frame[frames_cap], or 0 */
+	__u32 frames_cap;	/* in: entries at frames */
+	__u32 nframes;		/* out: entries written (start function's trap) */
+	__u32 out_flags;	/* out: KWO_OUT_FRAMES_TRUNC */
+	__u32 reserved2[3];	/* in: zero */
 };
 
 /*
@@ -274,6 +306,8 @@ struct kwo_name {
 #define KWO_IOC_MAGIC	0xb7
 #define KWO_IOC_VERSION	_IOWR(KWO_IOC_MAGIC, 0x00, struct kwo_version)
 #define KWO_IOC_LOAD	_IOWR(KWO_IOC_MAGIC, 0x01, struct kwo_load)
+#define KWO_IOC_LOAD_VER0	_IOC(_IOC_READ | _IOC_WRITE, KWO_IOC_MAGIC, 0x01, \
+				     KWO_LOAD_SIZE_VER0)
 #define KWO_IOC_INVOKE	_IOWR(KWO_IOC_MAGIC, 0x02, struct kwo_invoke)
 #define KWO_IOC_INFO	_IOR(KWO_IOC_MAGIC, 0x03, struct kwo_info)
 #define KWO_IOC_SET_NAME	_IOW(KWO_IOC_MAGIC, 0x04, struct kwo_name)
