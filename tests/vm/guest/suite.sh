@@ -123,6 +123,8 @@ step ktest stdio /objects/hello.kwo
 step ktest files /objects/nop.kwo
 . /cli.sh
 . /obs.sh
+# Real perf samples of kwo code, named by kwo perf-map.
+. /perf.sh
 . /stdio.sh
 . /sign.sh
 
