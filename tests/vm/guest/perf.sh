@@ -10,10 +10,9 @@
 # the samples once the object is gone: unnamed, with a word on stderr,
 # and named again from the saved copy.
 #
-# The event is cpu-clock, perf's hrtimer-driven software event: no guest
-# has a PMU perf could use for this (x86_64 under TCG has none, and
-# arm64's emulated PMUv3 counts instructions, not time), and cpu-clock
-# samples kernel code the same way on every kernel and accelerator.
+# The event is cpu-clock, perf's hrtimer-driven software event: x86_64
+# under TCG has no PMU for the default cycles event, and cpu-clock samples
+# kernel code the same way on every kernel, architecture and accelerator.
 
 perf_fail() { echo "KWO-STEP-FAILED: perf: $*"; fail=1; }
 # Where the time goes (TCG is slow): "PHASE SECONDS" words, printed at the end.
