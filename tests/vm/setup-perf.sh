@@ -37,10 +37,6 @@ esac
 D=$ROOT/build/perf/arm64
 A=$D/apt
 R=$D/root
-if [ -x "$R/usr/bin/perf" ] && [ -e "$D/packages" ]; then
-	echo "setup-perf: arm64 $(cat "$D/packages" | head -1) in $R"
-	exit 0
-fi
 command -v dpkg-deb >/dev/null || die "dpkg-deb missing"
 APT=(-o Dir::State::lists="$A/lists" -o Dir::State::status="$A/status"
      -o Dir::Cache="$A/cache" -o APT::Architecture=arm64
@@ -48,24 +44,31 @@ APT=(-o Dir::State::lists="$A/lists" -o Dir::State::status="$A/status"
 mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
 [ -e "$A/status" ] || : > "$A/status"
 apt-get "${APT[@]}" update >/dev/null || die "apt-get update (arm64) failed"
-# linux-perf and the library packages it needs, transitively (Depends and
-# Pre-Depends only). Packages other than libraries (perl, python's
-# interpreter, its standard library) are not needed to record and print
-# samples: perf only links against libperl and libpython.
+# linux-perf and what it depends on, transitively (Depends and
+# Pre-Depends): more than perf needs to record and print samples (perl,
+# python), but a library package is not always called lib* (zlib1g).
+# run.sh copies only the shared libraries perf needs.
 pkgs=$(apt-cache "${APT[@]}" depends --recurse --no-recommends --no-suggests \
 	--no-conflicts --no-breaks --no-replaces --no-enhances linux-perf |
-	grep -v '^ ' | grep -v '^<' | grep -E '^(linux-perf|lib)' | sort -u)
-echo "$pkgs" | grep -qx linux-perf || die "no arm64 linux-perf in the apt sources"
-pkgs=$(echo "$pkgs" | grep -vE -- '-(stdlib|dev|doc|data|common|bin)$' || true)
-rm -rf "$D/debs" "$R"
+	grep -v '^[ <]' | sort -u)
+grep -qx linux-perf <<<"$pkgs" || die "no arm64 linux-perf in the apt sources"
+# The .deb file names (name_version_arch), linux-perf first: fetched
+# again only when one of them changed.
+# shellcheck disable=SC2086 # one word per package
+debs=$(apt-get "${APT[@]}" download --print-uris $pkgs | awk '{ print $2 }' | sort)
+[ -n "$debs" ] || die "apt-get download --print-uris found nothing"
+want=$({ grep '^linux-perf_' <<<"$debs"; grep -v '^linux-perf_' <<<"$debs"; })
+if [ -x "$R/usr/bin/perf" ] && [ "$(cat "$D/packages" 2>/dev/null)" = "$want" ]; then
+	echo "setup-perf: arm64 $(head -1 "$D/packages") in $R"
+	exit 0
+fi
+rm -rf "$D/debs" "$R" "$D/packages"
 mkdir -p "$D/debs" "$R"
 # shellcheck disable=SC2086 # one word per package
 (cd "$D/debs" && apt-get "${APT[@]}" download $pkgs >/dev/null) || die "apt-get download failed"
 for deb in "$D"/debs/*.deb; do dpkg-deb -x "$deb" "$R"; done
+rm -rf "$D/debs"
 [ -x "$R/usr/bin/perf" ] || die "linux-perf:arm64 has no usr/bin/perf"
 file -L "$R/usr/bin/perf" | grep -q 'ELF 64-bit.*aarch64' || die "$R/usr/bin/perf is not an aarch64 binary"
-# The versions fetched, linux-perf first.
-names=$(cd "$D/debs" && ls | sed 's/_\(arm64\|all\)\.deb$//')
-{ grep '^linux-perf_' <<<"$names"; grep -v '^linux-perf_' <<<"$names"; } > "$D/packages"
-rm -rf "$D/debs"
-echo "setup-perf: arm64 $(head -1 "$D/packages") and $(($(wc -l < "$D/packages") - 1)) library packages in $R"
+echo "$want" > "$D/packages"
+echo "setup-perf: arm64 $(head -1 "$D/packages") and $(($(wc -l < "$D/packages") - 1)) other packages in $R"
