@@ -26,7 +26,8 @@
 # on the host), KWO_CMDLINE (more kernel command line words, e.g.
 # trace_event=oom:*), KWO_TOOLCHAIN (a chroot with the compiler the kernel's
 # headers name, when the host lacks it; default build/toolchains/gcc-N,
-# from tests/vm/setup-kernel.sh). Run tests/vm/setup.sh first. Nothing is
+# from tests/vm/setup-kernel.sh). Run tests/vm/setup.sh and
+# tests/vm/setup-perf.sh (arm64: setup-perf.sh arm64) first. Nothing is
 # ever loaded into the host kernel.
 set -eEuo pipefail
 trap 'echo "RESULT: FAIL (harness error: line $LINENO: $BASH_COMMAND)"' ERR
