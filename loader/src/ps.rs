@@ -157,7 +157,10 @@ pub fn cmd_stats() -> Result<(), String> {
 /// `kwo perf-map [--symbols FILE]`: `perf script` output on stdin, with
 /// kernel addresses in kwo code named, to stdout. The symbols come from
 /// `symbols_file` (a copy saved while the instances lived) or from
-/// kwo.ko's debugfs now.
+/// kwo.ko's debugfs now. Lines with no address in kwo code pass
+/// unchanged; when no line at all was named, stderr says why that may be
+/// (no symbols, or none of the input's objects still loaded), so that
+/// samples of closed instances are not left unnamed without a word.
 pub fn cmd_perf_map(symbols_file: Option<&Path>) -> Result<(), String> {
     let text = match symbols_file {
         Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
@@ -169,11 +172,24 @@ pub fn cmd_perf_map(symbols_file: Option<&Path>) -> Result<(), String> {
     }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
+    let mut named = 0u64;
     for line in io::stdin().lock().lines() {
         let line = line.map_err(|e| format!("reading perf script output: {e}"))?;
-        writeln!(out, "{}", syms.rewrite_line(&line)).map_err(|e| format!("writing: {e}"))?;
+        let rewritten = syms.rewrite_line(&line);
+        named += u64::from(rewritten != line);
+        writeln!(out, "{rewritten}").map_err(|e| format!("writing: {e}"))?;
     }
-    out.flush().map_err(|e| format!("writing: {e}"))
+    out.flush().map_err(|e| format!("writing: {e}"))?;
+    if named == 0 && !syms.is_empty() {
+        let whence = if symbols_file.is_some() { "in that file" } else { "loaded now" };
+        eprintln!(
+            "kwo perf-map: no address lies in kwo code ({} ranges {whence}): lines pass unchanged \
+             (instances closed since the recording? name them with --symbols and a copy of the \
+             symbols file saved while they lived)",
+            syms.len()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! the veneers, without overlaps. In-process, every function's map range
 //! holds that function's machine code, byte for byte (relocated call
 //! fields aside). perf itself is not run here: docs/debugging.md has the
-//! manual check.
+//! manual check. `kwo perf-map --symbols` passes the lines it cannot name
+//! unchanged and says why on stderr (real kernel samples: the VM suite's
+//! tests/vm/guest/perf.sh).
 
 use kwo_format::{ExportKind, Object};
 use kwo_loader::perfmap::{escape, perf_map};
@@ -210,4 +212,60 @@ fn perf_report_names_the_hot_wasm_function() {
         .and_then(|l| l.split_whitespace().next()?.trim_end_matches('%').parse().ok())
         .unwrap_or_else(|| panic!("perf report does not name kwo:loop.wat:busy:\n{text}"));
     assert!(share > 50.0, "busy has {share}% of the samples:\n{text}");
+}
+
+/// `kwo perf-map --symbols FILE` with `input` on stdin: (stdout, stderr,
+/// success).
+fn perf_map_cli(symbols: &str, input: &str) -> (String, String, bool) {
+    use std::io::Write as _;
+    let file = common::scratch("profile", &format!("symbols-{:08x}", name_hash(symbols)));
+    std::fs::write(&file, symbols).unwrap();
+    let mut child = kwo_command(&["perf-map", "--symbols", common::path_str(&file)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running kwo perf-map");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), common::stderr(&out), out.status.success())
+}
+
+/// FNV-1a of the symbols text: a scratch file name per text, so that tests
+/// running in parallel do not share one.
+fn name_hash(s: &str) -> u32 {
+    s.bytes().fold(0x811c9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x01000193))
+}
+
+/// What `kwo perf-map` does with samples it cannot name (docs/debugging.md,
+/// "Kernel samples"): the lines pass unchanged and the exit status is 0,
+/// and stderr says why when not one line was named — no symbols at all, or
+/// none of the input's addresses in the ranges (the instances recorded
+/// were closed); when some line was named, stderr stays quiet.
+#[test]
+fn perf_map_passes_unnamed_samples_and_says_why() {
+    let symbols = "ffffffffc0a01000 ffffffffc0a01040 kwo:hot.kwo:burn\n";
+    let sample = |addr: &str| {
+        format!("             kwo   106 [001]    28.143497:    1001001 cpu-clock:  {addr} [unknown] ([unknown])\n")
+    };
+    let kernel = "             kwo   106 [001]    28.143500:    1001001 cpu-clock:  ffffffff8105c0de do_syscall_64+0x3e ([kernel.kallsyms])\n";
+
+    let input = sample("ffffffffc0a0101c") + kernel;
+    let (out, err, ok) = perf_map_cli(symbols, &input);
+    assert!(ok, "{err}");
+    assert_eq!(out, sample("ffffffffc0a0101c").replace("[unknown] (", "kwo:hot.kwo:burn+0x1c (") + kernel);
+    assert_eq!(err, "");
+
+    // The object of these samples is gone: another one's ranges only.
+    let input = sample("ffffffffc0b0101c") + kernel;
+    let (out, err, ok) = perf_map_cli(symbols, &input);
+    assert!(ok, "{err}");
+    assert_eq!(out, input);
+    assert!(err.contains("no address lies in kwo code (1 ranges in that file)"), "{err}");
+
+    // No kwo symbols at all.
+    let (out, err, ok) = perf_map_cli("", &input);
+    assert!(ok, "{err}");
+    assert_eq!(out, input);
+    assert!(err.contains("no kwo symbols"), "{err}");
 }

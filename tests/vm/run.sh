@@ -26,7 +26,8 @@
 # on the host), KWO_CMDLINE (more kernel command line words, e.g.
 # trace_event=oom:*), KWO_TOOLCHAIN (a chroot with the compiler the kernel's
 # headers name, when the host lacks it; default build/toolchains/gcc-N,
-# from tests/vm/setup-kernel.sh). Run tests/vm/setup.sh first. Nothing is
+# from tests/vm/setup-kernel.sh). Run tests/vm/setup.sh and
+# tests/vm/setup-perf.sh (arm64: setup-perf.sh arm64) first. Nothing is
 # ever loaded into the host kernel.
 set -eEuo pipefail
 trap 'echo "RESULT: FAIL (harness error: line $LINENO: $BASH_COMMAND)"' ERR
@@ -81,11 +82,12 @@ MODDIR=$KROOT/lib/modules/$KVER/kernel
 BUSYBOX=/bin/busybox
 [ "$ARCH" = x86_64 ] || BUSYBOX=$KROOT/bin/busybox
 RTARGET=x86_64-unknown-linux-musl
-for tool in "${QEMU[0]}" "$CC" make cpio gzip xz timeout file openssl "$BUSYBOX"; do
+for tool in "${QEMU[0]}" "$CC" make cpio gzip xz timeout file openssl readelf "$BUSYBOX"; do
 	command -v "$tool" >/dev/null || die "$tool missing: run tests/vm/setup.sh"
 done
 [ -r "$VMLINUZ" ] || die "$VMLINUZ missing: run tests/vm/setup.sh"
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)	# a relative VM_OUT: kbuild runs elsewhere (make -C)
 
 # Sets BOOT_KERNEL: for an xz-compressed x86 bzImage (Debian 6.1), the
 # uncompressed vmlinux booted through PVH, which skips the decompressor
@@ -371,6 +373,61 @@ sign_objects() {
 	rm -rf "$keys"
 }
 
+# perf for the guest's perf step (guest/perf.sh) in $OUT/perf/root, laid
+# out as it is in the guest: the binary, its program interpreter and every
+# shared library it needs (DT_NEEDED, followed), taken from SYSROOT: / on
+# x86_64 (the host's perf), build/perf/arm64/root on arm64 (Debian's arm64
+# linux-perf); tests/vm/setup-perf.sh installs or fetches them. Also the
+# workload, perf/hot.wat, compiled with its names.
+PERF_SYSROOT=
+[ "$ARCH" = x86_64 ] || PERF_SYSROOT=$ROOT/build/perf/arm64/root
+build_perf() {
+	local bin=$PERF_SYSROOT/usr/bin/perf dest=$OUT/perf/root triplet=$TARGET-linux-gnu
+	local interp queue lib dir found
+	[ -x "$bin" ] || die "no perf for $ARCH at $bin: run tests/vm/setup-perf.sh ${ARCH/x86_64/}"
+	rm -rf "$OUT/perf"
+	mkdir -p "$dest/usr/bin" "$dest/lib/$triplet"
+	cp "$(sysroot_file /usr/bin/perf)" "$dest/usr/bin/perf"
+	interp=$(readelf -l "$bin" | sed -n 's/.*Requesting program interpreter: \(.*\)\]$/\1/p')
+	[ -n "$interp" ] || die "$bin names no program interpreter"
+	mkdir -p "$dest$(dirname "$interp")"
+	cp "$(sysroot_file "$interp")" "$dest$interp"
+	queue=$(needed "$bin")
+	while [ -n "$queue" ]; do
+		set -- $queue
+		lib=$1
+		shift
+		queue="$*"
+		[ -e "$dest/lib/$triplet/$lib" ] && continue
+		found=
+		for dir in "/lib/$triplet" "/usr/lib/$triplet" /lib /usr/lib; do
+			[ -e "$PERF_SYSROOT$dir/$lib" ] && { found=$(sysroot_file "$dir/$lib"); break; }
+		done
+		[ -n "$found" ] || die "perf needs $lib: not in ${PERF_SYSROOT:-/} (run tests/vm/setup-perf.sh ${ARCH/x86_64/})"
+		cp "$found" "$dest/lib/$triplet/$lib"
+		queue="$queue $(needed "$found")"
+	done
+	wat2wasm --debug-names "$HERE/perf/hot.wat" -o "$OUT/perf/hot.wasm" || die "wat2wasm perf/hot.wat failed"
+	"$KWO" compile --target $TARGET "$OUT/perf/hot.wasm" -o "$OUT/perf/hot.kwo" ||
+		die "kwo compile perf/hot.wat failed"
+	echo "perf for the guest: $(du -sh "$dest" | cut -f1) ($(ls "$dest/lib/$triplet" | wc -l) libraries)"
+}
+
+# needed ELF: its DT_NEEDED names.
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'; }
+
+# sysroot_file PATH: PATH inside PERF_SYSROOT with its symlinks followed
+# there (an absolute link target is taken inside the sysroot too).
+sysroot_file() {
+	local p=$1 t n=0
+	while [ -L "$PERF_SYSROOT$p" ] && [ $n -lt 40 ]; do
+		t=$(readlink "$PERF_SYSROOT$p")
+		case $t in /*) p=$t ;; *) p=$(dirname "$p")/$t ;; esac
+		n=$((n + 1))
+	done
+	echo "$PERF_SYSROOT$p"
+}
+
 pack_initramfs() {
 	local r=$OUT/root n=0 m
 	rm -rf "$r"
@@ -400,6 +457,12 @@ pack_initramfs() {
 		fi
 	done
 	[ -n "${EXEC_DIR:-}" ] && cp -r "$EXEC_DIR"/. "$r/"
+	if [ -n "${WITH_PERF:-}" ]; then
+		cp -r "$OUT/perf/root"/. "$r/"
+		mkdir -p "$r/perf"
+		cp "$OUT/perf/hot.kwo" "$r/perf/"
+		cp "$HERE/guest/perf.sh" "$r/"
+	fi
 	if [ -n "${BENCH_DIR:-}" ]; then
 		cp -r "$BENCH_DIR" "$r/bench"
 		cp "$HERE/guest/bench.sh" "$r/"
@@ -478,7 +541,8 @@ case $MODE in
 suite)
 	build_objects
 	build_spec
-	WITH_SPEC=1 pack_initramfs
+	build_perf
+	WITH_SPEC=1 WITH_PERF=1 pack_initramfs
 	pick_accel
 	if run_vm ""; then echo "RESULT: PASS (kernel suite)"; else echo "RESULT: FAIL (kernel suite)"; exit 1; fi ;;
 exec)
@@ -534,7 +598,8 @@ steps)
 	mkdir -p "$EXEC_DIR"
 	for s in "$@"; do printf 'step %s\n' "$s"; done > "$EXEC_DIR/run.sh"
 	build_objects
-	pack_initramfs
+	build_perf
+	WITH_PERF=1 pack_initramfs
 	pick_accel
 	if run_vm kwo_exec=1; then echo "RESULT: PASS (steps)"; else echo "RESULT: FAIL (steps)"; exit 1; fi ;;
 kfuzz)

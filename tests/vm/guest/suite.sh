@@ -129,6 +129,8 @@ step ktest loadv0 /objects/startdeep.kwo /objects/nop.kwo nop
 leak_check /objects/startdeep.kwo - efault
 . /cli.sh
 . /obs.sh
+# Real perf samples of kwo code, named by kwo perf-map.
+. /perf.sh
 . /stdio.sh
 . /sign.sh
 
