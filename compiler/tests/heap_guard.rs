@@ -16,7 +16,10 @@
 //! value. Accesses that fit in the memory's minimum size whatever their
 //! index need no check at all and are counted apart. The compiler decides
 //! such things by its own analysis of the IR before optimization; this test
-//! is the independent second opinion on the final IR.
+//! is the independent second opinion on the final IR. It also checks the
+//! shape of the remaining checks: accesses of one index compare with one
+//! shared limit, and an access an earlier check covers has none (their
+//! behaviour at run time is `loader/tests/shared_bounds.rs`).
 
 mod common;
 
@@ -283,4 +286,78 @@ fn hoisted_loop_copy_has_no_check_and_stays_inside() {
         funcs[0].layout.blocks().filter(|b| funcs[0].layout.is_cold(*b)).count()
     };
     assert_eq!(cold_blocks(true), cold_blocks(false));
+}
+
+/// The right-hand sides of the bounds compares on the hot path: the
+/// `icmp sgt index, limit` a branch from a block that is not cold tests
+/// to enter a cold one (the trap, or the exact check of a shared limit).
+/// Checkpoints are off, so no other such branch exists.
+fn hot_limits(func: &ir::Function) -> Vec<ir::Value> {
+    let dfg = &func.dfg;
+    let mut limits = Vec::new();
+    for block in func.layout.blocks().filter(|b| !func.layout.is_cold(*b)) {
+        let Some(last) = func.layout.last_inst(block) else { continue };
+        let InstructionData::Brif { arg, blocks, .. } = dfg.insts[last] else { continue };
+        if !func.layout.is_cold(blocks[0].block(&dfg.value_lists)) {
+            continue;
+        }
+        let ValueDef::Result(cmp, _) = dfg.value_def(arg) else { continue };
+        if let InstructionData::IntCompare { cond: ir::condcodes::IntCC::SignedGreaterThan, args, .. } = dfg.insts[cmp] {
+            limits.push(args[1]);
+        }
+    }
+    limits
+}
+
+fn hot_limits_of(wat: &str) -> Vec<Vec<ir::Value>> {
+    let module = verify(&wat::parse_str(wat).unwrap(), &Policy::kernel()).unwrap();
+    check_module("limits", &module);
+    let checks = kwo_compiler::Checks { checkpoints: false, ..Default::default() };
+    let funcs = optimized_ir(&module, &Options { checks, ..Options::default() }).unwrap();
+    funcs.iter().map(hot_limits).collect()
+}
+
+/// Fields of one pointer compare with one limit, `bound - 64` for the
+/// largest end (the smaller ends repeat their exact check in a cold block);
+/// an access reaching past the shared window (`offset=200`) has its own.
+#[test]
+fn accesses_of_one_index_share_one_limit() {
+    let limits = hot_limits_of(
+        r#"(module (memory 1)
+             (func (export "fields") (param $p i32) (result i64)
+               (i32.store offset=0 (local.get $p) (i32.const 1))
+               (i32.store offset=4 (local.get $p) (i32.const 2))
+               (i32.store16 offset=8 (local.get $p) (i32.const 3))
+               (i64.store offset=16 (local.get $p) (i64.const 4))
+               (i64.load offset=56 (local.get $p)))
+             (func (export "far") (param $p i32) (result i32)
+               (i32.store (local.get $p) (i32.const 1))
+               (i32.load offset=200 (local.get $p))))"#,
+    );
+    assert_eq!(limits[0].len(), 5, "every field is checked on the hot path");
+    assert!(limits[0].iter().all(|l| *l == limits[0][0]), "one shared limit: {:?}", limits[0]);
+    assert_eq!(limits[1].len(), 2);
+    assert_ne!(limits[1][0], limits[1][1], "offset 200 is past the shared window");
+}
+
+/// A check of an index for 64 bytes covers later accesses of the same
+/// index within those bytes, also after a call and `memory.grow`
+/// (memories never shrink); one reaching further is checked again.
+#[test]
+fn an_access_covered_by_an_earlier_check_has_none() {
+    let limits = hot_limits_of(
+        r#"(module (memory 1)
+             (func $nothing)
+             (func (export "covered") (param $p i32) (result i32)
+               (drop (i64.load offset=56 (local.get $p)))
+               (call $nothing)
+               (drop (memory.grow (i32.const 0)))
+               (i32.store (local.get $p) (i32.const 1))
+               (i32.load offset=60 (local.get $p)))
+             (func (export "further") (param $p i32) (result i32)
+               (drop (i64.load offset=56 (local.get $p)))
+               (i32.load offset=61 (local.get $p))))"#,
+    );
+    assert_eq!(limits[1].len(), 1, "the store and the load at 60 need no check");
+    assert_eq!(limits[2].len(), 2, "61 + 4 bytes reach past the first check");
 }
