@@ -16,10 +16,9 @@
 //! value. Accesses that fit in the memory's minimum size whatever their
 //! index need no check at all and are counted apart. The compiler decides
 //! such things by its own analysis of the IR before optimization; this test
-//! is the independent second opinion on the final IR. It also checks the
-//! shape of the remaining checks: accesses of one index compare with one
-//! shared limit, and an access an earlier check covers has none (their
-//! behaviour at run time is `loader/tests/shared_bounds.rs`).
+//! is the independent second opinion on the final IR. It also checks that
+//! an access an earlier check of its index covers has no check of its own
+//! (the behaviour at run time is `loader/tests/one_index_bounds.rs`).
 
 mod common;
 
@@ -290,8 +289,7 @@ fn hoisted_loop_copy_has_no_check_and_stays_inside() {
 
 /// The right-hand sides of the bounds compares on the hot path: the
 /// `icmp sgt index, limit` a branch from a block that is not cold tests
-/// to enter a cold one (the trap, or the exact check of a shared limit).
-/// Checkpoints are off, so no other such branch exists.
+/// to enter its trap. Checkpoints are off, so no other such branch exists.
 fn hot_limits(func: &ir::Function) -> Vec<ir::Value> {
     let dfg = &func.dfg;
     let mut limits = Vec::new();
@@ -317,32 +315,10 @@ fn hot_limits_of(wat: &str) -> Vec<Vec<ir::Value>> {
     funcs.iter().map(hot_limits).collect()
 }
 
-/// Fields of one pointer compare with one limit, `bound - 64` for the
-/// largest end (the smaller ends repeat their exact check in a cold block);
-/// an access reaching past the shared window (`offset=200`) has its own.
-#[test]
-fn accesses_of_one_index_share_one_limit() {
-    let limits = hot_limits_of(
-        r#"(module (memory 1)
-             (func (export "fields") (param $p i32) (result i64)
-               (i32.store offset=0 (local.get $p) (i32.const 1))
-               (i32.store offset=4 (local.get $p) (i32.const 2))
-               (i32.store16 offset=8 (local.get $p) (i32.const 3))
-               (i64.store offset=16 (local.get $p) (i64.const 4))
-               (i64.load offset=56 (local.get $p)))
-             (func (export "far") (param $p i32) (result i32)
-               (i32.store (local.get $p) (i32.const 1))
-               (i32.load offset=200 (local.get $p))))"#,
-    );
-    assert_eq!(limits[0].len(), 5, "every field is checked on the hot path");
-    assert!(limits[0].iter().all(|l| *l == limits[0][0]), "one shared limit: {:?}", limits[0]);
-    assert_eq!(limits[1].len(), 2);
-    assert_ne!(limits[1][0], limits[1][1], "offset 200 is past the shared window");
-}
-
 /// A check of an index for 64 bytes covers later accesses of the same
 /// index within those bytes, also after a call and `memory.grow`
-/// (memories never shrink); one reaching further is checked again.
+/// (memories never shrink); one reaching further is checked again, and
+/// so is every field of a pointer stored in the order of its offsets.
 #[test]
 fn an_access_covered_by_an_earlier_check_has_none() {
     let limits = hot_limits_of(
@@ -356,8 +332,15 @@ fn an_access_covered_by_an_earlier_check_has_none() {
                (i32.load offset=60 (local.get $p)))
              (func (export "further") (param $p i32) (result i32)
                (drop (i64.load offset=56 (local.get $p)))
-               (i32.load offset=61 (local.get $p))))"#,
+               (i32.load offset=61 (local.get $p)))
+             (func (export "fields") (param $p i32) (result i64)
+               (i32.store offset=0 (local.get $p) (i32.const 1))
+               (i32.store offset=4 (local.get $p) (i32.const 2))
+               (i32.store16 offset=8 (local.get $p) (i32.const 3))
+               (i64.store offset=16 (local.get $p) (i64.const 4))
+               (i64.load offset=56 (local.get $p))))"#,
     );
     assert_eq!(limits[1].len(), 1, "the store and the load at 60 need no check");
     assert_eq!(limits[2].len(), 2, "61 + 4 bytes reach past the first check");
+    assert_eq!(limits[3].len(), 5, "each field reaches past the ones before");
 }

@@ -38,28 +38,15 @@
 //! that success still holds after calls and `memory.grow`. A load followed
 //! by a store to the same place, or fields `p->a`, `p->b` read after `p->c`
 //! further on, check once.
-//!
-//! Accesses whose `offset + size` is small (`SHARED_END_MAX`) compare their
-//! index with one value per function, `bound - K` for the largest such end
-//! `K`, instead of one `bound - end` each: Cranelift recomputes an add of a
-//! constant in every block that uses it, and every check starts a block, so
-//! separate limits cost an add (and often a reload of the spilled bound) on
-//! every check; the shared one is computed once, outside loops. An index
-//! that fails the shared compare may still be in bounds for a smaller end:
-//! a cold block repeats the exact check of that access and either
-//! continues or traps at that access, so what traps and where is the same
-//! as with one exact check per access.
 
 use std::collections::HashSet;
 
 use cranelift_codegen::ir::{condcodes::IntCC, types, Inst, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::Variable;
-use wasmparser::{FunctionBody, Operator};
 
 use super::env::Region;
 use super::FuncTranslator;
 use crate::abi::{self, Trap};
-use crate::CompileError;
 
 /// The linear memory as the function sees it.
 pub struct Heap {
@@ -67,9 +54,6 @@ pub struct Heap {
     bound: Variable,
     /// Accesses checked since the last control-flow join.
     checked: Vec<CheckedAccess>,
-    /// `K`, the largest `offset + size` (at most `SHARED_END_MAX`) of the
-    /// function's accesses that may need a check; 0 when there are none.
-    shared_end: u64,
     /// The loads of `base` and `bound`: the unused ones are removed at the
     /// end, as Cranelift keeps loads nobody uses.
     loads: Vec<Inst>,
@@ -84,12 +68,6 @@ struct CheckedAccess {
     end: u64,
     addr: Value,
 }
-
-/// The largest `offset + size` that compares with the function's shared
-/// limit. Struct fields and array elements near a pointer fit; a larger
-/// `K` would send more accesses near the end of the memory (the last `K`
-/// bytes) through the cold exact check.
-const SHARED_END_MAX: u64 = 64;
 
 /// Checks remembered at once; older ones are forgotten (a bigger cache
 /// would only slow the translator down on long straight-line code).
@@ -106,32 +84,14 @@ impl FuncTranslator<'_, '_> {
 
     /// Reads the memory base and declares the bound variable when the
     /// module has a memory: at entry, which dominates the whole function.
-    pub fn declare_heap(&mut self, body: &FunctionBody<'_>) -> Result<(), CompileError> {
+    pub fn declare_heap(&mut self) {
         if self.env.module.memory.is_some() {
-            let shared_end = self.shared_end(body)?;
             let base = self.vmctx_load(abi::VMCTX_MEM_BASE);
             let bound = self.b.declare_var(types::I64);
             let load = self.b.func.dfg.value_def(base).unwrap_inst();
-            self.heap = Some(Heap { base, bound, checked: Vec::new(), shared_end, loads: vec![load] });
+            self.heap = Some(Heap { base, bound, checked: Vec::new(), loads: vec![load] });
             self.reload_bound();
         }
-        Ok(())
-    }
-
-    /// `K` for `body`: the largest `offset + size` up to `SHARED_END_MAX`
-    /// of its loads and stores the verifier did not prove (some of them may
-    /// still need no check; `K` only has to be at least each end).
-    fn shared_end(&self, body: &FunctionBody<'_>) -> Result<u64, CompileError> {
-        let mut reader = body.get_operators_reader().map_err(|e| CompileError::wasm(&e))?;
-        let mut shared = 0;
-        while !reader.eof() {
-            let (op, off) = reader.read_with_offset().map_err(|e| CompileError::wasm(&e))?;
-            let Some(end) = access_end(&op) else { continue };
-            if end <= SHARED_END_MAX && !self.proven_at(off, end) {
-                shared = shared.max(end);
-            }
-        }
-        Ok(shared)
     }
 
     /// (Re)reads the memory bound: at entry and after every call, which may
@@ -214,13 +174,13 @@ impl FuncTranslator<'_, '_> {
     /// Native address of `index + offset` for an access of `size` bytes,
     /// after the bounds check.
     pub fn heap_addr(&mut self, index: Value, offset: u64, size: u32) -> Value {
-        let (base, _) = self.heap_vars();
+        let (base, bound_var) = self.heap_vars();
         let wide = self.b.ins().uextend(types::I64, index);
         let end = offset + u64::from(size);
         if !self.env.checks.bounds || self.always_in_bounds(index, end) {
             return self.native_addr(base, wide, offset);
         }
-        if self.proven_at(self.wasm_off as usize, end) {
+        if self.access_proven() && end <= self.min_memory_bytes() {
             return self.native_addr(base, wide, offset);
         }
         if self.access_hoisted() {
@@ -233,7 +193,11 @@ impl FuncTranslator<'_, '_> {
             }
             return self.native_addr(base, wide, offset);
         }
-        self.check_bounds(wide, end);
+        // offset < 2^32 and size <= 16, bound <= 2^32: no overflow in i64.
+        let bound = self.b.use_var(bound_var);
+        let last = self.b.ins().iadd_imm_s(bound, -(end as i64));
+        let oob = self.b.ins().icmp(IntCC::SignedGreaterThan, wide, last);
+        self.trap_if(oob, Trap::MemoryOob);
         // No Spectre select: mispredicted, base + index + offset + size
         // stays inside the reservation (see the module documentation).
         let addr = self.native_addr(base, wide, offset);
@@ -245,75 +209,10 @@ impl FuncTranslator<'_, '_> {
         addr
     }
 
-    /// Traps unless `wide + end <= bound`; continues in a block where that
-    /// holds.
-    fn check_bounds(&mut self, wide: Value, end: u64) {
-        let shared_end = self.heap.as_ref().map_or(0, |h| h.shared_end);
-        if end > shared_end {
-            let oob = self.beyond_limit(wide, end);
-            self.trap_if(oob, Trap::MemoryOob);
-            return;
-        }
-        let limit = self.shared_limit(shared_end);
-        let beyond_shared = self.b.ins().icmp(IntCC::SignedGreaterThan, wide, limit);
-        if end == shared_end {
-            // The shared compare is this access's exact check.
-            self.trap_if(beyond_shared, Trap::MemoryOob);
-            return;
-        }
-        // Within the last `K` bytes: the exact check decides, off the hot
-        // path. Both new blocks are cold, so the fall-through stays hot.
-        let exact = self.b.create_block();
-        let trap = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(exact);
-        self.b.set_cold_block(trap);
-        self.b.ins().brif(beyond_shared, exact, &[], cont, &[]);
-        self.b.seal_block(exact);
-        self.b.switch_to_block(exact);
-        // `wide + end > bound` as `wide + (end - K) > bound - K`: compared
-        // with the shared limit, the bound need not stay in a register for
-        // this cold block, and `bound - end` is not hoisted out of the
-        // loop into one either (the sum depends on the index).
-        let shifted = self.b.ins().iadd_imm_s(wide, end as i64 - shared_end as i64);
-        let oob = self.b.ins().icmp(IntCC::SignedGreaterThan, shifted, limit);
-        self.b.ins().brif(oob, trap, &[], cont, &[]);
-        self.b.seal_block(trap);
-        self.b.seal_block(cont);
-        self.b.switch_to_block(trap);
-        self.trap_now(Trap::MemoryOob);
-        self.b.switch_to_block(cont);
-    }
-
-    /// Whether `wide + end` passes the bound: `wide > bound - end`, in
-    /// 64 bits where it cannot overflow (offset < 2^32, size <= 16,
-    /// bound <= 2^32), signed, so a memory smaller than `end` fails every
-    /// index.
-    fn beyond_limit(&mut self, wide: Value, end: u64) -> Value {
-        let (_, bound_var) = self.heap_vars();
-        let bound = self.b.use_var(bound_var);
-        let last = self.b.ins().iadd_imm_s(bound, -(end as i64));
-        self.b.ins().icmp(IntCC::SignedGreaterThan, wide, last)
-    }
-
-    /// The shared limit `bound - K`, the largest index whose access of `K`
-    /// bytes fits, written `min(bound - K, bound)`: the same value (K >= 0,
-    /// no overflow), but not an add of a constant, which Cranelift would
-    /// recompute in every block that uses it; so the optimizer computes it
-    /// once per bound (outside loops that do not reload the bound) and
-    /// keeps it in a register.
-    fn shared_limit(&mut self, shared_end: u64) -> Value {
-        let (_, bound_var) = self.heap_vars();
-        let bound = self.b.use_var(bound_var);
-        let last = self.b.ins().iadd_imm_s(bound, -(shared_end as i64));
-        self.b.ins().smin(last, bound)
-    }
-
-    /// Whether the verifier proved the access at module offset `off`,
-    /// ending `end` bytes past its index, inside the minimum memory on
-    /// every path.
-    fn proven_at(&self, off: usize, end: u64) -> bool {
-        self.proofs.is_some_and(|p| p.is_proven(off)) && end <= self.min_memory_bytes()
+    /// Whether the verifier proved the access being translated inside the
+    /// minimum memory on every path.
+    fn access_proven(&self) -> bool {
+        self.proofs.is_some_and(|p| p.is_proven(self.wasm_off as usize))
     }
 
     /// A load of `ty` (`ext` bytes wide, sign- or zero-extended when narrower).
@@ -354,33 +253,4 @@ impl FuncTranslator<'_, '_> {
         let pages = self.b.ins().ushr_imm_s(size, 16);
         self.b.ins().ireduce(types::I32, pages)
     }
-}
-
-/// `offset + size` of a load or store: how far past its index it reaches.
-fn access_end(op: &Operator<'_>) -> Option<u64> {
-    use Operator as O;
-    let (memarg, size) = match *op {
-        O::I32Load8S { memarg }
-        | O::I32Load8U { memarg }
-        | O::I64Load8S { memarg }
-        | O::I64Load8U { memarg }
-        | O::I32Store8 { memarg }
-        | O::I64Store8 { memarg } => (memarg, 1),
-        O::I32Load16S { memarg }
-        | O::I32Load16U { memarg }
-        | O::I64Load16S { memarg }
-        | O::I64Load16U { memarg }
-        | O::I32Store16 { memarg }
-        | O::I64Store16 { memarg } => (memarg, 2),
-        O::I32Load { memarg }
-        | O::F32Load { memarg }
-        | O::I64Load32S { memarg }
-        | O::I64Load32U { memarg }
-        | O::I32Store { memarg }
-        | O::F32Store { memarg }
-        | O::I64Store32 { memarg } => (memarg, 4),
-        O::I64Load { memarg } | O::F64Load { memarg } | O::I64Store { memarg } | O::F64Store { memarg } => (memarg, 8),
-        _ => return None,
-    };
-    Some(memarg.offset + size)
 }

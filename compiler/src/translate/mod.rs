@@ -190,7 +190,7 @@ impl<'a> FuncTranslator<'a, '_> {
             }
         }
         self.stack_check();
-        self.declare_heap(body)?;
+        self.declare_heap();
         self.checkpoint();
 
         let ret = self.b.create_block();

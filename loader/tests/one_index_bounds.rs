@@ -1,7 +1,6 @@
-//! Bounds checks that share one limit per function, and accesses whose
-//! check an earlier one covers (compiler/src/translate/bounds.rs), at run
-//! time: one index stored at offsets 0, 4, 8, ... and loaded at the
-//! largest, for every index around the end of the memory, at several
+//! Bounds checks of accesses of one index, and accesses whose check an
+//! earlier one covers (compiler/src/translate/bounds.rs), at run time: one
+//! index stored at offsets 0, 4, 8, ... and loaded at the largest, for every index around the end of the memory, at several
 //! memory sizes (none, one page, grown to two), must trap at exactly the
 //! first access that does not fit, with every store before it done, and
 //! leave the memory exactly as a byte-by-byte model of the spec says.
@@ -10,8 +9,8 @@ use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, Val};
 use kwo_verifier::{Policy, VerifiedModule};
 
 /// `fields(p)` stores at `p+0`, `p+4`, `p+8`, `p+10`, `p+16` and loads
-/// the 8 bytes at `p+56` (`K = 64`: the stores take the shared compare
-/// and their cold exact check). `covered(p)` loads at `p+56`, calls a
+/// the 8 bytes at `p+56`, each reaching further than the ones before.
+/// `covered(p)` loads at `p+56`, calls a
 /// function and grows the memory by 0 pages, then stores at `p+0` and
 /// loads at `p+60` without checks of their own. `byte(a)` reads one byte;
 /// `grow(n)` grows the memory.
