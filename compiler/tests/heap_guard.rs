@@ -344,3 +344,30 @@ fn an_access_covered_by_an_earlier_check_has_none() {
     assert_eq!(limits[2].len(), 2, "61 + 4 bytes reach past the first check");
     assert_eq!(limits[3].len(), 5, "each field reaches past the ones before");
 }
+
+/// A check made before an `if`, a `block` or a `loop` covers the accesses
+/// of the same index in both arms and after the frame's end; a check made
+/// inside one arm covers nothing after the join.
+#[test]
+fn a_check_before_a_frame_covers_its_arms_and_what_follows() {
+    let limits = hot_limits_of(
+        r#"(module (memory 1)
+             (func (export "arms") (param $p i32) (param $n i32) (result i32)
+               (drop (i64.load offset=56 (local.get $p)))
+               (if (local.get $n)
+                 (then (i32.store offset=4 (local.get $p) (i32.const 1)))
+                 (else (i32.store offset=8 (local.get $p) (i32.const 2))))
+               (block $b
+                 (br_if $b (local.get $n))
+                 (i32.store offset=12 (local.get $p) (i32.const 3)))
+               (loop $l
+                 (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+               (i32.load offset=60 (local.get $p)))
+             (func (export "one_arm") (param $p i32) (param $n i32) (result i32)
+               (if (local.get $n)
+                 (then (drop (i64.load offset=56 (local.get $p)))))
+               (i32.load offset=60 (local.get $p))))"#,
+    );
+    assert_eq!(limits[0].len(), 1, "only the first load is checked");
+    assert_eq!(limits[1].len(), 2, "the check in the then arm does not dominate the load after it");
+}

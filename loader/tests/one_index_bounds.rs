@@ -11,8 +11,9 @@ use kwo_verifier::{Policy, VerifiedModule};
 /// `fields(p)` stores at `p+0`, `p+4`, `p+8`, `p+10`, `p+16` and loads
 /// the 8 bytes at `p+56`, each reaching further than the ones before.
 /// `covered(p)` loads at `p+56`, calls a
-/// function and grows the memory by 0 pages, then stores at `p+0` and
-/// loads at `p+60` without checks of their own. `byte(a)` reads one byte;
+/// function and grows the memory by 0 pages, then stores at `p+0` in
+/// either arm of an `if` and loads at `p+60` after it, without checks of
+/// their own. `byte(a)` reads one byte;
 /// `grow(n)` grows the memory.
 fn module(min_pages: u32) -> String {
     format!(
@@ -29,7 +30,9 @@ fn module(min_pages: u32) -> String {
         (drop (i64.load offset=56 (local.get $p)))
         (call $nothing)
         (drop (memory.grow (i32.const 0)))
-        (i32.store offset=0 (local.get $p) (i32.const 0x64636261))
+        (if (i32.and (local.get $p) (i32.const 1))
+          (then (i32.store offset=0 (local.get $p) (i32.const 0x64636261)))
+          (else (i32.store offset=0 (local.get $p) (i32.const 0x64636261))))
         (i32.load offset=60 (local.get $p)))
       (func (export "byte") (param $a i32) (result i32)
         (i32.load8_u (local.get $a)))

@@ -32,12 +32,15 @@
 //! after every call (a call may grow the memory). Both live in variables
 //! Cranelift keeps in registers.
 //!
-//! An access needs no check when an earlier one on the current
-//! straight-line path checked the same index (the same SSA value) for at
-//! least as many bytes past it (`offset + size`): memories never shrink, so
-//! that success still holds after calls and `memory.grow`. A load followed
-//! by a store to the same place, or fields `p->a`, `p->b` read after `p->c`
-//! further on, check once.
+//! An access needs no check when an earlier one that dominates it checked
+//! the same index (the same SSA value) for at least as many bytes past it
+//! (`offset + size`): memories never shrink, so that success still holds
+//! after calls and `memory.grow`. A load followed by a store to the same
+//! place, or fields `p->a`, `p->b` read after `p->c` further on, check once.
+//! The checks kept are those of the straight-line code since the start of
+//! the innermost frame, plus those made before each enclosing frame began:
+//! a frame's start dominates all of it (a loop's header included) and the
+//! code after its end, and its `else` arm.
 
 use std::collections::HashSet;
 
@@ -52,8 +55,11 @@ use crate::abi::{self, Trap};
 pub struct Heap {
     base: Value,
     bound: Variable,
-    /// Accesses checked since the last control-flow join.
+    /// Accesses whose checks dominate the code being translated.
     checked: Vec<CheckedAccess>,
+    /// `checked` as it was when each open frame began, with the frame's
+    /// depth in the control stack.
+    saved: Vec<(usize, Vec<CheckedAccess>)>,
     /// The loads of `base` and `bound`: the unused ones are removed at the
     /// end, as Cranelift keeps loads nobody uses.
     loads: Vec<Inst>,
@@ -89,7 +95,7 @@ impl FuncTranslator<'_, '_> {
             let base = self.vmctx_load(abi::VMCTX_MEM_BASE);
             let bound = self.b.declare_var(types::I64);
             let load = self.b.func.dfg.value_def(base).unwrap_inst();
-            self.heap = Some(Heap { base, bound, checked: Vec::new(), loads: vec![load] });
+            self.heap = Some(Heap { base, bound, checked: Vec::new(), saved: Vec::new(), loads: vec![load] });
             self.reload_bound();
         }
     }
@@ -133,6 +139,32 @@ impl FuncTranslator<'_, '_> {
     pub fn forget_checks(&mut self) {
         if let Some(heap) = &mut self.heap {
             heap.checked.clear();
+        }
+    }
+
+    /// Remembers the checks made so far for the frame about to open at
+    /// control depth `depth`.
+    pub fn save_checks(&mut self, depth: usize) {
+        if let Some(heap) = &mut self.heap {
+            heap.saved.push((depth, heap.checked.clone()));
+        }
+    }
+
+    /// Goes back to the checks made before the frame at `depth` began (its
+    /// `else`, or its `end` when `keep` is false, which closes it); none
+    /// when they were not saved (the function's own frame, the second copy
+    /// of a versioned loop).
+    pub fn restore_checks(&mut self, depth: usize, keep: bool) {
+        let Some(heap) = &mut self.heap else { return };
+        while heap.saved.last().is_some_and(|(d, _)| *d > depth) {
+            heap.saved.pop();
+        }
+        heap.checked = match heap.saved.last() {
+            Some((d, checks)) if *d == depth => checks.clone(),
+            _ => Vec::new(),
+        };
+        if !keep && heap.saved.last().is_some_and(|(d, _)| *d == depth) {
+            heap.saved.pop();
         }
     }
 
