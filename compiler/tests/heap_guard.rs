@@ -25,7 +25,7 @@ mod common;
 use std::collections::HashSet;
 
 use cranelift_codegen::flowgraph::ControlFlowGraph;
-use cranelift_codegen::ir::{self, BlockArg, InstructionData, Opcode, ValueDef};
+use cranelift_codegen::ir::{self, condcodes::IntCC, BlockArg, InstructionData, Opcode, ValueDef};
 use kwo_compiler::{abi::MEM_RESERVE, optimized_ir, Options};
 use kwo_verifier::{verify, Policy, VerifiedModule};
 
@@ -300,7 +300,7 @@ fn hot_limits(func: &ir::Function) -> Vec<ir::Value> {
             continue;
         }
         let ValueDef::Result(cmp, _) = dfg.value_def(arg) else { continue };
-        if let InstructionData::IntCompare { cond: ir::condcodes::IntCC::SignedGreaterThan, args, .. } = dfg.insts[cmp] {
+        if let InstructionData::IntCompare { cond: IntCC::SignedGreaterThan, args, .. } = dfg.insts[cmp] {
             limits.push(args[1]);
         }
     }

@@ -1,7 +1,8 @@
 //! Bounds checks of accesses of one index, and accesses whose check an
 //! earlier one covers (compiler/src/translate/bounds.rs), at run time: one
-//! index stored at offsets 0, 4, 8, ... and loaded at the largest, for every index around the end of the memory, at several
-//! memory sizes (none, one page, grown to two), must trap at exactly the
+//! index stored at offsets 0, 4, 8, ... and loaded at the largest, for
+//! every index around the end of the memory, at several memory sizes
+//! (none, one page, grown to two), must trap at exactly the
 //! first access that does not fit, with every store before it done, and
 //! leave the memory exactly as a byte-by-byte model of the spec says.
 
@@ -110,11 +111,12 @@ fn sweep(inst: &mut Instance, module: &VerifiedModule, func: usize, accesses: &[
                 expected = Err(site(module, func, access.code));
                 break;
             }
+            let bytes = at..at + access.size as usize;
             match access.stores {
-                Some(v) => model[at..at + access.size as usize].copy_from_slice(&v.to_le_bytes()[..access.size as usize]),
+                Some(v) => model[bytes].copy_from_slice(&v.to_le_bytes()[..access.size as usize]),
                 None => {
                     let mut word = [0; 8];
-                    word[..access.size as usize].copy_from_slice(&model[at..at + access.size as usize]);
+                    word[..access.size as usize].copy_from_slice(&model[bytes]);
                     let v = u64::from_le_bytes(word);
                     expected = Ok(vec![if access.size == 8 { Val::I64(v as i64) } else { Val::I32(v as i32) }]);
                 }

@@ -244,7 +244,13 @@ impl<'a> FuncTranslator<'a, '_> {
         Ok(())
     }
 
-    fn translate_or_skip(&mut self, op: &Operator<'_>, off: usize, reader: &mut OperatorsReader<'_>) -> Result<(), CompileError> {
+    /// Translates `op`, or skips it in unreachable code.
+    fn translate_or_skip(
+        &mut self,
+        op: &Operator<'_>,
+        off: usize,
+        reader: &mut OperatorsReader<'_>,
+    ) -> Result<(), CompileError> {
         if !self.reachable {
             return self.skip_op(op, off);
         }
