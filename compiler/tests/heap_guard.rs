@@ -16,14 +16,16 @@
 //! value. Accesses that fit in the memory's minimum size whatever their
 //! index need no check at all and are counted apart. The compiler decides
 //! such things by its own analysis of the IR before optimization; this test
-//! is the independent second opinion on the final IR.
+//! is the independent second opinion on the final IR. It also checks that
+//! an access an earlier check of its index covers has no check of its own
+//! (the behaviour at run time is `loader/tests/one_index_bounds.rs`).
 
 mod common;
 
 use std::collections::HashSet;
 
 use cranelift_codegen::flowgraph::ControlFlowGraph;
-use cranelift_codegen::ir::{self, BlockArg, InstructionData, Opcode, ValueDef};
+use cranelift_codegen::ir::{self, condcodes::IntCC, BlockArg, InstructionData, Opcode, ValueDef};
 use kwo_compiler::{abi::MEM_RESERVE, optimized_ir, Options};
 use kwo_verifier::{verify, Policy, VerifiedModule};
 
@@ -316,4 +318,89 @@ fn ordered_exit_loop_copies_stay_inside() {
         funcs.iter().map(|f| f.layout.blocks().filter(|b| f.layout.is_cold(*b)).count()).sum::<usize>()
     };
     assert_eq!(cold_blocks(true), cold_blocks(false));
+}
+
+/// The right-hand sides of the bounds compares on the hot path: the
+/// `icmp sgt index, limit` a branch from a block that is not cold tests
+/// to enter its trap. Checkpoints are off, so no other such branch exists.
+fn hot_limits(func: &ir::Function) -> Vec<ir::Value> {
+    let dfg = &func.dfg;
+    let mut limits = Vec::new();
+    for block in func.layout.blocks().filter(|b| !func.layout.is_cold(*b)) {
+        let Some(last) = func.layout.last_inst(block) else { continue };
+        let InstructionData::Brif { arg, blocks, .. } = dfg.insts[last] else { continue };
+        if !func.layout.is_cold(blocks[0].block(&dfg.value_lists)) {
+            continue;
+        }
+        let ValueDef::Result(cmp, _) = dfg.value_def(arg) else { continue };
+        if let InstructionData::IntCompare { cond: IntCC::SignedGreaterThan, args, .. } = dfg.insts[cmp] {
+            limits.push(args[1]);
+        }
+    }
+    limits
+}
+
+fn hot_limits_of(wat: &str) -> Vec<Vec<ir::Value>> {
+    let module = verify(&wat::parse_str(wat).unwrap(), &Policy::kernel()).unwrap();
+    check_module("limits", &module);
+    let checks = kwo_compiler::Checks { checkpoints: false, ..Default::default() };
+    let funcs = optimized_ir(&module, &Options { checks, ..Options::default() }).unwrap();
+    funcs.iter().map(hot_limits).collect()
+}
+
+/// A check of an index for 64 bytes covers later accesses of the same
+/// index within those bytes, also after a call and `memory.grow`
+/// (memories never shrink); one reaching further is checked again, and
+/// so is every field of a pointer stored in the order of its offsets.
+#[test]
+fn an_access_covered_by_an_earlier_check_has_none() {
+    let limits = hot_limits_of(
+        r#"(module (memory 1)
+             (func $nothing)
+             (func (export "covered") (param $p i32) (result i32)
+               (drop (i64.load offset=56 (local.get $p)))
+               (call $nothing)
+               (drop (memory.grow (i32.const 0)))
+               (i32.store (local.get $p) (i32.const 1))
+               (i32.load offset=60 (local.get $p)))
+             (func (export "further") (param $p i32) (result i32)
+               (drop (i64.load offset=56 (local.get $p)))
+               (i32.load offset=61 (local.get $p)))
+             (func (export "fields") (param $p i32) (result i64)
+               (i32.store offset=0 (local.get $p) (i32.const 1))
+               (i32.store offset=4 (local.get $p) (i32.const 2))
+               (i32.store16 offset=8 (local.get $p) (i32.const 3))
+               (i64.store offset=16 (local.get $p) (i64.const 4))
+               (i64.load offset=56 (local.get $p))))"#,
+    );
+    assert_eq!(limits[1].len(), 1, "the store and the load at 60 need no check");
+    assert_eq!(limits[2].len(), 2, "61 + 4 bytes reach past the first check");
+    assert_eq!(limits[3].len(), 5, "each field reaches past the ones before");
+}
+
+/// A check made before an `if`, a `block` or a `loop` covers the accesses
+/// of the same index in both arms and after the frame's end; a check made
+/// inside one arm covers nothing after the join.
+#[test]
+fn a_check_before_a_frame_covers_its_arms_and_what_follows() {
+    let limits = hot_limits_of(
+        r#"(module (memory 1)
+             (func (export "arms") (param $p i32) (param $n i32) (result i32)
+               (drop (i64.load offset=56 (local.get $p)))
+               (if (local.get $n)
+                 (then (i32.store offset=4 (local.get $p) (i32.const 1)))
+                 (else (i32.store offset=8 (local.get $p) (i32.const 2))))
+               (block $b
+                 (br_if $b (local.get $n))
+                 (i32.store offset=12 (local.get $p) (i32.const 3)))
+               (loop $l
+                 (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+               (i32.load offset=60 (local.get $p)))
+             (func (export "one_arm") (param $p i32) (param $n i32) (result i32)
+               (if (local.get $n)
+                 (then (drop (i64.load offset=56 (local.get $p)))))
+               (i32.load offset=60 (local.get $p))))"#,
+    );
+    assert_eq!(limits[0].len(), 1, "only the first load is checked");
+    assert_eq!(limits[1].len(), 2, "the check in the then arm does not dominate the load after it");
 }

@@ -30,9 +30,17 @@
 //!
 //! The base never moves, so it is read once at entry; the bound is reloaded
 //! after every call (a call may grow the memory). Both live in variables
-//! Cranelift keeps in registers. A check already made on the current
-//! straight-line path for the same index, offset and at least the same size
-//! is reused: a load followed by a store to the same place checks once.
+//! Cranelift keeps in registers.
+//!
+//! An access needs no check when an earlier one that dominates it checked
+//! the same index (the same SSA value) for at least as many bytes past it
+//! (`offset + size`): memories never shrink, so that success still holds
+//! after calls and `memory.grow`. A load followed by a store to the same
+//! place, or fields `p->a`, `p->b` read after `p->c` further on, check once.
+//! The checks kept are those of the straight-line code since the start of
+//! the innermost frame, plus those made before each enclosing frame began:
+//! a frame's start dominates all of it (a loop's header included) and the
+//! code after its end, and its `else` arm.
 
 use cranelift_codegen::entity::EntityRef;
 use cranelift_codegen::ir::{condcodes::IntCC, types, Inst, InstBuilder, MemFlagsData, Type, Value};
@@ -46,20 +54,23 @@ use crate::abi::{self, Trap};
 pub struct Heap {
     base: Value,
     bound: Variable,
-    /// Accesses checked since the last control-flow join or call.
+    /// Accesses whose checks dominate the code being translated.
     checked: Vec<CheckedAccess>,
+    /// `checked` as it was when each open frame began, with the frame's
+    /// depth in the control stack.
+    saved: Vec<(usize, Vec<CheckedAccess>)>,
     /// The loads of `base` and `bound`: the unused ones are removed at the
     /// end, as Cranelift keeps loads nobody uses.
     loads: Vec<Inst>,
 }
 
-/// An access of `size` bytes at `index + offset` known to be in bounds,
-/// and its native address.
+/// An access of `index` checked for `end` bytes past the index (its
+/// `offset + size`), and its native address.
 #[derive(Clone, Copy)]
 struct CheckedAccess {
     index: Value,
     offset: u64,
-    size: u32,
+    end: u64,
     addr: Value,
 }
 
@@ -83,7 +94,7 @@ impl FuncTranslator<'_, '_> {
             let base = self.vmctx_load(abi::VMCTX_MEM_BASE);
             let bound = self.b.declare_var(types::I64);
             let load = self.b.func.dfg.value_def(base).unwrap_inst();
-            self.heap = Some(Heap { base, bound, checked: Vec::new(), loads: vec![load] });
+            self.heap = Some(Heap { base, bound, checked: Vec::new(), saved: Vec::new(), loads: vec![load] });
             self.reload_bound();
         }
     }
@@ -100,7 +111,6 @@ impl FuncTranslator<'_, '_> {
         if let Some(heap) = &mut self.heap {
             heap.loads.push(load);
         }
-        self.forget_checks();
     }
 
     /// Removes the heap loads whose values nothing uses: a reload after a
@@ -135,6 +145,32 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
+    /// Remembers the checks made so far for the frame about to open at
+    /// control depth `depth`.
+    pub fn save_checks(&mut self, depth: usize) {
+        if let Some(heap) = &mut self.heap {
+            heap.saved.push((depth, heap.checked.clone()));
+        }
+    }
+
+    /// Goes back to the checks made before the frame at `depth` began (its
+    /// `else`, or its `end` when `keep` is false, which closes it); none
+    /// when they were not saved (the function's own frame, the second copy
+    /// of a versioned loop).
+    pub fn restore_checks(&mut self, depth: usize, keep: bool) {
+        let Some(heap) = &mut self.heap else { return };
+        while heap.saved.last().is_some_and(|(d, _)| *d > depth) {
+            heap.saved.pop();
+        }
+        heap.checked = match heap.saved.last() {
+            Some((d, checks)) if *d == depth => checks.clone(),
+            _ => Vec::new(),
+        };
+        if !keep && heap.saved.last().is_some_and(|(d, _)| *d == depth) {
+            heap.saved.pop();
+        }
+    }
+
     /// The heap base and the bound variable (the verifier rejects memory
     /// instructions in modules without a memory).
     pub(super) fn heap_vars(&self) -> (Value, Variable) {
@@ -142,13 +178,11 @@ impl FuncTranslator<'_, '_> {
         (heap.base, heap.bound)
     }
 
-    /// An address already checked for this access, if any.
-    fn checked_addr(&self, index: Value, offset: u64, size: u32) -> Option<Value> {
+    /// An earlier check of `index` on this path that covers `end` bytes
+    /// past it.
+    fn covering_check(&self, index: Value, end: u64) -> Option<CheckedAccess> {
         let heap = self.heap.as_ref()?;
-        heap.checked
-            .iter()
-            .find(|c| c.index == index && c.offset == offset && c.size >= size)
-            .map(|c| c.addr)
+        heap.checked.iter().find(|c| c.index == index && c.end >= end).copied()
     }
 
     /// Bytes the memory always has: its declared minimum (memories never
@@ -188,8 +222,11 @@ impl FuncTranslator<'_, '_> {
             // Checked before the loop (`hoist`), for every iteration.
             return self.native_addr(base, wide, offset);
         }
-        if let Some(addr) = self.checked_addr(index, offset, size) {
-            return addr;
+        if let Some(earlier) = self.covering_check(index, end) {
+            if earlier.offset == offset {
+                return earlier.addr;
+            }
+            return self.native_addr(base, wide, offset);
         }
         // offset < 2^32 and size <= 16, bound <= 2^32: no overflow in i64.
         let bound = self.b.use_var(bound_var);
@@ -203,7 +240,7 @@ impl FuncTranslator<'_, '_> {
         if heap.checked.len() == CHECK_CACHE {
             heap.checked.remove(0);
         }
-        heap.checked.push(CheckedAccess { index, offset, size, addr });
+        heap.checked.push(CheckedAccess { index, offset, end, addr });
         addr
     }
 

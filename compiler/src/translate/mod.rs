@@ -234,17 +234,38 @@ impl<'a> FuncTranslator<'a, '_> {
         let (op, off) = reader.read_with_offset().map_err(|e| CompileError::wasm(&e))?;
         self.wasm_off = off as u32;
         self.b.set_srcloc(env::wasm_srcloc(self.wasm_off));
-        if matches!(op, Operator::Loop { .. } | Operator::Else | Operator::End) {
-            // Join points: earlier checks no longer dominate.
-            self.forget_checks();
+        let depth = self.control.len();
+        if self.reachable && matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. }) {
+            // The bounds checks made so far dominate the whole frame and
+            // the code after its end.
+            self.save_checks(depth);
         }
+        self.translate_or_skip(&op, off, reader)?;
+        // Join points: the else arm and the code after an end are not
+        // dominated by the checks of the code just translated, only by
+        // those made before the frame.
+        match op {
+            Operator::Else => self.restore_checks(depth.saturating_sub(1), true),
+            Operator::End if self.control.len() < depth => self.restore_checks(self.control.len(), false),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Translates `op`, or skips it in unreachable code.
+    fn translate_or_skip(
+        &mut self,
+        op: &Operator<'_>,
+        off: usize,
+        reader: &mut OperatorsReader<'_>,
+    ) -> Result<(), CompileError> {
         if !self.reachable {
-            return self.skip_op(&op, off);
+            return self.skip_op(op, off);
         }
-        if let Operator::Loop { blockty } = op {
+        if let Operator::Loop { blockty } = *op {
             return self.enter_loop(blockty, off, reader);
         }
-        self.translate_op(&op, off)
+        self.translate_op(op, off)
     }
 
     fn pop(&mut self, off: usize) -> Result<Value, CompileError> {
