@@ -6,8 +6,10 @@
 //! first access that does not fit, with every store before it done, and
 //! leave the memory exactly as a byte-by-byte model of the spec says.
 
+mod common;
+
 use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, Val};
-use kwo_verifier::{Policy, VerifiedModule};
+use kwo_verifier::VerifiedModule;
 
 /// `fields(p)` stores at `p+0`, `p+4`, `p+8`, `p+10`, `p+16` and loads
 /// the 8 bytes at `p+56`, each reaching further than the ones before.
@@ -85,14 +87,7 @@ fn site(module: &VerifiedModule, func: usize, code: [u8; 3]) -> u32 {
 }
 
 fn instance(module: &VerifiedModule, elide_proven: bool) -> Instance {
-    let options = kwo_compiler::Options {
-        target: kwo_format::Target::HOST,
-        verify_ir: true,
-        elide_proven,
-        ..kwo_compiler::Options::default()
-    };
-    let kwo = kwo_compiler::compile(module, &options).expect("test module compiles");
-    Instance::new(&kwo, &Config::default()).expect("instantiates")
+    common::instance_with(module, elide_proven, &Config::default())
 }
 
 /// Runs `export(p)` for every `p` near the end of `model`'s memory, checks
@@ -139,8 +134,7 @@ fn sweep(inst: &mut Instance, module: &VerifiedModule, func: usize, accesses: &[
 }
 
 fn check(min_pages: u32) {
-    let wasm = wat::parse_str(module(min_pages)).expect("test module parses");
-    let module = kwo_verifier::verify(&wasm, &Policy::kernel()).expect("test module verifies");
+    let module = common::verified(&module(min_pages));
     for elide in [true, false] {
         let mut inst = instance(&module, elide);
         let mut model = vec![0u8; min_pages as usize * 65536];

@@ -7,23 +7,14 @@
 //! (pointer loops the verifier bounds only at run time) must agree with
 //! their fully checked translation on every trap and every stored word.
 
-use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, TrapInfo, Val};
-use kwo_verifier::{Policy, VerifiedModule};
+mod common;
 
-fn verified(wat: &str) -> VerifiedModule {
-    let wasm = wat::parse_str(wat).expect("test module parses");
-    kwo_verifier::verify(&wasm, &Policy::kernel()).expect("test module verifies")
-}
+use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, TrapInfo, Val};
+use common::verified;
+use kwo_verifier::VerifiedModule;
 
 fn instance(module: &VerifiedModule, elide_proven: bool) -> Instance {
-    let options = kwo_compiler::Options {
-        target: kwo_format::Target::HOST,
-        verify_ir: true,
-        elide_proven,
-        ..kwo_compiler::Options::default()
-    };
-    let kwo = kwo_compiler::compile(module, &options).expect("test module compiles");
-    Instance::new(&kwo, &Config::default()).expect("instantiates")
+    common::instance_with(module, elide_proven, &Config::default())
 }
 
 fn trap_of(r: Result<Vec<Val>, RunError>) -> TrapInfo {

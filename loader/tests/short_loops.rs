@@ -6,25 +6,15 @@
 //! that never ends still burn fuel on every iteration and run out. Every
 //! result is the same with elision on and off.
 
+mod common;
+
 use kwo_loader::runtime::{Config, Instance, RunError, TrapCode, Val};
 use kwo_verifier::analysis::LoopBound;
-use kwo_verifier::{Policy, VerifiedModule};
-
-fn verified(wat: &str) -> VerifiedModule {
-    let wasm = wat::parse_str(wat).expect("test module parses");
-    kwo_verifier::verify(&wasm, &Policy::kernel()).expect("test module verifies")
-}
+use common::verified;
+use kwo_verifier::VerifiedModule;
 
 fn instance(module: &VerifiedModule, elide_proven: bool, fuel: u64) -> Instance {
-    let options = kwo_compiler::Options {
-        target: kwo_format::Target::HOST,
-        verify_ir: true,
-        elide_proven,
-        ..kwo_compiler::Options::default()
-    };
-    let kwo = kwo_compiler::compile(module, &options).expect("test module compiles");
-    let config = Config { fuel: Some(fuel), ..Config::default() };
-    Instance::new(&kwo, &config).expect("instantiates")
+    common::instance_with(module, elide_proven, &Config { fuel: Some(fuel), ..Config::default() })
 }
 
 /// `count(n)`: counts `i` from 0 until it equals `n` (0: 2^32 times);

@@ -64,12 +64,34 @@ pub fn run_tool(cmd: &mut Command) {
 /// `wat` verified under the kernel policy, compiled for this machine with
 /// the default options and instantiated with the default configuration.
 pub fn instance_of(wat: &str) -> kwo_loader::runtime::Instance {
-    let wasm = wat::parse_str(wat).unwrap();
-    let module = kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel()).unwrap();
     let options = kwo_compiler::Options {
         target: kwo_format::Target::HOST,
         ..kwo_compiler::Options::default()
     };
-    let kwo = kwo_compiler::compile(&module, &options).unwrap();
+    let kwo = kwo_compiler::compile(&verified(wat), &options).unwrap();
     kwo_loader::runtime::Instance::new(&kwo, &kwo_loader::runtime::Config::default()).unwrap()
+}
+
+/// `wat` verified under the kernel policy.
+pub fn verified(wat: &str) -> kwo_verifier::VerifiedModule {
+    let wasm = wat::parse_str(wat).expect("test module parses");
+    kwo_verifier::verify(&wasm, &kwo_verifier::Policy::kernel()).expect("test module verifies")
+}
+
+/// `module` compiled for this machine with its IR verified, the checks of
+/// proven and hoisted accesses left out or not (`elide_proven`), and
+/// instantiated with `config`.
+pub fn instance_with(
+    module: &kwo_verifier::VerifiedModule,
+    elide_proven: bool,
+    config: &kwo_loader::runtime::Config,
+) -> kwo_loader::runtime::Instance {
+    let options = kwo_compiler::Options {
+        target: kwo_format::Target::HOST,
+        verify_ir: true,
+        elide_proven,
+        ..kwo_compiler::Options::default()
+    };
+    let kwo = kwo_compiler::compile(module, &options).expect("test module compiles");
+    kwo_loader::runtime::Instance::new(&kwo, config).expect("instantiates")
 }
