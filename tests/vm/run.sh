@@ -512,8 +512,12 @@ judge() {
 		echo "FAIL: qemu exited $rc (guest panic?)"; verdict=FAIL
 	fi
 	grep -aq 'KWO-RESULT: PASS' "$log" || { echo "FAIL: no PASS marker"; verdict=FAIL; }
-	if grep -aqE 'Kernel panic|Oops|BUG:|WARNING:|Call [Tt]race|KWO-RESULT: FAIL|KWO-STEP-FAILED|KTEST FAIL' "$log"; then
-		echo "FAIL: panic/oops/WARNING/failed step in the console log"; verdict=FAIL
+	local bad='Kernel panic|Oops|BUG:|WARNING:|Call [Tt]race|KWO-RESULT: FAIL|KWO-STEP-FAILED|KTEST FAIL'
+	if grep -aqE "$bad" "$log"; then
+		echo "FAIL: panic/oops/WARNING/failed step in the console log:"
+		# Again next to the verdict: CI shows only the tail of the output.
+		grep -aE -B2 "$bad" "$log" | tr -d '\r' | head -40 | sed 's/^/    /'
+		verdict=FAIL
 	fi
 	grep -aq 'reboot: Power down' "$log" || { echo "FAIL: no clean power-off"; verdict=FAIL; }
 	[ $verdict = PASS ]
