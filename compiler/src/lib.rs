@@ -44,6 +44,12 @@ pub struct Options {
     /// Off only to compare with the fully checked code (tests,
     /// [`NO_ELISION_ENV`]).
     pub elide_proven: bool,
+    /// x86_64: also use BMI1, BMI2 and LZCNT (`rorx`, `shlx`, `andn`,
+    /// `lzcnt`, ...), as Wasmtime does on a CPU that has them. The object
+    /// is flagged `KWO_F_X86_BMI` and runs only on such CPUs (the runtime
+    /// checks at load time); off, objects need only x86-64-v2. No effect
+    /// on aarch64.
+    pub x86_bmi: bool,
 }
 
 impl Default for Options {
@@ -54,6 +60,7 @@ impl Default for Options {
             checks: Checks::default(),
             verify_ir: false,
             elide_proven: true,
+            x86_bmi: false,
         }
     }
 }
@@ -62,13 +69,18 @@ impl Default for Options {
 /// proven accesses (see [`Options::with_env`]).
 pub const NO_ELISION_ENV: &str = "KWO_NO_ELISION";
 
+/// Environment variable that, set to `1`, compiles x86_64 code with BMI1,
+/// BMI2 and LZCNT ([`Options::x86_bmi`]; see [`Options::with_env`]).
+pub const X86_BMI_ENV: &str = "KWO_X86_BMI";
+
 impl Options {
-    /// These options with [`NO_ELISION_ENV`] applied: the `kwo` command and
-    /// the test suites honour it, so a run can be compared with and
-    /// without check elision.
+    /// These options with [`NO_ELISION_ENV`] and [`X86_BMI_ENV`] applied:
+    /// the `kwo` command and the test suites honour them, so a run can be
+    /// compared with and without check elision, and with the BMI code.
     pub fn with_env(self) -> Options {
         let off = std::env::var(NO_ELISION_ENV).is_ok_and(|v| v == "1");
-        Options { elide_proven: self.elide_proven && !off, ..self }
+        let bmi = std::env::var(X86_BMI_ENV).is_ok_and(|v| v == "1");
+        Options { elide_proven: self.elide_proven && !off, x86_bmi: self.x86_bmi || bmi, ..self }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use kwo_format::{
     Data, Elem, Export, ExportKind, Func, FuncSig, Global, GlobalInit, Import, Memory, Object,
-    SegmentMode, Table, ValType, KWO_F_RESERVED_MEMORY, KWO_F_UNCHECKED,
+    SegmentMode, Table, Target, ValType, KWO_F_RESERVED_MEMORY, KWO_F_UNCHECKED, KWO_F_X86_BMI,
 };
 use kwo_verifier::module::{self as v, ConstValue, VerifiedModule};
 use wasmparser::{RefType, ValType as WasmValType};
@@ -64,6 +64,10 @@ pub fn build(module: &VerifiedModule, opts: &Options, linked: Linked) -> Object 
     // memories a reservation whose base never moves may run it.
     if module.memory.is_some() {
         flags |= KWO_F_RESERVED_MEMORY;
+    }
+    // Instructions beyond x86-64-v2: the runtime checks the CPU has them.
+    if opts.x86_bmi && target == Target::X86_64 {
+        flags |= KWO_F_X86_BMI;
     }
     let imported = module.num_imported_funcs();
     let types = module

@@ -24,8 +24,12 @@ pub const KWO_F_UNCHECKED: u32 = 1 << 1;
 /// calls and has no Spectre select on accesses (docs/abi.md). A runtime
 /// that allocates memories otherwise must refuse the object.
 pub const KWO_F_RESERVED_MEMORY: u32 = 1 << 2;
+/// x86_64 code that uses BMI1, BMI2 and LZCNT (`rorx`, `shlx`, `andn`,
+/// `lzcnt`, ...) beyond the x86-64-v2 baseline: the runtime refuses it on
+/// a CPU without them.
+pub const KWO_F_X86_BMI: u32 = 1 << 3;
 /// Every flag a reader of this version understands.
-pub const KWO_F_KNOWN: u32 = KWO_F_USES_FP | KWO_F_UNCHECKED | KWO_F_RESERVED_MEMORY;
+pub const KWO_F_KNOWN: u32 = KWO_F_USES_FP | KWO_F_UNCHECKED | KWO_F_RESERVED_MEMORY | KWO_F_X86_BMI;
 
 pub const KWO_SEC_CODE: u32 = 1;
 pub const KWO_SEC_BLOB: u32 = 2;

@@ -42,6 +42,7 @@ fn write_header(out: &mut String, obj: &Object) -> std::fmt::Result {
         (KWO_F_USES_FP, "uses-fp"),
         (KWO_F_UNCHECKED, "unchecked"),
         (KWO_F_RESERVED_MEMORY, "reserved-memory"),
+        (KWO_F_X86_BMI, "x86-bmi"),
     ]
     .iter()
     .filter(|(bit, _)| obj.flags & bit != 0)

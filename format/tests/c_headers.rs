@@ -89,6 +89,7 @@ fn rust_defines() -> Vec<(&'static str, u64)> {
         KWO_F_USES_FP,
         KWO_F_UNCHECKED,
         KWO_F_RESERVED_MEMORY,
+        KWO_F_X86_BMI,
         KWO_F_KNOWN,
         KWO_SEC_CODE,
         KWO_SEC_BLOB,

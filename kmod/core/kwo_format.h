@@ -27,7 +27,8 @@
 #define KWO_F_USES_FP		(1u << 0)	/* code touches FP/SIMD registers */
 #define KWO_F_UNCHECKED		(1u << 1)	/* safety checks off (benchmarks); kernel refuses */
 #define KWO_F_RESERVED_MEMORY	(1u << 2)	/* memory in a reservation; base never moves */
-#define KWO_F_KNOWN		(KWO_F_USES_FP | KWO_F_UNCHECKED | KWO_F_RESERVED_MEMORY)
+#define KWO_F_X86_BMI		(1u << 3)	/* x86_64 code uses BMI1, BMI2, LZCNT */
+#define KWO_F_KNOWN	(KWO_F_USES_FP | KWO_F_UNCHECKED | KWO_F_RESERVED_MEMORY | KWO_F_X86_BMI)
 
 struct kwo_header {			/* 64 bytes */
 	__u32 magic;			/* KWO_MAGIC */

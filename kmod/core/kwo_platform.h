@@ -260,10 +260,12 @@ void kwo_plat_log(const char *msg);
 
 /*
  * CPU baseline: NULL if the running CPU can execute objects for this
- * architecture, else the name of a missing feature ("sse4.2", "popcnt").
- * x86_64 requires x86-64-v2 (SSE4.1, SSE4.2, POPCNT); aarch64 has no extra
- * requirement.
+ * architecture with header flags obj_flags (0: any object), else the name
+ * of a missing feature ("sse4.2", "popcnt", "bmi2").
+ * x86_64 requires x86-64-v2 (SSE4.1, SSE4.2, POPCNT), and BMI1, BMI2 and
+ * LZCNT for objects with KWO_F_X86_BMI; aarch64 has no extra requirement
+ * and no such object.
  */
-const char *kwo_plat_cpu_missing(void);
+const char *kwo_plat_cpu_missing(__u32 obj_flags);
 
 #endif /* KWO_PLATFORM_H */

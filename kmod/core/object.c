@@ -824,12 +824,25 @@ static int decode_all(struct kwo_parse *ps)
 
 static int check_cpu(char *log, size_t log_len)
 {
-	const char *missing = kwo_plat_cpu_missing();
+	const char *missing = kwo_plat_cpu_missing(0);
 
 	if (!missing)
 		return 0;
 	kwo_logf(log, log_len, "this CPU lacks %s, required by %s objects",
 		 missing, target_name(KWO_HOST_TARGET));
+	return -ENOEXEC;
+}
+
+/* The extensions the object's flags ask for beyond the baseline. */
+static int check_cpu_ext(const struct kwo_parse *ps)
+{
+	const char *missing = kwo_plat_cpu_missing(ps->obj->flags);
+
+	if (!missing)
+		return 0;
+	kwo_logf(ps->log, ps->log_len,
+		 "this CPU lacks %s, required by this object (compiled for x86_64 with BMI)",
+		 missing);
 	return -ENOEXEC;
 }
 
@@ -864,6 +877,8 @@ int kwo_object_load(const void *bytes, size_t len, struct kwo_object **out,
 	ps.len = len;
 	ps.obj = obj;
 	err = check_header(&ps);
+	if (!err)
+		err = check_cpu_ext(&ps);
 	if (!err)
 		err = check_sections(&ps);
 	if (!err)

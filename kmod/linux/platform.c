@@ -27,6 +27,7 @@
 #endif
 
 #include "kwo_linux.h"
+#include "../core/kwo_format.h"
 #include "../core/kwo_platform.h"
 
 void *kwo_plat_zalloc(size_t size)
@@ -147,7 +148,7 @@ void kwo_plat_fpu_end(struct kwo_plat_fpu *save)
 	kernel_fpu_end();
 }
 
-const char *kwo_plat_cpu_missing(void)
+const char *kwo_plat_cpu_missing(__u32 obj_flags)
 {
 	if (!boot_cpu_has(X86_FEATURE_XMM4_1))
 		return "sse4.1";
@@ -155,6 +156,14 @@ const char *kwo_plat_cpu_missing(void)
 		return "sse4.2";
 	if (!boot_cpu_has(X86_FEATURE_POPCNT))
 		return "popcnt";
+	if (!(obj_flags & KWO_F_X86_BMI))
+		return NULL;
+	if (!boot_cpu_has(X86_FEATURE_BMI1))
+		return "bmi1";
+	if (!boot_cpu_has(X86_FEATURE_BMI2))
+		return "bmi2";
+	if (!boot_cpu_has(X86_FEATURE_ABM))
+		return "lzcnt";
 	return NULL;
 }
 #else
@@ -190,9 +199,9 @@ void kwo_plat_fpu_end(struct kwo_plat_fpu *save)
 }
 #endif
 
-const char *kwo_plat_cpu_missing(void)
+const char *kwo_plat_cpu_missing(__u32 obj_flags)
 {
-	return NULL;
+	return obj_flags & KWO_F_X86_BMI ? "x86 bmi" : NULL;
 }
 #endif
 

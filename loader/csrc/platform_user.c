@@ -32,9 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
+#include "kwo_format.h"
 #include "kwo_platform.h"
 #include "platform_user.h"
 
@@ -398,7 +400,17 @@ void kwo_plat_log(const char *msg)
 	fprintf(stderr, "%s\n", msg);
 }
 
-const char *kwo_plat_cpu_missing(void)
+#if defined(__x86_64__)
+/* LZCNT is CPUID 0x80000001 ECX bit 5 (AMD calls it ABM). */
+static int kwo_cpu_has_lzcnt(void)
+{
+	unsigned int a, b, c, d;
+
+	return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & bit_LZCNT);
+}
+#endif
+
+const char *kwo_plat_cpu_missing(__u32 obj_flags)
 {
 #if defined(__x86_64__)
 	__builtin_cpu_init();
@@ -408,8 +420,18 @@ const char *kwo_plat_cpu_missing(void)
 		return "sse4.2";
 	if (!__builtin_cpu_supports("popcnt"))
 		return "popcnt";
-#endif
+	if (!(obj_flags & KWO_F_X86_BMI))
+		return NULL;
+	if (!__builtin_cpu_supports("bmi"))
+		return "bmi1";
+	if (!__builtin_cpu_supports("bmi2"))
+		return "bmi2";
+	if (!kwo_cpu_has_lzcnt())
+		return "lzcnt";
 	return NULL;
+#else
+	return obj_flags & KWO_F_X86_BMI ? "x86 bmi" : NULL;
+#endif
 }
 
 /*
