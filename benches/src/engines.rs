@@ -148,7 +148,7 @@ fn kwo_compile_with(wasm: &[u8], checks: kwo_compiler::Checks) -> Result<Vec<u8>
     let opts = kwo_compiler::Options {
         target: kwo_format::Target::HOST,
         checks,
-        x86_bmi: host_has_bmi(),
+        x86_bmi: kwo_compiler::host_has_x86_bmi(),
         ..Default::default()
     };
     kwo_compiler::compile(&module, &opts).map_err(|e| e.to_string())
@@ -156,15 +156,6 @@ fn kwo_compile_with(wasm: &[u8], checks: kwo_compiler::Checks) -> Result<Vec<u8>
 
 /// Whether this CPU has BMI1, BMI2 and LZCNT: then kwo compiles with them,
 /// as Wasmtime compiles for the CPU it runs on.
-fn host_has_bmi() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return std::is_x86_feature_detected!("bmi1")
-        && std::is_x86_feature_detected!("bmi2")
-        && std::is_x86_feature_detected!("lzcnt");
-    #[cfg(not(target_arch = "x86_64"))]
-    return false;
-}
-
 /// A kwo object.
 struct KwoModule(Vec<u8>);
 

@@ -73,6 +73,17 @@ pub const NO_ELISION_ENV: &str = "KWO_NO_ELISION";
 /// BMI2 and LZCNT ([`Options::x86_bmi`]; see [`Options::with_env`]).
 pub const X86_BMI_ENV: &str = "KWO_X86_BMI";
 
+/// Whether this machine's CPU has what [`Options::x86_bmi`] code needs
+/// (always false off x86_64): code compiled here to run here can use it.
+pub fn host_has_x86_bmi() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::is_x86_feature_detected!("bmi1")
+        && std::is_x86_feature_detected!("bmi2")
+        && std::is_x86_feature_detected!("lzcnt");
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
+
 impl Options {
     /// These options with [`NO_ELISION_ENV`] and [`X86_BMI_ENV`] applied:
     /// the `kwo` command and the test suites honour them, so a run can be

@@ -126,6 +126,11 @@ enum Cmd {
         /// module's DWARF (docs/debugging.md).
         #[arg(long)]
         strip: bool,
+        /// x86_64: use BMI1, BMI2 and LZCNT (faster rotates, shifts and
+        /// bit counts); the object then loads only on CPUs that have them.
+        /// Off by default, so objects run on any x86-64-v2 machine.
+        #[arg(long)]
+        x86_bmi: bool,
         /// Sign the object (as `kwo sign` does), recording the limits.
         #[arg(long, requires_all = ["key", "cert"])]
         sign: bool,
@@ -601,27 +606,24 @@ fn cmd_sign(file: &Path, keys: &SignKeys, output: Option<&Path>) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn cmd_compile(
     file: &Path,
     output: &Path,
-    target: Option<&str>,
+    target: Target,
     opt: &str,
     debug: DebugInfo,
+    x86_bmi: bool,
     opts: &VerifyOptions,
     keys: Option<&SignKeys>,
 ) -> Result<ExitCode, String> {
-    let target = match target {
-        Some("aarch64") => Target::Aarch64,
-        Some(_) => Target::X86_64,
-        None => Target::HOST,
-    };
     let opt = if opt == "none" {
         OptLevel::None
     } else {
         OptLevel::Speed
     };
     let signer = keys.map(SignKeys::signer).transpose()?;
-    let mut kwo = compile(&verify(&read_module(file)?, opts)?, target, opt, debug)?;
+    let mut kwo = compile(&verify(&read_module(file)?, opts)?, target, opt, debug, x86_bmi)?;
     if let Some(signer) = signer {
         kwo = sign_object(&kwo, &signer, true, policy_text(opts))?;
     }
@@ -1088,6 +1090,7 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
             limits,
             allow_missing_imports,
             strip,
+            x86_bmi,
             sign,
             keys,
         } => {
@@ -1097,7 +1100,15 @@ fn run(cmd: &Cmd) -> Result<ExitCode, Failure> {
             };
             let keys = sign.then_some(keys);
             let debug = if *strip { DebugInfo::Strip } else { DebugInfo::Keep };
-            Ok(cmd_compile(file, output, target.as_deref(), opt, debug, &opts, keys)?)
+            let target = match target.as_deref() {
+                Some("aarch64") => Target::Aarch64,
+                Some(_) => Target::X86_64,
+                None => Target::HOST,
+            };
+            if *x86_bmi && target != Target::X86_64 {
+                return Err(Failure::Usage("--x86-bmi applies only to x86_64 code".into()));
+            }
+            Ok(cmd_compile(file, output, target, opt, debug, *x86_bmi, &opts, keys)?)
         }
         Cmd::Sign { file, keys, output } => Ok(cmd_sign(file, keys, output.as_deref())?),
         Cmd::Check { file } => cmd_check(file),

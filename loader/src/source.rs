@@ -86,11 +86,19 @@ pub enum DebugInfo {
 
 /// Compiles a verified module into object bytes, with the line table of
 /// its DWARF unless `debug` strips it. DWARF that cannot be read is
-/// reported on stderr as warnings and left out, never an error.
-pub fn compile(module: &VerifiedModule, target: Target, opt: OptLevel, debug: DebugInfo) -> Result<Vec<u8>, String> {
+/// reported on stderr as warnings and left out, never an error. `x86_bmi`:
+/// x86_64 code that needs BMI1, BMI2 and LZCNT (`Options::x86_bmi`).
+pub fn compile(
+    module: &VerifiedModule,
+    target: Target,
+    opt: OptLevel,
+    debug: DebugInfo,
+    x86_bmi: bool,
+) -> Result<Vec<u8>, String> {
     let opts = Options {
         target,
         opt,
+        x86_bmi,
         ..Options::default()
     }
     .with_env();
@@ -108,13 +116,14 @@ pub fn compile(module: &VerifiedModule, target: Target, opt: OptLevel, debug: De
 }
 
 /// The object to run from `path`: a `.kwo` as it is, a module verified
-/// under `opts` and compiled for this machine.
+/// under `opts` and compiled for this machine (with the BMI code if its
+/// CPU has it: the object runs here, in this process or this kernel).
 pub fn object_for_host(path: &Path, opts: &VerifyOptions) -> Result<Vec<u8>, String> {
     match read_program(path)? {
         Program::Object(bytes) => Ok(bytes),
         Program::Module(wasm) => {
             let module = verify(&wasm, opts).map_err(|e| format!("{}: {e}", path.display()))?;
-            compile(&module, Target::HOST, OptLevel::Speed, DebugInfo::Keep)
+            compile(&module, Target::HOST, OptLevel::Speed, DebugInfo::Keep, kwo_compiler::host_has_x86_bmi())
         }
     }
 }

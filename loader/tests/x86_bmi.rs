@@ -126,3 +126,29 @@ fn same_results_as_baseline() {
     assert_eq!(call(&mut bmi, "counts64", &[Val::I64(0), Val::I64(0)]), [Val::I64(64 * 128 + 64)]);
     assert_eq!(call(&mut bmi, "rot32", &[Val::I32(1), Val::I32(33)]), [Val::I32(2 ^ (1 << 25))]);
 }
+
+/// `kwo compile --x86-bmi` flags the object (a plain compile does not), and
+/// refuses aarch64 as a usage error; `kwo run` of a `.wasm` compiles for
+/// this CPU and computes the same.
+#[test]
+fn cli_flag() {
+    let wat = common::scratch("x86_bmi", "m.wat");
+    std::fs::write(&wat, MODULE).unwrap();
+    for (args, want) in [(&["--x86-bmi"][..], KWO_F_X86_BMI), (&[][..], 0)] {
+        let out = common::scratch("x86_bmi", "m.kwo");
+        let mut cmd = vec!["compile", common::path_str(&wat), "-o", common::path_str(&out)];
+        cmd.extend_from_slice(args);
+        let o = common::kwo_output(&cmd);
+        assert!(o.status.success(), "kwo {cmd:?}: {}", common::stderr(&o));
+        let object = std::fs::read(&out).unwrap();
+        assert_eq!(Object::parse(&object).unwrap().flags & KWO_F_X86_BMI, want, "kwo {cmd:?}");
+    }
+    let out = common::scratch("x86_bmi", "arm.kwo");
+    let wat_path = common::path_str(&wat);
+    let o = common::kwo_output(&["compile", "--x86-bmi", "--target", "aarch64", wat_path, "-o", common::path_str(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(common::stderr(&o).contains("--x86-bmi applies only to x86_64"), "{}", common::stderr(&o));
+    let o = common::kwo_output(&["run", "--invoke", "counts32", wat_path, "1", "8"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert_eq!(common::stdout(&o).trim(), (31 * 64 + 3).to_string());
+}
