@@ -545,10 +545,20 @@ impl RegValues {
         self.value[r] = v.unwrap_or(0);
     }
 
+    /// The registers with a known value, lowest first.
+    fn known_regs(&self) -> impl Iterator<Item = usize> {
+        let mut bits = self.known;
+        std::iter::from_fn(move || {
+            let r = bits.trailing_zeros() as usize;
+            bits &= bits.checked_sub(1)?;
+            Some(r)
+        })
+    }
+
     /// Forgets the values for which `f` holds.
     fn forget_if(&mut self, f: impl Fn(i64) -> bool) {
-        for r in 0..GPRS {
-            if self.get(r).is_some_and(&f) {
+        for r in self.known_regs() {
+            if f(self.value[r]) {
                 self.set(r, None);
             }
         }
@@ -557,8 +567,8 @@ impl RegValues {
     /// Forgets the values `other` does not share; true if any was forgotten.
     fn meet(&mut self, other: &RegValues) -> bool {
         let mut changed = false;
-        for r in 0..GPRS {
-            if self.known >> r & 1 != 0 && self.get(r) != other.get(r) {
+        for r in self.known_regs() {
+            if other.get(r) != Some(self.value[r]) {
                 self.set(r, None);
                 changed = true;
             }
