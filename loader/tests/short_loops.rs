@@ -205,3 +205,37 @@ fn ordered_exit_tests_bound_the_trip_at_run_time() {
     }
     assert_eq!(run(&module, true, LITTLE_FUEL, "down", &[i32::MIN + 1]), Ok(vec![Val::I32(1)]));
 }
+
+/// `count(n)` as above, its body grown to `4 * filler + 8` operators.
+fn long_counting_loop(filler: usize) -> String {
+    let add = "(local.set $h (i32.add (local.get $h) (local.get $i)))".repeat(filler);
+    format!(
+        r#"(module
+          (func (export "count") (param $n i32) (result i32) (local $i i32) (local $h i32)
+            (loop $l
+              {add}
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.ne (local.get $i) (local.get $n))))
+            (local.get $i)))"#
+    )
+}
+
+/// A copy without the header checkpoint is made only for bodies of at
+/// most 256 operators (the verifier then allows 256 visits or more):
+/// beyond that one checkpoint per iteration is noise next to the body,
+/// and the copy would cost compile time in proportion to it.
+#[test]
+fn long_bodies_keep_their_checkpoint() {
+    for (filler, cap, copied) in [(62, 256, true), (63, 252, false)] {
+        let module = verified(&long_counting_loop(filler));
+        assert_eq!(cap_of(&module, 0), cap, "{} operators", 4 * filler + 8);
+        let little = run(&module, true, LITTLE_FUEL, "count", &[100]);
+        let expected = if copied { Ok(vec![Val::I32(100)]) } else { Err(TrapCode::FuelExhausted) };
+        assert_eq!(little, expected, "{} operators", 4 * filler + 8);
+        for elide in [true, false] {
+            assert_eq!(run(&module, elide, 200, "count", &[100]), Ok(vec![Val::I32(100)]));
+            let checked = run(&module, false, LITTLE_FUEL, "count", &[100]);
+            assert_eq!(checked, Err(TrapCode::FuelExhausted), "{} operators, checked", 4 * filler + 8);
+        }
+    }
+}

@@ -294,7 +294,7 @@ struct State {
     facts: [u8; GPRS],
     /// `alias[r] = Some(s)`: r holds a copy of s (full width).
     alias: [Option<Reg>; GPRS],
-    constant: [Option<i64>; GPRS],
+    constant: RegValues,
     /// Registers holding the vmctx pointer, and the stack limit.
     vmctx: u32,
     limit: u32,
@@ -303,7 +303,7 @@ struct State {
     /// Facts of spilled registers by stack-slot offset from sp.
     slots: Vec<(i64, u8)>,
     /// `from_slot[r] = Some(d)`: r holds what the slot at `[sp + d]` holds.
-    from_slot: [Option<i64>; GPRS],
+    from_slot: RegValues,
     flags: Flags,
 }
 
@@ -312,12 +312,12 @@ impl State {
         State {
             facts: [0; GPRS],
             alias: [None; GPRS],
-            constant: [None; GPRS],
+            constant: RegValues::NONE,
             vmctx: 1 << vmctx,
             limit: 0,
             sp_checked: false,
             slots: Vec::new(),
-            from_slot: [None; GPRS],
+            from_slot: RegValues::NONE,
             flags: Flags::Unknown,
         }
     }
@@ -337,11 +337,11 @@ impl State {
     /// the stack slot it was loaded from (with every other load of it).
     fn learn(&mut self, reg: Reg, fact: u8) {
         let root = self.root(reg);
-        let slot = self.from_slot[reg as usize];
+        let slot = self.from_slot.get(reg as usize);
         for r in 0..GPRS {
             if r == root as usize
                 || self.alias[r] == Some(root)
-                || (slot.is_some() && self.from_slot[r] == slot)
+                || (slot.is_some() && self.from_slot.get(r) == slot)
             {
                 self.facts[r] |= fact;
             }
@@ -356,24 +356,24 @@ impl State {
     /// Forgets every stack slot.
     fn forget_slots(&mut self) {
         self.slots.clear();
-        self.from_slot = [None; GPRS];
+        self.from_slot = RegValues::NONE;
     }
 
     /// Whether two registers are known to hold the same value.
     fn same_value(&self, a: Reg, b: Reg) -> bool {
         self.root(a) == self.root(b)
-            || (self.from_slot[a as usize].is_some()
-                && self.from_slot[a as usize] == self.from_slot[b as usize])
+            || (self.from_slot.get(a as usize).is_some()
+                && self.from_slot.get(a as usize) == self.from_slot.get(b as usize))
     }
 
     fn kill(&mut self, reg: Reg) {
         let r = reg as usize;
         self.facts[r] = 0;
         self.alias[r] = None;
-        self.constant[r] = None;
+        self.constant.set(r, None);
         self.vmctx &= !(1 << r);
         self.limit &= !(1 << r);
-        self.from_slot[r] = None;
+        self.from_slot.set(r, None);
         // The copies of `reg` still hold one value between them: the first
         // becomes the root of the others, so that a fact learned about one
         // still reaches the rest (unoptimized code moves a value back and
@@ -392,9 +392,9 @@ impl State {
 
     fn copy(&mut self, dst: Reg, src: Reg, width: Width) {
         let facts = self.facts[src as usize];
-        let constant = self.constant[src as usize];
+        let constant = self.constant.get(src as usize);
         let (vmctx, limit) = (self.vmctx >> src & 1, self.limit >> src & 1);
-        let from_slot = self.from_slot[src as usize];
+        let from_slot = self.from_slot.get(src as usize);
         self.kill(dst);
         if dst == src {
             return;
@@ -406,10 +406,10 @@ impl State {
             Width::W64 => {
                 self.facts[dst as usize] = facts;
                 self.alias[dst as usize] = Some(root);
-                self.constant[dst as usize] = constant;
+                self.constant.set(dst as usize, constant);
                 self.vmctx |= vmctx << dst;
                 self.limit |= limit << dst;
-                self.from_slot[dst as usize] = from_slot;
+                self.from_slot.set(dst as usize, from_slot);
             }
             // The upper half is zeroed: nonzero low half stays nonzero, and
             // the whole register can't be all ones.
@@ -435,7 +435,7 @@ impl State {
     /// test rax, rax; je`, `mov x3, #0; cbz x3`, and divides by a constant
     /// 0 on the path those branches never take).
     fn equals(&self, reg: Reg, width: Width, imm: i64) -> Option<bool> {
-        if let Some(value) = self.constant[reg as usize] {
+        if let Some(value) = self.constant.get(reg as usize) {
             return Some(match width {
                 Width::W32 => value as u32 == imm as u32,
                 Width::W64 => value == imm,
@@ -496,9 +496,9 @@ impl State {
             changed |= facts != self.facts[r];
             self.facts[r] = facts;
             changed |= forget_if_differs(&mut self.alias[r], &other.alias[r]);
-            changed |= forget_if_differs(&mut self.constant[r], &other.constant[r]);
-            changed |= forget_if_differs(&mut self.from_slot[r], &other.from_slot[r]);
         }
+        changed |= self.constant.meet(&other.constant);
+        changed |= self.from_slot.meet(&other.from_slot);
         let (vmctx, limit) = (self.vmctx & other.vmctx, self.limit & other.limit);
         let sp_checked = self.sp_checked && other.sp_checked;
         changed |= vmctx != self.vmctx || limit != self.limit || sp_checked != self.sp_checked;
@@ -519,6 +519,59 @@ impl State {
         if self.flags != other.flags && self.flags != Flags::Unknown {
             self.flags = Flags::Unknown;
             changed = true;
+        }
+        changed
+    }
+}
+
+/// Per register, a 64-bit value that may be unknown: `[Option<i64>;
+/// GPRS]` in half the bytes (a state is copied at every block edge).
+/// Unknown values are 0, so that equal contents compare equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RegValues {
+    known: u32,
+    value: [i64; GPRS],
+}
+
+impl RegValues {
+    const NONE: RegValues = RegValues { known: 0, value: [0; GPRS] };
+
+    fn get(&self, r: usize) -> Option<i64> {
+        (self.known >> r & 1 != 0).then_some(self.value[r])
+    }
+
+    fn set(&mut self, r: usize, v: Option<i64>) {
+        self.known = self.known & !(1 << r) | u32::from(v.is_some()) << r;
+        self.value[r] = v.unwrap_or(0);
+    }
+
+    /// The registers with a known value, lowest first.
+    fn known_regs(&self) -> impl Iterator<Item = usize> {
+        let mut bits = self.known;
+        std::iter::from_fn(move || {
+            let r = bits.trailing_zeros() as usize;
+            bits &= bits.checked_sub(1)?;
+            Some(r)
+        })
+    }
+
+    /// Forgets the values for which `f` holds.
+    fn forget_if(&mut self, f: impl Fn(i64) -> bool) {
+        for r in self.known_regs() {
+            if f(self.value[r]) {
+                self.set(r, None);
+            }
+        }
+    }
+
+    /// Forgets the values `other` does not share; true if any was forgotten.
+    fn meet(&mut self, other: &RegValues) -> bool {
+        let mut changed = false;
+        for r in self.known_regs() {
+            if other.get(r) != Some(self.value[r]) {
+                self.set(r, None);
+                changed = true;
+            }
         }
         changed
     }
@@ -561,7 +614,7 @@ impl Query {
     fn of(insn: &Insn, state: &State) -> Option<Query> {
         let call = matches!(insn.flow, Flow::Call(_) | Flow::CallIndirect);
         let down_by = match insn.sp {
-            SpEffect::DownBy(r) => Some(state.constant[r as usize]),
+            SpEffect::DownBy(r) => Some(state.constant.get(r as usize)),
             _ => None,
         };
         if !call && down_by.is_none() && insn.divisor.is_none() {
@@ -694,9 +747,10 @@ impl Analysis<'_> {
     }
 
     /// Runs the block at `at` from `state`: records the queries of each
-    /// instruction's entry state, and returns the successors of its last
-    /// instruction.
-    fn run_block(&mut self, mut at: u64, mut state: State) -> Result<Vec<(u64, State)>, String> {
+    /// instruction's entry state, and queues the successors of its last
+    /// instruction in `work` (in place: a state is over a kilobyte, and
+    /// moving it through a vector per block was a tenth of the checker).
+    fn run_block(&mut self, mut at: u64, mut state: State, work: &mut VecDeque<(u64, State)>) -> Result<(), String> {
         loop {
             let Some(i) = self.index(at) else {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
@@ -710,13 +764,15 @@ impl Analysis<'_> {
                 state.forget_slots();
             }
             if !matches!(insn.flow, Flow::Next | Flow::Call(_) | Flow::CallIndirect) {
-                return Ok(successors(insn, at, state, &self.abi));
+                successors(insn, at, state, &self.abi, work);
+                return Ok(());
             }
             // Straight on, in place: the one successor is the next instruction.
             apply(insn, &mut state, &self.abi);
             at += u64::from(insn.len);
             if self.is_leader(at) {
-                return Ok(vec![(at, state)]);
+                work.push_back((at, state));
+                return Ok(());
             }
         }
     }
@@ -764,16 +820,13 @@ impl Function {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
             };
             let k = a.block_at[i];
-            let (k, changed) = if k == NONE {
+            if k == NONE {
                 a.block_at[i] = a.blocks.len() as u32;
-                a.blocks.push((at, state));
-                (a.blocks.len() - 1, true)
-            } else {
-                (k as usize, a.blocks[k as usize].1.meet(&state))
-            };
-            if changed {
-                let state = a.blocks[k].1.clone();
-                work.extend(a.run_block(at, state)?);
+                a.blocks.push((at, state.clone()));
+                a.run_block(at, state, &mut work)?;
+            } else if a.blocks[k as usize].1.meet(&state) {
+                let state = a.blocks[k as usize].1.clone();
+                a.run_block(at, state, &mut work)?;
             }
         }
         // The fixpoint is reached, and with it the queries' answers.
@@ -825,9 +878,9 @@ impl Function {
     }
 }
 
-/// The (address, state) pairs control can go to from `insn`: edges the
-/// facts rule out are left out.
-fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi) -> Vec<(u64, State)> {
+/// Queues the (address, state) pairs control can go to from `insn`:
+/// edges the facts rule out are left out.
+fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi, out: &mut VecDeque<(u64, State)>) {
     let next = at + u64::from(insn.len);
     let cond = match &insn.flow {
         Flow::Branch(c, _) => Some(*c),
@@ -837,20 +890,18 @@ fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi) -> Vec<(u64, St
     let decided = cond.and_then(|c| state.eval(c));
     apply(insn, &mut state, abi);
     match insn.flow {
-        Flow::Next | Flow::Call(_) | Flow::CallIndirect => vec![(next, state)],
-        Flow::Jump(t) => vec![(t, state)],
+        Flow::Next | Flow::Call(_) | Flow::CallIndirect => out.push_back((next, state)),
+        Flow::Jump(t) => out.push_back((t, state)),
         Flow::Branch(c, t) => {
-            let mut out = Vec::new();
             if decided != Some(false) {
                 let mut s = state.clone();
                 s.assume(c, true);
-                out.push((t, s));
+                out.push_back((t, s));
             }
             if decided != Some(true) {
                 state.assume(c, false);
-                out.push((next, state));
+                out.push_back((next, state));
             }
-            out
         }
         Flow::BranchZero {
             reg,
@@ -859,22 +910,20 @@ fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi) -> Vec<(u64, St
             target,
         } => {
             let is_zero = state.equals(reg, width, 0);
-            let mut out = Vec::new();
             let (zero_to, nonzero_to) = if if_zero {
                 (target, next)
             } else {
                 (next, target)
             };
             if is_zero != Some(false) {
-                out.push((zero_to, state.clone()));
+                out.push_back((zero_to, state.clone()));
             }
             if is_zero != Some(true) {
                 state.learn(reg, nonzero(width));
-                out.push((nonzero_to, state));
+                out.push_back((nonzero_to, state));
             }
-            out
         }
-        Flow::Return | Flow::JumpIndirect | Flow::Forbidden => Vec::new(),
+        Flow::Return | Flow::JumpIndirect | Flow::Forbidden => {}
     }
 }
 
@@ -926,7 +975,7 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
             if facts & SLOT_VMCTX != 0 {
                 state.vmctx |= 1 << dst;
             }
-            state.from_slot[dst as usize] = Some(disp);
+            state.from_slot.set(dst as usize, Some(disp));
         }
     }
     match insn.store {
@@ -940,13 +989,9 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
             let facts = state.facts[reg as usize] | vmctx;
             let overlaps = |d: i64| (d - disp).abs() < 8;
             state.slots.retain(|(d, _)| !overlaps(*d));
-            for s in state.from_slot.iter_mut() {
-                if s.is_some_and(overlaps) {
-                    *s = None;
-                }
-            }
+            state.from_slot.forget_if(overlaps);
             state.slots.push((disp, facts));
-            state.from_slot[reg as usize] = Some(disp);
+            state.from_slot.set(reg as usize, Some(disp));
         }
         Store::Stack => state.forget_slots(),
     }
@@ -967,7 +1012,7 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
     }
     if let Some((reg, value)) = insn.constant {
         state.kill(reg);
-        state.constant[reg as usize] = Some(value);
+        state.constant.set(reg as usize, Some(value));
         let low = value as u32;
         let facts = [
             (low != 0, NZ32),
@@ -993,7 +1038,7 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
             width: Width::W64,
             other,
         } if state.root(reg) == sp && state.limit >> other & 1 != 0 => Flags::SpVsLimit,
-        FlagsEffect::CompareReg { reg, width, other } => match state.constant[other as usize] {
+        FlagsEffect::CompareReg { reg, width, other } => match state.constant.get(other as usize) {
             Some(value) if width == Width::W32 => Flags::Compare {
                 reg,
                 width,

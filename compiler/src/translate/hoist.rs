@@ -18,6 +18,15 @@
 //! at most the verifier's cap (a loop with both facts gets three copies:
 //! unchecked without checkpoint, unchecked with it, checked with it).
 //!
+//! A copy that would only drop the checkpoint is made when the verifier
+//! allows at least `MIN_VISITS_FOR_A_COPY` visits, that is for a body of
+//! at most 256 operators (it allows 2^16 operators per run of the loop):
+//! each copy costs compile time and code in proportion to the body, and
+//! in a body of thousands of operators one checkpoint per iteration is
+//! noise. (A hoisted check is worth its copy even then: in the Rust
+//! module's SHA-256 rounds, 16 checks in 4 833 operators are 2% of the run
+//! time.)
+//!
 //! The operators of the body are read once per copy; every copy continues
 //! at the same block after the loop. The facts come from the verifier;
 //! this module does not re-derive them. Mispredicted, the branch runs an
@@ -30,6 +39,11 @@ use wasmparser::{BlockType, OperatorsReader};
 
 use super::FuncTranslator;
 use crate::CompileError;
+
+/// Fewest header visits a short loop with a run-time trip count must be
+/// allowed for a copy without its checkpoint (see the module doc). The
+/// benchmarks' hot loops have 15-101 operators: 648 visits or more.
+const MIN_VISITS_FOR_A_COPY: u32 = 256;
 
 /// One translation of a versioned loop's body.
 struct LoopCopy<'a> {
@@ -136,7 +150,11 @@ impl<'a> FuncTranslator<'a, '_> {
     /// before the loop.
     fn loop_copies(&mut self, off: usize) -> Vec<LoopCopy<'a>> {
         let hoist = self.hoist_at(off);
-        let short = self.short_at(off);
+        // A loop that is always short needs no copy for it.
+        let short = self.short_at(off).filter(|b| match b {
+            LoopBound::Visits(_) => true,
+            LoopBound::Trips { max_visits, .. } => *max_visits >= MIN_VISITS_FOR_A_COPY,
+        });
         let always_short = matches!(short, Some(LoopBound::Visits(_)));
         let plain = |checkpoint| LoopCopy { guard: None, unchecked: None, checkpoint };
         match (hoist, short) {
