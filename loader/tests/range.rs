@@ -377,7 +377,7 @@ fn ordered_exit_tests_are_hoisted() {
     let tests: Vec<Option<TripTest>> = module.accesses[1..]
         .iter()
         .map(|f| match &f.hoisted[..] {
-            [h] => Some(h.trip.test),
+            [h] => h.trip.as_ref().map(|t| t.test),
             _ => None,
         })
         .collect();

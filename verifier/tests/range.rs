@@ -423,7 +423,7 @@ fn pointer_loops_get_a_hoisted_check_with_their_trip_count() {
         "(local.get $c)",
     ));
     assert_eq!(down.len(), 1);
-    let t = &down[0].trip;
+    let t = down[0].trip.as_ref().unwrap();
     // The exit test reads the counter after the step: header value - 1.
     assert_eq!((t.counter, t.step, t.bias, t.limit_local, t.limit_add), (1, -1, -1, None, 0));
     let r = &down[0].ranges[0];
@@ -433,7 +433,7 @@ fn pointer_loops_get_a_hoisted_check_with_their_trip_count() {
         "(i32.add (local.get $c) (i32.const 2))",
         "(i32.ne (local.get $c) (local.get $n))",
     ));
-    let t = &up[0].trip;
+    let t = up[0].trip.as_ref().unwrap();
     assert_eq!((t.counter, t.step, t.bias, t.limit_local, t.limit_add), (1, 2, 2, Some(2), 0));
     // Ordered exits, either operand order: the test as seen from the counter.
     for (exit, step, test) in [
@@ -445,7 +445,7 @@ fn pointer_loops_get_a_hoisted_check_with_their_trip_count() {
         let next = format!("(i32.add (local.get $c) (i32.const {step}))");
         let loops = hoisted(&pointer_loop(4, &next, exit));
         assert_eq!(loops.len(), 1, "{exit}");
-        let t = &loops[0].trip;
+        let t = loops[0].trip.as_ref().unwrap();
         assert_eq!((t.counter, t.step, t.bias, t.test, t.limit_local), (1, step, step, test, Some(2)), "{exit}");
     }
 }
