@@ -274,12 +274,14 @@ struct Based {
 
 impl Based {
     /// `self` plus a 32-bit value in `v` (minus it if `neg`): `v`'s
-    /// unsigned or signed interval, the narrower, is a set of integers
-    /// congruent to it mod 2^32, so either bounds the offset.
+    /// unsigned or signed interval is a set of integers congruent to it
+    /// mod 2^32, so either bounds the offset; the narrower is taken, or
+    /// on a tie the one nearer 0 (`-1` rather than `2^32 - 1`).
     fn plus(self, v: Val, neg: bool) -> Option<Based> {
         let v = v.norm(32);
-        let (ulo, uhi) = (v.u.0 as i64, v.u.1 as i64);
-        let (lo, hi) = if uhi - ulo <= v.s.1 - v.s.0 { (ulo, uhi) } else { v.s };
+        let unsigned = (v.u.0 as i64, v.u.1 as i64);
+        let key = |(lo, hi): (i64, i64)| (hi - lo, lo.abs().max(hi.abs()));
+        let (lo, hi) = if key(unsigned) <= key(v.s) { unsigned } else { v.s };
         let (lo, hi) = if neg { (-hi, -lo) } else { (lo, hi) };
         let (lo, hi) = (self.lo.checked_add(lo)?, self.hi.checked_add(hi)?);
         let small = |x: i64| x.unsigned_abs() <= MAX_DELTA as u64;
