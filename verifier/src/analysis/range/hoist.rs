@@ -36,9 +36,9 @@
 //! would save, and the copy doubles the loop's compile time); then,
 //! since the compiler's check-free copy of the outer loop runs its inner
 //! loops without their own hoisted checks (versioning them again there
-//! was tried: +6% compile time on the Rust workloads, no run-time gain),
-//! the outer check is kept only when it covers more accesses than the
-//! inner loops' checks do.
+//! was tried: +5% compile instructions on the Rust workloads, no run-time
+//! gain), the outer check is kept only when it covers more accesses than
+//! the inner loops' checks do.
 //!
 //! What it does not do: trip counts of loops with more than one back
 //! edge, an unconditional one (`br` back, exited at the top) or loops
