@@ -26,7 +26,7 @@ use kwo_compiler::{check, CompileError, Options};
 use kwo_format::{Object, Target, KWO_HOST_YIELD};
 use kwo_verifier::analysis::{
     AccessOp, BodyStats, FuncAccesses, HoistedLoop, IndexRange, LoopBound, LoopInfo, ShortLoop,
-    StackDepth, TripTest,
+    StackDepth, TripCount, TripTest,
 };
 use kwo_verifier::{Diagnostics, VerifiedModule};
 use crate::symbols::describe_location;
@@ -481,7 +481,23 @@ fn local_plus(local: Option<u32>, add: i64) -> String {
 /// The hoisted check of a loop: its trip count and the bytes each
 /// iteration touches, from the locals' values on entry.
 fn describe_hoist(h: &HoistedLoop) -> String {
-    let t = &h.trip;
+    let mut text = h.trip.as_ref().map_or_else(|| "any trip count".to_string(), describe_trip);
+    for r in &h.ranges {
+        let base = match r.plus {
+            Some(q) => format!("local {} + local {q}", r.local),
+            None => format!("local {}", r.local),
+        };
+        let _ = write!(text, "; bytes [{base} + {}, {base} + {}) per iteration", r.lo, r.hi);
+        let _ = match r.step {
+            0 => write!(text, ", local {} unchanged", r.local),
+            step => write!(text, ", local {} stepping by {step:+}", r.local),
+        };
+    }
+    text
+}
+
+/// A hoisted loop's trip count: its exit test and counter.
+fn describe_trip(t: &TripCount) -> String {
     let (counter, limit) = (local_plus(Some(t.counter), t.bias), local_plus(t.limit_local, t.limit_add));
     let ordered = |below: bool, signed: bool, inclusive: bool| {
         let op = match (below, inclusive) {
@@ -498,19 +514,7 @@ fn describe_hoist(h: &HoistedLoop) -> String {
         TripTest::Below { signed, inclusive } => ordered(true, signed, inclusive),
         TripTest::Above { signed, inclusive } => ordered(false, signed, inclusive),
     };
-    let mut text = format!("trip: {test}, local {} stepping by {:+}", t.counter, t.step);
-    for r in &h.ranges {
-        let base = match r.plus {
-            Some(q) => format!("local {} + local {q}", r.local),
-            None => format!("local {}", r.local),
-        };
-        let _ = write!(
-            text,
-            "; bytes [{base} + {}, {base} + {}) per iteration, local {} stepping by {:+}",
-            r.lo, r.hi, r.local, r.step
-        );
-    }
-    text
+    format!("trip: {test}, local {} stepping by {:+}", t.counter, t.step)
 }
 
 /// `1 loop`, `2 loops`.

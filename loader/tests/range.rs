@@ -377,7 +377,7 @@ fn ordered_exit_tests_are_hoisted() {
     let tests: Vec<Option<TripTest>> = module.accesses[1..]
         .iter()
         .map(|f| match &f.hoisted[..] {
-            [h] => Some(h.trip.test),
+            [h] => h.trip.as_ref().map(|t| t.test),
             _ => None,
         })
         .collect();
@@ -432,4 +432,87 @@ fn ordered_exit_loops_trap_where_the_spec_says() {
         let trap = same_with_and_without_hoisting(&module, &[(func, [start, n + 1])], &[start, end - 4]);
         assert!(trap.is_some(), "{func}({n} + 1)");
     }
+}
+
+/// Loops whose accesses go through a base the loop never changes plus an
+/// offset the intervals bound (`q + (h & 0x7fff) * 2`, a hash-chain walk):
+/// hoisted whatever the trip count. `chain(q, n)` stores `n` at
+/// `q + 2 * (h & 0x7fff)` for `h` from `n` up by one (the intervals see
+/// only the mask), so 32768 stores reach `q + 65534` (two bytes); `minus(q, n)` stores a byte at
+/// `q + (h & 0xff) - 1`, one below `q` when `h & 0xff` is 0 (wrapping
+/// below 0 when `q` is 0); `nested(q, n)` runs an inner loop in each
+/// iteration beside its own access; `moved(q, n)` changes `q` in the body
+/// (not hoisted).
+const BASED_LOOPS: &str = r#"(module (memory 1)
+  (func (export "get") (param $a i32) (result i32) (i32.load (local.get $a)))
+  (func (export "chain") (param $q i32) (param $n i32) (local $h i32)
+    (local.set $h (local.get $n))
+    (loop $l
+      (i32.store16 (i32.add (local.get $q) (i32.shl (i32.and (local.get $h) (i32.const 0x7fff)) (i32.const 1)))
+        (local.get $n))
+      (local.set $h (i32.add (local.get $h) (i32.const 1)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "minus") (param $q i32) (param $n i32) (local $h i32)
+    (local.set $h (local.get $n))
+    (loop $l
+      (i32.store8 (i32.add (i32.add (local.get $q) (i32.and (local.get $h) (i32.const 0xff))) (i32.const -1))
+        (local.get $n))
+      (local.set $h (i32.add (i32.mul (local.get $h) (i32.const 31)) (i32.const 7)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "nested") (param $q i32) (param $n i32) (local $h i32) (local $j i32)
+    (local.set $h (local.get $n))
+    (loop $l
+      (i32.store8 offset=3 (i32.add (local.get $q) (i32.and (local.get $h) (i32.const 0x3ff))) (local.get $n))
+      (local.set $j (i32.const 4))
+      (loop $inner
+        (local.set $h (i32.add (i32.mul (local.get $h) (i32.const 31)) (local.get $j)))
+        (br_if $inner (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "moved") (param $q i32) (param $n i32) (local $h i32)
+    (local.set $h (local.get $n))
+    (loop $l
+      (i32.store16 (i32.add (local.get $q) (i32.and (local.get $h) (i32.const 0xfe))) (local.get $n))
+      (local.set $q (i32.add (local.get $q) (local.get $n)))
+      (local.set $h (i32.add (i32.mul (local.get $h) (i32.const 31)) (i32.const 7)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#;
+
+#[test]
+fn unchanged_base_plus_bounded_offset_is_hoisted_without_a_trip_count() {
+    let module = verified(BASED_LOOPS);
+    let hoisted: Vec<_> = module.accesses[1..].iter().map(|f| (f.hoisted_count(), f.hoisted.first().map(|h| h.trip.is_some()))).collect();
+    assert_eq!(hoisted, [(1, Some(false)), (1, Some(false)), (1, Some(false)), (0, None)], "chain, minus, nested, moved");
+    let range = |f: usize| {
+        let r = &module.accesses[f].hoisted[0].ranges[0];
+        (r.local, r.plus, r.step, r.lo, r.hi)
+    };
+    assert_eq!(range(1), (0, None, 0, 0, 65536), "chain");
+    assert_eq!(range(2), (0, None, 0, -1, 255), "minus");
+    assert_eq!(range(3), (0, None, 0, 0, 1027), "nested");
+}
+
+#[test]
+fn unchanged_base_loops_trap_where_the_spec_says() {
+    let module = verified(BASED_LOOPS);
+    // In bounds up to the last two bytes; two bytes more and the store
+    // of `h & 0x7fff = 0x7fff` lands past the end.
+    let probes = [0, 4, 1000, 65532];
+    assert!(same_with_and_without_hoisting(&module, &[("chain", [0, 40000])], &probes).is_none());
+    assert!(same_with_and_without_hoisting(&module, &[("chain", [2, 40000])], &probes).is_some());
+    for args in [[0, 1], [1, 3], [65535, 1], [-2, 5], [-65536, 100], [1, 40000], [3, 1]] {
+        same_with_and_without_hoisting(&module, &[("chain", args)], &probes);
+        same_with_and_without_hoisting(&module, &[("moved", args)], &probes);
+        same_with_and_without_hoisting(&module, &[("nested", args)], &probes);
+    }
+    // `q - 1` wraps below 0 for q = 0 when `h & 0xff` is 0 (n = 256 is
+    // the first such value); from q = 1 the byte at 0 is the lowest.
+    let t = same_with_and_without_hoisting(&module, &[("minus", [0, 256])], &probes).expect("minus(0, 256) wraps");
+    assert_eq!(t.code, TrapCode::MemoryOutOfBounds);
+    for args in [[1, 256], [0, 255], [65536 - 255, 300], [65536 - 256, 3000], [-1, 5]] {
+        same_with_and_without_hoisting(&module, &[("minus", args)], &probes);
+    }
+    assert!(same_with_and_without_hoisting(&module, &[("minus", [1, 3000])], &probes).is_none());
+    // `nested` reaches q + 3 + 1023 and no further: its first store, at
+    // q + 3 + (n & 0x3ff), is there for n = 1023.
+    assert!(same_with_and_without_hoisting(&module, &[("nested", [65536 - 1027, 1023])], &probes).is_none());
+    assert!(same_with_and_without_hoisting(&module, &[("nested", [65536 - 1026, 1023])], &probes).is_some());
 }

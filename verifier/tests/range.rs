@@ -423,7 +423,7 @@ fn pointer_loops_get_a_hoisted_check_with_their_trip_count() {
         "(local.get $c)",
     ));
     assert_eq!(down.len(), 1);
-    let t = &down[0].trip;
+    let t = down[0].trip.as_ref().unwrap();
     // The exit test reads the counter after the step: header value - 1.
     assert_eq!((t.counter, t.step, t.bias, t.limit_local, t.limit_add), (1, -1, -1, None, 0));
     let r = &down[0].ranges[0];
@@ -433,7 +433,7 @@ fn pointer_loops_get_a_hoisted_check_with_their_trip_count() {
         "(i32.add (local.get $c) (i32.const 2))",
         "(i32.ne (local.get $c) (local.get $n))",
     ));
-    let t = &up[0].trip;
+    let t = up[0].trip.as_ref().unwrap();
     assert_eq!((t.counter, t.step, t.bias, t.limit_local, t.limit_add), (1, 2, 2, Some(2), 0));
     // Ordered exits, either operand order: the test as seen from the counter.
     for (exit, step, test) in [
@@ -445,7 +445,7 @@ fn pointer_loops_get_a_hoisted_check_with_their_trip_count() {
         let next = format!("(i32.add (local.get $c) (i32.const {step}))");
         let loops = hoisted(&pointer_loop(4, &next, exit));
         assert_eq!(loops.len(), 1, "{exit}");
-        let t = &loops[0].trip;
+        let t = loops[0].trip.as_ref().unwrap();
         assert_eq!((t.counter, t.step, t.bias, t.test, t.limit_local), (1, step, step, test, Some(2)), "{exit}");
     }
 }
@@ -468,4 +468,38 @@ fn loops_without_a_countable_exit_get_no_hoisted_check() {
     // A pointer stepped by more than 2^16 is not covered.
     let far = hoisted(&pointer_loop(1 << 17, "(i32.sub (local.get $c) (i32.const 1))", "(local.get $c)"));
     assert!(far.is_empty());
+}
+
+/// A loop storing through `q + offset` (`q` a parameter), `h` a hash the
+/// loop scrambles, exited when the counter `n` reaches 0.
+fn based_loop(offset: &str, body: &str) -> String {
+    format!(
+        r#"(module (memory 1)
+      (func (export "f") (param $q i32) (param $n i32) (local $h i32)
+        (loop $l
+          (i32.store offset=4 (i32.add (local.get $q) {offset}) (local.get $n))
+          (local.set $h (i32.add (i32.mul (local.get $h) (i32.const 31)) (local.get $n)))
+          {body}
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#
+    )
+}
+
+#[test]
+fn unchanged_base_plus_bounded_offset_needs_no_trip_count() {
+    let masked = hoisted(&based_loop("(i32.and (local.get $h) (i32.const 0xfffc))", ""));
+    assert_eq!(masked.len(), 1);
+    assert_eq!(masked[0].trip, None, "every range has step 0");
+    let r = &masked[0].ranges[0];
+    assert_eq!((r.local, r.plus, r.step, r.lo, r.hi), (0, None, 0, 0, 0xfffc + 8));
+    // Subtracting a bounded value: the offset goes below the base.
+    let below = hoisted(&based_loop("(i32.sub (i32.const 0) (i32.and (local.get $h) (i32.const 0xff)))", ""));
+    let r = &below[0].ranges[0];
+    assert_eq!((r.lo, r.hi), (-0xff, 8));
+    // An offset the intervals do not bound, one wider than 2^31, or a
+    // base the loop changes: no hoisted check.
+    assert!(hoisted(&based_loop("(local.get $h)", "")).is_empty());
+    assert!(hoisted(&based_loop("(i32.and (local.get $h) (i32.const 0xfffffffc))", "")).is_empty());
+    let moved = "(local.set $q (i32.add (local.get $q) (i32.const 4)))";
+    let moved = hoisted(&based_loop("(i32.and (local.get $h) (i32.const 0xfffc))", moved));
+    assert!(moved.is_empty(), "{moved:?}");
 }

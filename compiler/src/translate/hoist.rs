@@ -65,9 +65,8 @@ impl<'a> FuncTranslator<'a, '_> {
             return None;
         }
         let hoist = self.proofs?.hoisted_at(off)?;
-        let trip = &hoist.trip;
         let pointers = hoist.ranges.iter().flat_map(|r| [Some(r.local), r.plus]).flatten();
-        let mut locals = pointers.chain(trip.locals());
+        let mut locals = pointers.chain(hoist.trip.iter().flat_map(TripCount::locals));
         locals.all(|l| self.is_i32_local(l)).then_some(hoist)
     }
 
@@ -260,12 +259,20 @@ impl<'a> FuncTranslator<'a, '_> {
     }
 
     /// The hoisted check, an `i8` that is 1 when every covered access of
-    /// every iteration is inside the memory as it is now.
+    /// every iteration is inside the memory as it is now. Without a trip
+    /// count every range has step 0 (the verifier's rule); a range that
+    /// steps anyway fails the check, so the checked copy runs.
     fn hoisted_check(&mut self, hoist: &HoistedLoop) -> Value {
-        let (mut ok, last) = self.trip_last(&hoist.trip);
+        let (mut ok, last) = match &hoist.trip {
+            Some(trip) => self.trip_last(trip),
+            None => (self.b.ins().iconst(types::I8, 1), self.b.ins().iconst(types::I64, 0)),
+        };
         let (_, bound_var) = self.heap_vars();
         let bound = self.b.use_var(bound_var);
         for range in &hoist.ranges {
+            if hoist.trip.is_none() && range.step != 0 {
+                return self.b.ins().iconst(types::I8, 0);
+            }
             let start = self.local_value(range.local);
             let mut start = self.b.ins().uextend(types::I64, start);
             if let Some(plus) = range.plus {
@@ -273,7 +280,8 @@ impl<'a> FuncTranslator<'a, '_> {
                 let q = self.b.ins().uextend(types::I64, q);
                 start = self.b.ins().iadd(start, q);
             }
-            // |step| <= 2^16 and last < 2^32: no i64 overflow anywhere.
+            // |step| <= 2^16, last < 2^32 and |lo|, |hi| <= 2^32 + 2^33
+            // (offset plus width included): no i64 overflow anywhere.
             let span = self.b.ins().imul_imm_s(last, range.step);
             let (down, up) = if range.step < 0 {
                 (Some(span), None)

@@ -60,6 +60,9 @@ pub(super) fn forget_loop(state: &mut State, loop_pc: u32, kept: &[Option<Sym>])
         if of_loop(&slot.sym) {
             slot.sym = None;
         }
+        if slot.based.is_some_and(|b| b.loop_pc == loop_pc) {
+            slot.based = None;
+        }
         if let Some(c) = &mut slot.cond {
             for o in [&mut c.a, &mut c.b] {
                 if of_loop(&o.sym) {

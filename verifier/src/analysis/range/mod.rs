@@ -258,12 +258,44 @@ impl Sym {
 /// Deltas beyond this are forgotten (they never overflow the arithmetic).
 const MAX_DELTA: i64 = 1 << 32;
 
+/// A 32-bit value equal to what local `local` held at the header of the
+/// loop at `loop_pc`, in the same iteration, plus some `k` in `lo..=hi`
+/// (mod 2^32): a base plus an offset the intervals bound, such as
+/// `p + (h & 0x7fff) * 2`. When the loop never changes `local`, one check
+/// of its value on entry covers the access in every iteration, whatever
+/// the trip count (`hoist`). `lo` and `hi` stay within `MAX_DELTA`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Based {
+    loop_pc: u32,
+    local: u32,
+    lo: i64,
+    hi: i64,
+}
+
+impl Based {
+    /// `self` plus a 32-bit value in `v` (minus it if `neg`): `v`'s
+    /// unsigned or signed interval is a set of integers congruent to it
+    /// mod 2^32, so either bounds the offset; the narrower is taken, or
+    /// on a tie the one nearer 0 (`-1` rather than `2^32 - 1`).
+    fn plus(self, v: Val, neg: bool) -> Option<Based> {
+        let v = v.norm(32);
+        let unsigned = (v.u.0 as i64, v.u.1 as i64);
+        let key = |(lo, hi): (i64, i64)| (hi - lo, lo.abs().max(hi.abs()));
+        let (lo, hi) = if key(unsigned) <= key(v.s) { unsigned } else { v.s };
+        let (lo, hi) = if neg { (-hi, -lo) } else { (lo, hi) };
+        let (lo, hi) = (self.lo.checked_add(lo)?, self.hi.checked_add(hi)?);
+        let small = |x: i64| x.unsigned_abs() <= MAX_DELTA as u64;
+        (small(lo) && small(hi)).then_some(Based { lo, hi, ..self })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Slot {
     val: Val,
     local: Option<u32>,
     cond: Option<Cond>,
     sym: Option<Sym>,
+    based: Option<Based>,
 }
 
 impl Slot {
@@ -273,7 +305,17 @@ impl Slot {
             local: None,
             cond: None,
             sym: None,
+            based: None,
         }
+    }
+
+    /// This 32-bit value as a header value plus a bounded offset: its
+    /// `based` relation, or its `sym` one (an exact offset).
+    fn base(&self) -> Option<Based> {
+        self.based.or_else(|| {
+            let s = self.sym.filter(|s| s.width == 32 && s.plus.is_none())?;
+            Some(Based { loop_pc: s.loop_pc, local: s.local, lo: s.delta, hi: s.delta })
+        })
     }
 
     fn join(self, other: Slot) -> Slot {
@@ -291,6 +333,11 @@ impl Slot {
             },
             sym: if self.sym == other.sym {
                 self.sym
+            } else {
+                None
+            },
+            based: if self.based == other.based {
+                self.based
             } else {
                 None
             },
@@ -520,6 +567,9 @@ struct Interp<'m> {
     /// Each unproven access's index as a relation to its loop's header,
     /// written like `proven`.
     access_syms: Vec<Option<hoist::AccessSym>>,
+    /// Each unproven access's index as a base plus a bounded offset, and
+    /// its offset plus width, written like `proven`.
+    access_based: Vec<Option<(Based, u64)>>,
     /// Each loop's hoisted check, written by the last run of the loop.
     hoists: Vec<Option<HoistedLoop>>,
     /// Each loop that needs no header checkpoint, written like `hoists`.
@@ -556,6 +606,7 @@ impl<'m> Interp<'m> {
             module,
             proven: vec![false; ops.len()],
             access_syms: vec![None; ops.len()],
+            access_based: vec![None; ops.len()],
             hoists: vec![None; ops.len()],
             short_loops: vec![None; ops.len()],
             index_ranges: vec![None; ops.len()],
@@ -754,6 +805,7 @@ impl<'m> Interp<'m> {
         }
         self.proven[pc..end].fill(false);
         self.access_syms[pc..end].fill(None);
+        self.access_based[pc..end].fill(None);
         self.index_ranges[pc..end].fill(None);
         self.hoists[pc..end].fill(None);
         self.short_loops[pc..end].fill(None);
@@ -770,6 +822,7 @@ impl<'m> Interp<'m> {
         }
         for slot in &mut self.cur.stack {
             slot.sym = None;
+            slot.based = None;
         }
         self.push_frame(Kind::Loop, ty)?;
         let depth = self.frames.len();
@@ -945,8 +998,16 @@ impl<'m> Interp<'m> {
             let delta = s.delta.checked_add(c)?;
             (delta.unsigned_abs() <= MAX_DELTA as u64).then_some(Sym { delta, ..s })
         });
+        // A header value plus (or minus) anything the intervals bound.
+        let based = match (a.base(), b.base()) {
+            _ if w != 32 => None,
+            (Some(x), _) => x.plus(bv, !add),
+            (None, Some(y)) if add => y.plus(av, false),
+            _ => None,
+        };
         self.cur.stack.push(Slot {
             sym,
+            based,
             ..Slot::of(val)
         });
         Ok(())
@@ -995,6 +1056,7 @@ impl<'m> Interp<'m> {
         self.proven[pc] = last + offset + size <= self.min_bytes;
         self.index_ranges[pc] = Some((index_val, offset + size));
         self.access_syms[pc] = index.sym.map(|sym| hoist::AccessSym { sym, end: offset + size });
+        self.access_based[pc] = index.base().map(|b| (b, offset + size));
     }
 
     fn step(&mut self, pc: usize, op: &Operator<'m>) -> Result<(), GiveUp> {
