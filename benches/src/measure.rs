@@ -302,7 +302,7 @@ fn wasmtime_compile(set: &Settings, reps: usize, wasm: &[u8]) -> Result<Option<S
     if !set.engines.contains(&Engine::WasmtimeGuard) {
         return Ok(None);
     }
-    let engine = engines::wt::engine(false)?;
+    let engine = engines::wt::engine(engines::wt::Mode::Guard)?;
     let s = sample(reps, || {
         wasmtime::Module::new(&engine, wasm)
             .map(drop)
@@ -358,16 +358,18 @@ fn load_one(engine: Engine, reps: usize, wasm: &[u8]) -> Result<Option<Samples>,
             sample(reps, || engines::KwoInstance::new(&obj).map(drop)).map(Some)
         }
         #[cfg(feature = "wasmtime")]
-        Engine::WasmtimeGuard | Engine::WasmtimeExplicit => {
-            let e = engines::wt::engine(engine == Engine::WasmtimeExplicit)?;
+        Engine::WasmtimeGuard | Engine::WasmtimeEpochs | Engine::WasmtimeExplicit => {
+            let mode = engine.wasmtime_mode().ok_or("not a Wasmtime engine")?;
+            let e = engines::wt::engine(mode)?;
             let bytes = wasmtime::Module::new(&e, wasm)
                 .and_then(|m| m.serialize())
                 .map_err(|e| e.to_string())?;
+            let ticker = engines::wt::ticker_for(mode, &e)?;
             sample(reps, || {
                 // SAFETY: the bytes were serialized just above by the same engine.
                 let m = unsafe { wasmtime::Module::deserialize(&e, &bytes) }
                     .map_err(|e| e.to_string())?;
-                engines::wt::instantiate_module(&e, &m).map(drop)
+                engines::wt::instantiate_module(&e, &m, ticker.clone()).map(drop)
             })
             .map(Some)
         }
