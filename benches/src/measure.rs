@@ -229,7 +229,11 @@ pub struct CompileResult {
     pub kwo_len: usize,
     pub verify: Samples,
     pub kwo_compile: Samples,
+    /// Wasmtime's default configuration (guard pages).
     pub wasmtime_compile: Option<Samples>,
+    /// The same with epoch interruption: more code (a check per function
+    /// entry and loop header), so it compiles slower.
+    pub wasmtime_epochs_compile: Option<Samples>,
 }
 
 /// Compile time, single-threaded on both sides (kwo in a one-thread rayon
@@ -293,16 +297,34 @@ fn compile_one(
         kwo_len,
         verify,
         kwo_compile,
-        wasmtime_compile: wasmtime_compile(set, reps, wasm)?,
+        wasmtime_compile: wasmtime_compile(set, reps, wasm, WasmtimeMode::Guard)?,
+        wasmtime_epochs_compile: wasmtime_compile(set, reps, wasm, WasmtimeMode::Epochs)?,
     })
 }
 
+/// The Wasmtime configurations whose compile time is measured.
+#[derive(Clone, Copy)]
+enum WasmtimeMode {
+    Guard,
+    Epochs,
+}
+
+/// Wasmtime's compile time in `mode`, when that engine is measured.
 #[cfg(feature = "wasmtime")]
-fn wasmtime_compile(set: &Settings, reps: usize, wasm: &[u8]) -> Result<Option<Samples>, String> {
-    if !set.engines.contains(&Engine::WasmtimeGuard) {
+fn wasmtime_compile(
+    set: &Settings,
+    reps: usize,
+    wasm: &[u8],
+    mode: WasmtimeMode,
+) -> Result<Option<Samples>, String> {
+    let (engine, mode) = match mode {
+        WasmtimeMode::Guard => (Engine::WasmtimeGuard, engines::wt::Mode::Guard),
+        WasmtimeMode::Epochs => (Engine::WasmtimeEpochs, engines::wt::Mode::Epochs),
+    };
+    if !set.engines.contains(&engine) {
         return Ok(None);
     }
-    let engine = engines::wt::engine(engines::wt::Mode::Guard)?;
+    let engine = engines::wt::engine(mode)?;
     let s = sample(reps, || {
         wasmtime::Module::new(&engine, wasm)
             .map(drop)
@@ -312,7 +334,12 @@ fn wasmtime_compile(set: &Settings, reps: usize, wasm: &[u8]) -> Result<Option<S
 }
 
 #[cfg(not(feature = "wasmtime"))]
-fn wasmtime_compile(_: &Settings, _: usize, _: &[u8]) -> Result<Option<Samples>, String> {
+fn wasmtime_compile(
+    _: &Settings,
+    _: usize,
+    _: &[u8],
+    _: WasmtimeMode,
+) -> Result<Option<Samples>, String> {
     Ok(None)
 }
 
