@@ -148,7 +148,9 @@ fn print_compile_times(compile: &[measure::CompileResult]) {
     let line = |name: &str, code: usize, kwo: f64, wt: Option<f64>, wte: Option<f64>| {
         let mbs = |t: f64| code as f64 / t / 1e6;
         let cells = |t: Option<f64>| {
-            t.map_or("-".to_string(), |t| format!("{:9.1} {:14.2}", t * 1e3, mbs(t)))
+            t.map_or("-".to_string(), |t| {
+                format!("{:9.1} {:14.2}", t * 1e3, mbs(t))
+            })
         };
         println!(
             "{name:<14} {code:>8} {:8.1} {:9.2}   {}  {}",
