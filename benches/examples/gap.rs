@@ -2,8 +2,8 @@
 //! Wasmtime's machine code for comparison with `kwo inspect --disasm`
 //! (docs/benchmarks.md, "Code quality against Wasmtime"):
 //!
-//!     gap ENGINE WASM EXPORT N CALLS    # ENGINE: kwo, nochecks, guard, explicit
-//!     gap dump-wt WASM OUT.elf [explicit]
+//!     gap ENGINE WASM EXPORT N CALLS    # ENGINE: kwo, nochecks, guard, epochs, explicit
+//!     gap dump-wt WASM OUT.elf [epochs|explicit]
 //!
 //! The first form instantiates once, calls `EXPORT(N)` CALLS times and
 //! prints the fastest; the instructions of one call are a CALLS=3 run's
@@ -23,7 +23,7 @@ use std::time::Instant;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Err(e) = run(&args) {
-        eprintln!("gap: {e}\nusage: gap ENGINE WASM EXPORT N CALLS | gap dump-wt WASM OUT.elf [explicit]");
+        eprintln!("gap: {e}\nusage: gap ENGINE WASM EXPORT N CALLS | gap dump-wt WASM OUT.elf [epochs|explicit]");
         std::process::exit(2);
     }
 }
@@ -32,8 +32,12 @@ fn run(args: &[String]) -> Result<(), String> {
     let arg = |i: usize| args.get(i).cloned().ok_or("missing argument");
     let wasm = std::fs::read(arg(2)?).map_err(|e| e.to_string())?;
     if arg(1)? == "dump-wt" {
-        let explicit = args.get(4).is_some_and(|s| s == "explicit");
-        let bytes = engines::wt::engine(explicit)?
+        let mode = match args.get(4).map(String::as_str) {
+            Some("explicit") => engines::wt::Mode::Explicit,
+            Some("epochs") => engines::wt::Mode::Epochs,
+            _ => engines::wt::Mode::Guard,
+        };
+        let bytes = engines::wt::engine(mode)?
             .precompile_module(&wasm)
             .map_err(|e| e.to_string())?;
         return std::fs::write(arg(3)?, bytes).map_err(|e| e.to_string());
@@ -42,6 +46,7 @@ fn run(args: &[String]) -> Result<(), String> {
         "kwo" => Engine::Kwo,
         "nochecks" => Engine::KwoNoChecks,
         "guard" => Engine::WasmtimeGuard,
+        "epochs" => Engine::WasmtimeEpochs,
         "explicit" => Engine::WasmtimeExplicit,
         other => return Err(format!("unknown engine {other}")),
     };

@@ -1,5 +1,6 @@
 //! The engines compared: native code, the kwo userspace runtime, Wasmtime
-//! (guard pages, and explicit bounds checks) and the wasmi interpreter.
+//! (guard pages, guard pages with epoch interruption, and explicit bounds
+//! checks) and the wasmi interpreter.
 //! Every Wasm engine instantiates the same `.wasm` bytes; imports (the Rust
 //! workloads' WASI functions, never called) are satisfied by stubs that
 //! fail if they ever are.
@@ -21,6 +22,10 @@ pub enum Engine {
     KwoNoChecks,
     #[cfg(feature = "wasmtime")]
     WasmtimeGuard,
+    /// Guard pages plus epoch checks that yield to the host once per
+    /// millisecond: kwo's preemption checkpoints, at equal safety.
+    #[cfg(feature = "wasmtime")]
+    WasmtimeEpochs,
     #[cfg(feature = "wasmtime")]
     WasmtimeExplicit,
     Wasmi,
@@ -41,6 +46,8 @@ impl Engine {
             Engine::Kwo,
             #[cfg(feature = "wasmtime")]
             Engine::WasmtimeGuard,
+            #[cfg(feature = "wasmtime")]
+            Engine::WasmtimeEpochs,
             #[cfg(feature = "wasmtime")]
             Engine::WasmtimeExplicit,
             Engine::Wasmi,
@@ -69,6 +76,8 @@ impl Engine {
             Engine::KwoNoChecks => "kwo, no checks at all",
             #[cfg(feature = "wasmtime")]
             Engine::WasmtimeGuard => "wasmtime (guard pages)",
+            #[cfg(feature = "wasmtime")]
+            Engine::WasmtimeEpochs => "wasmtime (guard pages + epochs)",
             #[cfg(feature = "wasmtime")]
             Engine::WasmtimeExplicit => "wasmtime (explicit checks)",
             Engine::Wasmi => "wasmi (interpreter)",
@@ -113,11 +122,24 @@ impl Engine {
         }
         match self {
             #[cfg(feature = "wasmtime")]
-            Engine::WasmtimeGuard => wt::prepare(wt::engine(false)?, wasm),
+            Engine::WasmtimeGuard => wt::prepare(wt::Mode::Guard, wasm),
             #[cfg(feature = "wasmtime")]
-            Engine::WasmtimeExplicit => wt::prepare(wt::engine(true)?, wasm),
+            Engine::WasmtimeEpochs => wt::prepare(wt::Mode::Epochs, wasm),
+            #[cfg(feature = "wasmtime")]
+            Engine::WasmtimeExplicit => wt::prepare(wt::Mode::Explicit, wasm),
             Engine::Wasmi => wi::prepare(wasm),
             _ => Err(format!("{} is not instantiated", self.label())),
+        }
+    }
+
+    /// The Wasmtime configuration of a Wasmtime engine.
+    #[cfg(feature = "wasmtime")]
+    pub fn wasmtime_mode(self) -> Option<wt::Mode> {
+        match self {
+            Engine::WasmtimeGuard => Some(wt::Mode::Guard),
+            Engine::WasmtimeEpochs => Some(wt::Mode::Epochs),
+            Engine::WasmtimeExplicit => Some(wt::Mode::Explicit),
+            _ => None,
         }
     }
 
@@ -197,55 +219,150 @@ impl Instance for KwoInstance {
 
 #[cfg(feature = "wasmtime")]
 pub mod wt {
-    //! Wasmtime 48 (Cranelift 0.135, the same generation as kwo's).
+    //! Wasmtime 48 (Cranelift 0.135, the same generation as kwo's), in
+    //! three configurations ([`Mode`]). With epochs, a ticker thread
+    //! advances the engine's epoch every millisecond, as kwo's userspace
+    //! runtime ticks its own, for as long as a module or instance lives.
     use super::Instance;
-    use wasmtime::{Config, Engine, Linker, Module, Store, TypedFunc};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::thread::JoinHandle;
+    use std::time::Duration;
+    use wasmtime::{Config, Engine, Linker, Module, Store, TypedFunc, UpdateDeadline};
+
+    /// How Wasmtime is configured.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Mode {
+        /// Default configuration: guard pages, signal-based traps.
+        Guard,
+        /// Guard pages plus epoch interruption: an epoch check at every
+        /// function entry and loop header, a host callback once per tick.
+        Epochs,
+        /// Explicit bounds checks: no reservation, no guard region, no
+        /// signal handlers. Wasmtime requires Spectre masking off in that
+        /// mode, so its explicit checks are cheaper than kwo's (which keep
+        /// the masking).
+        Explicit,
+    }
+
+    /// How often the epoch advances, as in kwo's userspace runtime
+    /// (`loader/csrc/platform_user.c`).
+    const TICK: Duration = Duration::from_millis(1);
+
+    /// A thread that increments an engine's epoch every [`TICK`] until
+    /// dropped (dropping stops and joins it).
+    pub struct Ticker {
+        stop: Arc<AtomicBool>,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl Ticker {
+        pub fn start(engine: &Engine) -> Result<Ticker, String> {
+            let stop = Arc::new(AtomicBool::new(false));
+            let weak = engine.weak();
+            let flag = Arc::clone(&stop);
+            let thread = std::thread::Builder::new()
+                .name("wasmtime-epoch".into())
+                .spawn(move || {
+                    while !flag.load(Ordering::Relaxed) {
+                        std::thread::sleep(TICK);
+                        match weak.upgrade() {
+                            Some(engine) => engine.increment_epoch(),
+                            None => break,
+                        }
+                    }
+                })
+                .map_err(|e| format!("cannot start the epoch ticker: {e}"))?;
+            Ok(Ticker {
+                stop,
+                thread: Some(thread),
+            })
+        }
+    }
+
+    impl Drop for Ticker {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(thread) = self.thread.take() {
+                // The thread only sleeps and increments: it cannot panic.
+                let _ = thread.join();
+            }
+        }
+    }
 
     struct WtModule {
         engine: Engine,
         module: Module,
+        ticker: Option<Arc<Ticker>>,
     }
 
     impl super::Module for WtModule {
         fn instantiate(&self) -> Result<Box<dyn Instance>, String> {
-            instantiate_module(&self.engine, &self.module)
+            instantiate_module(&self.engine, &self.module, self.ticker.clone())
         }
     }
 
-    pub fn prepare(engine: Engine, wasm: &[u8]) -> Result<Box<dyn super::Module>, String> {
+    /// Compiles `wasm`; in [`Mode::Epochs`] also starts the ticker, which
+    /// lives as long as the module or an instance of it.
+    pub fn prepare(mode: Mode, wasm: &[u8]) -> Result<Box<dyn super::Module>, String> {
+        let engine = engine(mode)?;
         let module = Module::new(&engine, wasm).map_err(|e| e.to_string())?;
-        Ok(Box::new(WtModule { engine, module }))
+        let ticker = ticker_for(mode, &engine)?;
+        Ok(Box::new(WtModule {
+            engine,
+            module,
+            ticker,
+        }))
     }
 
-    /// Default configuration (guard pages, signal-based traps), or explicit
-    /// bounds checks: no reservation, no guard region, no signal handlers.
-    /// Wasmtime requires Spectre masking off in that mode, so its explicit
-    /// checks are cheaper than kwo's (which keep the masking).
-    pub fn engine(explicit: bool) -> Result<Engine, String> {
+    /// A running ticker when `mode` needs one.
+    pub fn ticker_for(mode: Mode, engine: &Engine) -> Result<Option<Arc<Ticker>>, String> {
+        Ok(match mode {
+            Mode::Epochs => Some(Arc::new(Ticker::start(engine)?)),
+            Mode::Guard | Mode::Explicit => None,
+        })
+    }
+
+    pub fn engine(mode: Mode) -> Result<Engine, String> {
         let mut c = Config::new();
-        if explicit {
-            c.memory_reservation(0)
-                .memory_guard_size(0)
-                .memory_reservation_for_growth(0);
-            c.signals_based_traps(false);
-            // SAFETY: documented requirement of signals_based_traps(false).
-            unsafe {
-                c.cranelift_flag_set("enable_heap_access_spectre_mitigation", "false");
-                c.cranelift_flag_set("enable_table_access_spectre_mitigation", "false");
+        match mode {
+            Mode::Guard => {}
+            Mode::Epochs => {
+                c.epoch_interruption(true);
+            }
+            Mode::Explicit => {
+                c.memory_reservation(0)
+                    .memory_guard_size(0)
+                    .memory_reservation_for_growth(0);
+                c.signals_based_traps(false);
+                // SAFETY: documented requirement of signals_based_traps(false).
+                unsafe {
+                    c.cranelift_flag_set("enable_heap_access_spectre_mitigation", "false");
+                    c.cranelift_flag_set("enable_table_access_spectre_mitigation", "false");
+                }
             }
         }
         Engine::new(&c).map_err(|e| e.to_string())
     }
 
+    /// Instantiates `module` and runs a reactor's `_initialize`. With a
+    /// ticker (epoch interruption on), the store's deadline is one tick
+    /// ahead and each expiry calls back into the host and moves it one
+    /// tick on: kwo's "check at every entry and loop, yield once per tick".
     pub fn instantiate_module(
         engine: &Engine,
         module: &Module,
+        ticker: Option<Arc<Ticker>>,
     ) -> Result<Box<dyn Instance>, String> {
         let mut linker = Linker::new(engine);
         linker
             .define_unknown_imports_as_traps(module)
             .map_err(|e| e.to_string())?;
         let mut store = Store::new(engine, ());
+        if ticker.is_some() {
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Continue(1)));
+        }
         let instance = linker
             .instantiate(&mut store, module)
             .map_err(|e| e.to_string())?;
@@ -256,6 +373,7 @@ pub mod wt {
             store,
             instance,
             last: None,
+            _ticker: ticker,
         }))
     }
 
@@ -265,6 +383,8 @@ pub mod wt {
         /// The last export called: the round-trip measurement should not
         /// time a name lookup.
         last: Option<(String, TypedFunc<i32, i64>)>,
+        /// Keeps the epoch advancing while the instance lives.
+        _ticker: Option<Arc<Ticker>>,
     }
 
     impl Instance for WtInstance {

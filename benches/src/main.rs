@@ -138,24 +138,39 @@ fn build_only(workloads: &[workloads::Workload], dir: &std::path::Path) -> Resul
 
 /// `--compile-only`'s table: per module, the code section's size, kwo's
 /// verification + compilation and Wasmtime's compilation (medians) with
-/// their throughput in MB of code section per second.
+/// their throughput in MB of code section per second (Wasmtime in its
+/// default configuration, then with epoch interruption).
 fn print_compile_times(compile: &[measure::CompileResult]) {
-    println!("module          code B   kwo ms  kwo MB/s   wasmtime ms  wasmtime MB/s");
-    let (mut code, mut kwo, mut wt) = (0usize, 0.0, Some(0.0));
-    let line = |name: &str, code: usize, kwo: f64, wt: Option<f64>| {
+    println!(
+        "module          code B   kwo ms  kwo MB/s   wasmtime ms  wasmtime MB/s   +epochs ms  +epochs MB/s"
+    );
+    let (mut code, mut kwo, mut wt, mut wte) = (0usize, 0.0, Some(0.0), Some(0.0));
+    let line = |name: &str, code: usize, kwo: f64, wt: Option<f64>, wte: Option<f64>| {
         let mbs = |t: f64| code as f64 / t / 1e6;
-        let wt_cells = wt.map_or("-".to_string(), |t| format!("{:9.1} {:14.2}", t * 1e3, mbs(t)));
-        println!("{name:<14} {code:>8} {:8.1} {:9.2}   {wt_cells}", kwo * 1e3, mbs(kwo));
+        let cells = |t: Option<f64>| {
+            t.map_or("-".to_string(), |t| {
+                format!("{:9.1} {:14.2}", t * 1e3, mbs(t))
+            })
+        };
+        println!(
+            "{name:<14} {code:>8} {:8.1} {:9.2}   {}  {}",
+            kwo * 1e3,
+            mbs(kwo),
+            cells(wt),
+            cells(wte)
+        );
     };
     for c in compile {
         let k = c.verify.median() + c.kwo_compile.median();
         let w = c.wasmtime_compile.as_ref().map(|s| s.median());
-        line(&c.module, c.code_len, k, w);
+        let we = c.wasmtime_epochs_compile.as_ref().map(|s| s.median());
+        line(&c.module, c.code_len, k, w, we);
         code += c.code_len;
         kwo += k;
         wt = wt.zip(w).map(|(sum, t)| sum + t);
+        wte = wte.zip(we).map(|(sum, t)| sum + t);
     }
-    line("all", code, kwo, wt);
+    line("all", code, kwo, wt, wte);
 }
 
 fn run(args: &Args) -> Result<usize, String> {

@@ -229,7 +229,11 @@ pub struct CompileResult {
     pub kwo_len: usize,
     pub verify: Samples,
     pub kwo_compile: Samples,
+    /// Wasmtime's default configuration (guard pages).
     pub wasmtime_compile: Option<Samples>,
+    /// The same with epoch interruption: more code (a check per function
+    /// entry and loop header), so it compiles slower.
+    pub wasmtime_epochs_compile: Option<Samples>,
 }
 
 /// Compile time, single-threaded on both sides (kwo in a one-thread rayon
@@ -293,16 +297,34 @@ fn compile_one(
         kwo_len,
         verify,
         kwo_compile,
-        wasmtime_compile: wasmtime_compile(set, reps, wasm)?,
+        wasmtime_compile: wasmtime_compile(set, reps, wasm, WasmtimeMode::Guard)?,
+        wasmtime_epochs_compile: wasmtime_compile(set, reps, wasm, WasmtimeMode::Epochs)?,
     })
 }
 
+/// The Wasmtime configurations whose compile time is measured.
+#[derive(Clone, Copy)]
+enum WasmtimeMode {
+    Guard,
+    Epochs,
+}
+
+/// Wasmtime's compile time in `mode`, when that engine is measured.
 #[cfg(feature = "wasmtime")]
-fn wasmtime_compile(set: &Settings, reps: usize, wasm: &[u8]) -> Result<Option<Samples>, String> {
-    if !set.engines.contains(&Engine::WasmtimeGuard) {
+fn wasmtime_compile(
+    set: &Settings,
+    reps: usize,
+    wasm: &[u8],
+    mode: WasmtimeMode,
+) -> Result<Option<Samples>, String> {
+    let (engine, mode) = match mode {
+        WasmtimeMode::Guard => (Engine::WasmtimeGuard, engines::wt::Mode::Guard),
+        WasmtimeMode::Epochs => (Engine::WasmtimeEpochs, engines::wt::Mode::Epochs),
+    };
+    if !set.engines.contains(&engine) {
         return Ok(None);
     }
-    let engine = engines::wt::engine(false)?;
+    let engine = engines::wt::engine(mode)?;
     let s = sample(reps, || {
         wasmtime::Module::new(&engine, wasm)
             .map(drop)
@@ -312,7 +334,12 @@ fn wasmtime_compile(set: &Settings, reps: usize, wasm: &[u8]) -> Result<Option<S
 }
 
 #[cfg(not(feature = "wasmtime"))]
-fn wasmtime_compile(_: &Settings, _: usize, _: &[u8]) -> Result<Option<Samples>, String> {
+fn wasmtime_compile(
+    _: &Settings,
+    _: usize,
+    _: &[u8],
+    _: WasmtimeMode,
+) -> Result<Option<Samples>, String> {
     Ok(None)
 }
 
@@ -358,16 +385,18 @@ fn load_one(engine: Engine, reps: usize, wasm: &[u8]) -> Result<Option<Samples>,
             sample(reps, || engines::KwoInstance::new(&obj).map(drop)).map(Some)
         }
         #[cfg(feature = "wasmtime")]
-        Engine::WasmtimeGuard | Engine::WasmtimeExplicit => {
-            let e = engines::wt::engine(engine == Engine::WasmtimeExplicit)?;
+        Engine::WasmtimeGuard | Engine::WasmtimeEpochs | Engine::WasmtimeExplicit => {
+            let mode = engine.wasmtime_mode().ok_or("not a Wasmtime engine")?;
+            let e = engines::wt::engine(mode)?;
             let bytes = wasmtime::Module::new(&e, wasm)
                 .and_then(|m| m.serialize())
                 .map_err(|e| e.to_string())?;
+            let ticker = engines::wt::ticker_for(mode, &e)?;
             sample(reps, || {
                 // SAFETY: the bytes were serialized just above by the same engine.
                 let m = unsafe { wasmtime::Module::deserialize(&e, &bytes) }
                     .map_err(|e| e.to_string())?;
-                engines::wt::instantiate_module(&e, &m).map(drop)
+                engines::wt::instantiate_module(&e, &m, ticker.clone()).map(drop)
             })
             .map(Some)
         }

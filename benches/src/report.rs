@@ -314,29 +314,32 @@ fn compile_table(o: &mut String, d: &Data) {
         "\n## Compile time and object size\n\nSingle-threaded on both sides (kwo in a one-thread pool, \
          Wasmtime without parallel compilation), median of the repetitions; MB/s is code-section \
          bytes per second of kwo's verification + compilation (Wasmtime's `Module::new` validates \
-         too). *Proven*: memory accesses the verifier's range analysis proved inside the minimum \
+         too; *+ epochs* is Wasmtime with epoch interruption, which emits a check per function \
+         entry and loop header). *Proven*: memory accesses the verifier's range analysis proved inside the minimum \
          memory, which the compiler emits without a bounds check. *Hoisted*: accesses in loops \
          checked once before the loop, which then runs a copy without their checks.\n"
     );
     o.push_str(
-        "| module | code section | .wasm | .kwo | proven | hoisted | kwo verify | kwo compile | kwo MB/s | Wasmtime compile | Wasmtime MB/s |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| module | code section | .wasm | .kwo | proven | hoisted | kwo verify | kwo compile | kwo MB/s | Wasmtime compile | Wasmtime MB/s | Wasmtime + epochs compile | + epochs MB/s |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let (mut code, mut kwo_t, mut wt_t) = (0usize, 0.0, Some(0.0));
+    let (mut code, mut kwo_t, mut wt_t, mut wte_t) = (0usize, 0.0, Some(0.0), Some(0.0));
     let mut all = kwo_verifier::analysis::AccessCounts::default();
     for c in &d.compile {
         let mbs = |t: f64| c.code_len as f64 / t / 1e6;
         let (v, k) = (c.verify.median(), c.kwo_compile.median());
         let wt = c.wasmtime_compile.as_ref().map(Samples::median);
+        let wte = c.wasmtime_epochs_compile.as_ref().map(Samples::median);
         code += c.code_len;
         kwo_t += v + k;
         wt_t = wt_t.zip(wt).map(|(sum, t)| sum + t);
+        wte_t = wte_t.zip(wte).map(|(sum, t)| sum + t);
         all.proven += c.accesses.proven;
         all.hoisted += c.accesses.hoisted;
         all.checked += c.accesses.checked;
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} ({:.2}×) | {} | {} | {} | {} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {} ({:.2}×) | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} |",
             c.module,
             c.code_len,
             c.wasm_len,
@@ -348,19 +351,23 @@ fn compile_table(o: &mut String, d: &Data) {
             ms(k),
             mbs(v + k),
             wt.map_or("-".into(), ms),
-            wt.map_or("-".into(), |t| format!("{:.2}", mbs(t)))
+            wt.map_or("-".into(), |t| format!("{:.2}", mbs(t))),
+            wte.map_or("-".into(), ms),
+            wte.map_or("-".into(), |t| format!("{:.2}", mbs(t)))
         );
     }
     let mbs = |t: f64| code as f64 / t / 1e6;
     let _ = writeln!(
         o,
-        "| **all** | {code} | | | {} | {} | | {} | **{:.2}** | {} | **{}** |\n\n![compile throughput](compile.svg)",
+        "| **all** | {code} | | | {} | {} | | {} | **{:.2}** | {} | **{}** | {} | **{}** |\n\n![compile throughput](compile.svg)",
         proven_cell(&all),
         hoisted_cell(&all),
         ms(kwo_t),
         mbs(kwo_t),
         wt_t.map_or("-".into(), ms),
-        wt_t.map_or("-".into(), |t| format!("{:.2}", mbs(t)))
+        wt_t.map_or("-".into(), |t| format!("{:.2}", mbs(t))),
+        wte_t.map_or("-".into(), ms),
+        wte_t.map_or("-".into(), |t| format!("{:.2}", mbs(t)))
     );
 }
 
@@ -508,9 +515,11 @@ fn safety_cell(o: &mut String, e: Engine, cost: String, to_native: Option<f64>) 
     }
 }
 
-const COLORS: [RGBColor; 4] = [
+/// One color per Wasm engine of the main comparison (five with Wasmtime).
+const COLORS: [RGBColor; 5] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x94, 0x67, 0xbd),
     RGBColor(0x2c, 0xa0, 0x2c),
     RGBColor(0xd6, 0x27, 0x28),
 ];
@@ -627,8 +636,13 @@ fn label_at(names: &[String], x: f64) -> String {
     }
 }
 
+/// MB of code section per second, 0 when not measured.
+fn throughput(code_len: usize, time: Option<&Samples>) -> f64 {
+    time.map_or(0.0, |s| code_len as f64 / s.median() / 1e6)
+}
+
 /// Compile throughput (MB of code section per second) per module, kwo
-/// against Wasmtime.
+/// against Wasmtime (default, and with epoch interruption).
 fn compile_plot(path: &Path, d: &Data) -> PlotResult {
     let series: Vec<(&str, Vec<f64>)> = vec![
         (
@@ -642,11 +656,14 @@ fn compile_plot(path: &Path, d: &Data) -> PlotResult {
             "wasmtime",
             d.compile
                 .iter()
-                .map(|c| {
-                    c.wasmtime_compile
-                        .as_ref()
-                        .map_or(0.0, |s| c.code_len as f64 / s.median() / 1e6)
-                })
+                .map(|c| throughput(c.code_len, c.wasmtime_compile.as_ref()))
+                .collect(),
+        ),
+        (
+            "wasmtime + epochs",
+            d.compile
+                .iter()
+                .map(|c| throughput(c.code_len, c.wasmtime_epochs_compile.as_ref()))
                 .collect(),
         ),
     ];
@@ -676,11 +693,12 @@ fn compile_plot(path: &Path, d: &Data) -> PlotResult {
         .x_label_style(("sans-serif", 11))
         .y_desc("MB/s")
         .draw()?;
+    let width = 0.8 / series.len() as f64;
     for (k, (label, vals)) in series.iter().enumerate() {
         let color = COLORS[k];
-        let bars = vals.iter().enumerate().map(|(i, &v)| {
-            let x0 = i as f64 - 0.4 + k as f64 * 0.4;
-            Rectangle::new([(x0, 0.0), (x0 + 0.4, v)], color.filled())
+        let bars = vals.iter().enumerate().map(move |(i, &v)| {
+            let x0 = i as f64 - 0.4 + k as f64 * width;
+            Rectangle::new([(x0, 0.0), (x0 + width, v)], color.filled())
         });
         chart
             .draw_series(bars)?
