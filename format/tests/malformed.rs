@@ -65,7 +65,7 @@ fn header_rules() {
     );
     field_rejects(|_| HDR_TARGET, 3, "unknown target 3");
     field_rejects(|_| HDR_TARGET, 0, "unknown target 0");
-    field_rejects(|_| HDR_FLAGS, 0xa, "unknown flags 0x8");
+    field_rejects(|_| HDR_FLAGS, 0x12, "unknown flags 0x10");
     for i in 0..2 {
         field_rejects(|_| HDR_RESERVED + 4 * i, 1, "header: reserved field");
     }
