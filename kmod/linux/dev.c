@@ -193,12 +193,18 @@ static long kwo_ioctl_load(struct kwo_load __user *uarg, size_t usize)
 	if (kwo_put_frames(&req, frames))
 		ret = -EFAULT;
 	kfree(frames);
+	/*
+	 * The request goes back even when the log cannot: a trapped start
+	 * function's status, trap and frames must not be left stale behind
+	 * an ECANCELED. Outputs that cannot be delivered make it EFAULT.
+	 */
 	err = kwo_put_log(&req, log);
-	if (!err && copy_to_user(uarg, &req, usize))
+	if (copy_to_user(uarg, &req, usize))
 		err = -EFAULT;
 	kfree(log);
-	if (!ret && err) {
-		kwo_kinst_destroy(k);
+	if (err) {
+		if (!ret)
+			kwo_kinst_destroy(k);
 		return err;
 	}
 	/* Installed last: once the descriptor exists it cannot be taken back. */
