@@ -124,11 +124,11 @@ struct kwo_trap_report {
  * CPU, ECANCELED when the start function trapped or exited (status, trap
  * and exit_code say how; no instance is left). On every error with a
  * message, it is written to log_buf (NUL-terminated, truncated to
- * log_size) and log_len is set to its length. A message that cannot
- * be written to log_buf makes the call EFAULT, whatever its outcome (no
+ * log_size) and log_len is set to its length. A message that cannot be
+ * written to log_buf makes the call EFAULT, whatever its outcome (no
  * instance is left); the struct's output fields are written back all the
- * same. Without KWO_LOAD_STDIO, output
- * the start function writes is returned by the first KWO_IOC_INVOKE.
+ * same. Without KWO_LOAD_STDIO, output the start function writes is
+ * returned by the first KWO_IOC_INVOKE.
  *
  * Versions. The struct grows at its end only, and its size is part of the
  * ioctl number (_IOC_SIZE): KWO_IOC_LOAD_VER0 is the request of programs
