@@ -822,27 +822,24 @@ static int decode_all(struct kwo_parse *ps)
 	return 0;
 }
 
-static int check_cpu(char *log, size_t log_len)
+/*
+ * The CPU features objects for this machine need: the target's baseline
+ * (obj_flags 0, checked before parsing), then the extensions the
+ * object's flags ask for.
+ */
+static int check_cpu(char *log, size_t log_len, __u32 obj_flags)
 {
-	const char *missing = kwo_plat_cpu_missing(0);
+	const char *missing = kwo_plat_cpu_missing(obj_flags);
 
 	if (!missing)
 		return 0;
-	kwo_logf(log, log_len, "this CPU lacks %s, required by %s objects",
-		 missing, target_name(KWO_HOST_TARGET));
-	return -ENOEXEC;
-}
-
-/* The extensions the object's flags ask for beyond the baseline. */
-static int check_cpu_ext(const struct kwo_parse *ps)
-{
-	const char *missing = kwo_plat_cpu_missing(ps->obj->flags);
-
-	if (!missing)
-		return 0;
-	kwo_logf(ps->log, ps->log_len,
-		 "this CPU lacks %s, required by this object (compiled for x86_64 with BMI)",
-		 missing);
+	if (obj_flags & KWO_F_X86_BMI)
+		kwo_logf(log, log_len,
+			 "this CPU lacks %s, required by this object (compiled for x86_64 with BMI)",
+			 missing);
+	else
+		kwo_logf(log, log_len, "this CPU lacks %s, required by %s objects",
+			 missing, target_name(KWO_HOST_TARGET));
 	return -ENOEXEC;
 }
 
@@ -859,7 +856,7 @@ int kwo_object_load(const void *bytes, size_t len, struct kwo_object **out,
 		kwo_logf(log, log_len, "object too large: %zu bytes", len);
 		return -EINVAL;
 	}
-	err = check_cpu(log, log_len);
+	err = check_cpu(log, log_len, 0);
 	if (err)
 		return err;
 	obj = kwo_plat_zalloc(sizeof(*obj));
@@ -878,7 +875,7 @@ int kwo_object_load(const void *bytes, size_t len, struct kwo_object **out,
 	ps.obj = obj;
 	err = check_header(&ps);
 	if (!err)
-		err = check_cpu_ext(&ps);
+		err = check_cpu(log, log_len, obj->flags);
 	if (!err)
 		err = check_sections(&ps);
 	if (!err)
