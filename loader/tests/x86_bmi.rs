@@ -152,3 +152,29 @@ fn cli_flag() {
     assert!(o.status.success(), "{}", common::stderr(&o));
     assert_eq!(common::stdout(&o).trim(), (31 * 64 + 3).to_string());
 }
+
+/// On an x86-64-v2 CPU without BMI (QEMU user mode's Nehalem model), the
+/// runtime refuses a BMI object, naming the missing feature, and still runs
+/// the baseline object.
+#[test]
+fn refused_without_bmi() {
+    let nehalem = |object: &std::path::Path| {
+        std::process::Command::new("qemu-x86_64")
+            .args(["-cpu", "Nehalem", env!("CARGO_BIN_EXE_kwo"), "run", "--invoke", "counts32"])
+            .args([common::path_str(object), "1", "8"])
+            .output()
+            .expect("running qemu-x86_64 (scripts/setup installs qemu-user)")
+    };
+    for (name, bmi) in [("bmi.kwo", true), ("plain.kwo", false)] {
+        let path = common::scratch("x86_bmi", name);
+        std::fs::write(&path, object(bmi)).unwrap();
+        let o = nehalem(&path);
+        if bmi {
+            assert_eq!(o.status.code(), Some(1), "{}", common::stderr(&o));
+            assert!(common::stderr(&o).contains("this CPU lacks bmi1"), "{}", common::stderr(&o));
+        } else {
+            assert!(o.status.success(), "{}", common::stderr(&o));
+            assert_eq!(common::stdout(&o).trim(), (31 * 64 + 3).to_string());
+        }
+    }
+}
