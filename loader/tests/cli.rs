@@ -8,7 +8,7 @@
 //! missing imports and their ENOSYS stubs, and clean errors for bad input.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod common;
 use common::{kwo_output as kwo, path_str, stderr, stdout};
@@ -290,8 +290,7 @@ fn verify_log_and_inspect_report_proven_accesses() {
 
 /// `kwo` with extra host environment variables.
 fn kwo_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kwo"))
-        .args(args)
+    common::kwo_command(args)
         .envs(env.iter().copied())
         .output()
         .expect("running kwo")

@@ -8,17 +8,13 @@
 //! agrees with the log.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 mod common;
-use common::{kwo_output as kwo, path_str as p, run_tool, stderr};
+use common::{kwo_output as kwo, path_str as p, run_tool, stderr, stdout};
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("verify_log", name)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn write_wat(name: &str, wat: &str) -> PathBuf {
