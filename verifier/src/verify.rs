@@ -8,7 +8,7 @@
 //! pass, so one run reports every body-level, policy and limit problem up to
 //! the first structural error.
 
-use crate::analysis::{analyze_ranges, CallGraph, Checkpoints};
+use crate::analysis::{analyze_groups, analyze_ranges, CallGraph, Checkpoints};
 use crate::consts::{fold, FoldError};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::features::{guess_missing, unsupported_message, KWO_FEATURES};
@@ -63,6 +63,7 @@ impl<'a> Verifier<'a> {
                 call_graph: Default::default(),
                 checkpoints: Default::default(),
                 accesses: Vec::new(),
+                access_groups: Vec::new(),
             },
             globals: Vec::new(),
             elem_items: 0,
@@ -105,6 +106,13 @@ impl<'a> Verifier<'a> {
         }
         match analyze_ranges(&self.module) {
             Ok(accesses) => self.module.accesses = accesses,
+            Err(e) => {
+                self.wasm_error(None, &e);
+                return Err(self.diags);
+            }
+        }
+        match analyze_groups(&self.module, &self.module.accesses) {
+            Ok(groups) => self.module.access_groups = groups,
             Err(e) => {
                 self.wasm_error(None, &e);
                 return Err(self.diags);

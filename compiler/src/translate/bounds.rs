@@ -41,10 +41,19 @@
 //! the innermost frame, plus those made before each enclosing frame began:
 //! a frame's start dominates all of it (a loop's header included) and the
 //! code after its end, and its `else` arm.
+//!
+//! A load the verifier put first in a group (`VerifiedModule::
+//! access_groups`: later loads through the same unchanged pointer, nothing
+//! between them that can trap or have an effect) is checked for the bytes
+//! the group's furthest member reaches; the rule above then drops the
+//! later members' checks. When that check fails, a cold chain finds the
+//! first member that does not fit, in program order, and traps there with
+//! its trap site, as the spec would.
 
 use cranelift_codegen::entity::EntityRef;
-use cranelift_codegen::ir::{condcodes::IntCC, types, Inst, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{condcodes::IntCC, types, Block, Inst, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::Variable;
+use kwo_verifier::analysis::{GroupEntry, SuffixGroup};
 
 use super::env::Region;
 use super::FuncTranslator;
@@ -78,7 +87,7 @@ struct CheckedAccess {
 /// would only slow the translator down on long straight-line code).
 const CHECK_CACHE: usize = 8;
 
-impl FuncTranslator<'_, '_> {
+impl<'a> FuncTranslator<'a, '_> {
     /// Memory flags for a wasm access: the bounds check makes it unable to
     /// trap, but it may be unaligned.
     fn heap_flags(&self) -> MemFlagsData {
@@ -228,11 +237,18 @@ impl FuncTranslator<'_, '_> {
             }
             return self.native_addr(base, wide, offset);
         }
+        // A load that starts a group is checked for the bytes its group
+        // reaches, which covers the later members (`covering_check`).
+        let group = self.access_group();
+        let reach = group.map_or(end, |g| g.reach());
         // offset < 2^32 and size <= 16, bound <= 2^32: no overflow in i64.
         let bound = self.b.use_var(bound_var);
-        let last = self.b.ins().iadd_imm_s(bound, -(end as i64));
+        let last = self.b.ins().iadd_imm_s(bound, -(reach as i64));
         let oob = self.b.ins().icmp(IntCC::SignedGreaterThan, wide, last);
-        self.trap_if(oob, Trap::MemoryOob);
+        match group {
+            Some(g) => self.trap_at_first_failing(oob, wide, bound, &g.entries),
+            None => self.trap_if(oob, Trap::MemoryOob),
+        }
         // No Spectre select: mispredicted, base + index + offset + size
         // stays inside the reservation (see the module documentation).
         let addr = self.native_addr(base, wide, offset);
@@ -240,8 +256,61 @@ impl FuncTranslator<'_, '_> {
         if heap.checked.len() == CHECK_CACHE {
             heap.checked.remove(0);
         }
-        heap.checked.push(CheckedAccess { index, offset, end, addr });
+        heap.checked.push(CheckedAccess { index, offset, end: reach, addr });
         addr
+    }
+
+    /// The verifier's suffix group of the load being translated: it and
+    /// the later loads of the same unchanged pointer that reach further,
+    /// with nothing between them that can trap or have an effect.
+    fn access_group(&self) -> Option<&'a SuffixGroup> {
+        self.groups?.suffix_at(self.wasm_off as usize)
+    }
+
+    /// Branches on `oob` (the group's combined check failed) to a cold
+    /// chain that finds, in program order, the first entry whose own check
+    /// fails, and traps there with that load's trap site: the spec's
+    /// trap, since the loads before it have no effect and nothing between
+    /// them can trap. The last entry needs no compare: the combined check
+    /// is its own.
+    fn trap_at_first_failing(&mut self, oob: Value, wide: Value, bound: Value, entries: &[GroupEntry]) {
+        let Some((last, earlier)) = entries.split_last() else { return };
+        let chain = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(chain);
+        self.b.ins().brif(oob, chain, &[], cont, &[]);
+        self.b.seal_block(chain);
+        self.b.switch_to_block(chain);
+        let here = self.wasm_off;
+        for entry in earlier {
+            self.wasm_off = entry.offset;
+            self.b.set_srcloc(super::env::wasm_srcloc(entry.offset));
+            let limit = self.b.ins().iadd_imm_s(bound, -(entry.end as i64));
+            let fails = self.b.ins().icmp(IntCC::SignedGreaterThan, wide, limit);
+            let next = self.b.create_block();
+            self.b.set_cold_block(next);
+            self.trap_if_to(fails, next);
+        }
+        self.wasm_off = last.offset;
+        self.b.set_srcloc(super::env::wasm_srcloc(last.offset));
+        self.trap_now(Trap::MemoryOob);
+        self.wasm_off = here;
+        self.b.set_srcloc(super::env::wasm_srcloc(here));
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+
+    /// Traps at the current site when `cond` holds, else continues in the
+    /// (cold) block `next`.
+    fn trap_if_to(&mut self, cond: Value, next: Block) {
+        let trap_block = self.b.create_block();
+        self.b.set_cold_block(trap_block);
+        self.b.ins().brif(cond, trap_block, &[], next, &[]);
+        self.b.seal_block(trap_block);
+        self.b.seal_block(next);
+        self.b.switch_to_block(trap_block);
+        self.trap_now(Trap::MemoryOob);
+        self.b.switch_to_block(next);
     }
 
     /// Whether the verifier proved the access being translated inside the

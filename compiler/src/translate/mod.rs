@@ -24,7 +24,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use kwo_verifier::analysis::{FuncAccesses, HoistedLoop};
+use kwo_verifier::analysis::{FuncAccesses, FuncGroups, HoistedLoop};
 use kwo_verifier::VerifiedModule;
 use wasmparser::{BinaryReader, BlockType, FunctionBody, Operator, OperatorsReader, ValType};
 
@@ -108,6 +108,9 @@ pub struct FuncTranslator<'a, 'b> {
     heap: Option<bounds::Heap>,
     /// The verifier's proofs for this function's loads and stores.
     proofs: Option<&'a FuncAccesses>,
+    /// The verifier's groups of loads one compare can check (with the
+    /// proofs: both are off without `elide_proven`).
+    groups: Option<&'a FuncGroups>,
     /// While translating the unchecked copy of a versioned loop: its
     /// hoisted check, whose accesses need none of their own.
     unchecked_loop: Option<&'a HoistedLoop>,
@@ -153,6 +156,7 @@ pub fn translate_function(env: &ModuleEnv<'_>, index: u32) -> Result<TranslatedF
         regions,
         heap: None,
         proofs: module.accesses.get(defined).filter(|_| env.elide_proven),
+        groups: module.access_groups.get(defined).filter(|_| env.elide_proven),
         unchecked_loop: None,
         copy_reaches_dest: false,
         in_copy: false,
