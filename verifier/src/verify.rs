@@ -8,7 +8,7 @@
 //! pass, so one run reports every body-level, policy and limit problem up to
 //! the first structural error.
 
-use crate::analysis::{analyze_groups, analyze_ranges, CallGraph, Checkpoints};
+use crate::analysis::{analyze_ranges, CallGraph, Checkpoints};
 use crate::consts::{fold, FoldError};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::features::{guess_missing, unsupported_message, KWO_FEATURES};
@@ -105,14 +105,10 @@ impl<'a> Verifier<'a> {
             }
         }
         match analyze_ranges(&self.module) {
-            Ok(accesses) => self.module.accesses = accesses,
-            Err(e) => {
-                self.wasm_error(None, &e);
-                return Err(self.diags);
+            Ok((accesses, groups)) => {
+                self.module.accesses = accesses;
+                self.module.access_groups = groups;
             }
-        }
-        match analyze_groups(&self.module, &self.module.accesses) {
-            Ok(groups) => self.module.access_groups = groups,
             Err(e) => {
                 self.wasm_error(None, &e);
                 return Err(self.diags);

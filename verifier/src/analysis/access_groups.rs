@@ -36,9 +36,8 @@
 //! member must not trap before it), look across blocks or calls, or
 //! follow a pointer through anything but `local.get`/`local.tee`.
 
-use crate::module::VerifiedModule;
 use crate::analysis::FuncAccesses;
-use wasmparser::{BinaryReaderError, FunctionBody, Operator};
+use wasmparser::Operator;
 
 /// Largest number of loads in one group; a longer run starts a new group.
 pub const MAX_MEMBERS: usize = 16;
@@ -92,28 +91,16 @@ impl FuncGroups {
     }
 }
 
-/// Finds the groups of every defined function (parallel to
-/// `VerifiedModule::bodies`), given the range analysis' proofs.
-pub(crate) fn analyze(
-    module: &VerifiedModule,
-    proofs: &[FuncAccesses],
-) -> Result<Vec<FuncGroups>, BinaryReaderError> {
-    let empty = FuncAccesses::default();
-    let mut out = Vec::with_capacity(module.bodies.len());
-    for (i, body) in module.bodies.iter().enumerate() {
-        let reader = FunctionBody::new(wasmparser::BinaryReader::new(
-            &module.wasm[body.range.clone()],
-            body.range.start,
-        ));
-        let mut scan = Scan::new(proofs.get(i).unwrap_or(&empty));
-        let mut ops = reader.get_operators_reader()?;
-        while !ops.eof() {
-            let (op, offset) = ops.read_with_offset()?;
-            scan.step(&op, offset as u32);
-        }
-        out.push(scan.finish());
+/// Finds the groups of one function body, given its operators with their
+/// module offsets, the range analysis' proofs and its number of locals
+/// (parameters included). The range analysis calls it on the operators it
+/// has read, so that the body is parsed once.
+pub(crate) fn scan(ops: &[(Operator<'_>, usize)], proofs: &FuncAccesses, locals: usize) -> FuncGroups {
+    let mut scan = Scan::new(proofs, locals);
+    for (op, offset) in ops {
+        scan.step(op, *offset as u32);
     }
-    Ok(out)
+    scan.finish()
 }
 
 /// An operand-stack slot: `local.get L` of `L` at its `version`-th
@@ -132,18 +119,18 @@ struct Scan<'a> {
     /// The operand stack since the stretch began (or since an operator
     /// this scan does not model); popping past its bottom gives `None`.
     stack: Vec<Slot>,
-    /// Each local's assignment count so far, for the locals assigned.
-    versions: std::collections::HashMap<u32, u32>,
+    /// Each local's assignment count so far.
+    versions: Vec<u32>,
     open: Option<Open>,
     groups: FuncGroups,
 }
 
 impl<'a> Scan<'a> {
-    fn new(proofs: &'a FuncAccesses) -> Self {
+    fn new(proofs: &'a FuncAccesses, locals: usize) -> Self {
         Scan {
             proofs,
             stack: Vec::new(),
-            versions: std::collections::HashMap::new(),
+            versions: vec![0; locals],
             open: None,
             groups: FuncGroups::default(),
         }
@@ -154,13 +141,15 @@ impl<'a> Scan<'a> {
     }
 
     fn version(&self, local: u32) -> u32 {
-        self.versions.get(&local).copied().unwrap_or(0)
+        self.versions.get(local as usize).copied().unwrap_or(0)
     }
 
     /// `local.set`/`local.tee` of `local`: a new version, and the end of
     /// its group.
     fn assign(&mut self, local: u32) {
-        *self.versions.entry(local).or_insert(0) += 1;
+        if let Some(v) = self.versions.get_mut(local as usize) {
+            *v += 1;
+        }
         if self.open.as_ref().is_some_and(|g| g.local == local) {
             self.close();
         }

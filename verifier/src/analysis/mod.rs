@@ -7,7 +7,6 @@ mod call_graph;
 mod checkpoints;
 mod range;
 
-pub(crate) use access_groups::analyze as analyze_groups;
 pub use access_groups::{FuncGroups, GroupEntry, SuffixGroup, MAX_MEMBERS};
 pub use body_stats::{AccessOp, BodyStats, LoopInfo};
 pub use call_graph::{CallGraph, StackDepth};
