@@ -443,3 +443,33 @@ fn struct_fields_loaded_in_order_make_one_compare() {
     let funcs = optimized_ir(&module, &options).unwrap();
     assert_eq!(hot_limits(&funcs[1]).len(), 3, "without the verifier's facts each load is checked");
 }
+
+/// A check made in a block before its first branch out dominates the
+/// block's end (every edge into the end carries it), so it covers the
+/// accesses after the end; one made after a branch out covers nothing
+/// there, nor does one made in the `then` arm of an `if` without `else`.
+#[test]
+fn a_check_before_every_branch_out_covers_what_follows_the_block() {
+    let limits = hot_limits_of(
+        r#"(module (memory 1)
+             (func (export "before") (param $p i32) (param $n i32) (result i32)
+               (block $b
+                 (block $c
+                   (drop (i32.load offset=8 (local.get $p)))
+                   (br_if $c (local.get $n))
+                   (br_if $b (i32.eqz (local.get $n))))
+                 (i32.store offset=8 (local.get $p) (local.get $n)))
+               (i32.load offset=4 (local.get $p)))
+             (func (export "after") (param $p i32) (param $n i32) (result i32)
+               (block $b
+                 (br_if $b (local.get $n))
+                 (drop (i32.load offset=8 (local.get $p))))
+               (i32.load offset=4 (local.get $p)))
+             (func (export "then") (param $p i32) (param $n i32) (result i32)
+               (if (local.get $n) (then (drop (i32.load offset=8 (local.get $p)))))
+               (i32.load offset=4 (local.get $p))))"#,
+    );
+    assert_eq!(limits[0].len(), 1, "the first check covers the store and the load after the blocks");
+    assert_eq!(limits[1].len(), 2, "the branch out comes before the check");
+    assert_eq!(limits[2].len(), 2, "the missing else arm skips the check");
+}

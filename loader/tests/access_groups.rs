@@ -10,7 +10,9 @@
 //! loads something that must end the group, and must behave as the spec
 //! says: a store (done before the later trap), a division (its trap comes
 //! first), a call (it grows the memory, so the later load fits) and a
-//! `local.set` of the pointer (the later load reads elsewhere).
+//! `local.set` of the pointer (the later load reads elsewhere). And a
+//! check made in a block before its branch out covers the loads after the
+//! block's end, one made after the branch does not (`joined`).
 
 mod common;
 
@@ -44,7 +46,15 @@ const MODULE: &str = r#"(module (memory 1)
   (func (export "set") (param $p i32) (param $q i32) (result i64) (local $a i32)
     (local.set $a (i32.load offset=0 (local.get $p)))
     (local.set $p (local.get $q))
-    (i64.add (i64.extend_i32_u (local.get $a)) (i64.load offset=8 (local.get $p)))))"#;
+    (i64.add (i64.extend_i32_u (local.get $a)) (i64.load offset=8 (local.get $p))))
+  (func (export "joined") (param $p i32) (param $c i32) (result i64) (local $a i32)
+    (block $b
+      (local.set $a (i32.load offset=8 (local.get $p)))
+      (br_if $b (local.get $c))
+      (local.set $a (i32.add (local.get $a) (i32.load16_u offset=14 (local.get $p)))))
+    (i64.add
+      (i64.extend_i32_u (i32.add (local.get $a) (i32.load offset=4 (local.get $p))))
+      (i64.load32_u offset=12 (local.get $p)))))"#;
 
 const PAGE: u64 = 65536;
 
@@ -54,6 +64,7 @@ const STORE: usize = 2;
 const DIV: usize = 3;
 const CALL: usize = 4;
 const SET: usize = 5;
+const JOINED: usize = 6;
 
 /// Encodings (opcode, alignment exponent, offset) of the three loads.
 const LOAD0: [u8; 3] = [0x28, 2, 0];
@@ -259,6 +270,39 @@ fn setting_the_pointer_ends_the_group() {
                 };
                 let args = [Val::I32(p as u32 as i32), Val::I32(q as u32 as i32)];
                 assert_eq!(outcome(&mut inst, "set", &args), want, "set({p}, {q}), elision {elide}");
+            }
+        }
+    }
+}
+
+/// In `joined`, the load at `p+8` (12 bytes) is checked before the
+/// `br_if` out of the block, the one at `p+14` (16 bytes) after it: after
+/// the block's end only the first dominates, so the load at `p+4` needs no
+/// check of its own and the one at `p+12` (16 bytes) keeps its check on
+/// both paths.
+#[test]
+fn a_check_before_a_branch_out_of_a_block_covers_the_code_after_it() {
+    let module = common::verified(MODULE);
+    let load8 = site(&module, JOINED, &[0x28, 2, 8], 0);
+    let load14 = site(&module, JOINED, &[0x2f, 1, 14], 0);
+    let load4 = site(&module, JOINED, &[0x28, 2, 4], 0);
+    let load12 = site(&module, JOINED, &[0x35, 2, 12], 0);
+    let mem = initial_memory(1);
+    for elide in [true, false] {
+        let mut inst = instance(&module, elide);
+        for p in indexes() {
+            for c in [0u64, 1] {
+                let want = (|| {
+                    let mut a = read(&mem, p + 8, 4).ok_or((TrapCode::MemoryOutOfBounds, load8))?;
+                    if c == 0 {
+                        a += read(&mem, p + 14, 2).ok_or((TrapCode::MemoryOutOfBounds, load14))?;
+                    }
+                    let b = read(&mem, p + 4, 4).ok_or((TrapCode::MemoryOutOfBounds, load4))?;
+                    let d = read(&mem, p + 12, 4).ok_or((TrapCode::MemoryOutOfBounds, load12))?;
+                    Ok(u64::from((a as u32).wrapping_add(b as u32)) as i64 + d as i64)
+                })();
+                let args = [Val::I32(p as u32 as i32), Val::I32(c as i32)];
+                assert_eq!(outcome(&mut inst, "joined", &args), want, "joined({p}, {c}), elision {elide}");
             }
         }
     }

@@ -40,7 +40,10 @@
 //! The checks kept are those of the straight-line code since the start of
 //! the innermost frame, plus those made before each enclosing frame began:
 //! a frame's start dominates all of it (a loop's header included) and the
-//! code after its end, and its `else` arm.
+//! code after its end, and its `else` arm. After the end of a `block` or
+//! `if`, also those made on every edge into it (each branch to it, each
+//! arm falling through, a missing `else`): a check made in a block before
+//! its first branch out covers the code after the block.
 //!
 //! A load the verifier put first in a group (`VerifiedModule::
 //! access_groups`: later loads through the same unchanged pointer, nothing
@@ -65,17 +68,29 @@ pub struct Heap {
     bound: Variable,
     /// Accesses whose checks dominate the code being translated.
     checked: Vec<CheckedAccess>,
-    /// `checked` as it was when each open frame began, with the frame's
-    /// depth in the control stack.
-    saved: Vec<(usize, Vec<CheckedAccess>)>,
+    /// For each open frame that saved its checks, by its depth in the
+    /// control stack: the checks made before it began, and those every
+    /// edge seen so far into its end carries.
+    saved: Vec<SavedChecks>,
     /// The loads of `base` and `bound`: the unused ones are removed at the
     /// end, as Cranelift keeps loads nobody uses.
     loads: Vec<Inst>,
 }
 
+/// The checks around one open `block`, `if` or `loop`.
+struct SavedChecks {
+    depth: usize,
+    /// Made before the frame began: they dominate all of it and its end.
+    start: Vec<CheckedAccess>,
+    /// Made on every edge into the frame's end seen so far (branches to
+    /// it, the fall-through of its arms); `None` before the first. A
+    /// `block` or `if` only: nothing records a loop's edges.
+    join: Option<Vec<CheckedAccess>>,
+}
+
 /// An access of `index` checked for `end` bytes past the index (its
 /// `offset + size`), and its native address.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 struct CheckedAccess {
     index: Value,
     offset: u64,
@@ -158,26 +173,56 @@ impl<'a> FuncTranslator<'a, '_> {
     /// control depth `depth`.
     pub fn save_checks(&mut self, depth: usize) {
         if let Some(heap) = &mut self.heap {
-            heap.saved.push((depth, heap.checked.clone()));
+            let start = heap.checked.clone();
+            heap.saved.push(SavedChecks { depth, start, join: None });
         }
     }
 
+    /// An edge into the end of the `block` or `if` at control depth
+    /// `depth` (a branch to it, or an arm falling through): only the
+    /// checks made so far on this path, and on every earlier such edge,
+    /// dominate its end. `from_start`: the edge carries only the checks
+    /// made before the frame (an `if`'s missing `else`).
+    pub fn note_edge_to_end(&mut self, depth: usize, from_start: bool) {
+        let Some(heap) = &mut self.heap else { return };
+        let Some(frame) = heap.saved.iter_mut().rev().find(|s| s.depth == depth) else { return };
+        let here = if from_start { &frame.start } else { &heap.checked };
+        frame.join = Some(match frame.join.take() {
+            None => here.clone(),
+            Some(mut join) => {
+                join.retain(|c| here.contains(c));
+                join
+            }
+        });
+    }
+
     /// Goes back to the checks made before the frame at `depth` began (its
-    /// `else`, or its `end` when `keep` is false, which closes it); none
-    /// when they were not saved (the function's own frame, the second copy
-    /// of a versioned loop).
+    /// `else`, or its `end` when `keep` is false, which closes it); at the
+    /// end, also those every edge into it carried; none when they were
+    /// not saved (the function's own frame, the second copy of a versioned
+    /// loop).
     pub fn restore_checks(&mut self, depth: usize, keep: bool) {
         let Some(heap) = &mut self.heap else { return };
-        while heap.saved.last().is_some_and(|(d, _)| *d > depth) {
+        while heap.saved.last().is_some_and(|s| s.depth > depth) {
             heap.saved.pop();
         }
-        heap.checked = match heap.saved.last() {
-            Some((d, checks)) if *d == depth => checks.clone(),
-            _ => Vec::new(),
+        let Some(frame) = heap.saved.last().filter(|s| s.depth == depth) else {
+            heap.checked.clear();
+            return;
         };
-        if !keep && heap.saved.last().is_some_and(|(d, _)| *d == depth) {
-            heap.saved.pop();
+        heap.checked.clone_from(&frame.start);
+        if keep {
+            return;
         }
+        for check in frame.join.iter().flatten() {
+            if !heap.checked.contains(check) {
+                if heap.checked.len() == CHECK_CACHE {
+                    heap.checked.remove(0);
+                }
+                heap.checked.push(*check);
+            }
+        }
+        heap.saved.pop();
     }
 
     /// The heap base and the bound variable (the verifier rejects memory
@@ -191,7 +236,15 @@ impl<'a> FuncTranslator<'a, '_> {
     /// past it.
     fn covering_check(&self, index: Value, end: u64) -> Option<CheckedAccess> {
         let heap = self.heap.as_ref()?;
-        heap.checked.iter().find(|c| c.index == index && c.end >= end).copied()
+        // The SSA builder may answer a local read after a join with a
+        // block parameter it then finds redundant and makes an alias of
+        // the value read before: the same value under two names.
+        let dfg = &self.b.func.dfg;
+        let index = dfg.resolve_aliases(index);
+        heap.checked
+            .iter()
+            .find(|c| dfg.resolve_aliases(c.index) == index && c.end >= end)
+            .copied()
     }
 
     /// Bytes the memory always has: its declared minimum (memories never
