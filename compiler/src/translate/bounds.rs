@@ -327,7 +327,11 @@ impl<'a> FuncTranslator<'a, '_> {
     /// them can trap. The last entry needs no compare: the combined check
     /// is its own.
     fn trap_at_first_failing(&mut self, oob: Value, wide: Value, bound: Value, entries: &[GroupEntry]) {
-        let Some((last, earlier)) = entries.split_last() else { return };
+        let Some((last, earlier)) = entries.split_last() else {
+            // The verifier records no empty group; never drop the check.
+            self.trap_if(oob, Trap::MemoryOob);
+            return;
+        };
         let chain = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(chain);
