@@ -350,8 +350,9 @@ fn hot_limits_of(wat: &str) -> Vec<Vec<ir::Value>> {
 
 /// A check of an index for 64 bytes covers later accesses of the same
 /// index within those bytes, also after a call and `memory.grow`
-/// (memories never shrink); one reaching further is checked again, and
-/// so is every field of a pointer stored in the order of its offsets.
+/// (memories never shrink); one reaching further is checked again (after
+/// a call, which ends a group of loads), and so is every field of a
+/// pointer stored in the order of its offsets.
 #[test]
 fn an_access_covered_by_an_earlier_check_has_none() {
     let limits = hot_limits_of(
@@ -365,6 +366,7 @@ fn an_access_covered_by_an_earlier_check_has_none() {
                (i32.load offset=60 (local.get $p)))
              (func (export "further") (param $p i32) (result i32)
                (drop (i64.load offset=56 (local.get $p)))
+               (call $nothing)
                (i32.load offset=61 (local.get $p)))
              (func (export "fields") (param $p i32) (result i64)
                (i32.store offset=0 (local.get $p) (i32.const 1))
@@ -403,4 +405,71 @@ fn a_check_before_a_frame_covers_its_arms_and_what_follows() {
     );
     assert_eq!(limits[0].len(), 1, "only the first load is checked");
     assert_eq!(limits[1].len(), 2, "the check in the then arm does not dominate the load after it");
+}
+
+/// Struct fields loaded through one pointer in the order of their offsets
+/// (`p + 0`, `p + 4`, `p + 8`) make one compare on the hot path: the first
+/// load is checked for the bytes the last reaches (the verifier's access
+/// groups), the cold path finds which load traps. A store, a call or a
+/// division between two of them ends the group; without elision (the
+/// verifier's facts unused) each load keeps its compare.
+#[test]
+fn struct_fields_loaded_in_order_make_one_compare() {
+    let wat = r#"(module (memory 1)
+         (func $nothing)
+         (func (export "fields") (param $p i32) (result i64)
+           (i64.add
+             (i64.extend_i32_u (i32.add (i32.load offset=0 (local.get $p)) (i32.load offset=4 (local.get $p))))
+             (i64.load offset=8 (local.get $p))))
+         (func (export "store") (param $p i32) (result i64)
+           (i32.store offset=16 (i32.const 0) (i32.load offset=0 (local.get $p)))
+           (i64.add (i64.extend_i32_u (i32.load offset=4 (local.get $p))) (i64.load offset=8 (local.get $p))))
+         (func (export "call") (param $p i32) (result i64) (local $a i32)
+           (local.set $a (i32.load offset=0 (local.get $p)))
+           (call $nothing)
+           (i64.add (i64.extend_i32_u (local.get $a)) (i64.load offset=8 (local.get $p))))
+         (func (export "div") (param $p i32) (param $d i32) (result i64)
+           (i64.add
+             (i64.extend_i32_u (i32.div_u (i32.load offset=0 (local.get $p)) (local.get $d)))
+             (i64.load offset=8 (local.get $p)))))"#;
+    let limits = hot_limits_of(wat);
+    assert_eq!(limits[1].len(), 1, "one compare for the three fields");
+    assert_eq!(limits[2].len(), 2, "the store ends the group; the two loads after it form one");
+    assert_eq!(limits[3].len(), 2, "the call ends the group");
+    assert_eq!(limits[4].len(), 2, "the division ends the group");
+    let module = verify(&wat::parse_str(wat).unwrap(), &Policy::kernel()).unwrap();
+    let checks = kwo_compiler::Checks { checkpoints: false, ..Default::default() };
+    let options = Options { checks, elide_proven: false, ..Options::default() };
+    let funcs = optimized_ir(&module, &options).unwrap();
+    assert_eq!(hot_limits(&funcs[1]).len(), 3, "without the verifier's facts each load is checked");
+}
+
+/// A check made in a block before its first branch out dominates the
+/// block's end (every edge into the end carries it), so it covers the
+/// accesses after the end; one made after a branch out covers nothing
+/// there, nor does one made in the `then` arm of an `if` without `else`.
+#[test]
+fn a_check_before_every_branch_out_covers_what_follows_the_block() {
+    let limits = hot_limits_of(
+        r#"(module (memory 1)
+             (func (export "before") (param $p i32) (param $n i32) (result i32)
+               (block $b
+                 (block $c
+                   (drop (i32.load offset=8 (local.get $p)))
+                   (br_if $c (local.get $n))
+                   (br_if $b (i32.eqz (local.get $n))))
+                 (i32.store offset=8 (local.get $p) (local.get $n)))
+               (i32.load offset=4 (local.get $p)))
+             (func (export "after") (param $p i32) (param $n i32) (result i32)
+               (block $b
+                 (br_if $b (local.get $n))
+                 (drop (i32.load offset=8 (local.get $p))))
+               (i32.load offset=4 (local.get $p)))
+             (func (export "then") (param $p i32) (param $n i32) (result i32)
+               (if (local.get $n) (then (drop (i32.load offset=8 (local.get $p)))))
+               (i32.load offset=4 (local.get $p))))"#,
+    );
+    assert_eq!(limits[0].len(), 1, "the first check covers the store and the load after the blocks");
+    assert_eq!(limits[1].len(), 2, "the branch out comes before the check");
+    assert_eq!(limits[2].len(), 2, "the missing else arm skips the check");
 }

@@ -209,6 +209,8 @@ struct FuncFacts<'m> {
     offset: u32,
     body: BodyStats,
     proofs: &'m FuncAccesses,
+    /// Checks that one compare per group of loads saves.
+    grouped: u32,
     /// From the machine code, when the module compiled.
     frame: Option<u64>,
     depth: Option<StackDepth>,
@@ -239,6 +241,7 @@ fn func_facts<'m>(
             offset: body.range.start as u32,
             body: BodyStats::of(module, index)?,
             proofs: &module.accesses[i],
+            grouped: module.access_groups.get(i).map_or(0, |g| g.saved),
             frame: compiled.and_then(|c| c.frames.get(i).copied()),
             depth: depths.as_ref().and_then(|d| d.get(i).copied()),
             code_bytes: func.map(|f| f.code_len),
@@ -324,11 +327,12 @@ fn func_log(out: &mut String, module: &VerifiedModule, f: &FuncFacts<'_>) {
     };
     let _ = writeln!(
         out,
-        "  accesses: {}: {} proven, {} hoisted, {} checked{not_analysed}",
+        "  accesses: {}: {} proven, {} hoisted, {} checked{}{not_analysed}",
         p.accesses,
         p.proven.len(),
         p.hoisted_count(),
-        p.checked()
+        p.checked(),
+        grouped_note(u64::from(f.grouped))
     );
     let imports: Vec<&str> = f
         .body
@@ -517,6 +521,16 @@ fn describe_trip(t: &TripCount) -> String {
     format!("trip: {test}, local {} stepping by {:+}", t.counter, t.step)
 }
 
+/// ` (3 of them by their group's first check)`: loads whose check the
+/// first load of their group makes for them; nothing when there are none.
+fn grouped_note(grouped: u64) -> String {
+    if grouped == 0 {
+        String::new()
+    } else {
+        format!(" ({grouped} of them by their group's first check)")
+    }
+}
+
 /// `1 loop`, `2 loops`.
 fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -540,10 +554,11 @@ fn totals_log(out: &mut String, v: &Verified, funcs: &[FuncFacts<'_>]) {
     let c = v.module.access_counts();
     let _ = writeln!(
         out,
-        "accesses: {} proven in bounds, {} hoisted, {} checked ({:.1}% proven, {:.1}% hoisted)",
+        "accesses: {} proven in bounds, {} hoisted, {} checked{} ({:.1}% proven, {:.1}% hoisted)",
         c.proven,
         c.hoisted,
         c.checked,
+        grouped_note(t.grouped),
         100.0 * c.proven_fraction(),
         100.0 * c.hoisted_fraction()
     );
@@ -556,6 +571,8 @@ struct Totals {
     loops: u64,
     hoisted_loops: u64,
     short_loops: u64,
+    /// Checks saved by groups of loads.
+    grouped: u64,
     checkpoints: Option<u64>,
     code_bytes: Option<u64>,
 }
@@ -568,6 +585,7 @@ impl Totals {
             instructions: sum(&|f| u64::from(f.body.instructions)),
             loops: sum(&|f| f.body.loops.len() as u64),
             hoisted_loops: sum(&|f| f.proofs.hoisted.len() as u64),
+            grouped: sum(&|f| u64::from(f.grouped)),
             short_loops: sum(&|f| f.proofs.short_loops.len() as u64),
             checkpoints: compiled.then(|| sum(&|f| u64::from(f.checkpoints.unwrap_or(0)))),
             code_bytes: compiled.then(|| sum(&|f| u64::from(f.code_bytes.unwrap_or(0)))),
@@ -621,7 +639,7 @@ impl Value {
 pub type Stats = Vec<(&'static str, &'static str, Value)>;
 
 /// The names of every statistic, in order: (table, CSV).
-const STAT_NAMES: [(&str, &str); 20] = [
+const STAT_NAMES: [(&str, &str); 21] = [
     ("Verdict", "verdict"),
     ("Functions", "functions"),
     ("Imports", "imports"),
@@ -634,6 +652,7 @@ const STAT_NAMES: [(&str, &str); 20] = [
     ("Proven", "proven"),
     ("Hoisted", "hoisted"),
     ("Checked", "checked"),
+    ("Grouped", "grouped"),
     ("Proven (%)", "proven_pct"),
     ("Hoisted (%)", "hoisted_pct"),
     ("Max frame (bytes)", "max_frame"),
@@ -690,6 +709,7 @@ fn accepted_stats(v: &Verified) -> Result<Vec<Value>, String> {
         Value::Count(c.proven),
         Value::Count(c.hoisted),
         Value::Count(c.checked),
+        Value::Count(t.grouped),
         Value::Percent(100.0 * c.proven_fraction()),
         Value::Percent(100.0 * c.hoisted_fraction()),
         known(compiled.map(|c| u64::from(c.object.max_frame))),

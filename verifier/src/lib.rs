@@ -30,7 +30,9 @@
 //! And it runs a range analysis ([`analysis::FuncAccesses`], in
 //! [`VerifiedModule::accesses`]): which loads and stores stay inside the
 //! declared minimum memory on every path, so the compiler can drop their
-//! bounds checks.
+//! bounds checks; over the same operators it finds groups of loads
+//! through one unchanged pointer that one compare can check
+//! ([`analysis::FuncGroups`], in [`VerifiedModule::access_groups`]).
 //!
 //! And it finds the preemption checkpoints that cannot matter
 //! ([`analysis::Checkpoints`]): entries of small loop-free call trees, and

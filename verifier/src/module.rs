@@ -2,7 +2,7 @@
 //! expressions already folded. Produced only by [`crate::verify`], so holding
 //! one means the module passed validation and the policy.
 
-use crate::analysis::{AccessCounts, CallGraph, Checkpoints, FuncAccesses};
+use crate::analysis::{AccessCounts, CallGraph, Checkpoints, FuncAccesses, FuncGroups};
 use std::ops::Range;
 use wasmparser::{FuncType, RefType, ValType};
 
@@ -36,6 +36,9 @@ pub struct VerifiedModule {
     /// Which loads and stores the range analysis proved inside the minimum
     /// memory, per defined function (parallel to `funcs`).
     pub accesses: Vec<FuncAccesses>,
+    /// Loads through one unchanged pointer that one compare can check,
+    /// per defined function (parallel to `funcs`).
+    pub access_groups: Vec<FuncGroups>,
 }
 
 /// An import of a host function from the WASI table.

@@ -63,6 +63,7 @@ impl<'a> Verifier<'a> {
                 call_graph: Default::default(),
                 checkpoints: Default::default(),
                 accesses: Vec::new(),
+                access_groups: Vec::new(),
             },
             globals: Vec::new(),
             elem_items: 0,
@@ -104,7 +105,10 @@ impl<'a> Verifier<'a> {
             }
         }
         match analyze_ranges(&self.module) {
-            Ok(accesses) => self.module.accesses = accesses,
+            Ok((accesses, groups)) => {
+                self.module.accesses = accesses;
+                self.module.access_groups = groups;
+            }
             Err(e) => {
                 self.wasm_error(None, &e);
                 return Err(self.diags);

@@ -40,11 +40,23 @@
 //! The checks kept are those of the straight-line code since the start of
 //! the innermost frame, plus those made before each enclosing frame began:
 //! a frame's start dominates all of it (a loop's header included) and the
-//! code after its end, and its `else` arm.
+//! code after its end, and its `else` arm. After the end of a `block` or
+//! `if`, also those made on every edge into it (each branch to it, each
+//! arm falling through, a missing `else`): a check made in a block before
+//! its first branch out covers the code after the block.
+//!
+//! A load the verifier put first in a group (`VerifiedModule::
+//! access_groups`: later loads through the same unchanged pointer, nothing
+//! between them that can trap or have an effect) is checked for the bytes
+//! the group's furthest member reaches; the rule above then drops the
+//! later members' checks. When that check fails, a cold chain finds the
+//! first member that does not fit, in program order, and traps there with
+//! its trap site, as the spec would.
 
 use cranelift_codegen::entity::EntityRef;
-use cranelift_codegen::ir::{condcodes::IntCC, types, Inst, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{condcodes::IntCC, types, Block, Inst, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::Variable;
+use kwo_verifier::analysis::{GroupEntry, SuffixGroup};
 
 use super::env::Region;
 use super::FuncTranslator;
@@ -56,17 +68,29 @@ pub struct Heap {
     bound: Variable,
     /// Accesses whose checks dominate the code being translated.
     checked: Vec<CheckedAccess>,
-    /// `checked` as it was when each open frame began, with the frame's
-    /// depth in the control stack.
-    saved: Vec<(usize, Vec<CheckedAccess>)>,
+    /// For each open frame that saved its checks, by its depth in the
+    /// control stack: the checks made before it began, and those every
+    /// edge seen so far into its end carries.
+    saved: Vec<SavedChecks>,
     /// The loads of `base` and `bound`: the unused ones are removed at the
     /// end, as Cranelift keeps loads nobody uses.
     loads: Vec<Inst>,
 }
 
+/// The checks around one open `block`, `if` or `loop`.
+struct SavedChecks {
+    depth: usize,
+    /// Made before the frame began: they dominate all of it and its end.
+    start: Vec<CheckedAccess>,
+    /// Made on every edge into the frame's end seen so far (branches to
+    /// it, the fall-through of its arms); `None` before the first. A
+    /// `block` or `if` only: nothing records a loop's edges.
+    join: Option<Vec<CheckedAccess>>,
+}
+
 /// An access of `index` checked for `end` bytes past the index (its
 /// `offset + size`), and its native address.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 struct CheckedAccess {
     index: Value,
     offset: u64,
@@ -78,7 +102,7 @@ struct CheckedAccess {
 /// would only slow the translator down on long straight-line code).
 const CHECK_CACHE: usize = 8;
 
-impl FuncTranslator<'_, '_> {
+impl<'a> FuncTranslator<'a, '_> {
     /// Memory flags for a wasm access: the bounds check makes it unable to
     /// trap, but it may be unaligned.
     fn heap_flags(&self) -> MemFlagsData {
@@ -149,26 +173,56 @@ impl FuncTranslator<'_, '_> {
     /// control depth `depth`.
     pub fn save_checks(&mut self, depth: usize) {
         if let Some(heap) = &mut self.heap {
-            heap.saved.push((depth, heap.checked.clone()));
+            let start = heap.checked.clone();
+            heap.saved.push(SavedChecks { depth, start, join: None });
         }
     }
 
+    /// An edge into the end of the `block` or `if` at control depth
+    /// `depth` (a branch to it, or an arm falling through): only the
+    /// checks made so far on this path, and on every earlier such edge,
+    /// dominate its end. `from_start`: the edge carries only the checks
+    /// made before the frame (an `if`'s missing `else`).
+    pub fn note_edge_to_end(&mut self, depth: usize, from_start: bool) {
+        let Some(heap) = &mut self.heap else { return };
+        let Some(frame) = heap.saved.iter_mut().rev().find(|s| s.depth == depth) else { return };
+        let here = if from_start { &frame.start } else { &heap.checked };
+        frame.join = Some(match frame.join.take() {
+            None => here.clone(),
+            Some(mut join) => {
+                join.retain(|c| here.contains(c));
+                join
+            }
+        });
+    }
+
     /// Goes back to the checks made before the frame at `depth` began (its
-    /// `else`, or its `end` when `keep` is false, which closes it); none
-    /// when they were not saved (the function's own frame, the second copy
-    /// of a versioned loop).
+    /// `else`, or its `end` when `keep` is false, which closes it); at the
+    /// end, also those every edge into it carried; none when they were
+    /// not saved (the function's own frame, the second copy of a versioned
+    /// loop).
     pub fn restore_checks(&mut self, depth: usize, keep: bool) {
         let Some(heap) = &mut self.heap else { return };
-        while heap.saved.last().is_some_and(|(d, _)| *d > depth) {
+        while heap.saved.last().is_some_and(|s| s.depth > depth) {
             heap.saved.pop();
         }
-        heap.checked = match heap.saved.last() {
-            Some((d, checks)) if *d == depth => checks.clone(),
-            _ => Vec::new(),
+        let Some(frame) = heap.saved.last().filter(|s| s.depth == depth) else {
+            heap.checked.clear();
+            return;
         };
-        if !keep && heap.saved.last().is_some_and(|(d, _)| *d == depth) {
-            heap.saved.pop();
+        heap.checked.clone_from(&frame.start);
+        if keep {
+            return;
         }
+        for check in frame.join.iter().flatten() {
+            if !heap.checked.contains(check) {
+                if heap.checked.len() == CHECK_CACHE {
+                    heap.checked.remove(0);
+                }
+                heap.checked.push(*check);
+            }
+        }
+        heap.saved.pop();
     }
 
     /// The heap base and the bound variable (the verifier rejects memory
@@ -182,7 +236,15 @@ impl FuncTranslator<'_, '_> {
     /// past it.
     fn covering_check(&self, index: Value, end: u64) -> Option<CheckedAccess> {
         let heap = self.heap.as_ref()?;
-        heap.checked.iter().find(|c| c.index == index && c.end >= end).copied()
+        // The SSA builder may answer a local read after a join with a
+        // block parameter it then finds redundant and makes an alias of
+        // the value read before: the same value under two names.
+        let dfg = &self.b.func.dfg;
+        let index = dfg.resolve_aliases(index);
+        heap.checked
+            .iter()
+            .find(|c| dfg.resolve_aliases(c.index) == index && c.end >= end)
+            .copied()
     }
 
     /// Bytes the memory always has: its declared minimum (memories never
@@ -228,11 +290,18 @@ impl FuncTranslator<'_, '_> {
             }
             return self.native_addr(base, wide, offset);
         }
+        // A load that starts a group is checked for the bytes its group
+        // reaches, which covers the later members (`covering_check`).
+        let group = self.access_group();
+        let reach = group.map_or(end, |g| g.reach());
         // offset < 2^32 and size <= 16, bound <= 2^32: no overflow in i64.
         let bound = self.b.use_var(bound_var);
-        let last = self.b.ins().iadd_imm_s(bound, -(end as i64));
+        let last = self.b.ins().iadd_imm_s(bound, -(reach as i64));
         let oob = self.b.ins().icmp(IntCC::SignedGreaterThan, wide, last);
-        self.trap_if(oob, Trap::MemoryOob);
+        match group {
+            Some(g) => self.trap_at_first_failing(oob, wide, bound, &g.entries),
+            None => self.trap_if(oob, Trap::MemoryOob),
+        }
         // No Spectre select: mispredicted, base + index + offset + size
         // stays inside the reservation (see the module documentation).
         let addr = self.native_addr(base, wide, offset);
@@ -240,8 +309,65 @@ impl FuncTranslator<'_, '_> {
         if heap.checked.len() == CHECK_CACHE {
             heap.checked.remove(0);
         }
-        heap.checked.push(CheckedAccess { index, offset, end, addr });
+        heap.checked.push(CheckedAccess { index, offset, end: reach, addr });
         addr
+    }
+
+    /// The verifier's suffix group of the load being translated: it and
+    /// the later loads of the same unchanged pointer that reach further,
+    /// with nothing between them that can trap or have an effect.
+    fn access_group(&self) -> Option<&'a SuffixGroup> {
+        self.groups?.suffix_at(self.wasm_off as usize)
+    }
+
+    /// Branches on `oob` (the group's combined check failed) to a cold
+    /// chain that finds, in program order, the first entry whose own check
+    /// fails, and traps there with that load's trap site: the spec's
+    /// trap, since the loads before it have no effect and nothing between
+    /// them can trap. The last entry needs no compare: the combined check
+    /// is its own.
+    fn trap_at_first_failing(&mut self, oob: Value, wide: Value, bound: Value, entries: &[GroupEntry]) {
+        let Some((last, earlier)) = entries.split_last() else {
+            // The verifier records no empty group; never drop the check.
+            self.trap_if(oob, Trap::MemoryOob);
+            return;
+        };
+        let chain = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(chain);
+        self.b.ins().brif(oob, chain, &[], cont, &[]);
+        self.b.seal_block(chain);
+        self.b.switch_to_block(chain);
+        let here = self.wasm_off;
+        for entry in earlier {
+            self.wasm_off = entry.offset;
+            self.b.set_srcloc(super::env::wasm_srcloc(entry.offset));
+            let limit = self.b.ins().iadd_imm_s(bound, -(entry.end as i64));
+            let fails = self.b.ins().icmp(IntCC::SignedGreaterThan, wide, limit);
+            let next = self.b.create_block();
+            self.b.set_cold_block(next);
+            self.trap_if_to(fails, next);
+        }
+        self.wasm_off = last.offset;
+        self.b.set_srcloc(super::env::wasm_srcloc(last.offset));
+        self.trap_now(Trap::MemoryOob);
+        self.wasm_off = here;
+        self.b.set_srcloc(super::env::wasm_srcloc(here));
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+
+    /// Traps at the current site when `cond` holds, else continues in the
+    /// (cold) block `next`.
+    fn trap_if_to(&mut self, cond: Value, next: Block) {
+        let trap_block = self.b.create_block();
+        self.b.set_cold_block(trap_block);
+        self.b.ins().brif(cond, trap_block, &[], next, &[]);
+        self.b.seal_block(trap_block);
+        self.b.seal_block(next);
+        self.b.switch_to_block(trap_block);
+        self.trap_now(Trap::MemoryOob);
+        self.b.switch_to_block(next);
     }
 
     /// Whether the verifier proved the access being translated inside the

@@ -24,7 +24,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use kwo_verifier::analysis::{FuncAccesses, HoistedLoop};
+use kwo_verifier::analysis::{FuncAccesses, FuncGroups, HoistedLoop};
 use kwo_verifier::VerifiedModule;
 use wasmparser::{BinaryReader, BlockType, FunctionBody, Operator, OperatorsReader, ValType};
 
@@ -108,6 +108,9 @@ pub struct FuncTranslator<'a, 'b> {
     heap: Option<bounds::Heap>,
     /// The verifier's proofs for this function's loads and stores.
     proofs: Option<&'a FuncAccesses>,
+    /// The verifier's groups of loads one compare can check (with the
+    /// proofs: both are off without `elide_proven`).
+    groups: Option<&'a FuncGroups>,
     /// While translating the unchecked copy of a versioned loop: its
     /// hoisted check, whose accesses need none of their own.
     unchecked_loop: Option<&'a HoistedLoop>,
@@ -153,6 +156,7 @@ pub fn translate_function(env: &ModuleEnv<'_>, index: u32) -> Result<TranslatedF
         regions,
         heap: None,
         proofs: module.accesses.get(defined).filter(|_| env.elide_proven),
+        groups: module.access_groups.get(defined).filter(|_| env.elide_proven),
         unchecked_loop: None,
         copy_reaches_dest: false,
         in_copy: false,
@@ -350,6 +354,16 @@ impl<'a> FuncTranslator<'a, '_> {
         Ok(&mut self.control[i])
     }
 
+    /// Remembers, for the bounds checks, that a branch to `depth` reaches
+    /// the end of a `block` or `if` with the checks made so far (a branch
+    /// to a loop goes to its header instead).
+    fn note_branch(&mut self, depth: u32) {
+        let Some(index) = self.control.len().checked_sub(1 + depth as usize) else { return };
+        if !matches!(self.control[index].kind, FrameKind::Loop { .. }) {
+            self.note_edge_to_end(index, false);
+        }
+    }
+
     /// Target block and argument count of a branch to `depth`; marks the
     /// target reachable.
     fn branch_target(&mut self, depth: u32, off: usize) -> Result<(Block, usize), CompileError> {
@@ -417,6 +431,7 @@ impl<'a> FuncTranslator<'a, '_> {
             O::Else => self.op_else(off)?,
             O::End => self.op_end(off)?,
             O::Br { relative_depth } => {
+                self.note_branch(relative_depth);
                 let (target, n) = self.branch_target(relative_depth, off)?;
                 let args = Self::block_args(self.peekn(n, off)?);
                 self.b.ins().jump(target, &args);
@@ -424,6 +439,7 @@ impl<'a> FuncTranslator<'a, '_> {
             }
             O::BrIf { relative_depth } => {
                 let cond = self.pop(off)?;
+                self.note_branch(relative_depth);
                 let (target, n) = self.branch_target(relative_depth, off)?;
                 let args = Self::block_args(self.peekn(n, off)?);
                 let cont = self.b.create_block();
@@ -648,6 +664,10 @@ impl<'a> FuncTranslator<'a, '_> {
 
     fn op_else(&mut self, off: usize) -> Result<(), CompileError> {
         let reachable = self.reachable;
+        if reachable {
+            // The then arm falls through to the end.
+            self.note_edge_to_end(self.control.len().saturating_sub(1), false);
+        }
         let frame = self.control.last_mut().ok_or_else(|| internal(off, "else without if"))?;
         let FrameKind::If { else_block, ref mut else_seen } = frame.kind else {
             return Err(internal(off, "else without if"));
@@ -668,6 +688,18 @@ impl<'a> FuncTranslator<'a, '_> {
     }
 
     fn op_end(&mut self, off: usize) -> Result<(), CompileError> {
+        // The edges into the end, for the bounds checks: a missing else
+        // arm, and the fall-through of the code just translated (a loop's
+        // end has only that one, and keeps the checks made before it).
+        let depth = self.control.len().saturating_sub(1);
+        let kind = self.control.last().map(|f| &f.kind);
+        let is_loop = matches!(kind, Some(FrameKind::Loop { .. }));
+        if matches!(kind, Some(FrameKind::If { else_seen: false, .. })) {
+            self.note_edge_to_end(depth, true);
+        }
+        if self.reachable && !is_loop {
+            self.note_edge_to_end(depth, false);
+        }
         let frame = self.control.pop().ok_or_else(|| internal(off, "end without block"))?;
         let mut dest_reachable = frame.dest_reachable;
         if self.reachable {
@@ -712,6 +744,7 @@ impl<'a> FuncTranslator<'a, '_> {
     fn br_table(&mut self, index: Value, depths: &[u32], default: u32, off: usize) -> Result<(), CompileError> {
         let mut targets = Vec::with_capacity(depths.len() + 1);
         for d in depths.iter().chain(std::iter::once(&default)) {
+            self.note_branch(*d);
             targets.push(self.branch_target(*d, off)?);
         }
         let n = targets[0].1;

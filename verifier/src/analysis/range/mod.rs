@@ -39,6 +39,7 @@ mod value;
 pub use hoist::{HoistedLoop, PointerRange, TripCount, TripTest};
 pub use short::{LoopBound, ShortLoop, MAX_OPS_BETWEEN, MAX_VISITS};
 
+use super::access_groups::{self, FuncGroups};
 use crate::module::VerifiedModule;
 use induction::forget_loop;
 use value::{refine, Cmp, Val, Width};
@@ -158,10 +159,13 @@ impl AccessCounts {
     }
 }
 
-/// Runs the analysis over every defined function.
-pub(crate) fn analyze(module: &VerifiedModule) -> Result<Vec<FuncAccesses>, BinaryReaderError> {
+/// Runs the analysis over every defined function, and the search for
+/// groups of loads (`access_groups`), which needs its proofs, over the
+/// same operators.
+pub(crate) fn analyze(module: &VerifiedModule) -> Result<(Vec<FuncAccesses>, Vec<FuncGroups>), BinaryReaderError> {
     let min_bytes = module.memory.map_or(0, |m| u64::from(m.min) << 16);
     let mut out = Vec::with_capacity(module.bodies.len());
+    let mut groups = Vec::with_capacity(module.bodies.len());
     for (i, body) in module.bodies.iter().enumerate() {
         let bytes = &module.wasm[body.range.clone()];
         let reader = FunctionBody::new(wasmparser::BinaryReader::new(bytes, body.range.start));
@@ -183,12 +187,15 @@ pub(crate) fn analyze(module: &VerifiedModule) -> Result<Vec<FuncAccesses>, Bina
         // analysis would find no facts.
         if !ops.iter().any(|(op, _)| access(op).is_some() || matches!(op, Operator::Loop { .. })) {
             out.push(FuncAccesses::default());
+            groups.push(FuncGroups::default());
             continue;
         }
         let results = ty.results().len();
-        out.push(Interp::new(module, ops, min_bytes).run_function(locals, widths, results));
+        let (proofs, func_groups) = Interp::new(module, ops, min_bytes).run_function(locals, widths, results);
+        out.push(proofs);
+        groups.push(func_groups);
     }
-    Ok(out)
+    Ok((out, groups))
 }
 
 fn int_width(ty: ValType) -> Option<Width> {
@@ -626,7 +633,8 @@ impl<'m> Interp<'m> {
         locals: Vec<Val>,
         widths: Vec<Option<Width>>,
         results: usize,
-    ) -> FuncAccesses {
+    ) -> (FuncAccesses, FuncGroups) {
+        let nlocals = locals.len();
         self.widths = widths;
         self.cur = State {
             live: true,
@@ -663,7 +671,8 @@ impl<'m> Interp<'m> {
             facts.short_loops = self.short_loops.into_iter().flatten().collect();
         }
         facts.analysed = ok;
-        facts
+        let groups = access_groups::scan(&self.ops, &facts, nlocals);
+        (facts, groups)
     }
 
     /// Interprets operators `pc..stop`.
