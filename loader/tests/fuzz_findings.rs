@@ -28,6 +28,34 @@ fn select_on_an_eqz_condition() {
     assert_eq!(inst.invoke("f", &[Val::I32(0)]).unwrap(), vec![Val::I32(1)]);
 }
 
+/// wasmi 2.0.0 also takes the wrong operand of a `select` on `ref.is_null`
+/// of a `local.tee` (finding 14; differential seed 77, input 433): for
+/// null references the first operand, so `table.grow` grows the table by 1
+/// and returns its old size 1, as wabt's `wasm-interp` 1.0.32 gives it;
+/// wasmi grows by the huge second operand and gets -1.
+#[test]
+fn select_on_a_ref_is_null_condition() {
+    let mut inst = instance(
+        r#"(module
+             (table 1 617 externref)
+             (table 1 440 externref)
+             (global i32 (i32.const -1951552384))
+             (func $grow (param funcref funcref) (result i32)
+               ref.null extern
+               table.size 1
+               global.get 0
+               local.get 1
+               local.tee 0
+               ref.is_null
+               select
+               table.grow 0)
+             (func (export "f") (result i32)
+               (call $grow (ref.null func) (ref.null func))))"#,
+    );
+    assert_eq!(inst.invoke("f", &[]).unwrap(), vec![Val::I32(1)]);
+    assert_eq!(inst.invoke("f", &[]).unwrap(), vec![Val::I32(2)]);
+}
+
 /// wasmi 2.0.0's translator panics on a store whose address and value are
 /// one local just written by `local.tee`, with an offset past 16 bits
 /// (finding 13, in `i32.store16`; `store` and `store8` too), so the
