@@ -54,9 +54,9 @@
 //! its trap site, as the spec would.
 
 use cranelift_codegen::entity::EntityRef;
-use cranelift_codegen::ir::{condcodes::IntCC, types, Block, Inst, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{condcodes::IntCC, types, Inst, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::Variable;
-use kwo_verifier::analysis::{GroupEntry, SuffixGroup};
+use kwo_verifier::analysis::GroupEntry;
 
 use super::env::Region;
 use super::FuncTranslator;
@@ -292,14 +292,14 @@ impl<'a> FuncTranslator<'a, '_> {
         }
         // A load that starts a group is checked for the bytes its group
         // reaches, which covers the later members (`covering_check`).
-        let group = self.access_group();
-        let reach = group.map_or(end, |g| g.reach());
+        let group = self.access_group(end);
+        let reach = group.map_or(end, |(last, _)| last.end);
         // offset < 2^32 and size <= 16, bound <= 2^32: no overflow in i64.
         let bound = self.b.use_var(bound_var);
         let last = self.b.ins().iadd_imm_s(bound, -(reach as i64));
         let oob = self.b.ins().icmp(IntCC::SignedGreaterThan, wide, last);
         match group {
-            Some(g) => self.trap_at_first_failing(oob, wide, bound, &g.entries),
+            Some((last, earlier)) => self.trap_at_first_failing(oob, wide, bound, earlier, last),
             None => self.trap_if(oob, Trap::MemoryOob),
         }
         // No Spectre select: mispredicted, base + index + offset + size
@@ -313,11 +313,15 @@ impl<'a> FuncTranslator<'a, '_> {
         addr
     }
 
-    /// The verifier's suffix group of the load being translated: it and
-    /// the later loads of the same unchanged pointer that reach further,
-    /// with nothing between them that can trap or have an effect.
-    fn access_group(&self) -> Option<&'a SuffixGroup> {
-        self.groups?.suffix_at(self.wasm_off as usize)
+    /// The verifier's suffix group of the load being translated, reaching
+    /// `end` bytes past its index: it and the later loads of the same
+    /// unchanged pointer that reach further, with nothing between them
+    /// that can trap or have an effect; split into its furthest-reaching
+    /// last entry and the ones before it. None unless that last entry
+    /// reaches at least as far as the load itself.
+    fn access_group(&self, end: u64) -> Option<(&'a GroupEntry, &'a [GroupEntry])> {
+        let group = self.groups?.suffix_at(self.wasm_off as usize)?;
+        group.entries.split_last().filter(|(last, _)| last.end >= end)
     }
 
     /// Branches on `oob` (the group's combined check failed) to a cold
@@ -326,12 +330,14 @@ impl<'a> FuncTranslator<'a, '_> {
     /// trap, since the loads before it have no effect and nothing between
     /// them can trap. The last entry needs no compare: the combined check
     /// is its own.
-    fn trap_at_first_failing(&mut self, oob: Value, wide: Value, bound: Value, entries: &[GroupEntry]) {
-        let Some((last, earlier)) = entries.split_last() else {
-            // The verifier records no empty group; never drop the check.
-            self.trap_if(oob, Trap::MemoryOob);
-            return;
-        };
+    fn trap_at_first_failing(
+        &mut self,
+        oob: Value,
+        wide: Value,
+        bound: Value,
+        earlier: &[GroupEntry],
+        last: &GroupEntry,
+    ) {
         let chain = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(chain);
@@ -346,7 +352,8 @@ impl<'a> FuncTranslator<'a, '_> {
             let fails = self.b.ins().icmp(IntCC::SignedGreaterThan, wide, limit);
             let next = self.b.create_block();
             self.b.set_cold_block(next);
-            self.trap_if_to(fails, next);
+            let trap_block = self.b.create_block();
+            self.branch_to_trap(fails, Trap::MemoryOob, trap_block, next);
         }
         self.wasm_off = last.offset;
         self.b.set_srcloc(super::env::wasm_srcloc(last.offset));
@@ -355,19 +362,6 @@ impl<'a> FuncTranslator<'a, '_> {
         self.b.set_srcloc(super::env::wasm_srcloc(here));
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
-    }
-
-    /// Traps at the current site when `cond` holds, else continues in the
-    /// (cold) block `next`.
-    fn trap_if_to(&mut self, cond: Value, next: Block) {
-        let trap_block = self.b.create_block();
-        self.b.set_cold_block(trap_block);
-        self.b.ins().brif(cond, trap_block, &[], next, &[]);
-        self.b.seal_block(trap_block);
-        self.b.seal_block(next);
-        self.b.switch_to_block(trap_block);
-        self.trap_now(Trap::MemoryOob);
-        self.b.switch_to_block(next);
     }
 
     /// Whether the verifier proved the access being translated inside the

@@ -242,13 +242,19 @@ impl FuncTranslator<'_, '_> {
     pub fn trap_if(&mut self, cond: Value, trap: Trap) {
         let trap_block = self.b.create_block();
         let cont = self.b.create_block();
+        self.branch_to_trap(cond, trap, trap_block, cont);
+    }
+
+    /// Raises `trap` in `trap_block`, made cold, when `cond` is non-zero;
+    /// otherwise goes on in `next`, which it seals and switches to.
+    pub fn branch_to_trap(&mut self, cond: Value, trap: Trap, trap_block: Block, next: Block) {
         self.b.set_cold_block(trap_block);
-        self.b.ins().brif(cond, trap_block, &[], cont, &[]);
+        self.b.ins().brif(cond, trap_block, &[], next, &[]);
         self.b.seal_block(trap_block);
         self.b.switch_to_block(trap_block);
         self.trap_now(trap);
-        self.b.switch_to_block(cont);
-        self.b.seal_block(cont);
+        self.b.switch_to_block(next);
+        self.b.seal_block(next);
     }
 
     /// Raises `trap` here: a call to the host trap function, which unwinds
