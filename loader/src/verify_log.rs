@@ -313,7 +313,7 @@ fn func_log(out: &mut String, module: &VerifiedModule, f: &FuncFacts<'_>) {
     let entry = if f.entry_checkpoint {
         ""
     } else {
-        " (none at its entry: a small loop-free function)"
+        " (none at its entry: a small function)"
     };
     let _ = writeln!(
         out,

@@ -185,6 +185,31 @@ fn a_loop_without_its_own_checkpoint_still_yields_in_its_callee() {
     assert_eq!(trap_of(inst.invoke("spin", &[])).code, TrapCode::Interrupted);
 }
 
+/// `$spin` has no entry checkpoint (its loop keeps its header's, and it
+/// calls nothing): the header is what stops it.
+const SPIN_WITHOUT_ENTRY_CHECKPOINT: &str = r#"(module
+  (func $spin (param i32) (result i32)
+    (loop $l (br_if $l (local.tee 0 (i32.rotl (local.get 0) (i32.const 1)))))
+    (local.get 0))
+  (func (export "spin") (param i32) (result i32) (call $spin (local.get 0))))"#;
+
+#[test]
+fn a_function_without_entry_checkpoint_stops_at_its_loop_header() {
+    let wasm = wat::parse_str(SPIN_WITHOUT_ENTRY_CHECKPOINT).unwrap();
+    let module = kwo_verifier::verify(&wasm, &Policy::kernel()).unwrap();
+    assert_eq!(module.checkpoints.entry, vec![false, false]);
+    // From 0 the loop runs once and returns.
+    let mut inst = instance(SPIN_WITHOUT_ENTRY_CHECKPOINT);
+    assert_eq!(inst.invoke("spin", &[Val::I32(0)]).unwrap(), vec![Val::I32(0)]);
+    // From 1 it would never end: fuel or the clock stops it.
+    let fuel = Config { fuel: Some(10_000), ..Config::default() };
+    let mut inst = instance_with(SPIN_WITHOUT_ENTRY_CHECKPOINT, &fuel);
+    assert_eq!(trap_of(inst.invoke("spin", &[Val::I32(1)])).code, TrapCode::FuelExhausted);
+    let timeout = Config { timeout: Some(Duration::from_millis(50)), ..Config::default() };
+    let mut inst = instance_with(SPIN_WITHOUT_ENTRY_CHECKPOINT, &timeout);
+    assert_eq!(trap_of(inst.invoke("spin", &[Val::I32(1)])).code, TrapCode::Interrupted);
+}
+
 #[test]
 fn memory_grow_and_bounds() {
     let wat = r#"(module (memory 1 4)

@@ -35,8 +35,9 @@
 //! ([`analysis::FuncGroups`], in [`VerifiedModule::access_groups`]).
 //!
 //! And it finds the preemption checkpoints that cannot matter
-//! ([`analysis::Checkpoints`]): entries of small loop-free call trees, and
-//! headers of loops whose every iteration calls a checkpointed function.
+//! ([`analysis::Checkpoints`]): entries of small call trees whose loops
+//! keep their header checkpoints, and headers of loops whose every
+//! iteration calls a checkpointed function.
 //!
 //! What it does not do: it doesn't bound loop counts (the compiler inserts
 //! checkpoints) or the stack of recursive modules (the compiler inserts

@@ -97,18 +97,20 @@ impl<'a> Verifier<'a> {
                 return Err(self.diags);
             }
         }
-        match Checkpoints::analyze(&self.module) {
-            Ok(checkpoints) => self.module.checkpoints = checkpoints,
-            Err(e) => {
-                self.wasm_error(None, &e);
-                return Err(self.diags);
-            }
-        }
+        // Before the checkpoints: which loops are short decides which
+        // functions may run without an entry checkpoint.
         match analyze_ranges(&self.module) {
             Ok((accesses, groups)) => {
                 self.module.accesses = accesses;
                 self.module.access_groups = groups;
             }
+            Err(e) => {
+                self.wasm_error(None, &e);
+                return Err(self.diags);
+            }
+        }
+        match Checkpoints::analyze(&self.module) {
+            Ok(checkpoints) => self.module.checkpoints = checkpoints,
             Err(e) => {
                 self.wasm_error(None, &e);
                 return Err(self.diags);

@@ -1,7 +1,7 @@
-//! Which checkpoints the verifier keeps: entries of small loop-free call
-//! trees lose theirs, anything that may run long keeps it, and a loop
-//! loses its header's only when every iteration calls a function that
-//! keeps its entry checkpoint first.
+//! Which checkpoints the verifier keeps: entries of small call trees
+//! whose loops keep their header checkpoints lose theirs, anything that
+//! may run long keeps it, and a loop loses its header's only when every
+//! iteration calls a function that keeps its entry checkpoint first.
 
 use kwo_verifier::analysis::{Checkpoints, SMALL_FUNCTION_BUDGET};
 use kwo_verifier::{verify, Policy};
@@ -42,7 +42,35 @@ fn call_trees_over_the_budget_keep_the_checkpoints_above_it() {
 }
 
 #[test]
-fn loops_recursion_indirect_and_host_calls_keep_the_entry_checkpoint() {
+fn loops_with_header_checkpoints_need_no_entry_checkpoint() {
+    // `$scan`'s loop runs an unknown number of times: its header keeps
+    // its checkpoint, which bounds every stretch without one. `$outer`
+    // nests it and calls a small function in it; `$caller` calls both.
+    let wat = r#"(module
+      (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func $scan (param i32) (result i32)
+        (loop $l (br_if $l (i32.and (local.tee 0 (call $inc (local.get 0))) (i32.const 7))))
+        (local.get 0))
+      (func $outer (param i32) (result i32)
+        (loop $o
+          (loop $i (br_if $i (i32.and (local.tee 0 (i32.mul (local.get 0) (i32.const 3))) (i32.const 1))))
+          (br_if $o (i32.and (call $scan (local.get 0)) (i32.const 16))))
+        (local.get 0))
+      (func (export "caller") (param i32) (result i32) (call $outer (call $scan (local.get 0)))))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = verify(&wasm, &Policy::kernel()).unwrap();
+    assert_eq!(module.checkpoints.entry, vec![false, false, false, false]);
+    for f in 1..3usize {
+        let loops = kwo_verifier::analysis::BodyStats::of(&module, f as u32).unwrap().loops;
+        assert!(loops.iter().all(|l| module.checkpoints.at_loop(f, l.offset)), "func {f}");
+        assert!(module.accesses[f].short_loops.is_empty(), "func {f}");
+    }
+}
+
+#[test]
+fn short_loops_recursion_indirect_and_host_calls_keep_the_entry_checkpoint() {
+    // `$loops`' loop never goes round: the range analysis finds it short
+    // (no header checkpoint), which counts on the entry's.
     let wat = r#"(module
       (import "wasi_snapshot_preview1" "sched_yield" (func $yield (result i32)))
       (type $t (func (result i32)))

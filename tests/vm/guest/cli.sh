@@ -28,6 +28,7 @@ cli_expect 3 "" "$hello" kwo invoke /objects/hello.kwo err_exit 3
 cli_expect 134 "" "trap: unreachable in func" kwo invoke /objects/traps.kwo unreachable
 cli_expect 134 "" "trap: out of bounds memory access" kwo invoke /objects/traps.kwo load 70000
 cli_expect 134 "" "trap: interrupted" kwo invoke --timeout 100ms /objects/spin.kwo spin
+cli_expect 134 "" "trap: interrupted" kwo invoke --timeout 100ms /objects/spin.kwo spin_in_callee
 # -W max-memory-size lowers the module's max_pages cap for one load.
 cli_expect 0 3 "" kwo invoke -W max-memory-size=192KiB /objects/memgrow.kwo grow_many 2
 cli_expect 0 -1 "" kwo invoke -W max-memory-size=192KiB /objects/memgrow.kwo grow_many 3

@@ -81,6 +81,7 @@ leak_check /objects/nop.kwo nop
 leak_check /objects/traps.kwo unreachable trap:1
 step ktest kill /objects/spin.kwo spin
 step ktest kill /objects/spin.kwo spin INT
+step ktest kill /objects/spin.kwo spin_in_callee
 step ktest kill /objects/fpspin.kwo fpspin
 step ktest kill /objects/fpspin.kwo fpspin INT
 # random_get of 256 MiB at a time: filled in chunks, a fatal signal ends it.

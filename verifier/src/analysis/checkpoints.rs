@@ -3,13 +3,19 @@
 //! one, so that code runs a bounded number of instructions between two of
 //! them. Two kinds are provably redundant, and this analysis finds them:
 //!
-//! - **Entry checkpoints of small functions.** A function with no loop, no
+//! - **Entry checkpoints of small functions.** A function with no
 //!   `call_indirect`, no call to the host (imports, `memory.grow`, bulk
-//!   memory and table operations) and whose direct callees are all small
-//!   functions runs at most its own operators plus, per call site, its
-//!   callee's bound. When that bound is at most [`SMALL_FUNCTION_BUDGET`]
+//!   memory and table operations), whose loops all keep their header
+//!   checkpoints and whose direct callees are all small functions runs at
+//!   most its own operators plus, per call site, its callee's bound between
+//!   two checkpoints: every cycle of Wasm control flow goes through a loop
+//!   header, so code that passes no checkpoint runs each operator of the
+//!   body at most once. When that bound is at most [`SMALL_FUNCTION_BUDGET`]
 //!   operators it needs no checkpoint: whoever called it checkpoints before
-//!   and after. A function on or above a call cycle is never small.
+//!   and after. A function on or above a call cycle is never small, nor is
+//!   one with a short loop (`range::short`: a loop whose header checkpoint
+//!   goes because its whole run is bounded, which counts on the entry
+//!   checkpoint around it), so this analysis runs after the range analysis.
 //! - **Header checkpoints of loops that always call.** When a loop body
 //!   starts with straight-line code (no block, branch, `if`, `end`, return
 //!   or `unreachable` before it) that calls a defined function keeping its
@@ -21,6 +27,7 @@
 //! Fuel counts the checkpoints that remain, so a function or loop whose
 //! checkpoint is dropped costs no fuel of its own.
 
+use super::FuncAccesses;
 use crate::module::VerifiedModule;
 use wasmparser::{BinaryReaderError, FunctionBody, Operator};
 
@@ -62,7 +69,7 @@ impl Checkpoints {
             .iter()
             .map(|b| BodyFacts::read(&module.wasm[b.range.clone()], b.range.start, imported))
             .collect::<Result<Vec<_>, _>>()?;
-        let bounds = small_bounds(&bodies, imported);
+        let bounds = small_bounds(&bodies, &module.accesses, imported);
         let entry: Vec<bool> = bounds.iter().map(Option::is_none).collect();
         let covered_loops = bodies
             .iter()
@@ -83,7 +90,7 @@ impl Checkpoints {
 /// What one body holds, for this analysis.
 struct BodyFacts {
     operators: u64,
-    /// No loop, no indirect or host call, no bulk operation.
+    /// No indirect or host call, no bulk operation.
     plain: bool,
     /// Defined functions called directly, once per call site.
     call_sites: Vec<u32>,
@@ -119,7 +126,6 @@ impl BodyFacts {
             if let Operator::Loop { .. } = op {
                 open_start = Some(facts.loop_first_calls.len());
                 facts.loop_first_calls.push((offset as u32, None));
-                facts.plain = false;
                 continue;
             }
             if ends_straight_line(&op) {
@@ -176,13 +182,15 @@ fn calls_out(op: &Operator<'_>) -> bool {
 /// level of the call tree, and a chain of small functions is at most
 /// [`SMALL_FUNCTION_BUDGET`] / 2 deep (each call costs its operator and at
 /// least the callee's `end`).
-fn small_bounds(bodies: &[BodyFacts], imported: u32) -> Vec<Option<u64>> {
+fn small_bounds(bodies: &[BodyFacts], accesses: &[FuncAccesses], imported: u32) -> Vec<Option<u64>> {
     let mut bounds: Vec<Option<u64>> = vec![None; bodies.len()];
+    // A function the range analysis did not reach keeps its checkpoint.
+    let no_short_loop = |i: usize| accesses.get(i).is_some_and(|a| a.short_loops.is_empty());
     let mut changed = true;
     while changed {
         changed = false;
         for (i, body) in bodies.iter().enumerate() {
-            if bounds[i].is_some() || !body.plain {
+            if bounds[i].is_some() || !body.plain || !no_short_loop(i) {
                 continue;
             }
             let callees: Option<u64> = body.call_sites.iter().try_fold(0u64, |sum, &c| {
