@@ -246,6 +246,9 @@ pub trait Decoder {
     fn abi(&self) -> Abi;
 }
 
+/// No alias in [`State::alias`]: register numbers are below [`GPRS`].
+const NO_ALIAS: Reg = Reg::MAX;
+
 /// `vmctx.stack_limit`'s offset (compiler/src/abi.rs, kwo_abi.h).
 const VMCTX_STACK_LIMIT: i64 = 16;
 
@@ -292,8 +295,10 @@ enum Flags {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct State {
     facts: [u8; GPRS],
-    /// `alias[r] = Some(s)`: r holds a copy of s (full width).
-    alias: [Option<Reg>; GPRS],
+    /// `alias[r] = s`: r holds a copy of s (full width); [`NO_ALIAS`] if
+    /// none (a byte per register, so that the per-register loops compare
+    /// all of them at once).
+    alias: [Reg; GPRS],
     constant: RegValues,
     /// Registers holding the vmctx pointer, and the stack limit.
     vmctx: u32,
@@ -311,7 +316,7 @@ impl State {
     fn entry(vmctx: Reg) -> State {
         State {
             facts: [0; GPRS],
-            alias: [None; GPRS],
+            alias: [NO_ALIAS; GPRS],
             constant: RegValues::NONE,
             vmctx: 1 << vmctx,
             limit: 0,
@@ -323,7 +328,15 @@ impl State {
     }
 
     fn root(&self, reg: Reg) -> Reg {
-        self.alias[reg as usize].unwrap_or(reg)
+        match self.alias[reg as usize] {
+            NO_ALIAS => reg,
+            root => root,
+        }
+    }
+
+    /// The registers holding a copy of `reg` (not `reg` itself).
+    fn copies_of(&self, reg: Reg) -> u32 {
+        (0..GPRS).fold(0, |mask, c| mask | u32::from(self.alias[c] == reg) << c)
     }
 
     fn has(&self, reg: Reg, fact: u8) -> bool {
@@ -338,13 +351,9 @@ impl State {
     fn learn(&mut self, reg: Reg, fact: u8) {
         let root = self.root(reg);
         let slot = self.from_slot.get(reg as usize);
-        for r in 0..GPRS {
-            if r == root as usize
-                || self.alias[r] == Some(root)
-                || (slot.is_some() && self.from_slot.get(r) == slot)
-            {
-                self.facts[r] |= fact;
-            }
+        let loaded = slot.map_or(0, |d| self.from_slot.holding(d));
+        for r in set_bits(1 << root | self.copies_of(root) | loaded) {
+            self.facts[r] |= fact;
         }
         if let Some((_, facts)) =
             slot.and_then(|d| self.slots.iter_mut().find(|(disp, _)| *disp == d))
@@ -369,7 +378,7 @@ impl State {
     fn kill(&mut self, reg: Reg) {
         let r = reg as usize;
         self.facts[r] = 0;
-        self.alias[r] = None;
+        self.alias[r] = NO_ALIAS;
         self.constant.set(r, None);
         self.vmctx &= !(1 << r);
         self.limit &= !(1 << r);
@@ -378,11 +387,11 @@ impl State {
         // becomes the root of the others, so that a fact learned about one
         // still reaches the rest (unoptimized code moves a value back and
         // forth between registers while testing it: finding 12).
-        let mut new_root = None;
-        for c in 0..GPRS {
-            if self.alias[c] == Some(reg) {
-                self.alias[c] = new_root;
-                new_root = new_root.or(Some(c as Reg));
+        let mut new_root = NO_ALIAS;
+        for c in set_bits(self.copies_of(reg)) {
+            self.alias[c] = new_root;
+            if new_root == NO_ALIAS {
+                new_root = c as Reg;
             }
         }
         if matches!(self.flags, Flags::Compare { reg: f, .. } if f == reg) {
@@ -405,7 +414,7 @@ impl State {
         match width {
             Width::W64 => {
                 self.facts[dst as usize] = facts;
-                self.alias[dst as usize] = Some(root);
+                self.alias[dst as usize] = root;
                 self.constant.set(dst as usize, constant);
                 self.vmctx |= vmctx << dst;
                 self.limit |= limit << dst;
@@ -495,7 +504,12 @@ impl State {
             let facts = self.facts[r] & other.facts[r];
             changed |= facts != self.facts[r];
             self.facts[r] = facts;
-            changed |= forget_if_differs(&mut self.alias[r], &other.alias[r]);
+            let alias = match self.alias[r] {
+                mine if mine == other.alias[r] => mine,
+                _ => NO_ALIAS,
+            };
+            changed |= alias != self.alias[r];
+            self.alias[r] = alias;
         }
         changed |= self.constant.meet(&other.constant);
         changed |= self.from_slot.meet(&other.from_slot);
@@ -547,12 +561,12 @@ impl RegValues {
 
     /// The registers with a known value, lowest first.
     fn known_regs(&self) -> impl Iterator<Item = usize> {
-        let mut bits = self.known;
-        std::iter::from_fn(move || {
-            let r = bits.trailing_zeros() as usize;
-            bits &= bits.checked_sub(1)?;
-            Some(r)
-        })
+        set_bits(self.known)
+    }
+
+    /// The registers known to hold `value`.
+    fn holding(&self, value: i64) -> u32 {
+        (0..GPRS).fold(0, |mask, r| mask | u32::from(self.value[r] == value) << r) & self.known
     }
 
     /// Forgets the values for which `f` holds.
@@ -577,15 +591,13 @@ impl RegValues {
     }
 }
 
-/// Forgets a known value that the other path does not share; true if it
-/// was forgotten.
-fn forget_if_differs<T: PartialEq>(mine: &mut Option<T>, theirs: &Option<T>) -> bool {
-    if mine.is_some() && mine != theirs {
-        *mine = None;
-        true
-    } else {
-        false
-    }
+/// The indexes of the bits set in `mask`, lowest first.
+fn set_bits(mut mask: u32) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let r = mask.trailing_zeros() as usize;
+        mask &= mask.checked_sub(1)?;
+        Some(r)
+    })
 }
 
 /// A function's reachable instructions and what the dataflow found.
