@@ -292,7 +292,7 @@ enum Flags {
 }
 
 /// What is known on entry to an instruction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 struct State {
     facts: [u8; GPRS],
     /// `alias[r] = s`: r holds a copy of s (full width); [`NO_ALIAS`] if
@@ -310,6 +310,39 @@ struct State {
     /// `from_slot[r] = Some(d)`: r holds what the slot at `[sp + d]` holds.
     from_slot: RegValues,
     flags: Flags,
+}
+
+impl Clone for State {
+    fn clone(&self) -> State {
+        let mut copy = State::entry(0);
+        copy.clone_from(self);
+        copy
+    }
+
+    /// Keeps the slots' buffer: the worklist copies states into ones it
+    /// no longer needs.
+    fn clone_from(&mut self, source: &State) {
+        let State {
+            facts,
+            alias,
+            constant,
+            vmctx,
+            limit,
+            sp_checked,
+            slots,
+            from_slot,
+            flags,
+        } = source;
+        self.facts = *facts;
+        self.alias = *alias;
+        self.constant = *constant;
+        self.vmctx = *vmctx;
+        self.limit = *limit;
+        self.sp_checked = *sp_checked;
+        self.slots.clone_from(slots);
+        self.from_slot = *from_slot;
+        self.flags = *flags;
+    }
 }
 
 impl State {
@@ -681,6 +714,65 @@ struct Analysis<'a> {
     blocks: Vec<(u64, State)>,
 }
 
+/// The dataflow's worklist: blocks to run, first in first out, each with
+/// the state control arrives with. The states live in a pool whose entries
+/// are reused once consumed, so that a state is copied only where two
+/// paths need their own (a branch's two edges, a block's kept entry
+/// state), not each time it is queued or taken from the queue: a state is
+/// over half a kilobyte, and those copies were a tenth of the checker.
+struct Work {
+    queue: VecDeque<(u64, u32)>,
+    /// The pool.
+    states: Vec<State>,
+    /// Pool entries no queued block holds.
+    free: Vec<u32>,
+}
+
+impl Work {
+    fn state(&mut self, k: u32) -> &mut State {
+        &mut self.states[k as usize]
+    }
+
+    /// Queues the block at `at`, entered with the state of entry `k`.
+    fn push(&mut self, at: u64, k: u32) {
+        self.queue.push_back((at, k));
+    }
+
+    /// Entry `k`'s state for two edges, either of which may be ruled out:
+    /// a copy for the first when both are followed, entry `k` itself for
+    /// the other; `k` is freed when neither is.
+    fn split(&mut self, k: u32, first: bool, second: bool) -> (Option<u32>, Option<u32>) {
+        match (first, second) {
+            (true, true) => (Some(self.copy(k)), Some(k)),
+            (true, false) => (Some(k), None),
+            (false, true) => (None, Some(k)),
+            (false, false) => {
+                self.free.push(k);
+                (None, None)
+            }
+        }
+    }
+
+    /// A new entry holding a copy of entry `k`'s state.
+    fn copy(&mut self, k: u32) -> u32 {
+        let Some(c) = self.free.pop() else {
+            let copy = self.states[k as usize].clone();
+            self.states.push(copy);
+            return self.states.len() as u32 - 1;
+        };
+        // `c` is free and `k` is not, so they differ.
+        let (source, target) = (k as usize, c as usize);
+        if source < target {
+            let (low, high) = self.states.split_at_mut(target);
+            high[0].clone_from(&low[source]);
+        } else {
+            let (low, high) = self.states.split_at_mut(source);
+            low[target].clone_from(&high[0]);
+        }
+        c
+    }
+}
+
 impl Analysis<'_> {
     /// The offset of `at` in the per-byte indexes, if inside the function.
     fn index(&self, at: u64) -> Option<usize> {
@@ -758,32 +850,32 @@ impl Analysis<'_> {
         Ok(k as usize)
     }
 
-    /// Runs the block at `at` from `state`: records the queries of each
-    /// instruction's entry state, and queues the successors of its last
-    /// instruction in `work` (in place: a state is over a kilobyte, and
-    /// moving it through a vector per block was a tenth of the checker).
-    fn run_block(&mut self, mut at: u64, mut state: State, work: &mut VecDeque<(u64, State)>) -> Result<(), String> {
+    /// Runs the block at `at` from the state of pool entry `k`, in place:
+    /// records the queries of each instruction's entry state, and queues
+    /// the successors of its last instruction in `work`.
+    fn run_block(&mut self, mut at: u64, k: u32, work: &mut Work) -> Result<(), String> {
         loop {
             let Some(i) = self.index(at) else {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
             };
-            let k = self.reach(at, i)?;
-            let insn = &self.decoded[k].1;
-            self.queries[k] = Query::of(insn, &state);
+            let d = self.reach(at, i)?;
+            let insn = &self.decoded[d].1;
+            let state = work.state(k);
+            self.queries[d] = Query::of(insn, state);
             let wasm_call = matches!(insn.flow, Flow::CallIndirect)
                 || matches!(insn.flow, Flow::Call(_) if !(self.host_call)(at));
             if wasm_call {
                 state.forget_slots();
             }
             if !matches!(insn.flow, Flow::Next | Flow::Call(_) | Flow::CallIndirect) {
-                successors(insn, at, state, &self.abi, work);
+                successors(insn, at, k, &self.abi, work);
                 return Ok(());
             }
             // Straight on, in place: the one successor is the next instruction.
-            apply(insn, &mut state, &self.abi);
+            apply(insn, state, &self.abi);
             at += u64::from(insn.len);
             if self.is_leader(at) {
-                work.push_back((at, state));
+                work.push(at, k);
                 return Ok(());
             }
         }
@@ -826,19 +918,25 @@ impl Function {
         a.find_leaders(entry);
         // Every block the dataflow reaches starts at a leader.
         a.blocks.reserve_exact(a.leader.iter().filter(|&&l| l).count());
-        let mut work = VecDeque::from([(entry, State::entry(vmctx))]);
-        while let Some((at, state)) = work.pop_front() {
+        let mut work = Work {
+            queue: VecDeque::from([(entry, 0)]),
+            states: vec![State::entry(vmctx)],
+            free: Vec::new(),
+        };
+        while let Some((at, k)) = work.queue.pop_front() {
             let Some(i) = a.index(at) else {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
             };
-            let k = a.block_at[i];
-            if k == NONE {
+            let b = a.block_at[i];
+            if b == NONE {
                 a.block_at[i] = a.blocks.len() as u32;
-                a.blocks.push((at, state.clone()));
-                a.run_block(at, state, &mut work)?;
-            } else if a.blocks[k as usize].1.meet(&state) {
-                let state = a.blocks[k as usize].1.clone();
-                a.run_block(at, state, &mut work)?;
+                a.blocks.push((at, work.state(k).clone()));
+                a.run_block(at, k, &mut work)?;
+            } else if a.blocks[b as usize].1.meet(work.state(k)) {
+                work.state(k).clone_from(&a.blocks[b as usize].1);
+                a.run_block(at, k, &mut work)?;
+            } else {
+                work.free.push(k);
             }
         }
         // The fixpoint is reached, and with it the queries' answers.
@@ -890,29 +988,30 @@ impl Function {
     }
 }
 
-/// Queues the (address, state) pairs control can go to from `insn`:
-/// edges the facts rule out are left out.
-fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi, out: &mut VecDeque<(u64, State)>) {
+/// Queues the blocks control can go to from `insn`, with the state of
+/// pool entry `k` after it: edges the facts rule out are left out.
+fn successors(insn: &Insn, at: u64, k: u32, abi: &Abi, work: &mut Work) {
     let next = at + u64::from(insn.len);
     let cond = match &insn.flow {
         Flow::Branch(c, _) => Some(*c),
         _ => None,
     };
+    let state = work.state(k);
     // Branches read the flags before the instruction changes anything.
     let decided = cond.and_then(|c| state.eval(c));
-    apply(insn, &mut state, abi);
+    apply(insn, state, abi);
     match insn.flow {
-        Flow::Next | Flow::Call(_) | Flow::CallIndirect => out.push_back((next, state)),
-        Flow::Jump(t) => out.push_back((t, state)),
+        Flow::Next | Flow::Call(_) | Flow::CallIndirect => work.push(next, k),
+        Flow::Jump(t) => work.push(t, k),
         Flow::Branch(c, t) => {
-            if decided != Some(false) {
-                let mut s = state.clone();
-                s.assume(c, true);
-                out.push_back((t, s));
+            let (taken, not_taken) = work.split(k, decided != Some(false), decided != Some(true));
+            if let Some(s) = taken {
+                work.state(s).assume(c, true);
+                work.push(t, s);
             }
-            if decided != Some(true) {
-                state.assume(c, false);
-                out.push_back((next, state));
+            if let Some(s) = not_taken {
+                work.state(s).assume(c, false);
+                work.push(next, s);
             }
         }
         Flow::BranchZero {
@@ -921,21 +1020,22 @@ fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi, out: &mut VecDe
             if_zero,
             target,
         } => {
-            let is_zero = state.equals(reg, width, 0);
+            let is_zero = work.state(k).equals(reg, width, 0);
             let (zero_to, nonzero_to) = if if_zero {
                 (target, next)
             } else {
                 (next, target)
             };
-            if is_zero != Some(false) {
-                out.push_back((zero_to, state.clone()));
+            let (zero, not_zero) = work.split(k, is_zero != Some(false), is_zero != Some(true));
+            if let Some(s) = zero {
+                work.push(zero_to, s);
             }
-            if is_zero != Some(true) {
-                state.learn(reg, nonzero(width));
-                out.push_back((nonzero_to, state));
+            if let Some(s) = not_zero {
+                work.state(s).learn(reg, nonzero(width));
+                work.push(nonzero_to, s);
             }
         }
-        Flow::Return | Flow::JumpIndirect | Flow::Forbidden => {}
+        Flow::Return | Flow::JumpIndirect | Flow::Forbidden => work.free.push(k),
     }
 }
 
