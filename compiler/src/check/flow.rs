@@ -369,7 +369,7 @@ impl State {
 
     /// The registers holding a copy of `reg` (not `reg` itself).
     fn copies_of(&self, reg: Reg) -> u32 {
-        (0..GPRS).fold(0, |mask, c| mask | u32::from(self.alias[c] == reg) << c)
+        bytes_equal(&self.alias, reg)
     }
 
     fn has(&self, reg: Reg, fact: u8) -> bool {
@@ -622,6 +622,24 @@ impl RegValues {
         }
         changed
     }
+}
+
+/// Bit `i` set iff `bytes[i] == value`: eight bytes at a time (a call
+/// into Wasm code kills nine registers, each looking for its copies).
+fn bytes_equal(bytes: &[u8; GPRS], value: u8) -> u32 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let (chunks, _) = bytes.as_chunks::<8>();
+    let mut mask = 0;
+    for (i, chunk) in chunks.iter().enumerate() {
+        let x = u64::from_le_bytes(*chunk) ^ u64::from(value) * 0x0101_0101_0101_0101;
+        // The high bit of each byte that is zero, exactly: no carry
+        // crosses a byte, since each addend is below 0x80 in every byte.
+        let zero = !((x & LOW7).wrapping_add(LOW7) | x | LOW7);
+        // Gathers bits 7, 15, ..., 63 into the top byte.
+        let packed = (zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        mask |= (packed as u32) << (8 * i);
+    }
+    mask
 }
 
 /// The indexes of the bits set in `mask`, lowest first.
@@ -1443,6 +1461,27 @@ mod tests {
         assert_eq!(unproven(no_minus_one_test), vec![32]);
         let other_value_tested = finding(test(RAX, RCX), clobber(RAX), cmp(RAX, -1));
         assert_eq!(unproven(other_value_tested), vec![32]);
+    }
+
+    /// The byte comparison finds every equal byte and no other, whatever
+    /// the neighbouring bytes hold (a borrow or carry between bytes would
+    /// break it).
+    #[test]
+    fn bytes_equal_finds_exactly_the_equal_bytes() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..10_000 {
+            let mut bytes = [0u8; GPRS];
+            for b in &mut bytes {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *b = [0, 1, 0x7f, 0x80, 0xff, seed as u8][(seed >> 32) as usize % 6];
+            }
+            for value in [0, 1, 0x7f, 0x80, 0xfe, 0xff, bytes[5]] {
+                let expected = (0..GPRS).fold(0, |m, i| m | u32::from(bytes[i] == value) << i);
+                assert_eq!(bytes_equal(&bytes, value), expected, "{bytes:?} {value}");
+            }
+        }
     }
 
     /// Two copies of a register keep sharing their facts after the register
