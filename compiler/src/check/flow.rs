@@ -292,20 +292,25 @@ enum Flags {
 }
 
 /// What is known on entry to an instruction.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 struct State {
     facts: [u8; GPRS],
     /// `alias[r] = s`: r holds a copy of s (full width); [`NO_ALIAS`] if
     /// none (a byte per register, so that the per-register loops compare
     /// all of them at once).
     alias: [Reg; GPRS],
+    /// The registers that may have copies in `alias` (a superset), so that
+    /// overwriting one that has none skips looking for them.
+    copied: u32,
     constant: RegValues,
     /// Registers holding the vmctx pointer, and the stack limit.
     vmctx: u32,
     limit: u32,
     /// The stack pointer was checked against the limit on every path.
     sp_checked: bool,
-    /// Facts of spilled registers by stack-slot offset from sp.
+    /// Facts of spilled registers by stack-slot offset from sp, sorted by
+    /// offset (no two the same), so that a meet is one merge and a lookup
+    /// a binary search: large functions have hundreds of slots.
     slots: Vec<(i64, u8)>,
     /// `from_slot[r] = Some(d)`: r holds what the slot at `[sp + d]` holds.
     from_slot: RegValues,
@@ -325,6 +330,7 @@ impl Clone for State {
         let State {
             facts,
             alias,
+            copied,
             constant,
             vmctx,
             limit,
@@ -335,6 +341,7 @@ impl Clone for State {
         } = source;
         self.facts = *facts;
         self.alias = *alias;
+        self.copied = *copied;
         self.constant = *constant;
         self.vmctx = *vmctx;
         self.limit = *limit;
@@ -350,6 +357,7 @@ impl State {
         State {
             facts: [0; GPRS],
             alias: [NO_ALIAS; GPRS],
+            copied: 0,
             constant: RegValues::NONE,
             vmctx: 1 << vmctx,
             limit: 0,
@@ -369,6 +377,9 @@ impl State {
 
     /// The registers holding a copy of `reg` (not `reg` itself).
     fn copies_of(&self, reg: Reg) -> u32 {
+        if self.copied >> reg & 1 == 0 {
+            return 0;
+        }
         bytes_equal(&self.alias, reg)
     }
 
@@ -388,11 +399,14 @@ impl State {
         for r in set_bits(1 << root | self.copies_of(root) | loaded) {
             self.facts[r] |= fact;
         }
-        if let Some((_, facts)) =
-            slot.and_then(|d| self.slots.iter_mut().find(|(disp, _)| *disp == d))
-        {
-            *facts |= fact;
+        if let Some(k) = slot.and_then(|d| self.slot(d)) {
+            self.slots[k].1 |= fact;
         }
+    }
+
+    /// The index in `slots` of the slot at `[sp + disp]`, if known.
+    fn slot(&self, disp: i64) -> Option<usize> {
+        self.slots.binary_search_by_key(&disp, |&(d, _)| d).ok()
     }
 
     /// Forgets every stack slot.
@@ -420,12 +434,17 @@ impl State {
         // becomes the root of the others, so that a fact learned about one
         // still reaches the rest (unoptimized code moves a value back and
         // forth between registers while testing it: finding 12).
+        let copies = self.copies_of(reg);
+        self.copied &= !(1 << r);
         let mut new_root = NO_ALIAS;
-        for c in set_bits(self.copies_of(reg)) {
+        for c in set_bits(copies) {
             self.alias[c] = new_root;
             if new_root == NO_ALIAS {
                 new_root = c as Reg;
             }
+        }
+        if copies.count_ones() > 1 {
+            self.copied |= 1 << new_root;
         }
         if matches!(self.flags, Flags::Compare { reg: f, .. } if f == reg) {
             self.flags = Flags::Unknown;
@@ -448,6 +467,7 @@ impl State {
             Width::W64 => {
                 self.facts[dst as usize] = facts;
                 self.alias[dst as usize] = root;
+                self.copied |= 1 << root;
                 self.constant.set(dst as usize, constant);
                 self.vmctx |= vmctx << dst;
                 self.limit |= limit << dst;
@@ -544,25 +564,31 @@ impl State {
             changed |= alias != self.alias[r];
             self.alias[r] = alias;
         }
+        // A copy kept is one in both states.
+        self.copied &= other.copied;
         changed |= self.constant.meet(&other.constant);
         changed |= self.from_slot.meet(&other.from_slot);
         let (vmctx, limit) = (self.vmctx & other.vmctx, self.limit & other.limit);
         let sp_checked = self.sp_checked && other.sp_checked;
         changed |= vmctx != self.vmctx || limit != self.limit || sp_checked != self.sp_checked;
         (self.vmctx, self.limit, self.sp_checked) = (vmctx, limit, sp_checked);
-        self.slots.retain_mut(
-            |(disp, facts)| match other.slots.iter().find(|(d, _)| d == disp) {
-                Some((_, f)) => {
+        // Both sorted: `theirs` moves past every slot below the one
+        // looked up.
+        let mut theirs = other.slots.iter().peekable();
+        self.slots.retain_mut(|(disp, facts)| {
+            while theirs.next_if(|(d, _)| d < disp).is_some() {}
+            match theirs.peek() {
+                Some((d, f)) if d == disp => {
                     changed |= *facts & f != *facts;
                     *facts &= f;
                     true
                 }
-                None => {
+                _ => {
                     changed = true;
                     false
                 }
-            },
-        );
+            }
+        });
         if self.flags != other.flags && self.flags != Flags::Unknown {
             self.flags = Flags::Unknown;
             changed = true;
@@ -1087,7 +1113,7 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
     let reloaded = insn
         .load
         .filter(|&(_, base, _)| base == sp)
-        .and_then(|(_, _, disp)| state.slots.iter().find(|(d, _)| *d == disp).copied());
+        .and_then(|(_, _, disp)| Some(state.slots[state.slot(disp)?]));
     let incremented = insn
         .increment
         .map(|(dst, src, width, imm)| (dst, increment_facts(state, src, width, imm)));
@@ -1120,7 +1146,8 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
             let overlaps = |d: i64| (d - disp).abs() < 8;
             state.slots.retain(|(d, _)| !overlaps(*d));
             state.from_slot.forget_if(overlaps);
-            state.slots.push((disp, facts));
+            let at = state.slots.partition_point(|&(d, _)| d < disp);
+            state.slots.insert(at, (disp, facts));
             state.from_slot.set(reg as usize, Some(disp));
         }
         Store::Stack => state.forget_slots(),
