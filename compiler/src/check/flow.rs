@@ -25,7 +25,7 @@
 //! offset 16) on every path, since the frame was allocated. A recursive
 //! object must have done so before any call into Wasm code.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 /// A general-purpose register, numbered by the architecture module.
 pub type Reg = u8;
@@ -685,8 +685,8 @@ pub struct Function {
     /// The indexes in `decoded` of the reachable instructions, by address.
     reachable: Vec<u32>,
     /// What the checks ask of the state on entry to a call, a division or
-    /// a stack allocation by register.
-    queries: BTreeMap<u64, Query>,
+    /// a stack allocation by register, by address.
+    queries: Vec<(u64, Query)>,
 }
 
 /// The answers about one instruction's entry state that the checks need.
@@ -1011,15 +1011,21 @@ impl Function {
         self.reachable().any(|(a, _)| a == at)
     }
 
+    /// The answers about the entry state of the instruction at `at`.
+    fn query(&self, at: u64) -> Option<&Query> {
+        let k = self.queries.binary_search_by_key(&at, |&(a, _)| a).ok()?;
+        Some(&self.queries[k].1)
+    }
+
     /// Whether the stack pointer was checked on every path to the call at
     /// `at`.
     pub fn sp_checked_at(&self, at: u64) -> bool {
-        self.queries.get(&at).is_some_and(|q| q.sp_checked)
+        self.query(at).is_some_and(|q| q.sp_checked)
     }
 
     /// The constant the register of the stack allocation at `at` holds.
     pub fn down_by_at(&self, at: u64) -> Option<i64> {
-        self.queries.get(&at).and_then(|q| q.down_by)
+        self.query(at).and_then(|q| q.down_by)
     }
 
     /// Divisions whose divisor the facts do not show to be safe.
