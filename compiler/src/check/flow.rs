@@ -25,7 +25,7 @@
 //! offset 16) on every path, since the frame was allocated. A recursive
 //! object must have done so before any call into Wasm code.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 /// A general-purpose register, numbered by the architecture module.
 pub type Reg = u8;
@@ -246,6 +246,9 @@ pub trait Decoder {
     fn abi(&self) -> Abi;
 }
 
+/// No alias in [`State::alias`]: register numbers are below [`GPRS`].
+const NO_ALIAS: Reg = Reg::MAX;
+
 /// `vmctx.stack_limit`'s offset (compiler/src/abi.rs, kwo_abi.h).
 const VMCTX_STACK_LIMIT: i64 = 16;
 
@@ -289,29 +292,72 @@ enum Flags {
 }
 
 /// What is known on entry to an instruction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 struct State {
     facts: [u8; GPRS],
-    /// `alias[r] = Some(s)`: r holds a copy of s (full width).
-    alias: [Option<Reg>; GPRS],
+    /// `alias[r] = s`: r holds a copy of s (full width); [`NO_ALIAS`] if
+    /// none (a byte per register, so that the per-register loops compare
+    /// all of them at once).
+    alias: [Reg; GPRS],
+    /// The registers that may have copies in `alias` (a superset), so that
+    /// overwriting one that has none skips looking for them.
+    copied: u32,
     constant: RegValues,
     /// Registers holding the vmctx pointer, and the stack limit.
     vmctx: u32,
     limit: u32,
     /// The stack pointer was checked against the limit on every path.
     sp_checked: bool,
-    /// Facts of spilled registers by stack-slot offset from sp.
+    /// Facts of spilled registers by stack-slot offset from sp, sorted by
+    /// offset (no two the same), so that a meet is one merge and a lookup
+    /// a binary search: large functions have hundreds of slots.
     slots: Vec<(i64, u8)>,
     /// `from_slot[r] = Some(d)`: r holds what the slot at `[sp + d]` holds.
     from_slot: RegValues,
     flags: Flags,
 }
 
+impl Clone for State {
+    fn clone(&self) -> State {
+        let mut copy = State::entry(0);
+        copy.clone_from(self);
+        copy
+    }
+
+    /// Keeps the slots' buffer: the worklist copies states into ones it
+    /// no longer needs.
+    fn clone_from(&mut self, source: &State) {
+        let State {
+            facts,
+            alias,
+            copied,
+            constant,
+            vmctx,
+            limit,
+            sp_checked,
+            slots,
+            from_slot,
+            flags,
+        } = source;
+        self.facts = *facts;
+        self.alias = *alias;
+        self.copied = *copied;
+        self.constant = *constant;
+        self.vmctx = *vmctx;
+        self.limit = *limit;
+        self.sp_checked = *sp_checked;
+        self.slots.clone_from(slots);
+        self.from_slot = *from_slot;
+        self.flags = *flags;
+    }
+}
+
 impl State {
     fn entry(vmctx: Reg) -> State {
         State {
             facts: [0; GPRS],
-            alias: [None; GPRS],
+            alias: [NO_ALIAS; GPRS],
+            copied: 0,
             constant: RegValues::NONE,
             vmctx: 1 << vmctx,
             limit: 0,
@@ -323,7 +369,18 @@ impl State {
     }
 
     fn root(&self, reg: Reg) -> Reg {
-        self.alias[reg as usize].unwrap_or(reg)
+        match self.alias[reg as usize] {
+            NO_ALIAS => reg,
+            root => root,
+        }
+    }
+
+    /// The registers holding a copy of `reg` (not `reg` itself).
+    fn copies_of(&self, reg: Reg) -> u32 {
+        if self.copied >> reg & 1 == 0 {
+            return 0;
+        }
+        bytes_equal(&self.alias, reg)
     }
 
     fn has(&self, reg: Reg, fact: u8) -> bool {
@@ -338,19 +395,18 @@ impl State {
     fn learn(&mut self, reg: Reg, fact: u8) {
         let root = self.root(reg);
         let slot = self.from_slot.get(reg as usize);
-        for r in 0..GPRS {
-            if r == root as usize
-                || self.alias[r] == Some(root)
-                || (slot.is_some() && self.from_slot.get(r) == slot)
-            {
-                self.facts[r] |= fact;
-            }
+        let loaded = slot.map_or(0, |d| self.from_slot.holding(d));
+        for r in set_bits(1 << root | self.copies_of(root) | loaded) {
+            self.facts[r] |= fact;
         }
-        if let Some((_, facts)) =
-            slot.and_then(|d| self.slots.iter_mut().find(|(disp, _)| *disp == d))
-        {
-            *facts |= fact;
+        if let Some(k) = slot.and_then(|d| self.slot(d)) {
+            self.slots[k].1 |= fact;
         }
+    }
+
+    /// The index in `slots` of the slot at `[sp + disp]`, if known.
+    fn slot(&self, disp: i64) -> Option<usize> {
+        self.slots.binary_search_by_key(&disp, |&(d, _)| d).ok()
     }
 
     /// Forgets every stack slot.
@@ -369,7 +425,7 @@ impl State {
     fn kill(&mut self, reg: Reg) {
         let r = reg as usize;
         self.facts[r] = 0;
-        self.alias[r] = None;
+        self.alias[r] = NO_ALIAS;
         self.constant.set(r, None);
         self.vmctx &= !(1 << r);
         self.limit &= !(1 << r);
@@ -378,12 +434,17 @@ impl State {
         // becomes the root of the others, so that a fact learned about one
         // still reaches the rest (unoptimized code moves a value back and
         // forth between registers while testing it: finding 12).
-        let mut new_root = None;
-        for c in 0..GPRS {
-            if self.alias[c] == Some(reg) {
-                self.alias[c] = new_root;
-                new_root = new_root.or(Some(c as Reg));
+        let copies = self.copies_of(reg);
+        self.copied &= !(1 << r);
+        let mut new_root = NO_ALIAS;
+        for c in set_bits(copies) {
+            self.alias[c] = new_root;
+            if new_root == NO_ALIAS {
+                new_root = c as Reg;
             }
+        }
+        if copies.count_ones() > 1 {
+            self.copied |= 1 << new_root;
         }
         if matches!(self.flags, Flags::Compare { reg: f, .. } if f == reg) {
             self.flags = Flags::Unknown;
@@ -405,7 +466,8 @@ impl State {
         match width {
             Width::W64 => {
                 self.facts[dst as usize] = facts;
-                self.alias[dst as usize] = Some(root);
+                self.alias[dst as usize] = root;
+                self.copied |= 1 << root;
                 self.constant.set(dst as usize, constant);
                 self.vmctx |= vmctx << dst;
                 self.limit |= limit << dst;
@@ -495,27 +557,38 @@ impl State {
             let facts = self.facts[r] & other.facts[r];
             changed |= facts != self.facts[r];
             self.facts[r] = facts;
-            changed |= forget_if_differs(&mut self.alias[r], &other.alias[r]);
+            let alias = match self.alias[r] {
+                mine if mine == other.alias[r] => mine,
+                _ => NO_ALIAS,
+            };
+            changed |= alias != self.alias[r];
+            self.alias[r] = alias;
         }
+        // A copy kept is one in both states.
+        self.copied &= other.copied;
         changed |= self.constant.meet(&other.constant);
         changed |= self.from_slot.meet(&other.from_slot);
         let (vmctx, limit) = (self.vmctx & other.vmctx, self.limit & other.limit);
         let sp_checked = self.sp_checked && other.sp_checked;
         changed |= vmctx != self.vmctx || limit != self.limit || sp_checked != self.sp_checked;
         (self.vmctx, self.limit, self.sp_checked) = (vmctx, limit, sp_checked);
-        self.slots.retain_mut(
-            |(disp, facts)| match other.slots.iter().find(|(d, _)| d == disp) {
-                Some((_, f)) => {
+        // Both sorted: `theirs` moves past every slot below the one
+        // looked up.
+        let mut theirs = other.slots.iter().peekable();
+        self.slots.retain_mut(|(disp, facts)| {
+            while theirs.next_if(|(d, _)| d < disp).is_some() {}
+            match theirs.peek() {
+                Some((d, f)) if d == disp => {
                     changed |= *facts & f != *facts;
                     *facts &= f;
                     true
                 }
-                None => {
+                _ => {
                     changed = true;
                     false
                 }
-            },
-        );
+            }
+        });
         if self.flags != other.flags && self.flags != Flags::Unknown {
             self.flags = Flags::Unknown;
             changed = true;
@@ -547,12 +620,12 @@ impl RegValues {
 
     /// The registers with a known value, lowest first.
     fn known_regs(&self) -> impl Iterator<Item = usize> {
-        let mut bits = self.known;
-        std::iter::from_fn(move || {
-            let r = bits.trailing_zeros() as usize;
-            bits &= bits.checked_sub(1)?;
-            Some(r)
-        })
+        set_bits(self.known)
+    }
+
+    /// The registers known to hold `value`.
+    fn holding(&self, value: i64) -> u32 {
+        (0..GPRS).fold(0, |mask, r| mask | u32::from(self.value[r] == value) << r) & self.known
     }
 
     /// Forgets the values for which `f` holds.
@@ -577,15 +650,31 @@ impl RegValues {
     }
 }
 
-/// Forgets a known value that the other path does not share; true if it
-/// was forgotten.
-fn forget_if_differs<T: PartialEq>(mine: &mut Option<T>, theirs: &Option<T>) -> bool {
-    if mine.is_some() && mine != theirs {
-        *mine = None;
-        true
-    } else {
-        false
+/// Bit `i` set iff `bytes[i] == value`: eight bytes at a time (a call
+/// into Wasm code kills nine registers, each looking for its copies).
+fn bytes_equal(bytes: &[u8; GPRS], value: u8) -> u32 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let (chunks, _) = bytes.as_chunks::<8>();
+    let mut mask = 0;
+    for (i, chunk) in chunks.iter().enumerate() {
+        let x = u64::from_le_bytes(*chunk) ^ u64::from(value) * 0x0101_0101_0101_0101;
+        // The high bit of each byte that is zero, exactly: no carry
+        // crosses a byte, since each addend is below 0x80 in every byte.
+        let zero = !((x & LOW7).wrapping_add(LOW7) | x | LOW7);
+        // Gathers bits 7, 15, ..., 63 into the top byte.
+        let packed = (zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        mask |= (packed as u32) << (8 * i);
     }
+    mask
+}
+
+/// The indexes of the bits set in `mask`, lowest first.
+fn set_bits(mut mask: u32) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let r = mask.trailing_zeros() as usize;
+        mask &= mask.checked_sub(1)?;
+        Some(r)
+    })
 }
 
 /// A function's reachable instructions and what the dataflow found.
@@ -596,8 +685,8 @@ pub struct Function {
     /// The indexes in `decoded` of the reachable instructions, by address.
     reachable: Vec<u32>,
     /// What the checks ask of the state on entry to a call, a division or
-    /// a stack allocation by register.
-    queries: BTreeMap<u64, Query>,
+    /// a stack allocation by register, by address.
+    queries: Vec<(u64, Query)>,
 }
 
 /// The answers about one instruction's entry state that the checks need.
@@ -667,6 +756,65 @@ struct Analysis<'a> {
     block_at: Vec<u32>,
     /// Each block's entry state.
     blocks: Vec<(u64, State)>,
+}
+
+/// The dataflow's worklist: blocks to run, first in first out, each with
+/// the state control arrives with. The states live in a pool whose entries
+/// are reused once consumed, so that a state is copied only where two
+/// paths need their own (a branch's two edges, a block's kept entry
+/// state), not each time it is queued or taken from the queue: a state is
+/// over half a kilobyte, and those copies were a tenth of the checker.
+struct Work {
+    queue: VecDeque<(u64, u32)>,
+    /// The pool.
+    states: Vec<State>,
+    /// Pool entries no queued block holds.
+    free: Vec<u32>,
+}
+
+impl Work {
+    fn state(&mut self, k: u32) -> &mut State {
+        &mut self.states[k as usize]
+    }
+
+    /// Queues the block at `at`, entered with the state of entry `k`.
+    fn push(&mut self, at: u64, k: u32) {
+        self.queue.push_back((at, k));
+    }
+
+    /// Entry `k`'s state for two edges, either of which may be ruled out:
+    /// a copy for the first when both are followed, entry `k` itself for
+    /// the other; `k` is freed when neither is.
+    fn split(&mut self, k: u32, first: bool, second: bool) -> (Option<u32>, Option<u32>) {
+        match (first, second) {
+            (true, true) => (Some(self.copy(k)), Some(k)),
+            (true, false) => (Some(k), None),
+            (false, true) => (None, Some(k)),
+            (false, false) => {
+                self.free.push(k);
+                (None, None)
+            }
+        }
+    }
+
+    /// A new entry holding a copy of entry `k`'s state.
+    fn copy(&mut self, k: u32) -> u32 {
+        let Some(c) = self.free.pop() else {
+            let copy = self.states[k as usize].clone();
+            self.states.push(copy);
+            return self.states.len() as u32 - 1;
+        };
+        // `c` is free and `k` is not, so they differ.
+        let (source, target) = (k as usize, c as usize);
+        if source < target {
+            let (low, high) = self.states.split_at_mut(target);
+            high[0].clone_from(&low[source]);
+        } else {
+            let (low, high) = self.states.split_at_mut(source);
+            low[target].clone_from(&high[0]);
+        }
+        c
+    }
 }
 
 impl Analysis<'_> {
@@ -746,32 +894,32 @@ impl Analysis<'_> {
         Ok(k as usize)
     }
 
-    /// Runs the block at `at` from `state`: records the queries of each
-    /// instruction's entry state, and queues the successors of its last
-    /// instruction in `work` (in place: a state is over a kilobyte, and
-    /// moving it through a vector per block was a tenth of the checker).
-    fn run_block(&mut self, mut at: u64, mut state: State, work: &mut VecDeque<(u64, State)>) -> Result<(), String> {
+    /// Runs the block at `at` from the state of pool entry `k`, in place:
+    /// records the queries of each instruction's entry state, and queues
+    /// the successors of its last instruction in `work`.
+    fn run_block(&mut self, mut at: u64, k: u32, work: &mut Work) -> Result<(), String> {
         loop {
             let Some(i) = self.index(at) else {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
             };
-            let k = self.reach(at, i)?;
-            let insn = &self.decoded[k].1;
-            self.queries[k] = Query::of(insn, &state);
+            let d = self.reach(at, i)?;
+            let insn = &self.decoded[d].1;
+            let state = work.state(k);
+            self.queries[d] = Query::of(insn, state);
             let wasm_call = matches!(insn.flow, Flow::CallIndirect)
                 || matches!(insn.flow, Flow::Call(_) if !(self.host_call)(at));
             if wasm_call {
                 state.forget_slots();
             }
             if !matches!(insn.flow, Flow::Next | Flow::Call(_) | Flow::CallIndirect) {
-                successors(insn, at, state, &self.abi, work);
+                successors(insn, at, k, &self.abi, work);
                 return Ok(());
             }
             // Straight on, in place: the one successor is the next instruction.
-            apply(insn, &mut state, &self.abi);
+            apply(insn, state, &self.abi);
             at += u64::from(insn.len);
             if self.is_leader(at) {
-                work.push_back((at, state));
+                work.push(at, k);
                 return Ok(());
             }
         }
@@ -814,19 +962,25 @@ impl Function {
         a.find_leaders(entry);
         // Every block the dataflow reaches starts at a leader.
         a.blocks.reserve_exact(a.leader.iter().filter(|&&l| l).count());
-        let mut work = VecDeque::from([(entry, State::entry(vmctx))]);
-        while let Some((at, state)) = work.pop_front() {
+        let mut work = Work {
+            queue: VecDeque::from([(entry, 0)]),
+            states: vec![State::entry(vmctx)],
+            free: Vec::new(),
+        };
+        while let Some((at, k)) = work.queue.pop_front() {
             let Some(i) = a.index(at) else {
                 return Err(format!("control reaches 0x{at:x}, outside the function"));
             };
-            let k = a.block_at[i];
-            if k == NONE {
+            let b = a.block_at[i];
+            if b == NONE {
                 a.block_at[i] = a.blocks.len() as u32;
-                a.blocks.push((at, state.clone()));
-                a.run_block(at, state, &mut work)?;
-            } else if a.blocks[k as usize].1.meet(&state) {
-                let state = a.blocks[k as usize].1.clone();
-                a.run_block(at, state, &mut work)?;
+                a.blocks.push((at, work.state(k).clone()));
+                a.run_block(at, k, &mut work)?;
+            } else if a.blocks[b as usize].1.meet(work.state(k)) {
+                work.state(k).clone_from(&a.blocks[b as usize].1);
+                a.run_block(at, k, &mut work)?;
+            } else {
+                work.free.push(k);
             }
         }
         // The fixpoint is reached, and with it the queries' answers.
@@ -857,15 +1011,21 @@ impl Function {
         self.reachable().any(|(a, _)| a == at)
     }
 
+    /// The answers about the entry state of the instruction at `at`.
+    fn query(&self, at: u64) -> Option<&Query> {
+        let k = self.queries.binary_search_by_key(&at, |&(a, _)| a).ok()?;
+        Some(&self.queries[k].1)
+    }
+
     /// Whether the stack pointer was checked on every path to the call at
     /// `at`.
     pub fn sp_checked_at(&self, at: u64) -> bool {
-        self.queries.get(&at).is_some_and(|q| q.sp_checked)
+        self.query(at).is_some_and(|q| q.sp_checked)
     }
 
     /// The constant the register of the stack allocation at `at` holds.
     pub fn down_by_at(&self, at: u64) -> Option<i64> {
-        self.queries.get(&at).and_then(|q| q.down_by)
+        self.query(at).and_then(|q| q.down_by)
     }
 
     /// Divisions whose divisor the facts do not show to be safe.
@@ -878,29 +1038,30 @@ impl Function {
     }
 }
 
-/// Queues the (address, state) pairs control can go to from `insn`:
-/// edges the facts rule out are left out.
-fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi, out: &mut VecDeque<(u64, State)>) {
+/// Queues the blocks control can go to from `insn`, with the state of
+/// pool entry `k` after it: edges the facts rule out are left out.
+fn successors(insn: &Insn, at: u64, k: u32, abi: &Abi, work: &mut Work) {
     let next = at + u64::from(insn.len);
     let cond = match &insn.flow {
         Flow::Branch(c, _) => Some(*c),
         _ => None,
     };
+    let state = work.state(k);
     // Branches read the flags before the instruction changes anything.
     let decided = cond.and_then(|c| state.eval(c));
-    apply(insn, &mut state, abi);
+    apply(insn, state, abi);
     match insn.flow {
-        Flow::Next | Flow::Call(_) | Flow::CallIndirect => out.push_back((next, state)),
-        Flow::Jump(t) => out.push_back((t, state)),
+        Flow::Next | Flow::Call(_) | Flow::CallIndirect => work.push(next, k),
+        Flow::Jump(t) => work.push(t, k),
         Flow::Branch(c, t) => {
-            if decided != Some(false) {
-                let mut s = state.clone();
-                s.assume(c, true);
-                out.push_back((t, s));
+            let (taken, not_taken) = work.split(k, decided != Some(false), decided != Some(true));
+            if let Some(s) = taken {
+                work.state(s).assume(c, true);
+                work.push(t, s);
             }
-            if decided != Some(true) {
-                state.assume(c, false);
-                out.push_back((next, state));
+            if let Some(s) = not_taken {
+                work.state(s).assume(c, false);
+                work.push(next, s);
             }
         }
         Flow::BranchZero {
@@ -909,21 +1070,22 @@ fn successors(insn: &Insn, at: u64, mut state: State, abi: &Abi, out: &mut VecDe
             if_zero,
             target,
         } => {
-            let is_zero = state.equals(reg, width, 0);
+            let is_zero = work.state(k).equals(reg, width, 0);
             let (zero_to, nonzero_to) = if if_zero {
                 (target, next)
             } else {
                 (next, target)
             };
-            if is_zero != Some(false) {
-                out.push_back((zero_to, state.clone()));
+            let (zero, not_zero) = work.split(k, is_zero != Some(false), is_zero != Some(true));
+            if let Some(s) = zero {
+                work.push(zero_to, s);
             }
-            if is_zero != Some(true) {
-                state.learn(reg, nonzero(width));
-                out.push_back((nonzero_to, state));
+            if let Some(s) = not_zero {
+                work.state(s).learn(reg, nonzero(width));
+                work.push(nonzero_to, s);
             }
         }
-        Flow::Return | Flow::JumpIndirect | Flow::Forbidden => {}
+        Flow::Return | Flow::JumpIndirect | Flow::Forbidden => work.free.push(k),
     }
 }
 
@@ -957,7 +1119,7 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
     let reloaded = insn
         .load
         .filter(|&(_, base, _)| base == sp)
-        .and_then(|(_, _, disp)| state.slots.iter().find(|(d, _)| *d == disp).copied());
+        .and_then(|(_, _, disp)| Some(state.slots[state.slot(disp)?]));
     let incremented = insn
         .increment
         .map(|(dst, src, width, imm)| (dst, increment_facts(state, src, width, imm)));
@@ -990,7 +1152,8 @@ fn apply(insn: &Insn, state: &mut State, abi: &Abi) {
             let overlaps = |d: i64| (d - disp).abs() < 8;
             state.slots.retain(|(d, _)| !overlaps(*d));
             state.from_slot.forget_if(overlaps);
-            state.slots.push((disp, facts));
+            let at = state.slots.partition_point(|&(d, _)| d < disp);
+            state.slots.insert(at, (disp, facts));
             state.from_slot.set(reg as usize, Some(disp));
         }
         Store::Stack => state.forget_slots(),
@@ -1331,6 +1494,27 @@ mod tests {
         assert_eq!(unproven(no_minus_one_test), vec![32]);
         let other_value_tested = finding(test(RAX, RCX), clobber(RAX), cmp(RAX, -1));
         assert_eq!(unproven(other_value_tested), vec![32]);
+    }
+
+    /// The byte comparison finds every equal byte and no other, whatever
+    /// the neighbouring bytes hold (a borrow or carry between bytes would
+    /// break it).
+    #[test]
+    fn bytes_equal_finds_exactly_the_equal_bytes() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..10_000 {
+            let mut bytes = [0u8; GPRS];
+            for b in &mut bytes {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *b = [0, 1, 0x7f, 0x80, 0xff, seed as u8][(seed >> 32) as usize % 6];
+            }
+            for value in [0, 1, 0x7f, 0x80, 0xfe, 0xff, bytes[5]] {
+                let expected = (0..GPRS).fold(0, |m, i| m | u32::from(bytes[i] == value) << i);
+                assert_eq!(bytes_equal(&bytes, value), expected, "{bytes:?} {value}");
+            }
+        }
     }
 
     /// Two copies of a register keep sharing their facts after the register

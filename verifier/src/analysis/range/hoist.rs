@@ -221,7 +221,7 @@ impl Interp<'_> {
             accesses.push(self.ops[i].1 as u32);
         }
         // The check-free copy runs inner loops without their checks.
-        let inner: usize = self.hoists[body].iter().flatten().map(|h| h.accesses.len()).sum();
+        let inner: usize = self.hoists.within(body).iter().map(|(_, h)| h.accesses.len()).sum();
         let trip = trip.filter(|_| ranges.iter().any(|r| r.step != 0)).cloned();
         (accesses.len() > inner).then(|| HoistedLoop {
             loop_offset: self.ops[pc].1 as u32,

@@ -562,6 +562,40 @@ struct Pass {
     other: bool,
 }
 
+/// What the analysis found about loops, by the index of their `loop`
+/// operator, sorted: loops are few next to operators, and every pass over
+/// a loop forgets what its inner loops recorded, which a vector per
+/// operator paid for with a write per operator of the body.
+struct ByLoop<T>(Vec<(usize, T)>);
+
+impl<T> ByLoop<T> {
+    /// Records (or, `None`, forgets) what was found about the loop at `pc`.
+    fn set(&mut self, pc: usize, found: Option<T>) {
+        match (self.0.binary_search_by_key(&pc, |&(at, _)| at), found) {
+            (Ok(k), Some(found)) => self.0[k].1 = found,
+            (Ok(k), None) => {
+                self.0.remove(k);
+            }
+            (Err(k), Some(found)) => self.0.insert(k, (pc, found)),
+            (Err(_), None) => {}
+        }
+    }
+
+    /// The loops whose `loop` operator is in `range`.
+    fn within(&self, range: std::ops::Range<usize>) -> &[(usize, T)] {
+        let from = self.0.partition_point(|&(at, _)| at < range.start);
+        let to = self.0.partition_point(|&(at, _)| at < range.end);
+        &self.0[from..to.max(from)]
+    }
+
+    /// Forgets the loops whose `loop` operator is in `range`.
+    fn clear(&mut self, range: std::ops::Range<usize>) {
+        let from = self.0.partition_point(|&(at, _)| at < range.start);
+        let to = self.0.partition_point(|&(at, _)| at < range.end);
+        self.0.drain(from..to.max(from));
+    }
+}
+
 struct Interp<'m> {
     module: &'m VerifiedModule,
     ops: Vec<(Operator<'m>, usize)>,
@@ -578,9 +612,9 @@ struct Interp<'m> {
     /// its offset plus width, written like `proven`.
     access_based: Vec<Option<(Based, u64)>>,
     /// Each loop's hoisted check, written by the last run of the loop.
-    hoists: Vec<Option<HoistedLoop>>,
+    hoists: ByLoop<HoistedLoop>,
     /// Each loop that needs no header checkpoint, written like `hoists`.
-    short_loops: Vec<Option<ShortLoop>>,
+    short_loops: ByLoop<ShortLoop>,
     /// Each access's index range and end, written like `proven`.
     index_ranges: Vec<Option<(Val, u64)>>,
     frames: Vec<Frame>,
@@ -614,8 +648,8 @@ impl<'m> Interp<'m> {
             proven: vec![false; ops.len()],
             access_syms: vec![None; ops.len()],
             access_based: vec![None; ops.len()],
-            hoists: vec![None; ops.len()],
-            short_loops: vec![None; ops.len()],
+            hoists: ByLoop(Vec::new()),
+            short_loops: ByLoop(Vec::new()),
             index_ranges: vec![None; ops.len()],
             ops,
             ends,
@@ -667,8 +701,8 @@ impl<'m> Interp<'m> {
             }
         }
         if ok {
-            facts.hoisted = self.hoists.into_iter().flatten().collect();
-            facts.short_loops = self.short_loops.into_iter().flatten().collect();
+            facts.hoisted = self.hoists.0.into_iter().map(|(_, h)| h).collect();
+            facts.short_loops = self.short_loops.0.into_iter().map(|(_, s)| s).collect();
         }
         facts.analysed = ok;
         let groups = access_groups::scan(&self.ops, &facts, nlocals);
@@ -791,8 +825,10 @@ impl<'m> Interp<'m> {
             None => pass,
         };
         let trip = self.loop_trip(pc, end, &pass);
-        self.hoists[pc] = self.hoistable(pc, end, &pass, trip.as_ref());
-        self.short_loops[pc] = self.short_loop(pc, end, iterates, visits, trip);
+        let hoisted = self.hoistable(pc, end, &pass, trip.as_ref());
+        self.hoists.set(pc, hoisted);
+        let short = self.short_loop(pc, end, iterates, visits, trip);
+        self.short_loops.set(pc, short);
         self.loop_depth -= 1;
         Ok(end + 1)
     }
@@ -816,8 +852,8 @@ impl<'m> Interp<'m> {
         self.access_syms[pc..end].fill(None);
         self.access_based[pc..end].fill(None);
         self.index_ranges[pc..end].fill(None);
-        self.hoists[pc..end].fill(None);
-        self.short_loops[pc..end].fill(None);
+        self.hoists.clear(pc..end);
+        self.short_loops.clear(pc..end);
         self.cur = head.clone();
         // Each integer local is, so far, its own header value.
         for (l, sym) in self.cur.syms.iter_mut().enumerate() {
