@@ -9,7 +9,8 @@
 //! with none, best of five each, and prints the time and the object's size;
 //! then the machine-code checker alone on the first object (best of five:
 //! the part of its compile time that is the checker's).
-//! `XP_NOELIDE` set: bounds checks the verifier proved redundant are kept.
+//! `KWO_NO_ELISION=1` (as for `kwo compile`): proven accesses keep their
+//! checks and no loop is versioned, which shows what the copies cost.
 //!
 //! Build: `cargo build --release -p kwo-bench --example ctime`.
 
@@ -41,12 +42,8 @@ fn main() {
         ];
         let mut first_object = None;
         for (name, checks) in configs {
-            let opts = kwo_compiler::Options {
-                target: kwo_format::Target::HOST,
-                checks,
-                elide_proven: std::env::var("XP_NOELIDE").is_err(),
-                ..Default::default()
-            };
+            let opts = kwo_compiler::Options { target: kwo_format::Target::HOST, checks, ..Default::default() }
+                .with_env();
             let mut best = f64::MAX;
             let mut object = Vec::new();
             for _ in 0..5 {
