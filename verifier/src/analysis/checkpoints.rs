@@ -185,12 +185,12 @@ fn calls_out(op: &Operator<'_>) -> bool {
 fn small_bounds(bodies: &[BodyFacts], accesses: &[FuncAccesses], imported: u32) -> Vec<Option<u64>> {
     let mut bounds: Vec<Option<u64>> = vec![None; bodies.len()];
     // A function the range analysis did not reach keeps its checkpoint.
-    let no_short_loop = |i: usize| accesses.get(i).is_some_and(|a| a.short_loops.is_empty());
+    let may_have_short_loop = |i: usize| accesses.get(i).is_none_or(|a| !a.short_loops.is_empty());
     let mut changed = true;
     while changed {
         changed = false;
         for (i, body) in bodies.iter().enumerate() {
-            if bounds[i].is_some() || !body.plain || !no_short_loop(i) {
+            if bounds[i].is_some() || !body.plain || may_have_short_loop(i) {
                 continue;
             }
             let callees: Option<u64> = body.call_sites.iter().try_fold(0u64, |sum, &c| {

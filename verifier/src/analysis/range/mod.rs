@@ -583,16 +583,21 @@ impl<T> ByLoop<T> {
 
     /// The loops whose `loop` operator is in `range`.
     fn within(&self, range: std::ops::Range<usize>) -> &[(usize, T)] {
-        let from = self.0.partition_point(|&(at, _)| at < range.start);
-        let to = self.0.partition_point(|&(at, _)| at < range.end);
-        &self.0[from..to.max(from)]
+        &self.0[self.entries_in(range)]
     }
 
     /// Forgets the loops whose `loop` operator is in `range`.
     fn clear(&mut self, range: std::ops::Range<usize>) {
+        let entries = self.entries_in(range);
+        self.0.drain(entries);
+    }
+
+    /// The indexes in the vector of the loops whose `loop` operator is in
+    /// `range`.
+    fn entries_in(&self, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
         let from = self.0.partition_point(|&(at, _)| at < range.start);
         let to = self.0.partition_point(|&(at, _)| at < range.end);
-        self.0.drain(from..to.max(from));
+        from..to.max(from)
     }
 }
 
